@@ -1,0 +1,272 @@
+#!/usr/bin/env bash
+# Local infrastructure on 127.0.0.1, without Docker: NATS (JetStream), Kafka (KRaft) and Cassandra 5.
+#
+#   deploy/local/infra.sh up       install what is missing (cached), start what is not running, wait until ready
+#   deploy/local/infra.sh down     stop what this script started (by recorded pid), nothing else
+#   deploy/local/infra.sh status   one line per component
+#   deploy/local/infra.sh logs [nats|kafka|cassandra] [-f]
+#   deploy/local/infra.sh reset    down, then delete the data (keeps downloads)
+#   deploy/local/infra.sh install  only download/build into the cache
+#   deploy/local/infra.sh env      print the endpoint variables (also written to .run/infra/env)
+#
+# Downloads live in .cache/ (Maven Central jars, nats-server built from the Go module proxy),
+# data, logs and pids in .run/infra/. Both are git-ignored. Ports and heaps are overridable:
+#   IM_NATS_PORT=4222 IM_NATS_MONITOR_PORT=8222 IM_KAFKA_PORT=9092 IM_KAFKA_CONTROLLER_PORT=9093
+#   IM_CASSANDRA_PORT=9042 IM_CASSANDRA_STORAGE_PORT=7000 IM_CASSANDRA_JMX_PORT=7199
+#   IM_KAFKA_HEAP=1g IM_CASSANDRA_HEAP=2g
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+CACHE=${IM_CACHE_DIR:-$ROOT/.cache}
+RUN=${IM_RUN_DIR:-$ROOT/.run}/infra
+
+NATS_VERSION=v2.14.5
+KAFKA_VERSION=3.9.1
+CASSANDRA_VERSION=5.0.8
+MVN_COPY=org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies
+
+NATS_PORT=${IM_NATS_PORT:-4222}
+NATS_MONITOR_PORT=${IM_NATS_MONITOR_PORT:-8222}
+KAFKA_PORT=${IM_KAFKA_PORT:-9092}
+KAFKA_CONTROLLER_PORT=${IM_KAFKA_CONTROLLER_PORT:-9093}
+CASSANDRA_PORT=${IM_CASSANDRA_PORT:-9042}
+CASSANDRA_STORAGE_PORT=${IM_CASSANDRA_STORAGE_PORT:-7000}
+CASSANDRA_JMX_PORT=${IM_CASSANDRA_JMX_PORT:-7199}
+KAFKA_HEAP=${IM_KAFKA_HEAP:-1g}
+CASSANDRA_HEAP=${IM_CASSANDRA_HEAP:-2g}
+
+unset COLUMNS # KAFKA-15413: the storage tool trips over it
+
+log() { printf '[infra] %s\n' "$*" >&2; }
+die() { printf '[infra] error: %s\n' "$*" >&2; exit 1; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# A pid counts as ours only if its command line carries our marker: pids get recycled.
+our_pid() {
+  local name=$1 pidfile="$RUN/$1/pid" pid
+  [ -f "$pidfile" ] || return 1
+  pid=$(cat "$pidfile")
+  [ -r "/proc/$pid/cmdline" ] || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "im-local-$name" || return 1
+  echo "$pid"
+}
+
+running() { our_pid "$1" >/dev/null; }
+
+require_java() {
+  command -v java >/dev/null || die "java not found: Kafka and Cassandra need a JDK 17 (Debian: apt-get install openjdk-17-jdk-headless)"
+  local v
+  v=$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1)
+  case "$v" in
+    11 | 17) ;;
+    *) die "Cassandra 5 runs on Java 11 or 17 only, found Java '$v' (set JAVA_HOME/PATH to a JDK 17)" ;;
+  esac
+}
+
+install_jars() { # name pom version
+  local name=$1 pom=$2 version=$3 lib="$CACHE/$1/lib"
+  [ -f "$lib/.complete-$version" ] && return 0
+  command -v mvn >/dev/null || die "mvn not found: it resolves the $name jars from Maven Central (Debian: apt-get install maven)"
+  log "downloading $name $version from Maven Central"
+  rm -rf "$lib" && mkdir -p "$lib"
+  mvn -B -q -Dmaven.repo.local="$CACHE/m2" -f "$pom" "$MVN_COPY" \
+    -DincludeScope=runtime -DoutputDirectory="$lib" >"$CACHE/$name-install.log" 2>&1 ||
+    die "resolving $name jars failed, see $CACHE/$name-install.log"
+  touch "$lib/.complete-$version"
+}
+
+install_nats() {
+  local bin="$CACHE/bin/nats-server"
+  if [ -x "$bin" ] && "$bin" --version 2>/dev/null | grep -q "${NATS_VERSION#v}"; then return 0; fi
+  command -v go >/dev/null || die "go not found: nats-server is built from the Go module proxy (install Go >= 1.25)"
+  log "building nats-server $NATS_VERSION from the Go module proxy"
+  mkdir -p "$CACHE/bin"
+  GOBIN="$CACHE/bin" GOMODCACHE="$CACHE/go/mod" GOCACHE="$CACHE/go/build" GOFLAGS="-trimpath -modcacherw" \
+    go install "github.com/nats-io/nats-server/v2@$NATS_VERSION" >"$CACHE/nats-install.log" 2>&1 ||
+    die "building nats-server failed, see $CACHE/nats-install.log"
+}
+
+install_all() {
+  require_java
+  install_nats
+  install_jars kafka "$HERE/kafka/pom.xml" "$KAFKA_VERSION" &
+  local k=$!
+  install_jars cassandra "$HERE/cassandra/pom.xml" "$CASSANDRA_VERSION" &
+  local c=$!
+  wait $k || die "kafka install failed"
+  wait $c || die "cassandra install failed"
+}
+
+# Waits until "$check" succeeds; on timeout or if the process died, prints the log tail and fails.
+await() { # name timeout-seconds check-command...
+  local name=$1 timeout=$2 deadline
+  shift 2
+  deadline=$((SECONDS + timeout))
+  until "$@"; do
+    if ! running "$name"; then
+      tail -n 40 "$RUN/$name/out.log" >&2 || true
+      die "$name exited during start-up (log above, full log: $RUN/$name/out.log)"
+    fi
+    if [ $SECONDS -ge $deadline ]; then
+      tail -n 40 "$RUN/$name/out.log" >&2 || true
+      die "$name not ready after ${timeout}s (log above, full log: $RUN/$name/out.log)"
+    fi
+    sleep 0.5
+  done
+}
+
+claim_ports() { # name ports...
+  local name=$1 p
+  shift
+  for p in "$@"; do
+    port_open "$p" && die "port $p (for $name) is already in use by another process: stop it or override the port (see the header of $0)"
+  done
+  return 0
+}
+
+render() { # template output key=value...
+  local tmpl=$1 out=$2 expr=()
+  shift 2
+  for kv in "$@"; do expr+=(-e "s#__${kv%%=*}__#${kv#*=}#g"); done
+  sed "${expr[@]}" "$tmpl" >"$out"
+}
+
+start_nats() {
+  running nats && return 0
+  claim_ports nats "$NATS_PORT" "$NATS_MONITOR_PORT"
+  local dir="$RUN/nats"
+  mkdir -p "$dir/data"
+  render "$HERE/nats/nats.conf.tmpl" "$dir/im-local-nats.conf" PORT="$NATS_PORT" MONITOR_PORT="$NATS_MONITOR_PORT" DATA="$dir/data"
+  setsid nohup "$CACHE/bin/nats-server" -c "$dir/im-local-nats.conf" >"$dir/out.log" 2>&1 </dev/null &
+  echo $! >"$dir/pid"
+  nats_ready() { curl -fs "http://127.0.0.1:$NATS_MONITOR_PORT/healthz?js-enabled-only=true" >/dev/null 2>&1; }
+  await nats 30 nats_ready
+  log "nats ready on 127.0.0.1:$NATS_PORT"
+}
+
+start_kafka() {
+  running kafka && return 0
+  claim_ports kafka "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"
+  local dir="$RUN/kafka" lib="$CACHE/kafka/lib"
+  mkdir -p "$dir/data" "$dir/logs"
+  render "$HERE/kafka/server.properties.tmpl" "$dir/server.properties" \
+    PORT="$KAFKA_PORT" CONTROLLER_PORT="$KAFKA_CONTROLLER_PORT" DATA="$dir/data"
+  local logopt="-Dlog4j.configuration=file:$HERE/kafka/log4j.properties"
+  java "$logopt" -cp "$lib/*" kafka.tools.StorageTool format -t "im-local-kafka-cluster1" \
+    -c "$dir/server.properties" --ignore-formatted >"$dir/format.log" 2>&1 ||
+    { cat "$dir/format.log" >&2; die "formatting Kafka storage failed"; }
+  : >"$dir/out.log"
+  setsid nohup java -Dim-local-kafka -Xms"$KAFKA_HEAP" -Xmx"$KAFKA_HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
+    -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -XX:TieredStopAtLevel=1 \
+    -Djava.awt.headless=true "$logopt" -Dkafka.logs.dir="$dir/logs" \
+    -cp "$lib/*" kafka.Kafka "$dir/server.properties" >>"$dir/out.log" 2>&1 </dev/null &
+  echo $! >"$dir/pid"
+  kafka_ready() { grep -q 'Kafka Server started' "$dir/out.log" && port_open "$KAFKA_PORT"; }
+  await kafka 120 kafka_ready
+  log "kafka ready on 127.0.0.1:$KAFKA_PORT"
+}
+
+start_cassandra() {
+  running cassandra && return 0
+  claim_ports cassandra "$CASSANDRA_PORT" "$CASSANDRA_STORAGE_PORT" "$CASSANDRA_JMX_PORT"
+  local dir="$RUN/cassandra" lib="$CACHE/cassandra/lib" jamm opts
+  mkdir -p "$dir"/{data,logs,tmp,triggers}
+  render "$HERE/cassandra/cassandra.yaml.tmpl" "$dir/cassandra.yaml" PORT="$CASSANDRA_PORT" \
+    STORAGE_PORT="$CASSANDRA_STORAGE_PORT" SSL_STORAGE_PORT="$((CASSANDRA_STORAGE_PORT + 1))" DATA="$dir/data"
+  jamm=$(ls "$lib"/jamm-*.jar | head -1)
+  mapfile -t opts < <(grep -E '^-' "$HERE/cassandra/jvm17-server.options")
+  : >"$dir/out.log"
+  setsid nohup java -Dim-local-cassandra -Xms"$CASSANDRA_HEAP" -Xmx"$CASSANDRA_HEAP" -XX:MaxDirectMemorySize=1g \
+    "${opts[@]}" -javaagent:"$jamm" \
+    -Djava.io.tmpdir="$dir/tmp" -Djna.tmpdir="$dir/tmp" \
+    -Dcassandra.config="file://$dir/cassandra.yaml" -Dcassandra-foreground=yes \
+    -Dcassandra.storagedir="$dir/data" -Dcassandra.logdir="$dir/logs" -Dcassandra.triggers_dir="$dir/triggers" \
+    -Dlogback.configurationFile="$HERE/cassandra/logback.xml" -Dcassandra.jmx.local.port="$CASSANDRA_JMX_PORT" \
+    -cp "$lib/*" org.apache.cassandra.service.CassandraDaemon >>"$dir/out.log" 2>&1 </dev/null &
+  echo $! >"$dir/pid"
+  cassandra_ready() { grep -q 'Startup complete' "$dir/out.log" && port_open "$CASSANDRA_PORT"; }
+  await cassandra 240 cassandra_ready
+  log "cassandra ready on 127.0.0.1:$CASSANDRA_PORT"
+}
+
+write_env() {
+  mkdir -p "$RUN"
+  cat >"$RUN/env" <<EOF
+export KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
+export CASSANDRA_CONTACT_POINTS=127.0.0.1:$CASSANDRA_PORT
+export CASSANDRA_LOCAL_DC=datacenter1
+export NATS_URL=nats://127.0.0.1:$NATS_PORT
+EOF
+}
+
+stop_one() {
+  local name=$1 pid i
+  pid=$(our_pid "$name") || { rm -f "$RUN/$name/pid"; return 0; }
+  log "stopping $name (pid $pid)"
+  kill -TERM "$pid" 2>/dev/null || true
+  for i in $(seq 1 60); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.5
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    log "$name did not stop in 30s, killing it"
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$RUN/$name/pid"
+}
+
+up() {
+  install_all
+  mkdir -p "$RUN"
+  start_nats
+  local pids=() failed=0
+  start_kafka &
+  pids+=($!)
+  start_cassandra &
+  pids+=($!)
+  for p in "${pids[@]}"; do wait "$p" || failed=1; done
+  [ $failed -eq 0 ] || die "infrastructure did not come up (see above)"
+  write_env
+  log "ready; endpoints in $RUN/env"
+}
+
+status() {
+  local rc=0 n
+  for n in nats kafka cassandra; do
+    if pid=$(our_pid "$n"); then
+      printf '%-10s running  pid %s\n' "$n" "$pid"
+    else
+      printf '%-10s stopped\n' "$n"
+      rc=3
+    fi
+  done
+  [ -f "$RUN/env" ] && sed 's/^export /  /' "$RUN/env"
+  return $rc
+}
+
+logs() {
+  local which=${1:-all} follow=${2:-}
+  local files=()
+  if [ "$which" = all ]; then files=("$RUN"/{nats,kafka,cassandra}/out.log); else files=("$RUN/$which/out.log"); fi
+  if [ "$follow" = -f ]; then tail -n 50 -F "${files[@]}"; else tail -n 50 "${files[@]}"; fi
+}
+
+case "${1:-}" in
+  up) up ;;
+  down) for n in cassandra kafka nats; do stop_one "$n"; done ;;
+  status) status ;;
+  logs) logs "${2:-all}" "${3:-}" ;;
+  reset)
+    for n in cassandra kafka nats; do stop_one "$n"; done
+    rm -rf "$RUN"
+    log "data removed"
+    ;;
+  install) install_all ;;
+  env) write_env && cat "$RUN/env" ;;
+  *)
+    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+    exit 2
+    ;;
+esac
