@@ -1,0 +1,78 @@
+import cassandra from 'cassandra-driver';
+import type { Logger } from 'pino';
+
+export type CassandraClient = cassandra.Client;
+export const { types: cql } = cassandra;
+
+export type Consistency = 'LOCAL_ONE' | 'LOCAL_QUORUM' | 'QUORUM' | 'ONE' | 'ALL';
+
+export interface CassandraOptions {
+  contactPoints: readonly string[];
+  localDataCenter: string;
+  username?: string | undefined;
+  password?: string | undefined;
+  consistency?: Consistency;
+  logger: Logger;
+  keyspace?: string;
+}
+
+/**
+ * A client with prepared statements by default, token-aware routing to the local DC (the
+ * driver's default load-balancing policy) and the configured consistency for every query.
+ */
+export async function connectCassandra(options: CassandraOptions): Promise<CassandraClient> {
+  const client = new cassandra.Client({
+    contactPoints: [...options.contactPoints],
+    localDataCenter: options.localDataCenter,
+    keyspace: options.keyspace,
+    credentials:
+      options.username !== undefined
+        ? { username: options.username, password: options.password ?? '' }
+        : undefined,
+    queryOptions: {
+      prepare: true,
+      consistency: cassandra.types.consistencies[toDriverConsistency(options.consistency ?? 'LOCAL_QUORUM')],
+    },
+    socketOptions: { connectTimeout: 3_000, readTimeout: 12_000 },
+    pooling: { coreConnectionsPerHost: { [cassandra.types.distance.local]: 2 } },
+    protocolOptions: { maxSchemaAgreementWaitSeconds: 20 },
+  });
+  client.on('log', (level, _className, message) => {
+    if (level === 'error') options.logger.error({ cassandra: true }, message);
+    else if (level === 'warning') options.logger.warn({ cassandra: true }, message);
+  });
+  await client.connect();
+  return client;
+}
+
+function toDriverConsistency(c: Consistency): keyof typeof cassandra.types.consistencies {
+  const map = {
+    LOCAL_ONE: 'localOne',
+    LOCAL_QUORUM: 'localQuorum',
+    QUORUM: 'quorum',
+    ONE: 'one',
+    ALL: 'all',
+  } as const;
+  return map[c];
+}
+
+/** "3" → SimpleStrategy RF 3; "dc1:3,dc2:2" → NetworkTopologyStrategy. */
+export function replicationClause(spec: string): string {
+  if (/^\d+$/.test(spec)) return `{'class': 'SimpleStrategy', 'replication_factor': ${spec}}`;
+  const dcs = spec.split(',').map((part) => {
+    const [dc, rf] = part.split(':');
+    return `'${dc}': ${Number(rf)}`;
+  });
+  return `{'class': 'NetworkTopologyStrategy', ${dcs.join(', ')}}`;
+}
+
+const KEYSPACE_NAME = /^[a-z][a-z0-9_]{0,47}$/;
+
+export async function ensureKeyspace(client: CassandraClient, keyspace: string, replication: string): Promise<void> {
+  if (!KEYSPACE_NAME.test(keyspace)) throw new Error(`invalid keyspace name "${keyspace}"`);
+  await client.execute(
+    `CREATE KEYSPACE IF NOT EXISTS ${keyspace} WITH replication = ${replicationClause(replication)}`,
+    [],
+    { prepare: false },
+  );
+}

@@ -1,0 +1,170 @@
+import { z } from 'zod';
+
+/**
+ * Service configuration comes from environment variables only. Each service declares one zod
+ * object whose keys are the variable names, so every error names the variable at fault and the
+ * documentation table is generated from the same schema (see describeConfig).
+ */
+export type EnvSchema = z.ZodObject<Record<string, z.ZodType>>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig<S extends EnvSchema>(
+  schema: S,
+  source: NodeJS.ProcessEnv = process.env,
+): z.output<S> {
+  // An empty variable counts as unset, so `FOO=` falls back to the default or fails as missing.
+  const input: Record<string, string> = {};
+  for (const key of Object.keys(schema.shape)) {
+    const value = source[key];
+    if (value !== undefined && value !== '') input[key] = value;
+  }
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => {
+    const name = String(issue.path[0] ?? '(config)');
+    const shown = input[name] === undefined ? 'missing' : `got "${truncate(input[name])}"`;
+    const wanted = describeVar(schema.shape[name]);
+    return `${name}: ${issue.message} (${shown}${wanted ? `; expected ${wanted}` : ''})`;
+  });
+  throw new ConfigError(problems);
+}
+
+/** Loads the config or ends the process with exit code 78 (EX_CONFIG) and a message naming each variable. */
+export function loadConfigOrExit<S extends EnvSchema>(service: string, schema: S): z.output<S> {
+  try {
+    return loadConfig(schema);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(
+      `${JSON.stringify({ level: 'fatal', service, msg: err.message, problems: err.problems })}\n`,
+    );
+    process.exit(78);
+  }
+}
+
+function truncate(value: string | undefined): string {
+  if (value === undefined) return '';
+  return value.length > 60 ? `${value.slice(0, 57)}...` : value;
+}
+
+function describeVar(type: z.ZodType | undefined): string | undefined {
+  return type?.description;
+}
+
+export interface ConfigVarDoc {
+  name: string;
+  required: boolean;
+  default: string | undefined;
+  description: string;
+}
+
+/** One row per variable, for docs/configuration.md. */
+export function describeConfig(schema: EnvSchema): ConfigVarDoc[] {
+  return Object.entries(schema.shape).map(([name, type]) => {
+    const parsedEmpty = type.safeParse(undefined);
+    const required = !parsedEmpty.success;
+    const def = parsedEmpty.success && parsedEmpty.data !== undefined ? stringify(parsedEmpty.data) : undefined;
+    return { name, required, default: def, description: type.description ?? '' };
+  });
+}
+
+function stringify(value: unknown): string {
+  if (Array.isArray(value)) return value.join(',');
+  return String(value);
+}
+
+// ---- building blocks ----
+
+const trimmed = z.string().trim();
+
+export const env = {
+  string: (description: string) => trimmed.min(1).describe(description),
+  optionalString: (description: string) => trimmed.min(1).optional().describe(description),
+  port: (description: string, fallback: number) =>
+    z.coerce.number().int().min(0).max(65535).default(fallback).describe(`${description} (0-65535)`),
+  int: (description: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
+    z.coerce.number().int().min(min).max(max).default(fallback).describe(`${description} (integer ${min}..${max})`),
+  bool: (description: string, fallback: boolean) =>
+    z
+      .enum(['true', 'false', '1', '0'])
+      .default(fallback ? 'true' : 'false')
+      .transform((v) => v === 'true' || v === '1')
+      .describe(`${description} (true|false)`),
+  oneOf: <const T extends readonly [string, ...string[]]>(description: string, values: T, fallback: T[number]) =>
+    z.enum(values).default(fallback).describe(`${description} (${values.join('|')})`),
+  hostPorts: (description: string) =>
+    trimmed
+      .min(1)
+      .transform((v) => v.split(',').map((s) => s.trim()))
+      .pipe(z.array(z.string().regex(/^[A-Za-z0-9.\-_[\]:]+:\d{1,5}$/, 'each entry must be host:port')).min(1))
+      .describe(`${description} (comma-separated host:port)`),
+  url: (description: string, protocols: readonly string[]) =>
+    trimmed
+      .min(1)
+      .refine((v) => v.split(',').every((u) => protocols.some((p) => u.trim().startsWith(`${p}://`))), {
+        message: `must be ${protocols.map((p) => `${p}://`).join(' or ')} URL(s)`,
+      })
+      .describe(`${description} (${protocols.join('|')} URL, comma-separated for several)`),
+};
+
+/** Variables every service reads. */
+export const baseEnv = {
+  LOG_LEVEL: env.oneOf('log level', ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const, 'info'),
+  HTTP_PORT: env.port('port of /healthz, /readyz and /metrics', 0),
+  IM_NAME_PREFIX: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'lowercase letters, digits and dashes, at most 32')
+    .default('')
+    .describe('prefix of every topic, subject, bucket and consumer group (isolates test runs)'),
+  INSTANCE_ID: env.optionalString('unique name of this replica (default: hostname-pid)'),
+  SHUTDOWN_TIMEOUT_MS: env.int('time allowed to drain in-flight work on SIGTERM', 10_000, 0, 600_000),
+};
+
+export const grpcServerEnv = {
+  GRPC_PORT: env.port('port of the internal gRPC API', 0),
+};
+
+export const kafkaEnv = {
+  KAFKA_BROKERS: env.hostPorts('Kafka bootstrap brokers'),
+  KAFKA_CLIENT_ID: env.optionalString('Kafka client id (default: service name)'),
+  KAFKA_TOPIC_PARTITIONS: env.int('partitions of topics this service creates', 12, 1, 10_000),
+  KAFKA_TOPIC_REPLICATION: env.int('replication factor of topics this service creates', 1, 1, 15),
+};
+
+export const cassandraEnv = {
+  CASSANDRA_CONTACT_POINTS: env.hostPorts('Cassandra contact points'),
+  CASSANDRA_LOCAL_DC: env.string('Cassandra local datacenter (datacenter1 for a single local node)'),
+  CASSANDRA_USERNAME: env.optionalString('Cassandra user'),
+  CASSANDRA_PASSWORD: env.optionalString('Cassandra password'),
+  CASSANDRA_REPLICATION: z
+    .string()
+    .regex(/^(\d+|[A-Za-z0-9_-]+:\d+(,[A-Za-z0-9_-]+:\d+)*)$/, 'a number (SimpleStrategy) or dc:rf,dc:rf (NetworkTopologyStrategy)')
+    .default('1')
+    .describe('replication of keyspaces created at start-up: "3" or "dc1:3,dc2:3"'),
+  CASSANDRA_CONSISTENCY: env.oneOf(
+    'consistency of reads and writes',
+    ['LOCAL_ONE', 'LOCAL_QUORUM', 'QUORUM', 'ONE', 'ALL'] as const,
+    'LOCAL_QUORUM',
+  ),
+};
+
+export const natsEnv = {
+  NATS_URL: env.url('NATS server(s)', ['nats', 'tls']),
+  NATS_USER: env.optionalString('NATS user'),
+  NATS_PASS: env.optionalString('NATS password'),
+};
+
+type Shape = Record<string, z.ZodType>;
+/** The parsed type of a group of variables, e.g. ConfigOf<typeof kafkaEnv>. */
+export type ConfigOf<T extends Shape> = z.output<z.ZodObject<T>>;
+export type BaseConfig = ConfigOf<typeof baseEnv>;
+export type GrpcServerConfig = ConfigOf<typeof grpcServerEnv>;
+export type KafkaConfig = ConfigOf<typeof kafkaEnv>;
+export type CassandraConfig = ConfigOf<typeof cassandraEnv>;
+export type NatsConfig = ConfigOf<typeof natsEnv>;

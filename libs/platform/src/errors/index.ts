@@ -1,0 +1,97 @@
+import { Metadata, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
+
+/**
+ * Stable, snake_case error codes of the public API, with the gRPC status that carries them
+ * between services and the HTTP status the gateway answers with. Clients switch on `code`;
+ * messages are for humans and may change.
+ */
+export const ERROR_CODES = {
+  invalid_argument: { grpc: GrpcStatus.INVALID_ARGUMENT, http: 400 },
+  invalid_json: { grpc: GrpcStatus.INVALID_ARGUMENT, http: 400 },
+  unknown_type: { grpc: GrpcStatus.INVALID_ARGUMENT, http: 400 },
+  payload_too_large: { grpc: GrpcStatus.INVALID_ARGUMENT, http: 413 },
+  unauthenticated: { grpc: GrpcStatus.UNAUTHENTICATED, http: 401 },
+  invalid_token: { grpc: GrpcStatus.UNAUTHENTICATED, http: 401 },
+  token_expired: { grpc: GrpcStatus.UNAUTHENTICATED, http: 401 },
+  session_revoked: { grpc: GrpcStatus.UNAUTHENTICATED, http: 401 },
+  invalid_credentials: { grpc: GrpcStatus.UNAUTHENTICATED, http: 401 },
+  invalid_refresh_token: { grpc: GrpcStatus.UNAUTHENTICATED, http: 401 },
+  refresh_reused: { grpc: GrpcStatus.UNAUTHENTICATED, http: 401 },
+  forbidden: { grpc: GrpcStatus.PERMISSION_DENIED, http: 403 },
+  not_found: { grpc: GrpcStatus.NOT_FOUND, http: 404 },
+  method_not_allowed: { grpc: GrpcStatus.UNIMPLEMENTED, http: 405 },
+  username_taken: { grpc: GrpcStatus.ALREADY_EXISTS, http: 409 },
+  conflict: { grpc: GrpcStatus.ABORTED, http: 409 },
+  rate_limited: { grpc: GrpcStatus.RESOURCE_EXHAUSTED, http: 429 },
+  unavailable: { grpc: GrpcStatus.UNAVAILABLE, http: 503 },
+  timeout: { grpc: GrpcStatus.DEADLINE_EXCEEDED, http: 504 },
+  internal: { grpc: GrpcStatus.INTERNAL, http: 500 },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+const CODE_KEY = 'im-error-code';
+const RETRY_KEY = 'im-retry-after-ms';
+
+export class AppError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+    this.name = 'AppError';
+  }
+
+  get httpStatus(): number {
+    return ERROR_CODES[this.code].http;
+  }
+
+  get grpcStatus(): GrpcStatus {
+    return ERROR_CODES[this.code].grpc;
+  }
+
+  toBody(): { error: { code: ErrorCode; message: string; retryAfterMs?: number } } {
+    return {
+      error: {
+        code: this.code,
+        message: this.message,
+        ...(this.retryAfterMs !== undefined ? { retryAfterMs: this.retryAfterMs } : {}),
+      },
+    };
+  }
+}
+
+export function isErrorCode(value: string): value is ErrorCode {
+  return Object.hasOwn(ERROR_CODES, value);
+}
+
+/** The gRPC error a handler returns for an AppError (the stable code rides in trailing metadata). */
+export function toGrpcError(err: unknown): Partial<ServiceError> {
+  const app = err instanceof AppError ? err : new AppError('internal', 'internal error');
+  const metadata = new Metadata();
+  metadata.set(CODE_KEY, app.code);
+  if (app.retryAfterMs !== undefined) metadata.set(RETRY_KEY, String(app.retryAfterMs));
+  return { code: app.grpcStatus, details: app.message, metadata };
+}
+
+/** The AppError a client sees for a failed gRPC call, whatever failed. */
+export function fromGrpcError(err: unknown, target: string): AppError {
+  if (err instanceof AppError) return err;
+  const svc = err as Partial<ServiceError>;
+  const code = svc.metadata?.get(CODE_KEY)[0];
+  if (typeof code === 'string' && isErrorCode(code)) {
+    const retry = Number(svc.metadata?.get(RETRY_KEY)[0]);
+    return new AppError(code, svc.details ?? code, Number.isFinite(retry) ? retry : undefined);
+  }
+  switch (svc.code) {
+    case GrpcStatus.DEADLINE_EXCEEDED:
+      return new AppError('timeout', `${target} did not answer in time`);
+    case GrpcStatus.UNAVAILABLE:
+      return new AppError('unavailable', `${target} is unavailable: ${svc.details ?? 'no connection'}`);
+    case GrpcStatus.CANCELLED:
+      return new AppError('unavailable', `call to ${target} was cancelled`);
+    default:
+      return new AppError('internal', `${target} failed: ${svc.details ?? String(err)}`);
+  }
+}

@@ -1,0 +1,118 @@
+import {
+  ChannelCredentials,
+  Metadata,
+  makeGenericClientConstructor,
+  status as GrpcStatus,
+  type Client,
+  type MethodDefinition,
+  type ServiceDefinition,
+  type ServiceError,
+} from '@grpc/grpc-js';
+import { service as healthService } from 'grpc-health-check';
+import { AppError, fromGrpcError } from '../errors/index.js';
+
+export interface CallOptions {
+  /** Overrides the client's default deadline for this call. */
+  deadlineMs?: number;
+}
+
+/** Promise-returning methods of a generated grpc-js service definition. */
+export type PromiseClient<S> = {
+  [K in keyof S]: S[K] extends MethodDefinition<infer Req, infer Res>
+    ? (request: Req, options?: CallOptions) => Promise<Res>
+    : never;
+};
+
+export interface GrpcClientOptions {
+  /** Human name for errors, e.g. "auth". */
+  name: string;
+  /** host:port */
+  address: string;
+  /** Deadline of every call unless the call says otherwise. */
+  deadlineMs?: number;
+  /**
+   * Methods that are safe to repeat (reads, or writes keyed by an idempotency key). Only these are
+   * retried, and only on UNAVAILABLE, within the call's deadline.
+   */
+  idempotent?: readonly string[];
+  maxAttempts?: number;
+}
+
+const RETRY_BASE_MS = 50;
+
+/**
+ * Wraps a generated grpc-js service in a client whose every call has a deadline, fails with an
+ * AppError (stable code) and is retried only when idempotent.
+ */
+export function createGrpcClient<S extends ServiceDefinition>(
+  definition: S,
+  options: GrpcClientOptions,
+): PromiseClient<S> & { close(): void } {
+  const Ctor = makeGenericClientConstructor(definition, options.name);
+  const client = new Ctor(options.address, ChannelCredentials.createInsecure(), {
+    'grpc.keepalive_time_ms': 30_000,
+    'grpc.keepalive_timeout_ms': 10_000,
+    'grpc.initial_reconnect_backoff_ms': 200,
+    'grpc.max_reconnect_backoff_ms': 2_000,
+  });
+  const idempotent = new Set(options.idempotent ?? []);
+  const defaultDeadline = options.deadlineMs ?? 5_000;
+  const maxAttempts = options.maxAttempts ?? 3;
+  const out: Record<string, unknown> = { close: () => client.close() };
+
+  for (const method of Object.keys(definition)) {
+    const invoke = (client as unknown as Record<string, Function>)[method]!.bind(client) as (
+      req: unknown,
+      md: Metadata,
+      opts: { deadline: number },
+      cb: (err: ServiceError | null, res: unknown) => void,
+    ) => void;
+    out[method] = async (request: unknown, callOptions?: CallOptions) => {
+      const deadline = Date.now() + (callOptions?.deadlineMs ?? defaultDeadline);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await new Promise((resolve, reject) =>
+            invoke(request, new Metadata(), { deadline }, (err, res) => (err ? reject(err) : resolve(res))),
+          );
+        } catch (err) {
+          const retriable = idempotent.has(method) && (err as ServiceError).code === GrpcStatus.UNAVAILABLE;
+          const backoff = RETRY_BASE_MS * 2 ** (attempt - 1);
+          if (!retriable || attempt >= maxAttempts || Date.now() + backoff >= deadline) {
+            throw fromGrpcError(err, `${options.name} (${options.address})`);
+          }
+          await new Promise((r) => setTimeout(r, backoff));
+        }
+      }
+    };
+  }
+  return out as PromiseClient<S> & { close(): void };
+}
+
+export type ServingStatus = 'SERVING' | 'NOT_SERVING' | 'UNKNOWN' | 'SERVICE_UNKNOWN';
+
+/**
+ * Asks a server's grpc.health.v1 service for a status. Fails with AppError "unavailable" or
+ * "timeout" when the server cannot be reached in time.
+ */
+export async function checkGrpcHealth(address: string, service = '', deadlineMs = 2_000): Promise<ServingStatus> {
+  const Ctor = makeGenericClientConstructor(healthService, 'Health');
+  const client: Client = new Ctor(address, ChannelCredentials.createInsecure());
+  try {
+    const res = await new Promise<{ status: ServingStatus }>((resolve, reject) =>
+      (client as unknown as Record<string, Function>).check!(
+        { service },
+        new Metadata(),
+        { deadline: Date.now() + deadlineMs },
+        (err: ServiceError | null, r: { status: ServingStatus }) => (err ? reject(err) : resolve(r)),
+      ),
+    );
+    return res.status;
+  } catch (err) {
+    if ((err as ServiceError).code === GrpcStatus.NOT_FOUND) return 'SERVICE_UNKNOWN';
+    throw fromGrpcError(err, `health of ${address}`);
+  } finally {
+    client.close();
+  }
+}
+
+export { AppError };

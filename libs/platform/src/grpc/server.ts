@@ -1,0 +1,122 @@
+import {
+  Server,
+  ServerCredentials,
+  type MethodDefinition,
+  type ServerUnaryCall,
+  type ServiceDefinition,
+  type sendUnaryData,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import type { Logger } from 'pino';
+import { AppError, toGrpcError } from '../errors/index.js';
+
+/** A unary handler: thin, async, throws AppError for expected failures. */
+export type UnaryHandler<Req, Res> = (request: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res>;
+
+/** Handlers for every method of a generated grpc-js service definition. */
+export type ServiceHandlers<S> = {
+  [K in keyof S]: S[K] extends MethodDefinition<infer Req, infer Res> ? UnaryHandler<Req, Res> : never;
+};
+
+export interface ServiceBinding {
+  /** Fully qualified name for the health protocol, e.g. "im.auth.v1.AuthService". */
+  readonly name: string;
+  readonly definition: ServiceDefinition;
+  readonly handlers: Record<string, UnaryHandler<unknown, unknown>>;
+}
+
+export function bindService<S extends ServiceDefinition>(
+  name: string,
+  definition: S,
+  handlers: ServiceHandlers<S>,
+): ServiceBinding {
+  return { name, definition, handlers: handlers as unknown as ServiceBinding['handlers'] };
+}
+
+export interface GrpcServerOptions {
+  host?: string;
+  port: number;
+  logger: Logger;
+  services: readonly ServiceBinding[];
+}
+
+/**
+ * A grpc-js server with the standard health service (grpc.health.v1), error mapping from
+ * AppError to status + stable code, and a graceful shutdown that lets in-flight calls finish.
+ */
+export class GrpcServer {
+  private readonly server = new Server({
+    'grpc.keepalive_time_ms': 30_000,
+    'grpc.keepalive_timeout_ms': 10_000,
+    'grpc.max_receive_message_length': 4 * 1024 * 1024,
+  });
+  private readonly health: HealthImplementation;
+  private boundPort = 0;
+
+  constructor(private readonly options: GrpcServerOptions) {
+    const statuses: Record<string, 'NOT_SERVING'> = { '': 'NOT_SERVING' };
+    for (const svc of options.services) statuses[svc.name] = 'NOT_SERVING';
+    this.health = new HealthImplementation(statuses);
+    this.health.addToServer(this.server);
+    for (const svc of options.services) this.server.addService(svc.definition, this.adapt(svc));
+  }
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  async start(): Promise<number> {
+    const host = this.options.host ?? '0.0.0.0';
+    this.boundPort = await new Promise<number>((resolve, reject) => {
+      this.server.bindAsync(`${host}:${this.options.port}`, ServerCredentials.createInsecure(), (err, port) =>
+        err ? reject(err) : resolve(port),
+      );
+    });
+    this.setServing(true);
+    this.options.logger.info({ port: this.boundPort }, 'gRPC server listening');
+    return this.boundPort;
+  }
+
+  setServing(serving: boolean): void {
+    const status = serving ? 'SERVING' : 'NOT_SERVING';
+    this.health.setStatus('', status);
+    for (const svc of this.options.services) this.health.setStatus(svc.name, status);
+  }
+
+  /** Stops accepting calls, waits for in-flight ones up to timeoutMs, then cancels the rest. */
+  async shutdown(timeoutMs: number): Promise<void> {
+    this.setServing(false);
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.options.logger.warn('gRPC calls still running at shutdown deadline, cancelling them');
+        this.server.forceShutdown();
+        resolve();
+      }, timeoutMs);
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  private adapt(svc: ServiceBinding): UntypedServiceImplementation {
+    const impl: UntypedServiceImplementation = {};
+    for (const [method, def] of Object.entries(svc.definition)) {
+      const handler = svc.handlers[method];
+      if (!handler) throw new Error(`${svc.name}.${method} has no handler`);
+      const log = this.options.logger;
+      impl[def.originalName ?? method] = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
+        handler(call.request, call).then(
+          (res) => callback(null, res),
+          (err: unknown) => {
+            if (!(err instanceof AppError)) log.error({ err, method: def.path }, 'unexpected error in gRPC handler');
+            else if (err.code === 'internal') log.error({ err, method: def.path }, 'internal error in gRPC handler');
+            callback(toGrpcError(err) as never, null);
+          },
+        );
+      };
+    }
+    return impl;
+  }
+}

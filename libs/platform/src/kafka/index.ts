@@ -1,0 +1,3 @@
+export * from './client.js';
+export * from './batching-producer.js';
+export * from './batch-consumer.js';

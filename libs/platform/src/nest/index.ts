@@ -1,0 +1,3 @@
+export * from './tokens.js';
+export * from './readiness.js';
+export * from './platform.module.js';

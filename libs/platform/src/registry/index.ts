@@ -1,0 +1,78 @@
+/**
+ * The one registry of every Kafka topic, consumer group, NATS subject, JetStream stream and KV
+ * bucket the platform uses. Nothing else spells these names.
+ *
+ * Every name takes an optional prefix (IM_NAME_PREFIX) so that test runs, or several platforms on
+ * one cluster, stay apart without separate brokers: prefix "t42" gives topic "t42.im.messages.v1",
+ * subject "t42.im.live.user.<id>", bucket "t42_im_presence", keyspace "t42_im_message".
+ */
+export interface Registry {
+  readonly prefix: string;
+  readonly topics: {
+    /** Commands keyed by conversation id; its consumer group sequences them. */
+    readonly conversationCommands: string;
+    /** Sequenced conversation events for notification, search and webhooks. */
+    readonly conversationEvents: string;
+  };
+  readonly groups: {
+    readonly messageSequencer: string;
+    readonly notificationEvents: string;
+  };
+  readonly subjects: {
+    /** Live events for one user; gateways subscribe for their connected users only. */
+    liveUser(userId: string): string;
+    /** Replies from the sequencer to the replica that accepted a command. */
+    commandReplies(instanceId: string): string;
+    readonly sessionRevoked: string;
+    readonly presenceChanged: string;
+    /** Gateways announce themselves here; presence expires devices of gateways that stop. */
+    readonly gatewayHeartbeat: string;
+  };
+  readonly streams: {
+    readonly auth: string;
+  };
+  readonly buckets: {
+    readonly revokedSessions: string;
+    readonly presence: string;
+    readonly gateways: string;
+  };
+  /** The Cassandra keyspace a service owns, e.g. "im_message". */
+  keyspace(service: string): string;
+}
+
+const VALID_PREFIX = /^[a-z0-9][a-z0-9-]{0,31}$/;
+
+export function createRegistry(prefix = ''): Registry {
+  if (prefix !== '' && !VALID_PREFIX.test(prefix)) {
+    throw new Error(`name prefix "${prefix}" must match ${VALID_PREFIX}`);
+  }
+  const dotted = (name: string) => (prefix ? `${prefix}.${name}` : name);
+  const underscored = (name: string) => (prefix ? `${prefix.replaceAll('-', '_')}_${name}` : name);
+  return {
+    prefix,
+    topics: {
+      conversationCommands: dotted('im.messages.v1'),
+      conversationEvents: dotted('im.events.v1'),
+    },
+    groups: {
+      messageSequencer: dotted('im.message.sequencer'),
+      notificationEvents: dotted('im.notification.events'),
+    },
+    subjects: {
+      liveUser: (userId) => dotted(`im.live.user.${userId}`),
+      commandReplies: (instanceId) => dotted(`im.message.replies.${instanceId}`),
+      sessionRevoked: dotted('im.auth.session.revoked'),
+      presenceChanged: dotted('im.presence.changed'),
+      gatewayHeartbeat: dotted('im.gateway.heartbeat'),
+    },
+    streams: {
+      auth: underscored('IM_AUTH'),
+    },
+    buckets: {
+      revokedSessions: underscored('im_revoked_sessions'),
+      presence: underscored('im_presence'),
+      gateways: underscored('im_gateways'),
+    },
+    keyspace: (service) => underscored(`im_${service}`),
+  };
+}

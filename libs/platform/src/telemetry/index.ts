@@ -1,0 +1,90 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { register } from 'node:module';
+import { metrics, type Meter } from '@opentelemetry/api';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { CassandraDriverInstrumentation } from '@opentelemetry/instrumentation-cassandra-driver';
+import { GrpcInstrumentation } from '@opentelemetry/instrumentation-grpc';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { KafkaJsInstrumentation } from '@opentelemetry/instrumentation-kafkajs';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import {
+  AlwaysOffSampler,
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  TraceIdRatioBasedSampler,
+} from '@opentelemetry/sdk-trace';
+
+/**
+ * OpenTelemetry for a service: traces across HTTP, gRPC, Kafka and Cassandra (NATS carries the
+ * context in headers, see ../nats), Prometheus metrics served by the health server.
+ *
+ * Call startTelemetry() first in main.ts and load the rest of the service with a dynamic import
+ * afterwards: ES modules are linked before any of them runs, so only modules imported after the
+ * hook is registered get instrumented.
+ *
+ * Traces are exported over OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT (or
+ * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set. Without an endpoint spans are not recorded, but
+ * trace ids still propagate and appear in the logs.
+ */
+export interface Telemetry {
+  readonly meter: Meter;
+  metricsHandler(req: IncomingMessage, res: ServerResponse): void;
+  shutdown(): Promise<void>;
+}
+
+let current: Telemetry | undefined;
+
+export function startTelemetry(service: string): Telemetry {
+  if (current) return current;
+  if (process.env.OTEL_SDK_DISABLED !== 'true') {
+    // Only the modules we instrument pass through import-in-the-middle; wrapping every ES module
+    // costs start-up time for nothing.
+    register('@opentelemetry/instrumentation/hook.mjs', import.meta.url, {
+      data: { include: ['kafkajs', 'cassandra-driver', '@grpc/grpc-js', 'http', 'node:http'] },
+    });
+  }
+  const exportTraces = Boolean(
+    process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+  );
+  const prometheus = new PrometheusExporter({ preventServerStart: true });
+  const sdk = new NodeSDK({
+    serviceName: process.env.OTEL_SERVICE_NAME ?? service,
+    metricReaders: [prometheus],
+    spanProcessors: exportTraces ? [new BatchSpanProcessor({ exporter: new OTLPTraceExporter() })] : [],
+    sampler: exportTraces
+      ? new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(sampleRatio()) })
+      : new AlwaysOffSampler(),
+    instrumentations: [
+      new HttpInstrumentation({ ignoreIncomingRequestHook: (req) => isProbe(req.url) }),
+      new GrpcInstrumentation({ ignoreGrpcMethods: ['Check', 'Watch'] }),
+      new KafkaJsInstrumentation(),
+      new CassandraDriverInstrumentation(),
+    ],
+  });
+  if (process.env.OTEL_SDK_DISABLED !== 'true') sdk.start();
+  current = {
+    meter: metrics.getMeter(service),
+    metricsHandler: (req, res) => prometheus.getMetricsRequestHandler(req, res),
+    shutdown: () => sdk.shutdown().catch(() => undefined),
+  };
+  return current;
+}
+
+/** The service's meter; a no-op meter before startTelemetry (unit tests). */
+export function meter(): Meter {
+  return current?.meter ?? metrics.getMeter('im');
+}
+
+export function telemetry(): Telemetry | undefined {
+  return current;
+}
+
+function sampleRatio(): number {
+  const raw = Number(process.env.OTEL_TRACES_SAMPLER_ARG ?? '1');
+  return Number.isFinite(raw) && raw >= 0 && raw <= 1 ? raw : 1;
+}
+
+function isProbe(url: string | undefined): boolean {
+  return url === '/healthz' || url === '/readyz' || url === '/metrics';
+}

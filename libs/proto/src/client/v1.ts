@@ -1,0 +1,3 @@
+// Entry point for proto package im.client.v1 (generated code under src/gen).
+export * from '../gen/im/client/v1/resources.js';
+export * from '../gen/im/client/v1/frames.js';

@@ -1,0 +1,5 @@
+export * from './infra.js';
+export * from './isolation.js';
+export * from './eventually.js';
+export * from './paths.js';
+export * from './service-process.js';

@@ -1,0 +1,132 @@
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { repoRoot } from './paths.js';
+
+const run = promisify(execFile);
+
+/** Where the real Kafka, Cassandra and NATS of a test run are. */
+export interface InfraEndpoints {
+  source: 'env' | 'testcontainers' | 'local';
+  kafkaBrokers: string[];
+  cassandraContactPoints: string[];
+  cassandraLocalDc: string;
+  cassandraUsername?: string | undefined;
+  cassandraPassword?: string | undefined;
+  natsUrl: string;
+  natsUser?: string | undefined;
+  natsPass?: string | undefined;
+  stop(): Promise<void>;
+}
+
+/**
+ * Finds the infrastructure for a test run, in this order:
+ *  1. endpoints from the environment (KAFKA_BROKERS, CASSANDRA_CONTACT_POINTS, NATS_URL), e.g. a CI
+ *     service or a shared cluster;
+ *  2. Testcontainers, when a container runtime answers (and IM_INFRA is not "local");
+ *  3. deploy/local/infra.sh: NATS, Kafka and Cassandra as local processes (installed on first use).
+ * The test runner calls this once per run and hands the endpoints to every test process through
+ * the environment, so each run starts the servers at most once.
+ */
+export async function resolveInfra(env: NodeJS.ProcessEnv = process.env): Promise<InfraEndpoints> {
+  if (env.KAFKA_BROKERS && env.CASSANDRA_CONTACT_POINTS && env.NATS_URL) {
+    return {
+      source: 'env',
+      kafkaBrokers: env.KAFKA_BROKERS.split(','),
+      cassandraContactPoints: env.CASSANDRA_CONTACT_POINTS.split(','),
+      cassandraLocalDc: env.CASSANDRA_LOCAL_DC ?? 'datacenter1',
+      cassandraUsername: env.CASSANDRA_USERNAME,
+      cassandraPassword: env.CASSANDRA_PASSWORD,
+      natsUrl: env.NATS_URL,
+      natsUser: env.NATS_USER,
+      natsPass: env.NATS_PASS,
+      stop: async () => undefined,
+    };
+  }
+  if (env.IM_INFRA !== 'local' && (await containerRuntimeAnswers())) {
+    try {
+      return await startContainers();
+    } catch (err) {
+      // Images come from a registry; offline the pull fails even with a runtime.
+      process.stderr.write(`[infra] Testcontainers failed (${(err as Error).message}); using deploy/local\n`);
+    }
+  }
+  return startLocal();
+}
+
+/** The variables a service process needs to reach the infrastructure. */
+export function infraEnv(infra: InfraEndpoints): Record<string, string> {
+  const out: Record<string, string> = {
+    KAFKA_BROKERS: infra.kafkaBrokers.join(','),
+    CASSANDRA_CONTACT_POINTS: infra.cassandraContactPoints.join(','),
+    CASSANDRA_LOCAL_DC: infra.cassandraLocalDc,
+    NATS_URL: infra.natsUrl,
+  };
+  if (infra.cassandraUsername) out.CASSANDRA_USERNAME = infra.cassandraUsername;
+  if (infra.cassandraPassword) out.CASSANDRA_PASSWORD = infra.cassandraPassword;
+  if (infra.natsUser) out.NATS_USER = infra.natsUser;
+  if (infra.natsPass) out.NATS_PASS = infra.natsPass;
+  return out;
+}
+
+async function containerRuntimeAnswers(): Promise<boolean> {
+  try {
+    const { getContainerRuntimeClient } = await import('testcontainers');
+    await Promise.race([
+      getContainerRuntimeClient(),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 5_000)),
+    ]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function startContainers(): Promise<InfraEndpoints> {
+  const { KafkaContainer } = await import('@testcontainers/kafka');
+  const { CassandraContainer } = await import('@testcontainers/cassandra');
+  const { NatsContainer } = await import('@testcontainers/nats');
+  const [kafka, cassandra, nats] = await Promise.all([
+    new KafkaContainer(process.env.IM_KAFKA_IMAGE ?? 'confluentinc/cp-kafka:7.9.0').withKraft().start(),
+    new CassandraContainer(process.env.IM_CASSANDRA_IMAGE ?? 'cassandra:5.0.8').start(),
+    new NatsContainer(process.env.IM_NATS_IMAGE ?? 'nats:2.12.6-alpine').withJetStream().start(),
+  ]);
+  const natsOpts = nats.getConnectionOptions() as { servers: string | string[]; user?: string; pass?: string };
+  return {
+    source: 'testcontainers',
+    kafkaBrokers: [`${kafka.getHost()}:${kafka.getMappedPort(9093)}`],
+    cassandraContactPoints: [cassandra.getContactPoint()],
+    cassandraLocalDc: cassandra.getDatacenter(),
+    cassandraUsername: cassandra.getUsername(),
+    cassandraPassword: cassandra.getPassword(),
+    natsUrl: `nats://${([] as string[]).concat(natsOpts.servers)[0]!.replace(/^nats:\/\//, '')}`,
+    natsUser: natsOpts.user,
+    natsPass: natsOpts.pass,
+    stop: async () => {
+      await Promise.allSettled([kafka.stop(), cassandra.stop(), nats.stop()]);
+    },
+  };
+}
+
+async function startLocal(): Promise<InfraEndpoints> {
+  const script = join(repoRoot(), 'deploy/local/infra.sh');
+  try {
+    await run('bash', [script, 'up'], { maxBuffer: 16 * 1024 * 1024, timeout: 20 * 60_000 });
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new Error(`deploy/local/infra.sh up failed: ${e.stderr?.trim() || e.message}`);
+  }
+  const envFile = join(process.env.IM_RUN_DIR ?? join(repoRoot(), '.run'), 'infra/env');
+  if (!existsSync(envFile)) throw new Error(`${envFile} missing after infra.sh up`);
+  const vars = Object.fromEntries(
+    readFileSync(envFile, 'utf8')
+      .split('\n')
+      .map((line) => /^export ([A-Z_]+)=(.*)$/.exec(line))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => [m[1]!, m[2]!]),
+  );
+  const endpoints = await resolveInfra({ ...vars, IM_INFRA: 'local' });
+  // The local servers stay up after the run (fast re-runs); `deploy/local/infra.sh down` stops them.
+  return { ...endpoints, source: 'local' };
+}
