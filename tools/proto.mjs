@@ -74,7 +74,10 @@ function breaking() {
   const against = process.env.PROTO_BREAKING_AGAINST ?? 'main';
   let hasProto = false;
   try {
-    hasProto = execFileSync('git', ['ls-tree', '-d', `${against}`, 'proto'], { cwd: root }).toString().trim() !== '';
+    hasProto =
+      execFileSync('git', ['ls-tree', '-d', `${against}`, 'proto'], { cwd: root })
+        .toString()
+        .trim() !== '';
   } catch {
     hasProto = false;
   }

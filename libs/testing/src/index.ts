@@ -3,3 +3,4 @@ export * from './isolation.js';
 export * from './eventually.js';
 export * from './paths.js';
 export * from './service-process.js';
+export * from './platform.js';

@@ -92,7 +92,11 @@ async function startContainers(): Promise<InfraEndpoints> {
     new CassandraContainer(process.env.IM_CASSANDRA_IMAGE ?? 'cassandra:5.0.8').start(),
     new NatsContainer(process.env.IM_NATS_IMAGE ?? 'nats:2.12.6-alpine').withJetStream().start(),
   ]);
-  const natsOpts = nats.getConnectionOptions() as { servers: string | string[]; user?: string; pass?: string };
+  const natsOpts = nats.getConnectionOptions() as {
+    servers: string | string[];
+    user?: string;
+    pass?: string;
+  };
   return {
     source: 'testcontainers',
     kafkaBrokers: [`${kafka.getHost()}:${kafka.getMappedPort(9093)}`],

@@ -86,12 +86,25 @@ export class ServiceProcess {
     const dir = join(process.env.IM_RUN_DIR ?? join(root, '.run'), 'test-logs');
     mkdirSync(dir, { recursive: true });
     const label = options.label ? `-${options.label}` : '';
-    const logFile = createWriteStream(join(dir, `${options.env.IM_NAME_PREFIX ?? 'np'}-${name}${label}.log`), { flags: 'a' });
-    const child = spawn(process.execPath, ['--enable-source-maps', join(root, 'services', name, 'dist/src/main.js')], {
-      cwd: root,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', HTTP_PORT: '0', GRPC_PORT: '0', ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const logFile = createWriteStream(
+      join(dir, `${options.env.IM_NAME_PREFIX ?? 'np'}-${name}${label}.log`),
+      { flags: 'a' },
+    );
+    const child = spawn(
+      process.execPath,
+      ['--enable-source-maps', join(root, 'services', name, 'dist/src/main.js')],
+      {
+        cwd: root,
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: process.env.HOME ?? '/tmp',
+          HTTP_PORT: '0',
+          GRPC_PORT: '0',
+          ...options.env,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     return new ServiceProcess(name, child, logFile);
   }
 
@@ -128,13 +141,21 @@ export class ServiceProcess {
       };
       const timer = setTimeout(() => {
         done();
-        reject(new Error(`${this.name}: expected log line not seen within ${timeoutMs} ms; last lines:\n${this.tail()}`));
+        reject(
+          new Error(
+            `${this.name}: expected log line not seen within ${timeoutMs} ms; last lines:\n${this.tail()}`,
+          ),
+        );
       }, timeoutMs);
       this.listeners.add(listener);
       void this.exited.then((info) => {
         if (!this.listeners.has(listener)) return;
         done();
-        reject(new Error(`${this.name} exited (code ${info.code}, signal ${info.signal}) before the expected log line:\n${this.tail()}`));
+        reject(
+          new Error(
+            `${this.name} exited (code ${info.code}, signal ${info.signal}) before the expected log line:\n${this.tail()}`,
+          ),
+        );
       });
     });
   }

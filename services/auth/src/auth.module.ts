@@ -11,7 +11,15 @@ export class AuthModule {
   static forRoot(config: AuthConfig, logger: Logger): DynamicModule {
     return {
       module: AuthModule,
-      imports: [PlatformModule.forRoot({ service: 'auth', config, logger, cassandra: { migrationsDir: MIGRATIONS }, nats: true })],
+      imports: [
+        PlatformModule.forRoot({
+          service: 'auth',
+          config,
+          logger,
+          cassandra: { migrationsDir: MIGRATIONS },
+          nats: true,
+        }),
+      ],
     };
   }
 }

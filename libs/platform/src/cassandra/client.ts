@@ -68,7 +68,11 @@ export function replicationClause(spec: string): string {
 
 const KEYSPACE_NAME = /^[a-z][a-z0-9_]{0,47}$/;
 
-export async function ensureKeyspace(client: CassandraClient, keyspace: string, replication: string): Promise<void> {
+export async function ensureKeyspace(
+  client: CassandraClient,
+  keyspace: string,
+  replication: string,
+): Promise<void> {
   if (!KEYSPACE_NAME.test(keyspace)) throw new Error(`invalid keyspace name "${keyspace}"`);
   await client.execute(
     `CREATE KEYSPACE IF NOT EXISTS ${keyspace} WITH replication = ${replicationClause(replication)}`,

@@ -82,8 +82,11 @@ export async function runMigrations(
     { prepare: false },
   );
   const recorded = new Map<number, { name: string; checksum: string }>();
-  const rows = await client.execute('SELECT version, name, checksum FROM schema_migrations', [], { prepare: false });
-  for (const row of rows.rows) recorded.set(row.get('version'), { name: row.get('name'), checksum: row.get('checksum') });
+  const rows = await client.execute('SELECT version, name, checksum FROM schema_migrations', [], {
+    prepare: false,
+  });
+  for (const row of rows.rows)
+    recorded.set(row.get('version'), { name: row.get('name'), checksum: row.get('checksum') });
 
   const result: MigrationResult = { applied: [], skipped: [] };
   for (const m of migrations) {

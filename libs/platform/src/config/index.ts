@@ -69,7 +69,8 @@ export function describeConfig(schema: EnvSchema): ConfigVarDoc[] {
   return Object.entries(schema.shape).map(([name, type]) => {
     const parsedEmpty = type.safeParse(undefined);
     const required = !parsedEmpty.success;
-    const def = parsedEmpty.success && parsedEmpty.data !== undefined ? stringify(parsedEmpty.data) : undefined;
+    const def =
+      parsedEmpty.success && parsedEmpty.data !== undefined ? stringify(parsedEmpty.data) : undefined;
     return { name, required, default: def, description: type.description ?? '' };
   });
 }
@@ -89,20 +90,35 @@ export const env = {
   port: (description: string, fallback: number) =>
     z.coerce.number().int().min(0).max(65535).default(fallback).describe(`${description} (0-65535)`),
   int: (description: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
-    z.coerce.number().int().min(min).max(max).default(fallback).describe(`${description} (integer ${min}..${max})`),
+    z.coerce
+      .number()
+      .int()
+      .min(min)
+      .max(max)
+      .default(fallback)
+      .describe(`${description} (integer ${min}..${max})`),
   bool: (description: string, fallback: boolean) =>
     z
       .enum(['true', 'false', '1', '0'])
       .default(fallback ? 'true' : 'false')
       .transform((v) => v === 'true' || v === '1')
       .describe(`${description} (true|false)`),
-  oneOf: <const T extends readonly [string, ...string[]]>(description: string, values: T, fallback: T[number]) =>
-    z.enum(values).default(fallback).describe(`${description} (${values.join('|')})`),
+  oneOf: <const T extends readonly [string, ...string[]]>(
+    description: string,
+    values: T,
+    fallback: T[number],
+  ) =>
+    z
+      .enum(values)
+      .default(fallback)
+      .describe(`${description} (${values.join('|')})`),
   hostPorts: (description: string) =>
     trimmed
       .min(1)
       .transform((v) => v.split(',').map((s) => s.trim()))
-      .pipe(z.array(z.string().regex(/^[A-Za-z0-9.\-_[\]:]+:\d{1,5}$/, 'each entry must be host:port')).min(1))
+      .pipe(
+        z.array(z.string().regex(/^[A-Za-z0-9.\-_[\]:]+:\d{1,5}$/, 'each entry must be host:port')).min(1),
+      )
       .describe(`${description} (comma-separated host:port)`),
   url: (description: string, protocols: readonly string[]) =>
     trimmed
@@ -116,7 +132,7 @@ export const env = {
 /** Variables every service reads. */
 export const baseEnv = {
   LOG_LEVEL: env.oneOf('log level', ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const, 'info'),
-  HTTP_PORT: env.port('port of /healthz, /readyz and /metrics', 0),
+  HTTP_PORT: env.port('port of /healthz, /readyz and /metrics (0 = any free port)', 9090),
   IM_NAME_PREFIX: z
     .string()
     .regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'lowercase letters, digits and dashes, at most 32')
@@ -127,7 +143,7 @@ export const baseEnv = {
 };
 
 export const grpcServerEnv = {
-  GRPC_PORT: env.port('port of the internal gRPC API', 0),
+  GRPC_PORT: env.port('port of the internal gRPC API (0 = any free port)', 50051),
 };
 
 export const kafkaEnv = {
@@ -144,7 +160,10 @@ export const cassandraEnv = {
   CASSANDRA_PASSWORD: env.optionalString('Cassandra password'),
   CASSANDRA_REPLICATION: z
     .string()
-    .regex(/^(\d+|[A-Za-z0-9_-]+:\d+(,[A-Za-z0-9_-]+:\d+)*)$/, 'a number (SimpleStrategy) or dc:rf,dc:rf (NetworkTopologyStrategy)')
+    .regex(
+      /^(\d+|[A-Za-z0-9_-]+:\d+(,[A-Za-z0-9_-]+:\d+)*)$/,
+      'a number (SimpleStrategy) or dc:rf,dc:rf (NetworkTopologyStrategy)',
+    )
     .default('1')
     .describe('replication of keyspaces created at start-up: "3" or "dc1:3,dc2:3"'),
   CASSANDRA_CONSISTENCY: env.oneOf(

@@ -94,7 +94,12 @@ export type ServingStatus = 'SERVING' | 'NOT_SERVING' | 'UNKNOWN' | 'SERVICE_UNK
  * Asks a server's grpc.health.v1 service for a status. Fails with AppError "unavailable" or
  * "timeout" when the server cannot be reached in time.
  */
-export async function checkGrpcHealth(address: string, service = '', deadlineMs = 2_000): Promise<ServingStatus> {
+export async function checkGrpcHealth(
+  address: string,
+  service = '',
+  deadlineMs = 2_000,
+  name = 'health check',
+): Promise<ServingStatus> {
   const Ctor = makeGenericClientConstructor(healthService, 'Health');
   const client: Client = new Ctor(address, ChannelCredentials.createInsecure());
   try {
@@ -109,10 +114,21 @@ export async function checkGrpcHealth(address: string, service = '', deadlineMs 
     return res.status;
   } catch (err) {
     if ((err as ServiceError).code === GrpcStatus.NOT_FOUND) return 'SERVICE_UNKNOWN';
-    throw fromGrpcError(err, `health of ${address}`);
+    throw fromGrpcError(err, `${name} (${address})`);
   } finally {
     client.close();
   }
 }
 
 export { AppError };
+
+/** A /readyz check that asks another service's gRPC health endpoint (with a deadline). */
+export function grpcDependencyCheck(name: string, address: string, deadlineMs = 1_500) {
+  return {
+    name,
+    check: async () => {
+      const status = await checkGrpcHealth(address, '', deadlineMs, name);
+      if (status !== 'SERVING') throw new Error(`${name} at ${address} reports ${status}`);
+    },
+  };
+}

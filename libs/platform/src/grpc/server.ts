@@ -69,8 +69,10 @@ export class GrpcServer {
   async start(): Promise<number> {
     const host = this.options.host ?? '0.0.0.0';
     this.boundPort = await new Promise<number>((resolve, reject) => {
-      this.server.bindAsync(`${host}:${this.options.port}`, ServerCredentials.createInsecure(), (err, port) =>
-        err ? reject(err) : resolve(port),
+      this.server.bindAsync(
+        `${host}:${this.options.port}`,
+        ServerCredentials.createInsecure(),
+        (err, port) => (err ? reject(err) : resolve(port)),
       );
     });
     this.setServing(true);
@@ -106,12 +108,17 @@ export class GrpcServer {
       const handler = svc.handlers[method];
       if (!handler) throw new Error(`${svc.name}.${method} has no handler`);
       const log = this.options.logger;
-      impl[def.originalName ?? method] = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
+      impl[def.originalName ?? method] = (
+        call: ServerUnaryCall<unknown, unknown>,
+        callback: sendUnaryData<unknown>,
+      ) => {
         handler(call.request, call).then(
           (res) => callback(null, res),
           (err: unknown) => {
-            if (!(err instanceof AppError)) log.error({ err, method: def.path }, 'unexpected error in gRPC handler');
-            else if (err.code === 'internal') log.error({ err, method: def.path }, 'internal error in gRPC handler');
+            if (!(err instanceof AppError))
+              log.error({ err, method: def.path }, 'unexpected error in gRPC handler');
+            else if (err.code === 'internal')
+              log.error({ err, method: def.path }, 'internal error in gRPC handler');
             callback(toGrpcError(err) as never, null);
           },
         );

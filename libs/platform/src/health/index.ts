@@ -69,7 +69,12 @@ export class HealthServer {
           await withTimeout(c.check(), timeout, c.name);
           return { name: c.name, ok: true, ms: Math.round(performance.now() - t0) };
         } catch (err) {
-          return { name: c.name, ok: false, error: (err as Error).message, ms: Math.round(performance.now() - t0) };
+          return {
+            name: c.name,
+            ok: false,
+            error: (err as Error).message,
+            ms: Math.round(performance.now() - t0),
+          };
         }
       }),
     );
@@ -78,11 +83,18 @@ export class HealthServer {
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
-    if (req.method !== 'GET') return json(res, 405, { error: { code: 'method_not_allowed', message: 'GET only' } });
+    if (req.method !== 'GET')
+      return json(res, 405, { error: { code: 'method_not_allowed', message: 'GET only' } });
     if (path === '/healthz') return json(res, 200, { status: 'ok' });
     if (path === '/readyz') {
       const r = await this.readiness();
-      const status = this.draining ? 'draining' : !this.started ? 'starting' : r.ready ? 'ready' : 'not_ready';
+      const status = this.draining
+        ? 'draining'
+        : !this.started
+          ? 'starting'
+          : r.ready
+            ? 'ready'
+            : 'not_ready';
       return json(res, r.ready ? 200 : 503, { status, checks: r.checks });
     }
     if (path === '/metrics' && this.options.metrics) return this.options.metrics(req, res);

@@ -54,7 +54,10 @@ export class BatchConsumer {
       options.onAssignment?.(this.assigned);
     });
     this.consumer.on(this.consumer.events.CRASH, (event) => {
-      options.logger.error({ group: options.groupId, err: event.payload.error, restart: event.payload.restart }, 'consumer crashed');
+      options.logger.error(
+        { group: options.groupId, err: event.payload.error, restart: event.payload.restart },
+        'consumer crashed',
+      );
     });
   }
 
@@ -68,13 +71,23 @@ export class BatchConsumer {
 
   async start(): Promise<void> {
     await this.consumer.connect();
-    await this.consumer.subscribe({ topics: [...this.options.topics], fromBeginning: this.options.fromBeginning ?? true });
+    await this.consumer.subscribe({
+      topics: [...this.options.topics],
+      fromBeginning: this.options.fromBeginning ?? true,
+    });
     await this.consumer.run({
       autoCommit: true,
       autoCommitInterval: 1_000,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
-      eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isStale, isRunning }) => {
+      eachBatch: async ({
+        batch,
+        resolveOffset,
+        heartbeat,
+        commitOffsetsIfNecessary,
+        isStale,
+        isRunning,
+      }) => {
         if (!isRunning() || isStale() || batch.messages.length === 0) return;
         await this.options.handle({
           topic: batch.topic,

@@ -32,7 +32,10 @@ export async function connectNats(options: NatsOptions): Promise<NatsConnection>
   void (async () => {
     for await (const s of nc.status()) {
       if (s.type === 'disconnect' || s.type === 'reconnect' || s.type === 'error') {
-        options.logger.warn({ nats: s.type, server: 'server' in s ? s.server : undefined }, 'nats connection status');
+        options.logger.warn(
+          { nats: s.type, server: 'server' in s ? s.server : undefined },
+          'nats connection status',
+        );
       }
     }
   })();
@@ -62,7 +65,10 @@ export function jetStreamManager(nc: NatsConnection): Promise<JetStreamManager> 
 }
 
 /** Creates the stream, or updates it to the given config when it exists. */
-export async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }): Promise<void> {
+export async function ensureStream(
+  jsm: JetStreamManager,
+  config: Partial<StreamConfig> & { name: string },
+): Promise<void> {
   try {
     await jsm.streams.info(config.name);
     await jsm.streams.update(config.name, config);
@@ -73,7 +79,11 @@ export async function ensureStream(jsm: JetStreamManager, config: Partial<Stream
 }
 
 /** Opens a KV bucket, creating it with these limits when it does not exist. */
-export async function openKv(nc: NatsConnection, bucket: string, options: Partial<KvOptions> = {}): Promise<KV> {
+export async function openKv(
+  nc: NatsConnection,
+  bucket: string,
+  options: Partial<KvOptions> = {},
+): Promise<KV> {
   const kvm = new Kvm(nc);
   return kvm.create(bucket, options);
 }

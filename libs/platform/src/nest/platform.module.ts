@@ -1,8 +1,22 @@
 import { hostname } from 'node:os';
-import { Inject, Injectable, Module, Optional, type DynamicModule, type OnApplicationShutdown, type Provider } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Module,
+  Optional,
+  type DynamicModule,
+  type OnApplicationShutdown,
+  type Provider,
+} from '@nestjs/common';
 import type { ITopicConfig, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
-import { connectCassandra, ensureKeyspace, loadMigrations, runMigrations, type CassandraClient } from '../cassandra/index.js';
+import {
+  connectCassandra,
+  ensureKeyspace,
+  loadMigrations,
+  runMigrations,
+  type CassandraClient,
+} from '../cassandra/index.js';
 import type { BaseConfig, CassandraConfig, KafkaConfig, NatsConfig } from '../config/index.js';
 import { BatchingProducer, createKafka, ensureTopics } from '../kafka/index.js';
 import { connectNats, jetStreamManager, type NatsConnection } from '../nats/index.js';
@@ -92,7 +106,9 @@ export class PlatformModule {
       module: PlatformModule,
       global: true,
       providers,
-      exports: providers.map((p) => (typeof p === 'function' ? p : (p as { provide: unknown }).provide)) as never,
+      exports: providers.map((p) =>
+        typeof p === 'function' ? p : (p as { provide: unknown }).provide,
+      ) as never,
     };
   }
 }
@@ -121,7 +137,10 @@ async function openServiceKeyspace(
   const client = await connectCassandra({ ...connection, keyspace });
   try {
     const result = await runMigrations(client, migrations, logger);
-    logger.info({ keyspace, applied: result.applied.length, alreadyApplied: result.skipped.length }, 'schema up to date');
+    logger.info(
+      { keyspace, applied: result.applied.length, alreadyApplied: result.skipped.length },
+      'schema up to date',
+    );
   } catch (err) {
     await client.shutdown();
     throw err;

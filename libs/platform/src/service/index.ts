@@ -43,7 +43,9 @@ export interface RunningService {
  * SIGINT: readiness 503, edge servers drain, the work stops, connections close, exit 0.
  * Any start-up failure logs one fatal line that says what failed and exits 1.
  */
-export async function runService<S extends EnvSchema>(options: RunServiceOptions<S>): Promise<RunningService> {
+export async function runService<S extends EnvSchema>(
+  options: RunServiceOptions<S>,
+): Promise<RunningService> {
   const config = loadConfigOrExit(options.name, options.schema) as z.output<S> & BaseConfig;
   const logger = createLogger(options.name, config.LOG_LEVEL);
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled promise rejection'));

@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# The whole platform on this machine: NATS, Kafka and Cassandra (deploy/local/infra.sh) plus the
+# six services as processes. Prints where to connect, then stays in the foreground; Ctrl-C (or
+# SIGTERM) stops the services and the infrastructure it started itself.
+#
+#   bash deploy/local/platform.sh
+#
+# Uses existing infrastructure when KAFKA_BROKERS, CASSANDRA_CONTACT_POINTS and NATS_URL are set.
+# Ports (defaults): IM_GATEWAY_PORT=8080, service gRPC ports IM_<SERVICE>_GRPC_PORT=50051..50055,
+# health ports IM_<SERVICE>_HTTP_PORT=9100..9105. Logs: .run/platform/<service>.log
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+cd "$ROOT"
+# shellcheck source=../../scripts/lib/bootstrap.sh
+source scripts/lib/bootstrap.sh
+im_bootstrap
+
+RUN=${IM_RUN_DIR:-$ROOT/.run}/platform
+mkdir -p "$RUN"
+log() { printf '[platform] %s\n' "$*" >&2; }
+
+GATEWAY_PORT=${IM_GATEWAY_PORT:-8080}
+declare -A GRPC=(
+  [auth]=${IM_AUTH_GRPC_PORT:-50051} [message]=${IM_MESSAGE_GRPC_PORT:-50052} [presence]=${IM_PRESENCE_GRPC_PORT:-50053}
+  [media]=${IM_MEDIA_GRPC_PORT:-50054} [notification]=${IM_NOTIFICATION_GRPC_PORT:-50055}
+)
+declare -A HTTP=(
+  [gateway]=${IM_GATEWAY_HTTP_PORT:-9100} [auth]=${IM_AUTH_HTTP_PORT:-9101} [message]=${IM_MESSAGE_HTTP_PORT:-9102}
+  [presence]=${IM_PRESENCE_HTTP_PORT:-9103} [media]=${IM_MEDIA_HTTP_PORT:-9104} [notification]=${IM_NOTIFICATION_HTTP_PORT:-9105}
+)
+ORDER=(auth message presence media notification gateway)
+
+log "building"
+node_modules/.bin/im-tsc -b
+
+STARTED_INFRA=0
+if [ -z "${KAFKA_BROKERS:-}" ] || [ -z "${CASSANDRA_CONTACT_POINTS:-}" ] || [ -z "${NATS_URL:-}" ]; then
+  if ! bash "$HERE/infra.sh" status >/dev/null 2>&1; then STARTED_INFRA=1; fi
+  bash "$HERE/infra.sh" up
+  # shellcheck disable=SC1091
+  source "${IM_RUN_DIR:-$ROOT/.run}/infra/env"
+fi
+
+declare -A PIDS=()
+stopping=0
+stop_all() {
+  [ $stopping -eq 1 ] && return
+  stopping=1
+  trap - INT TERM
+  log "stopping services"
+  local i name
+  for ((i = ${#ORDER[@]} - 1; i >= 0; i--)); do
+    name=${ORDER[$i]}
+    [ -n "${PIDS[$name]:-}" ] && kill -TERM "${PIDS[$name]}" 2>/dev/null || true
+  done
+  for name in "${ORDER[@]}"; do
+    [ -n "${PIDS[$name]:-}" ] && wait "${PIDS[$name]}" 2>/dev/null || true
+  done
+  if [ $STARTED_INFRA -eq 1 ]; then bash "$HERE/infra.sh" down; fi
+  log "stopped"
+}
+trap 'stop_all; exit 0' INT TERM
+
+common_env() {
+  echo "KAFKA_BROKERS=$KAFKA_BROKERS" "CASSANDRA_CONTACT_POINTS=$CASSANDRA_CONTACT_POINTS" \
+    "CASSANDRA_LOCAL_DC=${CASSANDRA_LOCAL_DC:-datacenter1}" "NATS_URL=$NATS_URL" \
+    "CASSANDRA_CONSISTENCY=${CASSANDRA_CONSISTENCY:-LOCAL_ONE}" "LOG_LEVEL=${LOG_LEVEL:-info}"
+}
+
+start_service() {
+  local name=$1
+  shift
+  # shellcheck disable=SC2046
+  env $(common_env) HTTP_PORT="${HTTP[$name]}" "$@" \
+    node --enable-source-maps "services/$name/dist/src/main.js" >"$RUN/$name.log" 2>&1 &
+  PIDS[$name]=$!
+}
+
+wait_ready() {
+  local name=$1 deadline=$((SECONDS + 90))
+  until curl -fs "http://127.0.0.1:${HTTP[$name]}/readyz" >/dev/null 2>&1; do
+    if ! kill -0 "${PIDS[$name]}" 2>/dev/null; then
+      tail -n 20 "$RUN/$name.log" >&2
+      log "$name exited during start-up (log above, full log: $RUN/$name.log)"
+      stop_all
+      exit 1
+    fi
+    if [ $SECONDS -ge $deadline ]; then
+      log "$name not ready after 90s: $(curl -s "http://127.0.0.1:${HTTP[$name]}/readyz")"
+      stop_all
+      exit 1
+    fi
+    sleep 0.3
+  done
+}
+
+addr() { echo "127.0.0.1:${GRPC[$1]}"; }
+
+start_service auth GRPC_PORT="${GRPC[auth]}"
+start_service message GRPC_PORT="${GRPC[message]}" AUTH_GRPC_ADDR="$(addr auth)"
+start_service presence GRPC_PORT="${GRPC[presence]}" MESSAGE_GRPC_ADDR="$(addr message)"
+start_service media GRPC_PORT="${GRPC[media]}"
+start_service notification GRPC_PORT="${GRPC[notification]}" PRESENCE_GRPC_ADDR="$(addr presence)"
+for name in auth message presence media notification; do wait_ready "$name"; done
+start_service gateway PUBLIC_PORT="$GATEWAY_PORT" AUTH_GRPC_ADDR="$(addr auth)" MESSAGE_GRPC_ADDR="$(addr message)" \
+  PRESENCE_GRPC_ADDR="$(addr presence)" MEDIA_GRPC_ADDR="$(addr media)" NOTIFICATION_GRPC_ADDR="$(addr notification)"
+wait_ready gateway
+
+cat <<EOF
+
+  IM platform is up.
+
+  REST API      http://127.0.0.1:$GATEWAY_PORT/v1   (OpenAPI: http://127.0.0.1:$GATEWAY_PORT/v1/openapi.json)
+  WebSocket     ws://127.0.0.1:$GATEWAY_PORT/v1/ws
+  JWKS          http://127.0.0.1:$GATEWAY_PORT/.well-known/jwks.json
+
+  Health (GET /healthz, /readyz, /metrics):
+$(for n in "${ORDER[@]}"; do printf '    %-13s http://127.0.0.1:%s\n' "$n" "${HTTP[$n]}"; done)
+  gRPC:
+$(for n in auth message presence media notification; do printf '    %-13s %s\n' "$n" "$(addr "$n")"; done)
+
+  Kafka $KAFKA_BROKERS · Cassandra $CASSANDRA_CONTACT_POINTS · NATS $NATS_URL
+  Logs: $RUN/<service>.log        Ctrl-C stops everything.
+
+platform ready
+EOF
+
+# Stay up until interrupted; if a service dies, say so and stop the rest.
+while true; do
+  for name in "${ORDER[@]}"; do
+    if ! kill -0 "${PIDS[$name]}" 2>/dev/null; then
+      log "$name exited unexpectedly (log: $RUN/$name.log)"
+      tail -n 20 "$RUN/$name.log" >&2 || true
+      stop_all
+      exit 1
+    fi
+  done
+  sleep 1
+done

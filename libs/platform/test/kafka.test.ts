@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Kafka } from 'kafkajs';
+import { BatchConsumer, BatchingProducer, createKafka, ensureTopics } from '../src/kafka/index.js';
+import { infra, quietLogger, uniquePrefix } from './env.js';
+
+describe('kafka (real broker)', () => {
+  let kafka: Kafka;
+  const prefix = uniquePrefix('kt');
+  const topic = `${prefix}.orders.v1`;
+
+  before(async () => {
+    kafka = createKafka({ brokers: infra().kafkaBrokers, clientId: 'platform-test', logger: quietLogger });
+  });
+
+  it('creates a topic through admin, and leaves an existing one alone', async () => {
+    await ensureTopics(kafka, [{ topic, numPartitions: 3, replicationFactor: 1 }]);
+    await ensureTopics(kafka, [{ topic, numPartitions: 3, replicationFactor: 1 }]);
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+      assert.equal(meta.topics[0]!.partitions.length, 3);
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
+  it('produces with the idempotent batching producer, consumes in a group and commits offsets', async () => {
+    const producer = new BatchingProducer(kafka);
+    await producer.connect();
+    const keys = ['a', 'b', 'c', 'd'];
+    const total = 400;
+    // all at once: the producer has to batch them into few requests
+    await Promise.all(
+      Array.from({ length: total }, (_, i) =>
+        producer.send({ topic, key: keys[i % keys.length]!, value: Buffer.from(String(i)) }),
+      ),
+    );
+    await producer.close();
+
+    const group = `${prefix}.group`;
+    const seen = new Map<string, number[]>();
+    let count = 0;
+    let done!: () => void;
+    const allSeen = new Promise<void>((r) => (done = r));
+    const consumer = new BatchConsumer(kafka, {
+      groupId: group,
+      topics: [topic],
+      logger: quietLogger,
+      handle: async (batch) => {
+        for (const m of batch.messages) {
+          const key = m.key!.toString();
+          seen.set(key, [...(seen.get(key) ?? []), Number(m.value!.toString())]);
+          count++;
+        }
+        if (count >= total) done();
+      },
+    });
+    await consumer.start();
+    await allSeen;
+    await new Promise((r) => setTimeout(r, 300)); // the batch's commit runs after the handler
+    await consumer.stop();
+
+    assert.equal(count, total, 'every record consumed exactly once');
+    for (const [key, values] of seen) {
+      const sorted = [...values].sort((a, b) => a - b);
+      assert.deepEqual(values, sorted, `records of key ${key} arrive in the order they were sent`);
+    }
+
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const committed = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+      const ends = await admin.fetchTopicOffsets(topic);
+      for (const p of committed[0]!.partitions) {
+        const end = ends.find((e) => e.partition === p.partition)!;
+        // a partition that never held a record has nothing to commit (-1)
+        const expected = end.offset === '0' ? '-1' : end.offset;
+        assert.equal(p.offset, expected, `partition ${p.partition} committed up to its end`);
+      }
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
+  after(async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await admin.disconnect();
+  });
+});

@@ -1,0 +1,154 @@
+import { newRunPrefix } from './isolation.js';
+import { ServiceProcess, type ServiceName } from './service-process.js';
+
+export interface PlatformOptions {
+  /** Infrastructure variables (from the runner's environment by default). */
+  infraEnv?: Record<string, string>;
+  /** Isolates topics, subjects, buckets and keyspaces of this platform from other suites. */
+  prefix?: string;
+  /** How many gateway processes to run side by side. */
+  gateways?: number;
+  /** Extra variables per service, e.g. { message: { LOG_LEVEL: 'debug' } }. */
+  env?: Partial<Record<ServiceName, Record<string, string>>>;
+}
+
+const INFRA_VARS = [
+  'KAFKA_BROKERS',
+  'CASSANDRA_CONTACT_POINTS',
+  'CASSANDRA_LOCAL_DC',
+  'CASSANDRA_USERNAME',
+  'CASSANDRA_PASSWORD',
+  'NATS_URL',
+  'NATS_USER',
+  'NATS_PASS',
+];
+
+export function infraEnvFromProcess(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of INFRA_VARS) if (process.env[k]) out[k] = process.env[k]!;
+  if (!out.KAFKA_BROKERS || !out.CASSANDRA_CONTACT_POINTS || !out.NATS_URL) {
+    throw new Error(
+      'KAFKA_BROKERS, CASSANDRA_CONTACT_POINTS and NATS_URL must be set: run tests through scripts/test.sh',
+    );
+  }
+  return out;
+}
+
+/**
+ * All six services as separate processes on ephemeral ports, wired to each other, sharing one
+ * name prefix. Test suites drive it through `gatewayUrl` like a client app would.
+ */
+export class Platform {
+  readonly services = new Map<Exclude<ServiceName, 'gateway'>, ServiceProcess>();
+  readonly gateways: ServiceProcess[] = [];
+
+  private constructor(
+    readonly prefix: string,
+    private readonly baseEnv: Record<string, string>,
+    private readonly extraEnv: PlatformOptions['env'],
+  ) {}
+
+  static async start(options: PlatformOptions = {}): Promise<Platform> {
+    const prefix = options.prefix ?? newRunPrefix('e2e');
+    const baseEnv = {
+      ...(options.infraEnv ?? infraEnvFromProcess()),
+      IM_NAME_PREFIX: prefix,
+      CASSANDRA_CONSISTENCY: 'LOCAL_ONE',
+      LOG_LEVEL: process.env.SERVICE_LOG_LEVEL ?? 'info',
+      SHUTDOWN_TIMEOUT_MS: '5000',
+    };
+    const platform = new Platform(prefix, baseEnv, options.env);
+    try {
+      await platform.startService('auth', {});
+      await platform.startService('message', { AUTH_GRPC_ADDR: platform.grpc('auth') });
+      await Promise.all([
+        platform.startService('presence', { MESSAGE_GRPC_ADDR: platform.grpc('message') }),
+        platform.startService('media', {}),
+      ]);
+      await platform.startService('notification', { PRESENCE_GRPC_ADDR: platform.grpc('presence') });
+      for (let i = 0; i < (options.gateways ?? 1); i++) await platform.startGateway();
+    } catch (err) {
+      await platform.stop();
+      throw err;
+    }
+    return platform;
+  }
+
+  grpc(name: Exclude<ServiceName, 'gateway'>): string {
+    const svc = this.services.get(name);
+    if (!svc) throw new Error(`${name} is not running`);
+    return svc.address('grpcPort');
+  }
+
+  /** Base URL of gateway #i, e.g. http://127.0.0.1:41234 */
+  gatewayUrl(i = 0): string {
+    const gw = this.gateways[i];
+    if (!gw) throw new Error(`gateway ${i} is not running`);
+    return `http://${gw.address('publicPort')}`;
+  }
+
+  wsUrl(i = 0): string {
+    return `${this.gatewayUrl(i).replace(/^http/, 'ws')}/v1/ws`;
+  }
+
+  downstreamEnv(): Record<string, string> {
+    return {
+      AUTH_GRPC_ADDR: this.grpc('auth'),
+      MESSAGE_GRPC_ADDR: this.grpc('message'),
+      PRESENCE_GRPC_ADDR: this.grpc('presence'),
+      MEDIA_GRPC_ADDR: this.grpc('media'),
+      NOTIFICATION_GRPC_ADDR: this.grpc('notification'),
+    };
+  }
+
+  async startGateway(extra: Record<string, string> = {}): Promise<ServiceProcess> {
+    const gw = await ServiceProcess.start('gateway', {
+      label: `gw${this.gateways.length}`,
+      env: {
+        ...this.baseEnv,
+        PUBLIC_PORT: '0',
+        ...this.downstreamEnv(),
+        ...this.extraEnv?.gateway,
+        ...extra,
+      },
+    });
+    this.gateways.push(gw);
+    return gw;
+  }
+
+  async startService(
+    name: Exclude<ServiceName, 'gateway'>,
+    env: Record<string, string>,
+    label?: string,
+  ): Promise<ServiceProcess> {
+    const proc = await ServiceProcess.start(name, {
+      label: label ?? name,
+      env: { ...this.baseEnv, ...env, ...this.extraEnv?.[name] },
+    });
+    this.services.set(name, proc);
+    return proc;
+  }
+
+  /** Restarts a service on the same ports (e.g. after kill -9), so the others keep their addresses. */
+  async restartService(
+    name: Exclude<ServiceName, 'gateway'>,
+    env: Record<string, string> = {},
+  ): Promise<ServiceProcess> {
+    const old = this.services.get(name);
+    if (!old) throw new Error(`${name} was never started`);
+    if (old.running) await old.stop();
+    const base: Record<string, string> = {
+      GRPC_PORT: String(old.ports.grpcPort),
+      HTTP_PORT: String(old.ports.httpPort),
+    };
+    if (name === 'message') base.AUTH_GRPC_ADDR = this.grpc('auth');
+    if (name === 'presence') base.MESSAGE_GRPC_ADDR = this.grpc('message');
+    if (name === 'notification') base.PRESENCE_GRPC_ADDR = this.grpc('presence');
+    return this.startService(name, { ...base, ...env }, `${name}-restart`);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.gateways.map((g) => g.stop()));
+    await Promise.all([...this.services.values()].map((s) => s.stop()));
+  }
+}

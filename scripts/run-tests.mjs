@@ -1,0 +1,239 @@
+#!/usr/bin/env node
+// The whole test suite, in phases:
+//   checks       proto lint + generated-code drift, proto breaking changes, build, lint, format
+//   unit         *.spec.ts beside the code (no infrastructure)
+//   integration  services/*/test and libs/*/test against real Kafka, Cassandra and NATS
+//   e2e          tests/e2e: all services as processes, driven through the public gateway
+// Infrastructure is resolved once (env → Testcontainers → deploy/local) and handed to every test
+// process. Ends with one line "N passed, N failed, N skipped" and exits non-zero on any failure.
+//
+//   node scripts/run-tests.mjs [--phase checks,unit,integration,e2e] [--only <substring of a test file path>]
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const resultsDir = join(root, '.run', 'test-results');
+const bin = (name) => join(root, 'node_modules', '.bin', name);
+
+const args = process.argv.slice(2);
+const argValue = (flag) => {
+  const i = args.indexOf(flag);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const phases = (argValue('--phase') ?? 'checks,unit,integration,e2e').split(',');
+const only = argValue('--only');
+
+const results = []; // { status, name, phase }
+const started = Date.now();
+
+function record(phase, status, name, error) {
+  results.push({ phase, status, name, error });
+}
+
+function runCommand(cmd, cmdArgs, { env = {}, quiet = false } = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, cmdArgs, {
+      cwd: root,
+      env: { ...process.env, ...env },
+      stdio: quiet ? ['ignore', 'pipe', 'pipe'] : 'inherit',
+    });
+    let output = '';
+    if (quiet) {
+      child.stdout.on('data', (d) => (output += d));
+      child.stderr.on('data', (d) => (output += d));
+    }
+    child.on('exit', (code, signal) => resolve({ code: code ?? (signal ? 1 : 0), output }));
+  });
+}
+
+async function check(name, cmd, cmdArgs, env = {}) {
+  const t0 = Date.now();
+  const { code, output } = await runCommand(cmd, cmdArgs, { quiet: true, env });
+  const ms = Date.now() - t0;
+  if (code === 0) {
+    console.log(`  ✔ ${name} (${ms} ms)`);
+    record('checks', 'pass', name);
+  } else {
+    console.log(`  ✖ ${name} (${ms} ms)\n${indent(output.trim().split('\n').slice(-40).join('\n'))}`);
+    record('checks', 'fail', name, output.slice(-2000));
+  }
+  return code === 0;
+}
+
+function indent(text) {
+  return text
+    .split('\n')
+    .map((l) => `      ${l}`)
+    .join('\n');
+}
+
+function findFiles(dir, test) {
+  if (!existsSync(dir)) return [];
+  const out = [];
+  for (const name of readdirSync(dir)) {
+    if (name === 'node_modules') continue;
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...findFiles(p, test));
+    else if (test(p)) out.push(p);
+  }
+  return out.sort();
+}
+
+function projectDirs() {
+  return ['libs', 'services', 'tests']
+    .flatMap((group) =>
+      existsSync(join(root, group)) ? readdirSync(join(root, group)).map((n) => join(root, group, n)) : [],
+    )
+    .concat([join(root, 'load-tests')])
+    .filter((d) => existsSync(join(d, 'package.json')));
+}
+
+function testFiles(kind) {
+  const files = projectDirs().flatMap((dir) => {
+    if (kind === 'unit') return findFiles(join(dir, 'dist', 'src'), (p) => p.endsWith('.spec.js'));
+    if (kind === 'integration')
+      return dir.includes(`${join(root, 'tests')}`)
+        ? []
+        : findFiles(join(dir, 'dist', 'test'), (p) => p.endsWith('.test.js'));
+    return dir.includes(join(root, 'tests'))
+      ? findFiles(join(dir, 'dist'), (p) => p.endsWith('.test.js'))
+      : [];
+  });
+  return only ? files.filter((f) => relative(root, f).includes(only)) : files;
+}
+
+async function runNodeTests(phase, files, { concurrency, timeoutMs, env = {} }) {
+  if (files.length === 0) {
+    console.log(`  (no ${phase} test files)`);
+    return;
+  }
+  mkdirSync(resultsDir, { recursive: true });
+  const out = join(resultsDir, `${phase}.jsonl`);
+  rmSync(out, { force: true });
+  await runCommand(
+    process.execPath,
+    [
+      '--enable-source-maps',
+      '--test',
+      `--test-concurrency=${concurrency}`,
+      `--test-timeout=${timeoutMs}`,
+      '--test-reporter=spec',
+      '--test-reporter-destination=stdout',
+      `--test-reporter=${join(root, 'tools/test-reporter.mjs')}`,
+      `--test-reporter-destination=${out}`,
+      ...files,
+    ],
+    { env },
+  );
+  if (!existsSync(out)) {
+    record(phase, 'fail', `${phase}: test runner produced no results`);
+    return;
+  }
+  for (const line of readFileSync(out, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    const r = JSON.parse(line);
+    record(phase, r.status, `${relative(root, r.file ?? '')} › ${r.name}`, r.error);
+  }
+}
+
+function banner(text) {
+  console.log(`\n━━ ${text} ━━`);
+}
+
+async function main() {
+  let buildOk = true;
+  if (phases.includes('checks')) {
+    banner('checks');
+    await check('proto: buf lint + generated code up to date', process.execPath, [
+      'tools/proto.mjs',
+      'check',
+    ]);
+    await check('proto: no breaking change against main', process.execPath, ['tools/proto.mjs', 'breaking']);
+    buildOk = await check('build: TypeScript (strict) compiles', process.execPath, [bin('im-tsc'), '-b']);
+    // a cached Nx project graph can miss a project added since: module boundaries need a fresh one
+    await check('lint: eslint incl. module boundaries', bin('eslint'), ['--max-warnings', '0', '.'], {
+      NX_CACHE_PROJECT_GRAPH: 'false',
+    });
+    await check('format: prettier', bin('prettier'), ['--check', '.', '--log-level', 'warn']);
+    if (buildOk)
+      await check('docs: configuration.md matches the config schemas', process.execPath, [
+        'tools/config-docs.mjs',
+        '--check',
+      ]);
+  } else {
+    const { code } = await runCommand(process.execPath, [bin('im-tsc'), '-b']);
+    buildOk = code === 0;
+    if (!buildOk) record('checks', 'fail', 'build: TypeScript (strict) compiles');
+  }
+  if (!buildOk) {
+    console.log('\nbuild failed: no tests can run');
+    return finish();
+  }
+
+  if (phases.includes('unit')) {
+    banner('unit tests');
+    await runNodeTests('unit', testFiles('unit'), { concurrency: 2, timeoutMs: 30_000 });
+  }
+
+  const needsInfra = phases.some((p) => p === 'integration' || p === 'e2e');
+  let infra;
+  let infraEnvVars = {};
+  if (needsInfra) {
+    banner('infrastructure');
+    const t0 = Date.now();
+    try {
+      const testing = await import(join(root, 'libs/testing/dist/src/index.js'));
+      infra = await testing.resolveInfra();
+      infraEnvVars = testing.infraEnv(infra);
+      console.log(
+        `  ${infra.source}: kafka ${infra.kafkaBrokers}, cassandra ${infra.cassandraContactPoints}, nats ${infra.natsUrl} (${Date.now() - t0} ms)`,
+      );
+    } catch (err) {
+      console.log(`  ✖ infrastructure did not come up: ${err.message}`);
+      record('infrastructure', 'fail', 'infrastructure: Kafka, Cassandra and NATS reachable', err.message);
+      return finish();
+    }
+  }
+
+  try {
+    if (phases.includes('integration')) {
+      banner('integration tests (real Kafka, Cassandra, NATS)');
+      await runNodeTests('integration', testFiles('integration'), {
+        concurrency: 2,
+        timeoutMs: 180_000,
+        env: infraEnvVars,
+      });
+    }
+    if (phases.includes('e2e')) {
+      banner('end-to-end tests (services as processes, through the gateway)');
+      await runNodeTests('e2e', testFiles('e2e'), { concurrency: 1, timeoutMs: 600_000, env: infraEnvVars });
+    }
+  } finally {
+    await infra?.stop();
+  }
+  return finish();
+}
+
+function finish() {
+  const count = (s) => results.filter((r) => r.status === s).length;
+  const failed = results.filter((r) => r.status === 'fail');
+  if (failed.length > 0) {
+    console.log('\nfailures:');
+    for (const f of failed)
+      console.log(
+        `  ✖ [${f.phase}] ${f.name}${f.error ? `\n${indent(String(f.error).split('\n').slice(0, 6).join('\n'))}` : ''}`,
+      );
+  }
+  const seconds = Math.round((Date.now() - started) / 1000);
+  console.log(`\n(${seconds} s)`);
+  console.log(`${count('pass')} passed, ${count('fail')} failed, ${count('skip')} skipped`);
+  process.exit(failed.length > 0 || results.length === 0 ? 1 : 0);
+}
+
+main().catch((err) => {
+  console.error(err);
+  record('runner', 'fail', 'test runner crashed', err.message);
+  finish();
+});

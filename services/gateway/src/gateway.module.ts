@@ -1,0 +1,28 @@
+import { Inject, Injectable, Module, type DynamicModule } from '@nestjs/common';
+import { grpcDependencyCheck } from '@im/platform/grpc';
+import type { Logger } from '@im/platform/logging';
+import { CONFIG, PlatformModule, Readiness } from '@im/platform/nest';
+import type { GatewayConfig } from './config.js';
+
+/** The gateway is ready when NATS and every service it routes to answer their health checks. */
+@Injectable()
+class DownstreamReadiness {
+  constructor(readiness: Readiness, @Inject(CONFIG) config: GatewayConfig) {
+    readiness.add(grpcDependencyCheck('auth', config.AUTH_GRPC_ADDR));
+    readiness.add(grpcDependencyCheck('message', config.MESSAGE_GRPC_ADDR));
+    readiness.add(grpcDependencyCheck('presence', config.PRESENCE_GRPC_ADDR));
+    readiness.add(grpcDependencyCheck('media', config.MEDIA_GRPC_ADDR));
+    readiness.add(grpcDependencyCheck('notification', config.NOTIFICATION_GRPC_ADDR));
+  }
+}
+
+@Module({})
+export class GatewayModule {
+  static forRoot(config: GatewayConfig, logger: Logger): DynamicModule {
+    return {
+      module: GatewayModule,
+      imports: [PlatformModule.forRoot({ service: 'gateway', config, logger, nats: true })],
+      providers: [DownstreamReadiness],
+    };
+  }
+}

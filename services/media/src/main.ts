@@ -1,0 +1,4 @@
+import { startTelemetry } from '@im/platform/telemetry';
+
+startTelemetry('media');
+await import('./service.js');

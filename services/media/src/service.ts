@@ -1,0 +1,10 @@
+import { runService } from '@im/platform/service';
+import { mediaConfigSchema } from './config.js';
+import { MediaModule } from './media.module.js';
+
+await runService({
+  name: 'media',
+  schema: mediaConfigSchema,
+  module: (config, logger) => MediaModule.forRoot(config, logger),
+  grpc: () => [],
+});

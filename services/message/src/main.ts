@@ -1,0 +1,4 @@
+import { startTelemetry } from '@im/platform/telemetry';
+
+startTelemetry('message');
+await import('./service.js');

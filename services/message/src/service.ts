@@ -1,0 +1,10 @@
+import { runService } from '@im/platform/service';
+import { messageConfigSchema } from './config.js';
+import { MessageModule } from './message.module.js';
+
+await runService({
+  name: 'message',
+  schema: messageConfigSchema,
+  module: (config, logger) => MessageModule.forRoot(config, logger),
+  grpc: () => [],
+});

@@ -1,0 +1,10 @@
+import { runService } from '@im/platform/service';
+import { notificationConfigSchema } from './config.js';
+import { NotificationModule } from './notification.module.js';
+
+await runService({
+  name: 'notification',
+  schema: notificationConfigSchema,
+  module: (config, logger) => NotificationModule.forRoot(config, logger),
+  grpc: () => [],
+});

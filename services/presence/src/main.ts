@@ -1,0 +1,4 @@
+import { startTelemetry } from '@im/platform/telemetry';
+
+startTelemetry('presence');
+await import('./service.js');

@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { checkGrpcHealth } from '@im/platform/grpc';
+import { eventually, Platform } from '@im/testing';
+
+interface Readyz {
+  status: string;
+  checks: Array<{ name: string; ok: boolean; error?: string; ms: number }>;
+}
+
+async function readyz(port: number): Promise<{ code: number; body: Readyz }> {
+  const res = await fetch(`http://127.0.0.1:${port}/readyz`);
+  return { code: res.status, body: (await res.json()) as Readyz };
+}
+
+describe('readiness across services', () => {
+  let platform: Platform;
+
+  before(async () => {
+    platform = await Platform.start();
+  });
+
+  after(() => platform?.stop());
+
+  it('every service is ready and serves the gRPC health protocol', async () => {
+    for (const [name, svc] of platform.services) {
+      assert.equal((await readyz(svc.ports.httpPort!)).code, 200, `${name} ready`);
+      assert.equal(await checkGrpcHealth(svc.address('grpcPort')), 'SERVING', `${name} gRPC health`);
+    }
+    const gw = await readyz(platform.gateways[0]!.ports.httpPort!);
+    assert.equal(gw.code, 200);
+    assert.deepEqual(gw.body.checks.map((c) => c.name).sort(), [
+      'auth',
+      'media',
+      'message',
+      'nats',
+      'notification',
+      'presence',
+    ]);
+  });
+
+  it('the gateway reports a stopped service as not ready, quickly and by name, and recovers when it is back', async () => {
+    const gatewayHealth = platform.gateways[0]!.ports.httpPort!;
+    await platform.services.get('media')!.kill();
+    const t0 = Date.now();
+    const down = await readyz(gatewayHealth);
+    assert.ok(Date.now() - t0 < 2_500, 'the health call to the dead service fails within its deadline');
+    assert.equal(down.code, 503);
+    const media = down.body.checks.find((c) => c.name === 'media')!;
+    assert.equal(media.ok, false);
+    assert.match(media.error!, /media .* is unavailable/);
+    assert.ok(
+      down.body.checks.filter((c) => c.name !== 'media').every((c) => c.ok),
+      'only media is reported',
+    );
+
+    await platform.restartService('media');
+    await eventually(async () => assert.equal((await readyz(gatewayHealth)).code, 200), {
+      timeoutMs: 15_000,
+      what: 'gateway ready again',
+    });
+  });
+
+  it('a service shuts down cleanly on SIGTERM (exit 0, shutdown logged)', async () => {
+    const notification = platform.services.get('notification')!;
+    const exit = await notification.stop();
+    assert.equal(exit.code, 0);
+    assert.ok(notification.logs.some((l) => l.msg === 'shutting down'));
+    assert.ok(notification.logs.some((l) => l.msg === 'stopped'));
+    await platform.restartService('notification');
+  });
+});
