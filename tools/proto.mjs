@@ -70,8 +70,18 @@ function check() {
   }
 }
 
+function currentBranch() {
+  try {
+    return execFileSync('git', ['rev-parse', '--abbrev-ref', 'HEAD'], { cwd: root }).toString().trim();
+  } catch {
+    return '';
+  }
+}
+
 function breaking() {
-  const against = process.env.PROTO_BREAKING_AGAINST ?? 'main';
+  // On a branch: against main. On main itself: against the previous commit, so the change that
+  // just landed is the one checked.
+  const against = process.env.PROTO_BREAKING_AGAINST ?? (currentBranch() === 'main' ? 'HEAD~1' : 'main');
   let hasProto = false;
   try {
     hasProto =
