@@ -152,10 +152,13 @@ async function main() {
     ]);
     await check('proto: no breaking change against main', process.execPath, ['tools/proto.mjs', 'breaking']);
     buildOk = await check('build: TypeScript (strict) compiles', process.execPath, [bin('im-tsc'), '-b']);
-    // a cached Nx project graph can miss a project added since: module boundaries need a fresh one
+    // a cached Nx project graph can miss a project or tag added since: module boundaries need a fresh one
+    const graphDir = join(root, '.nx', `lint-${process.pid}`);
     await check('lint: eslint incl. module boundaries', bin('eslint'), ['--max-warnings', '0', '.'], {
       NX_CACHE_PROJECT_GRAPH: 'false',
+      NX_WORKSPACE_DATA_DIRECTORY: graphDir,
     });
+    rmSync(graphDir, { recursive: true, force: true });
     await check('format: prettier', bin('prettier'), ['--check', '.', '--log-level', 'warn']);
     if (buildOk)
       await check('docs: configuration.md matches the config schemas', process.execPath, [

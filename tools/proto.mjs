@@ -28,9 +28,22 @@ function listFiles(dir) {
   return out.sort();
 }
 
+// The public package's descriptors (with comments) feed the OpenAPI/AsyncAPI documents.
+function writeDescriptors(outDir) {
+  run(buf, [
+    'build',
+    '--as-file-descriptor-set',
+    '--path',
+    'proto/im/client/v1',
+    '-o',
+    join(outDir, 'client-v1.descriptors.json'),
+  ]);
+}
+
 function generate(outDir) {
   if (outDir === genDir) {
     run(buf, ['generate']);
+    writeDescriptors(outDir);
     return;
   }
   // buf.gen.yaml writes to libs/proto/src/gen; generate into a scratch copy of the template instead.
@@ -41,6 +54,7 @@ function generate(outDir) {
   const tmpl = join(outDir, '..', 'buf.gen.yaml');
   writeFileSync(tmpl, template);
   run(buf, ['generate', '--template', tmpl]);
+  writeDescriptors(outDir);
 }
 
 function check() {

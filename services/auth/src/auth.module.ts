@@ -1,8 +1,18 @@
 import { fileURLToPath } from 'node:url';
 import { Module, type DynamicModule } from '@nestjs/common';
-import { PlatformModule } from '@im/platform/nest';
 import type { Logger } from '@im/platform/logging';
+import { PlatformModule } from '@im/platform/nest';
+import { AuthGrpcApi } from './api/auth.grpc.js';
 import type { AuthConfig } from './config.js';
+import { AuthService } from './domain/auth.service.js';
+import { KeyRing } from './keys/key-ring.js';
+import { SessionRevocations } from './producers/session-revocations.js';
+import { LoginFailuresTable } from './storage/login-failures.table.js';
+import { RefreshTokensTable } from './storage/refresh-tokens.table.js';
+import { SessionsTable } from './storage/sessions.table.js';
+import { SigningKeysTable } from './storage/signing-keys.table.js';
+import { TenantsTable } from './storage/tenants.table.js';
+import { UsersTable } from './storage/users.table.js';
 
 const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url));
 
@@ -19,6 +29,18 @@ export class AuthModule {
           cassandra: { migrationsDir: MIGRATIONS },
           nats: true,
         }),
+      ],
+      providers: [
+        TenantsTable,
+        UsersTable,
+        SessionsTable,
+        RefreshTokensTable,
+        LoginFailuresTable,
+        SigningKeysTable,
+        KeyRing,
+        SessionRevocations,
+        AuthService,
+        AuthGrpcApi,
       ],
     };
   }

@@ -1,4 +1,4 @@
-import { baseEnv, cassandraEnv, grpcServerEnv, natsEnv } from '@im/platform/config';
+import { baseEnv, cassandraEnv, env, grpcServerEnv, natsEnv } from '@im/platform/config';
 import { z } from 'zod';
 
 export const authConfigSchema = z.object({
@@ -6,6 +6,49 @@ export const authConfigSchema = z.object({
   ...grpcServerEnv,
   ...cassandraEnv,
   ...natsEnv,
+  ACCESS_TOKEN_TTL_SEC: env.int('lifetime of access tokens (JWT)', 900, 30, 86_400),
+  REFRESH_TOKEN_TTL_SEC: env.int(
+    'lifetime of a refresh token (each use issues a new one)',
+    30 * 86_400,
+    60,
+    365 * 86_400,
+  ),
+  JWT_ISSUER: z.string().min(1).default('im-auth').describe('iss claim of access tokens'),
+  JWT_AUDIENCE: z.string().min(1).default('im').describe('aud claim of access tokens'),
+  DEFAULT_TENANT: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{1,39}$/)
+    .default('default')
+    .describe('tenant of requests that name none'),
+  AUTH_ALLOW_TENANT_CREATION: env.bool('registering into an unknown tenant name creates it', true),
+  AUTH_KEY_ENCRYPTION_KEY: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{43}=?$/, 'must be 32 bytes, base64url')
+    .optional()
+    .describe(
+      'encrypts signing keys at rest (AES-256-GCM); 32 bytes base64url. Unset: stored in clear, with a warning',
+    ),
+  SIGNING_KEY_REFRESH_SEC: env.int(
+    'how often each replica reloads the signing keys (rotation)',
+    30,
+    1,
+    3_600,
+  ),
+  LOGIN_MAX_FAILURES_PER_ACCOUNT: env.int(
+    'failed logins per account within the window before throttling',
+    10,
+    1,
+    10_000,
+  ),
+  LOGIN_MAX_FAILURES_PER_IP: env.int(
+    'failed logins per client IP within the window before throttling',
+    100,
+    1,
+    1_000_000,
+  ),
+  LOGIN_FAILURE_WINDOW_SEC: env.int('window of the failed-login counters', 900, 10, 86_400),
+  ARGON2_MEMORY_KIB: env.int('argon2id memory cost in KiB', 19_456, 1_024, 1_048_576),
+  ARGON2_PASSES: env.int('argon2id time cost (passes)', 2, 1, 20),
 });
 
 export type AuthConfig = z.output<typeof authConfigSchema>;

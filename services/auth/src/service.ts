@@ -1,4 +1,5 @@
 import { runService } from '@im/platform/service';
+import { AuthGrpcApi } from './api/auth.grpc.js';
 import { AuthModule } from './auth.module.js';
 import { authConfigSchema } from './config.js';
 
@@ -6,5 +7,5 @@ await runService({
   name: 'auth',
   schema: authConfigSchema,
   module: (config, logger) => AuthModule.forRoot(config, logger),
-  grpc: () => [],
+  grpc: (app) => [app.get(AuthGrpcApi).binding()],
 });

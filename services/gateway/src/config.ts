@@ -17,6 +17,43 @@ export const gatewayConfigSchema = z.object({
   PRESENCE_GRPC_ADDR: grpcAddress('presence'),
   MEDIA_GRPC_ADDR: grpcAddress('media'),
   NOTIFICATION_GRPC_ADDR: grpcAddress('notification'),
+  JWT_ISSUER: z.string().min(1).default('im-auth').describe('expected iss claim of access tokens'),
+  JWT_AUDIENCE: z.string().min(1).default('im').describe('expected aud claim of access tokens'),
+  JWKS_REFRESH_SEC: env.int('how often the signing keys are re-fetched from auth', 60, 5, 3_600),
+  TRUST_PROXY: env.bool('take the client IP from X-Forwarded-For (behind a load balancer)', false),
+  REST_BODY_LIMIT_BYTES: env.int('largest accepted REST request body', 65_536, 1_024, 10_485_760),
+  WS_MAX_FRAME_BYTES: env.int(
+    'largest accepted WebSocket frame; larger ones get payload_too_large',
+    65_536,
+    1_024,
+    1_048_576,
+  ),
+  WS_MAX_BUFFERED_BYTES: env.int(
+    'outbound bytes a socket may have queued before it is closed as a slow consumer (4408)',
+    1_048_576,
+    16_384,
+    67_108_864,
+  ),
+  WS_HEARTBEAT_INTERVAL_MS: env.int('server ping interval', 25_000, 1_000, 300_000),
+  WS_IDLE_TIMEOUT_MS: env.int(
+    'a socket silent this long (no frame, no pong) is closed',
+    60_000,
+    2_000,
+    600_000,
+  ),
+  WS_AUTH_TIMEOUT_MS: env.int(
+    'time to send the auth frame when the upgrade had no Authorization header',
+    10_000,
+    500,
+    60_000,
+  ),
+  SEND_RATE_PER_SEC: env.int(
+    'messages a user may send per second (token bucket, per gateway process)',
+    20,
+    1,
+    100_000,
+  ),
+  SEND_BURST: env.int('burst size of the per-user send limit', 50, 1, 1_000_000),
 });
 
 export type GatewayConfig = z.output<typeof gatewayConfigSchema>;

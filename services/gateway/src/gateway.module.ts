@@ -2,7 +2,18 @@ import { Inject, Injectable, Module, type DynamicModule } from '@nestjs/common';
 import { grpcDependencyCheck } from '@im/platform/grpc';
 import type { Logger } from '@im/platform/logging';
 import { CONFIG, PlatformModule, Readiness } from '@im/platform/nest';
+import { JwksCache } from './auth/jwks-cache.js';
+import { RevokedSessions } from './auth/revoked-sessions.js';
+import { TokenVerifier } from './auth/token-verifier.js';
+import { Downstream } from './clients/downstream.js';
 import type { GatewayConfig } from './config.js';
+import { Messaging } from './domain/messaging.js';
+import { SendLimiter } from './domain/send-limiter.js';
+import { PublicServer } from './http/public-server.js';
+import { ConnectionRegistry } from './live/connection-registry.js';
+import { LiveRouter } from './live/live-router.js';
+import { FrameRouter } from './ws/frame-router.js';
+import { WsEndpoint } from './ws/ws-endpoint.js';
 
 /** The gateway is ready when NATS and every service it routes to answer their health checks. */
 @Injectable()
@@ -22,7 +33,20 @@ export class GatewayModule {
     return {
       module: GatewayModule,
       imports: [PlatformModule.forRoot({ service: 'gateway', config, logger, nats: true })],
-      providers: [DownstreamReadiness],
+      providers: [
+        DownstreamReadiness,
+        Downstream,
+        JwksCache,
+        RevokedSessions,
+        TokenVerifier,
+        SendLimiter,
+        Messaging,
+        ConnectionRegistry,
+        LiveRouter,
+        FrameRouter,
+        WsEndpoint,
+        PublicServer,
+      ],
     };
   }
 }

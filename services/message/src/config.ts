@@ -1,4 +1,4 @@
-import { baseEnv, cassandraEnv, grpcServerEnv, kafkaEnv, natsEnv } from '@im/platform/config';
+import { baseEnv, cassandraEnv, env, grpcServerEnv, kafkaEnv, natsEnv } from '@im/platform/config';
 import { z } from 'zod';
 
 export const messageConfigSchema = z.object({
@@ -7,6 +7,32 @@ export const messageConfigSchema = z.object({
   ...cassandraEnv,
   ...kafkaEnv,
   ...natsEnv,
+  AUTH_GRPC_ADDR: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9.\-_]+:\d{1,5}$/, 'must be host:port')
+    .describe('gRPC address of the auth service (host:port)'),
+  MESSAGE_MAX_TEXT_CHARS: env.int('longest message text, in characters', 4_000, 1, 65_536),
+  SEND_TIMEOUT_MS: env.int(
+    'how long a send waits for its sequenced confirmation before answering timeout',
+    10_000,
+    500,
+    120_000,
+  ),
+  GROUP_MAX_MEMBERS: env.int('members of a group at most', 1_000, 2, 100_000),
+  CHANNEL_MAX_MEMBERS: env.int('members of a channel at most', 100_000, 2, 10_000_000),
+  READ_RECEIPTS_MAX_MEMBERS: env.int(
+    'read events go to all members only in conversations up to this size',
+    100,
+    2,
+    100_000,
+  ),
+  SEQUENCER_SESSION_TIMEOUT_MS: env.int(
+    'Kafka session timeout of the sequencer (how fast a dead replica is replaced)',
+    10_000,
+    6_000,
+    300_000,
+  ),
 });
 
 export type MessageConfig = z.output<typeof messageConfigSchema>;

@@ -2,13 +2,33 @@ import { fileURLToPath } from 'node:url';
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { Logger } from '@im/platform/logging';
 import { PlatformModule } from '@im/platform/nest';
+import { MessageGrpcApi } from './api/message.grpc.js';
+import { AuthClient } from './clients/auth.client.js';
 import type { MessageConfig } from './config.js';
+import { ConversationService } from './conversations/conversation.service.js';
+import { MembershipCache } from './conversations/membership-cache.js';
+import { HistoryService } from './history/history.service.js';
+import { ConversationEvents } from './producers/conversation-events.js';
+import { LivePublisher } from './producers/live-publisher.js';
+import { CommandBus } from './sending/command-bus.js';
+import { Sequencer } from './sequencer/sequencer.js';
+import { SequencerState } from './sequencer/sequencer-state.js';
+import { ClientIdsTable } from './storage/client-ids.table.js';
+import { ConversationsTable } from './storage/conversations.table.js';
+import { DirectConversationsTable } from './storage/direct-conversations.table.js';
+import { MembersTable } from './storage/members.table.js';
+import { MessagesTable } from './storage/messages.table.js';
 
 const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url));
 
 @Module({})
 export class MessageModule {
   static forRoot(config: MessageConfig, logger: Logger): DynamicModule {
+    const topic = (name: string) => ({
+      topic: name,
+      numPartitions: config.KAFKA_TOPIC_PARTITIONS,
+      replicationFactor: config.KAFKA_TOPIC_REPLICATION,
+    });
     return {
       module: MessageModule,
       imports: [
@@ -21,19 +41,28 @@ export class MessageModule {
           kafka: {
             producer: true,
             topics: (registry) => [
-              {
-                topic: registry.topics.conversationCommands,
-                numPartitions: config.KAFKA_TOPIC_PARTITIONS,
-                replicationFactor: config.KAFKA_TOPIC_REPLICATION,
-              },
-              {
-                topic: registry.topics.conversationEvents,
-                numPartitions: config.KAFKA_TOPIC_PARTITIONS,
-                replicationFactor: config.KAFKA_TOPIC_REPLICATION,
-              },
+              topic(registry.topics.conversationCommands),
+              topic(registry.topics.conversationEvents),
             ],
           },
         }),
+      ],
+      providers: [
+        ConversationsTable,
+        DirectConversationsTable,
+        MembersTable,
+        MessagesTable,
+        ClientIdsTable,
+        MembershipCache,
+        AuthClient,
+        LivePublisher,
+        ConversationEvents,
+        ConversationService,
+        HistoryService,
+        CommandBus,
+        SequencerState,
+        Sequencer,
+        MessageGrpcApi,
       ],
     };
   }

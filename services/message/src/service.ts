@@ -1,4 +1,5 @@
 import { runService } from '@im/platform/service';
+import { MessageGrpcApi } from './api/message.grpc.js';
 import { messageConfigSchema } from './config.js';
 import { MessageModule } from './message.module.js';
 
@@ -6,5 +7,5 @@ await runService({
   name: 'message',
   schema: messageConfigSchema,
   module: (config, logger) => MessageModule.forRoot(config, logger),
-  grpc: () => [],
+  grpc: (app) => [app.get(MessageGrpcApi).binding()],
 });

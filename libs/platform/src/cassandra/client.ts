@@ -80,3 +80,20 @@ export async function ensureKeyspace(
     { prepare: false },
   );
 }
+
+export type Row = cassandra.types.Row;
+
+/** Every row of a query, fetched page by page (the driver's paging state), as an async iterator. */
+export async function* allRows(
+  client: CassandraClient,
+  query: string,
+  params: unknown[],
+  fetchSize = 1000,
+): AsyncGenerator<Row> {
+  let pageState: string | undefined;
+  do {
+    const rs = await client.execute(query, params, { prepare: true, fetchSize, pageState });
+    yield* rs.rows;
+    pageState = rs.pageState;
+  } while (pageState);
+}

@@ -92,3 +92,10 @@ function isNotFound(err: unknown): boolean {
   const e = err as { code?: string | number; api_error?: { err_code?: number }; message?: string };
   return e.api_error?.err_code === 10059 || e.code === 404 || /not found/i.test(e.message ?? '');
 }
+
+/** Binds to a KV bucket that another service creates; fails while it does not exist. */
+export async function bindKv(nc: NatsConnection, bucket: string): Promise<KV> {
+  const kv = await new Kvm(nc).open(bucket);
+  await kv.status();
+  return kv;
+}

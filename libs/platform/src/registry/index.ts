@@ -27,6 +27,8 @@ export interface Registry {
     readonly presenceChanged: string;
     /** Gateways announce themselves here; presence expires devices of gateways that stop. */
     readonly gatewayHeartbeat: string;
+    /** A conversation's members changed: message replicas drop their cached membership. */
+    readonly membershipChanged: string;
   };
   readonly streams: {
     readonly auth: string;
@@ -60,10 +62,12 @@ export function createRegistry(prefix = ''): Registry {
     },
     subjects: {
       liveUser: (userId) => dotted(`im.live.user.${userId}`),
-      commandReplies: (instanceId) => dotted(`im.message.replies.${instanceId}`),
+      commandReplies: (instanceId) =>
+        dotted(`im.message.replies.${instanceId.replace(/[^A-Za-z0-9_-]/g, '_')}`),
       sessionRevoked: dotted('im.auth.session.revoked'),
       presenceChanged: dotted('im.presence.changed'),
       gatewayHeartbeat: dotted('im.gateway.heartbeat'),
+      membershipChanged: dotted('im.message.membership.changed'),
     },
     streams: {
       auth: underscored('IM_AUTH'),

@@ -1,0 +1,31 @@
+import { randomBytes } from 'node:crypto';
+
+let lastMs = 0;
+let counter = 0;
+
+/**
+ * A UUID version 7 (RFC 9562): 48-bit Unix milliseconds, then random bits, so ids sort by
+ * creation time (good for Cassandra clustering and for humans reading logs). Within one
+ * millisecond a 12-bit counter keeps ids from one process increasing.
+ */
+export function uuidv7(now = Date.now()): string {
+  if (now === lastMs) {
+    counter = (counter + 1) & 0xfff;
+  } else {
+    lastMs = now;
+    counter = randomBytes(2).readUInt16BE(0) & 0x7ff;
+  }
+  const b = randomBytes(16);
+  b.writeUIntBE(now, 0, 6);
+  b[6] = 0x70 | (counter >> 8);
+  b[7] = counter & 0xff;
+  b[8] = 0x80 | (b[8]! & 0x3f);
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
+}

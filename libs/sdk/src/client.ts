@@ -1,0 +1,172 @@
+import type { Conversation, Message, Presence, User } from '@im/proto/client/v1';
+import { ApiError } from './errors.js';
+import { ImSocket, type SocketOptions } from './socket.js';
+
+export interface Session {
+  user: User;
+  accessToken: string;
+  refreshToken: string;
+  expiresIn: number;
+}
+
+/** The REST API of the gateway, plus sockets for the same user. */
+export class ImClient {
+  session: Session | undefined;
+
+  constructor(
+    readonly baseUrl: string,
+    readonly tenant?: string,
+  ) {}
+
+  get user(): User {
+    if (!this.session) throw new Error('not logged in');
+    return this.session.user;
+  }
+
+  get wsUrl(): string {
+    return `${this.baseUrl.replace(/^http/, 'ws')}/v1/ws`;
+  }
+
+  async register(username: string, password: string, displayName?: string): Promise<Session> {
+    this.session = await this.call<Session>(
+      'POST',
+      '/v1/auth/register',
+      { tenant: this.tenant, username, password, displayName },
+      false,
+    );
+    return this.session;
+  }
+
+  async login(username: string, password: string): Promise<Session> {
+    this.session = await this.call<Session>(
+      'POST',
+      '/v1/auth/login',
+      { tenant: this.tenant, username, password },
+      false,
+    );
+    return this.session;
+  }
+
+  async refresh(): Promise<Session> {
+    this.session = await this.call<Session>(
+      'POST',
+      '/v1/auth/refresh',
+      { refreshToken: this.session?.refreshToken },
+      false,
+    );
+    return this.session;
+  }
+
+  logout(): Promise<void> {
+    return this.call('POST', '/v1/auth/logout');
+  }
+
+  me(): Promise<{ user: User }> {
+    return this.call('GET', '/v1/users/me');
+  }
+
+  async createConversation(
+    type: 'direct' | 'group' | 'channel',
+    memberIds: string[],
+    title?: string,
+  ): Promise<Conversation> {
+    return (
+      await this.call<{ conversation: Conversation }>('POST', '/v1/conversations', { type, memberIds, title })
+    ).conversation;
+  }
+
+  listConversations(
+    query: { cursor?: string; limit?: number } = {},
+  ): Promise<{ conversations: Conversation[]; nextCursor?: string }> {
+    return this.call('GET', `/v1/conversations${qs(query)}`);
+  }
+
+  async getConversation(id: string): Promise<Conversation> {
+    return (await this.call<{ conversation: Conversation }>('GET', `/v1/conversations/${id}`)).conversation;
+  }
+
+  async addMembers(id: string, userIds: string[], role?: 'member' | 'admin'): Promise<Conversation> {
+    return (
+      await this.call<{ conversation: Conversation }>('POST', `/v1/conversations/${id}/members`, {
+        userIds,
+        role,
+      })
+    ).conversation;
+  }
+
+  async removeMember(id: string, userId: string): Promise<Conversation> {
+    return (
+      await this.call<{ conversation: Conversation }>('DELETE', `/v1/conversations/${id}/members/${userId}`)
+    ).conversation;
+  }
+
+  async sendMessage(id: string, clientMsgId: string, text: string): Promise<Message> {
+    return (
+      await this.call<{ message: Message }>('POST', `/v1/conversations/${id}/messages`, { clientMsgId, text })
+    ).message;
+  }
+
+  listMessages(
+    id: string,
+    query: { beforeSeq?: number; afterSeq?: number; limit?: number } = {},
+  ): Promise<{ messages: Message[]; hasMore: boolean }> {
+    return this.call('GET', `/v1/conversations/${id}/messages${qs(query)}`);
+  }
+
+  /** Every message of a conversation, oldest first, paging through history. */
+  async allMessages(id: string): Promise<Message[]> {
+    const out: Message[] = [];
+    let afterSeq = 0;
+    for (;;) {
+      const page = await this.listMessages(id, { afterSeq, limit: 200 });
+      out.push(...page.messages);
+      if (!page.hasMore || page.messages.length === 0) return out;
+      afterSeq = page.messages[page.messages.length - 1]!.seq;
+    }
+  }
+
+  markRead(id: string, seq: number): Promise<{ readSeq: number; unreadCount: number }> {
+    return this.call('POST', `/v1/conversations/${id}/read`, { seq });
+  }
+
+  presence(userIds: string[]): Promise<{ presence: Presence[] }> {
+    return this.call('GET', `/v1/presence?userIds=${userIds.join(',')}`);
+  }
+
+  connect(options: SocketOptions = {}): Promise<ImSocket> {
+    if (!this.session) throw new Error('not logged in');
+    return ImSocket.connect(this.wsUrl, this.session.accessToken, options);
+  }
+
+  /** A REST call; rejects with ApiError carrying the HTTP status and the stable code. */
+  async call<T = unknown>(method: string, path: string, body?: unknown, auth = true): Promise<T> {
+    const headers: Record<string, string> = {};
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (auth && this.session) headers.authorization = `Bearer ${this.session.accessToken}`;
+    const res = await fetch(`${this.baseUrl}${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (res.status === 204) return undefined as T;
+    const json = (await res.json().catch(() => ({}))) as {
+      error?: { code: string; message: string; retryAfterMs?: number };
+    };
+    if (!res.ok) {
+      throw new ApiError(
+        json.error?.code ?? 'http_error',
+        json.error?.message ?? res.statusText,
+        res.status,
+        json.error?.retryAfterMs,
+      );
+    }
+    return json as T;
+  }
+}
+
+function qs(query: Record<string, string | number | undefined>): string {
+  const entries = Object.entries(query).filter(([, v]) => v !== undefined);
+  return entries.length
+    ? `?${entries.map(([k, v]) => `${k}=${encodeURIComponent(String(v))}`).join('&')}`
+    : '';
+}

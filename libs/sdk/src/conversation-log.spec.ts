@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Message } from '@im/proto/client/v1';
+import { ConversationLog } from './conversation-log.js';
+
+const msg = (seq: number, conversationId = 'c'): Message => ({
+  id: `m${seq}`,
+  conversationId,
+  seq,
+  senderId: 'u',
+  clientMsgId: `k${seq}`,
+  text: 't',
+  createdAt: undefined,
+  attachments: [],
+  reactions: [],
+});
+
+describe('ConversationLog', () => {
+  it('drops duplicates and keeps seq order', () => {
+    const log = new ConversationLog();
+    assert.equal(log.add(msg(2)), true);
+    assert.equal(log.add(msg(1)), true);
+    assert.equal(log.add(msg(2)), false);
+    assert.deepEqual(
+      log.messages('c').map((m) => m.seq),
+      [1, 2],
+    );
+    assert.equal(log.contiguousUpTo('c'), 2);
+  });
+
+  it('reports a gap with the cursor that heals it', () => {
+    const log = new ConversationLog();
+    for (const s of [1, 2, 5, 6]) log.add(msg(s));
+    assert.deepEqual(log.gaps(), [{ conversationId: 'c', afterSeq: 2, missingFrom: 3, missingTo: 4 }]);
+    log.add(msg(3));
+    log.add(msg(4));
+    assert.deepEqual(log.gaps(), []);
+    assert.equal(log.contiguousUpTo('c'), 6);
+  });
+});

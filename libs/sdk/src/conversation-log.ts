@@ -1,0 +1,56 @@
+import type { Message } from '@im/proto/client/v1';
+
+export interface Gap {
+  conversationId: string;
+  /** Heal with sync { conversationId, afterSeq }. */
+  afterSeq: number;
+  missingFrom: number;
+  missingTo: number;
+}
+
+/**
+ * What a client needs for "at-least-once delivery, exactly-once effect": it keeps each
+ * conversation's messages by seq, drops duplicates, and reports gaps (a seq arrived but an
+ * earlier one did not), which the client heals with sync.
+ */
+export class ConversationLog {
+  private readonly byConversation = new Map<string, Map<number, Message>>();
+  private readonly contiguous = new Map<string, number>();
+
+  /** Adds a message; false when it was a duplicate. */
+  add(message: Message): boolean {
+    let seqs = this.byConversation.get(message.conversationId);
+    if (!seqs) this.byConversation.set(message.conversationId, (seqs = new Map()));
+    if (seqs.has(message.seq)) return false;
+    seqs.set(message.seq, message);
+    let upTo = this.contiguous.get(message.conversationId) ?? 0;
+    while (seqs.has(upTo + 1)) upTo++;
+    this.contiguous.set(message.conversationId, upTo);
+    return true;
+  }
+
+  /** Highest seq such that 1..seq are all present. */
+  contiguousUpTo(conversationId: string): number {
+    return this.contiguous.get(conversationId) ?? 0;
+  }
+
+  highest(conversationId: string): number {
+    const seqs = this.byConversation.get(conversationId);
+    return seqs && seqs.size > 0 ? Math.max(...seqs.keys()) : 0;
+  }
+
+  gaps(): Gap[] {
+    const out: Gap[] = [];
+    for (const conversationId of this.byConversation.keys()) {
+      const upTo = this.contiguousUpTo(conversationId);
+      const top = this.highest(conversationId);
+      if (top > upTo) out.push({ conversationId, afterSeq: upTo, missingFrom: upTo + 1, missingTo: top - 1 });
+    }
+    return out;
+  }
+
+  /** The conversation's messages in seq order. */
+  messages(conversationId: string): Message[] {
+    return [...(this.byConversation.get(conversationId)?.values() ?? [])].sort((a, b) => a.seq - b.seq);
+  }
+}

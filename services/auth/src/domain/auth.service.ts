@@ -1,0 +1,224 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { AppError } from '@im/platform/errors';
+import { uuidv7 } from '@im/platform/ids';
+import type { Logger } from '@im/platform/logging';
+import { CONFIG, LOGGER } from '@im/platform/nest';
+import type { ClientInfo, TokenPair } from '@im/proto/auth/v1';
+import type { User } from '@im/proto/client/v1';
+import type { Caller } from '@im/proto/common/v1';
+import type { AuthConfig } from '../config.js';
+import { KeyRing } from '../keys/key-ring.js';
+import { SessionRevocations } from '../producers/session-revocations.js';
+import { LoginFailuresTable } from '../storage/login-failures.table.js';
+import { RefreshTokensTable } from '../storage/refresh-tokens.table.js';
+import { SessionsTable } from '../storage/sessions.table.js';
+import { TenantsTable } from '../storage/tenants.table.js';
+import { UsersTable, type UserRow } from '../storage/users.table.js';
+import { isPlausibleLogin, normalizeTenant, normalizeUsername, validateRegistration } from './credentials.js';
+import { retryAfterMs } from './login-throttle.js';
+import { PasswordHasher } from './password-hasher.js';
+import { hashRefreshToken, isWellFormedRefreshToken, newRefreshToken } from './tokens.js';
+
+export interface AuthResult {
+  user: User;
+  tokens: TokenPair;
+}
+
+/** Registration, login, refresh-token rotation, logout: the rules, over the tables. */
+@Injectable()
+export class AuthService {
+  private readonly hasher: PasswordHasher;
+  /** Verified against when the user does not exist, so both failures cost the same time. */
+  private decoyHash: Promise<string>;
+
+  constructor(
+    @Inject(CONFIG) private readonly config: AuthConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+    private readonly tenants: TenantsTable,
+    private readonly users: UsersTable,
+    private readonly sessions: SessionsTable,
+    private readonly refreshTokens: RefreshTokensTable,
+    private readonly failures: LoginFailuresTable,
+    private readonly keys: KeyRing,
+    private readonly revocations: SessionRevocations,
+  ) {
+    this.hasher = new PasswordHasher({ memoryKiB: config.ARGON2_MEMORY_KIB, passes: config.ARGON2_PASSES });
+    this.decoyHash = this.hasher.hash(`decoy-${uuidv7()}`);
+  }
+
+  async register(req: {
+    tenant: string;
+    username: string;
+    password: string;
+    displayName: string;
+    client?: ClientInfo | undefined;
+  }): Promise<AuthResult> {
+    const reg = validateRegistration({
+      tenant: normalizeTenant(req.tenant, this.config.DEFAULT_TENANT),
+      username: req.username,
+      password: req.password,
+      displayName: req.displayName,
+    });
+    let tenant = await this.tenants.findByName(reg.tenant);
+    if (!tenant) {
+      if (!this.config.AUTH_ALLOW_TENANT_CREATION && reg.tenant !== this.config.DEFAULT_TENANT) {
+        throw new AppError('invalid_argument', `unknown tenant "${reg.tenant}"`);
+      }
+      tenant = await this.tenants.createIfAbsent(reg.tenant, uuidv7());
+    }
+    const userId = uuidv7();
+    if (!(await this.users.claimUsername(tenant.id, reg.username, userId))) {
+      throw new AppError('username_taken', `username "${reg.username}" is taken`);
+    }
+    const row: UserRow = {
+      userId,
+      tenantId: tenant.id,
+      username: reg.username,
+      displayName: reg.displayName,
+      passwordHash: await this.hasher.hash(reg.password),
+      createdAt: new Date(),
+    };
+    await this.users.insert(row);
+    this.logger.info({ userId, tenantId: tenant.id }, 'user registered');
+    return { user: toUser(row), tokens: await this.startSession(row, req.client) };
+  }
+
+  async login(req: {
+    tenant: string;
+    username: string;
+    password: string;
+    client?: ClientInfo | undefined;
+  }): Promise<AuthResult> {
+    const tenantName = normalizeTenant(req.tenant, this.config.DEFAULT_TENANT);
+    const username = normalizeUsername(req.username);
+    const ip = req.client?.ip || 'unknown';
+    const account = `${tenantName}:${username}`;
+    await this.throttle(account, ip);
+
+    const user = isPlausibleLogin(username, req.password, tenantName)
+      ? await this.findUser(tenantName, username)
+      : undefined;
+    const ok = user
+      ? await this.hasher.verify(req.password, user.passwordHash)
+      : await this.decoyVerify(req.password);
+    if (!user || !ok) {
+      const ttl = this.config.LOGIN_FAILURE_WINDOW_SEC;
+      await Promise.all([this.failures.record('account', account, ttl), this.failures.record('ip', ip, ttl)]);
+      throw new AppError('invalid_credentials', 'invalid username or password');
+    }
+    return { user: toUser(user), tokens: await this.startSession(user, req.client) };
+  }
+
+  async refresh(req: { refreshToken: string }): Promise<AuthResult> {
+    if (!isWellFormedRefreshToken(req.refreshToken))
+      throw new AppError('invalid_refresh_token', 'refresh token is not valid');
+    const hash = hashRefreshToken(req.refreshToken);
+    const token = await this.refreshTokens.get(hash);
+    if (!token || token.expiresAt.getTime() <= Date.now())
+      throw new AppError('invalid_refresh_token', 'refresh token is not valid');
+    const session = await this.sessions.get(token.sessionId);
+    if (!session) throw new AppError('invalid_refresh_token', 'refresh token is not valid');
+    if (session.revokedAt)
+      throw new AppError('session_revoked', 'the session of this refresh token was revoked');
+    if (token.spentAt || !(await this.refreshTokens.spend(hash))) {
+      // A spent token came back: it was stolen or replayed. End the whole family.
+      await this.revoke(session.sessionId, session.userId, 'refresh_reused');
+      this.logger.warn(
+        { sessionId: session.sessionId, userId: session.userId },
+        'refresh token reused: session revoked',
+      );
+      throw new AppError('refresh_reused', 'refresh token was already used; the session is revoked');
+    }
+    const user = await this.users.get(session.userId);
+    if (!user) throw new AppError('invalid_refresh_token', 'refresh token is not valid');
+    const next = newRefreshToken();
+    await this.refreshTokens.insert(next.hash, session.sessionId, this.config.REFRESH_TOKEN_TTL_SEC);
+    await this.sessions.touch(session.sessionId);
+    const access = await this.keys.sign({ sub: user.userId, tid: user.tenantId, sid: session.sessionId });
+    return {
+      user: toUser(user),
+      tokens: {
+        accessToken: access.token,
+        refreshToken: next.token,
+        expiresIn: access.expiresIn,
+        sessionId: session.sessionId,
+      },
+    };
+  }
+
+  async logout(caller: Caller): Promise<void> {
+    const session = await this.sessions.get(caller.sessionId);
+    if (!session || session.userId !== caller.userId) throw new AppError('not_found', 'no such session');
+    if (!session.revokedAt) await this.revoke(session.sessionId, session.userId, 'logout');
+  }
+
+  async getUser(caller: Caller, userId: string): Promise<User> {
+    const user = await this.users.get(userId);
+    if (!user || user.tenantId !== caller.tenantId) throw new AppError('not_found', 'no such user');
+    return toUser(user);
+  }
+
+  async getUsers(caller: Caller, userIds: readonly string[]): Promise<User[]> {
+    if (userIds.length > 1_000) throw new AppError('invalid_argument', 'at most 1000 user ids per call');
+    const rows = await this.users.getMany(userIds);
+    return rows.filter((u) => u.tenantId === caller.tenantId).map(toUser);
+  }
+
+  private async startSession(user: UserRow, client: ClientInfo | undefined): Promise<TokenPair> {
+    const sessionId = uuidv7();
+    const refresh = newRefreshToken();
+    await this.sessions.create({
+      sessionId,
+      tenantId: user.tenantId,
+      userId: user.userId,
+      clientIp: client?.ip ?? '',
+      userAgent: (client?.userAgent ?? '').slice(0, 256),
+    });
+    await this.refreshTokens.insert(refresh.hash, sessionId, this.config.REFRESH_TOKEN_TTL_SEC);
+    const access = await this.keys.sign({ sub: user.userId, tid: user.tenantId, sid: sessionId });
+    return { accessToken: access.token, refreshToken: refresh.token, expiresIn: access.expiresIn, sessionId };
+  }
+
+  private async revoke(sessionId: string, userId: string, reason: string): Promise<void> {
+    await this.sessions.revoke(sessionId, reason);
+    const expiresAt = new Date(Date.now() + this.config.ACCESS_TOKEN_TTL_SEC * 1000).toISOString();
+    await this.revocations.publish({ sessionId, userId, expiresAt, reason });
+  }
+
+  private async throttle(account: string, ip: string): Promise<void> {
+    const c = this.config;
+    const windowMs = c.LOGIN_FAILURE_WINDOW_SEC * 1000;
+    const now = Date.now();
+    const [byAccount, byIp] = await Promise.all([
+      this.failures.recent('account', account, c.LOGIN_MAX_FAILURES_PER_ACCOUNT),
+      this.failures.recent('ip', ip, c.LOGIN_MAX_FAILURES_PER_IP),
+    ]);
+    const wait = Math.max(
+      retryAfterMs(byAccount, c.LOGIN_MAX_FAILURES_PER_ACCOUNT, windowMs, now),
+      retryAfterMs(byIp, c.LOGIN_MAX_FAILURES_PER_IP, windowMs, now),
+    );
+    if (wait > 0) throw new AppError('rate_limited', 'too many failed logins; try again later', wait);
+  }
+
+  private async findUser(tenantName: string, username: string): Promise<UserRow | undefined> {
+    const tenant = await this.tenants.findByName(tenantName);
+    if (!tenant) return undefined;
+    const id = await this.users.findIdByUsername(tenant.id, username);
+    return id ? this.users.get(id) : undefined;
+  }
+
+  private async decoyVerify(password: string): Promise<false> {
+    await this.hasher.verify(password, await this.decoyHash);
+    return false;
+  }
+}
+
+function toUser(row: UserRow): User {
+  return {
+    id: row.userId,
+    tenantId: row.tenantId,
+    username: row.username,
+    displayName: row.displayName,
+    createdAt: row.createdAt.toISOString(),
+  };
+}

@@ -1,0 +1,57 @@
+import { Injectable } from '@nestjs/common';
+import type { Attachment, Message } from '@im/proto/client/v1';
+import type { Caller } from '@im/proto/common/v1';
+import type { SyncResponse } from '@im/proto/message/v1';
+import { Downstream } from '../clients/downstream.js';
+import { SendLimiter } from './send-limiter.js';
+
+export interface SendInput {
+  conversationId: string;
+  clientMsgId: string;
+  text: string;
+  replyTo?: string | undefined;
+  attachments?: Array<Partial<Attachment> & { mediaId: string }> | undefined;
+}
+
+/** What REST and WebSocket requests share: one call path, one rate limit, one set of errors. */
+@Injectable()
+export class Messaging {
+  constructor(
+    private readonly downstream: Downstream,
+    private readonly limiter: SendLimiter,
+  ) {}
+
+  async send(caller: Caller, input: SendInput): Promise<{ message: Message; created: boolean }> {
+    this.limiter.take(caller.userId);
+    const res = await this.downstream.message.sendMessage({
+      caller,
+      conversationId: input.conversationId,
+      clientMsgId: input.clientMsgId,
+      text: input.text,
+      replyTo: input.replyTo,
+      attachments: (input.attachments ?? []).map((a) => ({
+        mediaId: a.mediaId,
+        name: a.name ?? '',
+        contentType: a.contentType ?? '',
+        size: a.size ?? 0,
+      })),
+    });
+    return { message: res.message!, created: res.created };
+  }
+
+  markRead(
+    caller: Caller,
+    conversationId: string,
+    seq: number,
+  ): Promise<{ readSeq: number; unreadCount: number }> {
+    return this.downstream.message.markRead({ caller, conversationId, seq });
+  }
+
+  sync(
+    caller: Caller,
+    conversations: Array<{ conversationId: string; afterSeq: number }>,
+    limit?: number,
+  ): Promise<SyncResponse> {
+    return this.downstream.message.sync({ caller, conversations, limit: limit ?? 0 });
+  }
+}

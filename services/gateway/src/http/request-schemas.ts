@@ -1,0 +1,139 @@
+import { z } from 'zod';
+import { AppError } from '@im/platform/errors';
+
+/**
+ * What the gateway accepts from clients: REST bodies and queries, WebSocket frames. Each schema
+ * validates input (wrong type, missing field → invalid_argument naming the field) and documents it
+ * in /v1/openapi.json and /v1/asyncapi.json. Unknown fields are ignored (forward compatibility).
+ * Business limits (text length, member counts) are enforced again by the owning service.
+ */
+const id = z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'must be an id (1-64 of A-Z a-z 0-9 -)');
+const requestId = z.string().min(1).max(64).describe('chosen by the client; echoed in the ack or error');
+const clientMsgId = z
+  .string()
+  .regex(/^[A-Za-z0-9._:-]{1,64}$/, 'must be 1-64 of A-Z a-z 0-9 . _ : -')
+  .describe('client-made idempotency key: resending it returns the original message');
+const seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const attachment = z.object({
+  mediaId: id,
+  name: z.string().max(255).default(''),
+  contentType: z.string().max(255).default(''),
+  size: z.number().int().min(0).default(0),
+});
+
+export const registerBody = z.object({
+  tenant: z.string().max(64).optional().describe('tenant name; the default tenant when absent'),
+  username: z.string().min(1).max(64),
+  password: z.string().min(1).max(1024),
+  displayName: z.string().max(200).optional(),
+});
+
+export const loginBody = z.object({
+  tenant: z.string().max(64).optional(),
+  username: z.string().min(1).max(64),
+  password: z.string().min(1).max(1024),
+});
+
+export const refreshBody = z.object({ refreshToken: z.string().min(1).max(512) });
+
+export const createConversationBody = z.object({
+  type: z.enum(['direct', 'group', 'channel']),
+  memberIds: z.array(id).max(1000).describe('the other members; the caller always becomes a member'),
+  title: z.string().max(200).optional(),
+});
+
+export const addMembersBody = z.object({
+  userIds: z.array(id).min(1).max(1000),
+  role: z.enum(['member', 'admin']).optional(),
+});
+
+export const sendMessageBody = z.object({
+  clientMsgId,
+  text: z.string().max(65_536),
+  replyTo: id.optional(),
+  attachments: z.array(attachment).max(20).optional(),
+});
+
+export const readBody = z.object({ seq });
+
+const intFromQuery = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+export const listMessagesQuery = z.object({
+  beforeSeq: intFromQuery(1, Number.MAX_SAFE_INTEGER)
+    .optional()
+    .describe('messages with seq < beforeSeq, newest first'),
+  afterSeq: intFromQuery(0, Number.MAX_SAFE_INTEGER)
+    .optional()
+    .describe('messages with seq > afterSeq, oldest first'),
+  limit: intFromQuery(1, 200).optional().describe('1-200, default 50'),
+});
+
+export const listConversationsQuery = z.object({
+  cursor: z.string().max(512).optional(),
+  limit: intFromQuery(1, 200).optional().describe('1-200, default 50'),
+});
+
+export const presenceQuery = z.object({
+  userIds: z
+    .string()
+    .min(1)
+    .transform((s) => s.split(',').map((x) => x.trim()))
+    .pipe(z.array(id).min(1).max(200))
+    .describe('comma-separated user ids, at most 200'),
+});
+
+export const conversationParams = z.object({ id });
+export const memberParams = z.object({ id, userId: id });
+
+// ---- WebSocket frames (client → server) ----
+
+export const authFrame = z.object({ type: z.literal('auth'), token: z.string().min(1).max(4096) });
+
+export const wsFrames = {
+  'message.send': z.object({
+    type: z.literal('message.send'),
+    id: requestId,
+    conversationId: id,
+    clientMsgId,
+    text: z.string().max(65_536),
+    replyTo: id.optional(),
+    attachments: z.array(attachment).max(20).optional(),
+  }),
+  read: z.object({ type: z.literal('read'), id: requestId, conversationId: id, seq }),
+  typing: z.object({ type: z.literal('typing'), id: requestId, conversationId: id }),
+  'presence.set': z.object({
+    type: z.literal('presence.set'),
+    id: requestId,
+    status: z.enum(['online', 'away', 'busy', 'offline']),
+    statusText: z.string().max(140, 'must be at most 140 characters').optional(),
+  }),
+  'presence.subscribe': z.object({
+    type: z.literal('presence.subscribe'),
+    id: requestId,
+    userIds: z.array(id).max(500),
+  }),
+  sync: z.object({
+    type: z.literal('sync'),
+    id: requestId,
+    conversations: z
+      .array(z.object({ conversationId: id, afterSeq: seq }))
+      .max(200)
+      .optional(),
+    limit: z.number().int().min(1).max(500).optional(),
+  }),
+  ping: z.object({ type: z.literal('ping'), id: requestId }),
+} as const;
+
+export type WsFrameType = keyof typeof wsFrames;
+export type WsFrame<T extends WsFrameType> = z.output<(typeof wsFrames)[T]>;
+
+/** Parses input with a schema or throws invalid_argument naming the first offending fields. */
+export function parse<S extends z.ZodType>(schema: S, input: unknown, where = 'body'): z.output<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const details = result.error.issues
+    .slice(0, 3)
+    .map((i) => `${i.path.length ? i.path.join('.') : where}: ${i.message}`)
+    .join('; ');
+  throw new AppError('invalid_argument', details);
+}

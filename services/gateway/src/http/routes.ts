@@ -1,0 +1,366 @@
+import type { FastifyRequest } from 'fastify';
+import type { z } from 'zod';
+import type { AuthServiceService } from '@im/proto/auth/v1';
+import type { PromiseClient } from '@im/platform/grpc';
+import type { Principal } from '../auth/token-verifier.js';
+import type { JwksCache } from '../auth/jwks-cache.js';
+import type { Downstream } from '../clients/downstream.js';
+import type { Messaging } from '../domain/messaging.js';
+import {
+  addMembersBody,
+  conversationParams,
+  createConversationBody,
+  listConversationsQuery,
+  listMessagesQuery,
+  loginBody,
+  memberParams,
+  presenceQuery,
+  readBody,
+  refreshBody,
+  registerBody,
+  sendMessageBody,
+} from './request-schemas.js';
+
+export interface RouteContext<B = unknown, Q = unknown, P = unknown> {
+  principal: Principal;
+  body: B;
+  query: Q;
+  params: P;
+  request: FastifyRequest;
+}
+
+export interface Reply {
+  status: number;
+  body?: unknown;
+}
+
+/** One REST endpoint; the OpenAPI document is generated from this table. */
+export interface Route {
+  method: 'GET' | 'POST' | 'DELETE';
+  path: string;
+  summary: string;
+  tag: string;
+  auth: boolean;
+  body?: z.ZodType;
+  query?: z.ZodType;
+  params?: z.ZodType;
+  /** OpenAPI response: status → component schema name or inline JSON schema. */
+  responses: Record<number, string | Record<string, unknown>>;
+  handler(ctx: RouteContext<never, never, never>): Promise<Reply>;
+}
+
+export interface RouteDeps {
+  downstream: Downstream;
+  messaging: Messaging;
+  jwks: JwksCache;
+  clientInfo(request: FastifyRequest): { ip: string; userAgent: string };
+}
+
+type AuthResponse = Awaited<ReturnType<PromiseClient<typeof AuthServiceService>['login']>>;
+
+const authBody = (res: AuthResponse) => ({
+  user: res.user,
+  accessToken: res.tokens!.accessToken,
+  refreshToken: res.tokens!.refreshToken,
+  expiresIn: res.tokens!.expiresIn,
+});
+
+function route<
+  B extends z.ZodType | undefined,
+  Q extends z.ZodType | undefined,
+  P extends z.ZodType | undefined,
+>(
+  r: Omit<Route, 'handler' | 'body' | 'query' | 'params'> & {
+    body?: B;
+    query?: Q;
+    params?: P;
+    handler(
+      ctx: RouteContext<
+        B extends z.ZodType ? z.output<B> : undefined,
+        Q extends z.ZodType ? z.output<Q> : undefined,
+        P extends z.ZodType ? z.output<P> : undefined
+      >,
+    ): Promise<Reply>;
+  },
+): Route {
+  return r as unknown as Route;
+}
+
+export function buildRoutes(d: RouteDeps): Route[] {
+  const caller = (p: Principal) => ({ userId: p.userId, tenantId: p.tenantId, sessionId: p.sessionId });
+  return [
+    route({
+      method: 'POST',
+      path: '/v1/auth/register',
+      summary: 'Create a user (in the default tenant unless one is named) and log in',
+      tag: 'auth',
+      auth: false,
+      body: registerBody,
+      responses: { 201: 'AuthResult', 409: 'Error' },
+      handler: async ({ body, request }) => ({
+        status: 201,
+        body: authBody(
+          await d.downstream.auth.register({
+            tenant: body.tenant ?? '',
+            username: body.username,
+            password: body.password,
+            displayName: body.displayName ?? '',
+            client: d.clientInfo(request),
+          }),
+        ),
+      }),
+    }),
+    route({
+      method: 'POST',
+      path: '/v1/auth/login',
+      summary: 'Log in; unknown user and wrong password get the same invalid_credentials',
+      tag: 'auth',
+      auth: false,
+      body: loginBody,
+      responses: { 200: 'AuthResult', 401: 'Error', 429: 'Error' },
+      handler: async ({ body, request }) => ({
+        status: 200,
+        body: authBody(
+          await d.downstream.auth.login({
+            tenant: body.tenant ?? '',
+            username: body.username,
+            password: body.password,
+            client: d.clientInfo(request),
+          }),
+        ),
+      }),
+    }),
+    route({
+      method: 'POST',
+      path: '/v1/auth/refresh',
+      summary:
+        'Exchange a refresh token for a new pair; the old one is spent, reusing it revokes the session',
+      tag: 'auth',
+      auth: false,
+      body: refreshBody,
+      responses: { 200: 'AuthResult', 401: 'Error' },
+      handler: async ({ body, request }) => ({
+        status: 200,
+        body: authBody(
+          await d.downstream.auth.refresh({ refreshToken: body.refreshToken, client: d.clientInfo(request) }),
+        ),
+      }),
+    }),
+    route({
+      method: 'POST',
+      path: '/v1/auth/logout',
+      summary: "Revoke the caller's session: its tokens and sockets are refused from then on",
+      tag: 'auth',
+      auth: true,
+      responses: { 204: {} },
+      handler: async ({ principal }) => {
+        await d.downstream.auth.logout({ caller: caller(principal) });
+        return { status: 204 };
+      },
+    }),
+    route({
+      method: 'GET',
+      path: '/.well-known/jwks.json',
+      summary: 'Public keys that verify access tokens',
+      tag: 'auth',
+      auth: false,
+      responses: {
+        200: { type: 'object', properties: { keys: { type: 'array', items: { type: 'object' } } } },
+      },
+      handler: async () => ({ status: 200, body: await d.jwks.document() }),
+    }),
+    route({
+      method: 'GET',
+      path: '/v1/users/me',
+      summary: 'The caller',
+      tag: 'users',
+      auth: true,
+      responses: { 200: { type: 'object', properties: { user: { $ref: '#/components/schemas/User' } } } },
+      handler: async ({ principal }) => ({
+        status: 200,
+        body: await d.downstream.auth.getUser({ caller: caller(principal), userId: principal.userId }),
+      }),
+    }),
+    route({
+      method: 'POST',
+      path: '/v1/conversations',
+      summary:
+        'Create a conversation; a direct one between the same two users is returned (200), not duplicated',
+      tag: 'conversations',
+      auth: true,
+      body: createConversationBody,
+      responses: { 201: 'ConversationEnvelope', 200: 'ConversationEnvelope' },
+      handler: async ({ principal, body }) => {
+        const res = await d.downstream.message.createConversation({
+          caller: caller(principal),
+          type: body.type,
+          memberIds: body.memberIds,
+          title: body.title ?? '',
+        });
+        return { status: res.created ? 201 : 200, body: { conversation: res.conversation } };
+      },
+    }),
+    route({
+      method: 'GET',
+      path: '/v1/conversations',
+      summary: "The caller's conversations, latest activity first",
+      tag: 'conversations',
+      auth: true,
+      query: listConversationsQuery,
+      responses: {
+        200: {
+          type: 'object',
+          properties: {
+            conversations: { type: 'array', items: { $ref: '#/components/schemas/Conversation' } },
+            nextCursor: { type: 'string', description: 'absent on the last page' },
+          },
+        },
+      },
+      handler: async ({ principal, query }) => {
+        const res = await d.downstream.message.listConversations({
+          caller: caller(principal),
+          cursor: query.cursor ?? '',
+          limit: query.limit ?? 0,
+        });
+        return {
+          status: 200,
+          body: { conversations: res.conversations, nextCursor: res.nextCursor || undefined },
+        };
+      },
+    }),
+    route({
+      method: 'GET',
+      path: '/v1/conversations/:id',
+      summary: 'One conversation; not_found for non-members too',
+      tag: 'conversations',
+      auth: true,
+      params: conversationParams,
+      responses: { 200: 'ConversationEnvelope', 404: 'Error' },
+      handler: async ({ principal, params }) => ({
+        status: 200,
+        body: await d.downstream.message.getConversation({
+          caller: caller(principal),
+          conversationId: params.id,
+        }),
+      }),
+    }),
+    route({
+      method: 'POST',
+      path: '/v1/conversations/:id/members',
+      summary: 'Add members (owner or admin; anyone of the tenant may add themselves to a channel)',
+      tag: 'conversations',
+      auth: true,
+      params: conversationParams,
+      body: addMembersBody,
+      responses: { 200: 'ConversationEnvelope', 403: 'Error', 404: 'Error' },
+      handler: async ({ principal, params, body }) => ({
+        status: 200,
+        body: await d.downstream.message.addMembers({
+          caller: caller(principal),
+          conversationId: params.id,
+          userIds: body.userIds,
+          role: body.role ?? 'member',
+        }),
+      }),
+    }),
+    route({
+      method: 'DELETE',
+      path: '/v1/conversations/:id/members/:userId',
+      summary: 'Remove a member (owner or admin), or leave (yourself)',
+      tag: 'conversations',
+      auth: true,
+      params: memberParams,
+      responses: { 200: 'ConversationEnvelope', 403: 'Error', 404: 'Error' },
+      handler: async ({ principal, params }) => ({
+        status: 200,
+        body: await d.downstream.message.removeMember({
+          caller: caller(principal),
+          conversationId: params.id,
+          userId: params.userId,
+        }),
+      }),
+    }),
+    route({
+      method: 'POST',
+      path: '/v1/conversations/:id/messages',
+      summary:
+        'Send a message; 201 when stored now, 200 when this clientMsgId was already stored (the original)',
+      tag: 'messages',
+      auth: true,
+      params: conversationParams,
+      body: sendMessageBody,
+      responses: { 201: 'MessageEnvelope', 200: 'MessageEnvelope', 404: 'Error', 429: 'Error' },
+      handler: async ({ principal, params, body }) => {
+        const res = await d.messaging.send(caller(principal), { conversationId: params.id, ...body });
+        return { status: res.created ? 201 : 200, body: { message: res.message } };
+      },
+    }),
+    route({
+      method: 'GET',
+      path: '/v1/conversations/:id/messages',
+      summary: 'History: newest first (or oldest first with afterSeq), at most 200 per page',
+      tag: 'messages',
+      auth: true,
+      params: conversationParams,
+      query: listMessagesQuery,
+      responses: {
+        200: {
+          type: 'object',
+          properties: {
+            messages: { type: 'array', items: { $ref: '#/components/schemas/Message' } },
+            hasMore: { type: 'boolean' },
+          },
+        },
+        404: 'Error',
+      },
+      handler: async ({ principal, params, query }) => ({
+        status: 200,
+        body: await d.downstream.message.listMessages({
+          caller: caller(principal),
+          conversationId: params.id,
+          beforeSeq: query.beforeSeq ?? 0,
+          afterSeq: query.afterSeq ?? 0,
+          limit: query.limit ?? 0,
+        }),
+      }),
+    }),
+    route({
+      method: 'POST',
+      path: '/v1/conversations/:id/read',
+      summary: 'Move the read marker forward (it never moves back)',
+      tag: 'messages',
+      auth: true,
+      params: conversationParams,
+      body: readBody,
+      responses: {
+        200: {
+          type: 'object',
+          properties: { readSeq: { type: 'integer' }, unreadCount: { type: 'integer' } },
+        },
+        404: 'Error',
+      },
+      handler: async ({ principal, params, body }) => ({
+        status: 200,
+        body: await d.messaging.markRead(caller(principal), params.id, body.seq),
+      }),
+    }),
+    route({
+      method: 'GET',
+      path: '/v1/presence',
+      summary: 'Presence of users of the caller’s tenant',
+      tag: 'presence',
+      auth: true,
+      query: presenceQuery,
+      responses: {
+        200: {
+          type: 'object',
+          properties: { presence: { type: 'array', items: { $ref: '#/components/schemas/Presence' } } },
+        },
+      },
+      handler: async ({ principal, query }) => ({
+        status: 200,
+        body: await d.downstream.presence.getPresence({ caller: caller(principal), userIds: query.userIds }),
+      }),
+    }),
+  ];
+}

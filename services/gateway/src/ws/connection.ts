@@ -1,0 +1,51 @@
+import type { WebSocket } from 'ws';
+import type { Principal } from '../auth/token-verifier.js';
+import { CloseCode } from './close-codes.js';
+
+let nextId = 1;
+
+/**
+ * One authenticated socket. Kept small on purpose: idle sockets are most of a gateway's memory.
+ * send() enforces the outbound bound: a socket whose queue exceeds maxBuffered is closed with 4408.
+ */
+export class Connection {
+  readonly id = nextId++;
+  lastSeen = Date.now();
+  pending = 0;
+  /** Users whose presence frames this socket asked for (presence.subscribe). */
+  presenceOf: Set<string> | undefined;
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly principal: Principal,
+    private readonly maxBuffered: number,
+  ) {}
+
+  get userId(): string {
+    return this.principal.userId;
+  }
+
+  get sessionId(): string {
+    return this.principal.sessionId;
+  }
+
+  /** Sends a serialized frame; false when the socket is gone or was just closed as too slow. */
+  send(json: string): boolean {
+    if (this.ws.readyState !== this.ws.OPEN) return false;
+    if (this.ws.bufferedAmount + json.length > this.maxBuffered) {
+      this.close(CloseCode.slowConsumer, 'slow consumer: reconnect and sync');
+      return false;
+    }
+    this.ws.send(json);
+    return true;
+  }
+
+  sendFrame(frame: object): boolean {
+    return this.send(JSON.stringify(frame));
+  }
+
+  close(code: number, reason: string): void {
+    if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING)
+      this.ws.close(code, reason);
+  }
+}

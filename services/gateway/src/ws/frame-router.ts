@@ -1,0 +1,150 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { RawData } from 'ws';
+import { AppError } from '@im/platform/errors';
+import type { Logger } from '@im/platform/logging';
+import { CONFIG, LOGGER } from '@im/platform/nest';
+import { meter } from '@im/platform/telemetry';
+import { Downstream } from '../clients/downstream.js';
+import type { GatewayConfig } from '../config.js';
+import { Messaging } from '../domain/messaging.js';
+import { parse, wsFrames, type WsFrame, type WsFrameType } from '../http/request-schemas.js';
+import type { Connection } from './connection.js';
+
+type Handler<T extends WsFrameType> = (
+  conn: Connection,
+  frame: WsFrame<T>,
+) => Promise<Record<string, unknown>>;
+
+/**
+ * Client frames in, acks and errors out. Every request frame is answered exactly once, by an ack
+ * or an error with its id; a bad frame never closes the socket (only >1 MiB does, with 1009).
+ */
+@Injectable()
+export class FrameRouter {
+  private draining = false;
+  private readonly frames = meter().createCounter('im_gateway_ws_frames_total', {
+    description: 'client frames by type and outcome',
+  });
+  private readonly handlers: { [T in WsFrameType]: Handler<T> };
+
+  constructor(
+    private readonly messaging: Messaging,
+    private readonly downstream: Downstream,
+    @Inject(CONFIG) private readonly config: GatewayConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    const caller = (c: Connection) => ({
+      userId: c.userId,
+      tenantId: c.principal.tenantId,
+      sessionId: c.sessionId,
+    });
+    this.handlers = {
+      'message.send': async (c, f) => ({ message: (await this.messaging.send(caller(c), f)).message }),
+      read: async (c, f) => ({
+        seq: (await this.messaging.markRead(caller(c), f.conversationId, f.seq)).readSeq,
+      }),
+      typing: async (c, f) => {
+        await this.downstream.presence.typing({ caller: caller(c), conversationId: f.conversationId });
+        return {};
+      },
+      'presence.set': async (c, f) => {
+        await this.downstream.presence.setStatus({
+          caller: caller(c),
+          status: f.status,
+          statusText: f.statusText,
+        });
+        return {};
+      },
+      'presence.subscribe': async (c, f) => {
+        c.presenceOf = new Set(f.userIds);
+        const res = await this.downstream.presence.getPresence({ caller: caller(c), userIds: f.userIds });
+        return { presence: res.presence };
+      },
+      sync: async (c, f) => {
+        const res = await this.messaging.sync(caller(c), f.conversations ?? [], f.limit);
+        return { conversations: res.conversations, hasMore: res.hasMore };
+      },
+      ping: async () => ({ serverTime: new Date().toISOString() }),
+    };
+  }
+
+  /** During a drain new requests are refused (unavailable) while in-flight ones finish. */
+  startDraining(): void {
+    this.draining = true;
+  }
+
+  async handle(conn: Connection, data: RawData, isBinary: boolean): Promise<void> {
+    conn.lastSeen = Date.now();
+    const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : data.byteLength;
+    if (isBinary)
+      return this.reject(
+        conn,
+        undefined,
+        new AppError('invalid_argument', 'binary frames are not supported; send JSON text'),
+      );
+    if (size > this.config.WS_MAX_FRAME_BYTES) {
+      return this.reject(
+        conn,
+        undefined,
+        new AppError('payload_too_large', `frame of ${size} bytes exceeds ${this.config.WS_MAX_FRAME_BYTES}`),
+      );
+    }
+    let frame: unknown;
+    try {
+      frame = JSON.parse(data.toString());
+    } catch {
+      return this.reject(conn, undefined, new AppError('invalid_json', 'frame is not valid JSON'));
+    }
+    if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) {
+      return this.reject(
+        conn,
+        undefined,
+        new AppError('invalid_argument', 'frame must be a JSON object with a "type"'),
+      );
+    }
+    const { type, id } = frame as { type?: unknown; id?: unknown };
+    const requestId = typeof id === 'string' ? id : undefined;
+    if (typeof type !== 'string')
+      return this.reject(conn, requestId, new AppError('invalid_argument', 'type: required string'));
+    if (type === 'auth')
+      return this.reject(conn, requestId, new AppError('invalid_argument', 'already authenticated'));
+    if (!Object.hasOwn(wsFrames, type))
+      return this.reject(
+        conn,
+        requestId,
+        new AppError('unknown_type', `unknown frame type "${type.slice(0, 64)}"`),
+      );
+    const frameType = type as WsFrameType;
+    if (this.draining)
+      return this.reject(conn, requestId, new AppError('unavailable', 'gateway is restarting: reconnect'));
+
+    conn.pending++;
+    try {
+      const valid = parse(wsFrames[frameType], frame, 'frame');
+      const result = await (this.handlers[frameType] as Handler<WsFrameType>)(
+        conn,
+        valid as WsFrame<WsFrameType>,
+      );
+      conn.sendFrame({ type: 'ack', id: valid.id, ...result });
+      this.frames.add(1, { type: frameType, outcome: 'ack' });
+    } catch (err) {
+      this.reject(conn, requestId, err, frameType);
+    } finally {
+      conn.pending--;
+    }
+  }
+
+  private reject(conn: Connection, id: string | undefined, err: unknown, type = 'invalid'): void {
+    const app = err instanceof AppError ? err : new AppError('internal', 'internal error');
+    if (!(err instanceof AppError))
+      this.logger.error({ err, userId: conn.userId }, 'unexpected error handling a frame');
+    conn.sendFrame({
+      type: 'error',
+      ...(id !== undefined ? { id } : {}),
+      code: app.code,
+      message: app.message,
+      ...(app.retryAfterMs !== undefined ? { retryAfterMs: app.retryAfterMs } : {}),
+    });
+    this.frames.add(1, { type, outcome: app.code });
+  }
+}

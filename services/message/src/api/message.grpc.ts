@@ -1,0 +1,112 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { AppError, isErrorCode } from '@im/platform/errors';
+import { bindService, type ServiceBinding } from '@im/platform/grpc';
+import { uuidv7 } from '@im/platform/ids';
+import { CONFIG } from '@im/platform/nest';
+import type { Caller } from '@im/proto/common/v1';
+import type { CommandResult } from '@im/proto/events/v1';
+import { MessageServiceService } from '@im/proto/message/v1';
+import type { MessageConfig } from '../config.js';
+import { ConversationService } from '../conversations/conversation.service.js';
+import { validateSend } from '../domain/message-rules.js';
+import { HistoryService } from '../history/history.service.js';
+import { CommandBus } from '../sending/command-bus.js';
+
+/** im.message.v1.MessageService: unpack, check the caller, call the domain. */
+@Injectable()
+export class MessageGrpcApi {
+  constructor(
+    private readonly conversations: ConversationService,
+    private readonly history: HistoryService,
+    private readonly commands: CommandBus,
+    @Inject(CONFIG) private readonly config: MessageConfig,
+  ) {}
+
+  binding(): ServiceBinding {
+    return bindService('im.message.v1.MessageService', MessageServiceService, {
+      createConversation: (r) => this.conversations.create(caller(r.caller), r.type, r.memberIds, r.title),
+      getConversation: async (r) => ({
+        conversation: await this.conversations.get(caller(r.caller), r.conversationId),
+      }),
+      listConversations: (r) => this.conversations.list(caller(r.caller), r.cursor, r.limit),
+      addMembers: async (r) => ({
+        conversation: await this.conversations.addMembers(
+          caller(r.caller),
+          r.conversationId,
+          r.userIds,
+          r.role,
+        ),
+      }),
+      removeMember: async (r) => ({
+        conversation: await this.conversations.removeMember(caller(r.caller), r.conversationId, r.userId),
+      }),
+      sendMessage: async (r) => {
+        const c = caller(r.caller);
+        validateSend(r, this.config.MESSAGE_MAX_TEXT_CHARS);
+        await this.conversations.requireMember(c, r.conversationId);
+        const result = await this.commands.submit({
+          commandId: uuidv7(),
+          conversationId: r.conversationId,
+          caller: c,
+          issuedAt: new Date().toISOString(),
+          replySubject: '',
+          command: {
+            $case: 'sendMessage',
+            value: {
+              clientMsgId: r.clientMsgId,
+              text: r.text,
+              replyTo: r.replyTo,
+              attachments: r.attachments,
+              messageId: uuidv7(),
+            },
+          },
+        });
+        const out = outcome(result);
+        if (out.$case !== 'messageStored')
+          throw new AppError('internal', 'unexpected result from the sequencer');
+        return { message: out.value.message, created: out.value.created };
+      },
+      listMessages: (r) =>
+        this.history.list(caller(r.caller), r.conversationId, r.beforeSeq, r.afterSeq, r.limit),
+      markRead: async (r) => {
+        const c = caller(r.caller);
+        if (r.seq < 0) throw new AppError('invalid_argument', 'seq: not negative');
+        await this.conversations.requireMember(c, r.conversationId);
+        const result = await this.commands.submit({
+          commandId: uuidv7(),
+          conversationId: r.conversationId,
+          caller: c,
+          issuedAt: new Date().toISOString(),
+          replySubject: '',
+          command: { $case: 'markRead', value: { seq: r.seq } },
+        });
+        const out = outcome(result);
+        if (out.$case !== 'readMarked')
+          throw new AppError('internal', 'unexpected result from the sequencer');
+        return {
+          readSeq: out.value.readSeq,
+          unreadCount: Math.max(0, out.value.lastSeq - out.value.readSeq),
+        };
+      },
+      sync: (r) => this.history.sync(caller(r.caller), r.conversations, r.limit),
+      checkMembership: (r) => this.conversations.checkMembership(caller(r.caller), r.conversationId),
+      listContacts: async (r) => ({ userIds: await this.conversations.contacts(caller(r.caller), r.limit) }),
+    });
+  }
+}
+
+function caller(c: Caller | undefined): Caller {
+  if (!c?.userId || !c.tenantId) throw new AppError('unauthenticated', 'caller is required');
+  return c;
+}
+
+type Success = Exclude<NonNullable<CommandResult['result']>, { $case: 'error' }>;
+
+/** The sequencer's answer, or the AppError it carries. */
+function outcome(result: CommandResult): Success {
+  const r = result.result;
+  if (!r) throw new AppError('internal', 'empty result from the sequencer');
+  if (r.$case === 'error')
+    throw new AppError(isErrorCode(r.value.code) ? r.value.code : 'internal', r.value.message);
+  return r;
+}

@@ -1,0 +1,29 @@
+import type { Conversation, Member } from '@im/proto/client/v1';
+import type { ConversationRow } from '../storage/conversations.table.js';
+import type { MemberRow } from '../storage/members.table.js';
+
+/** The public Conversation as one user sees it (their read marker and unread count). */
+export function conversationView(
+  row: ConversationRow,
+  readSeq: number,
+  members?: readonly MemberRow[],
+): Conversation {
+  const read = Math.min(readSeq, row.lastSeq);
+  return {
+    id: row.conversationId,
+    type: row.type,
+    title: row.title,
+    members: (members ?? []).map((m): Member => ({
+      userId: m.userId,
+      role: m.role,
+      joinedAt: m.joinedAt.toISOString(),
+    })),
+    lastSeq: row.lastSeq,
+    readSeq: read,
+    unreadCount: Math.max(0, row.lastSeq - read),
+    ...(row.lastMessage ? { lastMessage: row.lastMessage } : {}),
+    createdAt: row.createdAt.toISOString(),
+    lastActivityAt: row.lastActivityAt.toISOString(),
+    memberCount: row.memberCount,
+  };
+}

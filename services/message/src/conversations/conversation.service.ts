@@ -1,0 +1,275 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { AppError } from '@im/platform/errors';
+import { uuidv7 } from '@im/platform/ids';
+import { CONFIG } from '@im/platform/nest';
+import type { Conversation } from '@im/proto/client/v1';
+import type { Caller } from '@im/proto/common/v1';
+import type { ConversationEvent } from '@im/proto/events/v1';
+import { AuthClient } from '../clients/auth.client.js';
+import type { MessageConfig } from '../config.js';
+import { compareByActivity, decodeCursor, encodeCursor } from '../domain/conversation-cursor.js';
+import {
+  assertMayAdd,
+  assertMayRemove,
+  directPairKey,
+  newConversationMembers,
+  validateTitle,
+  type ConversationType,
+  type Role,
+} from '../domain/conversation-rules.js';
+import { ConversationEvents } from '../producers/conversation-events.js';
+import { LivePublisher } from '../producers/live-publisher.js';
+import { ConversationsTable, type ConversationRow } from '../storage/conversations.table.js';
+import { DirectConversationsTable } from '../storage/direct-conversations.table.js';
+import { MembersTable, type MembershipRow } from '../storage/members.table.js';
+import { conversationView } from './conversation-view.js';
+import { MembershipCache } from './membership-cache.js';
+
+/** Members listed in a conversation's view; beyond this, clients page through the members. */
+const VIEW_MEMBERS = 200;
+const LIST_DEFAULT = 50;
+const LIST_MAX = 200;
+
+@Injectable()
+export class ConversationService {
+  constructor(
+    private readonly conversations: ConversationsTable,
+    private readonly directs: DirectConversationsTable,
+    private readonly members: MembersTable,
+    private readonly membership: MembershipCache,
+    private readonly auth: AuthClient,
+    private readonly live: LivePublisher,
+    private readonly events: ConversationEvents,
+    @Inject(CONFIG) private readonly config: MessageConfig,
+  ) {}
+
+  /** The caller's membership and the conversation, or not_found (also for other tenants). */
+  async requireMember(
+    caller: Caller,
+    conversationId: string,
+  ): Promise<{ row: ConversationRow; membership: MembershipRow }> {
+    const membership = await this.membership.membership(caller.userId, conversationId);
+    const row = membership ? await this.conversations.get(conversationId) : undefined;
+    if (!membership || !row || row.tenantId !== caller.tenantId)
+      throw new AppError('not_found', 'no such conversation');
+    return { row, membership };
+  }
+
+  async create(
+    caller: Caller,
+    type: string,
+    memberIds: readonly string[],
+    title: string,
+  ): Promise<{ conversation: Conversation; created: boolean }> {
+    const others = newConversationMembers(type, caller.userId, memberIds, {
+      groupMaxMembers: this.config.GROUP_MAX_MEMBERS,
+      channelMaxMembers: this.config.CHANNEL_MAX_MEMBERS,
+    });
+    const cleanTitle = validateTitle(title);
+    await this.requireUsers(caller, others);
+    const now = new Date();
+    let id = uuidv7();
+    if (type === 'direct') {
+      const claim = await this.directs.claim(caller.tenantId, directPairKey(caller.userId, others[0]!), id);
+      if (!claim.created) {
+        const existing = await this.conversations.get(claim.conversationId);
+        if (existing) return { conversation: await this.view(existing, caller.userId), created: false };
+        id = claim.conversationId; // the first creator stopped halfway: finish its conversation
+      }
+    }
+    const row = {
+      conversationId: id,
+      tenantId: caller.tenantId,
+      type: type as ConversationType,
+      title: cleanTitle,
+      createdBy: caller.userId,
+      createdAt: now,
+      memberCount: others.length + 1,
+      lastSeq: 0,
+      lastActivityAt: now,
+    };
+    await this.conversations.insert(row);
+    const creatorRole: Role = type === 'direct' ? 'member' : 'owner';
+    await Promise.all([
+      this.members.add(id, caller.userId, creatorRole, 0, now),
+      ...others.map((u) => this.members.add(id, u, 'member', 0, now)),
+    ]);
+    const stored = { ...row, lastMessage: undefined };
+    await this.announce(stored, [caller.userId, ...others], [caller.userId, ...others], [], caller.userId);
+    return { conversation: await this.view(stored, caller.userId), created: true };
+  }
+
+  async get(caller: Caller, conversationId: string): Promise<Conversation> {
+    const { row, membership } = await this.requireMember(caller, conversationId);
+    return conversationView(
+      row,
+      membership.readSeq,
+      await this.members.members(conversationId, VIEW_MEMBERS),
+    );
+  }
+
+  async list(
+    caller: Caller,
+    cursor: string,
+    limit: number,
+  ): Promise<{ conversations: Conversation[]; nextCursor: string }> {
+    if (limit < 0 || limit > LIST_MAX) throw new AppError('invalid_argument', `limit: 1-${LIST_MAX}`);
+    const size = limit || LIST_DEFAULT;
+    const after = cursor ? decodeCursor(cursor) : undefined;
+    const memberships = await this.members.conversationsOf(caller.userId);
+    const readSeq = new Map(memberships.map((m) => [m.conversationId, m.readSeq]));
+    const rows = (await this.conversations.getMany(memberships.map((m) => m.conversationId))).filter(
+      (r) => r.tenantId === caller.tenantId,
+    );
+    const position = (r: ConversationRow) => ({
+      activityMs: r.lastActivityAt.getTime(),
+      id: r.conversationId,
+    });
+    const ordered = rows.sort((a, b) => compareByActivity(position(a), position(b)));
+    const start = after ? ordered.findIndex((r) => compareByActivity(position(r), after) > 0) : 0;
+    const page = start < 0 ? [] : ordered.slice(start, start + size);
+    const hasMore = start >= 0 && start + size < ordered.length;
+    const conversations = await Promise.all(
+      page.map(async (r) =>
+        conversationView(
+          r,
+          readSeq.get(r.conversationId) ?? 0,
+          r.type === 'direct' ? await this.members.members(r.conversationId, 2) : undefined,
+        ),
+      ),
+    );
+    return { conversations, nextCursor: hasMore ? encodeCursor(position(page[page.length - 1]!)) : '' };
+  }
+
+  async addMembers(
+    caller: Caller,
+    conversationId: string,
+    userIds: readonly string[],
+    role: string,
+  ): Promise<Conversation> {
+    const wanted: Role = role === 'admin' ? 'admin' : role === '' || role === 'member' ? 'member' : 'owner';
+    const row = await this.conversations.get(conversationId);
+    if (!row || row.tenantId !== caller.tenantId) throw new AppError('not_found', 'no such conversation');
+    const actor = await this.members.membership(caller.userId, conversationId);
+    if (!actor && row.type !== 'channel') throw new AppError('not_found', 'no such conversation');
+    const unique = [...new Set(userIds)];
+    assertMayAdd(row.type, caller.userId, actor?.role, unique, wanted);
+    await this.requireUsers(
+      caller,
+      unique.filter((u) => u !== caller.userId),
+    );
+    const current = new Set((await this.members.members(conversationId)).map((m) => m.userId));
+    const added = unique.filter((u) => !current.has(u));
+    const max = row.type === 'channel' ? this.config.CHANNEL_MAX_MEMBERS : this.config.GROUP_MAX_MEMBERS;
+    if (current.size + added.length > max)
+      throw new AppError('invalid_argument', `a ${row.type} has at most ${max} members`);
+    const now = new Date();
+    // new members start with everything read: history is theirs to browse, not to be flooded with
+    await Promise.all(added.map((u) => this.members.add(conversationId, u, wanted, row.lastSeq, now)));
+    const updated = await this.refreshCount(row);
+    await this.announce(updated, [...current, ...added], added, [], caller.userId);
+    return this.get(caller, conversationId);
+  }
+
+  async removeMember(caller: Caller, conversationId: string, userId: string): Promise<Conversation> {
+    const { row, membership } = await this.requireMember(caller, conversationId);
+    const target =
+      userId === caller.userId ? membership : await this.members.membership(userId, conversationId);
+    assertMayRemove(row.type, caller.userId, membership.role, userId, target?.role);
+    await this.members.remove(conversationId, userId);
+    const updated = await this.refreshCount(row);
+    const remaining = (await this.members.members(conversationId)).map((m) => m.userId);
+    await this.announce(updated, [...remaining, userId], [], [userId], caller.userId);
+    return conversationView(
+      updated,
+      membership.readSeq,
+      await this.members.members(conversationId, VIEW_MEMBERS),
+    );
+  }
+
+  async checkMembership(caller: Caller, conversationId: string) {
+    const membership = await this.membership.membership(caller.userId, conversationId);
+    if (!membership) return { member: false, role: '', otherMemberIds: [], memberCount: 0 };
+    const row = await this.conversations.get(conversationId);
+    if (!row || row.tenantId !== caller.tenantId)
+      return { member: false, role: '', otherMemberIds: [], memberCount: 0 };
+    const others =
+      row.memberCount <= 1_000
+        ? (await this.membership.membersOf(conversationId))
+            .map((m) => m.userId)
+            .filter((u) => u !== caller.userId)
+        : [];
+    return { member: true, role: membership.role, otherMemberIds: others, memberCount: row.memberCount };
+  }
+
+  async contacts(caller: Caller, limit: number): Promise<string[]> {
+    const max = Math.min(limit || 1_000, 5_000);
+    const out = new Set<string>();
+    for (const m of (await this.members.conversationsOf(caller.userId)).slice(0, 500)) {
+      const row = await this.conversations.get(m.conversationId);
+      if (!row || row.memberCount > 1_000) continue;
+      for (const member of await this.membership.membersOf(m.conversationId)) {
+        if (member.userId !== caller.userId) out.add(member.userId);
+        if (out.size >= max) return [...out];
+      }
+    }
+    return [...out];
+  }
+
+  private async view(row: ConversationRow, userId: string): Promise<Conversation> {
+    const m = await this.members.membership(userId, row.conversationId);
+    return conversationView(
+      row,
+      m?.readSeq ?? 0,
+      await this.members.members(row.conversationId, VIEW_MEMBERS),
+    );
+  }
+
+  private async requireUsers(caller: Caller, userIds: readonly string[]): Promise<void> {
+    const found = await this.auth.existingInTenant(caller, userIds);
+    const missing = userIds.filter((u) => !found.has(u));
+    if (missing.length > 0)
+      throw new AppError('invalid_argument', `memberIds: unknown users ${missing.slice(0, 5).join(', ')}`);
+  }
+
+  private async refreshCount(row: ConversationRow): Promise<ConversationRow> {
+    const count = await this.members.count(row.conversationId);
+    await this.conversations.setMemberCount(row.conversationId, count);
+    return { ...row, memberCount: count };
+  }
+
+  /** Membership changed: caches everywhere, conversation.updated to everyone concerned, an event downstream. */
+  private async announce(
+    row: ConversationRow,
+    audience: readonly string[],
+    added: readonly string[],
+    removed: readonly string[],
+    by: string,
+  ): Promise<void> {
+    this.membership.announceChange(row.conversationId);
+    const members = await this.members.members(row.conversationId, VIEW_MEMBERS);
+    if (audience.length <= 1_000) {
+      await Promise.all(
+        [...new Set(audience)].map(async (userId) => {
+          const readSeq = removed.includes(userId)
+            ? row.lastSeq
+            : ((await this.members.membership(userId, row.conversationId))?.readSeq ?? 0);
+          this.live.publish([userId], {
+            event: { $case: 'conversationUpdated', value: conversationView(row, readSeq, members) },
+          });
+        }),
+      );
+    }
+    const event: ConversationEvent = {
+      eventId: uuidv7(),
+      conversationId: row.conversationId,
+      tenantId: row.tenantId,
+      occurredAt: new Date().toISOString(),
+      event: {
+        $case: 'membersChanged',
+        value: { addedUserIds: [...added], removedUserIds: [...removed], changedBy: by },
+      },
+    };
+    await this.events.publish([event]);
+  }
+}

@@ -1,0 +1,75 @@
+import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import type { NatsConnection, Subscription } from '@im/platform/nats';
+import { NATS, REGISTRY } from '@im/platform/nest';
+import type { Registry } from '@im/platform/registry';
+import { MembersTable, type MemberRow, type MembershipRow } from '../storage/members.table.js';
+
+const TTL_MS = 30_000;
+const MAX_ENTRIES = 200_000;
+
+interface Entry<T> {
+  value: T;
+  until: number;
+}
+
+/**
+ * Membership lookups on the hot path (every send checks the sender, every message fans out to the
+ * members), cached for 30 s. A change anywhere is announced on NATS and every replica drops the
+ * conversation's entries at once; the TTL bounds staleness if an announcement is lost.
+ */
+@Injectable()
+export class MembershipCache implements OnModuleInit, OnApplicationShutdown {
+  private readonly memberships = new Map<string, Entry<MembershipRow | null>>();
+  private readonly members = new Map<string, Entry<MemberRow[]>>();
+  private sub: Subscription | undefined;
+
+  constructor(
+    private readonly table: MembersTable,
+    @Inject(NATS) private readonly nats: NatsConnection,
+    @Inject(REGISTRY) private readonly registry: Registry,
+  ) {}
+
+  onModuleInit(): void {
+    this.sub = this.nats.subscribe(this.registry.subjects.membershipChanged, {
+      callback: (_err, msg) => this.forget(msg.string()),
+    });
+  }
+
+  onApplicationShutdown(): void {
+    this.sub?.unsubscribe();
+  }
+
+  async membership(userId: string, conversationId: string): Promise<MembershipRow | undefined> {
+    const key = `${conversationId}/${userId}`;
+    const hit = this.memberships.get(key);
+    if (hit && hit.until > Date.now()) return hit.value ?? undefined;
+    const value = (await this.table.membership(userId, conversationId)) ?? null;
+    this.put(this.memberships, key, value);
+    return value ?? undefined;
+  }
+
+  async membersOf(conversationId: string): Promise<MemberRow[]> {
+    const hit = this.members.get(conversationId);
+    if (hit && hit.until > Date.now()) return hit.value;
+    const value = await this.table.members(conversationId);
+    this.put(this.members, conversationId, value);
+    return value;
+  }
+
+  /** Drops cached entries here and tells the other replicas to do the same. */
+  announceChange(conversationId: string): void {
+    this.forget(conversationId);
+    this.nats.publish(this.registry.subjects.membershipChanged, conversationId);
+  }
+
+  private forget(conversationId: string): void {
+    this.members.delete(conversationId);
+    const prefix = `${conversationId}/`;
+    for (const key of this.memberships.keys()) if (key.startsWith(prefix)) this.memberships.delete(key);
+  }
+
+  private put<T>(map: Map<string, Entry<T>>, key: string, value: T): void {
+    if (map.size >= MAX_ENTRIES) map.delete(map.keys().next().value!);
+    map.set(key, { value, until: Date.now() + TTL_MS });
+  }
+}

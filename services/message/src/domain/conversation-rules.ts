@@ -1,0 +1,81 @@
+import { AppError } from '@im/platform/errors';
+
+export type ConversationType = 'direct' | 'group' | 'channel';
+export type Role = 'owner' | 'admin' | 'member';
+
+export const CONVERSATION_TYPES: readonly ConversationType[] = ['direct', 'group', 'channel'];
+export const TITLE_MAX = 200;
+
+export interface Limits {
+  groupMaxMembers: number;
+  channelMaxMembers: number;
+}
+
+/** The other members of a new conversation: deduplicated, without the caller; checked against the type. */
+export function newConversationMembers(
+  type: string,
+  callerId: string,
+  memberIds: readonly string[],
+  limits: Limits,
+): string[] {
+  if (!CONVERSATION_TYPES.includes(type as ConversationType)) {
+    throw new AppError('invalid_argument', 'type: must be "direct", "group" or "channel"');
+  }
+  const others = [...new Set(memberIds)].filter((id) => id !== callerId);
+  if (type === 'direct' && others.length !== 1) {
+    throw new AppError('invalid_argument', 'memberIds: a direct conversation has exactly one other member');
+  }
+  const max = type === 'channel' ? limits.channelMaxMembers : limits.groupMaxMembers;
+  if (others.length + 1 > max)
+    throw new AppError('invalid_argument', `memberIds: a ${type} has at most ${max} members`);
+  return others;
+}
+
+export function validateTitle(title: string): string {
+  const t = title.trim();
+  if ([...t].length > TITLE_MAX || /\p{Cc}/u.test(t)) {
+    throw new AppError('invalid_argument', `title: at most ${TITLE_MAX} printable characters`);
+  }
+  return t;
+}
+
+/** The key that makes a direct conversation unique per pair, whoever creates it. */
+export function directPairKey(a: string, b: string): string {
+  return a < b ? `${a}:${b}` : `${b}:${a}`;
+}
+
+/** May `actor` (with role `actorRole`, or no role when not a member) add these users with `role`? */
+export function assertMayAdd(
+  type: ConversationType,
+  actorId: string,
+  actorRole: Role | undefined,
+  userIds: readonly string[],
+  role: Role,
+): void {
+  if (type === 'direct') throw new AppError('forbidden', 'members of a direct conversation cannot change');
+  if (role === 'owner') throw new AppError('invalid_argument', 'role: must be "member" or "admin"');
+  const selfJoin = userIds.length === 1 && userIds[0] === actorId;
+  if (type === 'channel' && selfJoin && role === 'member') return; // channels are public within the tenant
+  if (actorRole === undefined) throw new AppError('not_found', 'no such conversation');
+  if (actorRole === 'member') throw new AppError('forbidden', 'only an owner or admin can add members');
+  if (role === 'admin' && actorRole !== 'owner')
+    throw new AppError('forbidden', 'only the owner can add admins');
+}
+
+/** May `actor` remove `target` (role `targetRole`)? Anyone may leave, except the owner. */
+export function assertMayRemove(
+  type: ConversationType,
+  actorId: string,
+  actorRole: Role | undefined,
+  targetId: string,
+  targetRole: Role | undefined,
+): void {
+  if (actorRole === undefined) throw new AppError('not_found', 'no such conversation');
+  if (type === 'direct') throw new AppError('forbidden', 'members of a direct conversation cannot change');
+  if (targetRole === undefined) throw new AppError('not_found', 'that user is not a member');
+  if (targetRole === 'owner') throw new AppError('forbidden', 'the owner cannot be removed or leave');
+  if (actorId === targetId) return;
+  if (actorRole === 'member') throw new AppError('forbidden', 'only an owner or admin can remove members');
+  if (targetRole === 'admin' && actorRole !== 'owner')
+    throw new AppError('forbidden', 'only the owner can remove admins');
+}

@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { planConversation, type Claim, type PlannedCommand } from './sequencing.js';
+
+const send = (clientMsgId: string, messageId = `m-${clientMsgId}`): PlannedCommand => ({
+  kind: 'send',
+  clientMsgId,
+  messageId,
+});
+const read = (userId: string, seq: number): PlannedCommand => ({ kind: 'read', userId, seq });
+const none = new Map<string, Claim>();
+
+describe('planConversation', () => {
+  it('numbers new messages densely after lastSeq', () => {
+    const plan = planConversation([send('a'), send('b'), send('c')], 41, none, new Map());
+    assert.deepEqual(
+      plan.decisions.map((d) => (d.kind === 'new' ? d.seq : d.kind)),
+      [42, 43, 44],
+    );
+    assert.equal(plan.lastSeq, 44);
+  });
+
+  it('answers a stored clientMsgId with its seq and does not advance', () => {
+    const claims = new Map([['a', { seq: 7, messageId: 'orig' }]]);
+    const plan = planConversation([send('a', 'retry'), send('b')], 10, claims, new Map());
+    assert.deepEqual(plan.decisions[0], { kind: 'existing', seq: 7, messageId: 'orig' });
+    assert.deepEqual(plan.decisions[1], { kind: 'new', seq: 11, messageId: 'm-b' });
+  });
+
+  it('collapses duplicates inside one batch onto the first', () => {
+    const plan = planConversation([send('a'), send('a'), send('b'), send('a')], 0, none, new Map());
+    assert.deepEqual(plan.decisions[1], { kind: 'duplicate', of: 0 });
+    assert.deepEqual(plan.decisions[3], { kind: 'duplicate', of: 0 });
+    assert.equal(plan.lastSeq, 2);
+  });
+
+  it('replays a crashed batch to the same seqs whichever claims were written before the crash', () => {
+    const batch = [send('a'), send('b'), send('c'), send('d')];
+    const first = planConversation(batch, 100, none, new Map());
+    const seqs = first.decisions.map((d) => (d.kind === 'new' ? d.seq : -1));
+    // any subset of the claims may have reached Cassandra before the crash
+    for (let mask = 0; mask < 16; mask++) {
+      const written = new Map<string, Claim>();
+      batch.forEach((c, i) => {
+        if (mask & (1 << i) && c.kind === 'send')
+          written.set(c.clientMsgId, { seq: seqs[i]!, messageId: c.messageId });
+      });
+      const replay = planConversation(batch, 100, written, new Map());
+      assert.deepEqual(
+        replay.decisions.map((d) => (d.kind === 'new' || d.kind === 'existing' ? d.seq : -1)),
+        seqs,
+        `claims written: ${mask.toString(2)}`,
+      );
+      assert.equal(replay.lastSeq, 104);
+    }
+  });
+
+  it('continues after claims above the recovered lastSeq (rows written before the crash, state not)', () => {
+    const claims = new Map([
+      ['a', { seq: 11, messageId: 'x' }],
+      ['b', { seq: 12, messageId: 'y' }],
+    ]);
+    const plan = planConversation([send('a'), send('b'), send('new')], 10, claims, new Map());
+    assert.deepEqual(plan.decisions[2], { kind: 'new', seq: 13, messageId: 'm-new' });
+  });
+
+  it('moves read markers only forward and never past the last message', () => {
+    const plan = planConversation(
+      [read('u', 5), read('u', 3), read('v', 99), send('a')],
+      10,
+      none,
+      new Map([['v', 8]]),
+    );
+    assert.deepEqual(plan.decisions[0], { kind: 'read', readSeq: 5, moved: true });
+    assert.deepEqual(plan.decisions[1], { kind: 'read', readSeq: 5, moved: false });
+    assert.deepEqual(
+      plan.decisions[2],
+      { kind: 'read', readSeq: 10, moved: true },
+      'clamped to lastSeq at that point',
+    );
+    assert.deepEqual(
+      [...plan.readSeqs],
+      [
+        ['u', 5],
+        ['v', 10],
+      ],
+    );
+  });
+});

@@ -1,0 +1,113 @@
+import { Injectable } from '@nestjs/common';
+import { AppError } from '@im/platform/errors';
+import type { Message, SyncedConversation } from '@im/proto/client/v1';
+import type { Caller } from '@im/proto/common/v1';
+import { ConversationService } from '../conversations/conversation.service.js';
+import { ConversationsTable } from '../storage/conversations.table.js';
+import { MembersTable } from '../storage/members.table.js';
+import { MessagesTable } from '../storage/messages.table.js';
+
+const PAGE_DEFAULT = 50;
+const PAGE_MAX = 200;
+const SYNC_DEFAULT = 100;
+const SYNC_MAX = 500;
+
+/**
+ * History and sync read up to the stored last_seq only: rows of a batch the sequencer is still
+ * writing stay invisible until the whole batch is, so a reader never sees seq N+1 without N.
+ */
+@Injectable()
+export class HistoryService {
+  constructor(
+    private readonly conversations: ConversationService,
+    private readonly conversationsTable: ConversationsTable,
+    private readonly members: MembersTable,
+    private readonly messages: MessagesTable,
+  ) {}
+
+  async list(
+    caller: Caller,
+    conversationId: string,
+    beforeSeq: number,
+    afterSeq: number,
+    limit: number,
+  ): Promise<{ messages: Message[]; hasMore: boolean }> {
+    if (limit < 0 || limit > PAGE_MAX) throw new AppError('invalid_argument', `limit: 1-${PAGE_MAX}`);
+    if (beforeSeq < 0 || afterSeq < 0)
+      throw new AppError('invalid_argument', 'beforeSeq/afterSeq: not negative');
+    const size = limit || PAGE_DEFAULT;
+    const { row } = await this.conversations.requireMember(caller, conversationId);
+    if (afterSeq > 0 && beforeSeq === 0) {
+      const found = await this.messages.after(conversationId, afterSeq, row.lastSeq, size + 1);
+      return { messages: found.slice(0, size), hasMore: found.length > size };
+    }
+    const before = beforeSeq > 0 ? Math.min(beforeSeq, row.lastSeq + 1) : row.lastSeq + 1;
+    const found = (await this.messages.before(conversationId, before, size + 1)).filter(
+      (m) => m.seq > afterSeq,
+    );
+    return { messages: found.slice(0, size), hasMore: found.length > size };
+  }
+
+  /**
+   * What the caller missed: for each cursor, messages after it (oldest first), up to `limit` in all.
+   * Without cursors: every conversation with messages after the caller's read marker.
+   */
+  async sync(
+    caller: Caller,
+    cursors: ReadonlyArray<{ conversationId: string; afterSeq: number }>,
+    limit: number,
+  ): Promise<{ conversations: SyncedConversation[]; hasMore: boolean }> {
+    if (limit < 0 || limit > SYNC_MAX) throw new AppError('invalid_argument', `limit: 1-${SYNC_MAX}`);
+    let budget = limit || SYNC_DEFAULT;
+    const memberships = new Map(
+      (await this.members.conversationsOf(caller.userId)).map((m) => [m.conversationId, m]),
+    );
+    const rows = new Map(
+      (await this.conversationsTable.getMany([...memberships.keys()]))
+        .filter((r) => r.tenantId === caller.tenantId)
+        .map((r) => [r.conversationId, r]),
+    );
+    const wanted =
+      cursors.length > 0
+        ? cursors.filter((c) => rows.has(c.conversationId)) // non-members' conversations are skipped silently
+        : [...rows.values()]
+            .filter((r) => r.lastSeq > (memberships.get(r.conversationId)?.readSeq ?? 0))
+            .sort((a, b) => b.lastActivityAt.getTime() - a.lastActivityAt.getTime())
+            .map((r) => ({
+              conversationId: r.conversationId,
+              afterSeq: memberships.get(r.conversationId)!.readSeq,
+            }));
+    const out: SyncedConversation[] = [];
+    let hasMore = false;
+    for (const cursor of wanted) {
+      const row = rows.get(cursor.conversationId)!;
+      const readSeq = Math.min(memberships.get(cursor.conversationId)?.readSeq ?? 0, row.lastSeq);
+      const pending = Math.max(0, row.lastSeq - cursor.afterSeq);
+      if (pending > 0 && budget === 0) {
+        hasMore = true;
+        out.push({
+          conversationId: cursor.conversationId,
+          messages: [],
+          hasMore: true,
+          lastSeq: row.lastSeq,
+          readSeq,
+        });
+        continue;
+      }
+      const take = Math.min(budget, pending);
+      const messages =
+        take > 0 ? await this.messages.after(cursor.conversationId, cursor.afterSeq, row.lastSeq, take) : [];
+      budget -= messages.length;
+      const more = (messages.at(-1)?.seq ?? cursor.afterSeq) < row.lastSeq;
+      hasMore ||= more;
+      out.push({
+        conversationId: cursor.conversationId,
+        messages,
+        hasMore: more,
+        lastSeq: row.lastSeq,
+        readSeq,
+      });
+    }
+    return { conversations: out, hasMore };
+  }
+}

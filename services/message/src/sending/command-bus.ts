@@ -1,0 +1,91 @@
+import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { AppError } from '@im/platform/errors';
+import type { BatchingProducer } from '@im/platform/kafka';
+import type { Logger } from '@im/platform/logging';
+import type { NatsConnection, Subscription } from '@im/platform/nats';
+import { CONFIG, INSTANCE_ID, LOGGER, NATS, PRODUCER, REGISTRY } from '@im/platform/nest';
+import type { Registry } from '@im/platform/registry';
+import { CommandResult, ConversationCommand } from '@im/proto/events/v1';
+import type { MessageConfig } from '../config.js';
+
+interface Waiter {
+  resolve(result: CommandResult): void;
+  reject(err: AppError): void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * Puts a command on im.messages.v1 (keyed by conversation, acks=all) and waits for the
+ * sequencer's result on this replica's reply subject. The command is durable once produce()
+ * resolves; the wait only decides what the caller hears. A timeout is safe to retry: sends are
+ * idempotent by clientMsgId and read markers are monotonic.
+ */
+@Injectable()
+export class CommandBus implements OnModuleInit, OnApplicationShutdown {
+  private readonly waiting = new Map<string, Waiter>();
+  private sub: Subscription | undefined;
+  readonly replySubject: string;
+
+  constructor(
+    @Inject(PRODUCER) private readonly producer: BatchingProducer,
+    @Inject(NATS) private readonly nats: NatsConnection,
+    @Inject(REGISTRY) private readonly registry: Registry,
+    @Inject(CONFIG) private readonly config: MessageConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(INSTANCE_ID) instanceId: string,
+  ) {
+    this.replySubject = registry.subjects.commandReplies(instanceId);
+  }
+
+  onModuleInit(): void {
+    this.sub = this.nats.subscribe(this.replySubject, {
+      callback: (_err, msg) => {
+        try {
+          const result = CommandResult.decode(msg.data);
+          const waiter = this.waiting.get(result.commandId);
+          if (!waiter) return; // the caller already timed out
+          this.waiting.delete(result.commandId);
+          clearTimeout(waiter.timer);
+          waiter.resolve(result);
+        } catch (err) {
+          this.logger.warn({ err }, 'undecodable command result dropped');
+        }
+      },
+    });
+  }
+
+  onApplicationShutdown(): void {
+    this.sub?.unsubscribe();
+    for (const w of this.waiting.values()) {
+      clearTimeout(w.timer);
+      w.reject(new AppError('unavailable', 'message service is shutting down: retry'));
+    }
+    this.waiting.clear();
+  }
+
+  async submit(command: ConversationCommand): Promise<CommandResult> {
+    const result = new Promise<CommandResult>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(command.commandId);
+        reject(new AppError('timeout', 'not confirmed in time; retrying is safe (same clientMsgId)'));
+      }, this.config.SEND_TIMEOUT_MS);
+      this.waiting.set(command.commandId, { resolve, reject, timer });
+    });
+    try {
+      await this.producer.send({
+        topic: this.registry.topics.conversationCommands,
+        key: command.conversationId,
+        value: Buffer.from(
+          ConversationCommand.encode({ ...command, replySubject: this.replySubject }).finish(),
+        ),
+      });
+    } catch (err) {
+      const waiter = this.waiting.get(command.commandId);
+      if (waiter) clearTimeout(waiter.timer);
+      this.waiting.delete(command.commandId);
+      this.logger.error({ err }, 'producing a command failed');
+      throw new AppError('unavailable', 'the message log is unavailable; retrying is safe');
+    }
+    return result;
+  }
+}

@@ -1,0 +1,88 @@
+import { Injectable } from '@nestjs/common';
+import type { Claim } from '../domain/sequencing.js';
+import { ConversationsTable, type ConversationRow } from '../storage/conversations.table.js';
+import { MembersTable } from '../storage/members.table.js';
+
+const MAX_CONVERSATIONS = 100_000;
+const MAX_CLAIMS = 200_000;
+const MAX_READS = 200_000;
+
+/**
+ * What the sequencer knows about the conversations of its partitions: last seq, read markers,
+ * recent claims. Valid only while it owns the partitions, so it is cleared on every rebalance and
+ * reloaded from Cassandra on first use (the stored last_seq is the recovery point).
+ */
+@Injectable()
+export class SequencerState {
+  private readonly conversations = new Map<string, ConversationRow | null>();
+  private readonly lastSeqs = new Map<string, number>();
+  private readonly reads = new Map<string, number>();
+  private readonly claims = new Map<string, Claim>();
+
+  constructor(
+    private readonly conversationsTable: ConversationsTable,
+    private readonly membersTable: MembersTable,
+  ) {}
+
+  clear(): void {
+    this.conversations.clear();
+    this.lastSeqs.clear();
+    this.reads.clear();
+    this.claims.clear();
+  }
+
+  async conversation(id: string): Promise<ConversationRow | undefined> {
+    if (!this.conversations.has(id)) {
+      const row = (await this.conversationsTable.get(id)) ?? null;
+      bounded(this.conversations, MAX_CONVERSATIONS).set(id, row);
+      if (row && !this.lastSeqs.has(id)) bounded(this.lastSeqs, MAX_CONVERSATIONS).set(id, row.lastSeq);
+    }
+    return this.conversations.get(id) ?? undefined;
+  }
+
+  async lastSeq(id: string): Promise<number> {
+    const known = this.lastSeqs.get(id);
+    if (known !== undefined) return known;
+    const row = await this.conversationsTable.get(id);
+    const seq = row?.lastSeq ?? 0;
+    bounded(this.lastSeqs, MAX_CONVERSATIONS).set(id, seq);
+    return seq;
+  }
+
+  /** The user's read marker, or undefined when the user is not a member. */
+  async readSeq(conversationId: string, userId: string): Promise<number | undefined> {
+    const key = `${conversationId}/${userId}`;
+    const known = this.reads.get(key);
+    if (known !== undefined) return known;
+    const membership = await this.membersTable.membership(userId, conversationId);
+    if (!membership) return undefined;
+    bounded(this.reads, MAX_READS).set(key, membership.readSeq);
+    return membership.readSeq;
+  }
+
+  recentClaim(conversationId: string, clientMsgId: string): Claim | undefined {
+    return this.claims.get(`${conversationId}/${clientMsgId}`);
+  }
+
+  advance(
+    conversationId: string,
+    lastSeq: number,
+    reads: ReadonlyMap<string, number>,
+    claims: ReadonlyMap<string, Claim>,
+  ): void {
+    this.lastSeqs.set(conversationId, lastSeq);
+    for (const [user, seq] of reads) bounded(this.reads, MAX_READS).set(`${conversationId}/${user}`, seq);
+    for (const [id, claim] of claims) bounded(this.claims, MAX_CLAIMS).set(`${conversationId}/${id}`, claim);
+  }
+
+  /** A member left or joined: its cached read marker is no longer trustworthy. */
+  forgetReader(conversationId: string, userId: string): void {
+    this.reads.delete(`${conversationId}/${userId}`);
+  }
+}
+
+/** Evicts the oldest entry when full (Maps iterate in insertion order). */
+function bounded<K, V>(map: Map<K, V>, max: number): Map<K, V> {
+  if (map.size >= max) map.delete(map.keys().next().value as K);
+  return map;
+}

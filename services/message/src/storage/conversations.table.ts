@@ -1,0 +1,105 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { CassandraClient } from '@im/platform/cassandra';
+import { CASSANDRA } from '@im/platform/nest';
+import { Message } from '@im/proto/client/v1';
+import type { ConversationType } from '../domain/conversation-rules.js';
+
+export interface ConversationRow {
+  conversationId: string;
+  tenantId: string;
+  type: ConversationType;
+  title: string;
+  createdBy: string;
+  createdAt: Date;
+  memberCount: number;
+  lastSeq: number;
+  lastActivityAt: Date;
+  lastMessage: Message | undefined;
+}
+
+const COLUMNS =
+  'conversation_id, tenant_id, type, title, created_by, created_at, member_count, last_seq, last_activity_at, last_message';
+
+@Injectable()
+export class ConversationsTable {
+  constructor(@Inject(CASSANDRA) private readonly db: CassandraClient) {}
+
+  async insert(c: Omit<ConversationRow, 'lastMessage'>): Promise<void> {
+    await this.db.execute(
+      'INSERT INTO conversations (conversation_id, tenant_id, type, title, created_by, created_at, member_count, last_seq, last_activity_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      [
+        c.conversationId,
+        c.tenantId,
+        c.type,
+        c.title,
+        c.createdBy,
+        c.createdAt,
+        c.memberCount,
+        c.lastSeq,
+        c.lastActivityAt,
+      ],
+    );
+  }
+
+  async get(conversationId: string): Promise<ConversationRow | undefined> {
+    const row = (
+      await this.db.execute(`SELECT ${COLUMNS} FROM conversations WHERE conversation_id = ?`, [
+        conversationId,
+      ])
+    ).first();
+    return row ? toRow(row) : undefined;
+  }
+
+  async getMany(ids: readonly string[]): Promise<ConversationRow[]> {
+    const out: ConversationRow[] = [];
+    // Token-aware single-partition reads in parallel beat one multi-partition IN query.
+    for (let i = 0; i < ids.length; i += 64) {
+      const rows = await Promise.all(ids.slice(i, i + 64).map((id) => this.get(id)));
+      for (const r of rows) if (r) out.push(r);
+    }
+    return out;
+  }
+
+  /** Written by the partition's sequencer only. */
+  async updateLast(
+    conversationId: string,
+    lastSeq: number,
+    at: Date,
+    lastMessage: Message | undefined,
+  ): Promise<void> {
+    if (lastMessage) {
+      await this.db.execute(
+        'UPDATE conversations SET last_seq = ?, last_activity_at = ?, last_message = ? WHERE conversation_id = ?',
+        [lastSeq, at, Buffer.from(Message.encode(lastMessage).finish()), conversationId],
+      );
+    } else {
+      await this.db.execute('UPDATE conversations SET last_seq = ? WHERE conversation_id = ?', [
+        lastSeq,
+        conversationId,
+      ]);
+    }
+  }
+
+  async setMemberCount(conversationId: string, count: number): Promise<void> {
+    await this.db.execute('UPDATE conversations SET member_count = ? WHERE conversation_id = ?', [
+      count,
+      conversationId,
+    ]);
+  }
+}
+
+function toRow(row: { get(name: string): unknown }): ConversationRow {
+  const last = row.get('last_message') as Buffer | null;
+  return {
+    conversationId: row.get('conversation_id') as string,
+    tenantId: row.get('tenant_id') as string,
+    type: row.get('type') as ConversationType,
+    title: (row.get('title') as string | null) ?? '',
+    createdBy: row.get('created_by') as string,
+    createdAt: row.get('created_at') as Date,
+    memberCount: (row.get('member_count') as number | null) ?? 0,
+    lastSeq: Number(row.get('last_seq') ?? 0),
+    lastActivityAt: (row.get('last_activity_at') as Date | null) ?? (row.get('created_at') as Date),
+    lastMessage: last ? Message.decode(last) : undefined,
+  };
+}

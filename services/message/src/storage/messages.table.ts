@@ -1,0 +1,116 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { CassandraClient } from '@im/platform/cassandra';
+import { CASSANDRA } from '@im/platform/nest';
+import { Attachment, type Message } from '@im/proto/client/v1';
+import { bucketOf } from '../domain/bucketing.js';
+
+const COLUMNS =
+  'conversation_id, seq, message_id, sender_id, client_msg_id, text, reply_to, attachments, created_at, edited_at, deleted';
+
+/** messages ((conversation_id, bucket), seq DESC): history, one bucket of 1000 seqs per partition. */
+@Injectable()
+export class MessagesTable {
+  constructor(@Inject(CASSANDRA) private readonly db: CassandraClient) {}
+
+  async insert(m: Message): Promise<void> {
+    await this.db.execute(
+      'INSERT INTO messages (conversation_id, bucket, seq, message_id, sender_id, client_msg_id, text, reply_to, attachments, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      [
+        m.conversationId,
+        bucketOf(m.seq),
+        m.seq,
+        m.id,
+        m.senderId,
+        m.clientMsgId,
+        m.text,
+        m.replyTo ?? null,
+        m.attachments.length ? encodeAttachments(m.attachments) : null,
+        m.createdAt ? new Date(m.createdAt) : new Date(),
+      ],
+    );
+  }
+
+  async get(conversationId: string, seq: number): Promise<Message | undefined> {
+    const row = (
+      await this.db.execute(
+        `SELECT ${COLUMNS} FROM messages WHERE conversation_id = ? AND bucket = ? AND seq = ?`,
+        [conversationId, bucketOf(seq), seq],
+      )
+    ).first();
+    return row ? toMessage(row) : undefined;
+  }
+
+  /** The highest seq stored in one bucket (0 when empty). */
+  async maxSeqIn(conversationId: string, bucket: number): Promise<number> {
+    const row = (
+      await this.db.execute('SELECT seq FROM messages WHERE conversation_id = ? AND bucket = ? LIMIT 1', [
+        conversationId,
+        bucket,
+      ])
+    ).first();
+    return row ? Number(row.get('seq')) : 0;
+  }
+
+  /** Up to `limit` messages with seq < beforeSeq, newest first, walking down the buckets. */
+  async before(conversationId: string, beforeSeq: number, limit: number): Promise<Message[]> {
+    const out: Message[] = [];
+    for (let bucket = bucketOf(beforeSeq - 1); bucket >= 0 && out.length < limit && beforeSeq > 1; bucket--) {
+      const rs = await this.db.execute(
+        `SELECT ${COLUMNS} FROM messages WHERE conversation_id = ? AND bucket = ? AND seq < ? LIMIT ?`,
+        [conversationId, bucket, beforeSeq, limit - out.length],
+      );
+      for (const row of rs.rows) out.push(toMessage(row));
+    }
+    return out;
+  }
+
+  /** Up to `limit` messages with afterSeq < seq <= upToSeq, oldest first, walking up the buckets. */
+  async after(conversationId: string, afterSeq: number, upToSeq: number, limit: number): Promise<Message[]> {
+    const out: Message[] = [];
+    for (let bucket = bucketOf(afterSeq + 1); bucket <= bucketOf(upToSeq) && out.length < limit; bucket++) {
+      const rs = await this.db.execute(
+        `SELECT ${COLUMNS} FROM messages WHERE conversation_id = ? AND bucket = ? AND seq > ? AND seq <= ? ORDER BY seq ASC LIMIT ?`,
+        [conversationId, bucket, afterSeq, upToSeq, limit - out.length],
+      );
+      for (const row of rs.rows) out.push(toMessage(row));
+    }
+    return out;
+  }
+}
+
+function encodeAttachments(list: readonly Attachment[]): Buffer {
+  // length-prefixed Attachment messages
+  const parts = list.map((a) => Buffer.from(Attachment.encode(a).finish()));
+  return Buffer.concat(parts.flatMap((p) => [Buffer.from([p.length >> 8, p.length & 0xff]), p]));
+}
+
+function decodeAttachments(buf: Buffer | null): Attachment[] {
+  if (!buf) return [];
+  const out: Attachment[] = [];
+  for (let i = 0; i < buf.length;) {
+    const len = (buf[i]! << 8) | buf[i + 1]!;
+    out.push(Attachment.decode(buf.subarray(i + 2, i + 2 + len)));
+    i += 2 + len;
+  }
+  return out;
+}
+
+function toMessage(row: { get(n: string): unknown }): Message {
+  const edited = row.get('edited_at') as Date | null;
+  const deleted = row.get('deleted') as boolean | null;
+  const replyTo = row.get('reply_to') as string | null;
+  return {
+    id: row.get('message_id') as string,
+    conversationId: row.get('conversation_id') as string,
+    seq: Number(row.get('seq')),
+    senderId: row.get('sender_id') as string,
+    clientMsgId: row.get('client_msg_id') as string,
+    text: (row.get('text') as string | null) ?? '',
+    createdAt: (row.get('created_at') as Date).toISOString(),
+    ...(edited ? { editedAt: edited.toISOString() } : {}),
+    ...(deleted ? { deleted: true } : {}),
+    ...(replyTo ? { replyTo } : {}),
+    attachments: decodeAttachments(row.get('attachments') as Buffer | null),
+    reactions: [],
+  };
+}

@@ -1,0 +1,312 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
+import { connectCassandra } from '@im/platform/cassandra';
+import { createGrpcClient } from '@im/platform/grpc';
+import { createRegistry } from '@im/platform/registry';
+import { AuthServiceService } from '@im/proto/auth/v1';
+import { ApiError, ImClient, ImSocket } from '@im/sdk';
+import { eventually, infraEnvFromProcess, Platform } from '@im/testing';
+import { PASSWORD, registerUsers, username } from './support/users.js';
+
+const rejects = async (p: Promise<unknown>, code: string, status?: number) => {
+  await assert.rejects(p, (err: unknown) => {
+    assert.ok(err instanceof ApiError, String(err));
+    assert.equal(err.code, code, err.message);
+    if (status !== undefined) assert.equal(err.status, status);
+    return true;
+  });
+};
+
+async function rawPost(base: string, path: string, body: unknown, token?: string) {
+  const res = await fetch(`${base}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+  });
+  return {
+    status: res.status,
+    body: (await res.json().catch(() => undefined)) as Record<string, unknown> | undefined,
+  };
+}
+
+describe('auth through the gateway', () => {
+  let platform: Platform;
+  let base: string;
+
+  before(async () => {
+    platform = await Platform.start({
+      env: { auth: { LOGIN_MAX_FAILURES_PER_ACCOUNT: '3', ARGON2_MEMORY_KIB: '8192', ARGON2_PASSES: '1' } },
+    });
+    base = platform.gatewayUrl();
+  });
+  after(() => platform?.stop());
+
+  it('registers (201 with tokens), refuses a taken username (409) and bad input (400)', async () => {
+    const name = username('reg');
+    const res = await rawPost(base, '/v1/auth/register', {
+      username: name,
+      password: PASSWORD,
+      displayName: 'Reg',
+    });
+    assert.equal(res.status, 201);
+    assert.equal((res.body!.user as { username: string }).username, name);
+    assert.equal((res.body!.user as { displayName: string }).displayName, 'Reg');
+    assert.match(res.body!.accessToken as string, /^[\w-]+\.[\w-]+\.[\w-]+$/);
+    assert.match(res.body!.refreshToken as string, /^rt1\./);
+    assert.equal(typeof res.body!.expiresIn, 'number');
+
+    const again = await rawPost(base, '/v1/auth/register', {
+      username: name.toUpperCase(),
+      password: PASSWORD,
+    });
+    assert.equal(again.status, 409);
+    assert.equal((again.body!.error as { code: string }).code, 'username_taken');
+
+    for (const bad of [
+      { username: 'x', password: PASSWORD },
+      { username: username('ok'), password: 'short' },
+    ]) {
+      const r = await rawPost(base, '/v1/auth/register', bad);
+      assert.equal(r.status, 400);
+      assert.equal((r.body!.error as { code: string }).code, 'invalid_argument');
+    }
+  });
+
+  it('logs in; unknown user and wrong password get the same answer; repeated failures are throttled', async () => {
+    const [u] = await registerUsers(platform, 1, 'login');
+    const name = u!.user.username;
+    const ok = await rawPost(base, '/v1/auth/login', { username: name, password: PASSWORD });
+    assert.equal(ok.status, 200);
+
+    const wrong = await rawPost(base, '/v1/auth/login', { username: name, password: 'wrong password' });
+    const unknown = await rawPost(base, '/v1/auth/login', {
+      username: username('ghost'),
+      password: 'wrong password',
+    });
+    assert.equal(wrong.status, 401);
+    assert.deepEqual(wrong.body, unknown.body, 'no user-existence oracle');
+    assert.deepEqual(wrong.body, {
+      error: { code: 'invalid_credentials', message: 'invalid username or password' },
+    });
+
+    await rawPost(base, '/v1/auth/login', { username: name, password: 'wrong again' });
+    await rawPost(base, '/v1/auth/login', { username: name, password: 'and again' });
+    const res = await fetch(`${base}/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: name, password: PASSWORD }),
+    });
+    assert.equal(res.status, 429, 'even the right password waits once the account is throttled');
+    const body = (await res.json()) as { error: { code: string; retryAfterMs: number } };
+    assert.equal(body.error.code, 'rate_limited');
+    assert.ok(body.error.retryAfterMs > 0);
+    assert.ok(Number(res.headers.get('retry-after')) > 0);
+  });
+
+  it('rotates refresh tokens; reusing a spent one revokes the whole family, sockets included', async () => {
+    const [u] = await registerUsers(platform, 1, 'refresh');
+    const first = u!.session!;
+    const socket = await u!.connect();
+    const second = await u!.refresh();
+    assert.notEqual(second.refreshToken, first.refreshToken);
+    assert.notEqual(second.accessToken, first.accessToken);
+    await u!.me(); // the new access token works
+
+    const replay = new ImClient(base);
+    replay.session = { ...first };
+    await rejects(replay.refresh(), 'refresh_reused', 401);
+
+    // the family is gone: the newest refresh token and its access token are refused too
+    await rejects(u!.refresh(), 'session_revoked', 401);
+    await eventually(() => rejects(u!.me(), 'session_revoked', 401), {
+      timeoutMs: 3_000,
+      what: 'access token refused',
+    });
+    const closed = await socket.closed;
+    assert.equal(closed.code, 4401);
+    assert.ok(socket.events.some((e) => e.type === 'error' && e.code === 'session_revoked'));
+  });
+
+  it('logout revokes the session: REST and sockets are refused within seconds', async () => {
+    const [u] = await registerUsers(platform, 1, 'logout');
+    const socket = await u!.connect();
+    const t0 = Date.now();
+    await u!.logout();
+    const closed = await socket.closed;
+    assert.equal(closed.code, 4401);
+    await rejects(u!.me(), 'session_revoked', 401);
+    assert.ok(Date.now() - t0 < 3_000, `revocation took ${Date.now() - t0} ms`);
+    await assert.rejects(
+      ImSocket.connect(u!.wsUrl, u!.session!.accessToken),
+      (e: unknown) => e instanceof ApiError && e.code === 'session_revoked',
+    );
+    await rejects(u!.refresh(), 'session_revoked', 401);
+  });
+
+  describe('access tokens that must be refused (REST 401 and WebSocket close 4401)', () => {
+    let client: ImClient;
+    let signingKey: { kid: string; jwk: JWK };
+
+    before(async () => {
+      client = (await registerUsers(platform, 1, 'tokens'))[0]!;
+      const infra = infraEnvFromProcess();
+      const db = await connectCassandra({
+        contactPoints: infra.CASSANDRA_CONTACT_POINTS!.split(','),
+        localDataCenter: infra.CASSANDRA_LOCAL_DC ?? 'datacenter1',
+        keyspace: createRegistry(platform.prefix).keyspace('auth'),
+        consistency: 'LOCAL_ONE',
+        logger: (await import('pino')).pino({ level: 'silent' }),
+      });
+      const kid = (await db.execute("SELECT kid FROM signing_key_current WHERE id = 'current'"))
+        .first()
+        .get('kid') as string;
+      const jwk = JSON.parse(
+        (await db.execute('SELECT private_jwk FROM signing_keys WHERE kid = ?', [kid]))
+          .first()
+          .get('private_jwk'),
+      );
+      await db.shutdown();
+      signingKey = { kid, jwk };
+    });
+
+    const claims = () => ({
+      tid: client.user.tenantId,
+      sid: client.session!.accessToken ? decodeSid(client.session!.accessToken) : '',
+    });
+
+    async function expectRefused(token: string, code: string) {
+      const res = await fetch(`${base}/v1/users/me`, { headers: { authorization: `Bearer ${token}` } });
+      assert.equal(res.status, 401);
+      assert.equal(((await res.json()) as { error: { code: string } }).error.code, code);
+      await assert.rejects(ImSocket.connect(client.wsUrl, token), (e: unknown) => {
+        assert.ok(e instanceof ApiError);
+        assert.equal(e.code, code);
+        assert.match(e.message, /close 4401/);
+        return true;
+      });
+      await assert.rejects(
+        ImSocket.connect(client.wsUrl, token, { auth: 'frame' }),
+        (e: unknown) => e instanceof ApiError && e.code === code,
+      );
+    }
+
+    it('an expired token, even with a valid signature', async () => {
+      const key = await importJWK(signingKey.jwk, 'EdDSA');
+      const now = Math.floor(Date.now() / 1000);
+      const token = await new SignJWT(claims())
+        .setProtectedHeader({ alg: 'EdDSA', kid: signingKey.kid })
+        .setSubject(client.user.id)
+        .setIssuer('im-auth')
+        .setAudience('im')
+        .setIssuedAt(now - 3600)
+        .setExpirationTime(now - 60)
+        .sign(key);
+      await expectRefused(token, 'token_expired');
+    });
+
+    it('a forged token (payload changed after signing)', async () => {
+      const [h, p, s] = client.session!.accessToken.split('.');
+      const payload = JSON.parse(Buffer.from(p!, 'base64url').toString());
+      payload.sub = 'someone-else';
+      await expectRefused(
+        `${h}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}.${s}`,
+        'invalid_token',
+      );
+    });
+
+    it('alg "none"', async () => {
+      const [, p] = client.session!.accessToken.split('.');
+      const header = Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT', kid: signingKey.kid })).toString(
+        'base64url',
+      );
+      await expectRefused(`${header}.${p}.`, 'invalid_token');
+    });
+
+    it('a token signed with another key under the right kid', async () => {
+      const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
+      const token = await new SignJWT(claims())
+        .setProtectedHeader({ alg: 'EdDSA', kid: signingKey.kid })
+        .setSubject(client.user.id)
+        .setIssuer('im-auth')
+        .setAudience('im')
+        .setIssuedAt()
+        .setExpirationTime('5m')
+        .sign(privateKey);
+      await expectRefused(token, 'invalid_token');
+    });
+
+    it('HS256 keyed with the public key (algorithm confusion)', async () => {
+      const { publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
+      const secret = new TextEncoder().encode(JSON.stringify(await exportJWK(publicKey)));
+      const token = await new SignJWT(claims())
+        .setProtectedHeader({ alg: 'HS256', kid: signingKey.kid })
+        .setSubject(client.user.id)
+        .setIssuer('im-auth')
+        .setAudience('im')
+        .setExpirationTime('5m')
+        .sign(secret);
+      await expectRefused(token, 'invalid_token');
+    });
+
+    it('no token, a malformed header, and a token in the URL', async () => {
+      const res = await fetch(`${base}/v1/users/me`);
+      assert.equal(res.status, 401);
+      assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'unauthenticated');
+      const basic = await fetch(`${base}/v1/users/me`, { headers: { authorization: 'Basic abc' } });
+      assert.equal(((await basic.json()) as { error: { code: string } }).error.code, 'invalid_token');
+      await assert.rejects(
+        ImSocket.connect(
+          `${client.wsUrl}?access_token=${client.session!.accessToken}`,
+          client.session!.accessToken,
+        ),
+        (e: unknown) => {
+          return e instanceof ApiError && e.status === 400;
+        },
+      );
+    });
+  });
+
+  it('publishes the JWKS, and keeps verifying old tokens after a key rotation', async () => {
+    const [u] = await registerUsers(platform, 1, 'rotate');
+    const before = (await (await fetch(`${base}/.well-known/jwks.json`)).json()) as {
+      keys: Array<{ kid: string; alg: string; kty: string }>;
+    };
+    assert.ok(before.keys.length >= 1);
+    assert.ok(before.keys.every((k) => k.alg === 'EdDSA' && k.kty === 'OKP'));
+
+    const auth = createGrpcClient(AuthServiceService, { name: 'auth', address: platform.grpc('auth') });
+    const { kid } = await auth.rotateSigningKey({});
+    auth.close();
+    await eventually(
+      async () => {
+        const after = (await (await fetch(`${base}/.well-known/jwks.json`)).json()) as {
+          keys: Array<{ kid: string }>;
+        };
+        assert.ok(
+          after.keys.some((k) => k.kid === kid),
+          'new key published',
+        );
+        assert.ok(
+          before.keys.every((old) => after.keys.some((k) => k.kid === old.kid)),
+          'old keys still published',
+        );
+      },
+      { timeoutMs: 10_000 },
+    );
+    await u!.me(); // token signed by the previous key
+    await eventually(
+      async () => {
+        const fresh = new ImClient(base);
+        const s = await fresh.login(u!.user.username, PASSWORD);
+        assert.equal(JSON.parse(Buffer.from(s.accessToken.split('.')[0]!, 'base64url').toString()).kid, kid);
+        await fresh.me(); // the gateway fetches the unknown kid
+      },
+      { timeoutMs: 45_000, intervalMs: 1_000, what: 'new tokens signed with the new key and accepted' },
+    );
+  });
+});
+
+function decodeSid(token: string): string {
+  return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).sid as string;
+}
