@@ -41,10 +41,10 @@ export class ConversationLog {
 
   gaps(): Gap[] {
     const out: Gap[] = [];
-    for (const conversationId of this.byConversation.keys()) {
+    for (const [conversationId, seqs] of this.byConversation) {
       const upTo = this.contiguousUpTo(conversationId);
-      const top = this.highest(conversationId);
-      if (top > upTo) out.push({ conversationId, afterSeq: upTo, missingFrom: upTo + 1, missingTo: top - 1 });
+      const above = [...seqs.keys()].filter((s) => s > upTo);
+      if (above.length > 0) out.push({ conversationId, afterSeq: upTo, missingFrom: upTo + 1, missingTo: Math.min(...above) - 1 });
     }
     return out;
   }
