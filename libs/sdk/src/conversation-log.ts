@@ -44,7 +44,13 @@ export class ConversationLog {
     for (const [conversationId, seqs] of this.byConversation) {
       const upTo = this.contiguousUpTo(conversationId);
       const above = [...seqs.keys()].filter((s) => s > upTo);
-      if (above.length > 0) out.push({ conversationId, afterSeq: upTo, missingFrom: upTo + 1, missingTo: Math.min(...above) - 1 });
+      if (above.length > 0)
+        out.push({
+          conversationId,
+          afterSeq: upTo,
+          missingFrom: upTo + 1,
+          missingTo: Math.min(...above) - 1,
+        });
     }
     return out;
   }
