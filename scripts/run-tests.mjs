@@ -155,7 +155,6 @@ async function main() {
     // a cached Nx project graph can miss a project or tag added since: module boundaries need a fresh one
     const graphDir = join(root, '.nx', `lint-${process.pid}`);
     await check('lint: eslint incl. module boundaries', bin('eslint'), ['--max-warnings', '0', '.'], {
-      NX_CACHE_PROJECT_GRAPH: 'false',
       NX_WORKSPACE_DATA_DIRECTORY: graphDir,
     });
     rmSync(graphDir, { recursive: true, force: true });

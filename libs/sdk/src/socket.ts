@@ -111,7 +111,11 @@ export class ImSocket {
     this.ws.send(data);
   }
 
-  async sendMessage(conversationId: string, text: string, clientMsgId = randomUUID()): Promise<Message> {
+  async sendMessage(
+    conversationId: string,
+    text: string,
+    clientMsgId: string = randomUUID(),
+  ): Promise<Message> {
     const ack = await this.request<{ message: Message }>('message.send', {
       conversationId,
       clientMsgId,

@@ -321,6 +321,7 @@ export function buildRoutes(d: RouteDeps): Route[] {
           beforeSeq: query.beforeSeq ?? 0,
           afterSeq: query.afterSeq ?? 0,
           limit: query.limit ?? 0,
+          ascending: query.afterSeq !== undefined,
         }),
       }),
     }),

@@ -67,7 +67,7 @@ export class MessageGrpcApi {
         return { message: out.value.message, created: out.value.created };
       },
       listMessages: (r) =>
-        this.history.list(caller(r.caller), r.conversationId, r.beforeSeq, r.afterSeq, r.limit),
+        this.history.list(caller(r.caller), r.conversationId, r.beforeSeq, r.afterSeq, r.limit, r.ascending),
       markRead: async (r) => {
         const c = caller(r.caller);
         if (r.seq < 0) throw new AppError('invalid_argument', 'seq: not negative');

@@ -100,10 +100,12 @@ export class ConversationService {
   }
 
   async get(caller: Caller, conversationId: string): Promise<Conversation> {
-    const { row, membership } = await this.requireMember(caller, conversationId);
+    const { row } = await this.requireMember(caller, conversationId);
+    // the cached membership authorizes; the read marker moves with every read, so read it fresh
+    const fresh = await this.members.membership(caller.userId, conversationId);
     return conversationView(
       row,
-      membership.readSeq,
+      fresh?.readSeq ?? 0,
       await this.members.members(conversationId, VIEW_MEMBERS),
     );
   }

@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { planConversation, type Claim, type PlannedCommand } from './sequencing.js';
 
-const send = (clientMsgId: string, messageId = `m-${clientMsgId}`): PlannedCommand => ({
+const send = (clientMsgId: string, messageId = `m-${clientMsgId}`, senderId = 's'): PlannedCommand => ({
   kind: 'send',
   clientMsgId,
   messageId,
+  senderId,
 });
 const read = (userId: string, seq: number): PlannedCommand => ({ kind: 'read', userId, seq });
 const none = new Map<string, Claim>();
@@ -62,6 +63,20 @@ describe('planConversation', () => {
     ]);
     const plan = planConversation([send('a'), send('b'), send('new')], 10, claims, new Map());
     assert.deepEqual(plan.decisions[2], { kind: 'new', seq: 13, messageId: 'm-new' });
+  });
+
+  it("moves the sender's read marker to their own new message (members only)", () => {
+    const plan = planConversation(
+      [send('a', 'm1', 'alice'), send('b', 'm2', 'bob')],
+      4,
+      none,
+      new Map([['alice', 2]]),
+    );
+    assert.deepEqual(
+      [...plan.readSeqs],
+      [['alice', 5]],
+      'bob is not a member here: no marker is created for him',
+    );
   });
 
   it('moves read markers only forward and never past the last message', () => {

@@ -13,7 +13,8 @@ export interface Claim {
 }
 
 export type PlannedCommand =
-  { kind: 'send'; clientMsgId: string; messageId: string } | { kind: 'read'; userId: string; seq: number };
+  | { kind: 'send'; clientMsgId: string; messageId: string; senderId: string }
+  | { kind: 'read'; userId: string; seq: number };
 
 export type Decision =
   /** A new message: write its claim and row at seq. */
@@ -28,7 +29,7 @@ export type Decision =
 export interface ConversationPlan {
   decisions: Decision[];
   lastSeq: number;
-  /** Read markers after the batch, for the users whose marker moved. */
+  /** Read markers after the batch, for the users whose marker moved (readers and senders). */
   readSeqs: Map<string, number>;
 }
 
@@ -53,6 +54,9 @@ export function planConversation(
         return { kind: 'existing', seq: claim.seq, messageId: claim.messageId };
       }
       seq += 1;
+      // one's own messages are read: the sender's marker follows (members only, see readSeqs)
+      const senderRead = reads.get(cmd.senderId) ?? readSeqs.get(cmd.senderId);
+      if (senderRead !== undefined && seq > senderRead) reads.set(cmd.senderId, seq);
       return { kind: 'new', seq, messageId: cmd.messageId };
     }
     const current = reads.get(cmd.userId) ?? readSeqs.get(cmd.userId) ?? 0;

@@ -31,14 +31,16 @@ export class HistoryService {
     beforeSeq: number,
     afterSeq: number,
     limit: number,
+    ascending: boolean,
   ): Promise<{ messages: Message[]; hasMore: boolean }> {
     if (limit < 0 || limit > PAGE_MAX) throw new AppError('invalid_argument', `limit: 1-${PAGE_MAX}`);
     if (beforeSeq < 0 || afterSeq < 0)
       throw new AppError('invalid_argument', 'beforeSeq/afterSeq: not negative');
     const size = limit || PAGE_DEFAULT;
     const { row } = await this.conversations.requireMember(caller, conversationId);
-    if (afterSeq > 0 && beforeSeq === 0) {
-      const found = await this.messages.after(conversationId, afterSeq, row.lastSeq, size + 1);
+    if (ascending) {
+      const upTo = beforeSeq > 0 ? Math.min(beforeSeq - 1, row.lastSeq) : row.lastSeq;
+      const found = await this.messages.after(conversationId, afterSeq, upTo, size + 1);
       return { messages: found.slice(0, size), hasMore: found.length > size };
     }
     const before = beforeSeq > 0 ? Math.min(beforeSeq, row.lastSeq + 1) : row.lastSeq + 1;

@@ -122,7 +122,12 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
       const c = command.command;
       const planned: PlannedCommand | undefined =
         c?.$case === 'sendMessage'
-          ? { kind: 'send', clientMsgId: c.value.clientMsgId, messageId: c.value.messageId }
+          ? {
+              kind: 'send',
+              clientMsgId: c.value.clientMsgId,
+              messageId: c.value.messageId,
+              senderId: command.caller?.userId ?? '',
+            }
           : c?.$case === 'markRead'
             ? { kind: 'read', userId: command.caller?.userId ?? '', seq: c.value.seq }
             : undefined;
@@ -273,9 +278,8 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     conversationId: string,
     planned: readonly PlannedCommand[],
   ): Promise<Map<string, number>> {
-    const users = [
-      ...new Set(planned.filter((p) => p.kind === 'read').map((p) => (p as { userId: string }).userId)),
-    ];
+    // readers, and senders (their own messages count as read)
+    const users = [...new Set(planned.map((p) => (p.kind === 'read' ? p.userId : p.senderId)))];
     const out = new Map<string, number>();
     await Promise.all(
       users.map(async (u) => {

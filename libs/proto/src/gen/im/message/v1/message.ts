@@ -103,9 +103,11 @@ export interface ListMessagesRequest {
   conversationId: string;
   /** Messages with seq < before_seq (newest first). 0 = from the newest. */
   beforeSeq: number;
-  /** Messages with seq > after_seq (oldest first). 0 = unused. */
+  /** Messages with seq > after_seq. Used for paging forward together with ascending. */
   afterSeq: number;
   limit: number;
+  /** Oldest first from after_seq (the REST API sets it when afterSeq is given, also as 0). */
+  ascending: boolean;
 }
 
 export interface ListMessagesResponse {
@@ -920,7 +922,7 @@ export const SendMessageResponse: MessageFns<SendMessageResponse> = {
 };
 
 function createBaseListMessagesRequest(): ListMessagesRequest {
-  return { caller: undefined, conversationId: "", beforeSeq: 0, afterSeq: 0, limit: 0 };
+  return { caller: undefined, conversationId: "", beforeSeq: 0, afterSeq: 0, limit: 0, ascending: false };
 }
 
 export const ListMessagesRequest: MessageFns<ListMessagesRequest> = {
@@ -939,6 +941,9 @@ export const ListMessagesRequest: MessageFns<ListMessagesRequest> = {
     }
     if (message.limit !== 0) {
       writer.uint32(40).int32(message.limit);
+    }
+    if (message.ascending !== false) {
+      writer.uint32(48).bool(message.ascending);
     }
     return writer;
   },
@@ -994,6 +999,14 @@ export const ListMessagesRequest: MessageFns<ListMessagesRequest> = {
             }
 
             message.limit = reader.int32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.ascending = reader.bool();
             continue;
           }
         }

@@ -1,0 +1,279 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import type { Conversation, Message } from '@im/proto/client/v1';
+import { ApiError, ConversationLog } from '@im/sdk';
+import { eventually, Platform } from '@im/testing';
+import { closeAll, registerUsers } from './support/users.js';
+
+const code = async (p: Promise<unknown>): Promise<string> => {
+  try {
+    await p;
+    return 'ok';
+  } catch (err) {
+    return err instanceof ApiError ? `${err.status || 'ws'} ${err.code}` : String(err);
+  }
+};
+
+describe('messaging through the gateway', () => {
+  let platform: Platform;
+
+  before(async () => {
+    platform = await Platform.start({
+      env: { gateway: { SEND_RATE_PER_SEC: '100000', SEND_BURST: '100000' } },
+    });
+  });
+  after(() => platform?.stop());
+
+  it('1:1: the ack carries the seq; the recipient and the sender’s other device get message.new', async () => {
+    const [alice, bob] = await registerUsers(platform, 2, 'direct');
+    const conv = await alice!.createConversation('direct', [bob!.user.id]);
+    const [a1, a2, b1] = await Promise.all([
+      alice!.connect(),
+      alice!.connect({ auth: 'frame' }),
+      bob!.connect(),
+    ]);
+    try {
+      const sent = await a1.sendMessage(conv.id, 'hello bob');
+      assert.equal(sent.seq, 1);
+      assert.equal(sent.senderId, alice!.user.id);
+      assert.equal(sent.text, 'hello bob');
+      for (const s of [b1, a2]) {
+        const ev = await s.waitFor((f) => f.type === 'message.new');
+        assert.deepEqual(ev.message, sent);
+      }
+      const second = await b1.sendMessage(conv.id, 'hi alice');
+      assert.equal(second.seq, 2);
+      await a2.waitFor((f) => f.type === 'message.new' && (f.message as Message).seq === 2);
+    } finally {
+      await closeAll([a1, a2, b1]);
+    }
+  });
+
+  it('group of 5: 5 senders × 200 at once; every member sees seq 1..1000 once, in order; history equals delivery', async () => {
+    const users = await registerUsers(platform, 5, 'group');
+    const conv = await users[0]!.createConversation(
+      'group',
+      users.slice(1).map((u) => u.user.id),
+      'load',
+    );
+    const sockets = await Promise.all(users.map((u) => u.connect()));
+    try {
+      const acks = await Promise.all(
+        sockets.flatMap((s, i) =>
+          Array.from({ length: 200 }, (_, n) => s.sendMessage(conv.id, `u${i} #${n}`)),
+        ),
+      );
+      assert.deepEqual(
+        acks.map((m) => m.seq).sort((a, b) => a - b),
+        Array.from({ length: 1000 }, (_, i) => i + 1),
+        'acks name every seq exactly once',
+      );
+      const delivered = await Promise.all(
+        sockets.map(async (s) => {
+          await eventually(() => assert.equal(s.messagesOf(conv.id).length >= 1000, true), {
+            timeoutMs: 30_000,
+            what: 'all delivered',
+          });
+          return s.messagesOf(conv.id);
+        }),
+      );
+      const reference = delivered[0]!;
+      for (const got of delivered) {
+        assert.deepEqual(
+          got.map((m) => m.seq),
+          Array.from({ length: 1000 }, (_, i) => i + 1),
+          'arrival order is seq order, no gap, no duplicate',
+        );
+        assert.ok(
+          got.every((m, i) => m.id === reference[i]!.id),
+          'everyone sees the same message at each seq',
+        );
+      }
+      const history = await users[3]!.allMessages(conv.id);
+      const digest = (list: Message[]) => list.map((m) => `${m.seq}:${m.id}:${m.text}`);
+      assert.deepEqual(digest(history), digest(reference), 'history equals what was delivered');
+    } finally {
+      await closeAll(sockets);
+    }
+  });
+
+  it('idempotency: one clientMsgId sent 3 times (across a reconnect) is stored once; every answer names the same seq', async () => {
+    const [alice, bob] = await registerUsers(platform, 2, 'idem');
+    const conv = await alice!.createConversation('direct', [bob!.user.id]);
+    const clientMsgId = `cm-${randomUUID()}`;
+    const s1 = await alice!.connect();
+    const [first, second] = await Promise.all([
+      s1.sendMessage(conv.id, 'once', clientMsgId),
+      s1.sendMessage(conv.id, 'once', clientMsgId),
+    ]);
+    await s1.close();
+    const s2 = await alice!.connect();
+    const third = await s2.sendMessage(conv.id, 'once', clientMsgId);
+    await s2.close();
+    assert.deepEqual(second, first);
+    assert.deepEqual(third, first);
+    // REST with the same key: 200 (the original) instead of 201
+    const res = await fetch(`${platform.gatewayUrl()}/v1/conversations/${conv.id}/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${alice!.session!.accessToken}` },
+      body: JSON.stringify({ clientMsgId, text: 'once' }),
+    });
+    assert.equal(res.status, 200);
+    assert.equal(((await res.json()) as { message: Message }).message.seq, first.seq);
+    const fresh = await alice!.call<{ message: Message }>('POST', `/v1/conversations/${conv.id}/messages`, {
+      clientMsgId: 'other',
+      text: 'next',
+    });
+    assert.equal(fresh.message.seq, first.seq + 1, 'the next message continues without a gap');
+    const history = await bob!.allMessages(conv.id);
+    assert.equal(history.filter((m) => m.clientMsgId === clientMsgId).length, 1);
+    assert.deepEqual(
+      history.map((m) => m.seq),
+      [1, 2],
+    );
+  });
+
+  it('offline: a device that missed 300 messages heals with sync; unread counts agree on every device after a read marker', async () => {
+    const [alice, bob] = await registerUsers(platform, 2, 'offline');
+    const conv = await alice!.createConversation('direct', [bob!.user.id]);
+    const a = await alice!.connect();
+    for (let i = 0; i < 300; i += 50)
+      await Promise.all(Array.from({ length: 50 }, (_, n) => a.sendMessage(conv.id, `m${i + n}`)));
+
+    const [b1, b2] = await Promise.all([bob!.connect(), bob!.connect()]);
+    try {
+      // paged sync from what the device had (nothing), 100 at a time
+      const log = new ConversationLog();
+      let afterSeq = 0;
+      let pages = 0;
+      for (;;) {
+        const ack = await b1.sync([{ conversationId: conv.id, afterSeq }], 100);
+        const entry = ack.conversations.find((c) => c.conversationId === conv.id)!;
+        for (const m of entry.messages) log.add(m);
+        pages++;
+        afterSeq = log.contiguousUpTo(conv.id);
+        if (!entry.hasMore) break;
+      }
+      assert.equal(pages, 3);
+      assert.equal(log.contiguousUpTo(conv.id), 300);
+      assert.deepEqual(log.gaps(), []);
+      // without cursors: every conversation with unread messages, from the read marker
+      const all = await b2.sync();
+      const unread = all.conversations.find((c) => c.conversationId === conv.id)!;
+      assert.equal(unread.readSeq, 0);
+      assert.equal(unread.lastSeq, 300);
+      assert.equal(unread.messages[0]!.seq, 1);
+
+      const before = await bob!.listConversations();
+      assert.equal(before.conversations.find((c) => c.id === conv.id)!.unreadCount, 300);
+
+      const ack = await b1.request<{ seq: number }>('read', { conversationId: conv.id, seq: 300 });
+      assert.equal(ack.seq, 300);
+      const ev = await b2.waitFor((f) => f.type === 'read' && f.conversationId === conv.id);
+      assert.deepEqual({ userId: ev.userId, seq: ev.seq }, { userId: bob!.user.id, seq: 300 });
+      await a.waitFor((f) => f.type === 'read' && f.userId === bob!.user.id, 5_000); // receipt to the other side
+
+      const afterRead = await bob!.listConversations();
+      const c = afterRead.conversations.find((x) => x.id === conv.id)!;
+      assert.deepEqual({ readSeq: c.readSeq, unreadCount: c.unreadCount }, { readSeq: 300, unreadCount: 0 });
+      const aliceView = await alice!.getConversation(conv.id);
+      assert.equal(
+        aliceView.unreadCount,
+        0,
+        `the sender's own messages count as read: ${JSON.stringify({ readSeq: aliceView.readSeq, lastSeq: aliceView.lastSeq })}`,
+      );
+      // monotonic: going back changes nothing
+      assert.deepEqual(await bob!.markRead(conv.id, 100), { readSeq: 300, unreadCount: 0 });
+      // past the end is clamped to the last message
+      assert.equal((await bob!.markRead(conv.id, 10_000)).readSeq, 300);
+    } finally {
+      await closeAll([a, b1, b2]);
+    }
+  });
+
+  it('authorization: non-members and other tenants learn nothing, exactly as for a conversation that does not exist', async () => {
+    const [alice, bob, carol] = await registerUsers(platform, 3, 'authz');
+    const [dave] = await registerUsers(platform, 1, 'authz', `other-${randomUUID().slice(0, 8)}`);
+    const conv = await alice!.createConversation('group', [bob!.user.id], 'private');
+    await alice!.sendMessage(conv.id, 'k1', 'secret');
+    const missing = randomUUID();
+    for (const outsider of [carol!, dave!]) {
+      for (const id of [conv.id, missing]) {
+        assert.equal(await code(outsider.getConversation(id)), '404 not_found');
+        assert.equal(await code(outsider.listMessages(id)), '404 not_found');
+        assert.equal(await code(outsider.sendMessage(id, 'k', 'hi')), '404 not_found');
+        assert.equal(await code(outsider.markRead(id, 1)), '404 not_found');
+        assert.equal(await code(outsider.addMembers(id, [outsider.user.id])), '404 not_found');
+      }
+      const s = await outsider.connect();
+      assert.equal(await code(s.sendMessage(conv.id, 'hi')), 'ws not_found');
+      assert.equal(await code(s.request('read', { conversationId: conv.id, seq: 1 })), 'ws not_found');
+      const sync = await s.sync([{ conversationId: conv.id, afterSeq: 0 }]);
+      assert.deepEqual(sync.conversations, [], 'sync leaves out conversations of others');
+      await s.close();
+      assert.ok(!(await outsider.listConversations()).conversations.some((c) => c.id === conv.id));
+    }
+    // across tenants, users do not exist for each other
+    assert.equal(await code(dave!.createConversation('direct', [alice!.user.id])), '400 invalid_argument');
+    const history = await bob!.allMessages(conv.id);
+    assert.deepEqual(
+      history.map((m) => m.text),
+      ['secret'],
+      'nothing else was stored',
+    );
+  });
+
+  it('conversations: unique directs, roles for members, public channels, list by activity with paging', async () => {
+    const [alice, bob, carol, dan, erin] = await registerUsers(platform, 5, 'conv');
+    const d1 = await alice!.createConversation('direct', [bob!.user.id]);
+    const res = await bob!.call<{ conversation: Conversation }>('POST', '/v1/conversations', {
+      type: 'direct',
+      memberIds: [alice!.user.id, bob!.user.id],
+    });
+    assert.equal(res.conversation.id, d1.id, 'the same pair gets the same direct conversation');
+
+    const g = await alice!.createConversation('group', [bob!.user.id, carol!.user.id], 'team');
+    assert.equal(g.memberCount, 3);
+    assert.equal(g.members.find((m) => m.userId === alice!.user.id)!.role, 'owner');
+    const carolSocket = await carol!.connect();
+    assert.equal(await code(carol!.addMembers(g.id, [dan!.user.id])), '403 forbidden');
+    const withDan = await alice!.addMembers(g.id, [dan!.user.id], 'admin');
+    assert.equal(withDan.memberCount, 4);
+    const updated = await carolSocket.waitFor(
+      (f) => f.type === 'conversation.updated' && (f.conversation as Conversation).memberCount === 4,
+    );
+    assert.ok((updated.conversation as Conversation).members.some((m) => m.userId === dan!.user.id));
+    assert.equal((await dan!.removeMember(g.id, carol!.user.id)).memberCount, 3, 'an admin removes a member');
+    assert.equal(await code(dan!.removeMember(g.id, alice!.user.id)), '403 forbidden');
+    assert.equal(
+      await code(carol!.getConversation(g.id)),
+      '404 not_found',
+      'a removed member no longer sees it',
+    );
+    assert.equal((await bob!.removeMember(g.id, bob!.user.id)).memberCount, 2, 'anyone may leave');
+    assert.equal(await code(alice!.createConversation('group', [randomUUID()])), '400 invalid_argument');
+    await carolSocket.close();
+
+    const ch = await alice!.createConversation('channel', [], 'announcements');
+    assert.equal(await code(erin!.getConversation(ch.id)), '404 not_found');
+    await erin!.addMembers(ch.id, [erin!.user.id]);
+    await erin!.sendMessage(ch.id, 'joined', 'hello channel');
+
+    // activity order: the conversation that just got a message comes first; paging covers all
+    await alice!.sendMessage(d1.id, 'bump', 'latest');
+    const all: Conversation[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await alice!.listConversations({ limit: 2, cursor });
+      all.push(...page.conversations);
+      cursor = page.nextCursor;
+    } while (cursor);
+    assert.deepEqual(
+      all.map((c) => c.id),
+      [d1.id, ch.id, g.id],
+    );
+    assert.equal(all[0]!.lastMessage!.text, 'latest');
+    assert.equal(all[0]!.members.length, 2, 'direct conversations list their two members');
+  });
+});
