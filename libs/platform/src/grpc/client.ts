@@ -54,6 +54,7 @@ export function createGrpcClient<S extends ServiceDefinition>(
     'grpc.keepalive_timeout_ms': 10_000,
     'grpc.initial_reconnect_backoff_ms': 200,
     'grpc.max_reconnect_backoff_ms': 2_000,
+    'grpc.max_receive_message_length': 8 * 1024 * 1024,
   });
   const idempotent = new Set(options.idempotent ?? []);
   const defaultDeadline = options.deadlineMs ?? 5_000;

@@ -50,6 +50,7 @@ export class GrpcServer {
     'grpc.keepalive_time_ms': 30_000,
     'grpc.keepalive_timeout_ms': 10_000,
     'grpc.max_receive_message_length': 4 * 1024 * 1024,
+    'grpc.max_send_message_length': 8 * 1024 * 1024,
   });
   private readonly health: HealthImplementation;
   private boundPort = 0;

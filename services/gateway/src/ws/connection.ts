@@ -6,7 +6,8 @@ let nextId = 1;
 
 /**
  * One authenticated socket. Kept small on purpose: idle sockets are most of a gateway's memory.
- * send() enforces the outbound bound: a socket whose queue exceeds maxBuffered is closed with 4408.
+ * send() enforces the outbound bound: a socket whose queue exceeds maxBuffered when another frame
+ * is due is closed with 4408.
  */
 export class Connection {
   readonly id = nextId++;
@@ -32,7 +33,8 @@ export class Connection {
   /** Sends a serialized frame; false when the socket is gone or was just closed as too slow. */
   send(json: string): boolean {
     if (this.ws.readyState !== this.ws.OPEN) return false;
-    if (this.ws.bufferedAmount + json.length > this.maxBuffered) {
+    // the bound is on what is already queued: one frame larger than it still goes to an idle socket
+    if (this.ws.bufferedAmount > this.maxBuffered) {
       this.close(CloseCode.slowConsumer, 'slow consumer: reconnect and sync');
       return false;
     }

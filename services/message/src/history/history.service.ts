@@ -5,16 +5,19 @@ import type { Caller } from '@im/proto/common/v1';
 import { ConversationService } from '../conversations/conversation.service.js';
 import { ConversationsTable } from '../storage/conversations.table.js';
 import { MembersTable } from '../storage/members.table.js';
-import { MessagesTable } from '../storage/messages.table.js';
+import { approximateSize, MessagesTable } from '../storage/messages.table.js';
 
 const PAGE_DEFAULT = 50;
 const PAGE_MAX = 200;
 const SYNC_DEFAULT = 100;
 const SYNC_MAX = 500;
+/** Responses stay well under the 4 MiB gRPC and 1 MiB WebSocket limits; past it, hasMore. */
+const RESPONSE_MAX_BYTES = 768 * 1024;
 
 /**
  * History and sync read up to the stored last_seq only: rows of a batch the sequencer is still
  * writing stay invisible until the whole batch is, so a reader never sees seq N+1 without N.
+ * Pages are cut by count and by size, whichever comes first, and say hasMore.
  */
 @Injectable()
 export class HistoryService {
@@ -40,14 +43,16 @@ export class HistoryService {
     const { row } = await this.conversations.requireMember(caller, conversationId);
     if (ascending) {
       const upTo = beforeSeq > 0 ? Math.min(beforeSeq - 1, row.lastSeq) : row.lastSeq;
-      const found = await this.messages.after(conversationId, afterSeq, upTo, size + 1);
-      return { messages: found.slice(0, size), hasMore: found.length > size };
+      const found = await this.messages.after(conversationId, afterSeq, upTo, size + 1, RESPONSE_MAX_BYTES);
+      const page = found.slice(0, size);
+      return { messages: page, hasMore: (page.at(-1)?.seq ?? afterSeq) < upTo };
     }
     const before = beforeSeq > 0 ? Math.min(beforeSeq, row.lastSeq + 1) : row.lastSeq + 1;
     const found = (await this.messages.before(conversationId, before, size + 1)).filter(
       (m) => m.seq > afterSeq,
     );
-    return { messages: found.slice(0, size), hasMore: found.length > size };
+    const page = withinBudget(found.slice(0, size));
+    return { messages: page, hasMore: found.length > page.length };
   }
 
   /**
@@ -61,6 +66,7 @@ export class HistoryService {
   ): Promise<{ conversations: SyncedConversation[]; hasMore: boolean }> {
     if (limit < 0 || limit > SYNC_MAX) throw new AppError('invalid_argument', `limit: 1-${SYNC_MAX}`);
     let budget = limit || SYNC_DEFAULT;
+    let bytes = 0;
     const memberships = new Map(
       (await this.members.conversationsOf(caller.userId)).map((m) => [m.conversationId, m]),
     );
@@ -85,21 +91,19 @@ export class HistoryService {
       const row = rows.get(cursor.conversationId)!;
       const readSeq = Math.min(memberships.get(cursor.conversationId)?.readSeq ?? 0, row.lastSeq);
       const pending = Math.max(0, row.lastSeq - cursor.afterSeq);
-      if (pending > 0 && budget === 0) {
-        hasMore = true;
-        out.push({
-          conversationId: cursor.conversationId,
-          messages: [],
-          hasMore: true,
-          lastSeq: row.lastSeq,
-          readSeq,
-        });
-        continue;
-      }
-      const take = Math.min(budget, pending);
+      const take = bytes >= RESPONSE_MAX_BYTES ? 0 : Math.min(budget, pending);
       const messages =
-        take > 0 ? await this.messages.after(cursor.conversationId, cursor.afterSeq, row.lastSeq, take) : [];
+        take > 0
+          ? await this.messages.after(
+              cursor.conversationId,
+              cursor.afterSeq,
+              row.lastSeq,
+              take,
+              RESPONSE_MAX_BYTES - bytes,
+            )
+          : [];
       budget -= messages.length;
+      bytes += messages.reduce((n, m) => n + approximateSize(m), 0);
       const more = (messages.at(-1)?.seq ?? cursor.afterSeq) < row.lastSeq;
       hasMore ||= more;
       out.push({
@@ -112,4 +116,14 @@ export class HistoryService {
     }
     return { conversations: out, hasMore };
   }
+}
+
+/** The newest-first page cut where it exceeds the response budget (keeping at least one message). */
+function withinBudget(page: Message[]): Message[] {
+  let bytes = 0;
+  for (let i = 0; i < page.length; i++) {
+    bytes += approximateSize(page[i]!);
+    if (bytes > RESPONSE_MAX_BYTES && i > 0) return page.slice(0, i);
+  }
+  return page;
 }

@@ -64,18 +64,42 @@ export class MessagesTable {
     return out;
   }
 
-  /** Up to `limit` messages with afterSeq < seq <= upToSeq, oldest first, walking up the buckets. */
-  async after(conversationId: string, afterSeq: number, upToSeq: number, limit: number): Promise<Message[]> {
+  /**
+   * Up to `limit` messages with afterSeq < seq <= upToSeq, oldest first, walking up the buckets;
+   * stops early once the messages add up to maxBytes (at least one is always returned).
+   */
+  async after(
+    conversationId: string,
+    afterSeq: number,
+    upToSeq: number,
+    limit: number,
+    maxBytes = Infinity,
+  ): Promise<Message[]> {
     const out: Message[] = [];
-    for (let bucket = bucketOf(afterSeq + 1); bucket <= bucketOf(upToSeq) && out.length < limit; bucket++) {
+    let bytes = 0;
+    for (
+      let bucket = bucketOf(afterSeq + 1);
+      bucket <= bucketOf(upToSeq) && out.length < limit && bytes < maxBytes;
+      bucket++
+    ) {
       const rs = await this.db.execute(
         `SELECT ${COLUMNS} FROM messages WHERE conversation_id = ? AND bucket = ? AND seq > ? AND seq <= ? ORDER BY seq ASC LIMIT ?`,
         [conversationId, bucket, afterSeq, upToSeq, limit - out.length],
       );
-      for (const row of rs.rows) out.push(toMessage(row));
+      for (const row of rs.rows) {
+        const m = toMessage(row);
+        if (out.length > 0 && bytes + approximateSize(m) > maxBytes) return out;
+        bytes += approximateSize(m);
+        out.push(m);
+      }
     }
     return out;
   }
+}
+
+/** Bytes a message adds to a response (UTF-8 text plus a fixed allowance for the other fields). */
+export function approximateSize(m: Message): number {
+  return Buffer.byteLength(m.text) + 300 + m.attachments.length * 200;
 }
 
 function encodeAttachments(list: readonly Attachment[]): Buffer {
