@@ -36,6 +36,8 @@ describe('readiness across services', () => {
       'nats',
       'notification',
       'presence',
+      'revocations',
+      'signing-keys',
     ]);
   });
 
