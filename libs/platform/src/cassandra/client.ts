@@ -97,3 +97,50 @@ export async function* allRows(
     pageState = rs.pageState;
   } while (pageState);
 }
+
+export interface Statement {
+  query: string;
+  params: unknown[];
+}
+
+/**
+ * Executes statements as unlogged batches of at most maxStatements / roughly maxBytes each (under
+ * Cassandra's batch_size_fail_threshold of 50 KiB). Unlogged: no atomicity across partitions, just
+ * one request instead of many; callers order what must be ordered with separate calls.
+ */
+export async function executeBatched(
+  client: CassandraClient,
+  statements: readonly Statement[],
+  maxStatements = 40,
+  maxBytes = 40_000,
+): Promise<void> {
+  if (statements.length === 1) {
+    await client.execute(statements[0]!.query, statements[0]!.params, { prepare: true });
+    return;
+  }
+  const chunks: Statement[][] = [];
+  let chunk: Statement[] = [];
+  let bytes = 0;
+  for (const s of statements) {
+    const size = approximateBytes(s.params);
+    if (chunk.length > 0 && (chunk.length >= maxStatements || bytes + size > maxBytes)) {
+      chunks.push(chunk);
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(s);
+    bytes += size;
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  await Promise.all(chunks.map((c) => client.batch(c, { prepare: true, logged: false })));
+}
+
+function approximateBytes(params: readonly unknown[]): number {
+  let n = 16;
+  for (const p of params) {
+    if (typeof p === 'string') n += Buffer.byteLength(p) + 4;
+    else if (Buffer.isBuffer(p)) n += p.length + 4;
+    else n += 12;
+  }
+  return n;
+}

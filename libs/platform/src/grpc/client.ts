@@ -1,7 +1,8 @@
-import {
+// The default export is the CommonJS module object: its makeGenericClientConstructor is the one the
+// OpenTelemetry gRPC instrumentation wraps (the named ES export is a copy taken before that).
+import grpc, {
   ChannelCredentials,
   Metadata,
-  makeGenericClientConstructor,
   status as GrpcStatus,
   type Client,
   type MethodDefinition,
@@ -48,7 +49,7 @@ export function createGrpcClient<S extends ServiceDefinition>(
   definition: S,
   options: GrpcClientOptions,
 ): PromiseClient<S> & { close(): void } {
-  const Ctor = makeGenericClientConstructor(definition, options.name);
+  const Ctor = grpc.makeGenericClientConstructor(definition, options.name);
   const client = new Ctor(options.address, ChannelCredentials.createInsecure(), {
     'grpc.keepalive_time_ms': 30_000,
     'grpc.keepalive_timeout_ms': 10_000,
@@ -101,7 +102,7 @@ export async function checkGrpcHealth(
   deadlineMs = 2_000,
   name = 'health check',
 ): Promise<ServingStatus> {
-  const Ctor = makeGenericClientConstructor(healthService, 'Health');
+  const Ctor = grpc.makeGenericClientConstructor(healthService, 'Health');
   const client: Client = new Ctor(address, ChannelCredentials.createInsecure());
   try {
     const res = await new Promise<{ status: ServingStatus }>((resolve, reject) =>

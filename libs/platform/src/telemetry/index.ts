@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { register } from 'node:module';
+import { createRequire } from 'node:module';
 import { metrics, type Meter } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
@@ -20,8 +20,10 @@ import {
  * context in headers, see ../nats), Prometheus metrics served by the health server.
  *
  * Call startTelemetry() first in main.ts and load the rest of the service with a dynamic import
- * afterwards: ES modules are linked before any of them runs, so only modules imported after the
- * hook is registered get instrumented.
+ * afterwards. The instrumented packages are CommonJS: startTelemetry require()s each of them once,
+ * right after the SDK patched require, and the service's later ES imports get the same (patched)
+ * module from Node's module cache. This avoids an ES-module loader hook, which would route every
+ * module load of the process through a loader thread (seconds of start-up on two cores).
  *
  * Traces are exported over OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT (or
  * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set. Without an endpoint spans are not recorded, but
@@ -37,13 +39,6 @@ let current: Telemetry | undefined;
 
 export function startTelemetry(service: string): Telemetry {
   if (current) return current;
-  if (process.env.OTEL_SDK_DISABLED !== 'true') {
-    // Only the modules we instrument pass through import-in-the-middle; wrapping every ES module
-    // costs start-up time for nothing.
-    register('@opentelemetry/instrumentation/hook.mjs', import.meta.url, {
-      data: { include: ['kafkajs', 'cassandra-driver', '@grpc/grpc-js', 'http', 'node:http'] },
-    });
-  }
   const exportTraces = Boolean(
     process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
   );
@@ -62,7 +57,11 @@ export function startTelemetry(service: string): Telemetry {
       new CassandraDriverInstrumentation(),
     ],
   });
-  if (process.env.OTEL_SDK_DISABLED !== 'true') sdk.start();
+  if (process.env.OTEL_SDK_DISABLED !== 'true') {
+    sdk.start();
+    const require = createRequire(import.meta.url);
+    for (const name of INSTRUMENTED) require(name);
+  }
   current = {
     meter: metrics.getMeter(service),
     metricsHandler: (req, res) => prometheus.getMetricsRequestHandler(req, res),
@@ -79,6 +78,9 @@ export function meter(): Meter {
 export function telemetry(): Telemetry | undefined {
   return current;
 }
+
+/** The CommonJS packages the instrumentations patch; loaded once through require after sdk.start(). */
+const INSTRUMENTED = ['kafkajs', 'cassandra-driver', '@grpc/grpc-js', 'node:http', 'node:https'];
 
 function sampleRatio(): number {
   const raw = Number(process.env.OTEL_TRACES_SAMPLER_ARG ?? '1');

@@ -43,7 +43,7 @@ export class MessageGrpcApi {
       sendMessage: async (r) => {
         const c = caller(r.caller);
         validateSend(r, this.config.MESSAGE_MAX_TEXT_CHARS);
-        await this.conversations.requireMember(c, r.conversationId);
+        await this.conversations.authorize(c, r.conversationId);
         const result = await this.commands.submit({
           commandId: uuidv7(),
           conversationId: r.conversationId,
@@ -71,7 +71,7 @@ export class MessageGrpcApi {
       markRead: async (r) => {
         const c = caller(r.caller);
         if (r.seq < 0) throw new AppError('invalid_argument', 'seq: not negative');
-        await this.conversations.requireMember(c, r.conversationId);
+        await this.conversations.authorize(c, r.conversationId);
         const result = await this.commands.submit({
           commandId: uuidv7(),
           conversationId: r.conversationId,

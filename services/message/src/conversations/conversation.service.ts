@@ -55,6 +55,14 @@ export class ConversationService {
     return { row, membership };
   }
 
+  /** The check on every send and read marker: a member of the caller's tenant, answered from caches. */
+  async authorize(caller: Caller, conversationId: string): Promise<void> {
+    const membership = await this.membership.membership(caller.userId, conversationId);
+    if (!membership || (await this.membership.tenantOf(conversationId)) !== caller.tenantId) {
+      throw new AppError('not_found', 'no such conversation');
+    }
+  }
+
   async create(
     caller: Caller,
     type: string,

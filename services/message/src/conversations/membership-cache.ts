@@ -2,6 +2,7 @@ import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } fro
 import type { NatsConnection, Subscription } from '@im/platform/nats';
 import { NATS, REGISTRY } from '@im/platform/nest';
 import type { Registry } from '@im/platform/registry';
+import { ConversationsTable } from '../storage/conversations.table.js';
 import { MembersTable, type MemberRow, type MembershipRow } from '../storage/members.table.js';
 
 const TTL_MS = 30_000;
@@ -21,10 +22,13 @@ interface Entry<T> {
 export class MembershipCache implements OnModuleInit, OnApplicationShutdown {
   private readonly memberships = new Map<string, Entry<MembershipRow | null>>();
   private readonly members = new Map<string, Entry<MemberRow[]>>();
+  /** A conversation's tenant never changes: cached without expiry (bounded). */
+  private readonly tenants = new Map<string, string>();
   private sub: Subscription | undefined;
 
   constructor(
     private readonly table: MembersTable,
+    private readonly conversations: ConversationsTable,
     @Inject(NATS) private readonly nats: NatsConnection,
     @Inject(REGISTRY) private readonly registry: Registry,
   ) {}
@@ -54,6 +58,17 @@ export class MembershipCache implements OnModuleInit, OnApplicationShutdown {
     const value = await this.table.members(conversationId);
     this.put(this.members, conversationId, value);
     return value;
+  }
+
+  async tenantOf(conversationId: string): Promise<string | undefined> {
+    const known = this.tenants.get(conversationId);
+    if (known) return known;
+    const row = await this.conversations.get(conversationId);
+    if (row) {
+      if (this.tenants.size >= MAX_ENTRIES) this.tenants.delete(this.tenants.keys().next().value!);
+      this.tenants.set(conversationId, row.tenantId);
+    }
+    return row?.tenantId;
   }
 
   /** Drops cached entries here and tells the other replicas to do the same. */

@@ -6,10 +6,11 @@ import {
 } from '@nestjs/common';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { uuidv7 } from '@im/platform/ids';
+import { executeBatched, type CassandraClient, type Statement } from '@im/platform/cassandra';
 import { BatchConsumer, type ConsumedBatch } from '@im/platform/kafka';
 import type { Logger } from '@im/platform/logging';
 import type { NatsConnection } from '@im/platform/nats';
-import { CONFIG, KAFKA, LOGGER, NATS, Readiness, REGISTRY } from '@im/platform/nest';
+import { CASSANDRA, CONFIG, KAFKA, LOGGER, NATS, Readiness, REGISTRY } from '@im/platform/nest';
 import type { Registry } from '@im/platform/registry';
 import { meter } from '@im/platform/telemetry';
 import type { Message } from '@im/proto/client/v1';
@@ -58,6 +59,7 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     @Inject(CONFIG) private readonly config: MessageConfig,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(NATS) private readonly nats: NatsConnection,
+    @Inject(CASSANDRA) private readonly db: CassandraClient,
     private readonly state: SequencerState,
     private readonly conversations: ConversationsTable,
     private readonly messages: MessagesTable,
@@ -82,7 +84,7 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
       topics: [this.registry.topics.conversationCommands],
       logger: this.logger,
       sessionTimeoutMs: this.config.SEQUENCER_SESSION_TIMEOUT_MS,
-      partitionsConsumedConcurrently: 4,
+      partitionsConsumedConcurrently: this.config.KAFKA_TOPIC_PARTITIONS,
       // Another member may have written these conversations since we last owned them.
       onAssignment: () => this.state.clear(),
       handle: (batch) => this.handle(batch),
@@ -174,22 +176,28 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     const planned = valid.map((i) => i.planned!);
     const plan = planConversation(planned, lastSeq, claims, readSeqs);
 
-    // 2. store: claims and rows of new messages, then the conversation's last_seq and read markers
+    // 2. store: claims, rows and read markers in unlogged batches; then, only once those are
+    //    written, the conversation's last_seq (the recovery point after a crash)
     const now = new Date();
     const stored: Array<Message | undefined> = new Array(valid.length);
-    const writes: Promise<unknown>[] = [];
+    const statements: Statement[] = [];
     plan.decisions.forEach((d, i) => {
       if (d.kind !== 'new') return;
       const msg = toMessage(valid[i]!.command, d.seq, d.messageId, now);
       stored[i] = msg;
-      writes.push(
-        this.clientIds.claim(conversationId, msg.clientMsgId, { seq: d.seq, messageId: d.messageId }),
+      statements.push(
+        this.clientIds.claimStatement(conversationId, msg.clientMsgId, {
+          seq: d.seq,
+          messageId: d.messageId,
+        }),
       );
-      writes.push(this.messages.insert(msg));
+      statements.push(this.messages.insertStatement(msg));
     });
-    await Promise.all(writes);
-    await Promise.all(
-      plan.decisions.map(async (d, i) => {
+    for (const [userId, seq] of plan.readSeqs)
+      statements.push(this.members.readSeqStatement(userId, conversationId, seq));
+    await Promise.all([
+      statements.length > 0 ? executeBatched(this.db, statements) : undefined,
+      ...plan.decisions.map(async (d, i) => {
         if (d.kind !== 'existing') return;
         // the original, or (replay after a crash between claim and row) the row written now
         let msg = await this.messages.get(conversationId, d.seq);
@@ -199,14 +207,10 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
         }
         stored[i] = msg;
       }),
-    );
+    ]);
     const newest = lastStored(plan.decisions, stored, lastSeq);
-    const tail: Promise<unknown>[] = [];
     if (plan.lastSeq > lastSeq || newest)
-      tail.push(this.conversations.updateLast(conversationId, plan.lastSeq, now, newest));
-    for (const [userId, seq] of plan.readSeqs)
-      tail.push(this.members.setReadSeq(userId, conversationId, seq));
-    await Promise.all(tail);
+      await this.conversations.updateLast(conversationId, plan.lastSeq, now, newest);
     this.state.advance(conversationId, plan.lastSeq, plan.readSeqs, claimsOf(plan.decisions, valid));
 
     // 3. answer and fan out

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { CassandraClient } from '@im/platform/cassandra';
+import type { CassandraClient, Statement } from '@im/platform/cassandra';
 import { CASSANDRA } from '@im/platform/nest';
 import type { Claim } from '../domain/sequencing.js';
 
@@ -18,10 +18,11 @@ export class ClientIdsTable {
     return row ? { seq: Number(row.get('seq')), messageId: row.get('message_id') } : undefined;
   }
 
-  async claim(conversationId: string, clientMsgId: string, claim: Claim): Promise<void> {
-    await this.db.execute(
-      'INSERT INTO message_by_client_id (conversation_id, client_msg_id, seq, message_id) VALUES (?, ?, ?, ?)',
-      [conversationId, clientMsgId, claim.seq, claim.messageId],
-    );
+  claimStatement(conversationId: string, clientMsgId: string, claim: Claim): Statement {
+    return {
+      query:
+        'INSERT INTO message_by_client_id (conversation_id, client_msg_id, seq, message_id) VALUES (?, ?, ?, ?)',
+      params: [conversationId, clientMsgId, claim.seq, claim.messageId],
+    };
   }
 }

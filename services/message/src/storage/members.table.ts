@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { allRows, type CassandraClient } from '@im/platform/cassandra';
+import { allRows, type CassandraClient, type Statement } from '@im/platform/cassandra';
 import { CASSANDRA } from '@im/platform/nest';
 import type { Role } from '../domain/conversation-rules.js';
 
@@ -97,11 +97,11 @@ export class MembersTable {
   }
 
   /** Written by the partition's sequencer only. */
-  async setReadSeq(userId: string, conversationId: string, readSeq: number): Promise<void> {
-    await this.db.execute(
-      'UPDATE conversations_by_user SET read_seq = ? WHERE user_id = ? AND conversation_id = ?',
-      [readSeq, userId, conversationId],
-    );
+  readSeqStatement(userId: string, conversationId: string, readSeq: number): Statement {
+    return {
+      query: 'UPDATE conversations_by_user SET read_seq = ? WHERE user_id = ? AND conversation_id = ?',
+      params: [readSeq, userId, conversationId],
+    };
   }
 }
 

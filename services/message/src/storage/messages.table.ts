@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { CassandraClient } from '@im/platform/cassandra';
+import type { CassandraClient, Statement } from '@im/platform/cassandra';
 import { CASSANDRA } from '@im/platform/nest';
 import { Attachment, type Message } from '@im/proto/client/v1';
 import { bucketOf } from '../domain/bucketing.js';
@@ -13,9 +13,15 @@ export class MessagesTable {
   constructor(@Inject(CASSANDRA) private readonly db: CassandraClient) {}
 
   async insert(m: Message): Promise<void> {
-    await this.db.execute(
-      'INSERT INTO messages (conversation_id, bucket, seq, message_id, sender_id, client_msg_id, text, reply_to, attachments, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      [
+    const s = this.insertStatement(m);
+    await this.db.execute(s.query, s.params);
+  }
+
+  insertStatement(m: Message): Statement {
+    return {
+      query:
+        'INSERT INTO messages (conversation_id, bucket, seq, message_id, sender_id, client_msg_id, text, reply_to, attachments, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      params: [
         m.conversationId,
         bucketOf(m.seq),
         m.seq,
@@ -27,7 +33,7 @@ export class MessagesTable {
         m.attachments.length ? encodeAttachments(m.attachments) : null,
         m.createdAt ? new Date(m.createdAt) : new Date(),
       ],
-    );
+    };
   }
 
   async get(conversationId: string, seq: number): Promise<Message | undefined> {

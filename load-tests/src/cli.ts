@@ -1,0 +1,179 @@
+#!/usr/bin/env node
+// Load generator for a running platform. Examples:
+//   node load-tests/dist/src/cli.js direct --rate 1000 --duration 60
+//   node load-tests/dist/src/cli.js group --members 100 --senders 10 --rate 50 --duration 60
+//   node load-tests/dist/src/cli.js idle --sockets 10000 --users 1000 --hold 30
+//   node load-tests/dist/src/cli.js ramp --rates 1000,2000,4000,6000,8000,10000 --step 20 --sustain 300
+// Writes load-tests/results/<scenario>-<time>.json and prints a summary.
+import { randomBytes } from 'node:crypto';
+import { cpus, totalmem } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { findPids, kernelTcpBytes, rssBytes } from './metrics.js';
+import { directPairs, group, idleSockets, type Env } from './scenarios/setup.js';
+import { runTraffic, type TrafficResult } from './traffic.js';
+
+const args = process.argv.slice(2);
+const scenario = args[0] ?? '';
+const opt = (name: string, fallback: number) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+};
+const optString = (name: string, fallback: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1]! : fallback;
+};
+
+const env: Env = {
+  gatewayUrl: optString('gateway', process.env.IM_GATEWAY_URL ?? 'http://127.0.0.1:8080'),
+  runId: randomBytes(3).toString('hex'),
+  log: (msg) => process.stderr.write(`[load] ${msg}\n`),
+};
+
+function gatewayPid(): number | undefined {
+  const pid = opt('gateway-pid', 0);
+  if (pid) return pid;
+  const found = findPids('services/gateway/dist/src/main.js').filter((p) => p !== process.pid);
+  return found.length === 1 ? found[0] : undefined;
+}
+
+function passes(r: TrafficResult, maxP99Ms: number): boolean {
+  return (
+    r.lost === 0 &&
+    Object.keys(r.errors).length === 0 &&
+    r.receiveLatencyMs.p99 <= maxP99Ms &&
+    r.sentPerSec >= r.targetRatePerSec * 0.97
+  );
+}
+
+async function main(): Promise<Record<string, unknown>> {
+  switch (scenario) {
+    case 'direct': {
+      const s = await directPairs(env, opt('pairs', 200));
+      const r = await runTraffic({
+        runId: env.runId,
+        members: s.members,
+        lanes: s.lanes,
+        ratePerSec: opt('rate', 1000),
+        durationSec: opt('duration', 60),
+        textBytes: opt('bytes', 64),
+      });
+      s.sockets.forEach((x) => x.close());
+      return { pairs: opt('pairs', 200), result: r };
+    }
+    case 'group': {
+      const s = await group(env, opt('members', 100), opt('senders', 10));
+      const r = await runTraffic({
+        runId: env.runId,
+        members: s.members,
+        lanes: s.lanes,
+        ratePerSec: opt('rate', 50),
+        durationSec: opt('duration', 60),
+        textBytes: opt('bytes', 64),
+      });
+      s.sockets.forEach((x) => x.close());
+      return { members: opt('members', 100), senders: opt('senders', 10), result: r };
+    }
+    case 'ramp': {
+      const s = await directPairs(env, opt('pairs', 500));
+      const steps: TrafficResult[] = [];
+      const maxP99 = opt('max-p99', 1000);
+      let best = 0;
+      for (const rate of optString('rates', '1000,2000,4000,6000,8000,10000,12000').split(',').map(Number)) {
+        env.log(`step: ${rate} msg/s for ${opt('step', 20)} s`);
+        const r = await runTraffic({
+          runId: `${env.runId}r${rate}`,
+          members: s.members,
+          lanes: s.lanes,
+          ratePerSec: rate,
+          durationSec: opt('step', 20),
+        });
+        steps.push(r);
+        env.log(
+          `  sent ${r.sentPerSec}/s, delivered ${r.deliveredPerSec}/s, lost ${r.lost}, errors ${JSON.stringify(r.errors)}, receive p99 ${r.receiveLatencyMs.p99} ms`,
+        );
+        if (!passes(r, maxP99)) break;
+        best = rate;
+      }
+      let sustained: TrafficResult | undefined;
+      const sustainSec = opt('sustain', 300);
+      if (best > 0 && sustainSec > 0) {
+        env.log(`sustaining ${best} msg/s for ${sustainSec} s`);
+        sustained = await runTraffic({
+          runId: `${env.runId}s`,
+          members: s.members,
+          lanes: s.lanes,
+          ratePerSec: best,
+          durationSec: sustainSec,
+          graceMs: 30_000,
+        });
+        env.log(
+          `  sent ${sustained.sentPerSec}/s, lost ${sustained.lost}, errors ${JSON.stringify(sustained.errors)}`,
+        );
+      }
+      s.sockets.forEach((x) => x.close());
+      return {
+        pairs: opt('pairs', 500),
+        maxP99Ms: maxP99,
+        highestPassingStep: best,
+        steps,
+        sustained,
+        sustainedZeroLoss: sustained ? passes(sustained, Infinity) : false,
+      };
+    }
+    case 'idle': {
+      const pid = gatewayPid();
+      if (!pid) throw new Error('gateway process not found: pass --gateway-pid');
+      const count = opt('sockets', 10_000);
+      global.gc?.();
+      await new Promise((r) => setTimeout(r, 2_000));
+      const rss0 = rssBytes(pid);
+      const k0 = kernelTcpBytes();
+      const sockets = await idleSockets(env, count, opt('users', Math.max(1, Math.floor(count / 10))));
+      env.log(`holding ${count} sockets for ${opt('hold', 30)} s`);
+      await new Promise((r) => setTimeout(r, opt('hold', 30) * 1000));
+      const rss1 = rssBytes(pid);
+      const k1 = kernelTcpBytes();
+      let closed = 0;
+      sockets.forEach((s) => (s.onClose = () => closed++));
+      const result = {
+        sockets: count,
+        gatewayPid: pid,
+        gatewayRssBeforeMB: +(rss0 / 2 ** 20).toFixed(1),
+        gatewayRssAfterMB: +(rss1 / 2 ** 20).toFixed(1),
+        gatewayBytesPerSocket: Math.round((rss1 - rss0) / count),
+        kernelTcpBytesPerConnection: Math.round((k1 - k0) / count),
+        note: 'kernel TCP memory covers both ends of each loopback connection (client and gateway)',
+        totalBytesPerSocket: Math.round((rss1 - rss0 + (k1 - k0)) / count),
+      };
+      sockets.forEach((s) => s.close());
+      await new Promise((r) => setTimeout(r, 500));
+      return { ...result, closedDuringHold: closed };
+    }
+    default:
+      throw new Error('usage: cli.js direct|group|ramp|idle [options] (see the header of src/cli.ts)');
+  }
+}
+
+const startedAt = new Date().toISOString();
+const data = await main();
+const out = {
+  scenario,
+  startedAt,
+  gateway: env.gatewayUrl,
+  args: args.slice(1).join(' '),
+  machine: {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    memGB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+  },
+  ...data,
+};
+const dir = join(fileURLToPath(new URL('../..', import.meta.url)), 'results');
+mkdirSync(dir, { recursive: true });
+const file = join(dir, `${scenario}-${startedAt.replace(/[:.]/g, '-')}.json`);
+writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
+process.stdout.write(`${JSON.stringify(out, null, 2)}\nresult written to ${file}\n`);
+process.exit(0);
