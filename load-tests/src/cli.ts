@@ -4,13 +4,15 @@
 //   node load-tests/dist/src/cli.js group --members 100 --senders 10 --rate 50 --duration 60
 //   node load-tests/dist/src/cli.js idle --sockets 10000 --users 1000 --hold 30
 //   node load-tests/dist/src/cli.js ramp --rates 1000,2000,4000,6000,8000,10000 --step 20 --sustain 300
+//   node load-tests/dist/src/cli.js presence --users 2000 --watches 20 --churn 20 --down 10 --duration 60
 // Writes load-tests/results/<scenario>-<time>.json and prints a summary.
 import { randomBytes } from 'node:crypto';
 import { cpus, totalmem } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findPids, kernelTcpBytes, rssBytes } from './metrics.js';
+import { findPids, kernelSlabBytes, kernelTcpBytes, rssBytes } from './metrics.js';
+import { runPresence } from './scenarios/presence.js';
 import { directPairs, group, idleSockets, type Env } from './scenarios/setup.js';
 import { runTraffic, type TrafficResult } from './traffic.js';
 
@@ -78,9 +80,19 @@ async function main(): Promise<Record<string, unknown>> {
     case 'ramp': {
       const s = await directPairs(env, opt('pairs', 500));
       const steps: TrafficResult[] = [];
-      const maxP99 = opt('max-p99', 1000);
+      // the issue's criterion is zero loss; the p99 cap only stops a run whose latency runs away
+      const maxP99 = opt('max-p99', 5_000);
       let best = 0;
-      for (const rate of optString('rates', '1000,2000,4000,6000,8000,10000,12000').split(',').map(Number)) {
+      const rates = optString('rates', '1000,2000,4000,6000,8000,10000,12000').split(',').map(Number);
+      env.log(`warm-up: ${rates[0]} msg/s for ${opt('warmup', 15)} s (not counted)`);
+      await runTraffic({
+        runId: `${env.runId}w`,
+        members: s.members,
+        lanes: s.lanes,
+        ratePerSec: rates[0]!,
+        durationSec: opt('warmup', 15),
+      });
+      for (const rate of rates) {
         env.log(`step: ${rate} msg/s for ${opt('step', 20)} s`);
         const r = await runTraffic({
           runId: `${env.runId}r${rate}`,
@@ -130,29 +142,48 @@ async function main(): Promise<Record<string, unknown>> {
       await new Promise((r) => setTimeout(r, 2_000));
       const rss0 = rssBytes(pid);
       const k0 = kernelTcpBytes();
+      const slab0 = kernelSlabBytes();
       const sockets = await idleSockets(env, count, opt('users', Math.max(1, Math.floor(count / 10))));
+      let closed = 0;
+      sockets.forEach((s) => (s.onClose = () => closed++));
       env.log(`holding ${count} sockets for ${opt('hold', 30)} s`);
       await new Promise((r) => setTimeout(r, opt('hold', 30) * 1000));
       const rss1 = rssBytes(pid);
       const k1 = kernelTcpBytes();
-      let closed = 0;
-      sockets.forEach((s) => (s.onClose = () => closed++));
+      const slab1 = kernelSlabBytes();
+      const closedDuringHold = closed;
       const result = {
         sockets: count,
         gatewayPid: pid,
         gatewayRssBeforeMB: +(rss0 / 2 ** 20).toFixed(1),
         gatewayRssAfterMB: +(rss1 / 2 ** 20).toFixed(1),
         gatewayBytesPerSocket: Math.round((rss1 - rss0) / count),
-        kernelTcpBytesPerConnection: Math.round((k1 - k0) / count),
-        note: 'kernel TCP memory covers both ends of each loopback connection (client and gateway)',
-        totalBytesPerSocket: Math.round((rss1 - rss0 + (k1 - k0)) / count),
+        kernelTcpBufferBytesPerConnection: Math.round((k1 - k0) / count),
+        kernelSlabBytesPerSocketEnd: Math.round((slab1 - slab0) / (2 * count)),
+        note: 'kernel figures cover both ends of each loopback connection: slab is halved for one end; TCP buffers stay near 0 while idle',
+        totalBytesPerSocket: Math.round(
+          (rss1 - rss0) / count + (slab1 - slab0) / (2 * count) + (k1 - k0) / count,
+        ),
+        closedDuringHold,
       };
       sockets.forEach((s) => s.close());
       await new Promise((r) => setTimeout(r, 500));
-      return { ...result, closedDuringHold: closed };
+      return result;
     }
+    case 'presence':
+      return {
+        result: await runPresence(env, {
+          users: opt('users', 2_000),
+          watches: opt('watches', 20),
+          churnPerSec: opt('churn', 20),
+          downSec: opt('down', 10),
+          durationSec: opt('duration', 60),
+        }),
+      };
     default:
-      throw new Error('usage: cli.js direct|group|ramp|idle [options] (see the header of src/cli.ts)');
+      throw new Error(
+        'usage: cli.js direct|group|ramp|idle|presence [options] (see the header of src/cli.ts)',
+      );
   }
 }
 

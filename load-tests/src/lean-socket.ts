@@ -15,6 +15,7 @@ export class LeanSocket {
   private nextId = 0;
   private readonly pending = new Map<number, (ok: boolean, frame: Record<string, unknown>) => void>();
   onMessage: ((m: MessageNew, frame: Record<string, unknown>) => void) | undefined;
+  onPresence: ((userId: string, status: string) => void) | undefined;
   onClose: ((code: number) => void) | undefined;
 
   private constructor(private readonly ws: WebSocket) {
@@ -22,6 +23,8 @@ export class LeanSocket {
       const frame = JSON.parse(data.toString()) as Record<string, unknown>;
       if (frame.type === 'message.new') {
         this.onMessage?.(frame.message as MessageNew, frame);
+      } else if (frame.type === 'presence') {
+        this.onPresence?.(frame.userId as string, frame.status as string);
       } else if (frame.type === 'ack' || frame.type === 'error') {
         const id = Number(frame.id);
         const cb = this.pending.get(id);
@@ -70,7 +73,22 @@ export class LeanSocket {
     return this.pending.size;
   }
 
+  /** Sends a request and resolves with its ack (rejects on an error frame). */
+  ask(type: string, payload: Record<string, unknown>): Promise<Record<string, unknown>> {
+    return new Promise((resolve, reject) =>
+      this.request(type, payload, (ok, frame) =>
+        ok ? resolve(frame) : reject(new Error(String(frame.code))),
+      ),
+    );
+  }
+
   close(): void {
     this.ws.close();
+  }
+
+  /** Resolves once the socket is closed. */
+  closed(): Promise<void> {
+    if (this.ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+    return new Promise((resolve) => this.ws.once('close', () => resolve()));
   }
 }

@@ -51,6 +51,14 @@ export function kernelTcpBytes(): number {
   return Number(/mem (\d+)/.exec(line ?? '')?.[1] ?? 0) * 4096;
 }
 
+/** Kernel slab memory (bytes): socket, inode, file and epoll structures of every connection live here. */
+export function kernelSlabBytes(): number {
+  const line = readFileSync('/proc/meminfo', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('Slab:'));
+  return Number(/(\d+)/.exec(line ?? '')?.[1] ?? 0) * 1024;
+}
+
 /** Pids of processes whose command line contains `needle` (e.g. the gateway's main.js). */
 export function findPids(needle: string): number[] {
   const out: number[] = [];

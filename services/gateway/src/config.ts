@@ -47,6 +47,12 @@ export const gatewayConfigSchema = z.object({
     500,
     60_000,
   ),
+  WS_MAX_PENDING_REQUESTS: env.int(
+    'requests one socket may have in flight; more get rate_limited at once',
+    256,
+    1,
+    100_000,
+  ),
   SEND_RATE_PER_SEC: env.int(
     'messages a user may send per second (token bucket, per gateway process)',
     20,
@@ -54,6 +60,12 @@ export const gatewayConfigSchema = z.object({
     100_000,
   ),
   SEND_BURST: env.int('burst size of the per-user send limit', 50, 1, 1_000_000),
+  GATEWAY_LEASE_RENEW_MS: env.int(
+    'how often this gateway renews its presence lease (well below GATEWAY_LEASE_TTL_MS of the presence service)',
+    5_000,
+    200,
+    300_000,
+  ),
 });
 
 export type GatewayConfig = z.output<typeof gatewayConfigSchema>;

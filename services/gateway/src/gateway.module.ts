@@ -12,6 +12,8 @@ import { SendLimiter } from './domain/send-limiter.js';
 import { PublicServer } from './http/public-server.js';
 import { ConnectionRegistry } from './live/connection-registry.js';
 import { LiveRouter } from './live/live-router.js';
+import { PresenceReporter } from './presence/presence-reporter.js';
+import { PresenceRouter } from './presence/presence-router.js';
 import { FrameRouter } from './ws/frame-router.js';
 import { WsEndpoint } from './ws/ws-endpoint.js';
 
@@ -43,6 +45,8 @@ export class GatewayModule {
         Messaging,
         ConnectionRegistry,
         LiveRouter,
+        PresenceRouter,
+        PresenceReporter,
         FrameRouter,
         WsEndpoint,
         PublicServer,

@@ -13,6 +13,12 @@ export const messageConfigSchema = z.object({
     .regex(/^[A-Za-z0-9.\-_]+:\d{1,5}$/, 'must be host:port')
     .describe('gRPC address of the auth service (host:port)'),
   MESSAGE_MAX_TEXT_CHARS: env.int('longest message text, in characters', 4_000, 1, 65_536),
+  MAX_PENDING_COMMANDS: env.int(
+    'sends and read markers waiting for the sequencer at most; beyond, new ones fail fast with unavailable (load shedding)',
+    5_000,
+    10,
+    1_000_000,
+  ),
   SEND_TIMEOUT_MS: env.int(
     'how long a send waits for its sequenced confirmation before answering timeout',
     10_000,

@@ -1,10 +1,39 @@
-import { baseEnv, grpcServerEnv, natsEnv } from '@im/platform/config';
+import { baseEnv, env, grpcServerEnv, natsEnv } from '@im/platform/config';
 import { z } from 'zod';
 
 export const presenceConfigSchema = z.object({
   ...baseEnv,
   ...grpcServerEnv,
   ...natsEnv,
+  MESSAGE_GRPC_ADDR: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9.\-_]+:\d{1,5}$/, 'must be host:port')
+    .describe('gRPC address of the message service (membership checks for typing)'),
+  GATEWAY_LEASE_TTL_MS: env.int(
+    'a gateway that has not renewed its lease for this long is gone, with its devices',
+    15_000,
+    1_000,
+    600_000,
+  ),
+  PRESENCE_OFFLINE_GRACE_MS: env.int(
+    'a user whose last device left is announced offline only after this (debounces reconnects)',
+    5_000,
+    0,
+    600_000,
+  ),
+  PRESENCE_SWEEP_INTERVAL_MS: env.int(
+    'how often devices of vanished gateways are swept up (safety net behind lease expiry events)',
+    30_000,
+    1_000,
+    3_600_000,
+  ),
+  TYPING_THROTTLE_MS: env.int(
+    'at most one typing notice per user and conversation per this interval',
+    2_000,
+    100,
+    60_000,
+  ),
 });
 
 export type PresenceConfig = z.output<typeof presenceConfigSchema>;

@@ -1,4 +1,5 @@
 import { runService } from '@im/platform/service';
+import { PresenceGrpcApi } from './api/presence.grpc.js';
 import { presenceConfigSchema } from './config.js';
 import { PresenceModule } from './presence.module.js';
 
@@ -6,5 +7,5 @@ await runService({
   name: 'presence',
   schema: presenceConfigSchema,
   module: (config, logger) => PresenceModule.forRoot(config, logger),
-  grpc: () => [],
+  grpc: (app) => [app.get(PresenceGrpcApi).binding()],
 });

@@ -36,6 +36,7 @@ describe('readiness across services', () => {
       'nats',
       'notification',
       'presence',
+      'presence-lease',
       'revocations',
       'signing-keys',
     ]);

@@ -33,6 +33,13 @@ describe('error codes', () => {
     assert.equal(fromGrpcError(new Error('boom'), 'auth').code, 'internal');
   });
 
+  it('turn transient dependency failures into unavailable', () => {
+    const busy = Object.assign(new Error('Pool is busy'), { name: 'NoHostAvailableError' });
+    assert.equal(toGrpcError(busy).code, status.UNAVAILABLE);
+    const overloaded = Object.assign(new Error('Overloaded'), { name: 'ResponseError', code: 0x1001 });
+    assert.equal(toGrpcError(overloaded).code, status.UNAVAILABLE);
+  });
+
   it('hide unexpected errors behind internal', () => {
     const wire = toGrpcError(new TypeError('secret detail'));
     assert.equal(wire.code, status.INTERNAL);

@@ -66,9 +66,39 @@ export function isErrorCode(value: string): value is ErrorCode {
   return Object.hasOwn(ERROR_CODES, value);
 }
 
+/**
+ * Failures of a dependency that are over by themselves (a saturated connection pool, a timeout, a
+ * lost broker): clients should retry, so they become "unavailable", not "internal".
+ */
+const TRANSIENT = new Set([
+  'NoHostAvailableError', // cassandra-driver: no connection free or reachable ("Pool is busy")
+  'OperationTimedOutError', // cassandra-driver: client-side timeout
+  'BusyConnectionError',
+  'KafkaJSConnectionError',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSNumberOfRetriesExceeded',
+  'KafkaJSNonRetriableError',
+  'TimeoutError', // NATS request timeout
+]);
+
+export function asAppError(err: unknown): AppError | undefined {
+  if (err instanceof AppError) return err;
+  const e = err as { name?: string; code?: number; message?: string };
+  if (e?.name && TRANSIENT.has(e.name))
+    return new AppError('unavailable', 'a dependency is busy or unreachable; retry shortly');
+  // cassandra-driver ResponseError with a server-side timeout or overload code
+  if (
+    e?.name === 'ResponseError' &&
+    (e.code === 0x1001 || e.code === 0x1100 || e.code === 0x1200 || e.code === 0x1000)
+  ) {
+    return new AppError('unavailable', 'storage is overloaded or unavailable; retry shortly');
+  }
+  return undefined;
+}
+
 /** The gRPC error a handler returns for an AppError (the stable code rides in trailing metadata). */
 export function toGrpcError(err: unknown): Partial<ServiceError> {
-  const app = err instanceof AppError ? err : new AppError('internal', 'internal error');
+  const app = asAppError(err) ?? new AppError('internal', 'internal error');
   const metadata = new Metadata();
   metadata.set(CODE_KEY, app.code);
   if (app.retryAfterMs !== undefined) metadata.set(RETRY_KEY, String(app.retryAfterMs));

@@ -9,7 +9,7 @@ import {
 } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
-import { AppError, toGrpcError } from '../errors/index.js';
+import { AppError, asAppError, toGrpcError } from '../errors/index.js';
 
 /** A unary handler: thin, async, throws AppError for expected failures. */
 export type UnaryHandler<Req, Res> = (request: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res>;
@@ -116,10 +116,12 @@ export class GrpcServer {
         handler(call.request, call).then(
           (res) => callback(null, res),
           (err: unknown) => {
-            if (!(err instanceof AppError))
-              log.error({ err, method: def.path }, 'unexpected error in gRPC handler');
-            else if (err.code === 'internal')
+            const app = asAppError(err);
+            if (!app) log.error({ err, method: def.path }, 'unexpected error in gRPC handler');
+            else if (app.code === 'internal')
               log.error({ err, method: def.path }, 'internal error in gRPC handler');
+            else if (app.code === 'unavailable' && app !== err)
+              log.warn({ err: String(err), method: def.path }, 'dependency unavailable');
             callback(toGrpcError(err) as never, null);
           },
         );
@@ -127,4 +129,10 @@ export class GrpcServer {
     }
     return impl;
   }
+}
+
+/** The Caller every user-facing RPC needs (set by the gateway); unauthenticated when missing. */
+export function requireCaller<C extends { userId: string; tenantId: string }>(caller: C | undefined): C {
+  if (!caller?.userId || !caller.tenantId) throw new AppError('unauthenticated', 'caller is required');
+  return caller;
 }

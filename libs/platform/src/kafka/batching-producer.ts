@@ -1,4 +1,4 @@
-import type { IHeaders, Kafka, Producer, TopicMessages } from 'kafkajs';
+import { Partitioners, type IHeaders, type Kafka, type Producer, type TopicMessages } from 'kafkajs';
 
 export interface OutgoingRecord {
   topic: string;
@@ -41,7 +41,11 @@ export class BatchingProducer {
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
-      retry: { retries: 10, initialRetryTime: 100, maxRetryTime: 5_000 },
+      // murmur2 by key, like the Java client: a conversation's commands land on one partition
+      createPartitioner: Partitioners.DefaultPartitioner,
+      // the idempotent producer must not give up on a batch (a later retry would break sequence
+      // numbers); callers bound their own wait (SEND_TIMEOUT_MS) and tell the client to retry
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 5_000 },
     });
     this.maxRecords = options.maxBatchRecords ?? 1_000;
     this.maxBytes = options.maxBatchBytes ?? 900 * 1024;

@@ -24,9 +24,8 @@ export interface Registry {
     /** Replies from the sequencer to the replica that accepted a command. */
     commandReplies(instanceId: string): string;
     readonly sessionRevoked: string;
-    readonly presenceChanged: string;
-    /** Gateways announce themselves here; presence expires devices of gateways that stop. */
-    readonly gatewayHeartbeat: string;
+    /** Presence changes of one user; gateways subscribe for the users their sockets watch. */
+    presenceOf(tenantId: string, userId: string): string;
     /** A conversation's members changed: message replicas drop their cached membership. */
     readonly membershipChanged: string;
   };
@@ -35,7 +34,9 @@ export interface Registry {
   };
   readonly buckets: {
     readonly revokedSessions: string;
+    /** Per user: status, devices; plus an index of devices per gateway. */
     readonly presence: string;
+    /** Gateway leases with a TTL: a gateway that stops renewing is gone, with its devices. */
     readonly gateways: string;
   };
   /** The Cassandra keyspace a service owns, e.g. "im_message". */
@@ -65,8 +66,7 @@ export function createRegistry(prefix = ''): Registry {
       commandReplies: (instanceId) =>
         dotted(`im.message.replies.${instanceId.replace(/[^A-Za-z0-9_-]/g, '_')}`),
       sessionRevoked: dotted('im.auth.session.revoked'),
-      presenceChanged: dotted('im.presence.changed'),
-      gatewayHeartbeat: dotted('im.gateway.heartbeat'),
+      presenceOf: (tenantId, userId) => dotted(`im.presence.${tenantId}.${userId}`),
       membershipChanged: dotted('im.message.membership.changed'),
     },
     streams: {

@@ -1,8 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { AppError } from '@im/platform/errors';
-import { bindService, type ServiceBinding } from '@im/platform/grpc';
+import { bindService, requireCaller as caller, type ServiceBinding } from '@im/platform/grpc';
 import { AuthServiceService } from '@im/proto/auth/v1';
-import type { Caller } from '@im/proto/common/v1';
 import { AuthService } from '../domain/auth.service.js';
 import { KeyRing } from '../keys/key-ring.js';
 
@@ -32,9 +30,4 @@ export class AuthGrpcApi {
       },
     });
   }
-}
-
-function caller(c: Caller | undefined): Caller {
-  if (!c?.userId || !c.tenantId) throw new AppError('unauthenticated', 'caller is required');
-  return c;
 }

@@ -6,7 +6,7 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
-import { AppError } from '@im/platform/errors';
+import { AppError, asAppError } from '@im/platform/errors';
 import type { Logger } from '@im/platform/logging';
 import { CONFIG, LOGGER } from '@im/platform/nest';
 import type { EdgeServer } from '@im/platform/service';
@@ -120,7 +120,8 @@ export class PublicServer implements EdgeServer {
 
   private sendError(reply: FastifyReply, err: unknown): FastifyReply {
     let app: AppError;
-    if (err instanceof AppError) app = err;
+    const known = asAppError(err);
+    if (known) app = known;
     else {
       const fe = err as FastifyError;
       if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE')

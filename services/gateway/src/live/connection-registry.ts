@@ -6,15 +6,27 @@ export interface PresenceHooks {
   userOffline(userId: string): void;
 }
 
+export interface ConnectionHooks {
+  added(conn: Connection): void;
+  removed(conn: Connection): void;
+}
+
 /** Who is connected to this gateway: sockets by user and by session. */
 @Injectable()
 export class ConnectionRegistry {
   private readonly byUser = new Map<string, Set<Connection>>();
   private readonly bySession = new Map<string, Set<Connection>>();
   private readonly hooks: PresenceHooks[] = [];
+  private readonly connectionHooks: ConnectionHooks[] = [];
 
+  /** First socket of a user here / last one gone. */
   onUserPresence(hooks: PresenceHooks): void {
     this.hooks.push(hooks);
+  }
+
+  /** Every socket added / removed. */
+  onConnection(hooks: ConnectionHooks): void {
+    this.connectionHooks.push(hooks);
   }
 
   add(conn: Connection): void {
@@ -28,9 +40,11 @@ export class ConnectionRegistry {
     let sessions = this.bySession.get(conn.sessionId);
     if (!sessions) this.bySession.set(conn.sessionId, (sessions = new Set()));
     sessions.add(conn);
+    for (const h of this.connectionHooks) h.added(conn);
   }
 
   remove(conn: Connection): void {
+    for (const h of this.connectionHooks) h.removed(conn);
     const set = this.byUser.get(conn.userId);
     if (set?.delete(conn) && set.size === 0) {
       this.byUser.delete(conn.userId);

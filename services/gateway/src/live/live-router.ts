@@ -68,12 +68,8 @@ export class LiveRouter implements OnApplicationShutdown {
     }
     const json = liveEventToFrame(event);
     if (!json) return;
-    const presenceOf = event.event?.$case === 'presence' ? event.event.value.userId : undefined;
     let n = 0;
-    for (const conn of conns) {
-      if (presenceOf !== undefined && !conn.presenceOf?.has(presenceOf)) continue;
-      if (conn.send(json)) n++;
-    }
+    for (const conn of conns) if (conn.send(json)) n++;
     this.delivered.add(n);
   }
 }

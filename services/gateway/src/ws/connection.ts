@@ -11,6 +11,7 @@ let nextId = 1;
  */
 export class Connection {
   readonly id = nextId++;
+  readonly connectedAt = Date.now();
   lastSeen = Date.now();
   pending = 0;
   /** Users whose presence frames this socket asked for (presence.subscribe). */

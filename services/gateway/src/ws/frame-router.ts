@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { RawData } from 'ws';
-import { AppError } from '@im/platform/errors';
+import { AppError, asAppError } from '@im/platform/errors';
 import type { Logger } from '@im/platform/logging';
 import { CONFIG, LOGGER } from '@im/platform/nest';
 import { meter } from '@im/platform/telemetry';
@@ -8,6 +8,7 @@ import { Downstream } from '../clients/downstream.js';
 import type { GatewayConfig } from '../config.js';
 import { Messaging } from '../domain/messaging.js';
 import { parse, wsFrames, type WsFrame, type WsFrameType } from '../http/request-schemas.js';
+import { PresenceRouter } from '../presence/presence-router.js';
 import type { Connection } from './connection.js';
 
 type Handler<T extends WsFrameType> = (
@@ -30,6 +31,7 @@ export class FrameRouter {
   constructor(
     private readonly messaging: Messaging,
     private readonly downstream: Downstream,
+    private readonly presence: PresenceRouter,
     @Inject(CONFIG) private readonly config: GatewayConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
@@ -56,7 +58,7 @@ export class FrameRouter {
         return {};
       },
       'presence.subscribe': async (c, f) => {
-        c.presenceOf = new Set(f.userIds);
+        this.presence.watch(c, f.userIds);
         const res = await this.downstream.presence.getPresence({ caller: caller(c), userIds: f.userIds });
         return { presence: res.presence };
       },
@@ -117,6 +119,14 @@ export class FrameRouter {
     const frameType = type as WsFrameType;
     if (this.draining)
       return this.reject(conn, requestId, new AppError('unavailable', 'gateway is restarting: reconnect'));
+    if (conn.pending >= this.config.WS_MAX_PENDING_REQUESTS) {
+      const limit = this.config.WS_MAX_PENDING_REQUESTS;
+      return this.reject(
+        conn,
+        requestId,
+        new AppError('rate_limited', `more than ${limit} requests in flight on this socket`, 100),
+      );
+    }
 
     conn.pending++;
     try {
@@ -135,9 +145,9 @@ export class FrameRouter {
   }
 
   private reject(conn: Connection, id: string | undefined, err: unknown, type = 'invalid'): void {
-    const app = err instanceof AppError ? err : new AppError('internal', 'internal error');
-    if (!(err instanceof AppError))
-      this.logger.error({ err, userId: conn.userId }, 'unexpected error handling a frame');
+    const known = asAppError(err);
+    const app = known ?? new AppError('internal', 'internal error');
+    if (!known) this.logger.error({ err, userId: conn.userId }, 'unexpected error handling a frame');
     conn.sendFrame({
       type: 'error',
       ...(id !== undefined ? { id } : {}),

@@ -1,9 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AppError, isErrorCode } from '@im/platform/errors';
-import { bindService, type ServiceBinding } from '@im/platform/grpc';
+import { bindService, requireCaller as caller, type ServiceBinding } from '@im/platform/grpc';
 import { uuidv7 } from '@im/platform/ids';
 import { CONFIG } from '@im/platform/nest';
-import type { Caller } from '@im/proto/common/v1';
 import type { CommandResult } from '@im/proto/events/v1';
 import { MessageServiceService } from '@im/proto/message/v1';
 import type { MessageConfig } from '../config.js';
@@ -44,27 +43,13 @@ export class MessageGrpcApi {
         const c = caller(r.caller);
         validateSend(r, this.config.MESSAGE_MAX_TEXT_CHARS);
         await this.conversations.authorize(c, r.conversationId);
-        const result = await this.commands.submit({
-          commandId: uuidv7(),
-          conversationId: r.conversationId,
-          caller: c,
-          issuedAt: new Date().toISOString(),
-          replySubject: '',
-          command: {
-            $case: 'sendMessage',
-            value: {
-              clientMsgId: r.clientMsgId,
-              text: r.text,
-              replyTo: r.replyTo,
-              attachments: r.attachments,
-              messageId: uuidv7(),
-            },
-          },
+        const { replyTo, attachments, clientMsgId, text } = r;
+        const result = await this.commands.submit(c, r.conversationId, {
+          $case: 'sendMessage',
+          value: { clientMsgId, text, replyTo, attachments, messageId: uuidv7() },
         });
-        const out = outcome(result);
-        if (out.$case !== 'messageStored')
-          throw new AppError('internal', 'unexpected result from the sequencer');
-        return { message: out.value.message, created: out.value.created };
+        const stored = expectResult(result, 'messageStored');
+        return { message: stored.message, created: stored.created };
       },
       listMessages: (r) =>
         this.history.list(caller(r.caller), r.conversationId, r.beforeSeq, r.afterSeq, r.limit, r.ascending),
@@ -72,21 +57,12 @@ export class MessageGrpcApi {
         const c = caller(r.caller);
         if (r.seq < 0) throw new AppError('invalid_argument', 'seq: not negative');
         await this.conversations.authorize(c, r.conversationId);
-        const result = await this.commands.submit({
-          commandId: uuidv7(),
-          conversationId: r.conversationId,
-          caller: c,
-          issuedAt: new Date().toISOString(),
-          replySubject: '',
-          command: { $case: 'markRead', value: { seq: r.seq } },
+        const result = await this.commands.submit(c, r.conversationId, {
+          $case: 'markRead',
+          value: { seq: r.seq },
         });
-        const out = outcome(result);
-        if (out.$case !== 'readMarked')
-          throw new AppError('internal', 'unexpected result from the sequencer');
-        return {
-          readSeq: out.value.readSeq,
-          unreadCount: Math.max(0, out.value.lastSeq - out.value.readSeq),
-        };
+        const read = expectResult(result, 'readMarked');
+        return { readSeq: read.readSeq, unreadCount: Math.max(0, read.lastSeq - read.readSeq) };
       },
       sync: (r) => this.history.sync(caller(r.caller), r.conversations, r.limit),
       checkMembership: (r) => this.conversations.checkMembership(caller(r.caller), r.conversationId),
@@ -95,18 +71,14 @@ export class MessageGrpcApi {
   }
 }
 
-function caller(c: Caller | undefined): Caller {
-  if (!c?.userId || !c.tenantId) throw new AppError('unauthenticated', 'caller is required');
-  return c;
-}
-
 type Success = Exclude<NonNullable<CommandResult['result']>, { $case: 'error' }>;
+type ResultOf = { [S in Success as S['$case']]: S['value'] };
 
-/** The sequencer's answer, or the AppError it carries. */
-function outcome(result: CommandResult): Success {
+/** The sequencer's answer of the expected kind, or the AppError it carries. */
+function expectResult<K extends keyof ResultOf>(result: CommandResult, kind: K): ResultOf[K] {
   const r = result.result;
-  if (!r) throw new AppError('internal', 'empty result from the sequencer');
-  if (r.$case === 'error')
+  if (r?.$case === 'error')
     throw new AppError(isErrorCode(r.value.code) ? r.value.code : 'internal', r.value.message);
-  return r;
+  if (r?.$case !== kind) throw new AppError('internal', 'unexpected result from the sequencer');
+  return r.value as ResultOf[K];
 }

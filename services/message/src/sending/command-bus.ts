@@ -1,10 +1,12 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { AppError } from '@im/platform/errors';
+import { uuidv7 } from '@im/platform/ids';
 import type { BatchingProducer } from '@im/platform/kafka';
 import type { Logger } from '@im/platform/logging';
 import type { NatsConnection, Subscription } from '@im/platform/nats';
 import { CONFIG, INSTANCE_ID, LOGGER, NATS, PRODUCER, REGISTRY } from '@im/platform/nest';
 import type { Registry } from '@im/platform/registry';
+import type { Caller } from '@im/proto/common/v1';
 import { CommandResult, ConversationCommand } from '@im/proto/events/v1';
 import type { MessageConfig } from '../config.js';
 
@@ -63,7 +65,25 @@ export class CommandBus implements OnModuleInit, OnApplicationShutdown {
     this.waiting.clear();
   }
 
-  async submit(command: ConversationCommand): Promise<CommandResult> {
+  /** Puts a command of the caller on the conversation's partition and waits for its result. */
+  async submit(
+    caller: Caller,
+    conversationId: string,
+    body: NonNullable<ConversationCommand['command']>,
+  ): Promise<CommandResult> {
+    const command: ConversationCommand = {
+      commandId: uuidv7(),
+      conversationId,
+      caller,
+      issuedAt: new Date().toISOString(),
+      replySubject: this.replySubject,
+      command: body,
+    };
+    // Past this many in flight the sequencer is behind: queueing more would only make every
+    // caller wait for a timeout (congestion collapse). Refuse early; retrying later is safe.
+    if (this.waiting.size >= this.config.MAX_PENDING_COMMANDS) {
+      throw new AppError('unavailable', 'message service overloaded; retry shortly (same clientMsgId)', 200);
+    }
     const result = new Promise<CommandResult>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiting.delete(command.commandId);
@@ -75,9 +95,7 @@ export class CommandBus implements OnModuleInit, OnApplicationShutdown {
       await this.producer.send({
         topic: this.registry.topics.conversationCommands,
         key: command.conversationId,
-        value: Buffer.from(
-          ConversationCommand.encode({ ...command, replySubject: this.replySubject }).finish(),
-        ),
+        value: Buffer.from(ConversationCommand.encode(command).finish()),
       });
     } catch (err) {
       const waiter = this.waiting.get(command.commandId);

@@ -1,0 +1,124 @@
+import {
+  Inject,
+  Injectable,
+  type BeforeApplicationShutdown,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
+import type { Logger } from '@im/platform/logging';
+import { bindKv, type KV, type NatsConnection } from '@im/platform/nats';
+import { CONFIG, INSTANCE_ID, LOGGER, NATS, Readiness, REGISTRY } from '@im/platform/nest';
+import type { Registry } from '@im/platform/registry';
+import type { DeviceRef } from '@im/proto/presence/v1';
+import { Downstream } from '../clients/downstream.js';
+import type { GatewayConfig } from '../config.js';
+import { ConnectionRegistry } from '../live/connection-registry.js';
+import type { Connection } from '../ws/connection.js';
+
+const FLUSH_MS = 100;
+
+/**
+ * Tells the presence service which devices (sockets) are here: connects and disconnects are
+ * batched every 100 ms (a reconnect storm becomes a few calls, not thousands), and this gateway's
+ * lease in the im_gateways bucket is renewed every GATEWAY_LEASE_RENEW_MS. If this process dies,
+ * the lease expires and presence removes its devices; on a clean shutdown the remaining
+ * disconnects are reported and the lease is dropped at once.
+ */
+@Injectable()
+export class PresenceReporter implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown {
+  readonly gatewayId: string;
+  private connected: DeviceRef[] = [];
+  private disconnected: DeviceRef[] = [];
+  private flushing: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private lease: KV | undefined;
+  private renewed = false;
+
+  constructor(
+    connections: ConnectionRegistry,
+    private readonly downstream: Downstream,
+    @Inject(NATS) private readonly nats: NatsConnection,
+    @Inject(REGISTRY) private readonly registry: Registry,
+    @Inject(CONFIG) private readonly config: GatewayConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(INSTANCE_ID) instanceId: string,
+    readiness: Readiness,
+  ) {
+    this.gatewayId = instanceId.replace(/[^A-Za-z0-9_=-]/g, '_');
+    connections.onConnection({
+      added: (c) => this.connected.push(device(c)),
+      removed: (c) => this.disconnected.push(device(c)),
+    });
+    readiness.add({
+      name: 'presence-lease',
+      check: async () => {
+        if (!this.renewed) throw new Error(`no lease in ${registry.buckets.gateways} yet`);
+      },
+    });
+  }
+
+  async onModuleInit(): Promise<void> {
+    await this.renewLease().catch(() => undefined);
+    this.timer = setInterval(() => {
+      void this.flush();
+    }, FLUSH_MS);
+    this.timer.unref();
+    const renew = setInterval(
+      () => void this.renewLease().catch((err) => this.logger.warn({ err }, 'lease renewal failed')),
+      this.config.GATEWAY_LEASE_RENEW_MS,
+    );
+    renew.unref();
+    this.stopRenewing = () => clearInterval(renew);
+  }
+
+  private stopRenewing: () => void = () => undefined;
+
+  /** After the drain: report the last disconnects, then drop the lease so nothing lingers. */
+  async beforeApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    this.stopRenewing();
+    await this.flush();
+    await this.lease?.purge(this.gatewayId).catch(() => undefined);
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.timer);
+  }
+
+  private async renewLease(): Promise<void> {
+    this.lease ??= await bindKv(this.nats, this.registry.buckets.gateways);
+    await this.lease.put(this.gatewayId, JSON.stringify({ at: new Date().toISOString() }));
+    this.renewed = true;
+  }
+
+  private flush(): Promise<void> {
+    if (this.flushing || (this.connected.length === 0 && this.disconnected.length === 0))
+      return this.flushing ?? Promise.resolve();
+    const connected = this.connected;
+    const disconnected = this.disconnected;
+    this.connected = [];
+    this.disconnected = [];
+    this.flushing = this.downstream.presence
+      .reportDevices({ gatewayId: this.gatewayId, connected, disconnected })
+      .then(
+        () => undefined,
+        (err) => {
+          // keep them for the next flush; order within the gateway stays connect-before-disconnect
+          this.connected = [...connected, ...this.connected];
+          this.disconnected = [...disconnected, ...this.disconnected];
+          this.logger.warn({ err: String(err) }, 'reporting devices to presence failed; will retry');
+        },
+      )
+      .finally(() => (this.flushing = undefined));
+    return this.flushing;
+  }
+}
+
+function device(c: Connection): DeviceRef {
+  return {
+    userId: c.userId,
+    tenantId: c.principal.tenantId,
+    sessionId: `${c.sessionId}-${c.id}`,
+    at: new Date(c.connectedAt).toISOString(),
+  };
+}

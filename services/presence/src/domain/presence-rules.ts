@@ -1,0 +1,47 @@
+import { AppError } from '@im/platform/errors';
+
+export type Status = 'online' | 'away' | 'busy' | 'offline';
+/** What a user chose; "offline" while connected means invisible. Absent = automatic (online). */
+export type ExplicitStatus = Exclude<Status, 'online'>;
+
+export const STATUS_TEXT_MAX = 140;
+const STATUSES: readonly Status[] = ['online', 'away', 'busy', 'offline'];
+
+/** One user's presence, stored under u.<userId>. */
+export interface UserPresence {
+  tenantId: string;
+  /** Connected devices: "<gatewayId>/<deviceId>" → connected at (ms). */
+  devices: Record<string, number>;
+  explicit?: ExplicitStatus | undefined;
+  statusText?: string | undefined;
+  /** When the user was last seen online (set when they go offline). */
+  lastSeenAt?: string | undefined;
+  /** The status last announced to watchers. */
+  announced?: Status | undefined;
+}
+
+/** Online while any device is; an explicit away/busy/offline (invisible) wins over automatic online. */
+export function effectiveStatus(p: Pick<UserPresence, 'devices' | 'explicit'>): Status {
+  if (Object.keys(p.devices).length === 0) return 'offline';
+  return p.explicit ?? 'online';
+}
+
+export function validateStatus(
+  status: string,
+  statusText: string | undefined,
+): { explicit: ExplicitStatus | undefined; text: string | undefined } {
+  if (!STATUSES.includes(status as Status))
+    throw new AppError('invalid_argument', 'status: must be "online", "away", "busy" or "offline"');
+  if (statusText !== undefined && ([...statusText].length > STATUS_TEXT_MAX || /\p{Cc}/u.test(statusText))) {
+    throw new AppError('invalid_argument', `statusText: at most ${STATUS_TEXT_MAX} printable characters`);
+  }
+  return {
+    explicit: status === 'online' ? undefined : (status as ExplicitStatus),
+    text: statusText?.trim() || undefined,
+  };
+}
+
+/** NATS key tokens allow [A-Za-z0-9_-=]: anything else in an id becomes "_". */
+export function keyToken(id: string): string {
+  return id.replace(/[^A-Za-z0-9_=-]/g, '_');
+}

@@ -1,0 +1,83 @@
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { NATS, REGISTRY } from '@im/platform/nest';
+import { openKv, type KV, type NatsConnection } from '@im/platform/nats';
+import type { Registry } from '@im/platform/registry';
+import { keyToken, type UserPresence } from '../domain/presence-rules.js';
+
+const CAS_ATTEMPTS = 20;
+
+/**
+ * The presence bucket: u.<userId> holds a user's presence (devices, chosen status, last seen),
+ * g.<gatewayId>.<userId>.<deviceId> indexes devices by gateway so a gateway that dies can be
+ * swept. Updates of u.* are compare-and-set, so concurrent changes from several replicas and
+ * gateways never lose a device.
+ */
+@Injectable()
+export class PresenceKv implements OnModuleInit {
+  private kv!: KV;
+
+  constructor(
+    @Inject(NATS) private readonly nats: NatsConnection,
+    @Inject(REGISTRY) private readonly registry: Registry,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    this.kv = await openKv(this.nats, this.registry.buckets.presence, { history: 1 });
+  }
+
+  async get(userId: string): Promise<UserPresence | undefined> {
+    const e = await this.kv.get(`u.${keyToken(userId)}`);
+    return e && e.operation === 'PUT' && e.length > 0 ? (e.json() as UserPresence) : undefined;
+  }
+
+  /**
+   * Applies `change` to the user's record atomically (retried on a concurrent write) and returns
+   * the record before and after. `change` returning undefined leaves the record as it is.
+   */
+  async update(
+    userId: string,
+    init: () => UserPresence,
+    change: (current: UserPresence) => UserPresence | undefined,
+  ): Promise<{ before: UserPresence | undefined; after: UserPresence }> {
+    const key = `u.${keyToken(userId)}`;
+    for (let attempt = 0; ; attempt++) {
+      const e = await this.kv.get(key);
+      const before = e && e.operation === 'PUT' && e.length > 0 ? (e.json() as UserPresence) : undefined;
+      const next = change(structuredClone(before ?? init()));
+      if (!next) return { before, after: before ?? init() };
+      try {
+        const data = JSON.stringify(next);
+        if (e) await this.kv.update(key, data, e.revision);
+        else await this.kv.create(key, data);
+        return { before, after: next };
+      } catch (err) {
+        if (attempt >= CAS_ATTEMPTS) throw err;
+      }
+    }
+  }
+
+  indexDevice(gatewayId: string, userId: string, deviceId: string): Promise<number> {
+    return this.kv.put(`g.${keyToken(gatewayId)}.${keyToken(userId)}.${keyToken(deviceId)}`, userId);
+  }
+
+  unindexDevice(gatewayId: string, userId: string, deviceId: string): Promise<void> {
+    return this.kv.purge(`g.${keyToken(gatewayId)}.${keyToken(userId)}.${keyToken(deviceId)}`);
+  }
+
+  /** [userId, deviceId] of every device indexed under a gateway. */
+  async devicesOf(gatewayId: string): Promise<Array<[string, string]>> {
+    const out: Array<[string, string]> = [];
+    for await (const key of await this.kv.keys(`g.${keyToken(gatewayId)}.>`)) {
+      const [, , user, device] = key.split('.');
+      if (user && device) out.push([user, device]);
+    }
+    return out;
+  }
+
+  /** Gateway ids that have devices indexed. */
+  async gatewaysWithDevices(): Promise<Set<string>> {
+    const out = new Set<string>();
+    for await (const key of await this.kv.keys('g.>')) out.add(key.split('.')[1]!);
+    return out;
+  }
+}

@@ -1,0 +1,241 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import type { Presence } from '@im/proto/client/v1';
+import { ApiError, ImClient, ImSocket, type ServerFrame } from '@im/sdk';
+import { eventually, Platform, sleep } from '@im/testing';
+import { closeAll, registerUsers } from './support/users.js';
+
+// Short bounds for the test; production defaults: lease TTL 15 s, renew 5 s, grace 5 s, throttle 2 s.
+const LEASE_TTL_MS = 3_000;
+const GRACE_MS = 1_000;
+const THROTTLE_MS = 1_500;
+
+const presenceOf = (s: ImSocket, userId: string, status?: string) => (f: ServerFrame) =>
+  f.type === 'presence' && f.userId === userId && (status === undefined || f.status === status);
+
+/** Events of a kind that arrived after `from` (an index into socket.events). */
+const since = (s: ImSocket, from: number, match: (f: ServerFrame) => boolean) =>
+  s.events.slice(from).filter(match);
+
+describe('presence and typing', () => {
+  let platform: Platform;
+
+  before(async () => {
+    platform = await Platform.start({
+      gateways: 2,
+      env: {
+        presence: {
+          GATEWAY_LEASE_TTL_MS: String(LEASE_TTL_MS),
+          PRESENCE_OFFLINE_GRACE_MS: String(GRACE_MS),
+          PRESENCE_SWEEP_INTERVAL_MS: '5000',
+          TYPING_THROTTLE_MS: String(THROTTLE_MS),
+        },
+        gateway: { GATEWAY_LEASE_RENEW_MS: '500' },
+      },
+    });
+  });
+  after(() => platform?.stop());
+
+  async function watcherOf(
+    userId: string,
+    gw = 0,
+  ): Promise<{ client: ImClient; socket: ImSocket; initial: Presence[] }> {
+    const [client] = await registerUsers(platform, 1, 'watcher', undefined, gw);
+    const socket = await client!.connect();
+    const ack = await socket.request<{ presence: Presence[] }>('presence.subscribe', { userIds: [userId] });
+    return { client: client!, socket, initial: ack.presence };
+  }
+
+  it('two devices: online while either is connected, offline within the bound after both close, with lastSeenAt', async () => {
+    const [user] = await registerUsers(platform, 1, 'twodev');
+    const w = await watcherOf(user!.user.id);
+    assert.deepEqual(w.initial, [{ userId: user!.user.id, status: 'offline' }]);
+
+    const d1 = await user!.connect();
+    await w.socket.waitFor(presenceOf(w.socket, user!.user.id, 'online'), 3_000);
+    const onGw1 = new ImClient(platform.gatewayUrl(1));
+    onGw1.session = user!.session;
+    const d2 = await onGw1.connect();
+    const mark = w.socket.events.length;
+    await d1.close();
+    await sleep(GRACE_MS + 1_000);
+    assert.deepEqual(
+      since(w.socket, mark, presenceOf(w.socket, user!.user.id)),
+      [],
+      'still online: the other device is connected',
+    );
+
+    const t0 = Date.now();
+    await d2.close();
+    const offline = await w.socket.waitFor(presenceOf(w.socket, user!.user.id, 'offline'), 5_000);
+    const took = Date.now() - t0;
+    assert.ok(
+      took <= GRACE_MS + 1_500,
+      `offline announced ${took} ms after the last device left (grace ${GRACE_MS} ms)`,
+    );
+    assert.ok(
+      Math.abs(Date.parse(offline.lastSeenAt as string) - Date.now()) < 10_000,
+      'lastSeenAt is set and recent',
+    );
+    const rest = await w.client.presence([user!.user.id]);
+    assert.equal(rest.presence[0]!.status, 'offline');
+    assert.equal(rest.presence[0]!.lastSeenAt, offline.lastSeenAt);
+    await w.socket.close();
+  });
+
+  it('kill -9 of a gateway: its users go offline within the lease bound, and come back when they reconnect elsewhere', async () => {
+    const doomed = await platform.startGateway({ GATEWAY_LEASE_RENEW_MS: '500' });
+    const [user] = await registerUsers(platform, 1, 'ghost');
+    const w = await watcherOf(user!.user.id);
+    const socket = await ImSocket.connect(
+      `ws://${doomed.address('publicPort')}/v1/ws`,
+      user!.session!.accessToken,
+    );
+    await w.socket.waitFor(presenceOf(w.socket, user!.user.id, 'online'), 3_000);
+
+    const t0 = Date.now();
+    await doomed.kill();
+    await w.socket.waitFor(presenceOf(w.socket, user!.user.id, 'offline'), LEASE_TTL_MS + GRACE_MS + 8_000);
+    const took = Date.now() - t0;
+    assert.ok(
+      took <= LEASE_TTL_MS + GRACE_MS + 3_000,
+      `offline ${took} ms after the gateway died (bound: lease ${LEASE_TTL_MS} + grace ${GRACE_MS} ms + detection)`,
+    );
+    await socket.closed;
+
+    const mark = w.socket.events.length;
+    const again = await user!.connect();
+    await w.socket.waitFor(
+      (f) => presenceOf(w.socket, user!.user.id, 'online')(f) && w.socket.events.indexOf(f) >= mark,
+      3_000,
+    );
+    await closeAll([again, w.socket]);
+  });
+
+  it('busy chosen on one device survives the other device reconnecting; invisible reads as offline', async () => {
+    const [user] = await registerUsers(platform, 1, 'busy');
+    const w = await watcherOf(user!.user.id);
+    const [d1, d2] = await Promise.all([user!.connect(), user!.connect()]);
+    await w.socket.waitFor(presenceOf(w.socket, user!.user.id, 'online'), 3_000);
+
+    await d1.request('presence.set', { status: 'busy', statusText: 'in a meeting' });
+    const busy = await w.socket.waitFor(presenceOf(w.socket, user!.user.id, 'busy'), 3_000);
+    assert.equal(busy.statusText, 'in a meeting');
+
+    const mark = w.socket.events.length;
+    await d2.close();
+    const d2again = await user!.connect();
+    await sleep(GRACE_MS + 800);
+    assert.deepEqual(
+      since(
+        w.socket,
+        mark,
+        (f) => f.type === 'presence' && f.userId === user!.user.id && f.status !== 'busy',
+      ),
+      [],
+    );
+    assert.equal((await w.client.presence([user!.user.id])).presence[0]!.status, 'busy');
+
+    await d2again.request('presence.set', { status: 'offline' });
+    await w.socket.waitFor(
+      (f) => presenceOf(w.socket, user!.user.id, 'offline')(f) && w.socket.events.indexOf(f) >= mark,
+      3_000,
+    );
+    await d1.request('presence.set', { status: 'online' });
+    await w.socket.waitFor(
+      (f) => presenceOf(w.socket, user!.user.id, 'online')(f) && w.socket.events.indexOf(f) >= mark,
+      3_000,
+    );
+    await closeAll([d1, d2again, w.socket]);
+  });
+
+  it('presence is per tenant: another tenant sees offline and gets no events', async () => {
+    const [user] = await registerUsers(platform, 1, 'tenanta');
+    const [stranger] = await registerUsers(platform, 1, 'tenantb', `other-${randomUUID().slice(0, 8)}`);
+    const s = await stranger!.connect();
+    const ack = await s.request<{ presence: Presence[] }>('presence.subscribe', { userIds: [user!.user.id] });
+    assert.deepEqual(ack.presence, [{ userId: user!.user.id, status: 'offline' }]);
+    const d = await user!.connect();
+    await sleep(800);
+    assert.deepEqual(
+      s.events.filter((f) => f.type === 'presence'),
+      [],
+    );
+    await closeAll([d, s]);
+  });
+
+  it('typing reaches the other members on every gateway, not the typist’s devices nor outsiders, throttled', async () => {
+    const [alice, bob, carol] = await registerUsers(platform, 3, 'typing');
+    const conv = await alice!.createConversation('group', [bob!.user.id], 'typing');
+    const bobOnGw1 = new ImClient(platform.gatewayUrl(1));
+    bobOnGw1.session = bob!.session;
+    const [a1, a2, b, c] = await Promise.all([
+      alice!.connect(),
+      alice!.connect(),
+      bobOnGw1.connect(),
+      carol!.connect(),
+    ]);
+    const typing = (s: ImSocket) => s.events.filter((f) => f.type === 'typing');
+
+    await a1.request('typing', { conversationId: conv.id });
+    const ev = await b.waitFor((f) => f.type === 'typing', 3_000);
+    assert.deepEqual(
+      { conversationId: ev.conversationId, userId: ev.userId },
+      { conversationId: conv.id, userId: alice!.user.id },
+    );
+    await a1.request('typing', { conversationId: conv.id });
+    await a1.request('typing', { conversationId: conv.id });
+    await sleep(500);
+    assert.equal(typing(b).length, 1, 'repeats within the throttle interval are dropped');
+    assert.equal(typing(a2).length, 0, "the typist's other devices are not told");
+    assert.equal(typing(c).length, 0, 'non-members are not told');
+
+    await sleep(THROTTLE_MS);
+    await a2.request('typing', { conversationId: conv.id });
+    await b.waitFor(() => typing(b).length === 2, 3_000).catch(() => undefined);
+    assert.equal(typing(b).length, 2, 'after the interval the next notice goes out');
+    await closeAll([a1, a2, b, c]);
+  });
+
+  it('bad input: unknown status, oversized status text, typing where one is not a member, too many watched users', async () => {
+    const [user, other] = await registerUsers(platform, 2, 'badpres');
+    const conv = await other!.createConversation('group', [], 'not yours');
+    const s = await user!.connect();
+    const code = (p: Promise<unknown>) =>
+      p.then(
+        () => 'ok',
+        (e: unknown) => (e instanceof ApiError ? e.code : String(e)),
+      );
+    assert.equal(await code(s.request('presence.set', { status: 'sleeping' })), 'invalid_argument');
+    assert.equal(
+      await code(s.request('presence.set', { status: 'busy', statusText: 'x'.repeat(141) })),
+      'invalid_argument',
+    );
+    assert.equal(await code(s.request('typing', { conversationId: conv.id })), 'not_found');
+    assert.equal(await code(s.request('typing', { conversationId: randomUUID() })), 'not_found');
+    assert.equal(await code(s.request('typing', { conversationId: 'not an id!' })), 'invalid_argument');
+    assert.equal(
+      await code(
+        s.request('presence.subscribe', { userIds: Array.from({ length: 501 }, () => randomUUID()) }),
+      ),
+      'invalid_argument',
+    );
+    const rest = await user!
+      .call('GET', `/v1/presence?userIds=${Array.from({ length: 201 }, () => randomUUID()).join(',')}`)
+      .then(
+        () => 'ok',
+        (e: unknown) => (e instanceof ApiError ? `${e.status} ${e.code}` : String(e)),
+      );
+    assert.equal(rest, '400 invalid_argument');
+    assert.ok(s.isOpen);
+    await eventually(
+      async () => assert.equal((await user!.presence([user!.user.id])).presence[0]!.status, 'online'),
+      {
+        timeoutMs: 3_000,
+        what: 'the connected user is online; the bad requests changed nothing',
+      },
+    );
+    await s.close();
+  });
+});
