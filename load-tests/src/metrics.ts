@@ -51,12 +51,24 @@ export function kernelTcpBytes(): number {
   return Number(/mem (\d+)/.exec(line ?? '')?.[1] ?? 0) * 4096;
 }
 
-/** Kernel slab memory (bytes): socket, inode, file and epoll structures of every connection live here. */
+/** Slab caches a TCP connection occupies in the kernel: the socket, its inode, file and epoll entries. */
+const SOCKET_CACHES = new Set([
+  'TCP',
+  'sock_inode_cache',
+  'filp',
+  'eventpoll_epi',
+  'eventpoll_pwq',
+  'dentry',
+]);
+
+/** Bytes in use in those caches (/proc/slabinfo: active objects x object size; needs root). */
 export function kernelSlabBytes(): number {
-  const line = readFileSync('/proc/meminfo', 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('Slab:'));
-  return Number(/(\d+)/.exec(line ?? '')?.[1] ?? 0) * 1024;
+  let total = 0;
+  for (const line of readFileSync('/proc/slabinfo', 'utf8').split('\n')) {
+    const [name, active, , size] = line.split(/\s+/);
+    if (name && SOCKET_CACHES.has(name)) total += Number(active) * Number(size);
+  }
+  return total;
 }
 
 /** Pids of processes whose command line contains `needle` (e.g. the gateway's main.js). */
