@@ -159,6 +159,11 @@ async function main() {
       `"${bin('nx')}" reset >/dev/null 2>&1; "${bin('nx')}" show projects >/dev/null && "${bin('eslint')}" --max-warnings 0 .`,
     ]);
     await check('format: prettier', bin('prettier'), ['--check', '.', '--log-level', 'warn']);
+    await check(
+      'helm: chart lints, renders valid Kubernetes 1.36 manifests, schema refuses bad values',
+      'bash',
+      ['tools/helm-check.sh'],
+    );
     if (buildOk)
       await check('docs: configuration.md matches the config schemas', process.execPath, [
         'tools/config-docs.mjs',

@@ -43,6 +43,15 @@ if [ -z "${KAFKA_BROKERS:-}" ] || [ -z "${CASSANDRA_CONTACT_POINTS:-}" ] || [ -z
   source "${IM_RUN_DIR:-$ROOT/.run}/infra/env"
 fi
 
+# A port held by another process would answer our readiness probes for it: refuse to start.
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+for port in "$GATEWAY_PORT" "${GRPC[@]}" "${HTTP[@]}"; do
+  if port_open "$port"; then
+    log "port $port is already in use (another platform.sh?): stop it or override the ports (see the header of $0)"
+    exit 1
+  fi
+done
+
 declare -A PIDS=()
 stopping=0
 stop_all() {

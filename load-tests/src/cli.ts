@@ -194,6 +194,12 @@ const out = {
   startedAt,
   gateway: env.gatewayUrl,
   args: args.slice(1).join(' '),
+  // settings the platform ran with, when the bench script set them
+  env: Object.fromEntries(
+    ['OTEL_SDK_DISABLED', 'PRESENCE_OFFLINE_GRACE_MS', 'LOG_LEVEL']
+      .filter((k) => process.env[k] !== undefined)
+      .map((k) => [k, process.env[k]]),
+  ),
   machine: {
     cpus: cpus().length,
     cpuModel: cpus()[0]?.model,

@@ -1,22 +1,15 @@
 import { baseEnv, env, natsEnv } from '@im/platform/config';
 import { z } from 'zod';
 
-const grpcAddress = (service: string) =>
-  z
-    .string()
-    .trim()
-    .regex(/^[A-Za-z0-9.\-_]+:\d{1,5}$/, 'must be host:port')
-    .describe(`gRPC address of the ${service} service (host:port)`);
-
 export const gatewayConfigSchema = z.object({
   ...baseEnv,
   ...natsEnv,
   PUBLIC_PORT: env.port('port of the public REST API and WebSocket', 8080),
-  AUTH_GRPC_ADDR: grpcAddress('auth'),
-  MESSAGE_GRPC_ADDR: grpcAddress('message'),
-  PRESENCE_GRPC_ADDR: grpcAddress('presence'),
-  MEDIA_GRPC_ADDR: grpcAddress('media'),
-  NOTIFICATION_GRPC_ADDR: grpcAddress('notification'),
+  AUTH_GRPC_ADDR: env.grpcAddress('auth'),
+  MESSAGE_GRPC_ADDR: env.grpcAddress('message'),
+  PRESENCE_GRPC_ADDR: env.grpcAddress('presence'),
+  MEDIA_GRPC_ADDR: env.grpcAddress('media'),
+  NOTIFICATION_GRPC_ADDR: env.grpcAddress('notification'),
   JWT_ISSUER: z.string().min(1).default('im-auth').describe('expected iss claim of access tokens'),
   JWT_AUDIENCE: z.string().min(1).default('im').describe('expected aud claim of access tokens'),
   JWKS_REFRESH_SEC: env.int('how often the signing keys are re-fetched from auth', 60, 5, 3_600),
@@ -46,6 +39,12 @@ export const gatewayConfigSchema = z.object({
     10_000,
     500,
     60_000,
+  ),
+  MAX_IN_FLIGHT: env.int(
+    'requests (all sockets) this gateway works on at once; more get unavailable at once, before they queue (load shedding)',
+    2_000,
+    10,
+    1_000_000,
   ),
   WS_MAX_PENDING_REQUESTS: env.int(
     'requests one socket may have in flight; more get rate_limited at once',

@@ -7,11 +7,7 @@ export const messageConfigSchema = z.object({
   ...cassandraEnv,
   ...kafkaEnv,
   ...natsEnv,
-  AUTH_GRPC_ADDR: z
-    .string()
-    .trim()
-    .regex(/^[A-Za-z0-9.\-_]+:\d{1,5}$/, 'must be host:port')
-    .describe('gRPC address of the auth service (host:port)'),
+  AUTH_GRPC_ADDR: env.grpcAddress('auth'),
   MESSAGE_MAX_TEXT_CHARS: env.int('longest message text, in characters', 4_000, 1, 65_536),
   MAX_PENDING_COMMANDS: env.int(
     'sends and read markers waiting for the sequencer at most; beyond, new ones fail fast with unavailable (load shedding)',

@@ -5,11 +5,7 @@ export const presenceConfigSchema = z.object({
   ...baseEnv,
   ...grpcServerEnv,
   ...natsEnv,
-  MESSAGE_GRPC_ADDR: z
-    .string()
-    .trim()
-    .regex(/^[A-Za-z0-9.\-_]+:\d{1,5}$/, 'must be host:port')
-    .describe('gRPC address of the message service (membership checks for typing)'),
+  MESSAGE_GRPC_ADDR: env.grpcAddress('message'),
   GATEWAY_LEASE_TTL_MS: env.int(
     'a gateway that has not renewed its lease for this long is gone, with its devices',
     15_000,

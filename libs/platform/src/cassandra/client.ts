@@ -105,13 +105,13 @@ export interface Statement {
 
 /**
  * Executes statements as unlogged batches of at most maxStatements / roughly maxBytes each (under
- * Cassandra's batch_size_fail_threshold of 50 KiB). Unlogged: no atomicity across partitions, just
+ * Cassandra's batch_size_fail_threshold of 50 KiB, and within its 10-partition warning threshold). Unlogged: no atomicity across partitions, just
  * one request instead of many; callers order what must be ordered with separate calls.
  */
 export async function executeBatched(
   client: CassandraClient,
   statements: readonly Statement[],
-  maxStatements = 40,
+  maxStatements = 10,
   maxBytes = 40_000,
 ): Promise<void> {
   if (statements.length === 1) {

@@ -120,6 +120,13 @@ export const env = {
         z.array(z.string().regex(/^[A-Za-z0-9.\-_[\]:]+:\d{1,5}$/, 'each entry must be host:port')).min(1),
       )
       .describe(`${description} (comma-separated host:port)`),
+  /** host:port, or dns:///host:port (every address the name resolves to, balanced round-robin). */
+  grpcAddress: (service: string) =>
+    trimmed
+      .regex(/^(dns:\/\/\/)?[A-Za-z0-9.\-_]+:\d{1,5}$/, 'must be host:port or dns:///host:port')
+      .describe(
+        `gRPC address of the ${service} service (host:port, or dns:///host:port to balance over all its pods)`,
+      ),
   url: (description: string, protocols: readonly string[]) =>
     trimmed
       .min(1)
@@ -140,6 +147,7 @@ export const baseEnv = {
     .describe('prefix of every topic, subject, bucket and consumer group (isolates test runs)'),
   INSTANCE_ID: env.optionalString('unique name of this replica (default: hostname-pid)'),
   SHUTDOWN_TIMEOUT_MS: env.int('time allowed to drain in-flight work on SIGTERM', 10_000, 0, 600_000),
+  MIGRATE_ONLY: env.bool('apply the Cassandra migrations and exit (the Kubernetes migration job)', false),
 };
 
 export const grpcServerEnv = {

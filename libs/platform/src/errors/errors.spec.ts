@@ -30,6 +30,10 @@ describe('error codes', () => {
       'unavailable',
     );
     assert.equal(fromGrpcError({ code: status.DEADLINE_EXCEEDED }, 'auth').code, 'timeout');
+    assert.equal(
+      fromGrpcError({ code: status.INTERNAL, details: 'Received RST_STREAM with code 2' }, 'auth').code,
+      'unavailable',
+    );
     assert.equal(fromGrpcError(new Error('boom'), 'auth').code, 'internal');
   });
 

@@ -121,6 +121,12 @@ export function fromGrpcError(err: unknown, target: string): AppError {
       return new AppError('unavailable', `${target} is unavailable: ${svc.details ?? 'no connection'}`);
     case GrpcStatus.CANCELLED:
       return new AppError('unavailable', `call to ${target} was cancelled`);
+    case GrpcStatus.RESOURCE_EXHAUSTED:
+    case GrpcStatus.INTERNAL:
+    case GrpcStatus.UNKNOWN:
+      // our handlers always send a stable code (above): without one, the transport failed
+      // (stream reset, flow control, a connection dropped mid-call) and a retry may succeed
+      return new AppError('unavailable', `${target} failed in transport: ${svc.details ?? 'no details'}`);
     default:
       return new AppError('internal', `${target} failed: ${svc.details ?? String(err)}`);
   }

@@ -56,6 +56,8 @@ export function createGrpcClient<S extends ServiceDefinition>(
     'grpc.initial_reconnect_backoff_ms': 200,
     'grpc.max_reconnect_backoff_ms': 2_000,
     'grpc.max_receive_message_length': 8 * 1024 * 1024,
+    // with dns:///name:port every resolved pod gets calls, not just the first
+    'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
   });
   const idempotent = new Set(options.idempotent ?? []);
   const defaultDeadline = options.deadlineMs ?? 5_000;

@@ -98,6 +98,12 @@ export async function runService<S extends EnvSchema>(
       logger: new NestPinoLogger(logger),
       abortOnError: false,
     });
+    if (config.MIGRATE_ONLY) {
+      // the connections (and with them the keyspace and its migrations) exist once the context does
+      logger.info('migrations applied (MIGRATE_ONLY): exiting');
+      await app.close();
+      process.exit(0);
+    }
     await app.init();
     const readiness = app.get(Readiness);
     health = new HealthServer({

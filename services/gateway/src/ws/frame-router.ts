@@ -23,6 +23,8 @@ type Handler<T extends WsFrameType> = (
 @Injectable()
 export class FrameRouter {
   private draining = false;
+  /** Requests of every socket in progress: past MAX_IN_FLIGHT the gateway sheds load. */
+  private inFlight = 0;
   private readonly frames = meter().createCounter('im_gateway_ws_frames_total', {
     description: 'client frames by type and outcome',
   });
@@ -119,6 +121,13 @@ export class FrameRouter {
     const frameType = type as WsFrameType;
     if (this.draining)
       return this.reject(conn, requestId, new AppError('unavailable', 'gateway is restarting: reconnect'));
+    if (this.inFlight >= this.config.MAX_IN_FLIGHT && frameType !== 'ping') {
+      return this.reject(
+        conn,
+        requestId,
+        new AppError('unavailable', 'gateway overloaded; retry shortly', 250),
+      );
+    }
     if (conn.pending >= this.config.WS_MAX_PENDING_REQUESTS) {
       const limit = this.config.WS_MAX_PENDING_REQUESTS;
       return this.reject(
@@ -129,6 +138,7 @@ export class FrameRouter {
     }
 
     conn.pending++;
+    this.inFlight++;
     try {
       const valid = parse(wsFrames[frameType], frame, 'frame');
       const result = await (this.handlers[frameType] as Handler<WsFrameType>)(
@@ -141,6 +151,7 @@ export class FrameRouter {
       this.reject(conn, requestId, err, frameType);
     } finally {
       conn.pending--;
+      this.inFlight--;
     }
   }
 

@@ -1,0 +1,86 @@
+{{/* Name of a component's objects: <release>-<service>, at most 63 characters. */}}
+{{- define "im.componentname" -}}
+{{- $root := index . 0 -}}{{- $svc := index . 1 -}}
+{{- printf "%s-%s" $root.Release.Name $svc | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "im.selectorLabels" -}}
+{{- $root := index . 0 -}}{{- $svc := index . 1 -}}
+app.kubernetes.io/name: im-platform
+app.kubernetes.io/instance: {{ $root.Release.Name }}
+app.kubernetes.io/component: {{ $svc }}
+{{- end -}}
+
+{{- define "im.labels" -}}
+{{- $root := index . 0 -}}
+{{ include "im.selectorLabels" . }}
+app.kubernetes.io/version: {{ $root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ $root.Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" $root.Chart.Name $root.Chart.Version }}
+{{- end -}}
+
+{{/* A per-service value, falling back to .Values.defaults: (list $ "gateway" "replicas"). */}}
+{{- define "im.value" -}}
+{{- $root := index . 0 -}}{{- $svc := index . 1 -}}{{- $key := index . 2 -}}
+{{- $own := index $root.Values.services $svc -}}
+{{- if hasKey $own $key -}}{{- toYaml (index $own $key) -}}{{- else -}}{{- toYaml (index $root.Values.defaults $key) -}}{{- end -}}
+{{- end -}}
+
+{{- define "im.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+
+{{/* gRPC address of a service: headless Service + dns resolver, so clients balance over all pods. */}}
+{{- define "im.grpcAddress" -}}
+{{- $root := index . 0 -}}{{- $svc := index . 1 -}}
+{{- printf "dns:///%s-grpc:50051" (include "im.componentname" (list $root $svc)) -}}
+{{- end -}}
+
+{{/* Environment of a service beyond the shared ConfigMap. */}}
+{{- define "im.env" -}}
+{{- $root := index . 0 -}}{{- $svc := index . 1 -}}
+- name: INSTANCE_ID
+  valueFrom: { fieldRef: { fieldPath: metadata.name } }
+- name: OTEL_SERVICE_NAME
+  value: {{ $svc }}
+- name: SHUTDOWN_TIMEOUT_MS
+  value: {{ $root.Values.defaults.shutdownTimeoutMs | quote }}
+{{- with $root.Values.infrastructure.cassandra.existingSecret }}
+- name: CASSANDRA_USERNAME
+  valueFrom: { secretKeyRef: { name: {{ . }}, key: username } }
+- name: CASSANDRA_PASSWORD
+  valueFrom: { secretKeyRef: { name: {{ . }}, key: password } }
+{{- end }}
+{{- with $root.Values.infrastructure.nats.existingSecret }}
+- name: NATS_USER
+  valueFrom: { secretKeyRef: { name: {{ . }}, key: username } }
+- name: NATS_PASS
+  valueFrom: { secretKeyRef: { name: {{ . }}, key: password } }
+{{- end }}
+{{- if eq $svc "gateway" }}
+- { name: PUBLIC_PORT, value: {{ $root.Values.services.gateway.publicPort | quote }} }
+- { name: TRUST_PROXY, value: "true" }
+{{- range $dep := list "auth" "message" "presence" "media" "notification" }}
+- { name: {{ upper $dep }}_GRPC_ADDR, value: {{ include "im.grpcAddress" (list $root $dep) | quote }} }
+{{- end }}
+{{- end }}
+{{- if eq $svc "message" }}
+- { name: AUTH_GRPC_ADDR, value: {{ include "im.grpcAddress" (list $root "auth") | quote }} }
+{{- end }}
+{{- if eq $svc "presence" }}
+- { name: MESSAGE_GRPC_ADDR, value: {{ include "im.grpcAddress" (list $root "message") | quote }} }
+{{- end }}
+{{- if eq $svc "notification" }}
+- { name: PRESENCE_GRPC_ADDR, value: {{ include "im.grpcAddress" (list $root "presence") | quote }} }
+{{- end }}
+{{- if and (eq $svc "auth") $root.Values.auth.keyEncryptionKey.secretName }}
+- name: AUTH_KEY_ENCRYPTION_KEY
+  valueFrom: { secretKeyRef: { name: {{ $root.Values.auth.keyEncryptionKey.secretName }}, key: {{ $root.Values.auth.keyEncryptionKey.secretKey }} } }
+{{- end }}
+{{- range $k, $v := (index $root.Values.services $svc).env }}
+- { name: {{ $k }}, value: {{ $v | quote }} }
+{{- end }}
+{{- end -}}
+
+{{/* The services that own a Cassandra keyspace (and so run migrations). */}}
+{{- define "im.cassandraServices" -}}auth message media notification{{- end -}}
