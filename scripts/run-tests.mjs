@@ -101,7 +101,11 @@ function testFiles(kind) {
       ? findFiles(join(dir, 'dist'), (p) => p.endsWith('.test.js'))
       : [];
   });
-  return only ? files.filter((f) => relative(root, f).includes(only)) : files;
+  // a compiled test whose source was deleted must not run (dist/ is not cleaned by tsc -b)
+  const withSource = files.filter((f) =>
+    existsSync(f.replace(`${join('dist', '')}`, '').replace(/\.js$/, '.ts')),
+  );
+  return only ? withSource.filter((f) => relative(root, f).includes(only)) : withSource;
 }
 
 async function runNodeTests(phase, files, { concurrency, timeoutMs, env = {} }) {
