@@ -16,7 +16,6 @@ export interface Registry {
   };
   readonly groups: {
     readonly messageSequencer: string;
-    readonly notificationEvents: string;
   };
   readonly subjects: {
     /** Live events for one user; gateways subscribe for their connected users only. */
@@ -28,9 +27,6 @@ export interface Registry {
     presenceOf(tenantId: string, userId: string): string;
     /** A conversation's members changed: message replicas drop their cached membership. */
     readonly membershipChanged: string;
-  };
-  readonly streams: {
-    readonly auth: string;
   };
   readonly buckets: {
     readonly revokedSessions: string;
@@ -59,7 +55,6 @@ export function createRegistry(prefix = ''): Registry {
     },
     groups: {
       messageSequencer: dotted('im.message.sequencer'),
-      notificationEvents: dotted('im.notification.events'),
     },
     subjects: {
       liveUser: (userId) => dotted(`im.live.user.${userId}`),
@@ -68,9 +63,6 @@ export function createRegistry(prefix = ''): Registry {
       sessionRevoked: dotted('im.auth.session.revoked'),
       presenceOf: (tenantId, userId) => dotted(`im.presence.${tenantId}.${userId}`),
       membershipChanged: dotted('im.message.membership.changed'),
-    },
-    streams: {
-      auth: underscored('IM_AUTH'),
     },
     buckets: {
       revokedSessions: underscored('im_revoked_sessions'),

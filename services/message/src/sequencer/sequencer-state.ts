@@ -74,11 +74,6 @@ export class SequencerState {
     for (const [user, seq] of reads) bounded(this.reads, MAX_READS).set(`${conversationId}/${user}`, seq);
     for (const [id, claim] of claims) bounded(this.claims, MAX_CLAIMS).set(`${conversationId}/${id}`, claim);
   }
-
-  /** A member left or joined: its cached read marker is no longer trustworthy. */
-  forgetReader(conversationId: string, userId: string): void {
-    this.reads.delete(`${conversationId}/${userId}`);
-  }
 }
 
 /** Evicts the oldest entry when full (Maps iterate in insertion order). */
