@@ -10,7 +10,7 @@
 //   node scripts/run-tests.mjs [--phase checks,unit,integration,e2e] [--only <substring of a test file path>]
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -90,6 +90,11 @@ function projectDirs() {
     .filter((d) => existsSync(join(d, 'package.json')));
 }
 
+/** The .ts source of a compiled test file (a source path is returned as it is). */
+function sourceOf(file) {
+  return file.replace(`${sep}dist${sep}`, sep).replace(/\.js$/, '.ts');
+}
+
 function testFiles(kind) {
   const files = projectDirs().flatMap((dir) => {
     if (kind === 'unit') return findFiles(join(dir, 'dist', 'src'), (p) => p.endsWith('.spec.js'));
@@ -102,21 +107,21 @@ function testFiles(kind) {
       : [];
   });
   // a compiled test whose source was deleted must not run (dist/ is not cleaned by tsc -b)
-  const withSource = files.filter((f) =>
-    existsSync(f.replace(`${join('dist', '')}`, '').replace(/\.js$/, '.ts')),
-  );
+  const withSource = files.filter((f) => existsSync(sourceOf(f)));
   return only ? withSource.filter((f) => relative(root, f).includes(only)) : withSource;
 }
 
 async function runNodeTests(phase, files, { concurrency, timeoutMs, env = {} }) {
   if (files.length === 0) {
-    console.log(`  (no ${phase} test files)`);
+    // a missing dist/test or a broken glob must not pass as "nothing to test"
+    if (only) console.log(`  (no ${phase} test files match --only ${only})`);
+    else record(phase, 'fail', `${phase}: no test files found (is the build output missing?)`);
     return;
   }
   mkdirSync(resultsDir, { recursive: true });
   const out = join(resultsDir, `${phase}.jsonl`);
   rmSync(out, { force: true });
-  await runCommand(
+  const { code } = await runCommand(
     process.execPath,
     [
       '--enable-source-maps',
@@ -131,15 +136,32 @@ async function runNodeTests(phase, files, { concurrency, timeoutMs, env = {} }) 
     ],
     { env },
   );
-  if (!existsSync(out)) {
-    record(phase, 'fail', `${phase}: test runner produced no results`);
-    return;
-  }
-  for (const line of readFileSync(out, 'utf8').split('\n')) {
-    if (!line.trim()) continue;
-    const r = JSON.parse(line);
+  const reported = existsSync(out)
+    ? readFileSync(out, 'utf8')
+        .split('\n')
+        .filter((l) => l.trim())
+        .map((l) => JSON.parse(l))
+    : [];
+  let failures = 0;
+  for (const r of reported) {
     record(phase, r.status, `${relative(root, r.file ?? '')} › ${r.name}`, r.error);
+    if (r.status === 'fail') failures++;
   }
+  // a test process that died (out of memory, killed) loses the tests it never reported
+  // results name the compiled file or, through source maps, its source: compare sources
+  const seen = new Set(reported.map((r) => sourceOf(r.file ?? '')));
+  const silent = files.filter((f) => !seen.has(sourceOf(f)));
+  for (const f of silent) {
+    record(phase, 'fail', `${relative(root, f)}: reported no test result (crashed or killed?)`);
+    failures++;
+  }
+  if (code !== 0 && failures === 0)
+    record(phase, 'fail', `${phase}: the test runner exited with code ${code} although no test failed`);
+}
+
+/** Tests that cannot run (their infrastructure is down) still show in the summary line. */
+function skipFiles(phase, files, reason) {
+  for (const f of files) record(phase, 'skip', `${relative(root, f)} (${reason})`);
 }
 
 function banner(text) {
@@ -204,6 +226,9 @@ async function main() {
     } catch (err) {
       console.log(`  ✖ infrastructure did not come up: ${err.message}`);
       record('infrastructure', 'fail', 'infrastructure: Kafka, Cassandra and NATS reachable', err.message);
+      if (phases.includes('integration'))
+        skipFiles('integration', testFiles('integration'), 'not run: no infrastructure');
+      if (phases.includes('e2e')) skipFiles('e2e', testFiles('e2e'), 'not run: no infrastructure');
       return finish();
     }
   }

@@ -92,19 +92,35 @@ function currentBranch() {
   }
 }
 
+function revisionExists(rev) {
+  try {
+    execFileSync('git', ['rev-parse', '--verify', '--quiet', `${rev}^{commit}`], {
+      cwd: root,
+      stdio: 'ignore',
+    });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function breaking() {
   // On a branch: against main. On main itself: against the previous commit, so the change that
   // just landed is the one checked.
   const against = process.env.PROTO_BREAKING_AGAINST ?? (currentBranch() === 'main' ? 'HEAD~1' : 'main');
-  let hasProto = false;
-  try {
-    hasProto =
-      execFileSync('git', ['ls-tree', '-d', `${against}`, 'proto'], { cwd: root })
-        .toString()
-        .trim() !== '';
-  } catch {
-    hasProto = false;
+  if (!revisionExists(against)) {
+    // Only the very first commit has nothing to compare against; any other missing ref (a shallow
+    // clone, a typo in PROTO_BREAKING_AGAINST, no main branch) must not pass silently.
+    if (against === 'HEAD~1' && !revisionExists('HEAD^')) {
+      console.log('proto: first commit of the repository, nothing to compare against');
+      return;
+    }
+    console.error(`proto: cannot resolve ${against} to compare against (shallow clone? fetch it first)`);
+    process.exit(1);
   }
+  // git fails here only on a broken repository: let that throw
+  const hasProto =
+    execFileSync('git', ['ls-tree', '-d', against, 'proto'], { cwd: root }).toString().trim() !== '';
   if (!hasProto) {
     console.log(`proto: no proto/ on ${against} yet, nothing to compare against`);
     return;

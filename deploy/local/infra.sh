@@ -7,6 +7,7 @@
 #   deploy/local/infra.sh logs [nats|kafka|cassandra] [-f]
 #   deploy/local/infra.sh reset    down, then delete the data (keeps downloads)
 #   deploy/local/infra.sh install  only download/build into the cache
+#   deploy/local/infra.sh start|stop|kill nats|kafka|cassandra   one component (kill = SIGKILL, for fault tests)
 #   deploy/local/infra.sh env      print the endpoint variables (also written to .run/infra/env)
 #
 # Downloads live in .cache/ (Maven Central jars, nats-server built from the Go module proxy),
@@ -105,7 +106,9 @@ await() { # name timeout-seconds check-command...
   shift 2
   deadline=$((SECONDS + timeout))
   until "$@"; do
-    if ! running "$name"; then
+    # the recorded pid itself, not its marker: between fork and exec it still shows our shell's
+    # command line, and a marker check there would call a healthy start-up dead
+    if ! kill -0 "$(cat "$RUN/$name/pid" 2>/dev/null)" 2>/dev/null; then
       tail -n 40 "$RUN/$name/out.log" >&2 || true
       die "$name exited during start-up (log above, full log: $RUN/$name/out.log)"
     fi
@@ -217,6 +220,16 @@ stop_one() {
   rm -f "$RUN/$name/pid"
 }
 
+kill_one() {
+  local name=$1 pid
+  pid=$(our_pid "$name") || die "$name is not running"
+  log "killing $name (pid $pid) with SIGKILL"
+  kill -KILL "$pid"
+  # gone, or a zombie waiting for its reaper: either way it holds no port or file any more
+  while kill -0 "$pid" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]; do sleep 0.1; done
+  rm -f "$RUN/$name/pid"
+}
+
 up() {
   install_all
   mkdir -p "$RUN"
@@ -264,9 +277,27 @@ case "${1:-}" in
     log "data removed"
     ;;
   install) install_all ;;
+  start) # one component, e.g. after a fault test killed it
+    case "${2:-}" in
+      nats | kafka | cassandra) install_all && mkdir -p "$RUN" && "start_$2" ;;
+      *) die "usage: $0 start nats|kafka|cassandra" ;;
+    esac
+    ;;
+  stop) # one component, gracefully
+    case "${2:-}" in
+      nats | kafka | cassandra) stop_one "$2" ;;
+      *) die "usage: $0 stop nats|kafka|cassandra" ;;
+    esac
+    ;;
+  kill) # one component with SIGKILL, as a crash would (fault tests)
+    case "${2:-}" in
+      nats | kafka | cassandra) kill_one "$2" ;;
+      *) die "usage: $0 kill nats|kafka|cassandra" ;;
+    esac
+    ;;
   env) write_env && cat "$RUN/env" ;;
   *)
-    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

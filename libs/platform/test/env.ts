@@ -24,3 +24,19 @@ export const uniquePrefix = (label: string) =>
   `${label}${Date.now().toString(36).slice(-5)}${randomBytes(2).toString('hex')}`;
 
 export const quietLogger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+
+/**
+ * Polls until fn returns without throwing, or throws its last error when the time is up.
+ * (@im/testing has the same helper; platform tests cannot depend on it, it depends on platform.)
+ */
+export async function waitFor<T>(fn: () => T | Promise<T>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (Date.now() >= deadline) throw err;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { trace } from '@opentelemetry/api';
 import { AckPolicy, jetstream } from '@nats-io/jetstream';
 import {
   connectNats,
@@ -10,7 +11,8 @@ import {
   traceHeaders,
   type NatsConnection,
 } from '../src/nats/index.js';
-import { infra, quietLogger, uniquePrefix } from './env.js';
+import { startTelemetry } from '../src/telemetry/index.js';
+import { infra, quietLogger, uniquePrefix, waitFor } from './env.js';
 
 describe('nats (real server, JetStream)', () => {
   let nc: NatsConnection;
@@ -84,14 +86,30 @@ describe('nats (real server, JetStream)', () => {
     await kv.put('user.u1', JSON.stringify({ status: 'online' }));
     const entry = await kv.get('user.u1');
     assert.deepEqual(entry?.json(), { status: 'online' });
-    await new Promise((r) => setTimeout(r, 2_500));
-    const expired = await kv.get('user.u1');
-    assert.equal(expired, null, 'entry gone after its TTL');
+    // gone once the TTL has passed: polled, as the server expires entries on its own schedule
+    const t0 = Date.now();
+    await waitFor(async () => assert.equal(await kv.get('user.u1'), null, 'entry gone after its TTL'));
+    assert.ok(Date.now() - t0 >= 900, 'the entry lived for its TTL first');
   });
 
   it('carries the trace context in message headers', async () => {
-    // with the SDK not started there is no active span: no header, and extraction is harmless
+    // without an active span there is nothing to carry
     assert.equal(traceHeaders(), undefined);
-    assert.ok(traceContextOf(undefined));
+    startTelemetry('nats-test'); // W3C propagation and async context, as in a service
+    const subject = `${prefix}.traced`;
+    const sub = nc.subscribe(subject, { max: 1 });
+    const tracer = trace.getTracer('nats-test');
+    const sent = tracer.startActiveSpan('publish', (span) => {
+      const headers = traceHeaders();
+      assert.ok(headers?.get('traceparent'), 'a traceparent header is set under an active span');
+      nc.publish(subject, 'x', { headers });
+      span.end();
+      return span.spanContext();
+    });
+    for await (const msg of sub) {
+      const received = trace.getSpanContext(traceContextOf(msg.headers));
+      assert.equal(received?.traceId, sent.traceId, "the receiver continues the sender's trace");
+      assert.equal(received?.spanId, sent.spanId, "with the sender's span as parent");
+    }
   });
 });

@@ -113,16 +113,33 @@ async function startContainers(): Promise<InfraEndpoints> {
   };
 }
 
+/**
+ * Starts deploy/local/infra.sh and stops, after the run, what this run started (also when the
+ * start-up failed half-way). Servers that were already running are left alone, and
+ * IM_KEEP_INFRA=1 keeps everything up for fast re-runs (`deploy/local/infra.sh down` stops it).
+ */
 async function startLocal(): Promise<InfraEndpoints> {
   const script = join(repoRoot(), 'deploy/local/infra.sh');
+  const wasRunning = await run('bash', [script, 'status']).then(
+    () => true,
+    () => false,
+  );
+  const keep = wasRunning || process.env.IM_KEEP_INFRA === '1';
+  const down = async () => {
+    if (!keep) await run('bash', [script, 'down'], { timeout: 5 * 60_000 }).catch(() => undefined);
+  };
   try {
     await run('bash', [script, 'up'], { maxBuffer: 16 * 1024 * 1024, timeout: 20 * 60_000 });
   } catch (err) {
+    await down();
     const e = err as { stderr?: string; message: string };
     throw new Error(`deploy/local/infra.sh up failed: ${e.stderr?.trim() || e.message}`);
   }
   const envFile = join(process.env.IM_RUN_DIR ?? join(repoRoot(), '.run'), 'infra/env');
-  if (!existsSync(envFile)) throw new Error(`${envFile} missing after infra.sh up`);
+  if (!existsSync(envFile)) {
+    await down();
+    throw new Error(`${envFile} missing after infra.sh up`);
+  }
   const vars = Object.fromEntries(
     readFileSync(envFile, 'utf8')
       .split('\n')
@@ -131,6 +148,5 @@ async function startLocal(): Promise<InfraEndpoints> {
       .map((m) => [m[1]!, m[2]!]),
   );
   const endpoints = await resolveInfra({ ...vars, IM_INFRA: 'local' });
-  // The local servers stay up after the run (fast re-runs); `deploy/local/infra.sh down` stops them.
-  return { ...endpoints, source: 'local' };
+  return { ...endpoints, source: 'local', stop: down };
 }

@@ -13,10 +13,10 @@ import { LivePublisher } from './producers/live-publisher.js';
 import { CommandBus } from './sending/command-bus.js';
 import { Sequencer } from './sequencer/sequencer.js';
 import { SequencerState } from './sequencer/sequencer-state.js';
-import { ClientIdsTable } from './storage/client-ids.table.js';
 import { ConversationsTable } from './storage/conversations.table.js';
 import { DirectConversationsTable } from './storage/direct-conversations.table.js';
 import { MembersTable } from './storage/members.table.js';
+import { MessageClaimsTable } from './storage/message-claims.table.js';
 import { MessagesTable } from './storage/messages.table.js';
 
 const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url));
@@ -52,7 +52,7 @@ export class MessageModule {
         DirectConversationsTable,
         MembersTable,
         MessagesTable,
-        ClientIdsTable,
+        MessageClaimsTable,
         MembershipCache,
         AuthClient,
         LivePublisher,

@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Conversation, Message } from '@im/proto/client/v1';
 import { ApiError, ConversationLog } from '@im/sdk';
 import { eventually, Platform } from '@im/testing';
+import { conversationEvents } from './support/events.js';
 import { closeAll, registerUsers } from './support/users.js';
 
 const code = async (p: Promise<unknown>): Promise<string> => {
@@ -132,6 +133,60 @@ describe('messaging through the gateway', () => {
       history.map((m) => m.seq),
       [1, 2],
     );
+  });
+
+  it('idempotency is per sender: two members using one clientMsgId both get their own message stored (201)', async () => {
+    const [alice, bob, carol] = await registerUsers(platform, 3, 'idemsender');
+    const conv = await alice!.createConversation('group', [bob!.user.id, carol!.user.id], 'ids');
+    const clientMsgId = '42';
+    const post = (who: typeof alice, text: string) =>
+      fetch(`${platform.gatewayUrl()}/v1/conversations/${conv.id}/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${who!.session!.accessToken}` },
+        body: JSON.stringify({ clientMsgId, text }),
+      });
+    const fromBob = await post(bob, 'from bob');
+    assert.equal(fromBob.status, 201);
+    const fromAlice = await post(alice, 'from alice');
+    assert.equal(fromAlice.status, 201, "alice's send is new, not an answer with bob's message");
+    const aliceMsg = ((await fromAlice.json()) as { message: Message }).message;
+    assert.deepEqual([aliceMsg.senderId, aliceMsg.text], [alice!.user.id, 'from alice']);
+    // and in one batch over WebSocket: carol and alice again, at the same moment
+    const [c, a] = await Promise.all([carol!.connect(), alice!.connect()]);
+    const [carolMsg, aliceAgain] = await Promise.all([
+      c.sendMessage(conv.id, 'from carol', clientMsgId),
+      a.sendMessage(conv.id, 'ignored: a retry', clientMsgId),
+    ]);
+    await closeAll([c, a]);
+    assert.equal(carolMsg.text, 'from carol');
+    assert.deepEqual(aliceAgain, aliceMsg, "alice's retry is answered with alice's message");
+    const history = await carol!.allMessages(conv.id);
+    assert.deepEqual(
+      history.map((m) => `${m.seq}:${m.senderId}:${m.text}`),
+      [`1:${bob!.user.id}:from bob`, `2:${alice!.user.id}:from alice`, `3:${carol!.user.id}:from carol`],
+    );
+  });
+
+  it('a re-emitted send carries the same eventId on im.events.v1, so consumers can drop the copy', async () => {
+    const [alice, bob] = await registerUsers(platform, 2, 'eventid');
+    const conv = await alice!.createConversation('direct', [bob!.user.id]);
+    const first = await alice!.sendMessage(conv.id, 'cm-1', 'one');
+    // a retry takes the replay path: the claim is found and the event is published again
+    const retry = await alice!.sendMessage(conv.id, 'cm-1', 'one');
+    assert.deepEqual(retry, first);
+    await alice!.sendMessage(conv.id, 'cm-2', 'two');
+    const created = (
+      await conversationEvents(
+        platform,
+        conv.id,
+        (evs) => evs.filter((e) => e.event?.$case === 'messageCreated').length >= 3,
+      )
+    ).filter((e) => e.event?.$case === 'messageCreated');
+    const bySeq = (seq: number) =>
+      created.filter((e) => e.event?.$case === 'messageCreated' && e.event.value.message?.seq === seq);
+    assert.equal(bySeq(1).length, 2, 'the retry re-emitted seq 1');
+    assert.equal(bySeq(1)[0]!.eventId, bySeq(1)[1]!.eventId, 'with the same eventId');
+    assert.notEqual(bySeq(2)[0]!.eventId, bySeq(1)[0]!.eventId, 'another message has another id');
   });
 
   it('offline: a device that missed 300 messages heals with sync; unread counts agree on every device after a read marker', async () => {

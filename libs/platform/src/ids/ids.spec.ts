@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isUuid, uuidv7 } from './index.js';
+import { isUuid, nameUuid, uuidv7 } from './index.js';
 
 describe('uuidv7', () => {
   it('is a valid version-7 UUID carrying its millisecond timestamp', () => {
@@ -19,5 +19,15 @@ describe('uuidv7', () => {
   it('rejects non-UUID strings', () => {
     assert.equal(isUuid('not-a-uuid'), false);
     assert.equal(isUuid(''), false);
+  });
+});
+
+describe('nameUuid', () => {
+  it('gives the same version-5 UUID for the same name and different ones for different names', () => {
+    const a = nameUuid('conv-1/7/created');
+    assert.ok(isUuid(a), a);
+    assert.equal(a[14], '5');
+    assert.equal(nameUuid('conv-1/7/created'), a);
+    assert.notEqual(nameUuid('conv-1/8/created'), a);
   });
 });

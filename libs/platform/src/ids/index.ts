@@ -1,4 +1,5 @@
 import { randomFillSync } from 'node:crypto';
+import { v5 } from 'uuid';
 
 let lastMs = 0;
 let counter = 0;
@@ -41,4 +42,15 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-
 
 export function isUuid(value: string): boolean {
   return UUID.test(value);
+}
+
+/** The namespace of this platform's name-based ids (a fixed, random UUID). */
+const NAME_NAMESPACE = '5b2f3c8e-7d1a-4e0b-9c6f-2a4d8e1f7b30';
+
+/**
+ * A UUID version 5 (RFC 9562) derived from a name: the same name always gives the same id, so an
+ * event re-emitted by a replay carries the id it had the first time and consumers can de-duplicate.
+ */
+export function nameUuid(name: string): string {
+  return v5(name, NAME_NAMESPACE);
 }

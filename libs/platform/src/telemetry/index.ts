@@ -11,6 +11,7 @@ import { NodeSDK } from '@opentelemetry/sdk-node';
 import {
   AlwaysOffSampler,
   BatchSpanProcessor,
+  NoopSpanProcessor,
   ParentBasedSampler,
   TraceIdRatioBasedSampler,
 } from '@opentelemetry/sdk-trace';
@@ -46,7 +47,11 @@ export function startTelemetry(service: string): Telemetry {
   const sdk = new NodeSDK({
     serviceName: process.env.OTEL_SERVICE_NAME ?? service,
     metricReaders: [prometheus],
-    spanProcessors: exportTraces ? [new BatchSpanProcessor({ exporter: new OTLPTraceExporter() })] : [],
+    // Without an exporter a no-op processor still makes the SDK install its tracer provider: spans
+    // are not recorded, but every request gets a trace id that propagates and appears in the logs.
+    spanProcessors: exportTraces
+      ? [new BatchSpanProcessor({ exporter: new OTLPTraceExporter() })]
+      : [new NoopSpanProcessor()],
     sampler: exportTraces
       ? new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(sampleRatio()) })
       : new AlwaysOffSampler(),

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { planConversation, type Claim, type PlannedCommand } from './sequencing.js';
+import { claimId, planConversation, type Claim, type PlannedCommand } from './sequencing.js';
 
 const send = (clientMsgId: string, messageId = `m-${clientMsgId}`, senderId = 's'): PlannedCommand => ({
   kind: 'send',
@@ -10,6 +10,8 @@ const send = (clientMsgId: string, messageId = `m-${clientMsgId}`, senderId = 's
 });
 const read = (userId: string, seq: number): PlannedCommand => ({ kind: 'read', userId, seq });
 const none = new Map<string, Claim>();
+/** A stored claim of sender 's' (the default sender of send()). */
+const claimOf = (clientMsgId: string, senderId = 's') => claimId({ senderId, clientMsgId });
 
 describe('planConversation', () => {
   it('numbers new messages densely after lastSeq', () => {
@@ -22,10 +24,33 @@ describe('planConversation', () => {
   });
 
   it('answers a stored clientMsgId with its seq and does not advance', () => {
-    const claims = new Map([['a', { seq: 7, messageId: 'orig' }]]);
+    const claims = new Map([[claimOf('a'), { seq: 7, messageId: 'orig' }]]);
     const plan = planConversation([send('a', 'retry'), send('b')], 10, claims, new Map());
     assert.deepEqual(plan.decisions[0], { kind: 'existing', seq: 7, messageId: 'orig' });
     assert.deepEqual(plan.decisions[1], { kind: 'new', seq: 11, messageId: 'm-b' });
+  });
+
+  it("never answers one sender's clientMsgId with another sender's message", () => {
+    // bob stored "42" earlier; alice now sends "42" twice and carol once, in one batch
+    const claims = new Map([[claimOf('42', 'bob'), { seq: 3, messageId: 'bobs' }]]);
+    const plan = planConversation(
+      [
+        send('42', 'alices', 'alice'),
+        send('42', 'bobs-retry', 'bob'),
+        send('42', 'carols', 'carol'),
+        send('42', 'again', 'alice'),
+      ],
+      5,
+      claims,
+      new Map(),
+    );
+    assert.deepEqual(plan.decisions, [
+      { kind: 'new', seq: 6, messageId: 'alices' },
+      { kind: 'existing', seq: 3, messageId: 'bobs' },
+      { kind: 'new', seq: 7, messageId: 'carols' },
+      { kind: 'duplicate', of: 0 },
+    ]);
+    assert.equal(plan.lastSeq, 7);
   });
 
   it('collapses duplicates inside one batch onto the first', () => {
@@ -44,7 +69,7 @@ describe('planConversation', () => {
       const written = new Map<string, Claim>();
       batch.forEach((c, i) => {
         if (mask & (1 << i) && c.kind === 'send')
-          written.set(c.clientMsgId, { seq: seqs[i]!, messageId: c.messageId });
+          written.set(claimOf(c.clientMsgId), { seq: seqs[i]!, messageId: c.messageId });
       });
       const replay = planConversation(batch, 100, written, new Map());
       assert.deepEqual(
@@ -58,8 +83,8 @@ describe('planConversation', () => {
 
   it('continues after claims above the recovered lastSeq (rows written before the crash, state not)', () => {
     const claims = new Map([
-      ['a', { seq: 11, messageId: 'x' }],
-      ['b', { seq: 12, messageId: 'y' }],
+      [claimOf('a'), { seq: 11, messageId: 'x' }],
+      [claimOf('b'), { seq: 12, messageId: 'y' }],
     ]);
     const plan = planConversation([send('a'), send('b'), send('new')], 10, claims, new Map());
     assert.deepEqual(plan.decisions[2], { kind: 'new', seq: 13, messageId: 'm-new' });

@@ -1,8 +1,8 @@
 /**
  * The sequencer's decisions for one batch of commands of one conversation, without I/O.
  *
- * Commands arrive in partition order. A send whose clientMsgId already holds a claim (stored, or
- * earlier in this batch) gets that seq back; any other send takes lastSeq + 1. Because claims are
+ * Commands arrive in partition order. A send whose (sender, clientMsgId) already holds a claim
+ * (stored, or earlier in this batch) gets that seq back; any other send takes lastSeq + 1. Because claims are
  * written before message rows and offsets are committed after both, replaying a batch after a
  * crash reproduces exactly the same seqs: the claims written before the crash are found again,
  * and unclaimed sends get the same numbers as before from the same recovered lastSeq.
@@ -11,6 +11,15 @@ export interface Claim {
   seq: number;
   messageId: string;
 }
+
+/** What a claim is keyed by within a conversation (DESIGN §2.3): the sender and its clientMsgId. */
+export interface ClaimKey {
+  senderId: string;
+  clientMsgId: string;
+}
+
+/** A map key for a ClaimKey. */
+export const claimId = (k: ClaimKey): string => `${k.senderId}\u0000${k.clientMsgId}`;
 
 export type PlannedCommand =
   | { kind: 'send'; clientMsgId: string; messageId: string; senderId: string }
@@ -21,7 +30,7 @@ export type Decision =
   | { kind: 'new'; seq: number; messageId: string }
   /** Already claimed (stored before, or replay): answer with the stored message at seq. */
   | { kind: 'existing'; seq: number; messageId: string }
-  /** Same clientMsgId earlier in this batch: answer like command #index. */
+  /** Same sender and clientMsgId earlier in this batch: answer like command #index. */
   | { kind: 'duplicate'; of: number }
   /** Read marker: the resulting read seq, and whether it moved. */
   | { kind: 'read'; readSeq: number; moved: boolean };
@@ -36,6 +45,7 @@ export interface ConversationPlan {
 export function planConversation(
   commands: readonly PlannedCommand[],
   lastSeq: number,
+  /** Stored claims by claimId(). */
   claims: ReadonlyMap<string, Claim>,
   readSeqs: ReadonlyMap<string, number>,
 ): ConversationPlan {
@@ -44,10 +54,11 @@ export function planConversation(
   const reads = new Map<string, number>();
   const decisions: Decision[] = commands.map((cmd, index): Decision => {
     if (cmd.kind === 'send') {
-      const earlier = inBatch.get(cmd.clientMsgId);
+      const key = claimId(cmd);
+      const earlier = inBatch.get(key);
       if (earlier !== undefined) return { kind: 'duplicate', of: earlier };
-      inBatch.set(cmd.clientMsgId, index);
-      const claim = claims.get(cmd.clientMsgId);
+      inBatch.set(key, index);
+      const claim = claims.get(key);
       if (claim) {
         // a claim above the recovered lastSeq belongs to a replayed batch: keep counting after it
         seq = Math.max(seq, claim.seq);

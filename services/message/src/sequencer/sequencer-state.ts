@@ -60,8 +60,9 @@ export class SequencerState {
     return membership.readSeq;
   }
 
-  recentClaim(conversationId: string, clientMsgId: string): Claim | undefined {
-    return this.claims.get(`${conversationId}/${clientMsgId}`);
+  /** A claim this sequencer wrote, by claimId(). */
+  recentClaim(conversationId: string, claimId: string): Claim | undefined {
+    return this.claims.get(`${conversationId}/${claimId}`);
   }
 
   advance(

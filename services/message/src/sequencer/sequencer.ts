@@ -5,7 +5,7 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import type { Kafka, KafkaMessage } from 'kafkajs';
-import { uuidv7 } from '@im/platform/ids';
+import { nameUuid } from '@im/platform/ids';
 import { executeBatched, type CassandraClient, type Statement } from '@im/platform/cassandra';
 import { BatchConsumer, type ConsumedBatch } from '@im/platform/kafka';
 import type { Logger } from '@im/platform/logging';
@@ -17,12 +17,12 @@ import type { Message } from '@im/proto/client/v1';
 import { CommandResult, ConversationCommand, type ConversationEvent } from '@im/proto/events/v1';
 import type { MessageConfig } from '../config.js';
 import { MembershipCache } from '../conversations/membership-cache.js';
-import { planConversation, type Claim, type PlannedCommand } from '../domain/sequencing.js';
+import { claimId, planConversation, type Claim, type PlannedCommand } from '../domain/sequencing.js';
 import { ConversationEvents } from '../producers/conversation-events.js';
 import { LivePublisher } from '../producers/live-publisher.js';
-import { ClientIdsTable } from '../storage/client-ids.table.js';
 import { ConversationsTable, type ConversationRow } from '../storage/conversations.table.js';
 import { MembersTable } from '../storage/members.table.js';
+import { MessageClaimsTable } from '../storage/message-claims.table.js';
 import { MessagesTable } from '../storage/messages.table.js';
 import { SequencerState } from './sequencer-state.js';
 
@@ -63,7 +63,7 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     private readonly state: SequencerState,
     private readonly conversations: ConversationsTable,
     private readonly messages: MessagesTable,
-    private readonly clientIds: ClientIdsTable,
+    private readonly claimsTable: MessageClaimsTable,
     private readonly members: MembersTable,
     private readonly membership: MembershipCache,
     private readonly live: LivePublisher,
@@ -186,7 +186,7 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
       const msg = toMessage(valid[i]!.command, d.seq, d.messageId, now);
       stored[i] = msg;
       statements.push(
-        this.clientIds.claimStatement(conversationId, msg.clientMsgId, {
+        this.claimsTable.claimStatement(conversationId, msg, {
           seq: d.seq,
           messageId: d.messageId,
         }),
@@ -231,7 +231,7 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
             event: { $case: 'read', value: { conversationId, userId, seq: d.readSeq } },
           });
           events.push(
-            event(conversation, now, {
+            event(conversation, now, `read/${userId}/${d.readSeq}`, {
               $case: 'readMarked',
               value: { conversationId, userId, readSeq: d.readSeq, lastSeq: plan.lastSeq },
             }),
@@ -248,7 +248,7 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
       // existing ones too: a replay may not have published before the crash (clients dedupe by seq)
       this.live.publish(memberIds, { event: { $case: 'messageNew', value: msg } });
       events.push(
-        event(conversation, now, {
+        event(conversation, msg.createdAt ? new Date(msg.createdAt) : now, `created/${msg.seq}`, {
           $case: 'messageCreated',
           value: { message: msg, conversationType: conversation.type },
         }),
@@ -262,16 +262,13 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     conversationId: string,
     planned: readonly PlannedCommand[],
   ): Promise<Map<string, Claim>> {
-    const ids = [
-      ...new Set(
-        planned.filter((p) => p.kind === 'send').map((p) => (p as { clientMsgId: string }).clientMsgId),
-      ),
-    ];
+    const keys = new Map<string, { senderId: string; clientMsgId: string }>();
+    for (const p of planned) if (p.kind === 'send') keys.set(claimId(p), p);
     const out = new Map<string, Claim>();
     await Promise.all(
-      ids.map(async (id) => {
+      [...keys].map(async ([id, key]) => {
         const claim =
-          this.state.recentClaim(conversationId, id) ?? (await this.clientIds.get(conversationId, id));
+          this.state.recentClaim(conversationId, id) ?? (await this.claimsTable.get(conversationId, key));
         if (claim) out.set(id, claim);
       }),
     );
@@ -344,14 +341,23 @@ function claimsOf(
   decisions.forEach((d, i) => {
     const p = items[i]!.planned;
     if ((d.kind === 'new' || d.kind === 'existing') && p?.kind === 'send')
-      out.set(p.clientMsgId, { seq: d.seq, messageId: d.messageId });
+      out.set(claimId(p), { seq: d.seq, messageId: d.messageId });
   });
   return out;
 }
 
-function event(conversation: ConversationRow, at: Date, e: ConversationEvent['event']): ConversationEvent {
+/**
+ * A sequenced event. Its id is derived from what it records (conversation, kind, seq), so a replay
+ * after a crash re-emits it with the same id and consumers can drop the copy.
+ */
+function event(
+  conversation: ConversationRow,
+  at: Date,
+  name: string,
+  e: ConversationEvent['event'],
+): ConversationEvent {
   return {
-    eventId: uuidv7(),
+    eventId: nameUuid(`${conversation.conversationId}/${name}`),
     conversationId: conversation.conversationId,
     tenantId: conversation.tenantId,
     occurredAt: at.toISOString(),
