@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { clientSchemas } from './json-schema.js';
+import { clientSchemas, frameCatalogue } from './json-schema.js';
 
 describe('clientSchemas', () => {
   const schemas = clientSchemas();
@@ -36,5 +36,16 @@ describe('clientSchemas', () => {
     });
     assert.ok(message.required.includes('conversationId'));
     assert.ok(!message.required.includes('editedAt'), 'optional fields are not required');
+  });
+});
+
+describe('frameCatalogue', () => {
+  it('lists the frames of each direction by type, each with a described message', () => {
+    const { client, server } = frameCatalogue();
+    assert.ok(client.some((f) => f.type === 'message.send' && f.message === 'MessageSendFrame'));
+    assert.ok(server.some((f) => f.type === 'message.new' && f.message === 'MessageNewEvent'));
+    for (const f of [...client, ...server]) assert.ok(clientSchemas().has(f.message), f.message);
+    assert.equal(new Set(client.map((f) => f.type)).size, client.length, 'client types are unique');
+    assert.equal(new Set(server.map((f) => f.type)).size, server.length, 'server types are unique');
   });
 });

@@ -36,10 +36,8 @@ let cache: Map<string, JsonSchema> | undefined;
 /** Schemas of every im.client.v1 message by simple name ("Message", "MessageSendFrame", ...). */
 export function clientSchemas(): Map<string, JsonSchema> {
   if (cache) return cache;
-  const url = new URL('../../src/gen/client-v1.descriptors.json', import.meta.url);
-  const set = JSON.parse(readFileSync(url, 'utf8')) as { file: FileDescriptor[] };
   cache = new Map();
-  for (const file of set.file.filter((f) => f.package === 'im.client.v1')) {
+  for (const file of clientFiles()) {
     const comments = commentsOf(file);
     for (const [mi, msg] of (file.messageType ?? []).entries()) {
       const properties: Record<string, JsonSchema> = {};
@@ -60,6 +58,35 @@ export function clientSchemas(): Map<string, JsonSchema> {
     }
   }
   return cache;
+}
+
+function clientFiles(): FileDescriptor[] {
+  const url = new URL('../../src/gen/client-v1.descriptors.json', import.meta.url);
+  const set = JSON.parse(readFileSync(url, 'utf8')) as { file: FileDescriptor[] };
+  return set.file.filter((f) => f.package === 'im.client.v1');
+}
+
+/** A WebSocket frame: its "type" and the im.client.v1 message that describes it. */
+export interface FrameType {
+  type: string;
+  message: string;
+}
+
+/**
+ * The WebSocket frames by direction, from the ClientFrame and ServerFrame catalogue messages in
+ * frames.proto: one field per frame, named like its "type" with "_" for ".".
+ */
+export function frameCatalogue(): { client: FrameType[]; server: FrameType[] } {
+  const messages = clientFiles().flatMap((f) => f.messageType ?? []);
+  const framesOf = (catalogue: string): FrameType[] => {
+    const msg = messages.find((m) => m.name === catalogue);
+    if (!msg) throw new Error(`im.client.v1.${catalogue} is missing from the descriptors`);
+    return (msg.field ?? []).map((f) => ({
+      type: f.name.replaceAll('_', '.'),
+      message: f.typeName!.split('.').pop()!,
+    }));
+  };
+  return { client: framesOf('ClientFrame'), server: framesOf('ServerFrame') };
 }
 
 /** $ref prefix used for message fields; documents put the schemas at this path. */

@@ -4,3 +4,4 @@ export * from './eventually.js';
 export * from './paths.js';
 export * from './service-process.js';
 export * from './platform.js';
+export * from './ports.js';

@@ -106,7 +106,6 @@ export class Platform {
       label: `gw${this.gateways.length}`,
       env: {
         ...this.baseEnv,
-        PUBLIC_PORT: '0',
         ...this.downstreamEnv(),
         ...this.extraEnv?.gateway,
         ...extra,
@@ -137,6 +136,7 @@ export class Platform {
     const old = this.services.get(name);
     if (!old) throw new Error(`${name} was never started`);
     if (old.running) await old.stop();
+    // its old ports (see freePort: outside the ephemeral range, so nothing else took them)
     const base: Record<string, string> = {
       GRPC_PORT: String(old.ports.grpcPort),
       HTTP_PORT: String(old.ports.httpPort),

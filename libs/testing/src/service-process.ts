@@ -3,6 +3,7 @@ import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { repoRoot } from './paths.js';
+import { freePort } from './ports.js';
 
 export type ServiceName = 'gateway' | 'auth' | 'presence' | 'message' | 'media' | 'notification';
 
@@ -110,7 +111,13 @@ export class ServiceProcess {
 
   /** Starts the service and waits for its "<name> ready" line, which carries its ports. */
   static async start(name: ServiceName, options: StartServiceOptions): Promise<ServiceProcess> {
-    const proc = ServiceProcess.spawn(name, options);
+    // ports known to be free and outside the ephemeral range, so a restart can rebind them
+    const ports: Record<string, string> = {
+      HTTP_PORT: String(await freePort()),
+      GRPC_PORT: String(await freePort()),
+    };
+    if (name === 'gateway') ports.PUBLIC_PORT = String(await freePort());
+    const proc = ServiceProcess.spawn(name, { ...options, env: { ...ports, ...options.env } });
     const ready = await proc.waitForLog((l) => l.msg === `${name} ready`, options.readyTimeoutMs ?? 60_000);
     proc.ports = Object.fromEntries(
       Object.entries(ready).filter(([k, v]) => k.endsWith('Port') && typeof v === 'number'),

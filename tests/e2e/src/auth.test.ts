@@ -128,15 +128,14 @@ describe('auth through the gateway', () => {
     assert.ok(socket.events.some((e) => e.type === 'error' && e.code === 'session_revoked'));
   });
 
-  it('logout revokes the session: REST and sockets are refused within seconds', async () => {
+  it('logout revokes the session: its open sockets close with 4401, REST and new sockets are refused', async () => {
+    // how fast revocation spreads is measured, not asserted here (docs/security.md)
     const [u] = await registerUsers(platform, 1, 'logout');
     const socket = await u!.connect();
-    const t0 = Date.now();
     await u!.logout();
     const closed = await socket.closed;
     assert.equal(closed.code, 4401);
     await rejects(u!.me(), 'session_revoked', 401);
-    assert.ok(Date.now() - t0 < 3_000, `revocation took ${Date.now() - t0} ms`);
     await assert.rejects(
       ImSocket.connect(u!.wsUrl, u!.session!.accessToken),
       (e: unknown) => e instanceof ApiError && e.code === 'session_revoked',
@@ -294,7 +293,7 @@ describe('auth through the gateway', () => {
       },
       { timeoutMs: 10_000 },
     );
-    await u!.me(); // token signed by the previous key
+    const oldToken = u!.session!.accessToken;
     await eventually(
       async () => {
         const fresh = new ImClient(base);
@@ -304,6 +303,12 @@ describe('auth through the gateway', () => {
       },
       { timeoutMs: 45_000, intervalMs: 1_000, what: 'new tokens signed with the new key and accepted' },
     );
+    // the gateway has now re-fetched the keys: a token of the previous key still works
+    assert.notEqual(JSON.parse(Buffer.from(oldToken.split('.')[0]!, 'base64url').toString()).kid, kid);
+    assert.equal((await u!.me()).user.id, u!.user.id, 'REST accepts the old token');
+    const s = await ImSocket.connect(u!.wsUrl, oldToken);
+    await s.request('ping');
+    await s.close();
   });
 });
 

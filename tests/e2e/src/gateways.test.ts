@@ -4,7 +4,8 @@ import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import type { Message } from '@im/proto/client/v1';
 import { ApiError, ImClient, ImSocket } from '@im/sdk';
-import { eventually, Platform, sleep, type ServiceProcess } from '@im/testing';
+import { eventually, Platform, type ServiceProcess } from '@im/testing';
+import { retrying } from './support/retry.js';
 import { closeAll, registerUsers } from './support/users.js';
 
 const unlimited = { SEND_RATE_PER_SEC: '100000', SEND_BURST: '100000' };
@@ -36,6 +37,20 @@ describe('gateways', () => {
     }
   });
 
+  it('logout on one gateway revokes the session on the other: its sockets close with 4401, its REST refuses', async () => {
+    const [u] = await registerUsers(platform, 1, 'revoke2gw');
+    const onGw1 = new ImClient(platform.gatewayUrl(1));
+    onGw1.session = u!.session;
+    const [s0, s1] = await Promise.all([u!.connect(), onGw1.connect()]);
+    await u!.logout(); // through gateway 0
+    for (const s of [s0, s1]) assert.equal((await s.closed).code, 4401);
+    await assert.rejects(onGw1.me(), (e: unknown) => e instanceof ApiError && e.code === 'session_revoked');
+    await assert.rejects(
+      onGw1.connect(),
+      (e: unknown) => e instanceof ApiError && e.code === 'session_revoked',
+    );
+  });
+
   it('per-user send rate limit: rate_limited with a retry hint, and the refused message is not stored', async () => {
     const gw = await platform.startGateway({ SEND_RATE_PER_SEC: '2', SEND_BURST: '3' });
     const [alice, bob] = await registerUsers(platform, 2, 'rate');
@@ -50,8 +65,11 @@ describe('gateways', () => {
       assert.ok(err instanceof ApiError);
       assert.equal(err.code, 'rate_limited');
       assert.ok(err.retryAfterMs! > 0 && err.retryAfterMs! <= 500, `retry after ${err.retryAfterMs} ms`);
-      await sleep(err.retryAfterMs! + 20);
-      const later = await socket.sendMessage(conv.id, 'after waiting');
+      // a client that honours retryAfterMs gets through; the refused message took no seq
+      const later = await retrying(
+        () => socket.sendMessage(conv.id, 'after waiting', 'later-1'),
+        ['rate_limited'],
+      );
       assert.equal(later.seq, 4);
       const history = await bob!.allMessages(conv.id);
       assert.ok(!history.some((m) => m.clientMsgId === 'refused-one'));
@@ -111,10 +129,12 @@ describe('gateways', () => {
       const alive = await ImSocket.connect(url, user!.session!.accessToken);
       const silent = await ImSocket.connect(url, user!.session!.accessToken);
       (silent.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
-      await sleep(5_000);
+      // The server's own clock as the marker: heartbeats come 1 s apart and each one closes the
+      // sockets idle for over 2.5 s, so by the 4th ping the live socket sees after the pause
+      // (>= 3 s later) the silent socket has been closed.
+      await pingsReceived(alive, 4);
       (silent.ws as unknown as { _socket: { resume(): void } })._socket.resume();
-      const closed = await Promise.race([silent.closed, sleep(5_000).then(() => undefined)]);
-      assert.ok(closed, 'the silent socket was closed');
+      await silent.closed;
       assert.ok(alive.isOpen, 'a socket that answers pings stays open');
       await alive.request('ping');
       await alive.close();
@@ -138,33 +158,46 @@ describe('gateways', () => {
       `ws://${draining.address('publicPort')}/v1/ws`,
       alice!.session!.accessToken,
     );
-    const sends = Array.from({ length: 30 }, (_, i) =>
-      socket.sendMessage(conv.id, `in flight ${i}`, `drain-${i}-${randomUUID()}`).then(
+    const clientMsgIds = Array.from({ length: 30 }, (_, i) => `drain-${i}-${randomUUID()}`);
+    const sends = clientMsgIds.map((clientMsgId, i) =>
+      socket.sendMessage(conv.id, `in flight ${i}`, clientMsgId).then(
         (m) => ({ ok: true as const, m }),
         (e: unknown) => ({ ok: false as const, e }),
       ),
     );
     const exit = draining.stop();
     const results = await Promise.all(sends);
-    const answered = results.filter(
-      (r) => r.ok || (r.e instanceof ApiError && r.e.code !== 'connection_closed'),
-    );
-    assert.equal(
-      answered.length,
-      results.length,
-      'every request in flight got its answer before the socket closed',
-    );
+    // each request in flight is answered before the socket closes: acked, or refused with a
+    // retryable code (then the client resends it, same clientMsgId, through another gateway)
+    for (const r of results) {
+      if (r.ok) continue;
+      assert.ok(r.e instanceof ApiError, String(r.e));
+      assert.equal(r.e.code, 'unavailable', `a retryable answer, not ${r.e.code}`);
+    }
     const reconnect = await socket.waitFor((f) => f.type === 'reconnect');
     assert.ok(typeof reconnect.afterMs === 'number');
     assert.equal((await socket.closed).code, 1012);
     assert.equal((await exit).code, 0, 'the gateway exits cleanly');
 
-    // the client reconnects to another gateway and nothing acknowledged was lost
     const elsewhere = await ImSocket.connect(platform.wsUrl(0), alice!.session!.accessToken);
+    const retried = await Promise.all(
+      results.map((r, i) => (r.ok ? r.m : elsewhere.sendMessage(conv.id, `in flight ${i}`, clientMsgIds[i]))),
+    );
     const next = await elsewhere.sendMessage(conv.id, 'after the drain');
     const history = await bob!.allMessages(conv.id);
-    for (const r of results) if (r.ok) assert.ok(history.some((m) => m.id === r.m.id));
-    assert.equal(next.seq, history.length);
+    assert.deepEqual(
+      history.map((m) => m.seq),
+      Array.from({ length: 31 }, (_, i) => i + 1),
+      'dense, with every send exactly once',
+    );
+    for (const [i, m] of retried.entries()) {
+      assert.equal(m.clientMsgId, clientMsgIds[i]);
+      assert.ok(
+        history.some((h) => h.id === m.id && h.text === `in flight ${i}`),
+        `send ${i} is in history`,
+      );
+    }
+    assert.equal(next.seq, 31);
     await elsewhere.close();
     await eventually(
       async () => assert.rejects(fetch(`http://${draining.address('publicPort')}/v1/openapi.json`)),
@@ -172,3 +205,16 @@ describe('gateways', () => {
     );
   });
 });
+
+/** Resolves once the socket has answered n more pings from the server. */
+function pingsReceived(socket: ImSocket, n: number): Promise<void> {
+  return new Promise((resolve) => {
+    let count = 0;
+    const onPing = () => {
+      if (++count < n) return;
+      socket.ws.off('ping', onPing);
+      resolve();
+    };
+    socket.ws.on('ping', onPing);
+  });
+}

@@ -3,26 +3,28 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, it } from 'node:test';
-import { infraEnvFromProcess, newRunPrefix, repoRoot } from '@im/testing';
+import { freePort, infraEnvFromProcess, newRunPrefix, repoRoot } from '@im/testing';
 
 // The README's first command, as a newcomer runs it (here on spare ports, against the run's infrastructure).
 describe('deploy/local/platform.sh', () => {
   it('brings all six services up, each /readyz answers 200, and Ctrl-C stops them all', async () => {
-    const base = 21000 + Math.floor(Math.random() * 500) * 10;
-    const ports = {
-      IM_GATEWAY_PORT: base,
-      IM_AUTH_GRPC_PORT: base + 1,
-      IM_MESSAGE_GRPC_PORT: base + 2,
-      IM_PRESENCE_GRPC_PORT: base + 3,
-      IM_MEDIA_GRPC_PORT: base + 4,
-      IM_NOTIFICATION_GRPC_PORT: base + 5,
-      IM_GATEWAY_HTTP_PORT: base + 6,
-      IM_AUTH_HTTP_PORT: base + 7,
-      IM_MESSAGE_HTTP_PORT: base + 8,
-      IM_PRESENCE_HTTP_PORT: base + 9,
-      IM_MEDIA_HTTP_PORT: base + 10,
-      IM_NOTIFICATION_HTTP_PORT: base + 11,
-    };
+    const names = [
+      'IM_GATEWAY_PORT',
+      'IM_AUTH_GRPC_PORT',
+      'IM_MESSAGE_GRPC_PORT',
+      'IM_PRESENCE_GRPC_PORT',
+      'IM_MEDIA_GRPC_PORT',
+      'IM_NOTIFICATION_GRPC_PORT',
+      'IM_GATEWAY_HTTP_PORT',
+      'IM_AUTH_HTTP_PORT',
+      'IM_MESSAGE_HTTP_PORT',
+      'IM_PRESENCE_HTTP_PORT',
+      'IM_MEDIA_HTTP_PORT',
+      'IM_NOTIFICATION_HTTP_PORT',
+    ] as const;
+    const ports: Record<string, number> = {};
+    for (const name of names) ports[name] = await freePort();
+    const healthPorts = names.filter((n) => n.endsWith('_HTTP_PORT')).map((n) => ports[n]!);
     const child = spawn('bash', [join(repoRoot(), 'deploy/local/platform.sh')], {
       cwd: repoRoot(),
       env: {
@@ -53,7 +55,6 @@ describe('deploy/local/platform.sh', () => {
         new RegExp(`ws://127\\.0\\.0\\.1:${ports.IM_GATEWAY_PORT}/v1/ws`),
         'prints where to connect',
       );
-      const healthPorts = [6, 7, 8, 9, 10, 11].map((d) => base + d);
       for (const port of healthPorts) {
         const res = await fetch(`http://127.0.0.1:${port}/readyz`);
         const body = (await res.json()) as { status: string; checks: Array<{ name: string; ok: boolean }> };
@@ -65,7 +66,7 @@ describe('deploy/local/platform.sh', () => {
       child.kill('SIGINT');
     }
     assert.equal(await exited, 0, 'Ctrl-C ends the command cleanly');
-    for (const port of [6, 7, 8, 9, 10, 11].map((d) => base + d)) {
+    for (const port of healthPorts) {
       await assert.rejects(fetch(`http://127.0.0.1:${port}/healthz`), `nothing listens on ${port} any more`);
     }
   });

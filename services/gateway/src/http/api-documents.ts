@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ERROR_CODES } from '@im/platform/errors';
-import { clientSchemas } from '@im/proto/json-schema';
+import { clientSchemas, frameCatalogue } from '@im/proto/json-schema';
 import { authFrame, wsFrames } from './request-schemas.js';
 import type { Route } from './routes.js';
 
@@ -133,20 +133,7 @@ export function asyncApiDocument(): Record<string, unknown> {
   };
   add('auth', jsonSchema(authFrame), send);
   for (const [type, schema] of Object.entries(wsFrames)) add(type, jsonSchema(schema), send);
-  for (const [name, frame] of [
-    ['ready', 'ReadyFrame'],
-    ['ack', 'AckFrame'],
-    ['error', 'ErrorFrame'],
-    ['message.new', 'MessageNewEvent'],
-    ['message.updated', 'MessageUpdatedEvent'],
-    ['read', 'ReadEvent'],
-    ['typing', 'TypingEvent'],
-    ['presence', 'PresenceEvent'],
-    ['conversation.updated', 'ConversationUpdatedEvent'],
-    ['reconnect', 'ReconnectFrame'],
-  ] as const) {
-    add(`server.${name}`, proto.get(frame), receive);
-  }
+  for (const f of frameCatalogue().server) add(`server.${f.type}`, proto.get(f.message), receive);
   const schemas: Record<string, unknown> = {};
   for (const [name, schema] of proto) schemas[name] = schema;
   return {

@@ -169,6 +169,40 @@ export interface ReconnectFrame {
   afterMs: number;
 }
 
+/**
+ * Every frame a client may send, one field per frame type: a field's name is the frame's "type"
+ * with "_" read as "." (message_send is "message.send"). The gateway's documents and the tests
+ * derive their lists of frames from here.
+ */
+export interface ClientFrame {
+  frame:
+    | { $case: "auth"; value: AuthFrame }
+    | { $case: "messageSend"; value: MessageSendFrame }
+    | { $case: "read"; value: ReadFrame }
+    | { $case: "typing"; value: TypingFrame }
+    | { $case: "presenceSet"; value: PresenceSetFrame }
+    | { $case: "presenceSubscribe"; value: PresenceSubscribeFrame }
+    | { $case: "sync"; value: SyncFrame }
+    | { $case: "ping"; value: PingFrame }
+    | undefined;
+}
+
+/** Every frame the server sends, named as in ClientFrame. */
+export interface ServerFrame {
+  frame:
+    | { $case: "ready"; value: ReadyFrame }
+    | { $case: "ack"; value: AckFrame }
+    | { $case: "error"; value: ErrorFrame }
+    | { $case: "messageNew"; value: MessageNewEvent }
+    | { $case: "messageUpdated"; value: MessageUpdatedEvent }
+    | { $case: "read"; value: ReadEvent }
+    | { $case: "typing"; value: TypingEvent }
+    | { $case: "presence"; value: PresenceEvent }
+    | { $case: "conversationUpdated"; value: ConversationUpdatedEvent }
+    | { $case: "reconnect"; value: ReconnectFrame }
+    | undefined;
+}
+
 function createBaseAuthFrame(): AuthFrame {
   return { type: "", token: "" };
 }
@@ -1654,6 +1688,284 @@ export const ReconnectFrame: MessageFns<ReconnectFrame> = {
             }
 
             message.afterMs = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseClientFrame(): ClientFrame {
+  return { frame: undefined };
+}
+
+export const ClientFrame: MessageFns<ClientFrame> = {
+  encode(message: ClientFrame, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.frame?.$case) {
+      case "auth":
+        AuthFrame.encode(message.frame.value, writer.uint32(10).fork()).join();
+        break;
+      case "messageSend":
+        MessageSendFrame.encode(message.frame.value, writer.uint32(18).fork()).join();
+        break;
+      case "read":
+        ReadFrame.encode(message.frame.value, writer.uint32(26).fork()).join();
+        break;
+      case "typing":
+        TypingFrame.encode(message.frame.value, writer.uint32(34).fork()).join();
+        break;
+      case "presenceSet":
+        PresenceSetFrame.encode(message.frame.value, writer.uint32(42).fork()).join();
+        break;
+      case "presenceSubscribe":
+        PresenceSubscribeFrame.encode(message.frame.value, writer.uint32(50).fork()).join();
+        break;
+      case "sync":
+        SyncFrame.encode(message.frame.value, writer.uint32(58).fork()).join();
+        break;
+      case "ping":
+        PingFrame.encode(message.frame.value, writer.uint32(66).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClientFrame {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClientFrame();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.frame = { $case: "auth", value: AuthFrame.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.frame = { $case: "messageSend", value: MessageSendFrame.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.frame = { $case: "read", value: ReadFrame.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.frame = { $case: "typing", value: TypingFrame.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.frame = { $case: "presenceSet", value: PresenceSetFrame.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.frame = {
+              $case: "presenceSubscribe",
+              value: PresenceSubscribeFrame.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.frame = { $case: "sync", value: SyncFrame.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.frame = { $case: "ping", value: PingFrame.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseServerFrame(): ServerFrame {
+  return { frame: undefined };
+}
+
+export const ServerFrame: MessageFns<ServerFrame> = {
+  encode(message: ServerFrame, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.frame?.$case) {
+      case "ready":
+        ReadyFrame.encode(message.frame.value, writer.uint32(10).fork()).join();
+        break;
+      case "ack":
+        AckFrame.encode(message.frame.value, writer.uint32(18).fork()).join();
+        break;
+      case "error":
+        ErrorFrame.encode(message.frame.value, writer.uint32(26).fork()).join();
+        break;
+      case "messageNew":
+        MessageNewEvent.encode(message.frame.value, writer.uint32(34).fork()).join();
+        break;
+      case "messageUpdated":
+        MessageUpdatedEvent.encode(message.frame.value, writer.uint32(42).fork()).join();
+        break;
+      case "read":
+        ReadEvent.encode(message.frame.value, writer.uint32(50).fork()).join();
+        break;
+      case "typing":
+        TypingEvent.encode(message.frame.value, writer.uint32(58).fork()).join();
+        break;
+      case "presence":
+        PresenceEvent.encode(message.frame.value, writer.uint32(66).fork()).join();
+        break;
+      case "conversationUpdated":
+        ConversationUpdatedEvent.encode(message.frame.value, writer.uint32(74).fork()).join();
+        break;
+      case "reconnect":
+        ReconnectFrame.encode(message.frame.value, writer.uint32(82).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ServerFrame {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseServerFrame();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.frame = { $case: "ready", value: ReadyFrame.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.frame = { $case: "ack", value: AckFrame.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.frame = { $case: "error", value: ErrorFrame.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.frame = { $case: "messageNew", value: MessageNewEvent.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.frame = { $case: "messageUpdated", value: MessageUpdatedEvent.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.frame = { $case: "read", value: ReadEvent.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.frame = { $case: "typing", value: TypingEvent.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.frame = { $case: "presence", value: PresenceEvent.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.frame = {
+              $case: "conversationUpdated",
+              value: ConversationUpdatedEvent.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.frame = { $case: "reconnect", value: ReconnectFrame.decode(reader, reader.uint32()) };
             continue;
           }
         }
