@@ -4,6 +4,8 @@
 //   unit         *.spec.ts beside the code (no infrastructure)
 //   integration  services/*/test and libs/*/test against real Kafka, Cassandra and NATS
 //   e2e          tests/e2e: all services as processes, driven through the public gateway
+//   faults       tests/e2e/src/faults: kill -9 / SIGSTOP of processes and infrastructure under load,
+//                alone (they stop and restart shared components)
 // Infrastructure is resolved once (env → Testcontainers → deploy/local) and handed to every test
 // process. Ends with one line "N passed, N failed, N skipped" and exits non-zero on any failure.
 //
@@ -22,7 +24,7 @@ const argValue = (flag) => {
   const i = args.indexOf(flag);
   return i >= 0 ? args[i + 1] : undefined;
 };
-const phases = (argValue('--phase') ?? 'checks,unit,integration,e2e').split(',');
+const phases = (argValue('--phase') ?? 'checks,unit,integration,e2e,faults').split(',');
 const only = argValue('--only');
 
 const results = []; // { status, name, phase }
@@ -102,8 +104,9 @@ function testFiles(kind) {
       return dir.includes(`${join(root, 'tests')}`)
         ? []
         : findFiles(join(dir, 'dist', 'test'), (p) => p.endsWith('.test.js'));
+    const isFault = (p) => p.includes(`${sep}faults${sep}`);
     return dir.includes(join(root, 'tests'))
-      ? findFiles(join(dir, 'dist'), (p) => p.endsWith('.test.js'))
+      ? findFiles(join(dir, 'dist'), (p) => p.endsWith('.test.js') && (kind === 'faults') === isFault(p))
       : [];
   });
   // a compiled test whose source was deleted must not run (dist/ is not cleaned by tsc -b)
@@ -210,7 +213,7 @@ async function main() {
     await runNodeTests('unit', testFiles('unit'), { concurrency: 2, timeoutMs: 30_000 });
   }
 
-  const needsInfra = phases.some((p) => p === 'integration' || p === 'e2e');
+  const needsInfra = phases.some((p) => p === 'integration' || p === 'e2e' || p === 'faults');
   let infra;
   let infraEnvVars = {};
   if (needsInfra) {
@@ -219,7 +222,7 @@ async function main() {
     try {
       const testing = await import(join(root, 'libs/testing/dist/src/index.js'));
       infra = await testing.resolveInfra();
-      infraEnvVars = testing.infraEnv(infra);
+      infraEnvVars = { ...testing.infraEnv(infra), IM_INFRA_SOURCE: infra.source };
       console.log(
         `  ${infra.source}: kafka ${infra.kafkaBrokers}, cassandra ${infra.cassandraContactPoints}, nats ${infra.natsUrl} (${Date.now() - t0} ms)`,
       );
@@ -229,6 +232,7 @@ async function main() {
       if (phases.includes('integration'))
         skipFiles('integration', testFiles('integration'), 'not run: no infrastructure');
       if (phases.includes('e2e')) skipFiles('e2e', testFiles('e2e'), 'not run: no infrastructure');
+      if (phases.includes('faults')) skipFiles('faults', testFiles('faults'), 'not run: no infrastructure');
       return finish();
     }
   }
@@ -245,6 +249,14 @@ async function main() {
     if (phases.includes('e2e')) {
       banner('end-to-end tests (services as processes, through the gateway)');
       await runNodeTests('e2e', testFiles('e2e'), { concurrency: 1, timeoutMs: 600_000, env: infraEnvVars });
+    }
+    if (phases.includes('faults')) {
+      banner('fault tests (processes and infrastructure killed under load, one at a time)');
+      await runNodeTests('faults', testFiles('faults'), {
+        concurrency: 1,
+        timeoutMs: 900_000,
+        env: infraEnvVars,
+      });
     }
   } finally {
     await infra?.stop();

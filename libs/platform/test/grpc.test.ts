@@ -18,6 +18,7 @@ const handlers: ServiceHandlers<typeof PresenceServiceService> = {
     calls.push(`getPresence:${req.userIds[0]}`);
     if (req.userIds[0] === 'slow') await new Promise((r) => setTimeout(r, 1_500));
     if (req.userIds[0] === 'flaky') throw new AppError('unavailable', 'try again');
+    if (req.userIds[0] === 'busy') throw new AppError('unavailable', 'overloaded', 750);
     if (req.userIds[0] === 'missing') throw new AppError('not_found', 'no such user');
     if (req.userIds[0] === 'crash') throw new TypeError('bug with internal details');
     return { presence: req.userIds.map((userId) => ({ userId, status: 'online', lastSeenAt: undefined })) };
@@ -111,6 +112,17 @@ describe('gRPC server and client', () => {
       calls.length = 0;
       await assert.rejects(client.getPresence({ caller: undefined, userIds: ['missing'] }));
       assert.deepEqual(calls, ['getPresence:missing'], 'other errors are not retried');
+      calls.length = 0;
+      await assert.rejects(client.getPresence({ caller: undefined, userIds: ['busy'] }), (err: unknown) => {
+        assert.ok(err instanceof AppError && err.code === 'unavailable');
+        assert.equal(err.retryAfterMs, 750, "the server's hint reaches the caller");
+        return true;
+      });
+      assert.deepEqual(
+        calls,
+        ['getPresence:busy'],
+        'a server that said when to retry is not retried at once',
+      );
     } finally {
       client.close();
     }

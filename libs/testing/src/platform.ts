@@ -41,6 +41,8 @@ export function infraEnvFromProcess(): Record<string, string> {
 export class Platform {
   readonly services = new Map<Exclude<ServiceName, 'gateway'>, ServiceProcess>();
   readonly gateways: ServiceProcess[] = [];
+  /** Message replicas beyond the first (startMessageReplica). */
+  readonly replicas: ServiceProcess[] = [];
 
   private constructor(
     readonly prefix: string,
@@ -147,8 +149,44 @@ export class Platform {
     return this.startService(name, { ...base, ...env }, `${name}-restart`);
   }
 
+  /** Another message replica (same prefix, so it joins the sequencer group and shares the work). */
+  async startMessageReplica(env: Record<string, string> = {}): Promise<ServiceProcess> {
+    const replica = await ServiceProcess.start('message', {
+      label: `message-${this.replicas.length + 2}`,
+      env: { ...this.baseEnv, AUTH_GRPC_ADDR: this.grpc('auth'), ...this.extraEnv?.message, ...env },
+    });
+    this.replicas.push(replica);
+    return replica;
+  }
+
+  /** Starts replica i (of startMessageReplica) again on its old ports, e.g. after kill -9. */
+  async restartMessageReplica(i: number, env: Record<string, string> = {}): Promise<ServiceProcess> {
+    const old = this.replicas[i];
+    if (!old) throw new Error(`no message replica ${i}`);
+    if (old.running) await old.stop();
+    const again = await ServiceProcess.start('message', {
+      label: `message-${i + 2}-restart`,
+      env: {
+        ...this.baseEnv,
+        AUTH_GRPC_ADDR: this.grpc('auth'),
+        GRPC_PORT: String(old.ports.grpcPort),
+        HTTP_PORT: String(old.ports.httpPort),
+        ...this.extraEnv?.message,
+        ...env,
+      },
+    });
+    this.replicas[i] = again;
+    return again;
+  }
+
+  /** Every message replica's gRPC address, for a client that balances over them. */
+  messageAddresses(): string {
+    const all = [this.services.get('message')!, ...this.replicas];
+    return `ipv4:${all.map((p) => p.address('grpcPort')).join(',')}`;
+  }
+
   async stop(): Promise<void> {
     await Promise.all(this.gateways.map((g) => g.stop()));
-    await Promise.all([...this.services.values()].map((s) => s.stop()));
+    await Promise.all([...this.services.values(), ...this.replicas].map((s) => s.stop()));
   }
 }

@@ -184,6 +184,16 @@ export class ServiceProcess {
     return info;
   }
 
+  /** SIGSTOP: the process freezes (as in a long GC pause) and keeps its sockets. */
+  freeze(): void {
+    this.child.kill('SIGSTOP');
+  }
+
+  /** SIGCONT: a frozen process carries on where it stopped. */
+  thaw(): void {
+    this.child.kill('SIGCONT');
+  }
+
   /** kill -9: no shutdown hooks, no drain. */
   async kill(): Promise<ExitInfo> {
     if (!this.running) return this.exitInfo!;

@@ -123,9 +123,12 @@ export const env = {
   /** host:port, or dns:///host:port (every address the name resolves to, balanced round-robin). */
   grpcAddress: (service: string) =>
     trimmed
-      .regex(/^(dns:\/\/\/)?[A-Za-z0-9.\-_]+:\d{1,5}$/, 'must be host:port or dns:///host:port')
+      .regex(
+        /^((dns:\/\/\/)?[A-Za-z0-9.\-_]+:\d{1,5}|ipv4:\d{1,3}(\.\d{1,3}){3}:\d{1,5}(,\d{1,3}(\.\d{1,3}){3}:\d{1,5})*)$/,
+        'must be host:port, dns:///host:port or ipv4:a.b.c.d:port,…',
+      )
       .describe(
-        `gRPC address of the ${service} service (host:port, or dns:///host:port to balance over all its pods)`,
+        `gRPC address of the ${service} service (host:port, dns:///host:port to balance over all its pods, or ipv4:ip:port,ip:port for a fixed list)`,
       ),
   url: (description: string, protocols: readonly string[]) =>
     trimmed

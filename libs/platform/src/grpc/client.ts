@@ -79,11 +79,15 @@ export function createGrpcClient<S extends ServiceDefinition>(
             invoke(request, new Metadata(), { deadline }, (err, res) => (err ? reject(err) : resolve(res))),
           );
         } catch (err) {
-          const retriable = idempotent.has(method) && (err as ServiceError).code === GrpcStatus.UNAVAILABLE;
+          const app = fromGrpcError(err, `${options.name} (${options.address})`);
+          // a server that says when to come back (overloaded, its log down) is not asked again at
+          // once: the hint goes to the caller, and on to the client, who waits as told
+          const retriable =
+            idempotent.has(method) &&
+            (err as ServiceError).code === GrpcStatus.UNAVAILABLE &&
+            app.retryAfterMs === undefined;
           const backoff = RETRY_BASE_MS * 2 ** (attempt - 1);
-          if (!retriable || attempt >= maxAttempts || Date.now() + backoff >= deadline) {
-            throw fromGrpcError(err, `${options.name} (${options.address})`);
-          }
+          if (!retriable || attempt >= maxAttempts || Date.now() + backoff >= deadline) throw app;
           await new Promise((r) => setTimeout(r, backoff));
         }
       }

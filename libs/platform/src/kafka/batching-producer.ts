@@ -12,6 +12,21 @@ export interface BatchingProducerOptions {
   maxBatchRecords?: number;
   /** Most value bytes in one produce request (the broker's limit is 1 MiB by default). */
   maxBatchBytes?: number;
+  /**
+   * A request unanswered for this long means the brokers are unreachable: from then until it
+   * completes, new records are refused at once (LogUnavailableError) instead of queueing.
+   */
+  stallAfterMs?: number;
+  /** Most records waiting at once; beyond, new ones are refused (memory stays bounded). */
+  maxQueuedRecords?: number;
+}
+
+/** The log cannot take records now (brokers unreachable, or too much queued): retry later. */
+export class LogUnavailableError extends Error {
+  constructor(reason: string) {
+    super(`the message log is unavailable: ${reason}`);
+    this.name = 'LogUnavailableError';
+  }
 }
 
 interface Pending {
@@ -35,6 +50,9 @@ export class BatchingProducer {
   private closed = false;
   private readonly maxRecords: number;
   private readonly maxBytes: number;
+  private readonly stallAfterMs: number;
+  private readonly maxQueued: number;
+  private requestStartedAt = 0;
 
   constructor(kafka: Kafka, options: BatchingProducerOptions = {}) {
     this.producer = kafka.producer({
@@ -49,6 +67,13 @@ export class BatchingProducer {
     });
     this.maxRecords = options.maxBatchRecords ?? 1_000;
     this.maxBytes = options.maxBatchBytes ?? 900 * 1024;
+    this.stallAfterMs = options.stallAfterMs ?? 2_000;
+    this.maxQueued = options.maxQueuedRecords ?? 20_000;
+  }
+
+  /** True while a produce request has been unanswered for longer than stallAfterMs. */
+  get stalled(): boolean {
+    return this.inFlight && Date.now() - this.requestStartedAt > this.stallAfterMs;
   }
 
   connect(): Promise<void> {
@@ -57,6 +82,12 @@ export class BatchingProducer {
 
   send(record: OutgoingRecord): Promise<void> {
     if (this.closed) return Promise.reject(new Error('producer is closed'));
+    if (this.stalled)
+      return Promise.reject(
+        new LogUnavailableError(`no answer from the brokers for ${this.stallAfterMs} ms`),
+      );
+    if (this.queue.length >= this.maxQueued)
+      return Promise.reject(new LogUnavailableError(`${this.maxQueued} records already waiting`));
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ record, resolve, reject });
       if (!this.inFlight) void this.flush();
@@ -70,6 +101,7 @@ export class BatchingProducer {
   private async flush(): Promise<void> {
     while (this.queue.length > 0) {
       this.inFlight = true;
+      this.requestStartedAt = Date.now();
       const batch = this.takeBatch();
       try {
         await this.producer.sendBatch({ acks: -1, topicMessages: groupByTopic(batch) });

@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { AppError } from '@im/platform/errors';
 import { uuidv7 } from '@im/platform/ids';
-import type { BatchingProducer } from '@im/platform/kafka';
+import { LogUnavailableError, type BatchingProducer } from '@im/platform/kafka';
 import type { Logger } from '@im/platform/logging';
 import type { NatsConnection, Subscription } from '@im/platform/nats';
 import { CONFIG, INSTANCE_ID, LOGGER, NATS, PRODUCER, REGISTRY } from '@im/platform/nest';
@@ -101,8 +101,10 @@ export class CommandBus implements OnModuleInit, OnApplicationShutdown {
       const waiter = this.waiting.get(command.commandId);
       if (waiter) clearTimeout(waiter.timer);
       this.waiting.delete(command.commandId);
+      if (err instanceof LogUnavailableError)
+        throw new AppError('unavailable', `${err.message}; retrying is safe`, 1_000);
       this.logger.error({ err }, 'producing a command failed');
-      throw new AppError('unavailable', 'the message log is unavailable; retrying is safe');
+      throw new AppError('unavailable', 'the message log is unavailable; retrying is safe', 1_000);
     }
     return result;
   }

@@ -210,7 +210,7 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     ]);
     const newest = lastStored(plan.decisions, stored, lastSeq);
     if (plan.lastSeq > lastSeq || newest)
-      await this.conversations.updateLast(conversationId, plan.lastSeq, now, newest);
+      await this.conversations.updateLast(conversationId, plan.lastSeq, newest);
     this.state.advance(conversationId, plan.lastSeq, plan.readSeqs, claimsOf(plan.decisions, valid));
 
     // 3. answer and fan out
@@ -300,6 +300,10 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
   }
 }
 
+/**
+ * The stored message of a send. Everything in it comes from the command, the time included (when
+ * it was issued), so a replay, or a stalled sequencer writing late, writes exactly the same row.
+ */
 function toMessage(command: ConversationCommand, seq: number, messageId: string, now: Date): Message {
   const send = command.command?.$case === 'sendMessage' ? command.command.value : undefined;
   return {
@@ -309,7 +313,7 @@ function toMessage(command: ConversationCommand, seq: number, messageId: string,
     senderId: command.caller?.userId ?? '',
     clientMsgId: send?.clientMsgId ?? '',
     text: send?.text ?? '',
-    createdAt: now.toISOString(),
+    createdAt: command.issuedAt || now.toISOString(),
     ...(send?.replyTo ? { replyTo: send.replyTo } : {}),
     attachments: send?.attachments ?? [],
     reactions: [],

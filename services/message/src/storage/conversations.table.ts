@@ -3,6 +3,7 @@ import type { CassandraClient } from '@im/platform/cassandra';
 import { CASSANDRA } from '@im/platform/nest';
 import { Message } from '@im/proto/client/v1';
 import type { ConversationType } from '../domain/conversation-rules.js';
+import { monotonicTimestamp } from './monotonic-timestamp.js';
 
 export interface ConversationRow {
   conversationId: string;
@@ -60,23 +61,28 @@ export class ConversationsTable {
     return out;
   }
 
-  /** Written by the partition's sequencer only. */
-  async updateLast(
-    conversationId: string,
-    lastSeq: number,
-    at: Date,
-    lastMessage: Message | undefined,
-  ): Promise<void> {
+  /**
+   * Written by the partition's sequencer only, with the seq as write timestamp: last_seq (and the
+   * last message with it) never moves back, whoever writes last.
+   */
+  async updateLast(conversationId: string, lastSeq: number, lastMessage: Message | undefined): Promise<void> {
+    const ts = monotonicTimestamp(lastSeq);
     if (lastMessage) {
       await this.db.execute(
-        'UPDATE conversations SET last_seq = ?, last_activity_at = ?, last_message = ? WHERE conversation_id = ?',
-        [lastSeq, at, Buffer.from(Message.encode(lastMessage).finish()), conversationId],
+        'UPDATE conversations USING TIMESTAMP ? SET last_seq = ?, last_activity_at = ?, last_message = ? WHERE conversation_id = ?',
+        [
+          ts,
+          lastSeq,
+          new Date(lastMessage.createdAt!),
+          Buffer.from(Message.encode(lastMessage).finish()),
+          conversationId,
+        ],
       );
     } else {
-      await this.db.execute('UPDATE conversations SET last_seq = ? WHERE conversation_id = ?', [
-        lastSeq,
-        conversationId,
-      ]);
+      await this.db.execute(
+        'UPDATE conversations USING TIMESTAMP ? SET last_seq = ? WHERE conversation_id = ?',
+        [ts, lastSeq, conversationId],
+      );
     }
   }
 

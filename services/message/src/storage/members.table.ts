@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { allRows, type CassandraClient, type Statement } from '@im/platform/cassandra';
 import { CASSANDRA } from '@im/platform/nest';
 import type { Role } from '../domain/conversation-rules.js';
+import { monotonicTimestamp } from './monotonic-timestamp.js';
 
 export interface MembershipRow {
   conversationId: string;
@@ -22,15 +23,17 @@ export class MembersTable {
   constructor(@Inject(CASSANDRA) private readonly db: CassandraClient) {}
 
   async add(conversationId: string, userId: string, role: Role, readSeq: number, at: Date): Promise<void> {
+    const marker = this.readSeqStatement(userId, conversationId, readSeq);
     await Promise.all([
       this.db.execute(
         'INSERT INTO members_by_conversation (conversation_id, user_id, role, joined_at) VALUES (?, ?, ?, ?)',
         [conversationId, userId, role, at],
       ),
       this.db.execute(
-        'INSERT INTO conversations_by_user (user_id, conversation_id, role, joined_at, read_seq) VALUES (?, ?, ?, ?, ?)',
-        [userId, conversationId, role, at, readSeq],
+        'INSERT INTO conversations_by_user (user_id, conversation_id, role, joined_at) VALUES (?, ?, ?, ?)',
+        [userId, conversationId, role, at],
       ),
+      this.db.execute(marker.query, marker.params),
     ]);
   }
 
@@ -96,11 +99,17 @@ export class MembersTable {
     return Number(row.get('n'));
   }
 
-  /** Written by the partition's sequencer only. */
+  /**
+   * The read marker, with the seq as write timestamp: it never moves back, whoever writes last
+   * (the partition's sequencer; and at join, the conversation's last seq). Removing a member
+   * deletes the row at the current time, which leaves this cell: a row without a role is no
+   * membership (see membership()), and a re-added member's marker is the larger of the two.
+   */
   readSeqStatement(userId: string, conversationId: string, readSeq: number): Statement {
     return {
-      query: 'UPDATE conversations_by_user SET read_seq = ? WHERE user_id = ? AND conversation_id = ?',
-      params: [readSeq, userId, conversationId],
+      query:
+        'UPDATE conversations_by_user USING TIMESTAMP ? SET read_seq = ? WHERE user_id = ? AND conversation_id = ?',
+      params: [monotonicTimestamp(readSeq), readSeq, userId, conversationId],
     };
   }
 }

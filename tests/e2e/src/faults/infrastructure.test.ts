@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { after, before, describe, it } from 'node:test';
+import { Platform, repoRoot, sleep } from '@im/testing';
+import { SteadyLoad } from '../support/load.js';
+
+// kill -9 of Kafka, Cassandra and NATS under steady load (~300 msg/s), each restarted through
+// deploy/local/infra.sh; the services are never restarted by hand. Needs the local infrastructure.
+const run = promisify(execFile);
+const infra = (...args: string[]) =>
+  run('bash', [join(repoRoot(), 'deploy/local/infra.sh'), ...args], { timeout: 10 * 60_000 });
+const local = process.env.IM_INFRA_SOURCE === 'local';
+
+/** Resident memory of a process in MiB. */
+function rssMiB(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmRSS:'))!;
+  return Number(line.split(/\s+/)[1]) / 1024;
+}
+
+describe('infrastructure faults under load', { skip: !local && 'needs deploy/local infrastructure' }, () => {
+  let platform: Platform;
+
+  before(async () => {
+    platform = await Platform.start({
+      env: {
+        message: { SEQUENCER_SESSION_TIMEOUT_MS: '6000', SEND_TIMEOUT_MS: '4000' },
+        gateway: { SEND_RATE_PER_SEC: '100000', SEND_BURST: '100000' },
+      },
+    });
+  });
+  after(() => platform?.stop());
+
+  it('kill -9 of the Kafka broker: sends fail fast with a retry hint, memory stays bounded, all resumes after the restart', async () => {
+    const message = platform.services.get('message')!;
+    const load = await SteadyLoad.start(platform);
+    await sleep(3_000);
+    const before = rssMiB(message.pid);
+    await infra('kill', 'kafka');
+    let peak = before;
+    const watch = setInterval(() => (peak = Math.max(peak, rssMiB(message.pid))), 250);
+    try {
+      await sleep(10_000); // down for a while, load still offered
+    } finally {
+      await infra('start', 'kafka');
+      clearInterval(watch);
+    }
+    const report = await load.stop();
+    assert.equal(report.acked, report.sent, `${report.acked} of ${report.sent} acked`);
+    const unavailable = report.errors.get('unavailable');
+    assert.ok(
+      unavailable && unavailable.withRetryHint > 0,
+      `unavailable with a retry hint: ${JSON.stringify([...report.errors])}`,
+    );
+    assert.ok(
+      peak - before < 300,
+      `message service memory grew ${Math.round(peak - before)} MiB while Kafka was down`,
+    );
+    await load.verify();
+  });
+
+  it('kill -9 of Cassandra, restarted: nothing acknowledged is lost, seqs dense', async () => {
+    const load = await SteadyLoad.start(platform);
+    await sleep(3_000);
+    await infra('kill', 'cassandra');
+    await sleep(3_000);
+    await infra('start', 'cassandra');
+    await sleep(3_000);
+    const report = await load.stop();
+    assert.equal(report.acked, report.sent, `${report.acked} of ${report.sent} acked`);
+    await load.verify();
+  });
+
+  it('kill -9 of NATS, restarted: live delivery comes back and receivers heal with sync', async () => {
+    const load = await SteadyLoad.start(platform);
+    await sleep(3_000);
+    await infra('kill', 'nats');
+    await sleep(3_000);
+    await infra('start', 'nats');
+    await sleep(3_000);
+    const report = await load.stop();
+    assert.equal(report.acked, report.sent, `${report.acked} of ${report.sent} acked`);
+    await load.verify();
+  });
+});
