@@ -11,6 +11,10 @@ import { HistoryService } from './history/history.service.js';
 import { ConversationEvents } from './producers/conversation-events.js';
 import { LivePublisher } from './producers/live-publisher.js';
 import { CommandBus } from './sending/command-bus.js';
+import { MessageCommands } from './sending/message-commands.js';
+import { CommandHandlers } from './sequencer/command-handlers.js';
+import { MarkReadHandler } from './sequencer/handlers/mark-read.handler.js';
+import { SendMessageHandler } from './sequencer/handlers/send-message.handler.js';
 import { Sequencer } from './sequencer/sequencer.js';
 import { SequencerState } from './sequencer/sequencer-state.js';
 import { ConversationsTable } from './storage/conversations.table.js';
@@ -60,7 +64,11 @@ export class MessageModule {
         ConversationService,
         HistoryService,
         CommandBus,
+        MessageCommands,
         SequencerState,
+        SendMessageHandler,
+        MarkReadHandler,
+        CommandHandlers,
         Sequencer,
         MessageGrpcApi,
       ],

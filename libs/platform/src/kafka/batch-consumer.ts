@@ -5,7 +5,10 @@ export interface ConsumedBatch {
   topic: string;
   partition: number;
   messages: readonly KafkaMessage[];
-  /** True once the partition was reassigned during a rebalance: stop writing for it. */
+  /**
+   * kafkajs: a seek was requested for this partition. It does not say the partition moved to
+   * another member; what a stale member writes late is made harmless instead (ADR 0006).
+   */
   isStale(): boolean;
   heartbeat(): Promise<void>;
 }

@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type ITopicConfig, type KafkaConfig } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type ITopicConfig, type KafkaConfig } from 'kafkajs';
 import type { Logger } from 'pino';
 
 export interface KafkaClientOptions {
@@ -41,12 +41,37 @@ export async function ensureTopics(kafka: Kafka, topics: readonly ITopicConfig[]
     const missing = topics.filter((t) => !existing.has(t.topic));
     if (missing.length === 0) return;
     try {
-      await admin.createTopics({ topics: [...missing], waitForLeaders: true });
+      await admin.createTopics({ topics: [...missing], waitForLeaders: false });
     } catch (err) {
       // Another replica may have created them at the same moment.
       if ((err as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw err;
     }
+    await waitForLeaders(
+      admin,
+      missing.map((t) => t.topic),
+    );
   } finally {
     await admin.disconnect();
+  }
+}
+
+/**
+ * Waits until every partition of the topics has a leader. kafkajs' own waitForLeaders gives up on
+ * the "unknown topic or partition" a KRaft broker answers for a moment after creating a topic.
+ */
+async function waitForLeaders(admin: Admin, topics: readonly string[], timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const { topics: meta } = await admin.fetchTopicMetadata({ topics: [...topics] });
+      if (meta.length === topics.length && meta.every((t) => t.partitions.every((p) => p.leader >= 0)))
+        return;
+    } catch (err) {
+      const type = (err as { type?: string }).type;
+      if (type !== 'UNKNOWN_TOPIC_OR_PARTITION' && type !== 'LEADER_NOT_AVAILABLE') throw err;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`topics ${topics.join(', ')} have no leaders after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -109,7 +109,10 @@ describe('planConversation', () => {
       [read('u', 5), read('u', 3), read('v', 99), send('a')],
       10,
       none,
-      new Map([['v', 8]]),
+      new Map([
+        ['u', 0],
+        ['v', 8],
+      ]),
     );
     assert.deepEqual(plan.decisions[0], { kind: 'read', readSeq: 5, moved: true });
     assert.deepEqual(plan.decisions[1], { kind: 'read', readSeq: 5, moved: false });
@@ -125,5 +128,15 @@ describe('planConversation', () => {
         ['v', 10],
       ],
     );
+  });
+
+  it('refuses the read marker of someone who is not (or no longer) a member, and writes nothing', () => {
+    const plan = planConversation([read('gone', 3)], 10, none, new Map([['u', 1]]));
+    assert.deepEqual(plan.decisions[0], {
+      kind: 'refused',
+      code: 'not_found',
+      message: 'no such conversation',
+    });
+    assert.deepEqual([...plan.readSeqs], []);
   });
 });

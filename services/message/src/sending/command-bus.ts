@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { AppError } from '@im/platform/errors';
+import { AppError, isErrorCode } from '@im/platform/errors';
 import { uuidv7 } from '@im/platform/ids';
 import { LogUnavailableError, type BatchingProducer } from '@im/platform/kafka';
 import type { Logger } from '@im/platform/logging';
@@ -65,8 +65,21 @@ export class CommandBus implements OnModuleInit, OnApplicationShutdown {
     this.waiting.clear();
   }
 
-  /** Puts a command of the caller on the conversation's partition and waits for its result. */
-  async submit(
+  /**
+   * Puts a command of the caller on the conversation's partition, waits for the sequencer's
+   * result and returns it if it is of the expected kind; an error result is thrown as the
+   * AppError it carries.
+   */
+  async submit<K extends ResultKind>(
+    caller: Caller,
+    conversationId: string,
+    body: NonNullable<ConversationCommand['command']>,
+    expected: K,
+  ): Promise<ResultOf[K]> {
+    return expectResult(await this.roundTrip(caller, conversationId, body), expected);
+  }
+
+  private async roundTrip(
     caller: Caller,
     conversationId: string,
     body: NonNullable<ConversationCommand['command']>,
@@ -108,4 +121,17 @@ export class CommandBus implements OnModuleInit, OnApplicationShutdown {
     }
     return result;
   }
+}
+
+type Success = Exclude<NonNullable<CommandResult['result']>, { $case: 'error' }>;
+type ResultOf = { [S in Success as S['$case']]: S['value'] };
+type ResultKind = keyof ResultOf;
+
+/** The sequencer's answer of the expected kind, or the AppError it carries. */
+function expectResult<K extends ResultKind>(result: CommandResult, kind: K): ResultOf[K] {
+  const r = result.result;
+  if (r?.$case === 'error')
+    throw new AppError(isErrorCode(r.value.code) ? r.value.code : 'internal', r.value.message);
+  if (r?.$case !== kind) throw new AppError('internal', 'unexpected result from the sequencer');
+  return r.value as ResultOf[K];
 }

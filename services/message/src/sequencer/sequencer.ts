@@ -5,8 +5,8 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import type { Kafka, KafkaMessage } from 'kafkajs';
+import { executeBatched, type CassandraClient } from '@im/platform/cassandra';
 import { nameUuid } from '@im/platform/ids';
-import { executeBatched, type CassandraClient, type Statement } from '@im/platform/cassandra';
 import { BatchConsumer, type ConsumedBatch } from '@im/platform/kafka';
 import type { Logger } from '@im/platform/logging';
 import type { NatsConnection } from '@im/platform/nats';
@@ -17,31 +17,28 @@ import type { Message } from '@im/proto/client/v1';
 import { CommandResult, ConversationCommand, type ConversationEvent } from '@im/proto/events/v1';
 import type { MessageConfig } from '../config.js';
 import { MembershipCache } from '../conversations/membership-cache.js';
-import { claimId, planConversation, type Claim, type PlannedCommand } from '../domain/sequencing.js';
+import { claimId, SequencingState, type Claim, type ClaimKey } from '../domain/sequencing.js';
 import { ConversationEvents } from '../producers/conversation-events.js';
 import { LivePublisher } from '../producers/live-publisher.js';
 import { ConversationsTable, type ConversationRow } from '../storage/conversations.table.js';
 import { MembersTable } from '../storage/members.table.js';
 import { MessageClaimsTable } from '../storage/message-claims.table.js';
-import { MessagesTable } from '../storage/messages.table.js';
+import { CommandHandlers } from './command-handlers.js';
+import type { BatchItem, ConversationBatch, Outbox } from './command-handler.js';
 import { SequencerState } from './sequencer-state.js';
-
-interface Item {
-  command: ConversationCommand;
-  planned: PlannedCommand | undefined;
-}
 
 const CONVERSATIONS_IN_PARALLEL = 64;
 
 /**
  * The single writer of each conversation: the im.messages.v1 consumer-group member that owns the
- * conversation's partition. Per batch and conversation it
- *   1. plans (dedupe by clientMsgId, next seq, monotonic read markers; domain/sequencing.ts),
- *   2. writes claims and message rows, then last_seq and read markers (claims/rows before last_seq,
- *      so a replay after a crash recomputes the same seqs from the stored last_seq),
- *   3. answers the waiting senders, publishes live events to the members,
- *   4. produces sequenced events to im.events.v1,
- * and only then lets the consumer commit the batch's offsets.
+ * conversation's partition. Per batch it groups the commands by conversation and, per
+ * conversation,
+ *   1. reads what the commands need (claims, read markers; cached while it owns the partition),
+ *   2. lets each command's handler decide, in partition order (domain/sequencing.ts),
+ *   3. writes claims, rows and read markers, then last_seq (claims and rows before last_seq, so a
+ *      replay after a crash recomputes the same seqs from the stored last_seq),
+ *   4. lets each handler answer, publish live events and emit sequenced events,
+ * then produces the events to im.events.v1, and only then lets the consumer commit the offsets.
  */
 @Injectable()
 export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -60,10 +57,10 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(NATS) private readonly nats: NatsConnection,
     @Inject(CASSANDRA) private readonly db: CassandraClient,
+    private readonly handlers: CommandHandlers,
     private readonly state: SequencerState,
     private readonly conversations: ConversationsTable,
-    private readonly messages: MessagesTable,
-    private readonly claimsTable: MessageClaimsTable,
+    private readonly claims: MessageClaimsTable,
     private readonly members: MembersTable,
     private readonly membership: MembershipCache,
     private readonly live: LivePublisher,
@@ -98,7 +95,7 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
 
   private async handle(batch: ConsumedBatch): Promise<void> {
     const t0 = performance.now();
-    const byConversation = new Map<string, Item[]>();
+    const byConversation = new Map<string, BatchItem[]>();
     for (const record of batch.messages) {
       const item = this.decode(record);
       if (!item) continue;
@@ -109,7 +106,6 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     const entries = [...byConversation];
     const events: ConversationEvent[] = [];
     for (let i = 0; i < entries.length; i += CONVERSATIONS_IN_PARALLEL) {
-      if (batch.isStale()) return; // the partition moved to another member: it will redo this
       const chunk = entries.slice(i, i + CONVERSATIONS_IN_PARALLEL);
       const results = await Promise.all(chunk.map(([id, items]) => this.sequenceConversation(id, items)));
       for (const r of results) events.push(...r);
@@ -118,157 +114,118 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     this.batchLatency.record(performance.now() - t0);
   }
 
-  private decode(record: KafkaMessage): Item | undefined {
+  /** The command with its kind's handler; undecodable or unknown commands are answered and dropped. */
+  private decode(record: KafkaMessage): BatchItem | undefined {
+    let command: ConversationCommand;
     try {
-      const command = ConversationCommand.decode(record.value!);
-      const c = command.command;
-      const planned: PlannedCommand | undefined =
-        c?.$case === 'sendMessage'
-          ? {
-              kind: 'send',
-              clientMsgId: c.value.clientMsgId,
-              messageId: c.value.messageId,
-              senderId: command.caller?.userId ?? '',
-            }
-          : c?.$case === 'markRead'
-            ? { kind: 'read', userId: command.caller?.userId ?? '', seq: c.value.seq }
-            : undefined;
-      return { command, planned };
+      command = ConversationCommand.decode(record.value!);
     } catch (err) {
       this.logger.error({ err, offset: record.offset }, 'undecodable command skipped');
       return undefined;
     }
+    const handler = command.command && this.handlers.for(command.command.$case);
+    if (!command.command || !handler) {
+      this.reply(command, {
+        $case: 'error',
+        value: { code: 'invalid_argument', message: 'unknown command kind' },
+      });
+      return undefined;
+    }
+    return {
+      command,
+      callerId: command.caller?.userId ?? '',
+      body: command.command.value,
+      handler,
+    } as BatchItem;
   }
 
   /** Sequences one conversation's commands of this batch; returns its events for im.events.v1. */
-  private async sequenceConversation(conversationId: string, items: Item[]): Promise<ConversationEvent[]> {
+  private async sequenceConversation(
+    conversationId: string,
+    items: readonly BatchItem[],
+  ): Promise<ConversationEvent[]> {
     const conversation = await this.state.conversation(conversationId);
-    const valid = items.filter((i) => i.planned !== undefined);
-    for (const bad of items.filter((i) => i.planned === undefined || !conversation)) {
-      this.reply(bad.command, {
-        $case: 'error',
-        value: { code: 'not_found', message: 'no such conversation' },
-      });
+    if (!conversation) {
+      for (const { command } of items)
+        this.reply(command, {
+          $case: 'error',
+          value: { code: 'not_found', message: 'no such conversation' },
+        });
+      return [];
     }
-    if (!conversation || valid.length === 0) return [];
 
+    // 1. read what the commands need, 2. decide in partition order
+    const needs = items.map((i) => i.handler.needs(i as never));
     const [claims, readSeqs, lastSeq] = await Promise.all([
       this.lookupClaims(
         conversationId,
-        valid.map((i) => i.planned!),
+        needs.flatMap((n) => (n.claim ? [n.claim] : [])),
       ),
       this.lookupReadSeqs(
         conversationId,
-        valid.map((i) => i.planned!),
+        needs.flatMap((n) => n.readers),
       ),
       this.state.lastSeq(conversationId),
     ]);
-    // a read marker of someone who is no longer a member must not recreate their row
-    const members = valid.filter((i) => i.planned!.kind !== 'read' || readSeqs.has(i.planned!.userId));
-    for (const gone of valid.filter((i) => !members.includes(i))) {
-      this.reply(gone.command, {
-        $case: 'error',
-        value: { code: 'not_found', message: 'no such conversation' },
-      });
-    }
-    valid.splice(0, valid.length, ...members);
-    if (valid.length === 0) return [];
-    const planned = valid.map((i) => i.planned!);
-    const plan = planConversation(planned, lastSeq, claims, readSeqs);
+    const sequencing = new SequencingState(lastSeq, claims, readSeqs);
+    const decisions = items.map((i, index) => i.handler.decide(sequencing, i as never, index));
+    const batch: ConversationBatch = {
+      conversation,
+      items,
+      decisions,
+      lastSeq: sequencing.lastSeq,
+      now: new Date(),
+      statements: [],
+      writes: [],
+      stored: new Array<Message | undefined>(items.length),
+      claims: new Map(),
+      memberIds: [],
+    };
 
-    // 2. store: claims, rows and read markers in unlogged batches; then, only once those are
-    //    written, the conversation's last_seq (the recovery point after a crash)
-    const now = new Date();
-    const stored: Array<Message | undefined> = new Array(valid.length);
-    const statements: Statement[] = [];
-    plan.decisions.forEach((d, i) => {
-      if (d.kind !== 'new') return;
-      const msg = toMessage(valid[i]!.command, d.seq, d.messageId, now);
-      stored[i] = msg;
-      statements.push(
-        this.claimsTable.claimStatement(conversationId, msg, {
-          seq: d.seq,
-          messageId: d.messageId,
-        }),
-      );
-      statements.push(this.messages.insertStatement(msg));
+    // 3. store: the handlers' writes and the moved read markers, then last_seq (the recovery point)
+    items.forEach((i, index) => {
+      if (decisions[index]!.kind !== 'refused') i.handler.store(batch, index);
     });
-    for (const [userId, seq] of plan.readSeqs)
-      statements.push(this.members.readSeqStatement(userId, conversationId, seq));
+    for (const [userId, seq] of sequencing.readSeqsMoved)
+      batch.statements.push(this.members.readSeqStatement(userId, conversationId, seq));
     await Promise.all([
-      statements.length > 0 ? executeBatched(this.db, statements) : undefined,
-      ...plan.decisions.map(async (d, i) => {
-        if (d.kind !== 'existing') return;
-        // the original, or (replay after a crash between claim and row) the row written now
-        let msg = await this.messages.get(conversationId, d.seq);
-        if (!msg) {
-          msg = toMessage(valid[i]!.command, d.seq, d.messageId, now);
-          await this.messages.insert(msg);
-        }
-        stored[i] = msg;
-      }),
+      batch.statements.length > 0 ? executeBatched(this.db, batch.statements) : undefined,
+      ...batch.writes,
     ]);
-    const newest = lastStored(plan.decisions, stored, lastSeq);
-    if (plan.lastSeq > lastSeq || newest)
-      await this.conversations.updateLast(conversationId, plan.lastSeq, newest);
-    this.state.advance(conversationId, plan.lastSeq, plan.readSeqs, claimsOf(plan.decisions, valid));
+    const newest = newestStored(batch, lastSeq);
+    if (sequencing.lastSeq > lastSeq || newest)
+      await this.conversations.updateLast(conversationId, sequencing.lastSeq, newest);
+    this.state.advance(conversationId, sequencing.lastSeq, sequencing.readSeqsMoved, batch.claims);
 
-    // 3. answer and fan out
-    const memberIds = (await this.membership.membersOf(conversationId)).map((m) => m.userId);
+    // 4. answer, fan out, emit
+    batch.memberIds = (await this.membership.membersOf(conversationId)).map((m) => m.userId);
     const events: ConversationEvent[] = [];
-    let created = 0;
-    plan.decisions.forEach((d, i) => {
-      const { command } = valid[i]!;
-      if (d.kind === 'read') {
-        const userId = command.caller!.userId;
-        this.reply(command, {
-          $case: 'readMarked',
-          value: { conversationId, userId, readSeq: d.readSeq, lastSeq: plan.lastSeq },
-        });
-        if (d.moved) {
-          const audience = memberIds.length <= this.config.READ_RECEIPTS_MAX_MEMBERS ? memberIds : [userId];
-          this.live.publish(audience, {
-            event: { $case: 'read', value: { conversationId, userId, seq: d.readSeq } },
-          });
-          events.push(
-            event(conversation, now, `read/${userId}/${d.readSeq}`, {
-              $case: 'readMarked',
-              value: { conversationId, userId, readSeq: d.readSeq, lastSeq: plan.lastSeq },
-            }),
-          );
-        }
-        return;
-      }
-      const source = d.kind === 'duplicate' ? d.of : i;
-      const msg = stored[source]!;
-      const isNew = d.kind === 'new';
-      this.reply(command, { $case: 'messageStored', value: { message: msg, created: isNew } });
-      if (d.kind === 'duplicate') return;
-      if (isNew) created++;
-      // existing ones too: a replay may not have published before the crash (clients dedupe by seq)
-      this.live.publish(memberIds, { event: { $case: 'messageNew', value: msg } });
-      events.push(
-        event(conversation, msg.createdAt ? new Date(msg.createdAt) : now, `created/${msg.seq}`, {
-          $case: 'messageCreated',
-          value: { message: msg, conversationType: conversation.type },
-        }),
-      );
+    const out = this.outbox(conversation, events);
+    items.forEach((i, index) => {
+      const d = decisions[index]!;
+      if (d.kind === 'refused')
+        out.reply(i.command, { $case: 'error', value: { code: d.code, message: d.message } });
+      else i.handler.publish(batch, index, out);
     });
-    this.sequenced.add(created);
+    this.sequenced.add(decisions.filter((d) => d.kind === 'new').length);
     return events;
   }
 
-  private async lookupClaims(
-    conversationId: string,
-    planned: readonly PlannedCommand[],
-  ): Promise<Map<string, Claim>> {
-    const keys = new Map<string, { senderId: string; clientMsgId: string }>();
-    for (const p of planned) if (p.kind === 'send') keys.set(claimId(p), p);
+  private outbox(conversation: ConversationRow, events: ConversationEvent[]): Outbox {
+    return {
+      reply: (command, result) => this.reply(command, result),
+      live: (userIds, event) => this.live.publish(userIds, event),
+      event: (name, at, event) => events.push(sequencedEvent(conversation, name, at, event)),
+    };
+  }
+
+  private async lookupClaims(conversationId: string, keys: readonly ClaimKey[]): Promise<Map<string, Claim>> {
+    const unique = new Map(keys.map((k) => [claimId(k), k]));
     const out = new Map<string, Claim>();
     await Promise.all(
-      [...keys].map(async ([id, key]) => {
+      [...unique].map(async ([id, key]) => {
         const claim =
-          this.state.recentClaim(conversationId, id) ?? (await this.claimsTable.get(conversationId, key));
+          this.state.recentClaim(conversationId, id) ?? (await this.claims.get(conversationId, key));
         if (claim) out.set(id, claim);
       }),
     );
@@ -277,13 +234,11 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
 
   private async lookupReadSeqs(
     conversationId: string,
-    planned: readonly PlannedCommand[],
+    users: readonly string[],
   ): Promise<Map<string, number>> {
-    // readers, and senders (their own messages count as read)
-    const users = [...new Set(planned.map((p) => (p.kind === 'read' ? p.userId : p.senderId)))];
     const out = new Map<string, number>();
     await Promise.all(
-      users.map(async (u) => {
+      [...new Set(users)].map(async (u) => {
         const seq = await this.state.readSeq(conversationId, u);
         if (seq !== undefined) out.set(u, seq);
       }),
@@ -301,63 +256,27 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
 }
 
 /**
- * The stored message of a send. Everything in it comes from the command, the time included (when
- * it was issued), so a replay, or a stalled sequencer writing late, writes exactly the same row.
- */
-function toMessage(command: ConversationCommand, seq: number, messageId: string, now: Date): Message {
-  const send = command.command?.$case === 'sendMessage' ? command.command.value : undefined;
-  return {
-    id: messageId,
-    conversationId: command.conversationId,
-    seq,
-    senderId: command.caller?.userId ?? '',
-    clientMsgId: send?.clientMsgId ?? '',
-    text: send?.text ?? '',
-    createdAt: command.issuedAt || now.toISOString(),
-    ...(send?.replyTo ? { replyTo: send.replyTo } : {}),
-    attachments: send?.attachments ?? [],
-    reactions: [],
-  };
-}
-
-/**
  * The newest message this batch stored, for the conversation list. Existing ones count only above
  * the previous last_seq (a replay); a client retrying an old message must not make it "last".
  */
-function lastStored(
-  decisions: ReturnType<typeof planConversation>['decisions'],
-  stored: Array<Message | undefined>,
-  previousLastSeq: number,
-): Message | undefined {
+function newestStored(batch: ConversationBatch, previousLastSeq: number): Message | undefined {
   let best: Message | undefined;
-  decisions.forEach((d, i) => {
+  batch.decisions.forEach((d, i) => {
     const counts = d.kind === 'new' || (d.kind === 'existing' && d.seq > previousLastSeq);
-    if (counts && stored[i] && (!best || stored[i]!.seq > best.seq)) best = stored[i];
+    const msg = batch.stored[i];
+    if (counts && msg && (!best || msg.seq > best.seq)) best = msg;
   });
   return best;
-}
-
-function claimsOf(
-  decisions: ReturnType<typeof planConversation>['decisions'],
-  items: readonly Item[],
-): Map<string, Claim> {
-  const out = new Map<string, Claim>();
-  decisions.forEach((d, i) => {
-    const p = items[i]!.planned;
-    if ((d.kind === 'new' || d.kind === 'existing') && p?.kind === 'send')
-      out.set(claimId(p), { seq: d.seq, messageId: d.messageId });
-  });
-  return out;
 }
 
 /**
  * A sequenced event. Its id is derived from what it records (conversation, kind, seq), so a replay
  * after a crash re-emits it with the same id and consumers can drop the copy.
  */
-function event(
+function sequencedEvent(
   conversation: ConversationRow,
-  at: Date,
   name: string,
+  at: Date,
   e: ConversationEvent['event'],
 ): ConversationEvent {
   return {

@@ -1,0 +1,67 @@
+import type { Statement } from '@im/platform/cassandra';
+import type { Message } from '@im/proto/client/v1';
+import type { CommandResult, ConversationCommand, ConversationEvent, LiveEvent } from '@im/proto/events/v1';
+import type { Claim, ClaimKey, Decision, SequencingState } from '../domain/sequencing.js';
+import type { ConversationRow } from '../storage/conversations.table.js';
+
+type CommandCase = NonNullable<ConversationCommand['command']>;
+/** The kinds of conversation command (the oneof cases of ConversationCommand). */
+export type CommandKind = CommandCase['$case'];
+export type CommandBody<K extends CommandKind> = Extract<CommandCase, { $case: K }>['value'];
+
+/** One command of a conversation's batch, with the handler of its kind. */
+export interface BatchItem<K extends CommandKind = CommandKind> {
+  command: ConversationCommand;
+  callerId: string;
+  body: CommandBody<K>;
+  handler: CommandHandler<K>;
+}
+
+/** What a command needs read before it can be decided. */
+export interface Needs {
+  claim?: ClaimKey;
+  /** Users whose read markers matter (a reader; a sender, whose own messages count as read). */
+  readers: string[];
+}
+
+/** One conversation's part of a batch while the sequencer works on it. */
+export interface ConversationBatch {
+  readonly conversation: ConversationRow;
+  readonly items: readonly BatchItem[];
+  readonly decisions: readonly Decision[];
+  /** The conversation's last seq once this batch is stored. */
+  readonly lastSeq: number;
+  readonly now: Date;
+  /** Unlogged writes that land before last_seq. */
+  readonly statements: Statement[];
+  /** Other writes that land before last_seq (may read first). */
+  readonly writes: Array<Promise<void>>;
+  /** The message each command stored or found, by item index. */
+  readonly stored: Array<Message | undefined>;
+  /** Claims this batch holds now, by claimId() (kept in memory for retries). */
+  readonly claims: Map<string, Claim>;
+  /** Members of the conversation, once the writes are done. */
+  memberIds: readonly string[];
+}
+
+/** Where a handler's results go once the batch is stored. */
+export interface Outbox {
+  reply(command: ConversationCommand, result: CommandResult['result']): void;
+  live(userIds: Iterable<string>, event: LiveEvent): void;
+  /** A sequenced event for im.events.v1; `name` makes its id (kind and position in the conversation). */
+  event(name: string, at: Date, event: ConversationEvent['event']): void;
+}
+
+/**
+ * The sequencer's work for one kind of conversation command. The sequencer groups a batch by
+ * conversation, reads what the commands need, then for each command in partition order calls
+ * decide() (domain, no I/O), store() (writes before last_seq) and, once last_seq is written,
+ * publish() (the reply, live events, sequenced events).
+ */
+export interface CommandHandler<K extends CommandKind = CommandKind> {
+  readonly kind: K;
+  needs(item: BatchItem<K>): Needs;
+  decide(state: SequencingState, item: BatchItem<K>, index: number): Decision;
+  store(batch: ConversationBatch, index: number): void;
+  publish(batch: ConversationBatch, index: number, out: Outbox): void;
+}

@@ -1,0 +1,23 @@
+import { Injectable } from '@nestjs/common';
+import type { CommandHandler, CommandKind } from './command-handler.js';
+import { MarkReadHandler } from './handlers/mark-read.handler.js';
+import { SendMessageHandler } from './handlers/send-message.handler.js';
+
+/**
+ * The one table of which handler sequences which kind of conversation command. A new kind (edit,
+ * delete, reaction, pin, membership change) is a case in ConversationCommand, a handler, and a
+ * line here.
+ */
+@Injectable()
+export class CommandHandlers {
+  private readonly byKind: ReadonlyMap<CommandKind, CommandHandler>;
+
+  constructor(send: SendMessageHandler, read: MarkReadHandler) {
+    const all: CommandHandler[] = [send as CommandHandler, read as CommandHandler];
+    this.byKind = new Map(all.map((h) => [h.kind, h]));
+  }
+
+  for(kind: CommandKind): CommandHandler | undefined {
+    return this.byKind.get(kind);
+  }
+}

@@ -1,0 +1,92 @@
+import { Injectable } from '@nestjs/common';
+import type { Message } from '@im/proto/client/v1';
+import type { ConversationCommand } from '@im/proto/events/v1';
+import { claimId, type Decision, type SequencingState } from '../../domain/sequencing.js';
+import { MessageClaimsTable } from '../../storage/message-claims.table.js';
+import { MessagesTable } from '../../storage/messages.table.js';
+import type { BatchItem, CommandHandler, ConversationBatch, Needs, Outbox } from '../command-handler.js';
+
+/** sendMessage: a new message gets the next seq; a known (sender, clientMsgId) gets its original. */
+@Injectable()
+export class SendMessageHandler implements CommandHandler<'sendMessage'> {
+  readonly kind = 'sendMessage';
+
+  constructor(
+    private readonly claims: MessageClaimsTable,
+    private readonly messages: MessagesTable,
+  ) {}
+
+  needs(item: BatchItem<'sendMessage'>): Needs {
+    return { claim: this.key(item), readers: [item.callerId] };
+  }
+
+  decide(state: SequencingState, item: BatchItem<'sendMessage'>, index: number): Decision {
+    return state.send({ kind: 'send', ...this.key(item), messageId: item.body.messageId }, index);
+  }
+
+  store(batch: ConversationBatch, index: number): void {
+    const d = batch.decisions[index]!;
+    const item = batch.items[index] as BatchItem<'sendMessage'>;
+    if (d.kind !== 'new' && d.kind !== 'existing') return;
+    batch.claims.set(claimId(this.key(item)), { seq: d.seq, messageId: d.messageId });
+    if (d.kind === 'new') {
+      const msg = toMessage(item.command, d.seq, d.messageId, batch.now);
+      batch.stored[index] = msg;
+      batch.statements.push(
+        this.claims.claimStatement(item.command.conversationId, msg, { seq: d.seq, messageId: d.messageId }),
+        this.messages.insertStatement(msg),
+      );
+      return;
+    }
+    batch.writes.push(
+      (async () => {
+        // the original, or (a replay after a crash between claim and row) the row written now
+        let msg = await this.messages.get(item.command.conversationId, d.seq);
+        if (!msg) {
+          msg = toMessage(item.command, d.seq, d.messageId, batch.now);
+          await this.messages.insert(msg);
+        }
+        batch.stored[index] = msg;
+      })(),
+    );
+  }
+
+  publish(batch: ConversationBatch, index: number, out: Outbox): void {
+    const d = batch.decisions[index]!;
+    const { command } = batch.items[index]!;
+    const msg = batch.stored[d.kind === 'duplicate' ? d.of : index];
+    if (!msg) return; // only 'refused' has no message, and sends are never refused here
+    out.reply(command, { $case: 'messageStored', value: { message: msg, created: d.kind === 'new' } });
+    if (d.kind === 'duplicate') return;
+    // existing ones too: a replay may not have published before the crash (clients dedupe by seq)
+    out.live(batch.memberIds, { event: { $case: 'messageNew', value: msg } });
+    out.event(`created/${msg.seq}`, msg.createdAt ? new Date(msg.createdAt) : batch.now, {
+      $case: 'messageCreated',
+      value: { message: msg, conversationType: batch.conversation.type },
+    });
+  }
+
+  private key(item: BatchItem<'sendMessage'>) {
+    return { senderId: item.callerId, clientMsgId: item.body.clientMsgId };
+  }
+}
+
+/**
+ * The stored message of a send. Everything in it comes from the command, the time included (when
+ * it was issued), so a replay, or a stalled sequencer writing late, writes exactly the same row.
+ */
+function toMessage(command: ConversationCommand, seq: number, messageId: string, now: Date): Message {
+  const send = command.command?.$case === 'sendMessage' ? command.command.value : undefined;
+  return {
+    id: messageId,
+    conversationId: command.conversationId,
+    seq,
+    senderId: command.caller?.userId ?? '',
+    clientMsgId: send?.clientMsgId ?? '',
+    text: send?.text ?? '',
+    createdAt: command.issuedAt || now.toISOString(),
+    ...(send?.replyTo ? { replyTo: send.replyTo } : {}),
+    attachments: send?.attachments ?? [],
+    reactions: [],
+  };
+}

@@ -1,0 +1,72 @@
+import { randomUUID } from 'node:crypto';
+import { connectCassandra, type CassandraClient } from '@im/platform/cassandra';
+import { createKafka } from '@im/platform/kafka';
+import { connectNats, type NatsConnection } from '@im/platform/nats';
+import { createRegistry, type Registry } from '@im/platform/registry';
+import { infraEnvFromProcess, newRunPrefix, ServiceProcess } from '@im/testing';
+import type { Kafka } from 'kafkajs';
+import { pino } from 'pino';
+
+export const quiet = pino({ level: 'silent' });
+
+/**
+ * One message service process with its own name prefix (it migrates its keyspace and creates its
+ * topics), plus direct connections to that keyspace, Kafka and NATS for the tests to drive and
+ * inspect it. No other service runs: commands go straight onto im.messages.v1.
+ */
+export class MessageServiceHarness {
+  private constructor(
+    readonly service: ServiceProcess,
+    readonly registry: Registry,
+    readonly db: CassandraClient,
+    readonly kafka: Kafka,
+    readonly nats: NatsConnection,
+  ) {}
+
+  static async start(): Promise<MessageServiceHarness> {
+    const env = infraEnvFromProcess();
+    const prefix = newRunPrefix('msgit');
+    const service = await ServiceProcess.start('message', {
+      label: 'it',
+      env: {
+        ...env,
+        IM_NAME_PREFIX: prefix,
+        CASSANDRA_CONSISTENCY: 'LOCAL_ONE',
+        // sends need auth only to create conversations; these tests write conversations directly
+        AUTH_GRPC_ADDR: '127.0.0.1:9',
+        SHUTDOWN_TIMEOUT_MS: '5000',
+      },
+    });
+    const registry = createRegistry(prefix);
+    const db = await connectCassandra({
+      contactPoints: env.CASSANDRA_CONTACT_POINTS!.split(','),
+      localDataCenter: env.CASSANDRA_LOCAL_DC ?? 'datacenter1',
+      username: env.CASSANDRA_USERNAME,
+      password: env.CASSANDRA_PASSWORD,
+      keyspace: registry.keyspace('message'),
+      consistency: 'LOCAL_ONE',
+      logger: quiet,
+    });
+    const kafka = createKafka({
+      brokers: env.KAFKA_BROKERS!.split(','),
+      clientId: 'message-it',
+      logger: quiet,
+    });
+    const nats = await connectNats({
+      servers: env.NATS_URL!,
+      user: env.NATS_USER,
+      pass: env.NATS_PASS,
+      name: 'message-it',
+      logger: quiet,
+    });
+    return new MessageServiceHarness(service, registry, db, kafka, nats);
+  }
+
+  async stop(): Promise<void> {
+    await this.service.stop();
+    await this.nats.drain();
+    await this.db.shutdown();
+  }
+}
+
+export const id = () => randomUUID();

@@ -1,0 +1,175 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Producer } from 'kafkajs';
+import type { Subscription } from '@im/platform/nats';
+import { CommandResult, ConversationCommand, ConversationEvent } from '@im/proto/events/v1';
+import { ConversationsTable } from '../src/storage/conversations.table.js';
+import { MembersTable } from '../src/storage/members.table.js';
+import { MessagesTable } from '../src/storage/messages.table.js';
+import { id, MessageServiceHarness } from './harness.js';
+
+// The sequencer against real Kafka, Cassandra and NATS: commands go onto im.messages.v1 as the
+// accepting replica would put them, results come back on a NATS reply subject.
+describe('sequencer (real Kafka, Cassandra, NATS)', () => {
+  let h: MessageServiceHarness;
+  let producer: Producer;
+  let replies: Subscription;
+  const results = new Map<string, CommandResult>();
+  const replySubject = `it.replies.${id()}`;
+
+  before(async () => {
+    h = await MessageServiceHarness.start();
+    producer = h.kafka.producer();
+    await producer.connect();
+    replies = h.nats.subscribe(replySubject, {
+      callback: (_err, msg) => {
+        const r = CommandResult.decode(msg.data);
+        results.set(r.commandId, r);
+      },
+    });
+  });
+  after(async () => {
+    replies?.unsubscribe();
+    await producer?.disconnect();
+    await h?.stop();
+  });
+
+  /** A group conversation with these members, written as the conversation service would. */
+  async function conversation(members: string[]): Promise<string> {
+    const conv = id();
+    const now = new Date();
+    await new ConversationsTable(h.db).insert({
+      conversationId: conv,
+      tenantId: 'default',
+      type: 'group',
+      title: 'it',
+      createdBy: members[0]!,
+      createdAt: now,
+      memberCount: members.length,
+      lastSeq: 0,
+      lastActivityAt: now,
+    });
+    for (const m of members) await new MembersTable(h.db).add(conv, m, 'member', 0, now);
+    return conv;
+  }
+
+  function command(conv: string, userId: string, body: ConversationCommand['command']): ConversationCommand {
+    return {
+      commandId: id(),
+      conversationId: conv,
+      caller: { userId, tenantId: 'default', sessionId: 's' },
+      issuedAt: new Date().toISOString(),
+      replySubject,
+      command: body,
+    };
+  }
+
+  const send = (conv: string, userId: string, clientMsgId: string, text: string) =>
+    command(conv, userId, {
+      $case: 'sendMessage',
+      value: { clientMsgId, text, attachments: [], messageId: id() },
+    });
+
+  /** Produces the commands in one request (so they tend to share a batch) and waits for every result. */
+  async function submit(...commands: ConversationCommand[]): Promise<CommandResult[]> {
+    await producer.send({
+      topic: h.registry.topics.conversationCommands,
+      messages: commands.map((c) => ({
+        key: c.conversationId,
+        value: Buffer.from(ConversationCommand.encode(c).finish()),
+      })),
+    });
+    const deadline = Date.now() + 60_000;
+    while (!commands.every((c) => results.has(c.commandId))) {
+      if (Date.now() > deadline) throw new Error('the sequencer did not answer every command');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return commands.map((c) => results.get(c.commandId)!);
+  }
+
+  const stored = (r: CommandResult) => {
+    assert.equal(r.result?.$case, 'messageStored', JSON.stringify(r.result));
+    return r.result.value;
+  };
+
+  it('two senders with one clientMsgId both get their message; a retry gets its own original back', async () => {
+    const conv = await conversation(['alice', 'bob']);
+    const first = send(conv, 'alice', '42', 'from alice');
+    const [a, b] = (await submit(first, send(conv, 'bob', '42', 'from bob'))).map(stored);
+    assert.deepEqual([a!.created, b!.created], [true, true]);
+    assert.deepEqual(
+      [a!.message!.seq, b!.message!.seq, a!.message!.text, b!.message!.text],
+      [1, 2, 'from alice', 'from bob'],
+    );
+    const retry = stored((await submit(send(conv, 'alice', '42', 'retried')))[0]!);
+    assert.equal(retry.created, false);
+    assert.deepEqual(retry.message, a!.message);
+    const rows = await new MessagesTable(h.db).after(conv, 0, 10, 10);
+    assert.deepEqual(
+      rows.map((m) => `${m.seq}:${m.senderId}:${m.text}`),
+      ['1:alice:from alice', '2:bob:from bob'],
+    );
+    assert.equal((await new ConversationsTable(h.db).get(conv))!.lastSeq, 2);
+  });
+
+  it('a command delivered twice (a replay after a crash) keeps its seq and re-emits the same eventId', async () => {
+    const conv = await conversation(['alice', 'bob']);
+    const original = send(conv, 'alice', 'once', 'hello');
+    const [first] = await submit(original);
+    results.delete(original.commandId);
+    const [again] = await submit(original); // the very same record, as Kafka redelivers it
+    assert.equal(stored(again!).created, false);
+    assert.deepEqual(stored(again!).message, stored(first!).message);
+
+    const consumer = h.kafka.consumer({ groupId: `${h.registry.prefix}.it-${id()}` });
+    const created: ConversationEvent[] = [];
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topic: h.registry.topics.conversationEvents, fromBeginning: true });
+      await consumer.run({
+        eachMessage: async ({ message }) => {
+          const e = ConversationEvent.decode(message.value!);
+          if (e.conversationId === conv && e.event?.$case === 'messageCreated') created.push(e);
+        },
+      });
+      const deadline = Date.now() + 60_000;
+      while (created.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      await consumer.disconnect();
+    }
+    assert.equal(created.length, 2, 'emitted twice');
+    assert.equal(created[0]!.eventId, created[1]!.eventId, 'with one eventId');
+    assert.equal(created[0]!.occurredAt, created[1]!.occurredAt);
+  });
+
+  it('read markers: forward only, clamped to the last message; a non-member is refused and gets no row', async () => {
+    const conv = await conversation(['alice', 'bob']);
+    await submit(send(conv, 'alice', 'a1', 'one'), send(conv, 'alice', 'a2', 'two'));
+    const read = (userId: string, seq: number) =>
+      command(conv, userId, { $case: 'markRead', value: { seq } });
+    const [far, back, stranger] = await submit(read('bob', 99), read('bob', 1), read('mallory', 1));
+    assert.deepEqual(far!.result, {
+      $case: 'readMarked',
+      value: { conversationId: conv, userId: 'bob', readSeq: 2, lastSeq: 2 },
+    });
+    assert.equal(back!.result?.$case === 'readMarked' && back!.result.value.readSeq, 2, 'never back');
+    assert.deepEqual(stranger!.result, {
+      $case: 'error',
+      value: { code: 'not_found', message: 'no such conversation' },
+    });
+    assert.equal(await new MembersTable(h.db).membership('mallory', conv), undefined);
+    assert.equal((await new MembersTable(h.db).membership('bob', conv))!.readSeq, 2);
+  });
+
+  it('commands of an unknown kind or for a missing conversation are answered with an error, nothing stored', async () => {
+    const [unknown, missing] = await submit(
+      command(id(), 'alice', undefined),
+      send(id(), 'alice', 'x', 'into the void'),
+    );
+    assert.deepEqual(unknown!.result, {
+      $case: 'error',
+      value: { code: 'invalid_argument', message: 'unknown command kind' },
+    });
+    assert.equal(missing!.result?.$case === 'error' && missing!.result.value.code, 'not_found');
+  });
+});

@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Message } from '@im/proto/client/v1';
+import { ConversationsTable } from '../src/storage/conversations.table.js';
+import { DirectConversationsTable } from '../src/storage/direct-conversations.table.js';
+import { MembersTable } from '../src/storage/members.table.js';
+import { MessageClaimsTable } from '../src/storage/message-claims.table.js';
+import { MessagesTable } from '../src/storage/messages.table.js';
+import { id, MessageServiceHarness } from './harness.js';
+
+// Every table of the message keyspace against real Cassandra, migrated by the service itself.
+describe('message service tables (real Cassandra)', () => {
+  let h: MessageServiceHarness;
+  before(async () => {
+    h = await MessageServiceHarness.start();
+  });
+  after(() => h?.stop());
+
+  const message = (conversationId: string, seq: number, extra: Partial<Message> = {}): Message => ({
+    id: id(),
+    conversationId,
+    seq,
+    senderId: 'u1',
+    clientMsgId: `c${seq}`,
+    text: `text ${seq}`,
+    createdAt: new Date(1_700_000_000_000 + seq).toISOString(),
+    attachments: [],
+    reactions: [],
+    ...extra,
+  });
+
+  it('message_claims: one claim per (sender, clientMsgId); another sender’s same id is another claim', async () => {
+    const t = new MessageClaimsTable(h.db);
+    const conv = id();
+    for (const [senderId, seq] of [
+      ['alice', 1],
+      ['bob', 2],
+    ] as const) {
+      const s = t.claimStatement(conv, { senderId, clientMsgId: '42' }, { seq, messageId: `m-${senderId}` });
+      await h.db.execute(s.query, s.params);
+    }
+    assert.deepEqual(await t.get(conv, { senderId: 'alice', clientMsgId: '42' }), {
+      seq: 1,
+      messageId: 'm-alice',
+    });
+    assert.deepEqual(await t.get(conv, { senderId: 'bob', clientMsgId: '42' }), {
+      seq: 2,
+      messageId: 'm-bob',
+    });
+    assert.equal(await t.get(conv, { senderId: 'carol', clientMsgId: '42' }), undefined);
+  });
+
+  it('messages: rows across bucket boundaries, read back newest-first and oldest-first, attachments kept', async () => {
+    const t = new MessagesTable(h.db);
+    const conv = id();
+    const attachment = { mediaId: 'media-1', name: 'a.png', contentType: 'image/png', size: 42 };
+    const seqs = [1, 2, 999, 1000, 1001, 2500];
+    for (const seq of seqs)
+      await t.insert(message(conv, seq, seq === 1000 ? { attachments: [attachment] } : {}));
+    assert.deepEqual(
+      (await t.before(conv, 3000, 10)).map((m) => m.seq),
+      [...seqs].reverse(),
+    );
+    assert.deepEqual(
+      (await t.after(conv, 0, 2500, 10)).map((m) => m.seq),
+      seqs,
+    );
+    assert.deepEqual(
+      (await t.after(conv, 2, 1001, 10)).map((m) => m.seq),
+      [999, 1000, 1001],
+      'bounded on both sides',
+    );
+    assert.deepEqual((await t.get(conv, 1000))!.attachments, [attachment]);
+    assert.equal(await t.maxSeqIn(conv, 1), 1001);
+    assert.equal(await t.get(conv, 3), undefined);
+  });
+
+  it('conversations: last_seq only moves forward, whichever write lands last', async () => {
+    const t = new ConversationsTable(h.db);
+    const conv = id();
+    const now = new Date();
+    await t.insert({
+      conversationId: conv,
+      tenantId: 'default',
+      type: 'group',
+      title: 't',
+      createdBy: 'u1',
+      createdAt: now,
+      memberCount: 2,
+      lastSeq: 0,
+      lastActivityAt: now,
+    });
+    await t.updateLast(conv, 5, message(conv, 5));
+    await t.updateLast(conv, 3, message(conv, 3)); // a stale sequencer, late
+    const row = (await t.get(conv))!;
+    assert.equal(row.lastSeq, 5);
+    assert.equal(row.lastMessage!.seq, 5, 'the last message moves with it');
+    await t.setMemberCount(conv, 3);
+    assert.equal((await t.get(conv))!.memberCount, 3, 'other columns are written as usual');
+  });
+
+  it('members: both sides of membership; the read marker only moves forward and outlives a removal', async () => {
+    const t = new MembersTable(h.db);
+    const conv = id();
+    const at = new Date();
+    await t.add(conv, 'alice', 'owner', 0, at);
+    await t.add(conv, 'bob', 'member', 0, at);
+    const mark = async (user: string, seq: number) => {
+      const s = t.readSeqStatement(user, conv, seq);
+      await h.db.execute(s.query, s.params);
+    };
+    await mark('bob', 7);
+    await mark('bob', 4); // late and older
+    assert.equal((await t.membership('bob', conv))!.readSeq, 7);
+    assert.deepEqual((await t.members(conv)).map((m) => m.userId).sort(), ['alice', 'bob']);
+    assert.equal(await t.count(conv), 2);
+
+    await t.remove(conv, 'bob');
+    assert.equal(await t.membership('bob', conv), undefined, 'a removed member is no member');
+    assert.ok(!(await t.conversationsOf('bob')).some((c) => c.conversationId === conv));
+    assert.deepEqual(
+      (await t.members(conv)).map((m) => m.userId),
+      ['alice'],
+    );
+
+    await t.add(conv, 'bob', 'member', 2, new Date());
+    const back = (await t.membership('bob', conv))!;
+    assert.equal(back.role, 'member');
+    assert.equal(back.readSeq, 7, 'a re-added member keeps the larger marker');
+  });
+
+  it('direct_conversations: the first claim of a pair wins, later ones get it back', async () => {
+    const t = new DirectConversationsTable(h.db);
+    const pair = `${id()}:${id()}`;
+    const first = await t.claim('default', pair, 'conv-a');
+    const second = await t.claim('default', pair, 'conv-b');
+    assert.deepEqual(first, { conversationId: 'conv-a', created: true });
+    assert.deepEqual(second, { conversationId: 'conv-a', created: false });
+    assert.deepEqual(await t.claim('other-tenant', pair, 'conv-c'), {
+      conversationId: 'conv-c',
+      created: true,
+    });
+  });
+});
