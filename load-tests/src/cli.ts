@@ -5,13 +5,15 @@
 //   node load-tests/dist/src/cli.js idle --sockets 10000 --users 1000 --hold 30
 //   node load-tests/dist/src/cli.js ramp --rates 1000,2000,4000,6000,8000,10000 --step 20 --sustain 300
 //   node load-tests/dist/src/cli.js presence --users 2000 --watches 20 --churn 20 --down 10 --duration 60
+//   node load-tests/dist/src/cli.js xmpp-direct --pairs 50 --rate 500 --duration 10   (the XMPP peer)
 // Writes load-tests/results/<scenario>-<time>.json and prints a summary.
 import { randomBytes } from 'node:crypto';
 import { cpus, totalmem } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findPids, kernelSlabBytes, kernelTcpBytes, rssBytes } from './metrics.js';
+import { CpuMeter, findPids, kernelSlabBytes, kernelTcpBytes, platformPids, rssBytes } from './metrics.js';
+import { runXmppTraffic } from './peers/xmpp-traffic.js';
 import { runPresence } from './scenarios/presence.js';
 import { directPairs, group, idleSockets, type Env } from './scenarios/setup.js';
 import { runTraffic, type TrafficResult } from './traffic.js';
@@ -53,6 +55,9 @@ async function main(): Promise<Record<string, unknown>> {
   switch (scenario) {
     case 'direct': {
       const s = await directPairs(env, opt('pairs', 200));
+      const processes = platformPids();
+      const cpu = new CpuMeter([...processes.keys()]);
+      cpu.start();
       const r = await runTraffic({
         runId: env.runId,
         members: s.members,
@@ -61,8 +66,31 @@ async function main(): Promise<Record<string, unknown>> {
         durationSec: opt('duration', 60),
         textBytes: opt('bytes', 64),
       });
+      const cpuPerMessage = cpu.stop(r.acked, (p) => processes.get(p) ?? String(p));
       s.sockets.forEach((x) => x.close());
-      return { pairs: opt('pairs', 200), result: r };
+      return { pairs: opt('pairs', 200), result: r, cpuMsPerMessage: cpuPerMessage };
+    }
+    case 'xmpp-direct': {
+      // the same 1:1 traffic against an XMPP server (load-tests/peers/ejabberd.sh)
+      const pids = findPids('im-bench-ejabberd').filter((p) => p !== process.pid);
+      const cpu = new CpuMeter(pids);
+      cpu.start();
+      const r = await runXmppTraffic({
+        service: optString('service', 'xmpp://127.0.0.1:15222'),
+        domain: optString('domain', 'localhost'),
+        apiUrl: optString('api', 'http://127.0.0.1:15280/api'),
+        runId: env.runId,
+        pairs: opt('pairs', 50),
+        ratePerSec: opt('rate', 500),
+        durationSec: opt('duration', 10),
+        textBytes: opt('bytes', 100),
+      });
+      return {
+        pairs: opt('pairs', 50),
+        peer: 'ejabberd 23.01 (Debian), MAM on mnesia for every message',
+        result: r,
+        cpuMsPerMessage: cpu.stop(r.sent, () => 'ejabberd'),
+      };
     }
     case 'group': {
       const s = await group(env, opt('members', 100), opt('senders', 10));
@@ -182,7 +210,7 @@ async function main(): Promise<Record<string, unknown>> {
       };
     default:
       throw new Error(
-        'usage: cli.js direct|group|ramp|idle|presence [options] (see the header of src/cli.ts)',
+        'usage: cli.js direct|group|ramp|idle|presence|xmpp-direct [options] (see the header of src/cli.ts)',
       );
   }
 }

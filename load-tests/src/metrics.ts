@@ -84,3 +84,60 @@ export function findPids(needle: string): number[] {
   }
   return out;
 }
+
+/** CPU time (user + system) a process has used, in milliseconds (/proc/<pid>/stat, 100 ticks/s). */
+export function cpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10; // utime, stime (fields 14, 15)
+  } catch {
+    return 0; // gone
+  }
+}
+
+/**
+ * CPU used by a set of processes between start() and stop(), per message: what every process of a
+ * system under test spends, not only the one the client talks to.
+ */
+export class CpuMeter {
+  private readonly before = new Map<number, number>();
+
+  constructor(readonly pids: readonly number[]) {}
+
+  start(): void {
+    for (const p of this.pids) this.before.set(p, cpuMs(p));
+  }
+
+  /** Milliseconds of CPU per message, per process (by label) and in total. */
+  stop(
+    messages: number,
+    label: (pid: number) => string,
+  ): { totalMsPerMessage: number; byProcess: Record<string, number> } {
+    const byProcess: Record<string, number> = {};
+    let total = 0;
+    for (const p of this.pids) {
+      const used = cpuMs(p) - (this.before.get(p) ?? 0);
+      total += used;
+      const name = label(p);
+      byProcess[name] = (byProcess[name] ?? 0) + used / Math.max(1, messages);
+    }
+    for (const k of Object.keys(byProcess)) byProcess[k] = Math.round(byProcess[k]! * 1000) / 1000;
+    return { totalMsPerMessage: Math.round((total / Math.max(1, messages)) * 1000) / 1000, byProcess };
+  }
+}
+
+/** The platform's processes on this machine: the six services, Kafka, Cassandra and NATS. */
+export function platformPids(): Map<number, string> {
+  const out = new Map<number, string>();
+  for (const svc of ['gateway', 'auth', 'message', 'presence', 'media', 'notification'])
+    for (const p of findPids(`services/${svc}/dist/src/main.js`)) out.set(p, svc);
+  for (const [needle, name] of [
+    ['im-local-kafka', 'kafka'],
+    ['im-local-cassandra', 'cassandra'],
+    ['im-local-nats', 'nats'],
+  ] as const)
+    for (const p of findPids(needle)) out.set(p, name);
+  out.delete(process.pid);
+  return out;
+}
