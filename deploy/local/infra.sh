@@ -14,7 +14,7 @@
 # data, logs and pids in .run/infra/. Both are git-ignored. Ports and heaps are overridable:
 #   IM_NATS_PORT=4222 IM_NATS_MONITOR_PORT=8222 IM_KAFKA_PORT=9092 IM_KAFKA_CONTROLLER_PORT=9093
 #   IM_CASSANDRA_PORT=9042 IM_CASSANDRA_STORAGE_PORT=7000 IM_CASSANDRA_JMX_PORT=7199
-#   IM_KAFKA_HEAP=1g IM_CASSANDRA_HEAP=2g
+#   IM_KAFKA_HEAP=1g IM_CASSANDRA_HEAP=2g IM_CASSANDRA_COMMITLOG_SYNC=batch|periodic
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -36,6 +36,7 @@ CASSANDRA_STORAGE_PORT=${IM_CASSANDRA_STORAGE_PORT:-7000}
 CASSANDRA_JMX_PORT=${IM_CASSANDRA_JMX_PORT:-7199}
 KAFKA_HEAP=${IM_KAFKA_HEAP:-1g}
 CASSANDRA_HEAP=${IM_CASSANDRA_HEAP:-2g}
+CASSANDRA_COMMITLOG_SYNC=${IM_CASSANDRA_COMMITLOG_SYNC:-batch}
 
 unset COLUMNS # KAFKA-15413: the storage tool trips over it
 
@@ -120,6 +121,14 @@ await() { # name timeout-seconds check-command...
   done
 }
 
+ports_of() { # the ports a component listens on
+  case $1 in
+    nats) echo "$NATS_PORT $NATS_MONITOR_PORT" ;;
+    kafka) echo "$KAFKA_PORT $KAFKA_CONTROLLER_PORT" ;;
+    cassandra) echo "$CASSANDRA_PORT $CASSANDRA_STORAGE_PORT $CASSANDRA_JMX_PORT" ;;
+  esac
+}
+
 claim_ports() { # name ports...
   local name=$1 p
   shift
@@ -138,7 +147,8 @@ render() { # template output key=value...
 
 start_nats() {
   running nats && return 0
-  claim_ports nats "$NATS_PORT" "$NATS_MONITOR_PORT"
+  # shellcheck disable=SC2046
+  claim_ports nats $(ports_of nats)
   local dir="$RUN/nats"
   mkdir -p "$dir/data"
   render "$HERE/nats/nats.conf.tmpl" "$dir/im-local-nats.conf" PORT="$NATS_PORT" MONITOR_PORT="$NATS_MONITOR_PORT" DATA="$dir/data"
@@ -151,7 +161,8 @@ start_nats() {
 
 start_kafka() {
   running kafka && return 0
-  claim_ports kafka "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"
+  # shellcheck disable=SC2046
+  claim_ports kafka $(ports_of kafka)
   local dir="$RUN/kafka" lib="$CACHE/kafka/lib"
   mkdir -p "$dir/data" "$dir/logs"
   render "$HERE/kafka/server.properties.tmpl" "$dir/server.properties" \
@@ -173,11 +184,22 @@ start_kafka() {
 
 start_cassandra() {
   running cassandra && return 0
-  claim_ports cassandra "$CASSANDRA_PORT" "$CASSANDRA_STORAGE_PORT" "$CASSANDRA_JMX_PORT"
+  # shellcheck disable=SC2046
+  claim_ports cassandra $(ports_of cassandra)
   local dir="$RUN/cassandra" lib="$CACHE/cassandra/lib" jamm opts
   mkdir -p "$dir"/{data,logs,tmp,triggers}
+  local period='' compression='' # both go with periodic sync only
+  case "$CASSANDRA_COMMITLOG_SYNC" in
+    batch) ;;
+    periodic)
+      period='commitlog_sync_period: 10s'
+      compression='commitlog_compression: [{class_name: LZ4Compressor}]'
+      ;;
+    *) die "IM_CASSANDRA_COMMITLOG_SYNC must be batch or periodic" ;;
+  esac
   render "$HERE/cassandra/cassandra.yaml.tmpl" "$dir/cassandra.yaml" PORT="$CASSANDRA_PORT" \
-    STORAGE_PORT="$CASSANDRA_STORAGE_PORT" SSL_STORAGE_PORT="$((CASSANDRA_STORAGE_PORT + 1))" DATA="$dir/data"
+    STORAGE_PORT="$CASSANDRA_STORAGE_PORT" SSL_STORAGE_PORT="$((CASSANDRA_STORAGE_PORT + 1))" DATA="$dir/data" \
+    COMMITLOG_SYNC="$CASSANDRA_COMMITLOG_SYNC" COMMITLOG_PERIOD="$period" COMMITLOG_COMPRESSION="$compression"
   jamm=$(ls "$lib"/jamm-*.jar | head -1)
   mapfile -t opts < <(grep -E '^-' "$HERE/cassandra/jvm17-server.options")
   : >"$dir/out.log"
@@ -225,8 +247,15 @@ kill_one() {
   pid=$(our_pid "$name") || die "$name is not running"
   log "killing $name (pid $pid) with SIGKILL"
   kill -KILL "$pid"
-  # gone, or a zombie waiting for its reaper: either way it holds no port or file any more
-  while kill -0 "$pid" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]; do sleep 0.1; done
+  # A JVM's main thread turns zombie while its other threads still hold the sockets: wait until
+  # the process is gone or its ports are closed.
+  local port open deadline=$((SECONDS + 60))
+  while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do
+    open=0
+    for port in $(ports_of "$name"); do port_open "$port" && open=1; done
+    [ $open = 0 ] && break
+    sleep 0.1
+  done
   rm -f "$RUN/$name/pid"
 }
 

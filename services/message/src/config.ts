@@ -29,6 +29,12 @@ export const messageConfigSchema = z.object({
     2,
     100_000,
   ),
+  SEQUENCER_COMMIT_DELAY_MS: env.int(
+    'how long after sequencing a batch its command offsets are committed: after a Cassandra outage the sequencer replays this much, so writes Cassandra lost in its commit-log sync window (periodic: 10 s) are written again (0: commit at once, for storage that never loses an acknowledged write)',
+    15_000,
+    0,
+    600_000,
+  ),
   SEQUENCER_SESSION_TIMEOUT_MS: env.int(
     'Kafka session timeout of the sequencer (how fast a dead replica is replaced)',
     10_000,

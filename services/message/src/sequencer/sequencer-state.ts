@@ -24,7 +24,15 @@ export class SequencerState {
     private readonly membersTable: MembersTable,
   ) {}
 
+  /** Bumped by clear(): a batch that began before a clear must not put its results back. */
+  private gen = 0;
+
+  get generation(): number {
+    return this.gen;
+  }
+
   clear(): void {
+    this.gen++;
     this.conversations.clear();
     this.lastSeqs.clear();
     this.reads.clear();
@@ -66,11 +74,13 @@ export class SequencerState {
   }
 
   advance(
+    generation: number,
     conversationId: string,
     lastSeq: number,
     reads: ReadonlyMap<string, number>,
     claims: ReadonlyMap<string, Claim>,
   ): void {
+    if (generation !== this.gen) return;
     this.lastSeqs.set(conversationId, lastSeq);
     for (const [user, seq] of reads) bounded(this.reads, MAX_READS).set(`${conversationId}/${user}`, seq);
     for (const [id, claim] of claims) bounded(this.claims, MAX_CLAIMS).set(`${conversationId}/${id}`, claim);

@@ -43,6 +43,9 @@ const CONVERSATIONS_IN_PARALLEL = 64;
 @Injectable()
 export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private consumer: BatchConsumer | undefined;
+  /** Set when a Cassandra node went down; cleared by the replay that must precede any write. */
+  private storageWentDown = false;
+  private replaying: Promise<void> | undefined;
   private readonly sequenced = meter().createCounter('im_message_sequenced_total', {
     description: 'messages given a seq',
   });
@@ -85,8 +88,30 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
       // Another member may have written these conversations since we last owned them.
       onAssignment: () => this.state.clear(),
       handle: (batch) => this.handle(batch),
+      commitDelayMs: this.config.SEQUENCER_COMMIT_DELAY_MS,
     });
     await this.consumer.start();
+    if (this.config.SEQUENCER_COMMIT_DELAY_MS > 0)
+      this.db.on('hostDown', () => {
+        this.storageWentDown = true;
+        this.consumer?.holdCommits();
+      });
+  }
+
+  /**
+   * A Cassandra node went down: it may come back without the writes of its last commit-log sync
+   * window (a single node with periodic sync), and what this sequencer holds in memory may be
+   * ahead of what is stored. Before writing anything more, everything sequenced since the last
+   * committed offsets (SEQUENCER_COMMIT_DELAY_MS back) is sequenced again from Kafka with fresh
+   * state: the same commands give the same seqs and rows, so what was lost is written again and
+   * no acknowledged seq is reused. (The driver's hostUp is not reliable enough to wait for: after
+   * a restart it may not fire before the pool reconnects, so the check is made per batch.)
+   */
+  private async replayAfterStorageOutage(): Promise<void> {
+    this.logger.warn('Cassandra was down: replaying from the committed offsets before writing again');
+    await this.consumer!.rewind();
+    this.state.clear();
+    this.storageWentDown = false;
   }
 
   async beforeApplicationShutdown(): Promise<void> {
@@ -94,6 +119,11 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
   }
 
   private async handle(batch: ConsumedBatch): Promise<void> {
+    if (this.storageWentDown) {
+      // every partition's batch lands here; one replay serves them all (each batch is stale after it)
+      this.replaying ??= this.replayAfterStorageOutage().finally(() => (this.replaying = undefined));
+      return this.replaying;
+    }
     const t0 = performance.now();
     const byConversation = new Map<string, BatchItem[]>();
     for (const record of batch.messages) {
@@ -144,6 +174,7 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     conversationId: string,
     items: readonly BatchItem[],
   ): Promise<ConversationEvent[]> {
+    const generation = this.state.generation;
     const conversation = await this.state.conversation(conversationId);
     if (!conversation) {
       for (const { command } of items)
@@ -195,7 +226,13 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     const newest = newestStored(batch, lastSeq);
     if (sequencing.lastSeq > lastSeq || newest)
       await this.conversations.updateLast(conversationId, sequencing.lastSeq, newest);
-    this.state.advance(conversationId, sequencing.lastSeq, sequencing.readSeqsMoved, batch.claims);
+    this.state.advance(
+      generation,
+      conversationId,
+      sequencing.lastSeq,
+      sequencing.readSeqsMoved,
+      batch.claims,
+    );
 
     // 4. answer, fan out, emit
     batch.memberIds = (await this.membership.membersOf(conversationId)).map((m) => m.userId);

@@ -18,6 +18,10 @@ export class MessageClaimsTable {
     return row ? { seq: Number(row.get('seq')), messageId: row.get('message_id') } : undefined;
   }
 
+  async write(s: Statement): Promise<void> {
+    await this.db.execute(s.query, s.params);
+  }
+
   claimStatement(conversationId: string, key: ClaimKey, claim: Claim): Statement {
     return {
       query:

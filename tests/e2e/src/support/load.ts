@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Message } from '@im/proto/client/v1';
 import { ApiError, ConversationLog, ImClient, ImSocket } from '@im/sdk';
 import { eventually, type Platform, type ServiceProcess } from '@im/testing';
+import { retrying } from './retry.js';
 import { registerUsers } from './users.js';
 
 const RETRYABLE = new Set(['unavailable', 'timeout', 'rate_limited', 'http_error', 'connection_closed']);
@@ -55,12 +56,13 @@ export class SteadyLoad {
       gateways = undefined as ServiceProcess[] | undefined,
     } = {},
   ): Promise<SteadyLoad> {
-    const users = await registerUsers(platform, pairs * 2, 'load');
+    // right after a fault the platform may still be reconnecting: set up as a client would, retrying
+    const users = await retrying(() => registerUsers(platform, pairs * 2, 'load'));
     const made: Pair[] = [];
     for (let i = 0; i < pairs; i++) {
       const sender = users[2 * i]!;
       const receiver = users[2 * i + 1]!;
-      const conv = await sender.createConversation('direct', [receiver.user.id]);
+      const conv = await retrying(() => sender.createConversation('direct', [receiver.user.id]));
       made.push({ conversationId: conv.id, sender, receiver, sockets: [] });
     }
     const load = new SteadyLoad(platform, made, gateways);

@@ -43,8 +43,13 @@ export class SendMessageHandler implements CommandHandler<'sendMessage'> {
         // the original, or (a replay after a crash between claim and row) the row written now
         let msg = await this.messages.get(item.command.conversationId, d.seq);
         if (!msg) {
+          // and its claim again: a store that lost the row may have lost the claim with it
           msg = toMessage(item.command, d.seq, d.messageId, batch.now);
-          await this.messages.insert(msg);
+          const claim = this.claims.claimStatement(item.command.conversationId, msg, {
+            seq: d.seq,
+            messageId: d.messageId,
+          });
+          await Promise.all([this.messages.insert(msg), this.claims.write(claim)]);
         }
         batch.stored[index] = msg;
       })(),
