@@ -1,14 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
-import type { Message, SyncedConversation } from '@im/proto/client/v1';
+import type {
+  AnyServerFrame,
+  ClientFrameType,
+  Message,
+  ServerFrameOf,
+  ServerFrameType,
+} from '@im/proto/client/v1';
 import { ApiError } from './errors.js';
 
-/** Any frame the server sends; `type` says which (see the AsyncAPI document). */
-export interface ServerFrame {
-  type: string;
-  id?: string;
-  [key: string]: unknown;
-}
+/** Any frame the server sends, discriminated by `type` (proto/im/client/v1/frames.proto). */
+export type ServerFrame = AnyServerFrame;
+export type AckFrame = ServerFrameOf<'ack'>;
+export type { ServerFrameOf, ServerFrameType };
 
 export interface SocketOptions {
   /** "header": Authorization on the upgrade (default); "frame": the browser way, an auth frame first. */
@@ -28,10 +32,10 @@ export interface CloseInfo {
 export class ImSocket {
   readonly events: ServerFrame[] = [];
   readonly closed: Promise<CloseInfo>;
-  ready!: { userId: string; sessionId: string; heartbeatIntervalMs: number };
+  ready!: ServerFrameOf<'ready'>;
   private readonly pending = new Map<
     string,
-    { resolve(f: ServerFrame): void; reject(e: Error): void; timer: NodeJS.Timeout }
+    { resolve(f: AckFrame): void; reject(e: Error): void; timer: NodeJS.Timeout }
   >();
   private readonly waiters = new Set<{ match(f: ServerFrame): boolean; resolve(f: ServerFrame): void }>();
   private readonly listeners = new Set<(f: ServerFrame) => void>();
@@ -62,10 +66,10 @@ export class ImSocket {
     const ws = new WebSocket(url, auth === 'header' ? { headers: { authorization: `Bearer ${token}` } } : {});
     const socket = new ImSocket(ws, options.requestTimeoutMs ?? 20_000);
     return new Promise((resolve, reject) => {
-      let error: ServerFrame | undefined;
+      let error: ServerFrameOf<'error'> | undefined;
       const onFrame = (f: ServerFrame) => {
         if (f.type === 'ready') {
-          socket.ready = f as unknown as ImSocket['ready'];
+          socket.ready = f;
           socket.listeners.delete(onFrame);
           resolve(socket);
         } else if (f.type === 'error') error = f;
@@ -90,18 +94,21 @@ export class ImSocket {
     return this.ws.readyState === WebSocket.OPEN;
   }
 
-  /** Sends a request frame and resolves with its ack; rejects with ApiError on an error frame. */
-  request<T extends object = ServerFrame>(
-    type: string,
+  /**
+   * Sends a request frame and resolves with its ack; rejects with ApiError on an error frame. The
+   * payload is not checked here: the gateway validates it (tests send bad ones on purpose).
+   */
+  request(
+    type: ClientFrameType | (string & {}),
     payload: Record<string, unknown> = {},
     id = randomUUID(),
-  ): Promise<T & ServerFrame> {
+  ): Promise<AckFrame> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
         reject(new ApiError('timeout', `no answer to ${type} within ${this.requestTimeoutMs} ms`));
       }, this.requestTimeoutMs);
-      this.pending.set(id, { resolve: resolve as (f: ServerFrame) => void, reject, timer });
+      this.pending.set(id, { resolve, reject, timer });
       this.ws.send(JSON.stringify({ ...payload, type, id }));
     });
   }
@@ -116,23 +123,42 @@ export class ImSocket {
     text: string,
     clientMsgId: string = randomUUID(),
   ): Promise<Message> {
-    const ack = await this.request<{ message: Message }>('message.send', {
-      conversationId,
-      clientMsgId,
-      text,
-    });
+    const ack = await this.request('message.send', { conversationId, clientMsgId, text });
+    if (!ack.message) throw new ApiError('invalid_response', 'the ack of message.send carries no message');
     return ack.message;
   }
 
   async sync(conversations: Array<{ conversationId: string; afterSeq: number }> = [], limit?: number) {
-    return this.request<{ conversations: SyncedConversation[]; hasMore: boolean }>('sync', {
-      conversations,
-      ...(limit ? { limit } : {}),
-    });
+    const ack = await this.request('sync', { conversations, ...(limit ? { limit } : {}) });
+    return { conversations: ack.conversations ?? [], hasMore: ack.hasMore ?? false };
   }
 
-  /** Resolves with the first event (past or future) that matches. */
-  waitFor(match: (f: ServerFrame) => boolean, timeoutMs = 10_000): Promise<ServerFrame> {
+  /**
+   * Resolves with the first event (past or future) of a type that matches:
+   * `waitFor('message.new', (f) => f.message?.seq === 2)`, or with any frame that matches.
+   */
+  waitFor<T extends ServerFrameType>(
+    type: T,
+    match?: (f: ServerFrameOf<T>) => boolean,
+    timeoutMs?: number,
+  ): Promise<ServerFrameOf<T>>;
+  waitFor<F extends ServerFrame>(match: (f: ServerFrame) => f is F, timeoutMs?: number): Promise<F>;
+  waitFor(match: (f: ServerFrame) => boolean, timeoutMs?: number): Promise<ServerFrame>;
+  waitFor(
+    what: ServerFrameType | ((f: ServerFrame) => boolean),
+    matchOrTimeout?: ((f: never) => boolean) | number,
+    timeoutMaybe?: number,
+  ): Promise<ServerFrame> {
+    if (typeof what === 'string') {
+      const also = (typeof matchOrTimeout === 'function' ? matchOrTimeout : () => true) as (
+        f: ServerFrame,
+      ) => boolean;
+      return this.waitForFrame((f) => f.type === what && also(f), timeoutMaybe);
+    }
+    return this.waitForFrame(what, typeof matchOrTimeout === 'number' ? matchOrTimeout : undefined);
+  }
+
+  private waitForFrame(match: (f: ServerFrame) => boolean, timeoutMs = 10_000): Promise<ServerFrame> {
     const seen = this.events.find(match);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
@@ -154,8 +180,9 @@ export class ImSocket {
 
   messagesOf(conversationId: string): Message[] {
     return this.events
-      .filter((e) => e.type === 'message.new' && (e.message as Message).conversationId === conversationId)
-      .map((e) => e.message as Message);
+      .filter((e) => e.type === 'message.new')
+      .map((e) => e.message!)
+      .filter((m) => m.conversationId === conversationId);
   }
 
   close(code = 1000): Promise<CloseInfo> {
@@ -174,15 +201,7 @@ export class ImSocket {
       this.pending.delete(frame.id);
       clearTimeout(p.timer);
       if (frame.type === 'ack') p.resolve(frame);
-      else
-        p.reject(
-          new ApiError(
-            String(frame.code),
-            String(frame.message),
-            0,
-            frame.retryAfterMs as number | undefined,
-          ),
-        );
+      else p.reject(new ApiError(frame.code, frame.message, 0, frame.retryAfterMs));
       return;
     }
     this.events.push(frame);

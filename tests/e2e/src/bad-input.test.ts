@@ -3,15 +3,15 @@ import { randomUUID } from 'node:crypto';
 import { frameCatalogue } from '@im/proto/json-schema';
 import { after, before, describe, it } from 'node:test';
 import type { Conversation } from '@im/proto/client/v1';
-import { ApiError, type ImClient, ImSocket, type ServerFrame } from '@im/sdk';
+import { ApiError, type ImClient, ImSocket, type ServerFrameOf } from '@im/sdk';
 import { Platform } from '@im/testing';
 import { registerUsers } from './support/users.js';
 
 /** Sends a raw frame and returns the next error frame (frames without an id are not matched by request()). */
-async function rawError(socket: ImSocket, data: string | Buffer): Promise<ServerFrame> {
+async function rawError(socket: ImSocket, data: string | Buffer): Promise<ServerFrameOf<'error'>> {
   const seen = socket.events.length;
   socket.sendRaw(data);
-  return socket.waitFor((f) => f.type === 'error' && socket.events.indexOf(f) >= seen, 5_000);
+  return socket.waitFor('error', (f) => socket.events.indexOf(f) >= seen, 5_000);
 }
 
 describe('bad input gets a stable error code and changes nothing', () => {

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
-import type { Message } from '@im/proto/client/v1';
 import { ApiError, ImClient, ImSocket } from '@im/sdk';
 import { eventually, Platform, type ServiceProcess } from '@im/testing';
 import { retrying } from './support/retry.js';
@@ -26,12 +25,11 @@ describe('gateways', () => {
     const [a0, b0, b1] = await Promise.all([alice!.connect(), bob!.connect(), onGw1.connect()]);
     try {
       const m1 = await a0.sendMessage(conv.id, 'from gateway 0');
-      for (const s of [b0, b1])
-        assert.equal(((await s.waitFor((f) => f.type === 'message.new')).message as Message).id, m1.id);
+      for (const s of [b0, b1]) assert.equal((await s.waitFor('message.new')).message!.id, m1.id);
       const m2 = await b1.sendMessage(conv.id, 'from gateway 1');
-      const got = await a0.waitFor((f) => f.type === 'message.new' && (f.message as Message).seq === 2);
-      assert.equal((got.message as Message).id, m2.id);
-      await b0.waitFor((f) => f.type === 'message.new' && (f.message as Message).seq === 2);
+      const got = await a0.waitFor('message.new', (f) => f.message!.seq === 2);
+      assert.equal(got.message!.id, m2.id);
+      await b0.waitFor('message.new', (f) => f.message!.seq === 2);
     } finally {
       await closeAll([a0, b0, b1]);
     }
@@ -174,7 +172,7 @@ describe('gateways', () => {
       assert.ok(r.e instanceof ApiError, String(r.e));
       assert.equal(r.e.code, 'unavailable', `a retryable answer, not ${r.e.code}`);
     }
-    const reconnect = await socket.waitFor((f) => f.type === 'reconnect');
+    const reconnect = await socket.waitFor('reconnect');
     assert.ok(typeof reconnect.afterMs === 'number');
     assert.equal((await socket.closed).code, 1012);
     assert.equal((await exit).code, 0, 'the gateway exits cleanly');

@@ -40,12 +40,12 @@ describe('messaging through the gateway', () => {
       assert.equal(sent.senderId, alice!.user.id);
       assert.equal(sent.text, 'hello bob');
       for (const s of [b1, a2]) {
-        const ev = await s.waitFor((f) => f.type === 'message.new');
+        const ev = await s.waitFor('message.new');
         assert.deepEqual(ev.message, sent);
       }
       const second = await b1.sendMessage(conv.id, 'hi alice');
       assert.equal(second.seq, 2);
-      await a2.waitFor((f) => f.type === 'message.new' && (f.message as Message).seq === 2);
+      await a2.waitFor('message.new', (f) => f.message!.seq === 2);
     } finally {
       await closeAll([a1, a2, b1]);
     }
@@ -224,11 +224,11 @@ describe('messaging through the gateway', () => {
       const before = await bob!.listConversations();
       assert.equal(before.conversations.find((c) => c.id === conv.id)!.unreadCount, 300);
 
-      const ack = await b1.request<{ seq: number }>('read', { conversationId: conv.id, seq: 300 });
+      const ack = await b1.request('read', { conversationId: conv.id, seq: 300 });
       assert.equal(ack.seq, 300);
-      const ev = await b2.waitFor((f) => f.type === 'read' && f.conversationId === conv.id);
+      const ev = await b2.waitFor('read', (f) => f.conversationId === conv.id);
       assert.deepEqual({ userId: ev.userId, seq: ev.seq }, { userId: bob!.user.id, seq: 300 });
-      await a.waitFor((f) => f.type === 'read' && f.userId === bob!.user.id, 60_000); // receipt to the other side
+      await a.waitFor('read', (f) => f.userId === bob!.user.id, 60_000); // receipt to the other side
 
       const afterRead = await bob!.listConversations();
       const c = afterRead.conversations.find((x) => x.id === conv.id)!;
@@ -297,9 +297,10 @@ describe('messaging through the gateway', () => {
     const withDan = await alice!.addMembers(g.id, [dan!.user.id], 'admin');
     assert.equal(withDan.memberCount, 4);
     const updated = await carolSocket.waitFor(
-      (f) => f.type === 'conversation.updated' && (f.conversation as Conversation).memberCount === 4,
+      'conversation.updated',
+      (f) => f.conversation!.memberCount === 4,
     );
-    assert.ok((updated.conversation as Conversation).members.some((m) => m.userId === dan!.user.id));
+    assert.ok(updated.conversation!.members.some((m) => m.userId === dan!.user.id));
     assert.equal((await dan!.removeMember(g.id, carol!.user.id)).memberCount, 3, 'an admin removes a member');
     assert.equal(await code(dan!.removeMember(g.id, alice!.user.id)), '403 forbidden');
     assert.equal(

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Presence } from '@im/proto/client/v1';
-import { ApiError, ImClient, ImSocket, type ServerFrame } from '@im/sdk';
+import { ApiError, ImClient, ImSocket, type ServerFrame, type ServerFrameOf } from '@im/sdk';
 import { eventually, Platform, sleep } from '@im/testing';
 import { closeAll, registerUsers } from './support/users.js';
 
@@ -11,8 +11,10 @@ const LEASE_TTL_MS = 3_000;
 const GRACE_MS = 1_000;
 const THROTTLE_MS = 1_500;
 
-const presenceOf = (s: ImSocket, userId: string, status?: string) => (f: ServerFrame) =>
-  f.type === 'presence' && f.userId === userId && (status === undefined || f.status === status);
+const presenceOf =
+  (userId: string, status?: string) =>
+  (f: ServerFrame): f is ServerFrameOf<'presence'> =>
+    f.type === 'presence' && f.userId === userId && (status === undefined || f.status === status);
 
 describe('presence and typing', () => {
   let platform: Platform;
@@ -44,7 +46,7 @@ describe('presence and typing', () => {
     await watcher.request('presence.subscribe', { userIds: [...watching, beacon!.user.id] });
     const device = await beacon!.connect();
     await device.request('presence.set', { status: 'busy' });
-    const ev = await watcher.waitFor(presenceOf(watcher, beacon!.user.id, 'busy'));
+    const ev = await watcher.waitFor(presenceOf(beacon!.user.id, 'busy'));
     await device.close();
     return watcher.events.indexOf(ev);
   }
@@ -55,8 +57,8 @@ describe('presence and typing', () => {
   ): Promise<{ client: ImClient; socket: ImSocket; initial: Presence[] }> {
     const [client] = await registerUsers(platform, 1, 'watcher', undefined, gw);
     const socket = await client!.connect();
-    const ack = await socket.request<{ presence: Presence[] }>('presence.subscribe', { userIds: [userId] });
-    return { client: client!, socket, initial: ack.presence };
+    const ack = await socket.request('presence.subscribe', { userIds: [userId] });
+    return { client: client!, socket, initial: ack.presence ?? [] };
   }
 
   it('two devices: online while either is connected, offline within the bound after both close, with lastSeenAt', async () => {
@@ -65,7 +67,7 @@ describe('presence and typing', () => {
     assert.deepEqual(w.initial, [{ userId: user!.user.id, status: 'offline' }]);
 
     const d1 = await user!.connect();
-    await w.socket.waitFor(presenceOf(w.socket, user!.user.id, 'online'), 3_000);
+    await w.socket.waitFor(presenceOf(user!.user.id, 'online'), 3_000);
     const onGw1 = new ImClient(platform.gatewayUrl(1));
     onGw1.session = user!.session;
     const d2 = await onGw1.connect();
@@ -74,14 +76,14 @@ describe('presence and typing', () => {
     await sleep(GRACE_MS + 1_000); // past the grace after which an offline would be announced
     const end = await marker(w.socket, [user!.user.id]);
     assert.deepEqual(
-      w.socket.events.slice(mark, end).filter(presenceOf(w.socket, user!.user.id)),
+      w.socket.events.slice(mark, end).filter(presenceOf(user!.user.id)),
       [],
       'still online: the other device is connected',
     );
 
     const t0 = Date.now();
     await d2.close();
-    const offline = await w.socket.waitFor(presenceOf(w.socket, user!.user.id, 'offline'), 5_000);
+    const offline = await w.socket.waitFor(presenceOf(user!.user.id, 'offline'), 5_000);
     const took = Date.now() - t0;
     assert.ok(
       took <= GRACE_MS + 1_500,
@@ -105,11 +107,11 @@ describe('presence and typing', () => {
       `ws://${doomed.address('publicPort')}/v1/ws`,
       user!.session!.accessToken,
     );
-    await w.socket.waitFor(presenceOf(w.socket, user!.user.id, 'online'), 3_000);
+    await w.socket.waitFor(presenceOf(user!.user.id, 'online'), 3_000);
 
     const t0 = Date.now();
     await doomed.kill();
-    await w.socket.waitFor(presenceOf(w.socket, user!.user.id, 'offline'), LEASE_TTL_MS + GRACE_MS + 8_000);
+    await w.socket.waitFor(presenceOf(user!.user.id, 'offline'), LEASE_TTL_MS + GRACE_MS + 8_000);
     const took = Date.now() - t0;
     assert.ok(
       took <= LEASE_TTL_MS + GRACE_MS + 3_000,
@@ -120,7 +122,7 @@ describe('presence and typing', () => {
     const mark = w.socket.events.length;
     const again = await user!.connect();
     await w.socket.waitFor(
-      (f) => presenceOf(w.socket, user!.user.id, 'online')(f) && w.socket.events.indexOf(f) >= mark,
+      (f) => presenceOf(user!.user.id, 'online')(f) && w.socket.events.indexOf(f) >= mark,
       3_000,
     );
     await closeAll([again, w.socket]);
@@ -130,10 +132,10 @@ describe('presence and typing', () => {
     const [user] = await registerUsers(platform, 1, 'busy');
     const w = await watcherOf(user!.user.id);
     const [d1, d2] = await Promise.all([user!.connect(), user!.connect()]);
-    await w.socket.waitFor(presenceOf(w.socket, user!.user.id, 'online'), 3_000);
+    await w.socket.waitFor(presenceOf(user!.user.id, 'online'), 3_000);
 
     await d1.request('presence.set', { status: 'busy', statusText: 'in a meeting' });
-    const busy = await w.socket.waitFor(presenceOf(w.socket, user!.user.id, 'busy'), 3_000);
+    const busy = await w.socket.waitFor(presenceOf(user!.user.id, 'busy'), 3_000);
     assert.equal(busy.statusText, 'in a meeting');
 
     const mark = w.socket.events.length;
@@ -151,12 +153,12 @@ describe('presence and typing', () => {
 
     await d2again.request('presence.set', { status: 'offline' });
     await w.socket.waitFor(
-      (f) => presenceOf(w.socket, user!.user.id, 'offline')(f) && w.socket.events.indexOf(f) >= mark,
+      (f) => presenceOf(user!.user.id, 'offline')(f) && w.socket.events.indexOf(f) >= mark,
       3_000,
     );
     await d1.request('presence.set', { status: 'online' });
     await w.socket.waitFor(
-      (f) => presenceOf(w.socket, user!.user.id, 'online')(f) && w.socket.events.indexOf(f) >= mark,
+      (f) => presenceOf(user!.user.id, 'online')(f) && w.socket.events.indexOf(f) >= mark,
       3_000,
     );
     await closeAll([d1, d2again, w.socket]);
@@ -166,17 +168,16 @@ describe('presence and typing', () => {
     const [user] = await registerUsers(platform, 1, 'away');
     const w = await watcherOf(user!.user.id);
     const d = await user!.connect();
-    await w.socket.waitFor(presenceOf(w.socket, user!.user.id, 'online'));
+    await w.socket.waitFor(presenceOf(user!.user.id, 'online'));
     await d.request('presence.set', { status: 'away' });
-    const away = await w.socket.waitFor(presenceOf(w.socket, user!.user.id, 'away'));
+    const away = await w.socket.waitFor(presenceOf(user!.user.id, 'away'));
     assert.equal((await w.client.presence([user!.user.id])).presence[0]!.status, 'away');
     await d.request('presence.set', { status: 'online' });
     await w.socket.waitFor(
       (f) =>
-        presenceOf(w.socket, user!.user.id, 'online')(f) &&
-        w.socket.events.indexOf(f) > w.socket.events.indexOf(away),
+        presenceOf(user!.user.id, 'online')(f) && w.socket.events.indexOf(f) > w.socket.events.indexOf(away),
     );
-    const twice = w.socket.events.filter(presenceOf(w.socket, user!.user.id, 'online'));
+    const twice = w.socket.events.filter(presenceOf(user!.user.id, 'online'));
     assert.equal(twice.length, 2, 'online, away, online again');
     await closeAll([d, w.socket]);
   });
@@ -185,7 +186,7 @@ describe('presence and typing', () => {
     const [user] = await registerUsers(platform, 1, 'tenanta');
     const [stranger] = await registerUsers(platform, 1, 'tenantb', `other-${randomUUID().slice(0, 8)}`);
     const s = await stranger!.connect();
-    const ack = await s.request<{ presence: Presence[] }>('presence.subscribe', { userIds: [user!.user.id] });
+    const ack = await s.request('presence.subscribe', { userIds: [user!.user.id] });
     assert.deepEqual(ack.presence, [{ userId: user!.user.id, status: 'offline' }]);
     const d = await user!.connect();
     const end = await marker(s, [user!.user.id], stranger!.tenant);
@@ -213,7 +214,7 @@ describe('presence and typing', () => {
       s.events.filter((f) => f.type === 'typing' && f.userId === userId);
 
     await a1.request('typing', { conversationId: conv.id });
-    const ev = await b.waitFor((f) => f.type === 'typing', 3_000);
+    const ev = await b.waitFor('typing', () => true, 3_000);
     const firstAt = Date.now();
     assert.deepEqual(
       { conversationId: ev.conversationId, userId: ev.userId },
@@ -223,8 +224,8 @@ describe('presence and typing', () => {
     await a1.request('typing', { conversationId: conv.id });
     // marker: dan's notice travels the same path after alice's repeats, on both gateways
     await d.request('typing', { conversationId: conv.id });
-    await b.waitFor((f) => f.type === 'typing' && f.userId === dan!.user.id);
-    await a2.waitFor((f) => f.type === 'typing' && f.userId === dan!.user.id);
+    await b.waitFor('typing', (f) => f.userId === dan!.user.id);
+    await a2.waitFor('typing', (f) => f.userId === dan!.user.id);
     assert.equal(typingOf(b, alice!.user.id).length, 1, 'repeats within the throttle interval are dropped');
     assert.equal(typingOf(a2, alice!.user.id).length, 0, "the typist's other devices are not told");
     assert.equal(c.events.filter((f) => f.type === 'typing').length, 0, 'non-members are not told');
@@ -233,8 +234,8 @@ describe('presence and typing', () => {
     await eventually(
       async () => {
         await a2.request('typing', { conversationId: conv.id });
-        const next = (f: ServerFrame) => f.type === 'typing' && f.userId === alice!.user.id && f !== ev;
-        await b.waitFor(next, 300).catch(() => undefined);
+        const next = (f: ServerFrameOf<'typing'>) => f.userId === alice!.user.id && f !== ev;
+        await b.waitFor('typing', next, 300).catch(() => undefined);
         assert.equal(typingOf(b, alice!.user.id).length, 2);
       },
       { timeoutMs: 30_000, intervalMs: 100, what: 'the next notice after the throttle interval' },

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ClientFrameOf, ClientFrameType } from '@im/proto/client/v1';
 import { AppError } from '@im/platform/errors';
 
 /**
@@ -86,8 +87,19 @@ export const conversationParams = z.object({ id });
 export const memberParams = z.object({ id, userId: id });
 
 // ---- WebSocket frames (client → server) ----
+// The shapes are the proto's (proto/im/client/v1/frames.proto); these schemas add the limits. The
+// compiler holds them to the proto: one schema per ClientFrame type, each producing exactly the
+// fields of its proto message.
 
-export const authFrame = z.object({ type: z.literal('auth'), token: z.string().min(1).max(4096) });
+/** A schema whose output is the proto frame T (fields and their types). */
+type FrameSchema<T extends ClientFrameType> = z.ZodType<ClientFrameOf<T>>;
+/** Field names in one of A and B but not in both. */
+type Mismatch<A, B> = Exclude<keyof A, keyof B> | Exclude<keyof B, keyof A>;
+
+export const authFrame = z.object({
+  type: z.literal('auth'),
+  token: z.string().min(1).max(4096),
+}) satisfies FrameSchema<'auth'>;
 
 export const wsFrames = {
   'message.send': z.object({
@@ -97,7 +109,7 @@ export const wsFrames = {
     clientMsgId,
     text: z.string().max(65_536),
     replyTo: id.optional(),
-    attachments: z.array(attachment).max(20).optional(),
+    attachments: z.array(attachment).max(20).default([]),
   }),
   read: z.object({ type: z.literal('read'), id: requestId, conversationId: id, seq }),
   typing: z.object({ type: z.literal('typing'), id: requestId, conversationId: id }),
@@ -118,11 +130,18 @@ export const wsFrames = {
     conversations: z
       .array(z.object({ conversationId: id, afterSeq: seq }))
       .max(200)
-      .optional(),
+      .default([])
+      .describe('none: every conversation with messages after its read marker'),
     limit: z.number().int().min(1).max(500).optional(),
   }),
   ping: z.object({ type: z.literal('ping'), id: requestId }),
-} as const;
+} as const satisfies { [T in Exclude<ClientFrameType, 'auth'>]: FrameSchema<T> };
+
+/** Compile-time: no schema has a field its proto message lacks, nor lacks one it has. */
+type FieldMismatches = {
+  [T in keyof typeof wsFrames]: Mismatch<z.output<(typeof wsFrames)[T]>, ClientFrameOf<T>>;
+}[keyof typeof wsFrames];
+export const framesMatchProto: [FieldMismatches] extends [never] ? true : FieldMismatches = true;
 
 export type WsFrameType = keyof typeof wsFrames;
 export type WsFrame<T extends WsFrameType> = z.output<(typeof wsFrames)[T]>;

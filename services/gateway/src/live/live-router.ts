@@ -5,7 +5,7 @@ import { LOGGER, NATS, REGISTRY } from '@im/platform/nest';
 import type { Registry } from '@im/platform/registry';
 import { meter } from '@im/platform/telemetry';
 import { LiveEvent } from '@im/proto/events/v1';
-import { liveEventToFrame } from './client-frames.js';
+import { liveEventToFrame } from './server-frames.js';
 import { ConnectionRegistry } from './connection-registry.js';
 
 /**

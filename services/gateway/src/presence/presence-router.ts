@@ -5,6 +5,7 @@ import { LOGGER, NATS, REGISTRY } from '@im/platform/nest';
 import type { Registry } from '@im/platform/registry';
 import { Presence } from '@im/proto/client/v1';
 import { ConnectionRegistry } from '../live/connection-registry.js';
+import { serverFrameJson } from '../live/server-frames.js';
 import type { Connection } from '../ws/connection.js';
 
 interface Watch {
@@ -66,7 +67,7 @@ export class PresenceRouter implements OnApplicationShutdown {
 
   private deliver(sockets: ReadonlySet<Connection>, data: Uint8Array): void {
     try {
-      const json = JSON.stringify({ type: 'presence', ...Presence.decode(data) });
+      const json = serverFrameJson({ type: 'presence', ...Presence.decode(data) });
       for (const conn of sockets) conn.send(json);
     } catch (err) {
       this.logger.warn({ err }, 'undecodable presence event dropped');

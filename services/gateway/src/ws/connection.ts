@@ -1,5 +1,7 @@
 import type { WebSocket } from 'ws';
+import type { AnyServerFrame } from '@im/proto/client/v1';
 import type { Principal } from '../auth/token-verifier.js';
+import { serverFrameJson } from '../live/server-frames.js';
 import { CloseCode } from './close-codes.js';
 
 let nextId = 1;
@@ -43,8 +45,8 @@ export class Connection {
     return true;
   }
 
-  sendFrame(frame: object): boolean {
-    return this.send(JSON.stringify(frame));
+  sendFrame(frame: AnyServerFrame): boolean {
+    return this.send(serverFrameJson(frame));
   }
 
   close(code: number, reason: string): void {

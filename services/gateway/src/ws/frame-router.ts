@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { RawData } from 'ws';
+import type { ServerFrameOf } from '@im/proto/client/v1';
 import { AppError, asAppError } from '@im/platform/errors';
 import type { Logger } from '@im/platform/logging';
 import { CONFIG, LOGGER } from '@im/platform/nest';
@@ -11,10 +12,9 @@ import { parse, wsFrames, type WsFrame, type WsFrameType } from '../http/request
 import { PresenceRouter } from '../presence/presence-router.js';
 import type { Connection } from './connection.js';
 
-type Handler<T extends WsFrameType> = (
-  conn: Connection,
-  frame: WsFrame<T>,
-) => Promise<Record<string, unknown>>;
+/** What an ack carries besides its type and id. */
+type AckBody = Partial<Omit<ServerFrameOf<'ack'>, 'type' | 'id'>>;
+type Handler<T extends WsFrameType> = (conn: Connection, frame: WsFrame<T>) => Promise<AckBody>;
 
 /**
  * Client frames in, acks and errors out. Every request frame is answered exactly once, by an ack
@@ -65,7 +65,7 @@ export class FrameRouter {
         return { presence: res.presence };
       },
       sync: async (c, f) => {
-        const res = await this.messaging.sync(caller(c), f.conversations ?? [], f.limit);
+        const res = await this.messaging.sync(caller(c), f.conversations, f.limit);
         return { conversations: res.conversations, hasMore: res.hasMore };
       },
       ping: async () => ({ serverTime: new Date().toISOString() }),

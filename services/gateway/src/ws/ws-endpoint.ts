@@ -11,6 +11,7 @@ import { TokenVerifier, type Principal } from '../auth/token-verifier.js';
 import type { GatewayConfig } from '../config.js';
 import { authFrame } from '../http/request-schemas.js';
 import { ConnectionRegistry } from '../live/connection-registry.js';
+import { serverFrameJson } from '../live/server-frames.js';
 import { CloseCode } from './close-codes.js';
 import { Connection } from './connection.js';
 import { FrameRouter } from './frame-router.js';
@@ -147,7 +148,7 @@ export class WsEndpoint implements OnApplicationShutdown {
   private deny(ws: WebSocket, err: unknown): void {
     const app = err instanceof AppError ? err : new AppError('unauthenticated', 'authentication failed');
     if (ws.readyState !== ws.OPEN) return;
-    ws.send(JSON.stringify({ type: 'error', code: app.code, message: app.message }));
+    ws.send(serverFrameJson({ type: 'error', code: app.code, message: app.message }));
     ws.close(CloseCode.unauthenticated, app.code);
   }
 

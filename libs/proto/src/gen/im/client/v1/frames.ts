@@ -7,7 +7,7 @@
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import { Timestamp } from "../../../google/protobuf/timestamp.js";
-import { Attachment, Conversation, Message } from "./resources.js";
+import { Attachment, Conversation, Message, Presence } from "./resources.js";
 
 /** type "auth": first frame when the upgrade had no Authorization header (browsers). */
 export interface AuthFrame {
@@ -105,7 +105,11 @@ export interface AckFrame {
   conversations: SyncedConversation[];
   hasMore?: boolean | undefined;
   seq?: number | undefined;
-  serverTime?: string | undefined;
+  serverTime?:
+    | string
+    | undefined;
+  /** presence.subscribe: the current presence of the users asked for. */
+  presence: Presence[];
 }
 
 /** type "error" */
@@ -1037,6 +1041,7 @@ function createBaseAckFrame(): AckFrame {
     hasMore: undefined,
     seq: undefined,
     serverTime: undefined,
+    presence: [],
   };
 }
 
@@ -1062,6 +1067,9 @@ export const AckFrame: MessageFns<AckFrame> = {
     }
     if (message.serverTime !== undefined) {
       Timestamp.encode(toTimestamp(message.serverTime), writer.uint32(58).fork()).join();
+    }
+    for (const v of message.presence) {
+      Presence.encode(v!, writer.uint32(66).fork()).join();
     }
     return writer;
   },
@@ -1133,6 +1141,14 @@ export const AckFrame: MessageFns<AckFrame> = {
             }
 
             message.serverTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.presence.push(Presence.decode(reader, reader.uint32()));
             continue;
           }
         }
