@@ -6,6 +6,7 @@
 //   node load-tests/dist/src/cli.js ramp --rates 1000,2000,4000,6000,8000,10000 --step 20 --sustain 300
 //   node load-tests/dist/src/cli.js presence --users 2000 --watches 20 --churn 20 --down 10 --duration 60
 //   node load-tests/dist/src/cli.js xmpp-direct --pairs 50 --rate 500 --duration 10   (the XMPP peer)
+//   node load-tests/dist/src/cli.js cassandra-floor --shapes 50x1,300x1,900x1,100x3,10x30 --duration 10
 // Writes load-tests/results/<scenario>-<time>.json and prints a summary.
 import { randomBytes } from 'node:crypto';
 import { cpus, totalmem } from 'node:os';
@@ -14,6 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CpuMeter, findPids, kernelSlabBytes, kernelTcpBytes, platformPids, rssBytes } from './metrics.js';
 import { runXmppTraffic } from './peers/xmpp-traffic.js';
+import { runCassandraFloor } from './scenarios/cassandra-floor.js';
 import { runPresence } from './scenarios/presence.js';
 import { directPairs, group, idleSockets, type Env } from './scenarios/setup.js';
 import { runTraffic, type TrafficResult } from './traffic.js';
@@ -208,9 +210,24 @@ async function main(): Promise<Record<string, unknown>> {
           durationSec: opt('duration', 60),
         }),
       };
+    case 'cassandra-floor':
+      return {
+        steps: await runCassandraFloor({
+          contactPoint: optString('cassandra', '127.0.0.1:9042'),
+          shapes: optString('shapes', '50x1,300x1,900x1,100x3,10x30')
+            .split(',')
+            .map((s) => s.split('x').map(Number))
+            .map(([requestsPerSec, statementsPerRequest]) => ({
+              requestsPerSec: requestsPerSec!,
+              statementsPerRequest: statementsPerRequest!,
+            })),
+          durationSec: opt('duration', 10),
+          log: env.log,
+        }),
+      };
     default:
       throw new Error(
-        'usage: cli.js direct|group|ramp|idle|presence|xmpp-direct [options] (see the header of src/cli.ts)',
+        'usage: cli.js direct|group|ramp|idle|presence|xmpp-direct|cassandra-floor [options] (see the header of src/cli.ts)',
       );
   }
 }
