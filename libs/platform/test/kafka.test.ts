@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Kafka } from 'kafkajs';
-import { BatchConsumer, BatchingProducer, createKafka, ensureTopics } from '../src/kafka/index.js';
+import {
+  BatchConsumer,
+  BatchingProducer,
+  createKafka,
+  ensureTopics,
+  SKIP_BATCH,
+} from '../src/kafka/index.js';
 import { infra, quietLogger, uniquePrefix, waitFor } from './env.js';
 
 describe('kafka (real broker)', () => {
@@ -102,5 +108,68 @@ describe('kafka (real broker)', () => {
     await admin.connect();
     await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
     await admin.disconnect();
+  });
+  it('delayed commits: a skipped batch comes again, nothing is committed before the store confirms, rewind replays', async () => {
+    const delayedTopic = `${prefix}.delayed.v1`;
+    await ensureTopics(kafka, [{ topic: delayedTopic, numPartitions: 1, replicationFactor: 1 }]);
+    const producer = new BatchingProducer(kafka);
+    await producer.connect();
+    const produce = (from: number, to: number) =>
+      Promise.all(
+        Array.from({ length: to - from }, (_, i) =>
+          producer.send({ topic: delayedTopic, key: 'k', value: Buffer.from(String(from + i)) }),
+        ),
+      );
+    const group = `${prefix}.delayed`;
+    const seen: number[] = [];
+    let skipNext = true;
+    let confirm = false;
+    const consumer: BatchConsumer = new BatchConsumer(kafka, {
+      groupId: group,
+      topics: [delayedTopic],
+      logger: quietLogger,
+      commitDelayMs: 200,
+      handle: async (batch) => {
+        if (skipNext) {
+          skipNext = false;
+          return SKIP_BATCH;
+        }
+        const startedAt = consumer.storeClock();
+        for (const m of batch.messages) seen.push(Number(m.value!.toString()));
+        if (confirm) consumer.confirmStoreWrite(startedAt);
+      },
+    });
+    const admin = kafka.admin();
+    await admin.connect();
+    const committed = async () =>
+      (await admin.fetchOffsets({ groupId: group, topics: [delayedTopic] }))[0]!.partitions[0]!.offset;
+    try {
+      await produce(0, 10);
+      await consumer.start();
+      const ten = Array.from({ length: 10 }, (_, i) => i);
+      await waitFor(() =>
+        assert.deepEqual(seen, ten, 'the skipped batch is fetched again, each record once'),
+      );
+
+      // nothing confirmed, so nothing committed: the rewind hands every record over again
+      await new Promise((r) => setTimeout(r, 1_500)); // past the window and a commit tick: time alone commits nothing
+      await consumer.rewind();
+      await waitFor(() => assert.deepEqual(seen, [...ten, ...ten], 'replayed from the committed offset'));
+      assert.equal(await committed(), '-1');
+
+      // confirmed writes: what was handled a window before one of them is committed, not the rest
+      confirm = true;
+      await produce(10, 20);
+      await waitFor(() => assert.equal(seen.length, 30));
+      await new Promise((r) => setTimeout(r, 300)); // the next write starts a window later
+      await produce(20, 21);
+      await waitFor(async () => assert.equal(await committed(), '20'));
+      await consumer.rewind();
+      await waitFor(() => assert.deepEqual(seen.slice(31), [20], 'only the unconfirmed record comes again'));
+    } finally {
+      await admin.disconnect();
+      await consumer.stop();
+      await producer.close();
+    }
   });
 });

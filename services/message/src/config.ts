@@ -30,8 +30,8 @@ export const messageConfigSchema = z.object({
     100_000,
   ),
   SEQUENCER_COMMIT_DELAY_MS: env.int(
-    'how long after sequencing a batch its command offsets are committed: after a Cassandra outage the sequencer replays this much, so writes Cassandra lost in its commit-log sync window (periodic: 10 s) are written again (0: commit at once, for storage that never loses an acknowledged write)',
-    15_000,
+    "the longest Cassandra may lose acknowledged writes in a crash: a batch's command offsets are committed only once Cassandra has acknowledged a write started this long after it, and after an outage the sequencer replays from them, so what was lost is written again. Keep above 1.5 × commitlog_sync_period (a node blocks writes past that lag; 10 s by default). 0: commit at once, for storage that never loses an acknowledged write",
+    20_000,
     0,
     600_000,
   ),

@@ -1,5 +1,9 @@
 import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
+import { DelayedCommits } from './delayed-commits.js';
+
+/** A handler's answer for a batch it did not process: leave it unresolved, it is fetched again. */
+export const SKIP_BATCH = 'skip';
 
 export interface ConsumedBatch {
   topic: string;
@@ -20,25 +24,21 @@ export interface BatchConsumerOptions {
   /**
    * Processes a batch of one partition. Offsets are committed only after it resolves, so a crash
    * replays the batch (at-least-once). A throw makes kafkajs retry the batch: handle bad records
-   * inside the handler instead of throwing for them.
+   * inside the handler instead of throwing for them. Returning SKIP_BATCH leaves the batch
+   * unresolved: it is fetched and handled again.
    */
-  handle(batch: ConsumedBatch): Promise<void>;
+  handle(batch: ConsumedBatch): Promise<void | typeof SKIP_BATCH>;
   /** Called after every rebalance with the partitions this member now owns, per topic. */
   onAssignment?(assignment: Readonly<Record<string, readonly number[]>>): void;
   fromBeginning?: boolean;
   sessionTimeoutMs?: number;
   partitionsConsumedConcurrently?: number;
   /**
-   * Commit a batch's offsets only this long after it was handled (0: right after). What the
-   * handler wrote is then replayed after a crash or rewind() even if the store lost the last
-   * moments of writes (a Cassandra node with periodic commit-log sync loses up to its period).
+   * 0: commit right after each batch. Otherwise commit a batch's offsets only once the store has
+   * acknowledged a write started at least this long after the batch (confirmStoreWrite), so a
+   * store that loses its last moments of writes in a crash is covered by a replay (rewind()).
    */
   commitDelayMs?: number;
-}
-
-interface Handled {
-  offset: string;
-  at: number;
 }
 
 /** A consumer-group member that hands whole batches to a handler and commits after it. */
@@ -46,16 +46,18 @@ export class BatchConsumer {
   private readonly consumer: Consumer;
   private assigned: Record<string, readonly number[]> = {};
   private running = false;
-  /** Offsets handled but not committed yet, by "topic/partition", oldest first. */
-  private readonly uncommitted = new Map<string, Handled[]>();
+  private readonly delayed: DelayedCommits | undefined;
   private commitTimer: NodeJS.Timeout | undefined;
-  /** Set by holdCommits(): nothing is committed until rewind(). */
-  private held = false;
+  private committing = false;
+  /** Bumped when rewind() starts: a batch handled across it must not resolve its offsets. */
+  private rewinds = 0;
 
   constructor(
     private readonly kafka: Kafka,
     private readonly options: BatchConsumerOptions,
   ) {
+    const delay = options.commitDelayMs ?? 0;
+    this.delayed = delay > 0 ? new DelayedCommits(delay) : undefined;
     this.consumer = kafka.consumer({
       groupId: options.groupId,
       sessionTimeout: options.sessionTimeoutMs ?? 30_000,
@@ -70,7 +72,7 @@ export class BatchConsumer {
     this.consumer.on(this.consumer.events.GROUP_JOIN, (event) => {
       this.assigned = event.payload.memberAssignment as Record<string, readonly number[]>;
       // offsets of partitions handed to someone else must not be committed by this member
-      this.uncommitted.clear();
+      this.delayed?.forget();
       options.logger.info({ group: options.groupId, assignment: this.assigned }, 'partitions assigned');
       options.onAssignment?.(this.assigned);
     });
@@ -96,9 +98,9 @@ export class BatchConsumer {
       topics: [...this.options.topics],
       fromBeginning: this.options.fromBeginning ?? true,
     });
-    const delay = this.options.commitDelayMs ?? 0;
+    const delayed = this.delayed;
     await this.consumer.run({
-      autoCommit: delay === 0,
+      autoCommit: !delayed,
       autoCommitInterval: 1_000,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
@@ -111,84 +113,93 @@ export class BatchConsumer {
         isRunning,
       }) => {
         if (!isRunning() || isStale() || batch.messages.length === 0) return;
-        await this.options.handle({
+        const rewindsBefore = this.rewinds;
+        const result = await this.options.handle({
           topic: batch.topic,
           partition: batch.partition,
           messages: batch.messages,
           isStale,
           heartbeat,
         });
-        if (isStale()) return;
+        // isStale() alone is not enough: it turns false again once a fetch has applied the seek
+        if (result === SKIP_BATCH || isStale() || this.rewinds !== rewindsBefore) return;
         resolveOffset(batch.lastOffset());
-        if (delay === 0) await commitOffsetsIfNecessary();
-        else this.handled(batch.topic, batch.partition, batch.lastOffset());
+        if (delayed) delayed.handled(batch.topic, batch.partition, batch.lastOffset());
+        else await commitOffsetsIfNecessary();
         await heartbeat();
       },
     });
-    if (delay > 0) {
-      this.commitTimer = setInterval(() => void this.commitDelayed(delay), Math.min(1_000, delay));
+    if (delayed) {
+      this.commitTimer = setInterval(() => void this.commitDue(delayed), 1_000);
       this.commitTimer.unref();
     }
     this.running = true;
   }
 
+  /** The time confirmStoreWrite() expects for a write about to start. */
+  storeClock(): number {
+    return this.delayed?.time() ?? 0;
+  }
+
+  /** The store acknowledged a write started at `startedAt` (storeClock()). */
+  confirmStoreWrite(startedAt: number): void {
+    this.delayed?.confirmWrite(startedAt);
+  }
+
   /**
    * The store went away and may come back without its latest writes: commit nothing more until
-   * rewind() has replayed what was handled meanwhile. Without this, the delayed commits of
-   * batches handled before the outage would go out during it, and their replay would be skipped.
+   * rewind() has replayed what was handled meanwhile.
    */
   holdCommits(): void {
-    if (!this.held) this.options.logger.warn({ group: this.options.groupId }, 'commits held until a rewind');
-    this.held = true;
+    if (!this.delayed) return;
+    if (!this.delayed.held)
+      this.options.logger.warn({ group: this.options.groupId }, 'commits held until a rewind');
+    this.delayed.hold();
   }
 
   /**
    * Moves every owned partition back to its committed offset: what was handled since is handled
-   * again (the handler must be idempotent). For a store that may have lost recent writes.
+   * again (the handler must be idempotent). Releases the commits held before it started. Only with
+   * delayed commits: with auto-commit, kafkajs would commit the seek itself.
    */
   async rewind(): Promise<void> {
+    const delayed = this.delayed;
+    if (!delayed) throw new Error('rewind() needs commitDelayMs > 0');
+    this.rewinds++;
+    const token = delayed.releaseToken();
     const admin = this.kafka.admin();
-    await admin.connect();
     try {
-      for (const [topic, partitions] of Object.entries(this.assigned)) {
-        const committed = await admin.fetchOffsets({ groupId: this.options.groupId, topics: [topic] });
-        const offsets = new Map(committed[0]?.partitions.map((p) => [p.partition, p.offset]) ?? []);
-        for (const partition of partitions) {
-          const offset = offsets.get(partition);
-          this.consumer.seek({ topic, partition, offset: offset && offset !== '-1' ? offset : '0' });
+      await admin.connect();
+      const topics = Object.keys(this.assigned);
+      const committed =
+        topics.length > 0 ? await admin.fetchOffsets({ groupId: this.options.groupId, topics }) : [];
+      // the assignment as it is now: seeking a partition handed away would replay it when it comes back
+      for (const { topic, partitions } of committed) {
+        const owned = new Set(this.assigned[topic] ?? []);
+        for (const { partition, offset } of partitions) {
+          if (owned.has(partition))
+            this.consumer.seek({ topic, partition, offset: offset !== '-1' ? offset : '0' });
         }
       }
-      this.uncommitted.clear();
-      this.held = false;
+      this.rewinds++;
+      delayed.release(token);
     } finally {
-      await admin.disconnect();
+      await admin.disconnect().catch(() => undefined);
     }
   }
 
-  private handled(topic: string, partition: number, lastOffset: string): void {
-    const key = `${topic}/${partition}`;
-    let list = this.uncommitted.get(key);
-    if (!list) this.uncommitted.set(key, (list = []));
-    list.push({ offset: (BigInt(lastOffset) + 1n).toString(), at: Date.now() });
-  }
-
-  private async commitDelayed(delay: number): Promise<void> {
-    if (this.held) return;
-    const due: Array<{ topic: string; partition: number; offset: string }> = [];
-    const cutoff = Date.now() - delay;
-    for (const [key, list] of this.uncommitted) {
-      let last: Handled | undefined;
-      while (list.length > 0 && list[0]!.at <= cutoff) last = list.shift();
-      if (!last) continue;
-      const slash = key.lastIndexOf('/');
-      due.push({ topic: key.slice(0, slash), partition: Number(key.slice(slash + 1)), offset: last.offset });
-    }
+  private async commitDue(delayed: DelayedCommits): Promise<void> {
+    if (this.committing) return;
+    const due = delayed.takeDue();
     if (due.length === 0) return;
+    this.committing = true;
     try {
       await this.consumer.commitOffsets(due);
     } catch (err) {
       // a rebalance took the partitions (their new owner replays from the last commit): harmless
       this.options.logger.warn({ err: String(err), group: this.options.groupId }, 'delayed commit failed');
+    } finally {
+      this.committing = false;
     }
   }
 

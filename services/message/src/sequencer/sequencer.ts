@@ -7,7 +7,7 @@ import {
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { executeBatched, type CassandraClient } from '@im/platform/cassandra';
 import { nameUuid } from '@im/platform/ids';
-import { BatchConsumer, type ConsumedBatch } from '@im/platform/kafka';
+import { BatchConsumer, type ConsumedBatch, SKIP_BATCH } from '@im/platform/kafka';
 import type { Logger } from '@im/platform/logging';
 import type { NatsConnection } from '@im/platform/nats';
 import { CASSANDRA, CONFIG, KAFKA, LOGGER, NATS, Readiness, REGISTRY } from '@im/platform/nest';
@@ -43,8 +43,9 @@ const CONVERSATIONS_IN_PARALLEL = 64;
 @Injectable()
 export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private consumer: BatchConsumer | undefined;
-  /** Set when a Cassandra node went down; cleared by the replay that must precede any write. */
-  private storageWentDown = false;
+  /** Cassandra outages seen (hostDown) and replayed: a write waits until both are equal. */
+  private outages = 0;
+  private replayedOutages = 0;
   private replaying: Promise<void> | undefined;
   private readonly sequenced = meter().createCounter('im_message_sequenced_total', {
     description: 'messages given a seq',
@@ -90,40 +91,56 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
       handle: (batch) => this.handle(batch),
       commitDelayMs: this.config.SEQUENCER_COMMIT_DELAY_MS,
     });
-    await this.consumer.start();
     if (this.config.SEQUENCER_COMMIT_DELAY_MS > 0)
       this.db.on('hostDown', () => {
-        this.storageWentDown = true;
+        this.outages++;
         this.consumer?.holdCommits();
+        void this.replayOnce();
       });
+    await this.consumer.start();
   }
 
   /**
    * A Cassandra node went down: it may come back without the writes of its last commit-log sync
    * window (a single node with periodic sync), and what this sequencer holds in memory may be
    * ahead of what is stored. Before writing anything more, everything sequenced since the last
-   * committed offsets (SEQUENCER_COMMIT_DELAY_MS back) is sequenced again from Kafka with fresh
-   * state: the same commands give the same seqs and rows, so what was lost is written again and
-   * no acknowledged seq is reused. (The driver's hostUp is not reliable enough to wait for: after
-   * a restart it may not fire before the pool reconnects, so the check is made per batch.)
+   * committed offsets is sequenced again from Kafka with fresh state: the same commands on top of
+   * the same surviving prefix give the same seqs, rows and event ids, so what was lost is written
+   * again and no acknowledged seq is reused. Batches skip until then (SKIP_BATCH); a node that
+   * goes down again meanwhile makes another replay follow. Started at once, not on the driver's
+   * hostUp: after a restart the pool may reconnect and write before hostUp fires.
    */
-  private async replayAfterStorageOutage(): Promise<void> {
-    this.logger.warn('Cassandra was down: replaying from the committed offsets before writing again');
-    await this.consumer!.rewind();
-    this.state.clear();
-    this.storageWentDown = false;
+  private replayOnce(): Promise<void> {
+    this.replaying ??= (async () => {
+      const outages = this.outages;
+      try {
+        this.logger.warn('Cassandra was down: replaying from the committed offsets before writing again');
+        await this.consumer!.rewind();
+        this.state.clear();
+        this.replayedOutages = outages;
+      } catch (err) {
+        this.logger.error({ err }, 'rewinding after a Cassandra outage failed; the next batch retries');
+      } finally {
+        this.replaying = undefined;
+      }
+    })();
+    return this.replaying;
+  }
+
+  private get replayNeeded(): boolean {
+    return this.replayedOutages !== this.outages;
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     await this.consumer?.stop();
   }
 
-  private async handle(batch: ConsumedBatch): Promise<void> {
-    if (this.storageWentDown) {
-      // every partition's batch lands here; one replay serves them all (each batch is stale after it)
-      this.replaying ??= this.replayAfterStorageOutage().finally(() => (this.replaying = undefined));
-      return this.replaying;
+  private async handle(batch: ConsumedBatch): Promise<void | typeof SKIP_BATCH> {
+    if (this.replayNeeded) {
+      await this.replayOnce();
+      return SKIP_BATCH;
     }
+    const generation = this.state.generation;
     const t0 = performance.now();
     const byConversation = new Map<string, BatchItem[]>();
     for (const record of batch.messages) {
@@ -137,8 +154,13 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     const events: ConversationEvent[] = [];
     for (let i = 0; i < entries.length; i += CONVERSATIONS_IN_PARALLEL) {
       const chunk = entries.slice(i, i + CONVERSATIONS_IN_PARALLEL);
-      const results = await Promise.all(chunk.map(([id, items]) => this.sequenceConversation(id, items)));
-      for (const r of results) events.push(...r);
+      const results = await Promise.all(
+        chunk.map(([id, items]) => this.sequenceConversation(generation, id, items)),
+      );
+      for (const r of results) {
+        if (!r) return SKIP_BATCH; // replayed from the committed offsets with fresh state
+        events.push(...r);
+      }
     }
     if (events.length > 0) await this.events.publish(events);
     this.batchLatency.record(performance.now() - t0);
@@ -169,12 +191,15 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     } as BatchItem;
   }
 
-  /** Sequences one conversation's commands of this batch; returns its events for im.events.v1. */
+  /**
+   * Sequences one conversation's commands of this batch; returns its events for im.events.v1, or
+   * undefined when the state was cleared under it (a replay): then nothing is written.
+   */
   private async sequenceConversation(
+    generation: number,
     conversationId: string,
     items: readonly BatchItem[],
-  ): Promise<ConversationEvent[]> {
-    const generation = this.state.generation;
+  ): Promise<ConversationEvent[] | undefined> {
     const conversation = await this.state.conversation(conversationId);
     if (!conversation) {
       for (const { command } of items)
@@ -214,6 +239,8 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     };
 
     // 3. store: the handlers' writes and the moved read markers, then last_seq (the recovery point)
+    if (generation !== this.state.generation) return undefined;
+    const writesStartedAt = this.consumer!.storeClock();
     items.forEach((i, index) => {
       if (decisions[index]!.kind !== 'refused') i.handler.store(batch, index);
     });
@@ -226,6 +253,7 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     const newest = newestStored(batch, lastSeq);
     if (sequencing.lastSeq > lastSeq || newest)
       await this.conversations.updateLast(conversationId, sequencing.lastSeq, newest);
+    this.consumer!.confirmStoreWrite(writesStartedAt);
     this.state.advance(
       generation,
       conversationId,
