@@ -4,7 +4,16 @@
 //   node tools/proto.mjs check      buf lint + fail when the checked-in generated code is stale
 //   node tools/proto.mjs breaking   buf breaking against the main branch (skipped when main has no proto/ yet)
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,6 +70,8 @@ function check() {
   run(buf, ['lint']);
   const scratch = mkdtempSync(join(tmpdir(), 'im-proto-'));
   // buf's out must be inside the workspace-relative path it is given, so scratch lives under .cache
+  // (which a machine whose Node needed no bootstrap has not made yet)
+  mkdirSync(join(root, '.cache'), { recursive: true });
   const out = mkdtempSync(join(root, '.cache', 'proto-check-'));
   try {
     generate(join(out, 'gen'));

@@ -49,7 +49,10 @@ export class BatchConsumer {
   private readonly delayed: DelayedCommits | undefined;
   private commitTimer: NodeJS.Timeout | undefined;
   private committing = false;
-  /** Bumped when rewind() starts: a batch handled across it must not resolve its offsets. */
+  /**
+   * Bumped when a rewind starts and again once its seeks are set: a batch handled across either
+   * must not resolve its offsets.
+   */
   private rewinds = 0;
 
   constructor(
