@@ -106,6 +106,23 @@ export class ImClient {
     ).message;
   }
 
+  async editMessage(id: string, seq: number, text: string): Promise<Message> {
+    return (
+      await this.call<{ message: Message }>('PATCH', `/v1/conversations/${id}/messages/${seq}`, { text })
+    ).message;
+  }
+
+  async deleteMessage(id: string, seq: number): Promise<Message> {
+    return (await this.call<{ message: Message }>('DELETE', `/v1/conversations/${id}/messages/${seq}`))
+      .message;
+  }
+
+  /** Adds (or, with add = false, removes) the caller's reaction; idempotent. */
+  async react(id: string, seq: number, emoji: string, add = true): Promise<Message> {
+    const path = `/v1/conversations/${id}/messages/${seq}/reactions/${encodeURIComponent(emoji)}`;
+    return (await this.call<{ message: Message }>(add ? 'PUT' : 'DELETE', path)).message;
+  }
+
   listMessages(
     id: string,
     query: { beforeSeq?: number; afterSeq?: number; limit?: number } = {},

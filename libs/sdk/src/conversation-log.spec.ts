@@ -13,6 +13,7 @@ const msg = (seq: number, conversationId = 'c'): Message => ({
   createdAt: undefined,
   attachments: [],
   reactions: [],
+  version: 0,
 });
 
 describe('ConversationLog', () => {

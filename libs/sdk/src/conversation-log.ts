@@ -29,6 +29,18 @@ export class ConversationLog {
     return true;
   }
 
+  /**
+   * Applies a changed message (message.updated, sync's `updated`): it replaces the held one when
+   * its version is newer; false when it changed nothing. Adds it when not held yet.
+   */
+  update(message: Message): boolean {
+    const held = this.byConversation.get(message.conversationId)?.get(message.seq);
+    if (!held) return this.add(message);
+    if (held.version >= message.version) return false;
+    this.byConversation.get(message.conversationId)!.set(message.seq, message);
+    return true;
+  }
+
   /** Highest seq such that 1..seq are all present. */
   contiguousUpTo(conversationId: string): number {
     return this.contiguous.get(conversationId) ?? 0;

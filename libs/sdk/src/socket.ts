@@ -128,7 +128,20 @@ export class ImSocket {
     return ack.message;
   }
 
-  async sync(conversations: Array<{ conversationId: string; afterSeq: number }> = [], limit?: number) {
+  /** message.edit, message.delete, reaction.add / reaction.remove: the message after the change. */
+  async changeMessage(
+    type: 'message.edit' | 'message.delete' | 'reaction.add' | 'reaction.remove',
+    payload: { conversationId: string; seq: number; text?: string; emoji?: string },
+  ): Promise<Message> {
+    const ack = await this.request(type, payload);
+    if (!ack.message) throw new ApiError('invalid_response', `the ack of ${type} carries no message`);
+    return ack.message;
+  }
+
+  async sync(
+    conversations: Array<{ conversationId: string; afterSeq: number; afterVersion?: number }> = [],
+    limit?: number,
+  ) {
     const ack = await this.request('sync', { conversations, ...(limit ? { limit } : {}) });
     return { conversations: ack.conversations ?? [], hasMore: ack.hasMore ?? false };
   }

@@ -29,6 +29,23 @@ export const messageConfigSchema = z.object({
     2,
     100_000,
   ),
+  MESSAGE_EDIT_WINDOW_SECONDS: env.int(
+    'how long after sending a message its sender may edit it, in seconds; 0 = unlimited',
+    0,
+    0,
+    10 * 365 * 86_400,
+  ),
+  MESSAGE_EDIT_WINDOW_BY_TENANT: env
+    .optionalString('per-tenant edit windows overriding MESSAGE_EDIT_WINDOW_SECONDS: "tenantId=seconds,…"')
+    .refine((v) => v === undefined || /^[^=,\s]+=\d+(,[^=,\s]+=\d+)*$/.test(v), {
+      message: 'expected "tenantId=seconds" pairs separated by commas',
+    }),
+  MESSAGE_MAX_DISTINCT_REACTIONS: env.int(
+    'different reaction emojis one message may carry at most',
+    20,
+    1,
+    200,
+  ),
   SEQUENCER_COMMIT_DELAY_MS: env.int(
     "the longest Cassandra may lose acknowledged writes in a crash: a batch's command offsets are committed only once Cassandra has acknowledged a write started this long after it, and after an outage the sequencer replays from them, so what was lost is written again. Keep above 1.5 × commitlog_sync_period (a node blocks writes past that lag; 10 s by default). 0: commit at once, for storage that never loses an acknowledged write",
     20_000,

@@ -13,15 +13,21 @@ import { LivePublisher } from './producers/live-publisher.js';
 import { CommandBus } from './sending/command-bus.js';
 import { MessageCommands } from './sending/message-commands.js';
 import { CommandHandlers } from './sequencer/command-handlers.js';
+import { DeleteMessageHandler } from './sequencer/handlers/delete-message.handler.js';
+import { EditMessageHandler } from './sequencer/handlers/edit-message.handler.js';
 import { MarkReadHandler } from './sequencer/handlers/mark-read.handler.js';
+import { ReactHandler } from './sequencer/handlers/react.handler.js';
 import { SendMessageHandler } from './sequencer/handlers/send-message.handler.js';
 import { Sequencer } from './sequencer/sequencer.js';
 import { SequencerState } from './sequencer/sequencer-state.js';
 import { ConversationsTable } from './storage/conversations.table.js';
 import { DirectConversationsTable } from './storage/direct-conversations.table.js';
 import { MembersTable } from './storage/members.table.js';
+import { MessageChangesTable } from './storage/message-changes.table.js';
 import { MessageClaimsTable } from './storage/message-claims.table.js';
+import { MessageEditsTable } from './storage/message-edits.table.js';
 import { MessagesTable } from './storage/messages.table.js';
+import { ReactionsTable } from './storage/reactions.table.js';
 
 const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url));
 
@@ -57,6 +63,9 @@ export class MessageModule {
         MembersTable,
         MessagesTable,
         MessageClaimsTable,
+        MessageChangesTable,
+        MessageEditsTable,
+        ReactionsTable,
         MembershipCache,
         AuthClient,
         LivePublisher,
@@ -68,6 +77,9 @@ export class MessageModule {
         SequencerState,
         SendMessageHandler,
         MarkReadHandler,
+        EditMessageHandler,
+        DeleteMessageHandler,
+        ReactHandler,
         CommandHandlers,
         Sequencer,
         MessageGrpcApi,

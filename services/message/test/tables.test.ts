@@ -26,6 +26,7 @@ describe('message service tables (real Cassandra)', () => {
     createdAt: new Date(1_700_000_000_000 + seq).toISOString(),
     attachments: [],
     reactions: [],
+    version: 0,
     ...extra,
   });
 

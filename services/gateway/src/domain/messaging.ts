@@ -39,6 +39,27 @@ export class Messaging {
     return { message: res.message!, created: res.created };
   }
 
+  async edit(caller: Caller, conversationId: string, seq: number, text: string): Promise<Message> {
+    this.limiter.take(caller.userId);
+    return (await this.downstream.message.editMessage({ caller, conversationId, seq, text })).message!;
+  }
+
+  async delete(caller: Caller, conversationId: string, seq: number): Promise<Message> {
+    this.limiter.take(caller.userId);
+    return (await this.downstream.message.deleteMessage({ caller, conversationId, seq })).message!;
+  }
+
+  async react(
+    caller: Caller,
+    conversationId: string,
+    seq: number,
+    emoji: string,
+    add: boolean,
+  ): Promise<Message> {
+    this.limiter.take(caller.userId);
+    return (await this.downstream.message.react({ caller, conversationId, seq, emoji, add })).message!;
+  }
+
   markRead(
     caller: Caller,
     conversationId: string,
@@ -49,7 +70,7 @@ export class Messaging {
 
   sync(
     caller: Caller,
-    conversations: Array<{ conversationId: string; afterSeq: number }>,
+    conversations: Array<{ conversationId: string; afterSeq: number; afterVersion: number }>,
     limit?: number,
   ): Promise<SyncResponse> {
     return this.downstream.message.sync({ caller, conversations, limit: limit ?? 0 });

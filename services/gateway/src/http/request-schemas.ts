@@ -57,6 +57,10 @@ export const sendMessageBody = z.object({
 
 export const readBody = z.object({ seq });
 
+const messageSeq = seq.min(1);
+const emoji = z.string().min(1).max(64).describe('one emoji (a single grapheme) or a :shortcode:');
+export const editMessageBody = z.object({ text: z.string().max(65_536) });
+
 const intFromQuery = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 export const listMessagesQuery = z.object({
@@ -85,6 +89,8 @@ export const presenceQuery = z.object({
 
 export const conversationParams = z.object({ id });
 export const memberParams = z.object({ id, userId: id });
+export const messageParams = z.object({ id, seq: intFromQuery(1, Number.MAX_SAFE_INTEGER) });
+export const reactionParams = z.object({ id, seq: intFromQuery(1, Number.MAX_SAFE_INTEGER), emoji });
 
 // ---- WebSocket frames (client → server) ----
 // The shapes are the proto's (proto/im/client/v1/frames.proto); these schemas add the limits. The
@@ -128,13 +134,46 @@ export const wsFrames = {
     type: z.literal('sync'),
     id: requestId,
     conversations: z
-      .array(z.object({ conversationId: id, afterSeq: seq }))
+      .array(
+        z.object({
+          conversationId: id,
+          afterSeq: seq,
+          afterVersion: seq.default(0).describe('updates to messages up to afterSeq after this version'),
+        }),
+      )
       .max(200)
       .default([])
       .describe('none: every conversation with messages after its read marker'),
     limit: z.number().int().min(1).max(500).optional(),
   }),
   ping: z.object({ type: z.literal('ping'), id: requestId }),
+  'message.edit': z.object({
+    type: z.literal('message.edit'),
+    id: requestId,
+    conversationId: id,
+    seq: messageSeq,
+    text: z.string().max(65_536),
+  }),
+  'message.delete': z.object({
+    type: z.literal('message.delete'),
+    id: requestId,
+    conversationId: id,
+    seq: messageSeq,
+  }),
+  'reaction.add': z.object({
+    type: z.literal('reaction.add'),
+    id: requestId,
+    conversationId: id,
+    seq: messageSeq,
+    emoji,
+  }),
+  'reaction.remove': z.object({
+    type: z.literal('reaction.remove'),
+    id: requestId,
+    conversationId: id,
+    seq: messageSeq,
+    emoji,
+  }),
 } as const satisfies { [T in Exclude<ClientFrameType, 'auth'>]: FrameSchema<T> };
 
 /** Compile-time: no schema has a field its proto message lacks, nor lacks one it has. */

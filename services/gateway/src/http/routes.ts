@@ -10,10 +10,13 @@ import {
   addMembersBody,
   conversationParams,
   createConversationBody,
+  editMessageBody,
   listConversationsQuery,
   listMessagesQuery,
   loginBody,
   memberParams,
+  messageParams,
+  reactionParams,
   presenceQuery,
   readBody,
   refreshBody,
@@ -36,7 +39,7 @@ export interface Reply {
 
 /** One REST endpoint; the OpenAPI document is generated from this table. */
 export interface Route {
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: string;
   summary: string;
   tag: string;
@@ -323,6 +326,64 @@ export function buildRoutes(d: RouteDeps): Route[] {
           limit: query.limit ?? 0,
           ascending: query.afterSeq !== undefined,
         }),
+      }),
+    }),
+    route({
+      method: 'PATCH',
+      path: '/v1/conversations/:id/messages/:seq',
+      summary: 'Edit a message (only its sender, within the tenant’s edit window); sets editedAt',
+      tag: 'messages',
+      auth: true,
+      params: messageParams,
+      body: editMessageBody,
+      responses: { 200: 'MessageEnvelope', 403: 'Error', 404: 'Error' },
+      handler: async ({ principal, params, body }) => ({
+        status: 200,
+        body: { message: await d.messaging.edit(caller(principal), params.id, params.seq, body.text) },
+      }),
+    }),
+    route({
+      method: 'DELETE',
+      path: '/v1/conversations/:id/messages/:seq',
+      summary:
+        'Delete a message (its sender, or an admin/owner of a group or channel): text and attachments are removed, a tombstone keeps the seq',
+      tag: 'messages',
+      auth: true,
+      params: messageParams,
+      responses: { 200: 'MessageEnvelope', 403: 'Error', 404: 'Error' },
+      handler: async ({ principal, params }) => ({
+        status: 200,
+        body: { message: await d.messaging.delete(caller(principal), params.id, params.seq) },
+      }),
+    }),
+    route({
+      method: 'PUT',
+      path: '/v1/conversations/:id/messages/:seq/reactions/:emoji',
+      summary: 'Add the caller’s reaction (idempotent); emoji URL-encoded',
+      tag: 'messages',
+      auth: true,
+      params: reactionParams,
+      responses: { 200: 'MessageEnvelope', 404: 'Error', 409: 'Error' },
+      handler: async ({ principal, params }) => ({
+        status: 200,
+        body: {
+          message: await d.messaging.react(caller(principal), params.id, params.seq, params.emoji, true),
+        },
+      }),
+    }),
+    route({
+      method: 'DELETE',
+      path: '/v1/conversations/:id/messages/:seq/reactions/:emoji',
+      summary: 'Remove the caller’s reaction (idempotent)',
+      tag: 'messages',
+      auth: true,
+      params: reactionParams,
+      responses: { 200: 'MessageEnvelope', 404: 'Error' },
+      handler: async ({ principal, params }) => ({
+        status: 200,
+        body: {
+          message: await d.messaging.react(caller(principal), params.id, params.seq, params.emoji, false),
+        },
       }),
     }),
     route({

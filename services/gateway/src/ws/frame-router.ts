@@ -69,6 +69,18 @@ export class FrameRouter {
         return { conversations: res.conversations, hasMore: res.hasMore };
       },
       ping: async () => ({ serverTime: new Date().toISOString() }),
+      'message.edit': async (c, f) => ({
+        message: await this.messaging.edit(caller(c), f.conversationId, f.seq, f.text),
+      }),
+      'message.delete': async (c, f) => ({
+        message: await this.messaging.delete(caller(c), f.conversationId, f.seq),
+      }),
+      'reaction.add': async (c, f) => ({
+        message: await this.messaging.react(caller(c), f.conversationId, f.seq, f.emoji, true),
+      }),
+      'reaction.remove': async (c, f) => ({
+        message: await this.messaging.react(caller(c), f.conversationId, f.seq, f.emoji, false),
+      }),
     };
   }
 

@@ -40,6 +40,9 @@ export class MessageGrpcApi {
         this.history.list(caller(r.caller), r.conversationId, r.beforeSeq, r.afterSeq, r.limit, r.ascending),
       markRead: (r) => this.commands.markRead(caller(r.caller), r.conversationId, r.seq),
       sync: (r) => this.history.sync(caller(r.caller), r.conversations, r.limit),
+      editMessage: async (r) => ({ message: await this.commands.edit(caller(r.caller), r) }),
+      deleteMessage: async (r) => ({ message: await this.commands.delete(caller(r.caller), r) }),
+      react: async (r) => ({ message: await this.commands.react(caller(r.caller), r) }),
       checkMembership: (r) => this.conversations.checkMembership(caller(r.caller), r.conversationId),
       listContacts: async (r) => ({ userIds: await this.conversations.contacts(caller(r.caller), r.limit) }),
     });

@@ -25,5 +25,6 @@ export function conversationView(
     createdAt: row.createdAt.toISOString(),
     lastActivityAt: row.lastActivityAt.toISOString(),
     memberCount: row.memberCount,
+    lastVersion: row.lastVersion,
   };
 }

@@ -102,7 +102,7 @@ export class ConversationService {
       this.members.add(id, caller.userId, creatorRole, 0, now),
       ...others.map((u) => this.members.add(id, u, 'member', 0, now)),
     ]);
-    const stored = { ...row, lastMessage: undefined };
+    const stored = { ...row, lastMessage: undefined, lastVersion: 0 };
     await this.announce(stored, [caller.userId, ...others], [caller.userId, ...others], [], caller.userId);
     return { conversation: await this.view(stored, caller.userId), created: true };
   }

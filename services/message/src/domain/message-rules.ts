@@ -34,3 +34,48 @@ export function validateSend(input: SendInput, maxTextChars: number): void {
     if (!ID.test(a.mediaId)) throw new AppError('invalid_argument', 'attachments.mediaId: must be an id');
   }
 }
+
+const SHORTCODE = /^:[a-z0-9_+-]{1,48}:$/;
+const PICTOGRAPH = /\p{Extended_Pictographic}|\p{Regional_Indicator}|\p{Emoji_Presentation}/u;
+const EMOJI_MAX_CODE_UNITS = 32;
+const graphemes = new Intl.Segmenter('en', { granularity: 'grapheme' });
+
+/** A reaction: one emoji grapheme (ZWJ sequences, skin tones and flags included) or a :shortcode:. */
+export function validateEmoji(emoji: string): void {
+  if (SHORTCODE.test(emoji)) return;
+  const ok =
+    emoji.length > 0 &&
+    emoji.length <= EMOJI_MAX_CODE_UNITS &&
+    [...graphemes.segment(emoji)].length === 1 &&
+    PICTOGRAPH.test(emoji);
+  if (!ok)
+    throw new AppError(
+      'invalid_argument',
+      'emoji: one emoji (a single grapheme) or a :shortcode: of a-z 0-9 _ + - (at most 48)',
+    );
+}
+
+/** The new text of an edit (blank is decided by the sequencer: allowed when there are attachments). */
+export function validateEditText(text: string, maxTextChars: number): void {
+  const chars = [...text].length;
+  if (chars > maxTextChars)
+    throw new AppError('invalid_argument', `text: at most ${maxTextChars} characters (got ${chars})`);
+}
+
+/** A message's seq in a path or frame. */
+export function validateSeq(seq: number): void {
+  if (!Number.isSafeInteger(seq) || seq < 1)
+    throw new AppError('invalid_argument', 'seq: a positive integer');
+}
+
+/**
+ * The edit window of a tenant in seconds (0 = unlimited): an override from `byTenant`
+ * ("tenant=seconds,…"), else the default.
+ */
+export function editWindowFor(tenantId: string, byTenant: string | undefined, fallback: number): number {
+  for (const entry of byTenant?.split(',') ?? []) {
+    const [tenant, seconds] = entry.split('=');
+    if (tenant?.trim() === tenantId) return Number(seconds);
+  }
+  return fallback;
+}

@@ -8,6 +8,8 @@
  * the same seqs: the claims written before the crash are found again, and unclaimed sends get the
  * same numbers as before from the same recovered lastSeq.
  */
+import { applyUpdate, type MessageState, type UpdateCommand, type UpdateOutcome } from './message-updates.js';
+
 export interface Claim {
   seq: number;
   messageId: string;
@@ -44,6 +46,8 @@ export type Decision =
   | { kind: 'duplicate'; of: number }
   /** Read marker: the resulting read seq, and whether it moved. */
   | { kind: 'read'; readSeq: number; moved: boolean }
+  /** An edit, delete or reaction applied at the next version; or refused (below). */
+  | UpdateOutcome
   /** Refused, with a stable error code; nothing is written. */
   | { kind: 'refused'; code: 'not_found'; message: string };
 
@@ -53,6 +57,7 @@ export type Decision =
  */
 export class SequencingState {
   private seq: number;
+  private version: number;
   private readonly inBatch = new Map<string, number>();
   private readonly moved = new Map<string, number>();
 
@@ -61,17 +66,42 @@ export class SequencingState {
    * @param claims stored claims of this batch's sends, by claimId()
    * @param readSeqs stored read markers of this batch's readers and senders; a user without one is
    *   not a member
+   * @param lastVersion the conversation's stored update counter
+   * @param messages the stored state of the messages this batch updates, by seq
    */
   constructor(
     lastSeq: number,
     private readonly claims: ReadonlyMap<string, Claim>,
     private readonly readSeqs: ReadonlyMap<string, number>,
+    lastVersion = 0,
+    private readonly messages: ReadonlyMap<number, MessageState> = new Map(),
   ) {
     this.seq = lastSeq;
+    this.version = lastVersion;
   }
 
   get lastSeq(): number {
     return this.seq;
+  }
+
+  get lastVersion(): number {
+    return this.version;
+  }
+
+  /** Messages changed in this batch, in their state after it. */
+  get updatedMessages(): ReadonlyMap<number, MessageState> {
+    return this.messages;
+  }
+
+  /** An edit, delete or reaction: the next version when accepted. */
+  update(cmd: UpdateCommand): Decision {
+    const outcome = applyUpdate(
+      cmd.seq <= this.seq ? this.messages.get(cmd.seq) : undefined,
+      cmd,
+      this.version + 1,
+    );
+    if (outcome.kind === 'updated') this.version = outcome.version;
+    return outcome;
   }
 
   /** Read markers that moved in this batch (readers, and senders of new messages). */

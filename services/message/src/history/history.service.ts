@@ -5,7 +5,10 @@ import type { Caller } from '@im/proto/common/v1';
 import { ConversationService } from '../conversations/conversation.service.js';
 import { ConversationsTable } from '../storage/conversations.table.js';
 import { MembersTable } from '../storage/members.table.js';
+import { asSeenBy } from '../domain/message-updates.js';
+import { MessageChangesTable } from '../storage/message-changes.table.js';
 import { approximateSize, MessagesTable } from '../storage/messages.table.js';
+import { ReactionsTable } from '../storage/reactions.table.js';
 
 const PAGE_DEFAULT = 50;
 const PAGE_MAX = 200;
@@ -26,6 +29,8 @@ export class HistoryService {
     private readonly conversationsTable: ConversationsTable,
     private readonly members: MembersTable,
     private readonly messages: MessagesTable,
+    private readonly changes: MessageChangesTable,
+    private readonly reactions: ReactionsTable,
   ) {}
 
   async list(
@@ -45,23 +50,41 @@ export class HistoryService {
       const upTo = beforeSeq > 0 ? Math.min(beforeSeq - 1, row.lastSeq) : row.lastSeq;
       const found = await this.messages.after(conversationId, afterSeq, upTo, size + 1, RESPONSE_MAX_BYTES);
       const page = found.slice(0, size);
-      return { messages: page, hasMore: (page.at(-1)?.seq ?? afterSeq) < upTo };
+      return {
+        messages: await this.seenBy(caller, conversationId, page),
+        hasMore: (page.at(-1)?.seq ?? afterSeq) < upTo,
+      };
     }
     const before = beforeSeq > 0 ? Math.min(beforeSeq, row.lastSeq + 1) : row.lastSeq + 1;
     const found = (await this.messages.before(conversationId, before, size + 1)).filter(
       (m) => m.seq > afterSeq,
     );
     const page = withinBudget(found.slice(0, size));
-    return { messages: page, hasMore: found.length > page.length };
+    return { messages: await this.seenBy(caller, conversationId, page), hasMore: found.length > page.length };
+  }
+
+  /** Messages as the caller sees them: `me` on the reactions the caller is part of (one read per page). */
+  private async seenBy(caller: Caller, conversationId: string, messages: Message[]): Promise<Message[]> {
+    const reacted = messages.filter((m) => m.reactions.length > 0);
+    if (reacted.length === 0) return messages;
+    const seqs = reacted.map((m) => m.seq);
+    const mine = await this.reactions.mine(
+      conversationId,
+      caller.userId,
+      Math.min(...seqs),
+      Math.max(...seqs),
+    );
+    return messages.map((m) => asSeenBy(m, mine.get(m.seq) ?? new Set()));
   }
 
   /**
-   * What the caller missed: for each cursor, messages after it (oldest first), up to `limit` in all.
-   * Without cursors: every conversation with messages after the caller's read marker.
+   * What the caller missed: for each cursor, messages after it (oldest first) and the messages up to
+   * it that changed after its version (current state), up to `limit` in all. Without cursors: every
+   * conversation with messages after the caller's read marker (a device without state: no updates).
    */
   async sync(
     caller: Caller,
-    cursors: ReadonlyArray<{ conversationId: string; afterSeq: number }>,
+    cursors: ReadonlyArray<{ conversationId: string; afterSeq: number; afterVersion: number }>,
     limit: number,
   ): Promise<{ conversations: SyncedConversation[]; hasMore: boolean }> {
     if (limit < 0 || limit > SYNC_MAX) throw new AppError('invalid_argument', `limit: 1-${SYNC_MAX}`);
@@ -84,6 +107,7 @@ export class HistoryService {
             .map((r) => ({
               conversationId: r.conversationId,
               afterSeq: memberships.get(r.conversationId)!.readSeq,
+              afterVersion: r.lastVersion,
             }));
     const out: SyncedConversation[] = [];
     let hasMore = false;
@@ -104,17 +128,50 @@ export class HistoryService {
           : [];
       budget -= messages.length;
       bytes += messages.reduce((n, m) => n + approximateSize(m), 0);
-      const more = (messages.at(-1)?.seq ?? cursor.afterSeq) < row.lastSeq;
+      const updates = await this.updatesSince(
+        cursor,
+        row.lastVersion,
+        bytes >= RESPONSE_MAX_BYTES ? 0 : budget,
+      );
+      budget -= updates.read;
+      bytes += updates.messages.reduce((n, m) => n + approximateSize(m), 0);
+      const more =
+        (messages.at(-1)?.seq ?? cursor.afterSeq) < row.lastSeq || updates.version < row.lastVersion;
       hasMore ||= more;
       out.push({
         conversationId: cursor.conversationId,
-        messages,
+        messages: await this.seenBy(caller, cursor.conversationId, messages),
         hasMore: more,
         lastSeq: row.lastSeq,
         readSeq,
+        updated: await this.seenBy(caller, cursor.conversationId, updates.messages),
+        version: updates.version,
       });
     }
     return { conversations: out, hasMore };
+  }
+
+  /**
+   * The messages a device holds (seq <= afterSeq) that changed after afterVersion, reading at most
+   * `room` entries of the change log; `version` is how far they go.
+   */
+  private async updatesSince(
+    cursor: { conversationId: string; afterSeq: number; afterVersion: number },
+    lastVersion: number,
+    room: number,
+  ): Promise<{ messages: Message[]; version: number; read: number }> {
+    if (cursor.afterSeq === 0 || cursor.afterVersion >= lastVersion)
+      return { messages: [], version: lastVersion, read: 0 };
+    if (room <= 0) return { messages: [], version: cursor.afterVersion, read: 0 };
+    const changes = await this.changes.after(cursor.conversationId, cursor.afterVersion, lastVersion, room);
+    const seqs = [...new Set(changes.filter((c) => c.seq <= cursor.afterSeq).map((c) => c.seq))].sort(
+      (a, b) => a - b,
+    );
+    return {
+      messages: await this.messages.getMany(cursor.conversationId, seqs),
+      version: changes.length < room ? lastVersion : changes.at(-1)!.version,
+      read: changes.length,
+    };
   }
 }
 

@@ -17,9 +17,28 @@ export class LivePublisher {
   ) {}
 
   publish(userIds: Iterable<string>, event: LiveEvent): void {
-    const data = LiveEvent.encode(event).finish();
+    this.publishEach(
+      userIds,
+      () => '',
+      () => event,
+    );
+  }
+
+  /**
+   * An event that differs per recipient (reactions' `me`): recipients of the same variant share
+   * one encoding, so the cost stays one encode per variant, not per recipient.
+   */
+  publishEach(
+    userIds: Iterable<string>,
+    variantOf: (userId: string) => string,
+    build: (variant: string) => LiveEvent,
+  ): void {
+    const encoded = new Map<string, Uint8Array>();
     const headers = traceHeaders();
     for (const userId of userIds) {
+      const variant = variantOf(userId);
+      let data = encoded.get(variant);
+      if (!data) encoded.set(variant, (data = LiveEvent.encode(build(variant)).finish()));
       this.nats.publish(this.registry.subjects.liveUser(userId), data, headers ? { headers } : undefined);
     }
   }

@@ -3,10 +3,22 @@ import { AppError } from '@im/platform/errors';
 import { uuidv7 } from '@im/platform/ids';
 import { CONFIG } from '@im/platform/nest';
 import type { Caller } from '@im/proto/common/v1';
-import type { SendMessageRequest } from '@im/proto/message/v1';
+import type { Message } from '@im/proto/client/v1';
+import type {
+  DeleteMessageRequest,
+  EditMessageRequest,
+  ReactRequest,
+  SendMessageRequest,
+} from '@im/proto/message/v1';
 import type { MessageConfig } from '../config.js';
 import { ConversationService } from '../conversations/conversation.service.js';
-import { validateSend } from '../domain/message-rules.js';
+import {
+  editWindowFor,
+  validateEditText,
+  validateEmoji,
+  validateSend,
+  validateSeq,
+} from '../domain/message-rules.js';
 import { CommandBus } from './command-bus.js';
 
 /** The use cases that change a conversation through its sequencer: checked here, decided there. */
@@ -29,6 +41,54 @@ export class MessageCommands {
       { $case: 'sendMessage', value: { clientMsgId, text, replyTo, attachments, messageId: uuidv7() } },
       'messageStored',
     );
+  }
+
+  async edit(caller: Caller, r: EditMessageRequest): Promise<Message> {
+    validateSeq(r.seq);
+    validateEditText(r.text, this.config.MESSAGE_MAX_TEXT_CHARS);
+    await this.conversations.authorize(caller, r.conversationId);
+    const window = editWindowFor(
+      caller.tenantId,
+      this.config.MESSAGE_EDIT_WINDOW_BY_TENANT,
+      this.config.MESSAGE_EDIT_WINDOW_SECONDS,
+    );
+    return this.change(caller, r.conversationId, {
+      $case: 'editMessage',
+      value: { seq: r.seq, text: r.text, editWindowSeconds: window },
+    });
+  }
+
+  async delete(caller: Caller, r: DeleteMessageRequest): Promise<Message> {
+    validateSeq(r.seq);
+    const { row, membership } = await this.conversations.requireMember(caller, r.conversationId);
+    const asModerator = row.type !== 'direct' && (membership.role === 'owner' || membership.role === 'admin');
+    return this.change(caller, r.conversationId, {
+      $case: 'deleteMessage',
+      value: { seq: r.seq, asModerator },
+    });
+  }
+
+  async react(caller: Caller, r: ReactRequest): Promise<Message> {
+    validateSeq(r.seq);
+    validateEmoji(r.emoji);
+    await this.conversations.authorize(caller, r.conversationId);
+    return this.change(caller, r.conversationId, {
+      $case: 'react',
+      value: {
+        seq: r.seq,
+        emoji: r.emoji,
+        add: r.add,
+        maxDistinct: this.config.MESSAGE_MAX_DISTINCT_REACTIONS,
+      },
+    });
+  }
+
+  private async change(
+    caller: Caller,
+    conversationId: string,
+    body: Parameters<CommandBus['submit']>[2],
+  ): Promise<Message> {
+    return (await this.bus.submit(caller, conversationId, body, 'messageChanged')).message!;
   }
 
   async markRead(caller: Caller, conversationId: string, seq: number) {

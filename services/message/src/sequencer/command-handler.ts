@@ -1,6 +1,7 @@
 import type { Statement } from '@im/platform/cassandra';
 import type { Message } from '@im/proto/client/v1';
 import type { CommandResult, ConversationCommand, ConversationEvent, LiveEvent } from '@im/proto/events/v1';
+import type { MessageState } from '../domain/message-updates.js';
 import type { Claim, ClaimKey, Decision, SequencingState } from '../domain/sequencing.js';
 import type { ConversationRow } from '../storage/conversations.table.js';
 
@@ -22,6 +23,8 @@ export interface Needs {
   claim?: ClaimKey;
   /** Users whose read markers matter (a reader; a sender, whose own messages count as read). */
   readers: string[];
+  /** The seq of a message the command changes (its stored state is read first). */
+  message?: number;
 }
 
 /** One conversation's part of a batch while the sequencer works on it. */
@@ -40,6 +43,8 @@ export interface ConversationBatch {
   readonly stored: Array<Message | undefined>;
   /** Claims this batch holds now, by claimId() (kept in memory for retries). */
   readonly claims: Map<string, Claim>;
+  /** The messages this batch updates, in their state after it, by seq. */
+  readonly messages: ReadonlyMap<number, MessageState>;
   /** Members of the conversation, once the writes are done. */
   memberIds: readonly string[];
 }
@@ -48,6 +53,12 @@ export interface ConversationBatch {
 export interface Outbox {
   reply(command: ConversationCommand, result: CommandResult['result']): void;
   live(userIds: Iterable<string>, event: LiveEvent): void;
+  /** A live event that differs per recipient: `build` runs once per distinct variantOf(userId). */
+  liveEach(
+    userIds: Iterable<string>,
+    variantOf: (userId: string) => string,
+    build: (variant: string) => LiveEvent,
+  ): void;
   /** A sequenced event for im.events.v1; `name` makes its id (kind and position in the conversation). */
   event(name: string, at: Date, event: ConversationEvent['event']): void;
 }

@@ -1,6 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import type { CommandHandler, CommandKind } from './command-handler.js';
+import { DeleteMessageHandler } from './handlers/delete-message.handler.js';
+import { EditMessageHandler } from './handlers/edit-message.handler.js';
 import { MarkReadHandler } from './handlers/mark-read.handler.js';
+import { ReactHandler } from './handlers/react.handler.js';
 import { SendMessageHandler } from './handlers/send-message.handler.js';
 
 /**
@@ -12,8 +15,14 @@ import { SendMessageHandler } from './handlers/send-message.handler.js';
 export class CommandHandlers {
   private readonly byKind: ReadonlyMap<CommandKind, CommandHandler>;
 
-  constructor(send: SendMessageHandler, read: MarkReadHandler) {
-    const all: CommandHandler[] = [send as CommandHandler, read as CommandHandler];
+  constructor(
+    send: SendMessageHandler,
+    read: MarkReadHandler,
+    edit: EditMessageHandler,
+    remove: DeleteMessageHandler,
+    react: ReactHandler,
+  ) {
+    const all = [send, read, edit, remove, react] as CommandHandler[];
     this.byKind = new Map(all.map((h) => [h.kind, h]));
   }
 

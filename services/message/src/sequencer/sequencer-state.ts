@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { MessageState } from '../domain/message-updates.js';
 import type { Claim } from '../domain/sequencing.js';
 import { ConversationsTable, type ConversationRow } from '../storage/conversations.table.js';
 import { MembersTable } from '../storage/members.table.js';
@@ -6,6 +7,7 @@ import { MembersTable } from '../storage/members.table.js';
 const MAX_CONVERSATIONS = 100_000;
 const MAX_CLAIMS = 200_000;
 const MAX_READS = 200_000;
+const MAX_MESSAGES = 10_000;
 
 /**
  * What the sequencer knows about the conversations of its partitions: last seq, read markers,
@@ -18,6 +20,9 @@ export class SequencerState {
   private readonly lastSeqs = new Map<string, number>();
   private readonly reads = new Map<string, number>();
   private readonly claims = new Map<string, Claim>();
+  private readonly lastVersions = new Map<string, number>();
+  /** Messages updated recently (a reaction storm on one message reads it once). */
+  private readonly messages = new Map<string, MessageState>();
 
   constructor(
     private readonly conversationsTable: ConversationsTable,
@@ -37,6 +42,8 @@ export class SequencerState {
     this.lastSeqs.clear();
     this.reads.clear();
     this.claims.clear();
+    this.lastVersions.clear();
+    this.messages.clear();
   }
 
   async conversation(id: string): Promise<ConversationRow | undefined> {
@@ -55,6 +62,40 @@ export class SequencerState {
     const seq = row?.lastSeq ?? 0;
     bounded(this.lastSeqs, MAX_CONVERSATIONS).set(id, seq);
     return seq;
+  }
+
+  async lastVersion(id: string): Promise<number> {
+    const known = this.lastVersions.get(id);
+    if (known !== undefined) return known;
+    const version = (await this.conversationsTable.get(id))?.lastVersion ?? 0;
+    bounded(this.lastVersions, MAX_CONVERSATIONS).set(id, version);
+    return version;
+  }
+
+  /** A copy of a message this sequencer updated (the batch may change it and then fail). */
+  recentMessage(conversationId: string, seq: number): MessageState | undefined {
+    const known = this.messages.get(`${conversationId}/${seq}`);
+    if (!known) return undefined;
+    return {
+      message: known.message,
+      reactors: new Map([...known.reactors].map(([emoji, users]) => [emoji, new Map(users)])),
+    };
+  }
+
+  /** After a batch stored its updates: the conversation's version and its messages' new states. */
+  advanceUpdates(
+    generation: number,
+    conversationId: string,
+    lastVersion: number,
+    messages: ReadonlyMap<number, MessageState>,
+  ): void {
+    if (generation !== this.gen) return;
+    this.lastVersions.set(conversationId, lastVersion);
+    for (const [seq, state] of messages) {
+      const key = `${conversationId}/${seq}`;
+      this.messages.delete(key); // re-inserted as the newest
+      bounded(this.messages, MAX_MESSAGES).set(key, state);
+    }
   }
 
   /** The user's read marker, or undefined when the user is not a member. */

@@ -17,12 +17,15 @@ import type { Message } from '@im/proto/client/v1';
 import { CommandResult, ConversationCommand, type ConversationEvent } from '@im/proto/events/v1';
 import type { MessageConfig } from '../config.js';
 import { MembershipCache } from '../conversations/membership-cache.js';
+import type { MessageState } from '../domain/message-updates.js';
 import { claimId, SequencingState, type Claim, type ClaimKey } from '../domain/sequencing.js';
 import { ConversationEvents } from '../producers/conversation-events.js';
 import { LivePublisher } from '../producers/live-publisher.js';
 import { ConversationsTable, type ConversationRow } from '../storage/conversations.table.js';
 import { MembersTable } from '../storage/members.table.js';
 import { MessageClaimsTable } from '../storage/message-claims.table.js';
+import { MessagesTable } from '../storage/messages.table.js';
+import { ReactionsTable } from '../storage/reactions.table.js';
 import { CommandHandlers } from './command-handlers.js';
 import type { BatchItem, ConversationBatch, Outbox } from './command-handler.js';
 import { SequencerState } from './sequencer-state.js';
@@ -66,6 +69,8 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     private readonly conversations: ConversationsTable,
     private readonly claims: MessageClaimsTable,
     private readonly members: MembersTable,
+    private readonly messages: MessagesTable,
+    private readonly reactions: ReactionsTable,
     private readonly membership: MembershipCache,
     private readonly live: LivePublisher,
     private readonly events: ConversationEvents,
@@ -212,7 +217,7 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
 
     // 1. read what the commands need, 2. decide in partition order
     const needs = items.map((i) => i.handler.needs(i as never));
-    const [claims, readSeqs, lastSeq] = await Promise.all([
+    const [claims, readSeqs, lastSeq, lastVersion] = await Promise.all([
       this.lookupClaims(
         conversationId,
         needs.flatMap((n) => (n.claim ? [n.claim] : [])),
@@ -222,8 +227,13 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
         needs.flatMap((n) => n.readers),
       ),
       this.state.lastSeq(conversationId),
+      this.state.lastVersion(conversationId),
     ]);
-    const sequencing = new SequencingState(lastSeq, claims, readSeqs);
+    const messages = await this.lookupMessages(
+      conversationId,
+      needs.flatMap((n) => (n.message !== undefined && n.message <= lastSeq ? [n.message] : [])),
+    );
+    const sequencing = new SequencingState(lastSeq, claims, readSeqs, lastVersion, messages);
     const decisions = items.map((i, index) => i.handler.decide(sequencing, i as never, index));
     const batch: ConversationBatch = {
       conversation,
@@ -235,6 +245,7 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
       writes: [],
       stored: new Array<Message | undefined>(items.length),
       claims: new Map(),
+      messages,
       memberIds: [],
     };
 
@@ -251,8 +262,14 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
       ...batch.writes,
     ]);
     const newest = newestStored(batch, lastSeq);
-    if (sequencing.lastSeq > lastSeq || newest)
-      await this.conversations.updateLast(conversationId, sequencing.lastSeq, newest);
+    await Promise.all([
+      sequencing.lastSeq > lastSeq || newest
+        ? this.conversations.updateLast(conversationId, sequencing.lastSeq, newest)
+        : undefined,
+      sequencing.lastVersion > lastVersion
+        ? this.conversations.updateLastVersion(conversationId, sequencing.lastVersion)
+        : undefined,
+    ]);
     this.consumer!.confirmStoreWrite(writesStartedAt);
     this.state.advance(
       generation,
@@ -261,6 +278,9 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
       sequencing.readSeqsMoved,
       batch.claims,
     );
+    const changed = new Map<number, MessageState>();
+    for (const d of decisions) if (d.kind === 'updated') changed.set(d.seq, messages.get(d.seq)!);
+    this.state.advanceUpdates(generation, conversationId, sequencing.lastVersion, changed);
 
     // 4. answer, fan out, emit
     batch.memberIds = (await this.membership.membersOf(conversationId)).map((m) => m.userId);
@@ -280,6 +300,7 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     return {
       reply: (command, result) => this.reply(command, result),
       live: (userIds, event) => this.live.publish(userIds, event),
+      liveEach: (userIds, variantOf, build) => this.live.publishEach(userIds, variantOf, build),
       event: (name, at, event) => events.push(sequencedEvent(conversation, name, at, event)),
     };
   }
@@ -292,6 +313,26 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
         const claim =
           this.state.recentClaim(conversationId, id) ?? (await this.claims.get(conversationId, key));
         if (claim) out.set(id, claim);
+      }),
+    );
+    return out;
+  }
+
+  /** The messages the batch updates, with their reactions: recently updated ones from memory. */
+  private async lookupMessages(
+    conversationId: string,
+    seqs: readonly number[],
+  ): Promise<Map<number, MessageState>> {
+    const out = new Map<number, MessageState>();
+    await Promise.all(
+      [...new Set(seqs)].map(async (seq) => {
+        const known = this.state.recentMessage(conversationId, seq);
+        if (known) return void out.set(seq, known);
+        const [message, reactors] = await Promise.all([
+          this.messages.get(conversationId, seq),
+          this.reactions.reactorsOf(conversationId, seq),
+        ]);
+        if (message) out.set(seq, { message, reactors });
       }),
     );
     return out;

@@ -16,16 +16,18 @@ export interface ConversationRow {
   lastSeq: number;
   lastActivityAt: Date;
   lastMessage: Message | undefined;
+  /** The update counter: the version of the latest edit, delete or reaction (ADR 0010). */
+  lastVersion: number;
 }
 
 const COLUMNS =
-  'conversation_id, tenant_id, type, title, created_by, created_at, member_count, last_seq, last_activity_at, last_message';
+  'conversation_id, tenant_id, type, title, created_by, created_at, member_count, last_seq, last_activity_at, last_message, last_version';
 
 @Injectable()
 export class ConversationsTable {
   constructor(@Inject(CASSANDRA) private readonly db: CassandraClient) {}
 
-  async insert(c: Omit<ConversationRow, 'lastMessage'>): Promise<void> {
+  async insert(c: Omit<ConversationRow, 'lastMessage' | 'lastVersion'>): Promise<void> {
     await this.db.execute(
       'INSERT INTO conversations (conversation_id, tenant_id, type, title, created_by, created_at, member_count, last_seq, last_activity_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
       [
@@ -86,6 +88,14 @@ export class ConversationsTable {
     }
   }
 
+  /** Written by the partition's sequencer after an update's rows; never moves back (like last_seq). */
+  async updateLastVersion(conversationId: string, version: number): Promise<void> {
+    await this.db.execute(
+      'UPDATE conversations USING TIMESTAMP ? SET last_version = ? WHERE conversation_id = ?',
+      [monotonicTimestamp(version), version, conversationId],
+    );
+  }
+
   async setMemberCount(conversationId: string, count: number): Promise<void> {
     await this.db.execute('UPDATE conversations SET member_count = ? WHERE conversation_id = ?', [
       count,
@@ -107,5 +117,6 @@ function toRow(row: { get(name: string): unknown }): ConversationRow {
     lastSeq: Number(row.get('last_seq') ?? 0),
     lastActivityAt: (row.get('last_activity_at') as Date | null) ?? (row.get('created_at') as Date),
     lastMessage: last ? Message.decode(last) : undefined,
+    lastVersion: Number(row.get('last_version') ?? 0),
   };
 }

@@ -1,11 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { CassandraClient, Statement } from '@im/platform/cassandra';
 import { CASSANDRA } from '@im/platform/nest';
-import { Attachment, type Message } from '@im/proto/client/v1';
+import { Attachment, Reaction, type Message } from '@im/proto/client/v1';
 import { bucketOf } from '../domain/bucketing.js';
+import { monotonicTimestamp } from './monotonic-timestamp.js';
 
 const COLUMNS =
-  'conversation_id, seq, message_id, sender_id, client_msg_id, text, reply_to, attachments, created_at, edited_at, deleted';
+  'conversation_id, seq, message_id, sender_id, client_msg_id, text, reply_to, attachments, created_at, edited_at, deleted, version, reactions';
 
 /** messages ((conversation_id, bucket), seq DESC): history, one bucket of 1000 seqs per partition. */
 @Injectable()
@@ -30,10 +31,45 @@ export class MessagesTable {
         m.clientMsgId,
         m.text,
         m.replyTo ?? null,
-        m.attachments.length ? encodeAttachments(m.attachments) : null,
+        m.attachments.length ? encodeList(m.attachments, Attachment) : null,
         m.createdAt ? new Date(m.createdAt) : new Date(),
       ],
     };
+  }
+
+  /**
+   * The stored form of an update: the fields it changed and the version, written at the version's
+   * timestamp (the latest update wins; a late insert of the original row never does).
+   */
+  updateStatement(m: Message, change: 'edited' | 'deleted' | 'reactions'): Statement {
+    const key = [m.conversationId, bucketOf(m.seq), m.seq];
+    const ts = monotonicTimestamp(m.version);
+    switch (change) {
+      case 'edited':
+        return {
+          query:
+            'UPDATE messages USING TIMESTAMP ? SET text = ?, edited_at = ?, version = ? WHERE conversation_id = ? AND bucket = ? AND seq = ?',
+          params: [ts, m.text, new Date(m.editedAt!), m.version, ...key],
+        };
+      case 'deleted':
+        return {
+          query:
+            'UPDATE messages USING TIMESTAMP ? SET text = null, attachments = null, reactions = null, deleted = true, version = ? WHERE conversation_id = ? AND bucket = ? AND seq = ?',
+          params: [ts, m.version, ...key],
+        };
+      case 'reactions':
+        return {
+          query:
+            'UPDATE messages USING TIMESTAMP ? SET reactions = ?, version = ? WHERE conversation_id = ? AND bucket = ? AND seq = ?',
+          params: [ts, m.reactions.length ? encodeList(m.reactions, Reaction) : null, m.version, ...key],
+        };
+    }
+  }
+
+  /** Several messages of one conversation by seq (missing ones left out), in the order asked. */
+  async getMany(conversationId: string, seqs: readonly number[]): Promise<Message[]> {
+    const found = await Promise.all(seqs.map((seq) => this.get(conversationId, seq)));
+    return found.filter((m): m is Message => m !== undefined);
   }
 
   async get(conversationId: string, seq: number): Promise<Message | undefined> {
@@ -108,18 +144,23 @@ export function approximateSize(m: Message): number {
   return Buffer.byteLength(m.text) + 300 + m.attachments.length * 200;
 }
 
-function encodeAttachments(list: readonly Attachment[]): Buffer {
-  // length-prefixed Attachment messages
-  const parts = list.map((a) => Buffer.from(Attachment.encode(a).finish()));
+interface Codec<T> {
+  encode(value: T): { finish(): Uint8Array };
+  decode(bytes: Uint8Array): T;
+}
+
+/** A list of protobuf messages as length-prefixed (2 bytes) encodings. */
+function encodeList<T>(list: readonly T[], codec: Codec<T>): Buffer {
+  const parts = list.map((a) => Buffer.from(codec.encode(a).finish()));
   return Buffer.concat(parts.flatMap((p) => [Buffer.from([p.length >> 8, p.length & 0xff]), p]));
 }
 
-function decodeAttachments(buf: Buffer | null): Attachment[] {
+function decodeList<T>(buf: Buffer | null, codec: Codec<T>): T[] {
   if (!buf) return [];
-  const out: Attachment[] = [];
+  const out: T[] = [];
   for (let i = 0; i < buf.length;) {
     const len = (buf[i]! << 8) | buf[i + 1]!;
-    out.push(Attachment.decode(buf.subarray(i + 2, i + 2 + len)));
+    out.push(codec.decode(buf.subarray(i + 2, i + 2 + len)));
     i += 2 + len;
   }
   return out;
@@ -140,7 +181,8 @@ function toMessage(row: { get(n: string): unknown }): Message {
     ...(edited ? { editedAt: edited.toISOString() } : {}),
     ...(deleted ? { deleted: true } : {}),
     ...(replyTo ? { replyTo } : {}),
-    attachments: decodeAttachments(row.get('attachments') as Buffer | null),
-    reactions: [],
+    attachments: decodeList(row.get('attachments') as Buffer | null, Attachment),
+    reactions: decodeList(row.get('reactions') as Buffer | null, Reaction),
+    version: Number(row.get('version') ?? 0),
   };
 }

@@ -93,5 +93,6 @@ function toMessage(command: ConversationCommand, seq: number, messageId: string,
     ...(send?.replyTo ? { replyTo: send.replyTo } : {}),
     attachments: send?.attachments ?? [],
     reactions: [],
+    version: 0,
   };
 }

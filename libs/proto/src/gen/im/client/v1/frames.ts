@@ -61,6 +61,11 @@ export interface PresenceSubscribeFrame {
 export interface SyncCursor {
   conversationId: string;
   afterSeq: number;
+  /**
+   * Updates (edits, deletes, reactions) to messages with seq <= after_seq that came after this
+   * version are returned too (SyncedConversation.updated). 0 with after_seq > 0: every update.
+   */
+  afterVersion: number;
 }
 
 /**
@@ -72,6 +77,44 @@ export interface SyncFrame {
   id: string;
   conversations: SyncCursor[];
   limit?: number | undefined;
+}
+
+/** type "message.edit": only the sender; the result is the message with edited_at. */
+export interface MessageEditFrame {
+  type: string;
+  id: string;
+  conversationId: string;
+  seq: number;
+  text: string;
+}
+
+/**
+ * type "message.delete": the sender, or an admin/owner of a group or channel. Soft: the text and
+ * attachments are removed, a tombstone (deleted: true) keeps the seq.
+ */
+export interface MessageDeleteFrame {
+  type: string;
+  id: string;
+  conversationId: string;
+  seq: number;
+}
+
+/** type "reaction.add": idempotent. */
+export interface ReactionAddFrame {
+  type: string;
+  id: string;
+  conversationId: string;
+  seq: number;
+  emoji: string;
+}
+
+/** type "reaction.remove": idempotent. */
+export interface ReactionRemoveFrame {
+  type: string;
+  id: string;
+  conversationId: string;
+  seq: number;
+  emoji: string;
 }
 
 /** type "ping" */
@@ -95,6 +138,13 @@ export interface SyncedConversation {
   hasMore: boolean;
   lastSeq: number;
   readSeq: number;
+  /**
+   * Messages with seq <= the cursor's after_seq changed after its after_version, in their current
+   * state (ascending by seq).
+   */
+  updated: Message[];
+  /** Updates are included through this version: the next cursor's after_version. */
+  version: number;
 }
 
 /** type "ack": the result of a request; which fields are set depends on the request type. */
@@ -188,6 +238,10 @@ export interface ClientFrame {
     | { $case: "presenceSubscribe"; value: PresenceSubscribeFrame }
     | { $case: "sync"; value: SyncFrame }
     | { $case: "ping"; value: PingFrame }
+    | { $case: "messageEdit"; value: MessageEditFrame }
+    | { $case: "messageDelete"; value: MessageDeleteFrame }
+    | { $case: "reactionAdd"; value: ReactionAddFrame }
+    | { $case: "reactionRemove"; value: ReactionRemoveFrame }
     | undefined;
 }
 
@@ -671,7 +725,7 @@ export const PresenceSubscribeFrame: MessageFns<PresenceSubscribeFrame> = {
 };
 
 function createBaseSyncCursor(): SyncCursor {
-  return { conversationId: "", afterSeq: 0 };
+  return { conversationId: "", afterSeq: 0, afterVersion: 0 };
 }
 
 export const SyncCursor: MessageFns<SyncCursor> = {
@@ -681,6 +735,9 @@ export const SyncCursor: MessageFns<SyncCursor> = {
     }
     if (message.afterSeq !== 0) {
       writer.uint32(16).int64(message.afterSeq);
+    }
+    if (message.afterVersion !== 0) {
+      writer.uint32(24).int64(message.afterVersion);
     }
     return writer;
   },
@@ -712,6 +769,14 @@ export const SyncCursor: MessageFns<SyncCursor> = {
             }
 
             message.afterSeq = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.afterVersion = longToNumber(reader.int64());
             continue;
           }
         }
@@ -791,6 +856,355 @@ export const SyncFrame: MessageFns<SyncFrame> = {
             }
 
             message.limit = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseMessageEditFrame(): MessageEditFrame {
+  return { type: "", id: "", conversationId: "", seq: 0, text: "" };
+}
+
+export const MessageEditFrame: MessageFns<MessageEditFrame> = {
+  encode(message: MessageEditFrame, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.type !== "") {
+      writer.uint32(10).string(message.type);
+    }
+    if (message.id !== "") {
+      writer.uint32(18).string(message.id);
+    }
+    if (message.conversationId !== "") {
+      writer.uint32(26).string(message.conversationId);
+    }
+    if (message.seq !== 0) {
+      writer.uint32(32).int64(message.seq);
+    }
+    if (message.text !== "") {
+      writer.uint32(42).string(message.text);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MessageEditFrame {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMessageEditFrame();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.conversationId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.seq = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.text = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseMessageDeleteFrame(): MessageDeleteFrame {
+  return { type: "", id: "", conversationId: "", seq: 0 };
+}
+
+export const MessageDeleteFrame: MessageFns<MessageDeleteFrame> = {
+  encode(message: MessageDeleteFrame, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.type !== "") {
+      writer.uint32(10).string(message.type);
+    }
+    if (message.id !== "") {
+      writer.uint32(18).string(message.id);
+    }
+    if (message.conversationId !== "") {
+      writer.uint32(26).string(message.conversationId);
+    }
+    if (message.seq !== 0) {
+      writer.uint32(32).int64(message.seq);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MessageDeleteFrame {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMessageDeleteFrame();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.conversationId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.seq = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseReactionAddFrame(): ReactionAddFrame {
+  return { type: "", id: "", conversationId: "", seq: 0, emoji: "" };
+}
+
+export const ReactionAddFrame: MessageFns<ReactionAddFrame> = {
+  encode(message: ReactionAddFrame, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.type !== "") {
+      writer.uint32(10).string(message.type);
+    }
+    if (message.id !== "") {
+      writer.uint32(18).string(message.id);
+    }
+    if (message.conversationId !== "") {
+      writer.uint32(26).string(message.conversationId);
+    }
+    if (message.seq !== 0) {
+      writer.uint32(32).int64(message.seq);
+    }
+    if (message.emoji !== "") {
+      writer.uint32(42).string(message.emoji);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReactionAddFrame {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReactionAddFrame();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.conversationId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.seq = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.emoji = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseReactionRemoveFrame(): ReactionRemoveFrame {
+  return { type: "", id: "", conversationId: "", seq: 0, emoji: "" };
+}
+
+export const ReactionRemoveFrame: MessageFns<ReactionRemoveFrame> = {
+  encode(message: ReactionRemoveFrame, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.type !== "") {
+      writer.uint32(10).string(message.type);
+    }
+    if (message.id !== "") {
+      writer.uint32(18).string(message.id);
+    }
+    if (message.conversationId !== "") {
+      writer.uint32(26).string(message.conversationId);
+    }
+    if (message.seq !== 0) {
+      writer.uint32(32).int64(message.seq);
+    }
+    if (message.emoji !== "") {
+      writer.uint32(42).string(message.emoji);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReactionRemoveFrame {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReactionRemoveFrame();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.conversationId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.seq = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.emoji = reader.string();
             continue;
           }
         }
@@ -943,7 +1357,7 @@ export const ReadyFrame: MessageFns<ReadyFrame> = {
 };
 
 function createBaseSyncedConversation(): SyncedConversation {
-  return { conversationId: "", messages: [], hasMore: false, lastSeq: 0, readSeq: 0 };
+  return { conversationId: "", messages: [], hasMore: false, lastSeq: 0, readSeq: 0, updated: [], version: 0 };
 }
 
 export const SyncedConversation: MessageFns<SyncedConversation> = {
@@ -962,6 +1376,12 @@ export const SyncedConversation: MessageFns<SyncedConversation> = {
     }
     if (message.readSeq !== 0) {
       writer.uint32(40).int64(message.readSeq);
+    }
+    for (const v of message.updated) {
+      Message.encode(v!, writer.uint32(50).fork()).join();
+    }
+    if (message.version !== 0) {
+      writer.uint32(56).int64(message.version);
     }
     return writer;
   },
@@ -1017,6 +1437,22 @@ export const SyncedConversation: MessageFns<SyncedConversation> = {
             }
 
             message.readSeq = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.updated.push(Message.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.version = longToNumber(reader.int64());
             continue;
           }
         }
@@ -1750,6 +2186,18 @@ export const ClientFrame: MessageFns<ClientFrame> = {
       case "ping":
         PingFrame.encode(message.frame.value, writer.uint32(66).fork()).join();
         break;
+      case "messageEdit":
+        MessageEditFrame.encode(message.frame.value, writer.uint32(74).fork()).join();
+        break;
+      case "messageDelete":
+        MessageDeleteFrame.encode(message.frame.value, writer.uint32(82).fork()).join();
+        break;
+      case "reactionAdd":
+        ReactionAddFrame.encode(message.frame.value, writer.uint32(90).fork()).join();
+        break;
+      case "reactionRemove":
+        ReactionRemoveFrame.encode(message.frame.value, writer.uint32(98).fork()).join();
+        break;
     }
     return writer;
   },
@@ -1832,6 +2280,38 @@ export const ClientFrame: MessageFns<ClientFrame> = {
             }
 
             message.frame = { $case: "ping", value: PingFrame.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.frame = { $case: "messageEdit", value: MessageEditFrame.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.frame = { $case: "messageDelete", value: MessageDeleteFrame.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.frame = { $case: "reactionAdd", value: ReactionAddFrame.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.frame = { $case: "reactionRemove", value: ReactionRemoveFrame.decode(reader, reader.uint32()) };
             continue;
           }
         }

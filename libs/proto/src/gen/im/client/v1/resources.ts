@@ -24,9 +24,13 @@ export interface Attachment {
 }
 
 export interface Reaction {
+  /** A single emoji grapheme ("👍") or a shortcode (":party_parrot:"). */
   emoji: string;
   count: number;
+  /** Up to 5 of the users who reacted (the earliest), for "Ana, Bo and 3 others". */
   userIds: string[];
+  /** Whether the reader is one of them. */
+  me: boolean;
 }
 
 export interface Message {
@@ -42,7 +46,14 @@ export interface Message {
   deleted?: boolean | undefined;
   replyTo?: string | undefined;
   attachments: Attachment[];
+  /** In order of each emoji's first use. */
   reactions: Reaction[];
+  /**
+   * The conversation's update counter at this message's last change (edit, delete, reaction);
+   * 0 when never changed. Dense per conversation: a client that holds version v and receives
+   * v + 2 missed an update and heals with sync (after_version).
+   */
+  version: number;
 }
 
 export interface Member {
@@ -69,6 +80,8 @@ export interface Conversation {
   /** Time of the latest message (or of creation): the conversation list is sorted by it. */
   lastActivityAt: string | undefined;
   memberCount: number;
+  /** The conversation's latest update version (see Message.version). */
+  lastVersion: number;
 }
 
 export interface Presence {
@@ -249,7 +262,7 @@ export const Attachment: MessageFns<Attachment> = {
 };
 
 function createBaseReaction(): Reaction {
-  return { emoji: "", count: 0, userIds: [] };
+  return { emoji: "", count: 0, userIds: [], me: false };
 }
 
 export const Reaction: MessageFns<Reaction> = {
@@ -262,6 +275,9 @@ export const Reaction: MessageFns<Reaction> = {
     }
     for (const v of message.userIds) {
       writer.uint32(26).string(v!);
+    }
+    if (message.me !== false) {
+      writer.uint32(32).bool(message.me);
     }
     return writer;
   },
@@ -303,6 +319,14 @@ export const Reaction: MessageFns<Reaction> = {
             message.userIds.push(reader.string());
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.me = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -330,6 +354,7 @@ function createBaseMessage(): Message {
     replyTo: undefined,
     attachments: [],
     reactions: [],
+    version: 0,
   };
 }
 
@@ -370,6 +395,9 @@ export const Message: MessageFns<Message> = {
     }
     for (const v of message.reactions) {
       Reaction.encode(v!, writer.uint32(98).fork()).join();
+    }
+    if (message.version !== 0) {
+      writer.uint32(104).int64(message.version);
     }
     return writer;
   },
@@ -483,6 +511,14 @@ export const Message: MessageFns<Message> = {
             message.reactions.push(Reaction.decode(reader, reader.uint32()));
             continue;
           }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.version = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -577,6 +613,7 @@ function createBaseConversation(): Conversation {
     createdAt: undefined,
     lastActivityAt: undefined,
     memberCount: 0,
+    lastVersion: 0,
   };
 }
 
@@ -614,6 +651,9 @@ export const Conversation: MessageFns<Conversation> = {
     }
     if (message.memberCount !== 0) {
       writer.uint32(88).int32(message.memberCount);
+    }
+    if (message.lastVersion !== 0) {
+      writer.uint32(96).int64(message.lastVersion);
     }
     return writer;
   },
@@ -717,6 +757,14 @@ export const Conversation: MessageFns<Conversation> = {
             }
 
             message.memberCount = reader.int32();
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.lastVersion = longToNumber(reader.int64());
             continue;
           }
         }

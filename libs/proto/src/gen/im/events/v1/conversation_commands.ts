@@ -23,6 +23,9 @@ export interface ConversationCommand {
   command:
     | { $case: "sendMessage"; value: SendMessageCommand }
     | { $case: "markRead"; value: MarkReadCommand }
+    | { $case: "editMessage"; value: EditMessageCommand }
+    | { $case: "deleteMessage"; value: DeleteMessageCommand }
+    | { $case: "react"; value: ReactCommand }
     | undefined;
 }
 
@@ -39,12 +42,39 @@ export interface MarkReadCommand {
   seq: number;
 }
 
+export interface EditMessageCommand {
+  seq: number;
+  text: string;
+  /**
+   * The tenant's edit window when the command was accepted, in seconds; 0 = unlimited. Carried
+   * so a replay decides exactly as the first run did.
+   */
+  editWindowSeconds: number;
+}
+
+export interface DeleteMessageCommand {
+  seq: number;
+  /** The caller was an admin or owner of the group or channel when the command was accepted. */
+  asModerator: boolean;
+}
+
+export interface ReactCommand {
+  seq: number;
+  emoji: string;
+  /** true: add; false: remove. */
+  add: boolean;
+  /** Distinct emojis a message may carry at most (the service's setting when accepted). */
+  maxDistinct: number;
+}
+
 export interface CommandResult {
   commandId: string;
-  result: { $case: "messageStored"; value: MessageStored } | { $case: "readMarked"; value: ReadMarked } | {
-    $case: "error";
-    value: Error;
-  } | undefined;
+  result:
+    | { $case: "messageStored"; value: MessageStored }
+    | { $case: "readMarked"; value: ReadMarked }
+    | { $case: "error"; value: Error }
+    | { $case: "messageChanged"; value: MessageChanged }
+    | undefined;
 }
 
 export interface MessageStored {
@@ -53,6 +83,11 @@ export interface MessageStored {
     | undefined;
   /** False when the clientMsgId was already stored and this is the original. */
   created: boolean;
+}
+
+/** An edit, delete or reaction was applied (or, being idempotent, changed nothing). */
+export interface MessageChanged {
+  message: Message | undefined;
 }
 
 export interface ReadMarked {
@@ -96,6 +131,15 @@ export const ConversationCommand: MessageFns<ConversationCommand> = {
         break;
       case "markRead":
         MarkReadCommand.encode(message.command.value, writer.uint32(90).fork()).join();
+        break;
+      case "editMessage":
+        EditMessageCommand.encode(message.command.value, writer.uint32(98).fork()).join();
+        break;
+      case "deleteMessage":
+        DeleteMessageCommand.encode(message.command.value, writer.uint32(106).fork()).join();
+        break;
+      case "react":
+        ReactCommand.encode(message.command.value, writer.uint32(114).fork()).join();
         break;
     }
     return writer;
@@ -168,6 +212,30 @@ export const ConversationCommand: MessageFns<ConversationCommand> = {
             }
 
             message.command = { $case: "markRead", value: MarkReadCommand.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.command = { $case: "editMessage", value: EditMessageCommand.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.command = { $case: "deleteMessage", value: DeleteMessageCommand.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.command = { $case: "react", value: ReactCommand.decode(reader, reader.uint32()) };
             continue;
           }
         }
@@ -319,6 +387,210 @@ export const MarkReadCommand: MessageFns<MarkReadCommand> = {
   },
 };
 
+function createBaseEditMessageCommand(): EditMessageCommand {
+  return { seq: 0, text: "", editWindowSeconds: 0 };
+}
+
+export const EditMessageCommand: MessageFns<EditMessageCommand> = {
+  encode(message: EditMessageCommand, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.seq !== 0) {
+      writer.uint32(8).int64(message.seq);
+    }
+    if (message.text !== "") {
+      writer.uint32(18).string(message.text);
+    }
+    if (message.editWindowSeconds !== 0) {
+      writer.uint32(24).int64(message.editWindowSeconds);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EditMessageCommand {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEditMessageCommand();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.seq = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.text = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.editWindowSeconds = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseDeleteMessageCommand(): DeleteMessageCommand {
+  return { seq: 0, asModerator: false };
+}
+
+export const DeleteMessageCommand: MessageFns<DeleteMessageCommand> = {
+  encode(message: DeleteMessageCommand, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.seq !== 0) {
+      writer.uint32(8).int64(message.seq);
+    }
+    if (message.asModerator !== false) {
+      writer.uint32(16).bool(message.asModerator);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteMessageCommand {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteMessageCommand();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.seq = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.asModerator = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseReactCommand(): ReactCommand {
+  return { seq: 0, emoji: "", add: false, maxDistinct: 0 };
+}
+
+export const ReactCommand: MessageFns<ReactCommand> = {
+  encode(message: ReactCommand, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.seq !== 0) {
+      writer.uint32(8).int64(message.seq);
+    }
+    if (message.emoji !== "") {
+      writer.uint32(18).string(message.emoji);
+    }
+    if (message.add !== false) {
+      writer.uint32(24).bool(message.add);
+    }
+    if (message.maxDistinct !== 0) {
+      writer.uint32(32).int32(message.maxDistinct);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReactCommand {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReactCommand();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.seq = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.emoji = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.add = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.maxDistinct = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 function createBaseCommandResult(): CommandResult {
   return { commandId: "", result: undefined };
 }
@@ -337,6 +609,9 @@ export const CommandResult: MessageFns<CommandResult> = {
         break;
       case "error":
         Error.encode(message.result.value, writer.uint32(98).fork()).join();
+        break;
+      case "messageChanged":
+        MessageChanged.encode(message.result.value, writer.uint32(106).fork()).join();
         break;
     }
     return writer;
@@ -385,6 +660,14 @@ export const CommandResult: MessageFns<CommandResult> = {
             }
 
             message.result = { $case: "error", value: Error.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.result = { $case: "messageChanged", value: MessageChanged.decode(reader, reader.uint32()) };
             continue;
           }
         }
@@ -442,6 +725,52 @@ export const MessageStored: MessageFns<MessageStored> = {
             }
 
             message.created = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseMessageChanged(): MessageChanged {
+  return { message: undefined };
+}
+
+export const MessageChanged: MessageFns<MessageChanged> = {
+  encode(message: MessageChanged, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.message !== undefined) {
+      Message.encode(message.message, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MessageChanged {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMessageChanged();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.message = Message.decode(reader, reader.uint32());
             continue;
           }
         }

@@ -15,10 +15,12 @@ export interface ConversationEvent {
   conversationId: string;
   tenantId: string;
   occurredAt: string | undefined;
-  event: { $case: "messageCreated"; value: MessageCreated } | { $case: "readMarked"; value: ReadMarked } | {
-    $case: "membersChanged";
-    value: MembersChanged;
-  } | undefined;
+  event:
+    | { $case: "messageCreated"; value: MessageCreated }
+    | { $case: "readMarked"; value: ReadMarked }
+    | { $case: "membersChanged"; value: MembersChanged }
+    | { $case: "messageUpdated"; value: MessageUpdated }
+    | undefined;
 }
 
 export interface MessageCreated {
@@ -33,6 +35,21 @@ export interface MembersChanged {
   addedUserIds: string[];
   removedUserIds: string[];
   changedBy: string;
+}
+
+/**
+ * An existing message changed. The message is its state after the change (a deleted one has no
+ * text and no attachments: indexers drop it).
+ */
+export interface MessageUpdated {
+  message:
+    | Message
+    | undefined;
+  /** "edited" | "deleted" | "reaction_added" | "reaction_removed" */
+  change: string;
+  changedBy: string;
+  /** For reactions. */
+  emoji: string;
 }
 
 function createBaseConversationEvent(): ConversationEvent {
@@ -62,6 +79,9 @@ export const ConversationEvent: MessageFns<ConversationEvent> = {
         break;
       case "membersChanged":
         MembersChanged.encode(message.event.value, writer.uint32(98).fork()).join();
+        break;
+      case "messageUpdated":
+        MessageUpdated.encode(message.event.value, writer.uint32(106).fork()).join();
         break;
     }
     return writer;
@@ -134,6 +154,14 @@ export const ConversationEvent: MessageFns<ConversationEvent> = {
             }
 
             message.event = { $case: "membersChanged", value: MembersChanged.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.event = { $case: "messageUpdated", value: MessageUpdated.decode(reader, reader.uint32()) };
             continue;
           }
         }
@@ -259,6 +287,85 @@ export const MembersChanged: MessageFns<MembersChanged> = {
             }
 
             message.changedBy = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseMessageUpdated(): MessageUpdated {
+  return { message: undefined, change: "", changedBy: "", emoji: "" };
+}
+
+export const MessageUpdated: MessageFns<MessageUpdated> = {
+  encode(message: MessageUpdated, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.message !== undefined) {
+      Message.encode(message.message, writer.uint32(10).fork()).join();
+    }
+    if (message.change !== "") {
+      writer.uint32(18).string(message.change);
+    }
+    if (message.changedBy !== "") {
+      writer.uint32(26).string(message.changedBy);
+    }
+    if (message.emoji !== "") {
+      writer.uint32(34).string(message.emoji);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MessageUpdated {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMessageUpdated();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.message = Message.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.change = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.changedBy = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.emoji = reader.string();
             continue;
           }
         }

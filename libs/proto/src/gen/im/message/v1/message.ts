@@ -138,6 +138,40 @@ export interface SyncResponse {
   hasMore: boolean;
 }
 
+export interface EditMessageRequest {
+  caller: Caller | undefined;
+  conversationId: string;
+  seq: number;
+  text: string;
+}
+
+export interface DeleteMessageRequest {
+  caller: Caller | undefined;
+  conversationId: string;
+  seq: number;
+}
+
+export interface ReactRequest {
+  caller: Caller | undefined;
+  conversationId: string;
+  seq: number;
+  emoji: string;
+  add: boolean;
+}
+
+/** Each change answers with the message after it, as the caller sees it (reactions[].me). */
+export interface EditMessageResponse {
+  message: Message | undefined;
+}
+
+export interface DeleteMessageResponse {
+  message: Message | undefined;
+}
+
+export interface ReactResponse {
+  message: Message | undefined;
+}
+
 export interface CheckMembershipRequest {
   caller: Caller | undefined;
   conversationId: string;
@@ -1329,6 +1363,381 @@ export const SyncResponse: MessageFns<SyncResponse> = {
   },
 };
 
+function createBaseEditMessageRequest(): EditMessageRequest {
+  return { caller: undefined, conversationId: "", seq: 0, text: "" };
+}
+
+export const EditMessageRequest: MessageFns<EditMessageRequest> = {
+  encode(message: EditMessageRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.caller !== undefined) {
+      Caller.encode(message.caller, writer.uint32(10).fork()).join();
+    }
+    if (message.conversationId !== "") {
+      writer.uint32(18).string(message.conversationId);
+    }
+    if (message.seq !== 0) {
+      writer.uint32(24).int64(message.seq);
+    }
+    if (message.text !== "") {
+      writer.uint32(34).string(message.text);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EditMessageRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEditMessageRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.caller = Caller.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.conversationId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.seq = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.text = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseDeleteMessageRequest(): DeleteMessageRequest {
+  return { caller: undefined, conversationId: "", seq: 0 };
+}
+
+export const DeleteMessageRequest: MessageFns<DeleteMessageRequest> = {
+  encode(message: DeleteMessageRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.caller !== undefined) {
+      Caller.encode(message.caller, writer.uint32(10).fork()).join();
+    }
+    if (message.conversationId !== "") {
+      writer.uint32(18).string(message.conversationId);
+    }
+    if (message.seq !== 0) {
+      writer.uint32(24).int64(message.seq);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteMessageRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteMessageRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.caller = Caller.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.conversationId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.seq = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseReactRequest(): ReactRequest {
+  return { caller: undefined, conversationId: "", seq: 0, emoji: "", add: false };
+}
+
+export const ReactRequest: MessageFns<ReactRequest> = {
+  encode(message: ReactRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.caller !== undefined) {
+      Caller.encode(message.caller, writer.uint32(10).fork()).join();
+    }
+    if (message.conversationId !== "") {
+      writer.uint32(18).string(message.conversationId);
+    }
+    if (message.seq !== 0) {
+      writer.uint32(24).int64(message.seq);
+    }
+    if (message.emoji !== "") {
+      writer.uint32(34).string(message.emoji);
+    }
+    if (message.add !== false) {
+      writer.uint32(40).bool(message.add);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReactRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReactRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.caller = Caller.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.conversationId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.seq = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.emoji = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.add = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseEditMessageResponse(): EditMessageResponse {
+  return { message: undefined };
+}
+
+export const EditMessageResponse: MessageFns<EditMessageResponse> = {
+  encode(message: EditMessageResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.message !== undefined) {
+      Message.encode(message.message, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EditMessageResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEditMessageResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.message = Message.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseDeleteMessageResponse(): DeleteMessageResponse {
+  return { message: undefined };
+}
+
+export const DeleteMessageResponse: MessageFns<DeleteMessageResponse> = {
+  encode(message: DeleteMessageResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.message !== undefined) {
+      Message.encode(message.message, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteMessageResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteMessageResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.message = Message.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseReactResponse(): ReactResponse {
+  return { message: undefined };
+}
+
+export const ReactResponse: MessageFns<ReactResponse> = {
+  encode(message: ReactResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.message !== undefined) {
+      Message.encode(message.message, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReactResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReactResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.message = Message.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 function createBaseCheckMembershipRequest(): CheckMembershipRequest {
   return { caller: undefined, conversationId: "" };
 }
@@ -1666,6 +2075,37 @@ export const MessageServiceService = {
     responseSerialize: (value: SyncResponse): Buffer => Buffer.from(SyncResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): SyncResponse => SyncResponse.decode(value),
   },
+  /** Only the sender; the tenant's edit window applies. */
+  editMessage: {
+    path: "/im.message.v1.MessageService/EditMessage" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: EditMessageRequest): Buffer => Buffer.from(EditMessageRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): EditMessageRequest => EditMessageRequest.decode(value),
+    responseSerialize: (value: EditMessageResponse): Buffer => Buffer.from(EditMessageResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): EditMessageResponse => EditMessageResponse.decode(value),
+  },
+  /** The sender, or an admin/owner of a group or channel. */
+  deleteMessage: {
+    path: "/im.message.v1.MessageService/DeleteMessage" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeleteMessageRequest): Buffer => Buffer.from(DeleteMessageRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeleteMessageRequest => DeleteMessageRequest.decode(value),
+    responseSerialize: (value: DeleteMessageResponse): Buffer =>
+      Buffer.from(DeleteMessageResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeleteMessageResponse => DeleteMessageResponse.decode(value),
+  },
+  /** Adds or removes the caller's reaction; idempotent. */
+  react: {
+    path: "/im.message.v1.MessageService/React" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ReactRequest): Buffer => Buffer.from(ReactRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ReactRequest => ReactRequest.decode(value),
+    responseSerialize: (value: ReactResponse): Buffer => Buffer.from(ReactResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ReactResponse => ReactResponse.decode(value),
+  },
   /** Cheap membership test for other services (typing, media access). */
   checkMembership: {
     path: "/im.message.v1.MessageService/CheckMembership" as const,
@@ -1708,6 +2148,12 @@ export interface MessageServiceServer extends UntypedServiceImplementation {
   /** Monotonic: a lower seq than the current marker changes nothing and returns the current one. */
   markRead: handleUnaryCall<MarkReadRequest, MarkReadResponse>;
   sync: handleUnaryCall<SyncRequest, SyncResponse>;
+  /** Only the sender; the tenant's edit window applies. */
+  editMessage: handleUnaryCall<EditMessageRequest, EditMessageResponse>;
+  /** The sender, or an admin/owner of a group or channel. */
+  deleteMessage: handleUnaryCall<DeleteMessageRequest, DeleteMessageResponse>;
+  /** Adds or removes the caller's reaction; idempotent. */
+  react: handleUnaryCall<ReactRequest, ReactResponse>;
   /** Cheap membership test for other services (typing, media access). */
   checkMembership: handleUnaryCall<CheckMembershipRequest, CheckMembershipResponse>;
   /** The distinct users who share at least one conversation with the user (presence audience). */
@@ -1853,6 +2299,54 @@ export interface MessageServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: SyncResponse) => void,
+  ): ClientUnaryCall;
+  /** Only the sender; the tenant's edit window applies. */
+  editMessage(
+    request: EditMessageRequest,
+    callback: (error: ServiceError | null, response: EditMessageResponse) => void,
+  ): ClientUnaryCall;
+  editMessage(
+    request: EditMessageRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: EditMessageResponse) => void,
+  ): ClientUnaryCall;
+  editMessage(
+    request: EditMessageRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: EditMessageResponse) => void,
+  ): ClientUnaryCall;
+  /** The sender, or an admin/owner of a group or channel. */
+  deleteMessage(
+    request: DeleteMessageRequest,
+    callback: (error: ServiceError | null, response: DeleteMessageResponse) => void,
+  ): ClientUnaryCall;
+  deleteMessage(
+    request: DeleteMessageRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeleteMessageResponse) => void,
+  ): ClientUnaryCall;
+  deleteMessage(
+    request: DeleteMessageRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeleteMessageResponse) => void,
+  ): ClientUnaryCall;
+  /** Adds or removes the caller's reaction; idempotent. */
+  react(
+    request: ReactRequest,
+    callback: (error: ServiceError | null, response: ReactResponse) => void,
+  ): ClientUnaryCall;
+  react(
+    request: ReactRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ReactResponse) => void,
+  ): ClientUnaryCall;
+  react(
+    request: ReactRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ReactResponse) => void,
   ): ClientUnaryCall;
   /** Cheap membership test for other services (typing, media access). */
   checkMembership(

@@ -1,0 +1,164 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Message } from '@im/proto/client/v1';
+import { AppError } from '@im/platform/errors';
+import { applyUpdate, asSeenBy, type MessageState, type UpdateCommand } from './message-updates.js';
+import { validateEmoji } from './message-rules.js';
+import { SequencingState } from './sequencing.js';
+
+const sentAt = new Date('2026-01-01T00:00:00Z');
+const message = (seq: number, senderId = 'ana'): Message => ({
+  id: `m${seq}`,
+  conversationId: 'c',
+  seq,
+  senderId,
+  clientMsgId: `k${seq}`,
+  text: `text ${seq}`,
+  createdAt: sentAt.toISOString(),
+  attachments: [],
+  reactions: [],
+  version: 0,
+});
+const state = (seq: number, senderId = 'ana'): MessageState => ({
+  message: message(seq, senderId),
+  reactors: new Map(),
+});
+const at = (seconds: number) => new Date(sentAt.getTime() + seconds * 1000);
+const edit = (text: string, userId = 'ana', seconds = 10, windowSeconds = 0): UpdateCommand => ({
+  kind: 'edit',
+  seq: 1,
+  userId,
+  text,
+  at: at(seconds),
+  windowSeconds,
+});
+const react = (userId: string, emoji: string, add = true, maxDistinct = 20, seconds = 1): UpdateCommand => ({
+  kind: 'react',
+  seq: 1,
+  userId,
+  emoji,
+  add,
+  at: at(seconds),
+  maxDistinct,
+});
+const del = (userId = 'ana', asModerator = false): UpdateCommand => ({
+  kind: 'delete',
+  seq: 1,
+  userId,
+  asModerator,
+});
+
+describe('message updates', () => {
+  it('an edit by the sender replaces the text, sets editedAt and keeps the previous text', () => {
+    const s = state(1);
+    const out = applyUpdate(s, edit('fixed'), 7);
+    assert.equal(out.kind, 'updated');
+    if (out.kind !== 'updated') return;
+    assert.equal(out.message.text, 'fixed');
+    assert.equal(out.message.editedAt, at(10).toISOString());
+    assert.equal(out.message.version, 7);
+    assert.equal(out.previousText, 'text 1');
+    assert.equal(s.message.text, 'fixed');
+  });
+
+  it('refuses an edit by another member, after the window, or to blank text; nothing changes', () => {
+    const s = state(1);
+    for (const [cmd, code] of [
+      [edit('x', 'bo'), 'forbidden'],
+      [edit('x', 'ana', 61, 60), 'edit_window_closed'],
+      [edit('   '), 'invalid_argument'],
+    ] as const) {
+      const out = applyUpdate(s, cmd, 2);
+      assert.equal(out.kind === 'refused' && out.code, code);
+      assert.equal(s.message.text, 'text 1');
+    }
+    assert.equal(applyUpdate(s, edit('x', 'ana', 59, 60), 2).kind, 'updated');
+  });
+
+  it('delete: the sender or a moderator; removes text, attachments and reactions; repeating is harmless', () => {
+    const s = state(1);
+    applyUpdate(s, react('bo', '👍'), 1);
+    assert.equal(applyUpdate(s, del('bo'), 2).kind, 'refused');
+    const out = applyUpdate(s, del('bo', true), 2);
+    assert.equal(out.kind, 'updated');
+    assert.deepEqual(
+      { text: s.message.text, deleted: s.message.deleted, reactions: s.message.reactions },
+      { text: '', deleted: true, reactions: [] },
+    );
+    assert.equal(applyUpdate(s, del('ana'), 3).kind, 'updated');
+    for (const cmd of [edit('back'), react('bo', '👍')]) {
+      const after = applyUpdate(s, cmd, 4);
+      assert.equal(after.kind === 'refused' && after.code, 'not_found');
+    }
+  });
+
+  it('reactions: idempotent add/remove, counts in order of first use, capped distinct emojis', () => {
+    const s = state(1);
+    applyUpdate(s, react('bo', '🎉', true, 2, 5), 1);
+    applyUpdate(s, react('cy', '👍', true, 2, 6), 2);
+    applyUpdate(s, react('ana', '🎉', true, 2, 7), 3);
+    applyUpdate(s, react('ana', '🎉', true, 2, 8), 4); // again: no change in count
+    assert.deepEqual(
+      s.message.reactions.map((r) => [r.emoji, r.count, r.userIds]),
+      [
+        ['🎉', 2, ['bo', 'ana']],
+        ['👍', 1, ['cy']],
+      ],
+    );
+    const capped = applyUpdate(s, react('bo', ':parrot:', true, 2), 5);
+    assert.equal(capped.kind === 'refused' && capped.code, 'limit_exceeded');
+    applyUpdate(s, react('cy', '👍', false), 5);
+    applyUpdate(s, react('cy', '👍', false), 6);
+    assert.deepEqual(
+      s.message.reactions.map((r) => r.emoji),
+      ['🎉'],
+    );
+    assert.equal(applyUpdate(s, react('bo', ':parrot:', true, 2, 9), 7).kind, 'updated');
+    const seen = asSeenBy(s.message, new Set(['🎉']));
+    assert.deepEqual(
+      seen.reactions.map((r) => [r.emoji, r.me]),
+      [
+        ['🎉', true],
+        [':parrot:', false],
+      ],
+    );
+  });
+
+  it('a repeated add keeps the time of the first one', () => {
+    const s = state(1);
+    applyUpdate(s, react('bo', '👍', true, 20, 1), 1);
+    const again = applyUpdate(s, react('bo', '👍', true, 20, 9), 2);
+    assert.equal(again.kind === 'updated' && again.reactedAt, at(1).getTime());
+  });
+
+  it('SequencingState numbers accepted updates densely after lastVersion; refusals take none', () => {
+    const seq = new SequencingState(3, new Map(), new Map(), 10, new Map([[1, state(1)]]));
+    const decisions = [
+      seq.update(edit('a')),
+      seq.update(edit('b', 'bo')),
+      seq.update(react('bo', '👍')),
+      seq.update({ ...react('bo', '👍'), seq: 9 }), // beyond lastSeq
+    ];
+    assert.deepEqual(
+      decisions.map((d) => (d.kind === 'updated' ? d.version : d.kind === 'refused' ? d.code : d.kind)),
+      [11, 'forbidden', 12, 'not_found'],
+    );
+    assert.equal(seq.lastVersion, 12);
+  });
+});
+
+describe('validateEmoji', () => {
+  it('accepts one emoji grapheme (ZWJ, skin tone, flag, keycap) or a :shortcode:', () => {
+    for (const e of ['👍', '👍🏽', '👩‍👩‍👧‍👦', '🇫🇷', '❤️', ':party_parrot:', ':+1:']) validateEmoji(e);
+  });
+
+  it('refuses text, two emojis, an over-long shortcode and empty input with invalid_argument', () => {
+    for (const e of ['', 'a', 'ok', '👍👍', ':no spaces:', `:${'x'.repeat(49)}:`, '<script>', '1']) {
+      assert.throws(
+        () => validateEmoji(e),
+        (err: unknown) => err instanceof AppError && err.code === 'invalid_argument',
+        e,
+      );
+    }
+  });
+});

@@ -1,0 +1,42 @@
+import { Injectable } from '@nestjs/common';
+import type { Decision, SequencingState } from '../../domain/sequencing.js';
+import { MessageChangesTable } from '../../storage/message-changes.table.js';
+import { MessageEditsTable } from '../../storage/message-edits.table.js';
+import { MessagesTable } from '../../storage/messages.table.js';
+import type { BatchItem, CommandHandler, ConversationBatch, Needs, Outbox } from '../command-handler.js';
+import { decideUpdate, publishUpdate, storeUpdate, updateNeeds } from './message-update.js';
+
+/**
+ * deleteMessage: soft. The text, attachments, reactions and earlier texts are removed from storage;
+ * the row stays as a tombstone (deleted: true) so seqs stay dense.
+ */
+@Injectable()
+export class DeleteMessageHandler implements CommandHandler<'deleteMessage'> {
+  readonly kind = 'deleteMessage';
+
+  constructor(
+    private readonly messages: MessagesTable,
+    private readonly edits: MessageEditsTable,
+    private readonly changes: MessageChangesTable,
+  ) {}
+
+  needs(item: BatchItem<'deleteMessage'>): Needs {
+    return updateNeeds(item.body.seq);
+  }
+
+  decide(state: SequencingState, item: BatchItem<'deleteMessage'>): Decision {
+    const { seq, asModerator } = item.body;
+    return decideUpdate(state, { kind: 'delete', seq, userId: item.callerId, asModerator });
+  }
+
+  store(batch: ConversationBatch, index: number): void {
+    storeUpdate(batch, index, this.changes.insertStatement.bind(this.changes), (d) => [
+      this.messages.updateStatement(d.message, 'deleted'),
+      this.edits.deleteAllStatement(d.message.conversationId, d.seq, d.version),
+    ]);
+  }
+
+  publish(batch: ConversationBatch, index: number, out: Outbox): void {
+    publishUpdate(batch, index, out);
+  }
+}

@@ -1,0 +1,57 @@
+import type { Statement } from '@im/platform/cassandra';
+import { asSeenBy, reactionsOf, type UpdateCommand } from '../../domain/message-updates.js';
+import type { SequencingState, Decision } from '../../domain/sequencing.js';
+import type { ConversationBatch, Needs, Outbox } from '../command-handler.js';
+
+export type Updated = Extract<Decision, { kind: 'updated' }>;
+
+/**
+ * What the three message updates (edit, delete, reaction) share: each reads its message, takes the
+ * conversation's next version when accepted, and publishes the message after the change.
+ */
+export function updateNeeds(seq: number): Needs {
+  return { readers: [], message: seq };
+}
+
+export function decideUpdate(state: SequencingState, cmd: UpdateCommand): Decision {
+  return state.update(cmd);
+}
+
+/** The accepted update at `index`, with what every update stores: its entry in the change log. */
+export function storeUpdate(
+  batch: ConversationBatch,
+  index: number,
+  log: (conversationId: string, version: number, seq: number) => Statement,
+  own: (d: Updated) => Statement[],
+): void {
+  const d = batch.decisions[index]!;
+  if (d.kind !== 'updated') return;
+  batch.statements.push(...own(d), log(batch.conversation.conversationId, d.version, d.seq));
+}
+
+/**
+ * The reply (as the caller sees it), `message.updated` to every member (reactions' `me` per
+ * recipient) and the sequenced MessageUpdated event, whose id is its version.
+ */
+export function publishUpdate(batch: ConversationBatch, index: number, out: Outbox, emoji = ''): void {
+  const d = batch.decisions[index]!;
+  const { command, callerId } = batch.items[index]!;
+  if (d.kind !== 'updated') return;
+  // `me` comes from the message's state after the batch: exact for the batch's last update of it
+  const reactors = batch.messages.get(d.seq)?.reactors ?? new Map();
+  out.reply(command, {
+    $case: 'messageChanged',
+    value: { message: asSeenBy(d.message, reactionsOf(reactors, callerId)) },
+  });
+  out.liveEach(
+    batch.memberIds,
+    (userId) => [...reactionsOf(reactors, userId)].sort().join('\n'),
+    (variant) => ({
+      event: { $case: 'messageUpdated', value: asSeenBy(d.message, new Set(variant.split('\n'))) },
+    }),
+  );
+  out.event(`updated/${d.version}`, batch.now, {
+    $case: 'messageUpdated',
+    value: { message: d.message, change: d.change, changedBy: callerId, emoji },
+  });
+}

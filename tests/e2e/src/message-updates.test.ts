@@ -1,0 +1,259 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Message } from '@im/proto/client/v1';
+import { ApiError, type ImClient, type ImSocket } from '@im/sdk';
+import { eventually, Platform } from '@im/testing';
+import { closeAll, registerUsers } from './support/users.js';
+
+const outcome = async (p: Promise<unknown>): Promise<string> => {
+  try {
+    await p;
+    return 'ok';
+  } catch (err) {
+    return err instanceof ApiError ? `${err.status || 'ws'} ${err.code}` : String(err);
+  }
+};
+
+/** The newest state of message `seq` a socket has seen live (message.new, then message.updated). */
+function liveState(s: ImSocket, conversationId: string, seq: number): Message | undefined {
+  let best: Message | undefined;
+  for (const f of s.events) {
+    if (f.type !== 'message.new' && f.type !== 'message.updated') continue;
+    const m = f.message!;
+    if (m.conversationId === conversationId && m.seq === seq && (!best || m.version >= best.version))
+      best = m;
+  }
+  return best;
+}
+
+async function restState(c: ImClient, conversationId: string, seq: number): Promise<Message> {
+  const page = await c.listMessages(conversationId, { afterSeq: seq - 1, limit: 1 });
+  return page.messages[0]!;
+}
+
+/** Reactions as a comparable value (the proto3 JSON mapping leaves out false and empty fields). */
+const reactions = (m: Message | undefined) =>
+  (m?.reactions ?? []).map((r) => ({ emoji: r.emoji, count: r.count, me: r.me ?? false }));
+
+describe('edits, deletes and reactions', () => {
+  let platform: Platform;
+
+  before(async () => {
+    platform = await Platform.start({
+      env: { gateway: { SEND_RATE_PER_SEC: '100000', SEND_BURST: '100000' } },
+    });
+  });
+  after(() => platform?.stop());
+
+  it('reach both devices of the author and the other member live, and an offline member through sync', async () => {
+    const [ana, bo, cy] = await registerUsers(platform, 3, 'upd');
+    const conv = await ana!.createConversation('group', [bo!.user.id, cy!.user.id], 'updates');
+    const [a1, a2, b1] = await Promise.all([ana!.connect(), ana!.connect({ auth: 'frame' }), bo!.connect()]);
+    let c1: ImSocket | undefined;
+    try {
+      for (const text of ['first', 'second', 'third']) await a1.sendMessage(conv.id, text);
+      // cy synced up to here, then went offline
+      const before = await cy!.connect();
+      const first = (await before.sync([{ conversationId: conv.id, afterSeq: 0 }])).conversations[0]!;
+      assert.equal(first.messages?.length, 3);
+      const cursor = { conversationId: conv.id, afterSeq: first.lastSeq, afterVersion: first.version };
+      await before.close();
+
+      const edited = await a1.changeMessage('message.edit', {
+        conversationId: conv.id,
+        seq: 1,
+        text: 'first!',
+      });
+      assert.equal(edited.text, 'first!');
+      assert.ok(edited.editedAt, 'editedAt is set');
+      assert.equal(edited.version, first.version + 1);
+      const liked = await b1.changeMessage('reaction.add', { conversationId: conv.id, seq: 2, emoji: '👍' });
+      assert.deepEqual(reactions(liked), [{ emoji: '👍', count: 1, me: true }]);
+      const deleted = await ana!.deleteMessage(conv.id, 3);
+      assert.equal(deleted.deleted, true);
+      assert.equal(deleted.text ?? '', '');
+      const party = await ana!.react(conv.id, 2, '🎉');
+      assert.deepEqual(reactions(party), [
+        { emoji: '👍', count: 1, me: false },
+        { emoji: '🎉', count: 1, me: true },
+      ]);
+      const last = party.version;
+
+      // live: every device of every online member ends on the REST state, as that member sees it
+      for (const [socket, client] of [
+        [a1, ana],
+        [a2, ana],
+        [b1, bo],
+      ] as const) {
+        await eventually(() => assert.equal(liveState(socket, conv.id, 2)?.version, last), {
+          what: 'the last update live',
+        });
+        for (const seq of [1, 2, 3]) {
+          const rest = await restState(client!, conv.id, seq);
+          const live = liveState(socket, conv.id, seq)!;
+          assert.equal(live.text ?? '', rest.text ?? '', `text of ${seq}`);
+          assert.equal(live.deleted ?? false, rest.deleted ?? false);
+          assert.deepEqual(reactions(live), reactions(rest), `reactions of ${seq}`);
+        }
+      }
+      const updates = a2.events.filter((f) => f.type === 'message.updated').map((f) => f.message!.version);
+      assert.deepEqual(
+        updates,
+        [1, 2, 3, 4].map((i) => first.version + i),
+        'versions dense, in order',
+      );
+
+      // offline member: sync returns the changed messages in their current state
+      c1 = await cy!.connect();
+      const synced = (await c1.sync([cursor])).conversations[0]!;
+      assert.deepEqual(synced.messages ?? [], []);
+      assert.equal(synced.version, last);
+      const bySeq = new Map((synced.updated ?? []).map((m) => [m.seq, m]));
+      assert.deepEqual([...bySeq.keys()], [1, 2, 3]);
+      assert.equal(bySeq.get(1)!.text, 'first!');
+      assert.deepEqual(reactions(bySeq.get(2)), [
+        { emoji: '👍', count: 1, me: false },
+        { emoji: '🎉', count: 1, me: false },
+      ]);
+      assert.equal(bySeq.get(3)!.deleted, true);
+      // and nothing more once up to date
+      const again = (await c1.sync([{ ...cursor, afterVersion: last }])).conversations[0]!;
+      assert.deepEqual(again.updated ?? [], []);
+    } finally {
+      await closeAll([a1, a2, b1, ...(c1 ? [c1] : [])]);
+    }
+  });
+
+  it('20 members toggling reactions on one message at once: every member ends on the same state, the REST one', async () => {
+    const users = await registerUsers(platform, 20, 'storm');
+    const conv = await users[0]!.createConversation(
+      'group',
+      users.slice(1).map((u) => u.user.id),
+      'storm',
+    );
+    const target = await users[0]!.sendMessage(conv.id, 'hot-1', 'react to me');
+    const sockets = await Promise.all(users.map((u) => u.connect()));
+    try {
+      const emojis = ['👍', '🎉', ':parrot:'];
+      // each member adds all three, then removes the ones its index says: the final set is known
+      const expectedMine = users.map((_, i) => emojis.filter((_, e) => (i >> e) % 2 === 0));
+      await Promise.all(
+        sockets.map(async (s, i) => {
+          for (const emoji of emojis)
+            await s.changeMessage('reaction.add', { conversationId: conv.id, seq: target.seq, emoji });
+          for (const emoji of emojis.filter((e) => !expectedMine[i]!.includes(e)))
+            await s.changeMessage('reaction.remove', { conversationId: conv.id, seq: target.seq, emoji });
+        }),
+      );
+      const counts = new Map(emojis.map((e) => [e, expectedMine.filter((m) => m.includes(e)).length]));
+      const final = await restState(users[0]!, conv.id, target.seq);
+      await Promise.all(
+        sockets.map((s) =>
+          eventually(() => assert.equal(liveState(s, conv.id, target.seq)?.version, final.version), {
+            what: 'every update delivered',
+            timeoutMs: 60_000,
+          }),
+        ),
+      );
+      for (const [i, user] of users.entries()) {
+        const rest = await restState(user, conv.id, target.seq);
+        const expected = emojis
+          .filter((e) => counts.get(e)! > 0)
+          .map((emoji) => ({ emoji, count: counts.get(emoji)!, me: expectedMine[i]!.includes(emoji) }));
+        assert.deepEqual(
+          reactions(rest).sort((a, b) => a.emoji.localeCompare(b.emoji)),
+          expected.sort((a, b) => a.emoji.localeCompare(b.emoji)),
+          `REST as member ${i} sees it`,
+        );
+        assert.deepEqual(
+          reactions(liveState(sockets[i]!, conv.id, target.seq)),
+          reactions(rest),
+          `live, member ${i}`,
+        );
+      }
+    } finally {
+      await closeAll(sockets);
+    }
+  });
+
+  it('authorization: non-members and other tenants get not_found, non-authors forbidden; refusals change nothing', async () => {
+    const [owner, member, outsider] = await registerUsers(platform, 3, 'authz');
+    const [stranger] = await registerUsers(platform, 1, 'authz', `other-${Date.now()}`);
+    const group = await owner!.createConversation('group', [member!.user.id], 'authz');
+    const direct = await owner!.createConversation('direct', [member!.user.id]);
+    const byOwner = await owner!.sendMessage(group.id, 'o-1', 'owner text');
+    const byMember = await member!.sendMessage(group.id, 'm-1', 'member text');
+    const inDirect = await owner!.sendMessage(direct.id, 'd-1', 'direct text');
+
+    for (const who of [outsider!, stranger!]) {
+      assert.equal(await outcome(who.editMessage(group.id, byOwner.seq, 'x')), '404 not_found');
+      assert.equal(await outcome(who.deleteMessage(group.id, byOwner.seq)), '404 not_found');
+      assert.equal(await outcome(who.react(group.id, byOwner.seq, '👍')), '404 not_found');
+    }
+    assert.equal(await outcome(member!.editMessage(group.id, byOwner.seq, 'x')), '403 forbidden');
+    assert.equal(await outcome(owner!.editMessage(group.id, byMember.seq, 'x')), '403 forbidden');
+    assert.equal(await outcome(member!.deleteMessage(group.id, byOwner.seq)), '403 forbidden');
+    // in a direct conversation nobody moderates
+    assert.equal(await outcome(member!.deleteMessage(direct.id, inDirect.seq)), '403 forbidden');
+    for (const [conv, m] of [
+      [group.id, byOwner],
+      [direct.id, inDirect],
+    ] as const) {
+      const now = await restState(owner!, conv, m.seq);
+      assert.equal(now.text, m.text, 'a refusal changes nothing');
+      assert.equal(now.version ?? 0, 0);
+    }
+    // the owner of a group moderates: deletes a member's message
+    const removed = await owner!.deleteMessage(group.id, byMember.seq);
+    assert.equal(removed.deleted, true);
+    // a deleted message cannot be edited or reacted to
+    assert.equal(await outcome(member!.editMessage(group.id, byMember.seq, 'back')), '404 not_found');
+    assert.equal(await outcome(owner!.react(group.id, byMember.seq, '👍')), '404 not_found');
+    assert.equal((await restState(member!, group.id, byMember.seq)).text ?? '', '');
+  });
+
+  it('bad input: malformed emoji, over-long text, seqs out of range; nothing changes', async () => {
+    const [ana, bo] = await registerUsers(platform, 2, 'badupd');
+    const conv = await ana!.createConversation('group', [bo!.user.id], 'bad');
+    const m = await ana!.sendMessage(conv.id, 'b-1', 'original');
+    for (const emoji of ['ok', '👍👍', ':no spaces:', `:${'x'.repeat(60)}:`])
+      assert.equal(await outcome(ana!.react(conv.id, m.seq, emoji)), '400 invalid_argument', emoji);
+    assert.equal(await outcome(ana!.editMessage(conv.id, m.seq, 'x'.repeat(4_001))), '400 invalid_argument');
+    assert.equal(await outcome(ana!.editMessage(conv.id, m.seq, '   ')), '400 invalid_argument');
+    assert.equal(
+      await outcome(ana!.call('PATCH', `/v1/conversations/${conv.id}/messages/0`, { text: 'x' })),
+      '400 invalid_argument',
+    );
+    assert.equal(
+      await outcome(ana!.call('PATCH', `/v1/conversations/${conv.id}/messages/abc`, { text: 'x' })),
+      '400 invalid_argument',
+    );
+    assert.equal(
+      await outcome(ana!.call('PATCH', `/v1/conversations/${conv.id}/messages/1`, { text: 7 })),
+      '400 invalid_argument',
+    );
+    assert.equal(await outcome(ana!.editMessage(conv.id, m.seq + 1, 'beyond')), '404 not_found');
+    assert.equal(await outcome(ana!.react(conv.id, m.seq + 1, '👍')), '404 not_found');
+    const s = await ana!.connect();
+    try {
+      assert.equal(
+        await outcome(s.request('reaction.add', { conversationId: conv.id, seq: m.seq, emoji: 'nope' })),
+        'ws invalid_argument',
+      );
+      assert.equal(
+        await outcome(s.request('message.edit', { conversationId: conv.id, seq: -1, text: 'x' })),
+        'ws invalid_argument',
+      );
+      assert.equal(
+        await outcome(s.request('message.delete', { conversationId: conv.id, seq: 99 })),
+        'ws not_found',
+      );
+    } finally {
+      await s.close();
+    }
+    const now = await restState(ana!, conv.id, m.seq);
+    assert.equal(now.text, 'original');
+    assert.equal(now.version ?? 0, 0);
+    assert.deepEqual(now.reactions ?? [], []);
+  });
+});
