@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
-# Local infrastructure on 127.0.0.1, without Docker: NATS (JetStream), Kafka (KRaft) and Cassandra 5.
+# Local infrastructure on 127.0.0.1, without Docker: NATS (JetStream), Kafka (KRaft), Cassandra 5 and
+# OpenSearch 2.19 (search).
 #
 #   deploy/local/infra.sh up       install what is missing (cached), start what is not running, wait until ready
 #   deploy/local/infra.sh down     stop what this script started (by recorded pid), nothing else
 #   deploy/local/infra.sh status   one line per component
-#   deploy/local/infra.sh logs [nats|kafka|cassandra] [-f]
+#   deploy/local/infra.sh logs [nats|kafka|cassandra|opensearch] [-f]
 #   deploy/local/infra.sh reset    down, then delete the data (keeps downloads)
 #   deploy/local/infra.sh install  only download/build into the cache
-#   deploy/local/infra.sh start|stop|kill nats|kafka|cassandra   one component (kill = SIGKILL, for fault tests)
+#   deploy/local/infra.sh start|stop|kill nats|kafka|cassandra|opensearch   one component (kill = SIGKILL, for fault tests)
 #   deploy/local/infra.sh env      print the endpoint variables (also written to .run/infra/env)
 #
 # Downloads live in .cache/ (Maven Central jars, nats-server built from the Go module proxy),
 # data, logs and pids in .run/infra/. Both are git-ignored. Ports and heaps are overridable:
 #   IM_NATS_PORT=4222 IM_NATS_MONITOR_PORT=8222 IM_KAFKA_PORT=9092 IM_KAFKA_CONTROLLER_PORT=9093
 #   IM_CASSANDRA_PORT=9042 IM_CASSANDRA_STORAGE_PORT=7000 IM_CASSANDRA_JMX_PORT=7199
-#   IM_KAFKA_HEAP=1g IM_CASSANDRA_HEAP=2g IM_CASSANDRA_COMMITLOG_SYNC=batch|periodic
+#   IM_OPENSEARCH_PORT=9200 IM_OPENSEARCH_TRANSPORT_PORT=9300 IM_OPENSEARCH_USER=im-opensearch (as root)
+#   IM_KAFKA_HEAP=1g IM_CASSANDRA_HEAP=2g IM_OPENSEARCH_HEAP=512m IM_CASSANDRA_COMMITLOG_SYNC=batch|periodic
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -25,6 +27,8 @@ RUN=${IM_RUN_DIR:-$ROOT/.run}/infra
 NATS_VERSION=v2.14.5
 KAFKA_VERSION=3.9.1
 CASSANDRA_VERSION=5.0.8
+# the newest 2.19 (3.x needs Java 21); the integ-test zip: no bundled JDK, no plugins
+OPENSEARCH_VERSION=2.19.6
 MVN_COPY=org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies
 
 NATS_PORT=${IM_NATS_PORT:-4222}
@@ -34,6 +38,10 @@ KAFKA_CONTROLLER_PORT=${IM_KAFKA_CONTROLLER_PORT:-9093}
 CASSANDRA_PORT=${IM_CASSANDRA_PORT:-9042}
 CASSANDRA_STORAGE_PORT=${IM_CASSANDRA_STORAGE_PORT:-7000}
 CASSANDRA_JMX_PORT=${IM_CASSANDRA_JMX_PORT:-7199}
+OPENSEARCH_PORT=${IM_OPENSEARCH_PORT:-9200}
+OPENSEARCH_TRANSPORT_PORT=${IM_OPENSEARCH_TRANSPORT_PORT:-9300}
+OPENSEARCH_HEAP=${IM_OPENSEARCH_HEAP:-512m}
+OPENSEARCH_USER=${IM_OPENSEARCH_USER:-im-opensearch} # only when started as root
 KAFKA_HEAP=${IM_KAFKA_HEAP:-1g}
 CASSANDRA_HEAP=${IM_CASSANDRA_HEAP:-2g}
 CASSANDRA_COMMITLOG_SYNC=${IM_CASSANDRA_COMMITLOG_SYNC:-batch}
@@ -90,6 +98,21 @@ install_nats() {
     die "building nats-server failed, see $CACHE/nats-install.log"
 }
 
+install_opensearch() {
+  local dir="$CACHE/opensearch" home="$CACHE/opensearch/opensearch-$OPENSEARCH_VERSION"
+  [ -f "$home/.complete" ] && return 0
+  command -v mvn >/dev/null || die "mvn not found: it resolves OpenSearch from Maven Central (Debian: apt-get install maven)"
+  command -v unzip >/dev/null || die "unzip not found (Debian: apt-get install unzip)"
+  log "downloading opensearch $OPENSEARCH_VERSION from Maven Central"
+  rm -rf "$dir" && mkdir -p "$dir"
+  mvn -B -q -Dmaven.repo.local="$CACHE/m2" org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy \
+    -Dartifact="org.opensearch.distribution.integ-test-zip:opensearch:$OPENSEARCH_VERSION:zip" \
+    -DoutputDirectory="$dir" >"$CACHE/opensearch-install.log" 2>&1 ||
+    die "resolving opensearch failed, see $CACHE/opensearch-install.log"
+  unzip -q "$dir/opensearch-$OPENSEARCH_VERSION.zip" -d "$dir" && rm -f "$dir/opensearch-$OPENSEARCH_VERSION.zip"
+  touch "$home/.complete"
+}
+
 install_all() {
   require_java
   install_nats
@@ -97,8 +120,11 @@ install_all() {
   local k=$!
   install_jars cassandra "$HERE/cassandra/pom.xml" "$CASSANDRA_VERSION" &
   local c=$!
+  install_opensearch &
+  local o=$!
   wait $k || die "kafka install failed"
   wait $c || die "cassandra install failed"
+  wait $o || die "opensearch install failed"
 }
 
 # Waits until "$check" succeeds; on timeout or if the process died, prints the log tail and fails.
@@ -126,6 +152,7 @@ ports_of() { # the ports a component listens on
     nats) echo "$NATS_PORT $NATS_MONITOR_PORT" ;;
     kafka) echo "$KAFKA_PORT $KAFKA_CONTROLLER_PORT" ;;
     cassandra) echo "$CASSANDRA_PORT $CASSANDRA_STORAGE_PORT $CASSANDRA_JMX_PORT" ;;
+    opensearch) echo "$OPENSEARCH_PORT $OPENSEARCH_TRANSPORT_PORT" ;;
   esac
 }
 
@@ -216,6 +243,35 @@ start_cassandra() {
   log "cassandra ready on 127.0.0.1:$CASSANDRA_PORT"
 }
 
+start_opensearch() {
+  running opensearch && return 0
+  # shellcheck disable=SC2046
+  claim_ports opensearch $(ports_of opensearch)
+  local dir="$RUN/opensearch" home="$CACHE/opensearch/opensearch-$OPENSEARCH_VERSION"
+  mkdir -p "$dir"/{data,logs,tmp,config}
+  render "$HERE/opensearch/opensearch.yml.tmpl" "$dir/config/opensearch.yml" \
+    PORT="$OPENSEARCH_PORT" TRANSPORT_PORT="$OPENSEARCH_TRANSPORT_PORT" DATA="$dir/data" LOGS="$dir/logs"
+  cp "$HERE/opensearch/jvm.options" "$dir/config/jvm.options"
+  cp "$home/config/log4j2.properties" "$dir/config/"
+  : >"$dir/out.log"
+  # OpenSearch refuses to run as root, with no override: as root, it runs as a system user of its own
+  local as_user=()
+  if [ "$(id -u)" = 0 ]; then
+    id -u "$OPENSEARCH_USER" >/dev/null 2>&1 ||
+      useradd --system --no-create-home --shell /usr/sbin/nologin "$OPENSEARCH_USER" ||
+      die "creating the system user $OPENSEARCH_USER for OpenSearch failed"
+    chown -R "$OPENSEARCH_USER:" "$dir"
+    as_user=(setpriv --reuid="$OPENSEARCH_USER" --regid="$OPENSEARCH_USER" --init-groups --)
+  fi
+  OPENSEARCH_PATH_CONF="$dir/config" OPENSEARCH_TMPDIR="$dir/tmp" JAVA_HOME="${JAVA_HOME:-$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")}" \
+    OPENSEARCH_JAVA_OPTS="-Dim-local-opensearch -Xms$OPENSEARCH_HEAP -Xmx$OPENSEARCH_HEAP" \
+    setsid nohup "${as_user[@]}" "$home/bin/opensearch" >>"$dir/out.log" 2>&1 </dev/null &
+  echo $! >"$dir/pid"
+  opensearch_ready() { curl -fs "http://127.0.0.1:$OPENSEARCH_PORT/_cluster/health?wait_for_status=yellow&timeout=1s" >/dev/null 2>&1; }
+  await opensearch 180 opensearch_ready
+  log "opensearch ready on 127.0.0.1:$OPENSEARCH_PORT"
+}
+
 write_env() {
   mkdir -p "$RUN"
   cat >"$RUN/env" <<EOF
@@ -223,6 +279,7 @@ export KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
 export CASSANDRA_CONTACT_POINTS=127.0.0.1:$CASSANDRA_PORT
 export CASSANDRA_LOCAL_DC=datacenter1
 export NATS_URL=nats://127.0.0.1:$NATS_PORT
+export OPENSEARCH_URL=http://127.0.0.1:$OPENSEARCH_PORT
 EOF
 }
 
@@ -268,6 +325,8 @@ up() {
   pids+=($!)
   start_cassandra &
   pids+=($!)
+  start_opensearch &
+  pids+=($!)
   for p in "${pids[@]}"; do wait "$p" || failed=1; done
   [ $failed -eq 0 ] || die "infrastructure did not come up (see above)"
   write_env
@@ -276,7 +335,7 @@ up() {
 
 status() {
   local rc=0 n
-  for n in nats kafka cassandra; do
+  for n in nats kafka cassandra opensearch; do
     if pid=$(our_pid "$n"); then
       printf '%-10s running  pid %s\n' "$n" "$pid"
     else
@@ -291,37 +350,37 @@ status() {
 logs() {
   local which=${1:-all} follow=${2:-}
   local files=()
-  if [ "$which" = all ]; then files=("$RUN"/{nats,kafka,cassandra}/out.log); else files=("$RUN/$which/out.log"); fi
+  if [ "$which" = all ]; then files=("$RUN"/{nats,kafka,cassandra,opensearch}/out.log); else files=("$RUN/$which/out.log"); fi
   if [ "$follow" = -f ]; then tail -n 50 -F "${files[@]}"; else tail -n 50 "${files[@]}"; fi
 }
 
 case "${1:-}" in
   up) up ;;
-  down) for n in cassandra kafka nats; do stop_one "$n"; done ;;
+  down) for n in opensearch cassandra kafka nats; do stop_one "$n"; done ;;
   status) status ;;
   logs) logs "${2:-all}" "${3:-}" ;;
   reset)
-    for n in cassandra kafka nats; do stop_one "$n"; done
+    for n in opensearch cassandra kafka nats; do stop_one "$n"; done
     rm -rf "$RUN"
     log "data removed"
     ;;
   install) install_all ;;
   start) # one component, e.g. after a fault test killed it
     case "${2:-}" in
-      nats | kafka | cassandra) install_all && mkdir -p "$RUN" && "start_$2" ;;
-      *) die "usage: $0 start nats|kafka|cassandra" ;;
+      nats | kafka | cassandra | opensearch) install_all && mkdir -p "$RUN" && "start_$2" ;;
+      *) die "usage: $0 start nats|kafka|cassandra|opensearch" ;;
     esac
     ;;
   stop) # one component, gracefully
     case "${2:-}" in
-      nats | kafka | cassandra) stop_one "$2" ;;
-      *) die "usage: $0 stop nats|kafka|cassandra" ;;
+      nats | kafka | cassandra | opensearch) stop_one "$2" ;;
+      *) die "usage: $0 stop nats|kafka|cassandra|opensearch" ;;
     esac
     ;;
   kill) # one component with SIGKILL, as a crash would (fault tests)
     case "${2:-}" in
-      nats | kafka | cassandra) kill_one "$2" ;;
-      *) die "usage: $0 kill nats|kafka|cassandra" ;;
+      nats | kafka | cassandra | opensearch) kill_one "$2" ;;
+      *) die "usage: $0 kill nats|kafka|cassandra|opensearch" ;;
     esac
     ;;
   env) write_env && cat "$RUN/env" ;;

@@ -5,7 +5,8 @@
 #
 #   bash deploy/local/platform.sh
 #
-# Uses existing infrastructure when KAFKA_BROKERS, CASSANDRA_CONTACT_POINTS and NATS_URL are set.
+# Uses existing infrastructure when KAFKA_BROKERS, CASSANDRA_CONTACT_POINTS, NATS_URL and
+# OPENSEARCH_URL are set.
 # Ports (defaults): IM_GATEWAY_PORT=8080, service gRPC ports IM_<SERVICE>_GRPC_PORT=50051..50055,
 # health ports IM_<SERVICE>_HTTP_PORT=9100..9105. Logs: .run/platform/<service>.log
 set -euo pipefail
@@ -36,7 +37,7 @@ log "building"
 node_modules/.bin/im-tsc -b
 
 STARTED_INFRA=0
-if [ -z "${KAFKA_BROKERS:-}" ] || [ -z "${CASSANDRA_CONTACT_POINTS:-}" ] || [ -z "${NATS_URL:-}" ]; then
+if [ -z "${KAFKA_BROKERS:-}" ] || [ -z "${CASSANDRA_CONTACT_POINTS:-}" ] || [ -z "${NATS_URL:-}" ] || [ -z "${OPENSEARCH_URL:-}" ]; then
   if ! bash "$HERE/infra.sh" status >/dev/null 2>&1; then STARTED_INFRA=1; fi
   bash "$HERE/infra.sh" up
   # shellcheck disable=SC1091
@@ -74,7 +75,7 @@ trap 'stop_all; exit 0' INT TERM
 
 common_env() {
   echo "KAFKA_BROKERS=$KAFKA_BROKERS" "CASSANDRA_CONTACT_POINTS=$CASSANDRA_CONTACT_POINTS" \
-    "CASSANDRA_LOCAL_DC=${CASSANDRA_LOCAL_DC:-datacenter1}" "NATS_URL=$NATS_URL" \
+    "CASSANDRA_LOCAL_DC=${CASSANDRA_LOCAL_DC:-datacenter1}" "NATS_URL=$NATS_URL" "OPENSEARCH_URL=$OPENSEARCH_URL" \
     "CASSANDRA_CONSISTENCY=${CASSANDRA_CONSISTENCY:-LOCAL_ONE}" "LOG_LEVEL=${LOG_LEVEL:-info}"
 }
 
@@ -130,7 +131,7 @@ $(for n in "${ORDER[@]}"; do printf '    %-13s http://127.0.0.1:%s\n' "$n" "${HT
   gRPC:
 $(for n in auth message presence media notification; do printf '    %-13s %s\n' "$n" "$(addr "$n")"; done)
 
-  Kafka $KAFKA_BROKERS · Cassandra $CASSANDRA_CONTACT_POINTS · NATS $NATS_URL
+  Kafka $KAFKA_BROKERS · Cassandra $CASSANDRA_CONTACT_POINTS · NATS $NATS_URL · OpenSearch $OPENSEARCH_URL
   Logs: $RUN/<service>.log        Ctrl-C stops everything.
 
 platform ready

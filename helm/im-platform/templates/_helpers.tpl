@@ -66,6 +66,14 @@ helm.sh/chart: {{ printf "%s-%s" $root.Chart.Name $root.Chart.Version }}
 {{- end }}
 {{- if eq $svc "message" }}
 - { name: AUTH_GRPC_ADDR, value: {{ include "im.grpcAddress" (list $root "auth") | quote }} }
+- { name: OPENSEARCH_URL, value: {{ $root.Values.infrastructure.opensearch.url | quote }} }
+- { name: OPENSEARCH_INDEX_REPLICAS, value: {{ $root.Values.infrastructure.opensearch.indexReplicas | quote }} }
+{{- with $root.Values.infrastructure.opensearch.existingSecret }}
+- name: OPENSEARCH_USERNAME
+  valueFrom: { secretKeyRef: { name: {{ . }}, key: username } }
+- name: OPENSEARCH_PASSWORD
+  valueFrom: { secretKeyRef: { name: {{ . }}, key: password } }
+{{- end }}
 {{- end }}
 {{- if eq $svc "presence" }}
 - { name: MESSAGE_GRPC_ADDR, value: {{ include "im.grpcAddress" (list $root "message") | quote }} }

@@ -17,20 +17,22 @@ export interface InfraEndpoints {
   natsUrl: string;
   natsUser?: string | undefined;
   natsPass?: string | undefined;
+  opensearchUrl: string;
   stop(): Promise<void>;
 }
 
 /**
  * Finds the infrastructure for a test run, in this order:
- *  1. endpoints from the environment (KAFKA_BROKERS, CASSANDRA_CONTACT_POINTS, NATS_URL), e.g. a CI
- *     service or a shared cluster;
+ *  1. endpoints from the environment (KAFKA_BROKERS, CASSANDRA_CONTACT_POINTS, NATS_URL,
+ *     OPENSEARCH_URL), e.g. a CI service or a shared cluster;
  *  2. Testcontainers, when a container runtime answers (and IM_INFRA is not "local");
- *  3. deploy/local/infra.sh: NATS, Kafka and Cassandra as local processes (installed on first use).
+ *  3. deploy/local/infra.sh: NATS, Kafka, Cassandra and OpenSearch as local processes (installed on
+ *     first use).
  * The test runner calls this once per run and hands the endpoints to every test process through
  * the environment, so each run starts the servers at most once.
  */
 export async function resolveInfra(env: NodeJS.ProcessEnv = process.env): Promise<InfraEndpoints> {
-  if (env.KAFKA_BROKERS && env.CASSANDRA_CONTACT_POINTS && env.NATS_URL) {
+  if (env.KAFKA_BROKERS && env.CASSANDRA_CONTACT_POINTS && env.NATS_URL && env.OPENSEARCH_URL) {
     return {
       source: 'env',
       kafkaBrokers: env.KAFKA_BROKERS.split(','),
@@ -41,6 +43,7 @@ export async function resolveInfra(env: NodeJS.ProcessEnv = process.env): Promis
       natsUrl: env.NATS_URL,
       natsUser: env.NATS_USER,
       natsPass: env.NATS_PASS,
+      opensearchUrl: env.OPENSEARCH_URL,
       stop: async () => undefined,
     };
   }
@@ -62,6 +65,7 @@ export function infraEnv(infra: InfraEndpoints): Record<string, string> {
     CASSANDRA_CONTACT_POINTS: infra.cassandraContactPoints.join(','),
     CASSANDRA_LOCAL_DC: infra.cassandraLocalDc,
     NATS_URL: infra.natsUrl,
+    OPENSEARCH_URL: infra.opensearchUrl,
   };
   if (infra.cassandraUsername) out.CASSANDRA_USERNAME = infra.cassandraUsername;
   if (infra.cassandraPassword) out.CASSANDRA_PASSWORD = infra.cassandraPassword;
@@ -87,10 +91,20 @@ async function startContainers(): Promise<InfraEndpoints> {
   const { KafkaContainer } = await import('@testcontainers/kafka');
   const { CassandraContainer } = await import('@testcontainers/cassandra');
   const { NatsContainer } = await import('@testcontainers/nats');
-  const [kafka, cassandra, nats] = await Promise.all([
+  const { GenericContainer, Wait } = await import('testcontainers');
+  const [kafka, cassandra, nats, search] = await Promise.all([
     new KafkaContainer(process.env.IM_KAFKA_IMAGE ?? 'confluentinc/cp-kafka:7.9.0').withKraft().start(),
     new CassandraContainer(process.env.IM_CASSANDRA_IMAGE ?? 'cassandra:5.0.8').start(),
     new NatsContainer(process.env.IM_NATS_IMAGE ?? 'nats:2.12.6-alpine').withJetStream().start(),
+    new GenericContainer(process.env.IM_OPENSEARCH_IMAGE ?? 'opensearchproject/opensearch:2.19.4')
+      .withEnvironment({
+        'discovery.type': 'single-node',
+        DISABLE_SECURITY_PLUGIN: 'true',
+        OPENSEARCH_JAVA_OPTS: '-Xms512m -Xmx512m',
+      })
+      .withExposedPorts(9200)
+      .withWaitStrategy(Wait.forHttp('/_cluster/health', 9200).forStatusCode(200))
+      .start(),
   ]);
   const natsOpts = nats.getConnectionOptions() as {
     servers: string | string[];
@@ -107,8 +121,9 @@ async function startContainers(): Promise<InfraEndpoints> {
     natsUrl: `nats://${([] as string[]).concat(natsOpts.servers)[0]!.replace(/^nats:\/\//, '')}`,
     natsUser: natsOpts.user,
     natsPass: natsOpts.pass,
+    opensearchUrl: `http://${search.getHost()}:${search.getMappedPort(9200)}`,
     stop: async () => {
-      await Promise.allSettled([kafka.stop(), cassandra.stop(), nats.stop()]);
+      await Promise.allSettled([kafka.stop(), cassandra.stop(), nats.stop(), search.stop()]);
     },
   };
 }

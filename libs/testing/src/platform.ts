@@ -21,14 +21,17 @@ const INFRA_VARS = [
   'NATS_URL',
   'NATS_USER',
   'NATS_PASS',
+  'OPENSEARCH_URL',
+  'OPENSEARCH_USERNAME',
+  'OPENSEARCH_PASSWORD',
 ];
 
 export function infraEnvFromProcess(): Record<string, string> {
   const out: Record<string, string> = {};
   for (const k of INFRA_VARS) if (process.env[k]) out[k] = process.env[k]!;
-  if (!out.KAFKA_BROKERS || !out.CASSANDRA_CONTACT_POINTS || !out.NATS_URL) {
+  if (!out.KAFKA_BROKERS || !out.CASSANDRA_CONTACT_POINTS || !out.NATS_URL || !out.OPENSEARCH_URL) {
     throw new Error(
-      'KAFKA_BROKERS, CASSANDRA_CONTACT_POINTS and NATS_URL must be set: run tests through scripts/test.sh',
+      'KAFKA_BROKERS, CASSANDRA_CONTACT_POINTS, NATS_URL and OPENSEARCH_URL must be set: run tests through scripts/test.sh',
     );
   }
   return out;

@@ -1,4 +1,4 @@
-import { baseEnv, cassandraEnv, env, grpcServerEnv, kafkaEnv, natsEnv } from '@im/platform/config';
+import { baseEnv, cassandraEnv, env, grpcServerEnv, kafkaEnv, natsEnv, searchEnv } from '@im/platform/config';
 import { z } from 'zod';
 
 export const messageConfigSchema = z.object({
@@ -7,6 +7,7 @@ export const messageConfigSchema = z.object({
   ...cassandraEnv,
   ...kafkaEnv,
   ...natsEnv,
+  ...searchEnv,
   AUTH_GRPC_ADDR: env.grpcAddress('auth'),
   MESSAGE_MAX_TEXT_CHARS: env.int('longest message text, in characters', 4_000, 1, 65_536),
   MAX_PENDING_COMMANDS: env.int(

@@ -28,6 +28,9 @@ import { MessageClaimsTable } from './storage/message-claims.table.js';
 import { MessageEditsTable } from './storage/message-edits.table.js';
 import { MessagesTable } from './storage/messages.table.js';
 import { ReactionsTable } from './storage/reactions.table.js';
+import { MessagesIndex } from './search/messages-index.js';
+import { SearchIndexer } from './search/search-indexer.js';
+import { SearchService } from './search/search.service.js';
 
 const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url));
 
@@ -82,6 +85,9 @@ export class MessageModule {
         ReactHandler,
         CommandHandlers,
         Sequencer,
+        MessagesIndex,
+        SearchIndexer,
+        SearchService,
         MessageGrpcApi,
       ],
     };

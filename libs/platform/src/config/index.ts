@@ -190,6 +190,13 @@ export const natsEnv = {
   NATS_PASS: env.optionalString('NATS password'),
 };
 
+export const searchEnv = {
+  OPENSEARCH_URL: env.url('OpenSearch (message search)', ['http', 'https']),
+  OPENSEARCH_USERNAME: env.optionalString('OpenSearch user (basic auth)'),
+  OPENSEARCH_PASSWORD: env.optionalString('OpenSearch password'),
+  OPENSEARCH_INDEX_REPLICAS: env.int('replicas of the search index when this service creates it', 1, 0, 10),
+};
+
 type Shape = Record<string, z.ZodType>;
 /** The parsed type of a group of variables, e.g. ConfigOf<typeof kafkaEnv>. */
 export type ConfigOf<T extends Shape> = z.output<z.ZodObject<T>>;
@@ -198,3 +205,4 @@ export type GrpcServerConfig = ConfigOf<typeof grpcServerEnv>;
 export type KafkaConfig = ConfigOf<typeof kafkaEnv>;
 export type CassandraConfig = ConfigOf<typeof cassandraEnv>;
 export type NatsConfig = ConfigOf<typeof natsEnv>;
+export type SearchConfig = ConfigOf<typeof searchEnv>;

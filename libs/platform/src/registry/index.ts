@@ -16,6 +16,12 @@ export interface Registry {
   };
   readonly groups: {
     readonly messageSequencer: string;
+    /** Feeds the search index from im.events.v1. */
+    readonly searchIndexer: string;
+  };
+  readonly indices: {
+    /** OpenSearch: one document per message (text and where it belongs). */
+    readonly messages: string;
   };
   readonly subjects: {
     /** Live events for one user; gateways subscribe for their connected users only. */
@@ -55,6 +61,10 @@ export function createRegistry(prefix = ''): Registry {
     },
     groups: {
       messageSequencer: dotted('im.message.sequencer'),
+      searchIndexer: dotted('im.message.search-indexer'),
+    },
+    indices: {
+      messages: dotted('im-messages-v1'),
     },
     subjects: {
       liveUser: (userId) => dotted(`im.live.user.${userId}`),

@@ -19,6 +19,7 @@ describe('registry', () => {
     assert.equal(r.subjects.sessionRevoked, 'run-7.im.auth.session.revoked');
     assert.equal(r.buckets.revokedSessions, 'run_7_im_revoked_sessions');
     assert.equal(r.keyspace('auth'), 'run_7_im_auth');
+    assert.equal(r.indices.messages, 'run-7.im-messages-v1', 'OpenSearch: lowercase, no leading _ - +');
   });
 
   it('rejects prefixes that would break a subject, topic or keyspace name', () => {

@@ -15,7 +15,16 @@ const jsonSchema = (schema: z.ZodType) => {
 /** Component schemas: the public resources from the proto descriptors, plus the REST envelopes. */
 function components(): Record<string, unknown> {
   const schemas: Record<string, unknown> = {};
-  for (const name of ['User', 'Attachment', 'Reaction', 'Message', 'Member', 'Conversation', 'Presence']) {
+  for (const name of [
+    'User',
+    'Attachment',
+    'Reaction',
+    'Message',
+    'Member',
+    'Conversation',
+    'Presence',
+    'SearchResult',
+  ]) {
     schemas[name] = clientSchemas().get(name);
   }
   schemas.Error = {

@@ -78,6 +78,13 @@ export const listConversationsQuery = z.object({
   limit: intFromQuery(1, 200).optional().describe('1-200, default 50'),
 });
 
+export const searchQuery = z.object({
+  q: z.string().min(1).max(1024).describe('words to find (all of them), at most 256 characters'),
+  conversationId: id.optional().describe('only this conversation'),
+  cursor: z.string().max(512).optional().describe('nextCursor of the previous page'),
+  limit: intFromQuery(1, 50).optional().describe('1-50, default 20'),
+});
+
 export const presenceQuery = z.object({
   userIds: z
     .string()

@@ -21,6 +21,7 @@ import {
   readBody,
   refreshBody,
   registerBody,
+  searchQuery,
   sendMessageBody,
 } from './request-schemas.js';
 
@@ -405,6 +406,36 @@ export function buildRoutes(d: RouteDeps): Route[] {
         status: 200,
         body: await d.messaging.markRead(caller(principal), params.id, body.seq),
       }),
+    }),
+    route({
+      method: 'GET',
+      path: '/v1/search/messages',
+      summary:
+        'Full-text search in the caller’s conversations: every word must match; best matches first; highlights are HTML-escaped with <em> around matches',
+      tag: 'messages',
+      auth: true,
+      query: searchQuery,
+      responses: {
+        200: {
+          type: 'object',
+          properties: {
+            results: { type: 'array', items: { $ref: '#/components/schemas/SearchResult' } },
+            nextCursor: { type: 'string', description: 'absent on the last page' },
+          },
+        },
+        404: 'Error',
+        503: 'Error',
+      },
+      handler: async ({ principal, query }) => {
+        const res = await d.downstream.message.searchMessages({
+          caller: caller(principal),
+          query: query.q,
+          conversationId: query.conversationId ?? '',
+          cursor: query.cursor ?? '',
+          limit: query.limit ?? 0,
+        });
+        return { status: 200, body: { results: res.results, nextCursor: res.nextCursor || undefined } };
+      },
     }),
     route({
       method: 'GET',

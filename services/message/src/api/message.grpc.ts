@@ -3,6 +3,7 @@ import { bindService, requireCaller as caller, type ServiceBinding } from '@im/p
 import { MessageServiceService } from '@im/proto/message/v1';
 import { ConversationService } from '../conversations/conversation.service.js';
 import { HistoryService } from '../history/history.service.js';
+import { SearchService } from '../search/search.service.js';
 import { MessageCommands } from '../sending/message-commands.js';
 
 /** im.message.v1.MessageService: unpack, check the caller, call the domain. */
@@ -12,6 +13,7 @@ export class MessageGrpcApi {
     private readonly conversations: ConversationService,
     private readonly history: HistoryService,
     private readonly commands: MessageCommands,
+    private readonly searching: SearchService,
   ) {}
 
   binding(): ServiceBinding {
@@ -43,6 +45,8 @@ export class MessageGrpcApi {
       editMessage: async (r) => ({ message: await this.commands.edit(caller(r.caller), r) }),
       deleteMessage: async (r) => ({ message: await this.commands.delete(caller(r.caller), r) }),
       react: async (r) => ({ message: await this.commands.react(caller(r.caller), r) }),
+      searchMessages: (r) =>
+        this.searching.search(caller(r.caller), r.query, r.conversationId, r.cursor, r.limit),
       checkMembership: (r) => this.conversations.checkMembership(caller(r.caller), r.conversationId),
       listContacts: async (r) => ({ userIds: await this.conversations.contacts(caller(r.caller), r.limit) }),
     });

@@ -63,6 +63,24 @@ export class HistoryService {
     return { messages: await this.seenBy(caller, conversationId, page), hasMore: found.length > page.length };
   }
 
+  /** Messages of any conversations as the caller sees them (one read per conversation), in order. */
+  async seenByCaller(caller: Caller, messages: Message[]): Promise<Message[]> {
+    const byConversation = new Map<string, Message[]>();
+    for (const m of messages) {
+      let list = byConversation.get(m.conversationId);
+      if (!list) byConversation.set(m.conversationId, (list = []));
+      list.push(m);
+    }
+    const seen = new Map<Message, Message>();
+    await Promise.all(
+      [...byConversation].map(async ([id, list]) => {
+        const out = await this.seenBy(caller, id, list);
+        list.forEach((m, i) => seen.set(m, out[i]!));
+      }),
+    );
+    return messages.map((m) => seen.get(m)!);
+  }
+
   /** Messages as the caller sees them: `me` on the reactions the caller is part of (one read per page). */
   private async seenBy(caller: Caller, conversationId: string, messages: Message[]): Promise<Message[]> {
     const reacted = messages.filter((m) => m.reactions.length > 0);

@@ -92,6 +92,16 @@ export interface Presence {
   statusText?: string | undefined;
 }
 
+/** One hit of GET /v1/search/messages. */
+export interface SearchResult {
+  /** The message as stored now (never deleted, never its pre-edit text). */
+  message:
+    | Message
+    | undefined;
+  /** Fragments of the text around the matches: HTML-escaped, matches wrapped in <em>…</em>. */
+  highlights: string[];
+}
+
 function createBaseUser(): User {
   return { id: "", tenantId: "", username: "", displayName: "", createdAt: undefined };
 }
@@ -844,6 +854,63 @@ export const Presence: MessageFns<Presence> = {
             }
 
             message.statusText = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseSearchResult(): SearchResult {
+  return { message: undefined, highlights: [] };
+}
+
+export const SearchResult: MessageFns<SearchResult> = {
+  encode(message: SearchResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.message !== undefined) {
+      Message.encode(message.message, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.highlights) {
+      writer.uint32(18).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SearchResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSearchResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.message = Message.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.highlights.push(reader.string());
             continue;
           }
         }
