@@ -7,6 +7,9 @@
 //   node load-tests/dist/src/cli.js presence --users 2000 --watches 20 --churn 20 --down 10 --duration 60
 //   node load-tests/dist/src/cli.js xmpp-direct --pairs 50 --rate 500 --duration 10   (the XMPP peer)
 //   node load-tests/dist/src/cli.js cassandra-floor --shapes 50x1,300x1,900x1,100x3,10x30 --duration 10
+//   node load-tests/dist/src/cli.js reactions --members 50 --rate 200 --duration 20 --emojis 4
+//   node load-tests/dist/src/cli.js search-seed --messages 1000000 --conversations 500 --users 100
+//   node load-tests/dist/src/cli.js search --qps 50 --duration 30 --send-rate 500 --pairs 50
 // Writes load-tests/results/<scenario>-<time>.json and prints a summary.
 import { randomBytes } from 'node:crypto';
 import { cpus, totalmem } from 'node:os';
@@ -17,10 +20,14 @@ import { CpuMeter, findPids, kernelSlabBytes, kernelTcpBytes, platformPids, rssB
 import { runXmppTraffic } from './peers/xmpp-traffic.js';
 import { runCassandraFloor } from './scenarios/cassandra-floor.js';
 import { runPresence } from './scenarios/presence.js';
+import { runReactionStorm } from './scenarios/reaction-storm.js';
+import { runSearchLoad, seedSearch } from './scenarios/search.js';
 import { directPairs, group, idleSockets, type Env } from './scenarios/setup.js';
 import { runTraffic, type TrafficResult } from './traffic.js';
 
 const args = process.argv.slice(2);
+/** Where search-seed leaves its users for search (git-ignored with the results). */
+const SEARCH_MANIFEST = fileURLToPath(new URL('../../results/search-seed.json', import.meta.url));
 const scenario = args[0] ?? '';
 const opt = (name: string, fallback: number) => {
   const i = args.indexOf(`--${name}`);
@@ -210,6 +217,38 @@ async function main(): Promise<Record<string, unknown>> {
           durationSec: opt('duration', 60),
         }),
       };
+    case 'reactions':
+      return {
+        result: await runReactionStorm(env, {
+          members: opt('members', 50),
+          rate: opt('rate', 200),
+          durationSec: opt('duration', 20),
+          emojis: opt('emojis', 4),
+        }),
+      };
+    case 'search-seed':
+      return {
+        seed: await seedSearch(env, {
+          messages: opt('messages', 1_000_000),
+          conversations: opt('conversations', 500),
+          users: opt('users', 100),
+          membersPerConversation: opt('members', 5),
+          kafka: optString('kafka', process.env.KAFKA_BROKERS ?? '127.0.0.1:9092'),
+          opensearch: optString('opensearch', process.env.OPENSEARCH_URL ?? 'http://127.0.0.1:9200'),
+          prefix: optString('prefix', process.env.IM_NAME_PREFIX ?? ''),
+          manifest: optString('manifest', SEARCH_MANIFEST),
+        }),
+      };
+    case 'search':
+      return {
+        result: await runSearchLoad(env, {
+          manifest: optString('manifest', SEARCH_MANIFEST),
+          qps: opt('qps', 50),
+          durationSec: opt('duration', 30),
+          sendRate: opt('send-rate', 500),
+          pairs: opt('pairs', 50),
+        }),
+      };
     case 'cassandra-floor':
       return {
         steps: await runCassandraFloor({
@@ -227,7 +266,7 @@ async function main(): Promise<Record<string, unknown>> {
       };
     default:
       throw new Error(
-        'usage: cli.js direct|group|ramp|idle|presence|xmpp-direct|cassandra-floor [options] (see the header of src/cli.ts)',
+        'usage: cli.js direct|group|ramp|idle|presence|reactions|search|xmpp-direct|cassandra-floor [options] (see the header of src/cli.ts)',
       );
   }
 }

@@ -16,6 +16,8 @@ export class LeanSocket {
   private readonly pending = new Map<number, (ok: boolean, frame: Record<string, unknown>) => void>();
   onMessage: ((m: MessageNew, frame: Record<string, unknown>) => void) | undefined;
   onPresence: ((userId: string, status: string) => void) | undefined;
+  /** message.updated: the message after an edit, delete or reaction. */
+  onUpdated: ((m: MessageNew & { version: number }) => void) | undefined;
   onClose: ((code: number) => void) | undefined;
 
   private constructor(private readonly ws: WebSocket) {
@@ -23,6 +25,8 @@ export class LeanSocket {
       const frame = JSON.parse(data.toString()) as Record<string, unknown>;
       if (frame.type === 'message.new') {
         this.onMessage?.(frame.message as MessageNew, frame);
+      } else if (frame.type === 'message.updated') {
+        this.onUpdated?.(frame.message as MessageNew & { version: number });
       } else if (frame.type === 'presence') {
         this.onPresence?.(frame.userId as string, frame.status as string);
       } else if (frame.type === 'ack' || frame.type === 'error') {

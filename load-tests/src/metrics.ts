@@ -136,6 +136,7 @@ export function platformPids(): Map<number, string> {
     ['im-local-kafka', 'kafka'],
     ['im-local-cassandra', 'cassandra'],
     ['im-local-nats', 'nats'],
+    ['im-local-opensearch', 'opensearch'],
   ] as const)
     for (const p of findPids(needle)) out.set(p, name);
   out.delete(process.pid);

@@ -1,4 +1,4 @@
-import type { Conversation, Message, Presence, User } from '@im/proto/client/v1';
+import type { Conversation, Message, PinnedMessage, Presence, User } from '@im/proto/client/v1';
 import { ApiError } from './errors.js';
 import { ImSocket, type SocketOptions } from './socket.js';
 
@@ -121,6 +121,17 @@ export class ImClient {
   async react(id: string, seq: number, emoji: string, add = true): Promise<Message> {
     const path = `/v1/conversations/${id}/messages/${seq}/reactions/${encodeURIComponent(emoji)}`;
     return (await this.call<{ message: Message }>(add ? 'PUT' : 'DELETE', path)).message;
+  }
+
+  /** Pins (or, with pin = false, unpins) a message; idempotent. */
+  async pin(id: string, seq: number, pin = true): Promise<Message> {
+    return (
+      await this.call<{ message: Message }>(pin ? 'PUT' : 'DELETE', `/v1/conversations/${id}/pins/${seq}`)
+    ).message;
+  }
+
+  async pins(id: string): Promise<PinnedMessage[]> {
+    return (await this.call<{ pins: PinnedMessage[] }>('GET', `/v1/conversations/${id}/pins`)).pins;
   }
 
   listMessages(

@@ -41,6 +41,7 @@ export const messageConfigSchema = z.object({
     .refine((v) => v === undefined || /^[^=,\s]+=\d+(,[^=,\s]+=\d+)*$/.test(v), {
       message: 'expected "tenantId=seconds" pairs separated by commas',
     }),
+  MESSAGE_MAX_PINS: env.int('pinned messages one conversation may have at most', 50, 1, 1_000),
   MESSAGE_MAX_DISTINCT_REACTIONS: env.int(
     'different reaction emojis one message may carry at most',
     20,

@@ -16,6 +16,7 @@ import { CommandHandlers } from './sequencer/command-handlers.js';
 import { DeleteMessageHandler } from './sequencer/handlers/delete-message.handler.js';
 import { EditMessageHandler } from './sequencer/handlers/edit-message.handler.js';
 import { MarkReadHandler } from './sequencer/handlers/mark-read.handler.js';
+import { PinHandler } from './sequencer/handlers/pin.handler.js';
 import { ReactHandler } from './sequencer/handlers/react.handler.js';
 import { SendMessageHandler } from './sequencer/handlers/send-message.handler.js';
 import { Sequencer } from './sequencer/sequencer.js';
@@ -27,6 +28,7 @@ import { MessageChangesTable } from './storage/message-changes.table.js';
 import { MessageClaimsTable } from './storage/message-claims.table.js';
 import { MessageEditsTable } from './storage/message-edits.table.js';
 import { MessagesTable } from './storage/messages.table.js';
+import { PinsTable } from './storage/pins.table.js';
 import { ReactionsTable } from './storage/reactions.table.js';
 import { MessagesIndex } from './search/messages-index.js';
 import { SearchIndexer } from './search/search-indexer.js';
@@ -69,6 +71,7 @@ export class MessageModule {
         MessageChangesTable,
         MessageEditsTable,
         ReactionsTable,
+        PinsTable,
         MembershipCache,
         AuthClient,
         LivePublisher,
@@ -83,6 +86,7 @@ export class MessageModule {
         EditMessageHandler,
         DeleteMessageHandler,
         ReactHandler,
+        PinHandler,
         CommandHandlers,
         Sequencer,
         MessagesIndex,

@@ -212,6 +212,66 @@ describe('edits, deletes and reactions', () => {
     assert.equal((await restState(member!, group.id, byMember.seq)).text ?? '', '');
   });
 
+  it('pins: members in groups, admins in channels; live, in sync and in the list; a delete unpins', async () => {
+    const [ana, bo, cy, outsider] = await registerUsers(platform, 4, 'pins');
+    const group = await ana!.createConversation('group', [bo!.user.id, cy!.user.id], 'pins');
+    const channel = await ana!.createConversation('channel', [bo!.user.id], 'news');
+    const [m1, m2] = [
+      await ana!.sendMessage(group.id, 'p1', 'keep this'),
+      await bo!.sendMessage(group.id, 'p2', 'and this'),
+    ];
+    const inChannel = await ana!.sendMessage(channel.id, 'p3', 'announcement');
+    const cySocket = await cy!.connect();
+    const offline = await (async () => {
+      const s = await bo!.connect();
+      const synced = (await s.sync([{ conversationId: group.id, afterSeq: 0 }])).conversations[0]!;
+      await s.close();
+      return { conversationId: group.id, afterSeq: synced.lastSeq, afterVersion: synced.version };
+    })();
+    try {
+      const pinned = await bo!.pin(group.id, m1.seq);
+      assert.equal(pinned.pin?.pinnedBy, bo!.user.id);
+      await cySocket.waitFor(
+        'message.updated',
+        (f) => f.message!.seq === m1.seq && f.message!.pin !== undefined,
+      );
+      await ana!.pin(group.id, m2.seq);
+      await ana!.pin(group.id, m2.seq); // idempotent
+      assert.deepEqual(
+        (await cy!.pins(group.id)).map((p) => [p.message!.seq, p.pinnedBy]),
+        [
+          [m2.seq, ana!.user.id],
+          [m1.seq, bo!.user.id],
+        ],
+      );
+      // bo's other device, offline meanwhile, heals with sync
+      const s = await bo!.connect();
+      const healed = (await s.sync([offline])).conversations[0]!;
+      await s.close();
+      assert.deepEqual(
+        (healed.updated ?? []).map((m) => [m.seq, m.pin?.pinnedBy]),
+        [
+          [m1.seq, bo!.user.id],
+          [m2.seq, ana!.user.id],
+        ],
+      );
+      // unpin, and a deleted message leaves the list
+      await cy!.pin(group.id, m1.seq, false);
+      await bo!.deleteMessage(group.id, m2.seq);
+      assert.deepEqual(await cy!.pins(group.id), []);
+      // channels: only admins and the owner
+      assert.equal(await outcome(bo!.pin(channel.id, inChannel.seq)), '403 forbidden');
+      assert.equal((await ana!.pin(channel.id, inChannel.seq)).pin?.pinnedBy, ana!.user.id);
+      // not a member, a missing seq
+      assert.equal(await outcome(outsider!.pin(group.id, m1.seq)), '404 not_found');
+      assert.equal(await outcome(outsider!.pins(group.id)), '404 not_found');
+      assert.equal(await outcome(ana!.pin(group.id, 99)), '404 not_found');
+      assert.equal(await outcome(ana!.pin(group.id, m2.seq)), '404 not_found');
+    } finally {
+      await cySocket.close();
+    }
+  });
+
   it('bad input: malformed emoji, over-long text, seqs out of range; nothing changes', async () => {
     const [ana, bo] = await registerUsers(platform, 2, 'badupd');
     const conv = await ana!.createConversation('group', [bo!.user.id], 'bad');

@@ -60,6 +60,11 @@ export class Messaging {
     return (await this.downstream.message.react({ caller, conversationId, seq, emoji, add })).message!;
   }
 
+  async pin(caller: Caller, conversationId: string, seq: number, pin: boolean): Promise<Message> {
+    this.limiter.take(caller.userId);
+    return (await this.downstream.message.pinMessage({ caller, conversationId, seq, pin })).message!;
+  }
+
   markRead(
     caller: Caller,
     conversationId: string,

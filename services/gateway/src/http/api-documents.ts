@@ -24,6 +24,8 @@ function components(): Record<string, unknown> {
     'Conversation',
     'Presence',
     'SearchResult',
+    'Pin',
+    'PinnedMessage',
   ]) {
     schemas[name] = clientSchemas().get(name);
   }

@@ -387,6 +387,45 @@ export function buildRoutes(d: RouteDeps): Route[] {
         },
       }),
     }),
+    ...(['PUT', 'DELETE'] as const).map((method) =>
+      route({
+        method,
+        path: '/v1/conversations/:id/pins/:seq',
+        summary:
+          method === 'PUT'
+            ? 'Pin a message (members in groups and direct conversations, admins in channels); idempotent'
+            : 'Unpin a message (same rule); idempotent',
+        tag: 'messages',
+        auth: true,
+        params: messageParams,
+        responses: { 200: 'MessageEnvelope', 403: 'Error', 404: 'Error', 409: 'Error' },
+        handler: async ({ principal, params }) => ({
+          status: 200,
+          body: {
+            message: await d.messaging.pin(caller(principal), params.id, params.seq, method === 'PUT'),
+          },
+        }),
+      }),
+    ),
+    route({
+      method: 'GET',
+      path: '/v1/conversations/:id/pins',
+      summary: 'The conversation’s pinned messages, most recently pinned first',
+      tag: 'messages',
+      auth: true,
+      params: conversationParams,
+      responses: {
+        200: {
+          type: 'object',
+          properties: { pins: { type: 'array', items: { $ref: '#/components/schemas/PinnedMessage' } } },
+        },
+        404: 'Error',
+      },
+      handler: async ({ principal, params }) => ({
+        status: 200,
+        body: await d.downstream.message.listPins({ caller: caller(principal), conversationId: params.id }),
+      }),
+    }),
     route({
       method: 'POST',
       path: '/v1/conversations/:id/read',

@@ -45,6 +45,8 @@ export class MessageGrpcApi {
       editMessage: async (r) => ({ message: await this.commands.edit(caller(r.caller), r) }),
       deleteMessage: async (r) => ({ message: await this.commands.delete(caller(r.caller), r) }),
       react: async (r) => ({ message: await this.commands.react(caller(r.caller), r) }),
+      pinMessage: async (r) => ({ message: await this.commands.pin(caller(r.caller), r) }),
+      listPins: async (r) => ({ pins: await this.history.pinned(caller(r.caller), r.conversationId) }),
       searchMessages: (r) =>
         this.searching.search(caller(r.caller), r.query, r.conversationId, r.cursor, r.limit),
       checkMembership: (r) => this.conversations.checkMembership(caller(r.caller), r.conversationId),

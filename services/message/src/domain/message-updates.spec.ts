@@ -147,6 +147,57 @@ describe('message updates', () => {
   });
 });
 
+describe('pins', () => {
+  const pin = (pinned: boolean, allowed = true, maxPins = 2, userId = 'bo'): UpdateCommand => ({
+    kind: 'pin',
+    seq: 1,
+    userId,
+    pin: pinned,
+    allowed,
+    at: at(3),
+    maxPins,
+  });
+
+  it('pins and unpins idempotently, counting the conversation’s pins', () => {
+    const s = state(1);
+    const conversation = { pinned: 0 };
+    const first = applyUpdate(s, pin(true), 1, conversation);
+    assert.deepEqual(first.kind === 'updated' && first.message.pin, {
+      pinnedBy: 'bo',
+      pinnedAt: at(3).toISOString(),
+    });
+    const again = applyUpdate(s, pin(true, true, 2, 'cy'), 2, conversation);
+    assert.equal(again.kind === 'updated' && again.message.pin?.pinnedBy, 'bo', 'the first pin stays');
+    assert.equal(conversation.pinned, 1);
+    assert.equal(applyUpdate(s, pin(false), 3, conversation).kind, 'updated');
+    assert.equal(applyUpdate(s, pin(false), 4, conversation).kind, 'updated');
+    assert.equal(conversation.pinned, 0);
+    assert.equal(s.message.pin, undefined);
+  });
+
+  it('refuses who may not pin, a pin past the cap, and a deleted message; a delete unpins', () => {
+    const conversation = { pinned: 2 };
+    const s = state(1);
+    assert.equal(
+      ((o) => o.kind === 'refused' && o.code)(applyUpdate(s, pin(true, false), 1, conversation)),
+      'forbidden',
+    );
+    assert.equal(
+      ((o) => o.kind === 'refused' && o.code)(applyUpdate(s, pin(true), 1, conversation)),
+      'limit_exceeded',
+    );
+    conversation.pinned = 1;
+    assert.equal(applyUpdate(s, pin(true), 1, conversation).kind, 'updated');
+    applyUpdate(s, del('ana'), 2, conversation);
+    assert.equal(conversation.pinned, 1);
+    assert.equal(s.message.pin, undefined);
+    assert.equal(
+      ((o) => o.kind === 'refused' && o.code)(applyUpdate(s, pin(true), 3, conversation)),
+      'not_found',
+    );
+  });
+});
+
 describe('validateEmoji', () => {
   it('accepts one emoji grapheme (ZWJ, skin tone, flag, keycap) or a :shortcode:', () => {
     for (const e of ['👍', '👍🏽', '👩‍👩‍👧‍👦', '🇫🇷', '❤️', ':party_parrot:', ':+1:']) validateEmoji(e);

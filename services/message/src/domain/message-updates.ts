@@ -16,6 +16,12 @@ export interface MessageState {
   reactors: Reactors;
 }
 
+/** The conversation-wide part of the state updates are decided against. */
+export interface ConversationUpdateState {
+  /** Messages pinned in the conversation now. */
+  pinned: number;
+}
+
 export type UpdateCommand =
   | { kind: 'edit'; seq: number; userId: string; text: string; at: Date; windowSeconds: number }
   | { kind: 'delete'; seq: number; userId: string; asModerator: boolean }
@@ -27,9 +33,10 @@ export type UpdateCommand =
       add: boolean;
       at: Date;
       maxDistinct: number;
-    };
+    }
+  | { kind: 'pin'; seq: number; userId: string; pin: boolean; allowed: boolean; at: Date; maxPins: number };
 
-export type Change = 'edited' | 'deleted' | 'reaction_added' | 'reaction_removed';
+export type Change = 'edited' | 'deleted' | 'reaction_added' | 'reaction_removed' | 'pinned' | 'unpinned';
 
 export type UpdateRefusal = {
   kind: 'refused';
@@ -71,6 +78,7 @@ export function applyUpdate(
   state: MessageState | undefined,
   cmd: UpdateCommand,
   version: number,
+  conversation: ConversationUpdateState = { pinned: 0 },
 ): UpdateOutcome {
   const current = state?.message;
   if (!state || !current || (current.deleted && cmd.kind !== 'delete'))
@@ -103,9 +111,35 @@ export function applyUpdate(
           'forbidden',
           'only the sender, or an admin of a group or channel, may delete a message',
         );
-      state.message = { ...current, text: '', attachments: [], reactions: [], deleted: true, version };
+      if (current.pin) conversation.pinned--;
+      const { pin: _unpinned, ...rest } = current;
+      state.message = { ...rest, text: '', attachments: [], reactions: [], deleted: true, version };
       state.reactors = new Map();
       return { kind: 'updated', seq: cmd.seq, version, change: 'deleted', message: state.message };
+    }
+    case 'pin': {
+      if (!cmd.allowed) return refused('forbidden', 'in channels only admins pin messages');
+      if (cmd.pin && !current.pin && conversation.pinned >= cmd.maxPins)
+        return refused('limit_exceeded', `a conversation has at most ${cmd.maxPins} pinned messages`);
+      if (cmd.pin && !current.pin) {
+        conversation.pinned++;
+        state.message = {
+          ...current,
+          pin: { pinnedBy: cmd.userId, pinnedAt: cmd.at.toISOString() },
+          version,
+        };
+      } else if (!cmd.pin && current.pin) {
+        conversation.pinned--;
+        const { pin: _removed, ...rest } = current;
+        state.message = { ...rest, version };
+      } else state.message = { ...current, version };
+      return {
+        kind: 'updated',
+        seq: cmd.seq,
+        version,
+        change: cmd.pin ? 'pinned' : 'unpinned',
+        message: state.message,
+      };
     }
     case 'react': {
       const users = state.reactors.get(cmd.emoji);

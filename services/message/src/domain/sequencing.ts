@@ -8,7 +8,13 @@
  * the same seqs: the claims written before the crash are found again, and unclaimed sends get the
  * same numbers as before from the same recovered lastSeq.
  */
-import { applyUpdate, type MessageState, type UpdateCommand, type UpdateOutcome } from './message-updates.js';
+import {
+  applyUpdate,
+  type ConversationUpdateState,
+  type MessageState,
+  type UpdateCommand,
+  type UpdateOutcome,
+} from './message-updates.js';
 
 export interface Claim {
   seq: number;
@@ -68,6 +74,7 @@ export class SequencingState {
    *   not a member
    * @param lastVersion the conversation's stored update counter
    * @param messages the stored state of the messages this batch updates, by seq
+   * @param updates the conversation's stored state that updates depend on (pin count)
    */
   constructor(
     lastSeq: number,
@@ -75,6 +82,7 @@ export class SequencingState {
     private readonly readSeqs: ReadonlyMap<string, number>,
     lastVersion = 0,
     private readonly messages: ReadonlyMap<number, MessageState> = new Map(),
+    private readonly updates: ConversationUpdateState = { pinned: 0 },
   ) {
     this.seq = lastSeq;
     this.version = lastVersion;

@@ -1,12 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { AppError } from '@im/platform/errors';
-import type { Message, SyncedConversation } from '@im/proto/client/v1';
+import type { Message, PinnedMessage, SyncedConversation } from '@im/proto/client/v1';
 import type { Caller } from '@im/proto/common/v1';
 import { ConversationService } from '../conversations/conversation.service.js';
 import { ConversationsTable } from '../storage/conversations.table.js';
 import { MembersTable } from '../storage/members.table.js';
 import { asSeenBy } from '../domain/message-updates.js';
 import { MessageChangesTable } from '../storage/message-changes.table.js';
+import { PinsTable } from '../storage/pins.table.js';
 import { approximateSize, MessagesTable } from '../storage/messages.table.js';
 import { ReactionsTable } from '../storage/reactions.table.js';
 
@@ -31,7 +32,31 @@ export class HistoryService {
     private readonly messages: MessagesTable,
     private readonly changes: MessageChangesTable,
     private readonly reactions: ReactionsTable,
+    private readonly pins: PinsTable,
   ) {}
+
+  /** The conversation's pinned messages, most recently pinned first. */
+  async pinned(caller: Caller, conversationId: string): Promise<PinnedMessage[]> {
+    await this.conversations.requireMember(caller, conversationId);
+    const pins = (await this.pins.list(conversationId)).sort(
+      (a, b) => b.pinnedAt.getTime() - a.pinnedAt.getTime(),
+    );
+    const found = await this.seenBy(
+      caller,
+      conversationId,
+      await this.messages.getMany(
+        conversationId,
+        pins.map((p) => p.seq),
+      ),
+    );
+    const bySeq = new Map(found.map((m) => [m.seq, m]));
+    return pins.flatMap((p) => {
+      const message = bySeq.get(p.seq);
+      return message && !message.deleted
+        ? [{ message, pinnedBy: p.pinnedBy, pinnedAt: p.pinnedAt.toISOString() }]
+        : [];
+    });
+  }
 
   async list(
     caller: Caller,

@@ -7,6 +7,7 @@ import type { Message } from '@im/proto/client/v1';
 import type {
   DeleteMessageRequest,
   EditMessageRequest,
+  PinMessageRequest,
   ReactRequest,
   SendMessageRequest,
 } from '@im/proto/message/v1';
@@ -80,6 +81,17 @@ export class MessageCommands {
         add: r.add,
         maxDistinct: this.config.MESSAGE_MAX_DISTINCT_REACTIONS,
       },
+    });
+  }
+
+  /** Members pin in groups and direct conversations; in channels, admins and the owner. */
+  async pin(caller: Caller, r: PinMessageRequest): Promise<Message> {
+    validateSeq(r.seq);
+    const { row, membership } = await this.conversations.requireMember(caller, r.conversationId);
+    const allowed = row.type !== 'channel' || membership.role === 'owner' || membership.role === 'admin';
+    return this.change(caller, r.conversationId, {
+      $case: 'pin',
+      value: { seq: r.seq, pin: r.pin, allowed, maxPins: this.config.MESSAGE_MAX_PINS },
     });
   }
 

@@ -25,6 +25,8 @@ export interface Needs {
   readers: string[];
   /** The seq of a message the command changes (its stored state is read first). */
   message?: number;
+  /** The conversation's pin count. */
+  pins?: boolean;
 }
 
 /** One conversation's part of a batch while the sequencer works on it. */

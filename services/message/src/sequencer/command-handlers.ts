@@ -3,6 +3,7 @@ import type { CommandHandler, CommandKind } from './command-handler.js';
 import { DeleteMessageHandler } from './handlers/delete-message.handler.js';
 import { EditMessageHandler } from './handlers/edit-message.handler.js';
 import { MarkReadHandler } from './handlers/mark-read.handler.js';
+import { PinHandler } from './handlers/pin.handler.js';
 import { ReactHandler } from './handlers/react.handler.js';
 import { SendMessageHandler } from './handlers/send-message.handler.js';
 
@@ -21,8 +22,9 @@ export class CommandHandlers {
     edit: EditMessageHandler,
     remove: DeleteMessageHandler,
     react: ReactHandler,
+    pin: PinHandler,
   ) {
-    const all = [send, read, edit, remove, react] as CommandHandler[];
+    const all = [send, read, edit, remove, react, pin] as CommandHandler[];
     this.byKind = new Map(all.map((h) => [h.kind, h]));
   }
 

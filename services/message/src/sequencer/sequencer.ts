@@ -25,6 +25,7 @@ import { ConversationsTable, type ConversationRow } from '../storage/conversatio
 import { MembersTable } from '../storage/members.table.js';
 import { MessageClaimsTable } from '../storage/message-claims.table.js';
 import { MessagesTable } from '../storage/messages.table.js';
+import { PinsTable } from '../storage/pins.table.js';
 import { ReactionsTable } from '../storage/reactions.table.js';
 import { CommandHandlers } from './command-handlers.js';
 import type { BatchItem, ConversationBatch, Outbox } from './command-handler.js';
@@ -71,6 +72,7 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     private readonly members: MembersTable,
     private readonly messages: MessagesTable,
     private readonly reactions: ReactionsTable,
+    private readonly pins: PinsTable,
     private readonly membership: MembershipCache,
     private readonly live: LivePublisher,
     private readonly events: ConversationEvents,
@@ -229,11 +231,14 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
       this.state.lastSeq(conversationId),
       this.state.lastVersion(conversationId),
     ]);
-    const messages = await this.lookupMessages(
-      conversationId,
-      needs.flatMap((n) => (n.message !== undefined && n.message <= lastSeq ? [n.message] : [])),
-    );
-    const sequencing = new SequencingState(lastSeq, claims, readSeqs, lastVersion, messages);
+    const [messages, pinned] = await Promise.all([
+      this.lookupMessages(
+        conversationId,
+        needs.flatMap((n) => (n.message !== undefined && n.message <= lastSeq ? [n.message] : [])),
+      ),
+      needs.some((n) => n.pins) ? this.pins.count(conversationId) : 0,
+    ]);
+    const sequencing = new SequencingState(lastSeq, claims, readSeqs, lastVersion, messages, { pinned });
     const decisions = items.map((i, index) => i.handler.decide(sequencing, i as never, index));
     const batch: ConversationBatch = {
       conversation,

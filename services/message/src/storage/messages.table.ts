@@ -6,7 +6,7 @@ import { bucketOf } from '../domain/bucketing.js';
 import { monotonicTimestamp } from './monotonic-timestamp.js';
 
 const COLUMNS =
-  'conversation_id, seq, message_id, sender_id, client_msg_id, text, reply_to, attachments, created_at, edited_at, deleted, version, reactions';
+  'conversation_id, seq, message_id, sender_id, client_msg_id, text, reply_to, attachments, created_at, edited_at, deleted, version, reactions, pinned_by, pinned_at';
 
 /** messages ((conversation_id, bucket), seq DESC): history, one bucket of 1000 seqs per partition. */
 @Injectable()
@@ -41,7 +41,7 @@ export class MessagesTable {
    * The stored form of an update: the fields it changed and the version, written at the version's
    * timestamp (the latest update wins; a late insert of the original row never does).
    */
-  updateStatement(m: Message, change: 'edited' | 'deleted' | 'reactions'): Statement {
+  updateStatement(m: Message, change: 'edited' | 'deleted' | 'reactions' | 'pin'): Statement {
     const key = [m.conversationId, bucketOf(m.seq), m.seq];
     const ts = monotonicTimestamp(m.version);
     switch (change) {
@@ -54,7 +54,7 @@ export class MessagesTable {
       case 'deleted':
         return {
           query:
-            'UPDATE messages USING TIMESTAMP ? SET text = null, attachments = null, reactions = null, deleted = true, version = ? WHERE conversation_id = ? AND bucket = ? AND seq = ?',
+            'UPDATE messages USING TIMESTAMP ? SET text = null, attachments = null, reactions = null, pinned_by = null, pinned_at = null, deleted = true, version = ? WHERE conversation_id = ? AND bucket = ? AND seq = ?',
           params: [ts, m.version, ...key],
         };
       case 'reactions':
@@ -62,6 +62,18 @@ export class MessagesTable {
           query:
             'UPDATE messages USING TIMESTAMP ? SET reactions = ?, version = ? WHERE conversation_id = ? AND bucket = ? AND seq = ?',
           params: [ts, m.reactions.length ? encodeList(m.reactions, Reaction) : null, m.version, ...key],
+        };
+      case 'pin':
+        return {
+          query:
+            'UPDATE messages USING TIMESTAMP ? SET pinned_by = ?, pinned_at = ?, version = ? WHERE conversation_id = ? AND bucket = ? AND seq = ?',
+          params: [
+            ts,
+            m.pin?.pinnedBy ?? null,
+            m.pin?.pinnedAt ? new Date(m.pin.pinnedAt) : null,
+            m.version,
+            ...key,
+          ],
         };
     }
   }
@@ -170,6 +182,7 @@ function toMessage(row: { get(n: string): unknown }): Message {
   const edited = row.get('edited_at') as Date | null;
   const deleted = row.get('deleted') as boolean | null;
   const replyTo = row.get('reply_to') as string | null;
+  const pinnedBy = row.get('pinned_by') as string | null;
   return {
     id: row.get('message_id') as string,
     conversationId: row.get('conversation_id') as string,
@@ -184,5 +197,6 @@ function toMessage(row: { get(n: string): unknown }): Message {
     attachments: decodeList(row.get('attachments') as Buffer | null, Attachment),
     reactions: decodeList(row.get('reactions') as Buffer | null, Reaction),
     version: Number(row.get('version') ?? 0),
+    ...(pinnedBy ? { pin: { pinnedBy, pinnedAt: (row.get('pinned_at') as Date).toISOString() } } : {}),
   };
 }

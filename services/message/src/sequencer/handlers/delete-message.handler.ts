@@ -3,11 +3,12 @@ import type { Decision, SequencingState } from '../../domain/sequencing.js';
 import { MessageChangesTable } from '../../storage/message-changes.table.js';
 import { MessageEditsTable } from '../../storage/message-edits.table.js';
 import { MessagesTable } from '../../storage/messages.table.js';
+import { PinsTable } from '../../storage/pins.table.js';
 import type { BatchItem, CommandHandler, ConversationBatch, Needs, Outbox } from '../command-handler.js';
 import { decideUpdate, publishUpdate, storeUpdate, updateNeeds } from './message-update.js';
 
 /**
- * deleteMessage: soft. The text, attachments, reactions and earlier texts are removed from storage;
+ * deleteMessage: soft. The text, attachments, reactions, pin and earlier texts are removed from storage;
  * the row stays as a tombstone (deleted: true) so seqs stay dense.
  */
 @Injectable()
@@ -17,11 +18,13 @@ export class DeleteMessageHandler implements CommandHandler<'deleteMessage'> {
   constructor(
     private readonly messages: MessagesTable,
     private readonly edits: MessageEditsTable,
+    private readonly pins: PinsTable,
     private readonly changes: MessageChangesTable,
   ) {}
 
   needs(item: BatchItem<'deleteMessage'>): Needs {
-    return updateNeeds(item.body.seq);
+    // a deleted message leaves the pins, so the pin count matters to the batch's later pins
+    return { ...updateNeeds(item.body.seq), pins: true };
   }
 
   decide(state: SequencingState, item: BatchItem<'deleteMessage'>): Decision {
@@ -33,6 +36,7 @@ export class DeleteMessageHandler implements CommandHandler<'deleteMessage'> {
     storeUpdate(batch, index, this.changes.insertStatement.bind(this.changes), (d) => [
       this.messages.updateStatement(d.message, 'deleted'),
       this.edits.deleteAllStatement(d.message.conversationId, d.seq, d.version),
+      this.pins.unpinStatement(d.message.conversationId, d.seq, d.version),
     ]);
   }
 

@@ -54,6 +54,20 @@ export interface Message {
    * v + 2 missed an update and heals with sync (after_version).
    */
   version: number;
+  /** Set while the message is pinned in its conversation. */
+  pin?: Pin | undefined;
+}
+
+export interface Pin {
+  pinnedBy: string;
+  pinnedAt: string | undefined;
+}
+
+/** One entry of GET /v1/conversations/{id}/pins. */
+export interface PinnedMessage {
+  message: Message | undefined;
+  pinnedBy: string;
+  pinnedAt: string | undefined;
 }
 
 export interface Member {
@@ -365,6 +379,7 @@ function createBaseMessage(): Message {
     attachments: [],
     reactions: [],
     version: 0,
+    pin: undefined,
   };
 }
 
@@ -408,6 +423,9 @@ export const Message: MessageFns<Message> = {
     }
     if (message.version !== 0) {
       writer.uint32(104).int64(message.version);
+    }
+    if (message.pin !== undefined) {
+      Pin.encode(message.pin, writer.uint32(114).fork()).join();
     }
     return writer;
   },
@@ -527,6 +545,139 @@ export const Message: MessageFns<Message> = {
             }
 
             message.version = longToNumber(reader.int64());
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.pin = Pin.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBasePin(): Pin {
+  return { pinnedBy: "", pinnedAt: undefined };
+}
+
+export const Pin: MessageFns<Pin> = {
+  encode(message: Pin, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pinnedBy !== "") {
+      writer.uint32(10).string(message.pinnedBy);
+    }
+    if (message.pinnedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.pinnedAt), writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Pin {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePin();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.pinnedBy = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pinnedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBasePinnedMessage(): PinnedMessage {
+  return { message: undefined, pinnedBy: "", pinnedAt: undefined };
+}
+
+export const PinnedMessage: MessageFns<PinnedMessage> = {
+  encode(message: PinnedMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.message !== undefined) {
+      Message.encode(message.message, writer.uint32(10).fork()).join();
+    }
+    if (message.pinnedBy !== "") {
+      writer.uint32(18).string(message.pinnedBy);
+    }
+    if (message.pinnedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.pinnedAt), writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PinnedMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePinnedMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.message = Message.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pinnedBy = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.pinnedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
         }

@@ -26,6 +26,7 @@ export interface ConversationCommand {
     | { $case: "editMessage"; value: EditMessageCommand }
     | { $case: "deleteMessage"; value: DeleteMessageCommand }
     | { $case: "react"; value: ReactCommand }
+    | { $case: "pin"; value: PinCommand }
     | undefined;
 }
 
@@ -65,6 +66,19 @@ export interface ReactCommand {
   add: boolean;
   /** Distinct emojis a message may carry at most (the service's setting when accepted). */
   maxDistinct: number;
+}
+
+export interface PinCommand {
+  seq: number;
+  /** true: pin; false: unpin. */
+  pin: boolean;
+  /**
+   * The caller may pin here (decided when accepted: members in groups and direct conversations,
+   * admins and the owner in channels).
+   */
+  allowed: boolean;
+  /** Pinned messages a conversation may have at most (the service's setting when accepted). */
+  maxPins: number;
 }
 
 export interface CommandResult {
@@ -140,6 +154,9 @@ export const ConversationCommand: MessageFns<ConversationCommand> = {
         break;
       case "react":
         ReactCommand.encode(message.command.value, writer.uint32(114).fork()).join();
+        break;
+      case "pin":
+        PinCommand.encode(message.command.value, writer.uint32(122).fork()).join();
         break;
     }
     return writer;
@@ -236,6 +253,14 @@ export const ConversationCommand: MessageFns<ConversationCommand> = {
             }
 
             message.command = { $case: "react", value: ReactCommand.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.command = { $case: "pin", value: PinCommand.decode(reader, reader.uint32()) };
             continue;
           }
         }
@@ -576,6 +601,85 @@ export const ReactCommand: MessageFns<ReactCommand> = {
             }
 
             message.maxDistinct = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBasePinCommand(): PinCommand {
+  return { seq: 0, pin: false, allowed: false, maxPins: 0 };
+}
+
+export const PinCommand: MessageFns<PinCommand> = {
+  encode(message: PinCommand, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.seq !== 0) {
+      writer.uint32(8).int64(message.seq);
+    }
+    if (message.pin !== false) {
+      writer.uint32(16).bool(message.pin);
+    }
+    if (message.allowed !== false) {
+      writer.uint32(24).bool(message.allowed);
+    }
+    if (message.maxPins !== 0) {
+      writer.uint32(32).int32(message.maxPins);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PinCommand {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePinCommand();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.seq = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.pin = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.allowed = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.maxPins = reader.int32();
             continue;
           }
         }

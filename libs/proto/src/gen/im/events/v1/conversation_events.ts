@@ -45,7 +45,7 @@ export interface MessageUpdated {
   message:
     | Message
     | undefined;
-  /** "edited" | "deleted" | "reaction_added" | "reaction_removed" */
+  /** "edited" | "deleted" | "reaction_added" | "reaction_removed" | "pinned" | "unpinned" */
   change: string;
   changedBy: string;
   /** For reactions. */

@@ -19,7 +19,7 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { SyncCursor, SyncedConversation } from "../../client/v1/frames.js";
-import { Attachment, Conversation, Message, SearchResult } from "../../client/v1/resources.js";
+import { Attachment, Conversation, Message, PinnedMessage, SearchResult } from "../../client/v1/resources.js";
 import { Caller } from "../../common/v1/common.js";
 
 export interface CreateConversationRequest {
@@ -170,6 +170,26 @@ export interface DeleteMessageResponse {
 
 export interface ReactResponse {
   message: Message | undefined;
+}
+
+export interface PinMessageRequest {
+  caller: Caller | undefined;
+  conversationId: string;
+  seq: number;
+  pin: boolean;
+}
+
+export interface PinMessageResponse {
+  message: Message | undefined;
+}
+
+export interface ListPinsRequest {
+  caller: Caller | undefined;
+  conversationId: string;
+}
+
+export interface ListPinsResponse {
+  pins: PinnedMessage[];
 }
 
 export interface SearchMessagesRequest {
@@ -1754,6 +1774,234 @@ export const ReactResponse: MessageFns<ReactResponse> = {
   },
 };
 
+function createBasePinMessageRequest(): PinMessageRequest {
+  return { caller: undefined, conversationId: "", seq: 0, pin: false };
+}
+
+export const PinMessageRequest: MessageFns<PinMessageRequest> = {
+  encode(message: PinMessageRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.caller !== undefined) {
+      Caller.encode(message.caller, writer.uint32(10).fork()).join();
+    }
+    if (message.conversationId !== "") {
+      writer.uint32(18).string(message.conversationId);
+    }
+    if (message.seq !== 0) {
+      writer.uint32(24).int64(message.seq);
+    }
+    if (message.pin !== false) {
+      writer.uint32(32).bool(message.pin);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PinMessageRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePinMessageRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.caller = Caller.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.conversationId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.seq = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.pin = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBasePinMessageResponse(): PinMessageResponse {
+  return { message: undefined };
+}
+
+export const PinMessageResponse: MessageFns<PinMessageResponse> = {
+  encode(message: PinMessageResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.message !== undefined) {
+      Message.encode(message.message, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PinMessageResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePinMessageResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.message = Message.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseListPinsRequest(): ListPinsRequest {
+  return { caller: undefined, conversationId: "" };
+}
+
+export const ListPinsRequest: MessageFns<ListPinsRequest> = {
+  encode(message: ListPinsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.caller !== undefined) {
+      Caller.encode(message.caller, writer.uint32(10).fork()).join();
+    }
+    if (message.conversationId !== "") {
+      writer.uint32(18).string(message.conversationId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListPinsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListPinsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.caller = Caller.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.conversationId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseListPinsResponse(): ListPinsResponse {
+  return { pins: [] };
+}
+
+export const ListPinsResponse: MessageFns<ListPinsResponse> = {
+  encode(message: ListPinsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.pins) {
+      PinnedMessage.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListPinsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListPinsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.pins.push(PinnedMessage.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 function createBaseSearchMessagesRequest(): SearchMessagesRequest {
   return { caller: undefined, query: "", conversationId: "", cursor: "", limit: 0 };
 }
@@ -2269,6 +2517,26 @@ export const MessageServiceService = {
     responseSerialize: (value: ReactResponse): Buffer => Buffer.from(ReactResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ReactResponse => ReactResponse.decode(value),
   },
+  /** Pins or unpins a message (members in groups, admins in channels); idempotent. */
+  pinMessage: {
+    path: "/im.message.v1.MessageService/PinMessage" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PinMessageRequest): Buffer => Buffer.from(PinMessageRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PinMessageRequest => PinMessageRequest.decode(value),
+    responseSerialize: (value: PinMessageResponse): Buffer => Buffer.from(PinMessageResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PinMessageResponse => PinMessageResponse.decode(value),
+  },
+  /** The conversation's pinned messages, most recently pinned first. */
+  listPins: {
+    path: "/im.message.v1.MessageService/ListPins" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListPinsRequest): Buffer => Buffer.from(ListPinsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListPinsRequest => ListPinsRequest.decode(value),
+    responseSerialize: (value: ListPinsResponse): Buffer => Buffer.from(ListPinsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListPinsResponse => ListPinsResponse.decode(value),
+  },
   /** Full-text search over the caller's conversations (OpenSearch), best matches first. */
   searchMessages: {
     path: "/im.message.v1.MessageService/SearchMessages" as const,
@@ -2329,6 +2597,10 @@ export interface MessageServiceServer extends UntypedServiceImplementation {
   deleteMessage: handleUnaryCall<DeleteMessageRequest, DeleteMessageResponse>;
   /** Adds or removes the caller's reaction; idempotent. */
   react: handleUnaryCall<ReactRequest, ReactResponse>;
+  /** Pins or unpins a message (members in groups, admins in channels); idempotent. */
+  pinMessage: handleUnaryCall<PinMessageRequest, PinMessageResponse>;
+  /** The conversation's pinned messages, most recently pinned first. */
+  listPins: handleUnaryCall<ListPinsRequest, ListPinsResponse>;
   /** Full-text search over the caller's conversations (OpenSearch), best matches first. */
   searchMessages: handleUnaryCall<SearchMessagesRequest, SearchMessagesResponse>;
   /** Cheap membership test for other services (typing, media access). */
@@ -2524,6 +2796,38 @@ export interface MessageServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ReactResponse) => void,
+  ): ClientUnaryCall;
+  /** Pins or unpins a message (members in groups, admins in channels); idempotent. */
+  pinMessage(
+    request: PinMessageRequest,
+    callback: (error: ServiceError | null, response: PinMessageResponse) => void,
+  ): ClientUnaryCall;
+  pinMessage(
+    request: PinMessageRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PinMessageResponse) => void,
+  ): ClientUnaryCall;
+  pinMessage(
+    request: PinMessageRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PinMessageResponse) => void,
+  ): ClientUnaryCall;
+  /** The conversation's pinned messages, most recently pinned first. */
+  listPins(
+    request: ListPinsRequest,
+    callback: (error: ServiceError | null, response: ListPinsResponse) => void,
+  ): ClientUnaryCall;
+  listPins(
+    request: ListPinsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListPinsResponse) => void,
+  ): ClientUnaryCall;
+  listPins(
+    request: ListPinsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListPinsResponse) => void,
   ): ClientUnaryCall;
   /** Full-text search over the caller's conversations (OpenSearch), best matches first. */
   searchMessages(
