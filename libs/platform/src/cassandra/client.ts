@@ -1,4 +1,5 @@
 import cassandra from 'cassandra-driver';
+import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 
 export type CassandraClient = cassandra.Client;
@@ -14,6 +15,46 @@ export interface CassandraOptions {
   consistency?: Consistency;
   logger: Logger;
   keyspace?: string;
+  /** Requests in flight at most; more wait their turn (default 1024). */
+  maxInFlight?: number;
+}
+
+/**
+ * The driver refuses a request outright (BusyConnectionError) once every pooled connection holds
+ * 2048 in flight, which a burst of parallel reads reaches easily: a sequencer catching up on a
+ * backlog of thousands of sends fails its batch again and again. This client queues requests above
+ * a bound instead, for every caller of the process at once.
+ */
+class BoundedClient extends cassandra.Client {
+  private readonly limit: ReturnType<typeof pLimit>;
+
+  constructor(options: cassandra.DseClientOptions, maxInFlight: number) {
+    super(options);
+    this.limit = pLimit(maxInFlight);
+  }
+
+  override execute(
+    query: string,
+    params?: unknown,
+    options?: cassandra.QueryOptions,
+  ): Promise<cassandra.types.ResultSet>;
+  override execute(...args: unknown[]): never;
+  override execute(...args: unknown[]): Promise<cassandra.types.ResultSet> {
+    return this.limit(() =>
+      (super.execute as (...a: unknown[]) => Promise<cassandra.types.ResultSet>)(...args),
+    );
+  }
+
+  override batch(
+    queries: Array<string | { query: string; params?: unknown }>,
+    options?: cassandra.QueryOptions,
+  ): Promise<cassandra.types.ResultSet>;
+  override batch(...args: unknown[]): never;
+  override batch(...args: unknown[]): Promise<cassandra.types.ResultSet> {
+    return this.limit(() =>
+      (super.batch as (...a: unknown[]) => Promise<cassandra.types.ResultSet>)(...args),
+    );
+  }
 }
 
 /**
@@ -21,22 +62,26 @@ export interface CassandraOptions {
  * driver's default load-balancing policy) and the configured consistency for every query.
  */
 export async function connectCassandra(options: CassandraOptions): Promise<CassandraClient> {
-  const client = new cassandra.Client({
-    contactPoints: [...options.contactPoints],
-    localDataCenter: options.localDataCenter,
-    keyspace: options.keyspace,
-    credentials:
-      options.username !== undefined
-        ? { username: options.username, password: options.password ?? '' }
-        : undefined,
-    queryOptions: {
-      prepare: true,
-      consistency: cassandra.types.consistencies[toDriverConsistency(options.consistency ?? 'LOCAL_QUORUM')],
+  const client = new BoundedClient(
+    {
+      contactPoints: [...options.contactPoints],
+      localDataCenter: options.localDataCenter,
+      keyspace: options.keyspace,
+      credentials:
+        options.username !== undefined
+          ? { username: options.username, password: options.password ?? '' }
+          : undefined,
+      queryOptions: {
+        prepare: true,
+        consistency:
+          cassandra.types.consistencies[toDriverConsistency(options.consistency ?? 'LOCAL_QUORUM')],
+      },
+      socketOptions: { connectTimeout: 3_000, readTimeout: 12_000 },
+      pooling: { coreConnectionsPerHost: { [cassandra.types.distance.local]: 2 } },
+      protocolOptions: { maxSchemaAgreementWaitSeconds: 20 },
     },
-    socketOptions: { connectTimeout: 3_000, readTimeout: 12_000 },
-    pooling: { coreConnectionsPerHost: { [cassandra.types.distance.local]: 2 } },
-    protocolOptions: { maxSchemaAgreementWaitSeconds: 20 },
-  });
+    options.maxInFlight ?? 1024,
+  );
   client.on('log', (level, _className, message) => {
     if (level === 'error') options.logger.error({ cassandra: true }, message);
     else if (level === 'warning') options.logger.warn({ cassandra: true }, message);
