@@ -5,6 +5,7 @@ import {
   BatchConsumer,
   BatchingProducer,
   createKafka,
+  LogUnavailableError,
   ensureTopics,
   SKIP_BATCH,
 } from '../src/kafka/index.js';
@@ -29,6 +30,32 @@ describe('kafka (real broker)', () => {
       assert.equal(meta.topics[0]!.partitions.length, 3);
     } finally {
       await admin.disconnect();
+    }
+  });
+
+  it('a full producer queue refuses sends, but makes sendMany({ waitForRoom }) wait instead', async () => {
+    await ensureTopics(kafka, [{ topic, numPartitions: 3, replicationFactor: 1 }]);
+    const producer = new BatchingProducer(kafka, { maxQueuedRecords: 20, maxBatchRecords: 5 });
+    await producer.connect();
+    try {
+      const record = (i: number) => ({ topic, key: `k${i % 3}`, value: Buffer.from(`q${i}`) });
+      const batches = Array.from({ length: 10 }, (_, b) =>
+        Array.from({ length: 10 }, (_, i) => record(b * 10 + i)),
+      );
+      const refused = await Promise.allSettled(batches.map((b) => producer.sendMany(b)));
+      assert.ok(
+        refused.some((r) => r.status === 'rejected' && r.reason instanceof LogUnavailableError),
+        'without waiting, 100 records at once overflow a queue of 20',
+      );
+      const waited = await Promise.allSettled(
+        batches.map((b) => producer.sendMany(b, { waitForRoom: true })),
+      );
+      assert.deepEqual(
+        waited.map((r) => r.status),
+        batches.map(() => 'fulfilled'),
+      );
+    } finally {
+      await producer.close();
     }
   });
 

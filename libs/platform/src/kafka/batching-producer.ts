@@ -53,6 +53,8 @@ export class BatchingProducer {
   private readonly stallAfterMs: number;
   private readonly maxQueued: number;
   private requestStartedAt = 0;
+  /** Callers of sendMany({ waitForRoom }) waiting for the queue to shrink. */
+  private roomWaiters: Array<() => void> = [];
 
   constructor(kafka: Kafka, options: BatchingProducerOptions = {}) {
     this.producer = kafka.producer({
@@ -81,21 +83,37 @@ export class BatchingProducer {
   }
 
   send(record: OutgoingRecord): Promise<void> {
+    if (this.queue.length >= this.maxQueued)
+      return Promise.reject(new LogUnavailableError(`${this.maxQueued} records already waiting`));
+    return this.enqueue(record);
+  }
+
+  /**
+   * Sends several records. With waitForRoom, a full queue makes the caller wait for room instead
+   * of refusing the records: for a consumer that produces what it consumed (the sequencer's
+   * events), where waiting is backpressure and refusing would only make it redo the batch.
+   */
+  async sendMany(records: readonly OutgoingRecord[], options: { waitForRoom?: boolean } = {}): Promise<void> {
+    if (options.waitForRoom)
+      while (this.queue.length > 0 && this.queue.length + records.length > this.maxQueued && !this.closed)
+        await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
+    const sends = options.waitForRoom
+      ? records.map((r) => this.enqueue(r))
+      : records.map((r) => this.send(r));
+    await Promise.all(sends);
+  }
+
+  /** Queues a record past the queue bound (only the stall check applies). */
+  private enqueue(record: OutgoingRecord): Promise<void> {
     if (this.closed) return Promise.reject(new Error('producer is closed'));
     if (this.stalled)
       return Promise.reject(
         new LogUnavailableError(`no answer from the brokers for ${this.stallAfterMs} ms`),
       );
-    if (this.queue.length >= this.maxQueued)
-      return Promise.reject(new LogUnavailableError(`${this.maxQueued} records already waiting`));
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ record, resolve, reject });
       if (!this.inFlight) void this.flush();
     });
-  }
-
-  sendMany(records: readonly OutgoingRecord[]): Promise<void> {
-    return Promise.all(records.map((r) => this.send(r))).then(() => undefined);
   }
 
   private async flush(): Promise<void> {
@@ -109,6 +127,9 @@ export class BatchingProducer {
       } catch (err) {
         for (const p of batch) p.reject(err);
       }
+      const waiters = this.roomWaiters;
+      this.roomWaiters = [];
+      for (const w of waiters) w();
     }
     this.inFlight = false;
   }
@@ -128,6 +149,7 @@ export class BatchingProducer {
   /** Waits for queued records, then disconnects. */
   async close(): Promise<void> {
     this.closed = true;
+    for (const w of this.roomWaiters.splice(0)) w();
     while (this.inFlight || this.queue.length > 0) await new Promise((r) => setTimeout(r, 10));
     await this.producer.disconnect();
   }

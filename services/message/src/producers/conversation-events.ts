@@ -12,6 +12,7 @@ export class ConversationEvents {
     @Inject(REGISTRY) private readonly registry: Registry,
   ) {}
 
+  /** Waits for room in the producer's queue rather than failing the sequencer's batch (backpressure). */
   publish(events: readonly ConversationEvent[]): Promise<void> {
     return this.producer.sendMany(
       events.map((e) => ({
@@ -19,6 +20,7 @@ export class ConversationEvents {
         key: e.conversationId,
         value: Buffer.from(ConversationEvent.encode(e).finish()),
       })),
+      { waitForRoom: true },
     );
   }
 }
