@@ -14,6 +14,7 @@ const msg = (seq: number, conversationId = 'c'): Message => ({
   attachments: [],
   reactions: [],
   version: 0,
+  mentions: [],
 });
 
 describe('ConversationLog', () => {

@@ -123,6 +123,7 @@ export async function seedSearch(
             text: vocabulary.sentence(6 + (n % 10)),
             attachments: [],
             messageId: randomUUID(),
+            mentions: [],
           },
         },
       };

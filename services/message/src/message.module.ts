@@ -28,6 +28,7 @@ import { MessageChangesTable } from './storage/message-changes.table.js';
 import { MessageClaimsTable } from './storage/message-claims.table.js';
 import { MessageEditsTable } from './storage/message-edits.table.js';
 import { MessagesTable } from './storage/messages.table.js';
+import { MentionsTable } from './storage/mentions.table.js';
 import { PinsTable } from './storage/pins.table.js';
 import { ReactionsTable } from './storage/reactions.table.js';
 import { MessagesIndex } from './search/messages-index.js';
@@ -72,6 +73,7 @@ export class MessageModule {
         MessageEditsTable,
         ReactionsTable,
         PinsTable,
+        MentionsTable,
         MembershipCache,
         AuthClient,
         LivePublisher,

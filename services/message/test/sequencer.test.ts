@@ -67,7 +67,7 @@ describe('sequencer (real Kafka, Cassandra, NATS)', () => {
   const send = (conv: string, userId: string, clientMsgId: string, text: string) =>
     command(conv, userId, {
       $case: 'sendMessage',
-      value: { clientMsgId, text, attachments: [], messageId: id() },
+      value: { clientMsgId, text, attachments: [], messageId: id(), mentions: [] },
     });
 
   /** Produces the commands in one request (so they tend to share a batch) and waits for every result. */

@@ -27,6 +27,7 @@ describe('message service tables (real Cassandra)', () => {
     attachments: [],
     reactions: [],
     version: 0,
+    mentions: [],
     ...extra,
   });
 

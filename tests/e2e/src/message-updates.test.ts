@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Message } from '@im/proto/client/v1';
 import { ApiError, type ImClient, type ImSocket } from '@im/sdk';
 import { eventually, Platform } from '@im/testing';
+import { conversationEvents } from './support/events.js';
 import { closeAll, registerUsers } from './support/users.js';
 
 const outcome = async (p: Promise<unknown>): Promise<string> => {
@@ -35,7 +36,7 @@ async function restState(c: ImClient, conversationId: string, seq: number): Prom
 const reactions = (m: Message | undefined) =>
   (m?.reactions ?? []).map((r) => ({ emoji: r.emoji, count: r.count, me: r.me ?? false }));
 
-describe('edits, deletes and reactions', () => {
+describe('rich messaging: edits, deletes, reactions, pins, mentions', () => {
   let platform: Platform;
 
   before(async () => {
@@ -269,6 +270,100 @@ describe('edits, deletes and reactions', () => {
       assert.equal(await outcome(ana!.pin(group.id, m2.seq)), '404 not_found');
     } finally {
       await cySocket.close();
+    }
+  });
+
+  it('mentions: checked against membership, counted as unread mentions per member, in the sequenced event', async () => {
+    const [ana, bo, cy, outsider] = await registerUsers(platform, 4, 'mention');
+    const group = await ana!.createConversation('group', [bo!.user.id, cy!.user.id], 'mentions');
+    const channel = await ana!.createConversation('channel', [bo!.user.id], 'announcements');
+    const mentionCount = async (c: ImClient, id: string) => (await c.getConversation(id)).mentionCount ?? 0;
+    const b1 = await bo!.connect();
+    try {
+      const first = (
+        await b1.request('message.send', {
+          conversationId: group.id,
+          clientMsgId: 'm-1',
+          text: 'ana, cy: look',
+          mentions: [ana!.user.id, cy!.user.id, ana!.user.id],
+        })
+      ).message!;
+      assert.deepEqual(first.mentions, [ana!.user.id, cy!.user.id], 'deduplicated, in order');
+      await b1.request('message.send', {
+        conversationId: group.id,
+        clientMsgId: 'm-2',
+        text: 'everyone',
+        mentions: ['all'],
+      });
+      await b1.request('message.send', { conversationId: group.id, clientMsgId: 'm-3', text: 'no mention' });
+      assert.equal(await mentionCount(ana!, group.id), 2);
+      assert.equal(await mentionCount(cy!, group.id), 2);
+      assert.equal(await mentionCount(bo!, group.id), 0, 'one’s own mentions of all do not count');
+      const listed = (await ana!.listConversations()).conversations.find((c) => c.id === group.id)!;
+      assert.equal(listed.mentionCount, 2);
+      await ana!.markRead(group.id, first.seq);
+      assert.equal(await mentionCount(ana!, group.id), 1, 'read mentions no longer count');
+
+      // mentioning someone outside, or a malformed id: refused, nothing stored
+      const lastSeq = (await ana!.getConversation(group.id)).lastSeq;
+      assert.equal(
+        await outcome(
+          b1.request('message.send', {
+            conversationId: group.id,
+            clientMsgId: 'm-4',
+            text: 'x',
+            mentions: [outsider!.user.id],
+          }),
+        ),
+        'ws invalid_argument',
+      );
+      assert.equal(
+        await outcome(
+          b1.request('message.send', {
+            conversationId: group.id,
+            clientMsgId: 'm-5',
+            text: 'x',
+            mentions: ['not an id'],
+          }),
+        ),
+        'ws invalid_argument',
+      );
+      assert.equal((await ana!.getConversation(group.id)).lastSeq, lastSeq);
+      // "all" in a channel: admins and the owner only
+      assert.equal(
+        await outcome(
+          b1.request('message.send', {
+            conversationId: channel.id,
+            clientMsgId: 'c-1',
+            text: 'x',
+            mentions: ['all'],
+          }),
+        ),
+        'ws forbidden',
+      );
+      const announced = await ana!.call<{ message: Message }>(
+        'POST',
+        `/v1/conversations/${channel.id}/messages`,
+        {
+          clientMsgId: 'c-2',
+          text: 'hear ye',
+          mentions: ['all'],
+        },
+      );
+      assert.deepEqual(announced.message.mentions, ['all']);
+      assert.equal(await mentionCount(bo!, channel.id), 1);
+
+      // the notification service reads them from the sequenced event
+      const events = await conversationEvents(platform, group.id, (es) => es.length >= 3);
+      const created = events.flatMap((e) =>
+        e.event?.$case === 'messageCreated' ? [e.event.value.message!] : [],
+      );
+      assert.deepEqual(
+        created.map((m) => m.mentions),
+        [[ana!.user.id, cy!.user.id], ['all'], []],
+      );
+    } finally {
+      await b1.close();
     }
   });
 

@@ -82,34 +82,51 @@ export class BatchingProducer {
     return this.producer.connect();
   }
 
+  /**
+   * Sends several records. With waitForRoom, a full queue or a slow broker makes the caller wait
+   * (up to maxWaitMs) instead of refusing the records: for a consumer that produces what it
+   * consumed (the sequencer's events), where waiting is backpressure and refusing would only make
+   * it redo its batch, adding load exactly when the broker is slow.
+   */
+  async sendMany(
+    records: readonly OutgoingRecord[],
+    options: { waitForRoom?: boolean; maxWaitMs?: number } = {},
+  ): Promise<void> {
+    if (!options.waitForRoom) {
+      await Promise.all(records.map((r) => this.send(r)));
+      return;
+    }
+    const deadline = Date.now() + (options.maxWaitMs ?? 30_000);
+    while (
+      !this.closed &&
+      (this.stalled || (this.queue.length > 0 && this.queue.length + records.length > this.maxQueued))
+    ) {
+      if (Date.now() >= deadline)
+        throw new LogUnavailableError(
+          this.stalled
+            ? `no answer from the brokers for ${this.stallAfterMs} ms`
+            : `${this.maxQueued} records already waiting`,
+        );
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(1_000, deadline - Date.now()));
+        this.roomWaiters.push(() => (clearTimeout(timer), resolve()));
+      });
+    }
+    await Promise.all(records.map((r) => this.enqueue(r)));
+  }
+
   send(record: OutgoingRecord): Promise<void> {
+    if (this.stalled)
+      return Promise.reject(
+        new LogUnavailableError(`no answer from the brokers for ${this.stallAfterMs} ms`),
+      );
     if (this.queue.length >= this.maxQueued)
       return Promise.reject(new LogUnavailableError(`${this.maxQueued} records already waiting`));
     return this.enqueue(record);
   }
 
-  /**
-   * Sends several records. With waitForRoom, a full queue makes the caller wait for room instead
-   * of refusing the records: for a consumer that produces what it consumed (the sequencer's
-   * events), where waiting is backpressure and refusing would only make it redo the batch.
-   */
-  async sendMany(records: readonly OutgoingRecord[], options: { waitForRoom?: boolean } = {}): Promise<void> {
-    if (options.waitForRoom)
-      while (this.queue.length > 0 && this.queue.length + records.length > this.maxQueued && !this.closed)
-        await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
-    const sends = options.waitForRoom
-      ? records.map((r) => this.enqueue(r))
-      : records.map((r) => this.send(r));
-    await Promise.all(sends);
-  }
-
-  /** Queues a record past the queue bound (only the stall check applies). */
   private enqueue(record: OutgoingRecord): Promise<void> {
     if (this.closed) return Promise.reject(new Error('producer is closed'));
-    if (this.stalled)
-      return Promise.reject(
-        new LogUnavailableError(`no answer from the brokers for ${this.stallAfterMs} ms`),
-      );
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ record, resolve, reject });
       if (!this.inFlight) void this.flush();

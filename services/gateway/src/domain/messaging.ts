@@ -11,6 +11,7 @@ export interface SendInput {
   text: string;
   replyTo?: string | undefined;
   attachments?: Array<Partial<Attachment> & { mediaId: string }> | undefined;
+  mentions?: string[] | undefined;
 }
 
 /** What REST and WebSocket requests share: one call path, one rate limit, one set of errors. */
@@ -35,6 +36,7 @@ export class Messaging {
         contentType: a.contentType ?? '',
         size: a.size ?? 0,
       })),
+      mentions: input.mentions ?? [],
     });
     return { message: res.message!, created: res.created };
   }

@@ -15,6 +15,10 @@ const clientMsgId = z
   .regex(/^[A-Za-z0-9._:-]{1,64}$/, 'must be 1-64 of A-Z a-z 0-9 . _ : -')
   .describe('client-made idempotency key: resending it returns the original message');
 const seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const mentions = z
+  .array(id)
+  .max(50)
+  .describe('user ids of members to mention, or "all" (in channels: admins and the owner)');
 const attachment = z.object({
   mediaId: id,
   name: z.string().max(255).default(''),
@@ -53,6 +57,7 @@ export const sendMessageBody = z.object({
   text: z.string().max(65_536),
   replyTo: id.optional(),
   attachments: z.array(attachment).max(20).optional(),
+  mentions: mentions.optional(),
 });
 
 export const readBody = z.object({ seq });
@@ -123,6 +128,7 @@ export const wsFrames = {
     text: z.string().max(65_536),
     replyTo: id.optional(),
     attachments: z.array(attachment).max(20).default([]),
+    mentions: mentions.default([]),
   }),
   read: z.object({ type: z.literal('read'), id: requestId, conversationId: id, seq }),
   typing: z.object({ type: z.literal('typing'), id: requestId, conversationId: id }),

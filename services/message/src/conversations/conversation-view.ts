@@ -7,6 +7,7 @@ export function conversationView(
   row: ConversationRow,
   readSeq: number,
   members?: readonly MemberRow[],
+  mentionCount = 0,
 ): Conversation {
   const read = Math.min(readSeq, row.lastSeq);
   return {
@@ -26,5 +27,6 @@ export function conversationView(
     lastActivityAt: row.lastActivityAt.toISOString(),
     memberCount: row.memberCount,
     lastVersion: row.lastVersion,
+    mentionCount,
   };
 }

@@ -21,6 +21,7 @@ import { ConversationEvents } from '../producers/conversation-events.js';
 import { LivePublisher } from '../producers/live-publisher.js';
 import { ConversationsTable, type ConversationRow } from '../storage/conversations.table.js';
 import { DirectConversationsTable } from '../storage/direct-conversations.table.js';
+import { MentionsTable } from '../storage/mentions.table.js';
 import { MembersTable, type MembershipRow } from '../storage/members.table.js';
 import { conversationView } from './conversation-view.js';
 import { MembershipCache } from './membership-cache.js';
@@ -40,6 +41,7 @@ export class ConversationService {
     private readonly auth: AuthClient,
     private readonly live: LivePublisher,
     private readonly events: ConversationEvents,
+    private readonly mentions: MentionsTable,
     @Inject(CONFIG) private readonly config: MessageConfig,
   ) {}
 
@@ -53,6 +55,11 @@ export class ConversationService {
     if (!membership || !row || row.tenantId !== caller.tenantId)
       throw new AppError('not_found', 'no such conversation');
     return { row, membership };
+  }
+
+  /** Whether a user is a member (from the membership cache). */
+  async isMember(userId: string, conversationId: string): Promise<boolean> {
+    return (await this.membership.membership(userId, conversationId)) !== undefined;
   }
 
   /** The check on every send and read marker: a member of the caller's tenant, answered from caches. */
@@ -115,6 +122,7 @@ export class ConversationService {
       row,
       fresh?.readSeq ?? 0,
       await this.members.members(conversationId, VIEW_MEMBERS),
+      await this.mentionCount(caller.userId, row, fresh?.readSeq ?? 0),
     );
   }
 
@@ -140,13 +148,15 @@ export class ConversationService {
     const page = start < 0 ? [] : ordered.slice(start, start + size);
     const hasMore = start >= 0 && start + size < ordered.length;
     const conversations = await Promise.all(
-      page.map(async (r) =>
-        conversationView(
+      page.map(async (r) => {
+        const read = readSeq.get(r.conversationId) ?? 0;
+        return conversationView(
           r,
-          readSeq.get(r.conversationId) ?? 0,
+          read,
           r.type === 'direct' ? await this.members.members(r.conversationId, 2) : undefined,
-        ),
-      ),
+          await this.mentionCount(caller.userId, r, read),
+        );
+      }),
     );
     return { conversations, nextCursor: hasMore ? encodeCursor(position(page[page.length - 1]!)) : '' };
   }
@@ -232,7 +242,13 @@ export class ConversationService {
       row,
       m?.readSeq ?? 0,
       await this.members.members(row.conversationId, VIEW_MEMBERS),
+      await this.mentionCount(userId, row, m?.readSeq ?? 0),
     );
+  }
+
+  /** Unread mentions: read only for conversations with unread messages. */
+  private async mentionCount(userId: string, row: ConversationRow, readSeq: number): Promise<number> {
+    return row.lastSeq > readSeq ? this.mentions.unreadCount(userId, row.conversationId, readSeq) : 0;
   }
 
   private async requireUsers(caller: Caller, userIds: readonly string[]): Promise<void> {

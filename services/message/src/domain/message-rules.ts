@@ -7,7 +7,12 @@ export interface SendInput {
   text: string;
   replyTo?: string | undefined;
   attachments: readonly Attachment[];
+  mentions?: readonly string[];
 }
+
+/** Mentions in one message at most. */
+export const MAX_MENTIONS = 50;
+export const MENTION_ALL = 'all';
 
 const CLIENT_MSG_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 const ID = /^[A-Za-z0-9-]{1,64}$/;
@@ -33,6 +38,19 @@ export function validateSend(input: SendInput, maxTextChars: number): void {
   for (const a of input.attachments) {
     if (!ID.test(a.mediaId)) throw new AppError('invalid_argument', 'attachments.mediaId: must be an id');
   }
+  const mentions = input.mentions ?? [];
+  if (mentions.length > MAX_MENTIONS)
+    throw new AppError('invalid_argument', `mentions: at most ${MAX_MENTIONS}`);
+  for (const m of mentions)
+    if (!ID.test(m)) throw new AppError('invalid_argument', 'mentions: user ids, or "all"');
+}
+
+/**
+ * Who may mention "all": anyone in groups and direct conversations, admins and the owner in
+ * channels (a channel can be large: everyone's phone would ring).
+ */
+export function mayMentionAll(type: string, role: string): boolean {
+  return type !== 'channel' || role === 'owner' || role === 'admin';
 }
 
 const SHORTCODE = /^:[a-z0-9_+-]{1,48}:$/;

@@ -18,6 +18,7 @@ const message = (seq: number, senderId = 'ana'): Message => ({
   attachments: [],
   reactions: [],
   version: 0,
+  mentions: [],
 });
 const state = (seq: number, senderId = 'ana'): MessageState => ({
   message: message(seq, senderId),

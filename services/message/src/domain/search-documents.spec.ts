@@ -22,6 +22,7 @@ const message = (extra: Partial<Message> = {}): Message => ({
   attachments: [],
   reactions: [],
   version: 0,
+  mentions: [],
   ...extra,
 });
 const event = (e: ConversationEvent['event']): ConversationEvent => ({

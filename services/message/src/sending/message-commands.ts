@@ -15,6 +15,8 @@ import type { MessageConfig } from '../config.js';
 import { ConversationService } from '../conversations/conversation.service.js';
 import {
   editWindowFor,
+  MENTION_ALL,
+  mayMentionAll,
   validateEditText,
   validateEmoji,
   validateSend,
@@ -33,15 +35,39 @@ export class MessageCommands {
 
   async send(caller: Caller, r: SendMessageRequest) {
     validateSend(r, this.config.MESSAGE_MAX_TEXT_CHARS);
-    await this.conversations.authorize(caller, r.conversationId);
+    const mentions = [...new Set(r.mentions)];
+    if (mentions.length === 0) await this.conversations.authorize(caller, r.conversationId);
+    else await this.checkMentions(caller, r.conversationId, mentions);
     const { replyTo, attachments, clientMsgId, text } = r;
     // the id is made here, so a replay of the command stores the same message
     return this.bus.submit(
       caller,
       r.conversationId,
-      { $case: 'sendMessage', value: { clientMsgId, text, replyTo, attachments, messageId: uuidv7() } },
+      {
+        $case: 'sendMessage',
+        value: { clientMsgId, text, replyTo, attachments, messageId: uuidv7(), mentions },
+      },
       'messageStored',
     );
+  }
+
+  /** The caller is a member; everyone mentioned is a member; "all" only where the role allows it. */
+  private async checkMentions(
+    caller: Caller,
+    conversationId: string,
+    mentions: readonly string[],
+  ): Promise<void> {
+    const { row, membership } = await this.conversations.requireMember(caller, conversationId);
+    if (mentions.includes(MENTION_ALL) && !mayMentionAll(row.type, membership.role))
+      throw new AppError('forbidden', 'mentions: in channels only admins mention "all"');
+    const users = mentions.filter((m) => m !== MENTION_ALL);
+    const members = await Promise.all(users.map((u) => this.conversations.isMember(u, conversationId)));
+    const strangers = users.filter((_, i) => !members[i]);
+    if (strangers.length > 0)
+      throw new AppError(
+        'invalid_argument',
+        `mentions: not members of the conversation: ${strangers.slice(0, 5).join(', ')}`,
+      );
   }
 
   async edit(caller: Caller, r: EditMessageRequest): Promise<Message> {

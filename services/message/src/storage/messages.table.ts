@@ -6,7 +6,7 @@ import { bucketOf } from '../domain/bucketing.js';
 import { monotonicTimestamp } from './monotonic-timestamp.js';
 
 const COLUMNS =
-  'conversation_id, seq, message_id, sender_id, client_msg_id, text, reply_to, attachments, created_at, edited_at, deleted, version, reactions, pinned_by, pinned_at';
+  'conversation_id, seq, message_id, sender_id, client_msg_id, text, reply_to, attachments, created_at, edited_at, deleted, version, reactions, pinned_by, pinned_at, mentions';
 
 /** messages ((conversation_id, bucket), seq DESC): history, one bucket of 1000 seqs per partition. */
 @Injectable()
@@ -21,7 +21,7 @@ export class MessagesTable {
   insertStatement(m: Message): Statement {
     return {
       query:
-        'INSERT INTO messages (conversation_id, bucket, seq, message_id, sender_id, client_msg_id, text, reply_to, attachments, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO messages (conversation_id, bucket, seq, message_id, sender_id, client_msg_id, text, reply_to, attachments, created_at, mentions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       params: [
         m.conversationId,
         bucketOf(m.seq),
@@ -33,6 +33,7 @@ export class MessagesTable {
         m.replyTo ?? null,
         m.attachments.length ? encodeList(m.attachments, Attachment) : null,
         m.createdAt ? new Date(m.createdAt) : new Date(),
+        m.mentions.length ? m.mentions : null,
       ],
     };
   }
@@ -197,6 +198,7 @@ function toMessage(row: { get(n: string): unknown }): Message {
     attachments: decodeList(row.get('attachments') as Buffer | null, Attachment),
     reactions: decodeList(row.get('reactions') as Buffer | null, Reaction),
     version: Number(row.get('version') ?? 0),
+    mentions: (row.get('mentions') as string[] | null) ?? [],
     ...(pinnedBy ? { pin: { pinnedBy, pinnedAt: (row.get('pinned_at') as Date).toISOString() } } : {}),
   };
 }

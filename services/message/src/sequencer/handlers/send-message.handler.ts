@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { Message } from '@im/proto/client/v1';
 import type { ConversationCommand } from '@im/proto/events/v1';
 import { claimId, type Decision, type SequencingState } from '../../domain/sequencing.js';
+import { MentionsTable } from '../../storage/mentions.table.js';
 import { MessageClaimsTable } from '../../storage/message-claims.table.js';
 import { MessagesTable } from '../../storage/messages.table.js';
 import type { BatchItem, CommandHandler, ConversationBatch, Needs, Outbox } from '../command-handler.js';
@@ -14,6 +15,7 @@ export class SendMessageHandler implements CommandHandler<'sendMessage'> {
   constructor(
     private readonly claims: MessageClaimsTable,
     private readonly messages: MessagesTable,
+    private readonly mentions: MentionsTable,
   ) {}
 
   needs(item: BatchItem<'sendMessage'>): Needs {
@@ -35,6 +37,7 @@ export class SendMessageHandler implements CommandHandler<'sendMessage'> {
       batch.statements.push(
         this.claims.claimStatement(item.command.conversationId, msg, { seq: d.seq, messageId: d.messageId }),
         this.messages.insertStatement(msg),
+        ...this.mentions.statements(msg.conversationId, msg.seq, msg.senderId, msg.mentions),
       );
       return;
     }
@@ -49,7 +52,13 @@ export class SendMessageHandler implements CommandHandler<'sendMessage'> {
             seq: d.seq,
             messageId: d.messageId,
           });
-          await Promise.all([this.messages.insert(msg), this.claims.write(claim)]);
+          await Promise.all([
+            this.messages.insert(msg),
+            this.claims.write(claim),
+            ...this.mentions
+              .statements(msg.conversationId, msg.seq, msg.senderId, msg.mentions)
+              .map((s) => this.claims.write(s)),
+          ]);
         }
         batch.stored[index] = msg;
       })(),
@@ -94,5 +103,6 @@ function toMessage(command: ConversationCommand, seq: number, messageId: string,
     attachments: send?.attachments ?? [],
     reactions: [],
     version: 0,
+    mentions: send?.mentions ?? [],
   };
 }

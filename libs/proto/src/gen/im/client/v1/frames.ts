@@ -25,6 +25,8 @@ export interface MessageSendFrame {
   text: string;
   replyTo?: string | undefined;
   attachments: Attachment[];
+  /** Members to mention (user ids), or "all" (in channels: admins and the owner only). */
+  mentions: string[];
 }
 
 /** type "read": moves the caller's read marker forward (never back). */
@@ -319,7 +321,16 @@ export const AuthFrame: MessageFns<AuthFrame> = {
 };
 
 function createBaseMessageSendFrame(): MessageSendFrame {
-  return { type: "", id: "", conversationId: "", clientMsgId: "", text: "", replyTo: undefined, attachments: [] };
+  return {
+    type: "",
+    id: "",
+    conversationId: "",
+    clientMsgId: "",
+    text: "",
+    replyTo: undefined,
+    attachments: [],
+    mentions: [],
+  };
 }
 
 export const MessageSendFrame: MessageFns<MessageSendFrame> = {
@@ -344,6 +355,9 @@ export const MessageSendFrame: MessageFns<MessageSendFrame> = {
     }
     for (const v of message.attachments) {
       Attachment.encode(v!, writer.uint32(58).fork()).join();
+    }
+    for (const v of message.mentions) {
+      writer.uint32(66).string(v!);
     }
     return writer;
   },
@@ -415,6 +429,14 @@ export const MessageSendFrame: MessageFns<MessageSendFrame> = {
             }
 
             message.attachments.push(Attachment.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.mentions.push(reader.string());
             continue;
           }
         }

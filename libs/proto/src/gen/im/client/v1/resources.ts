@@ -55,7 +55,11 @@ export interface Message {
    */
   version: number;
   /** Set while the message is pinned in its conversation. */
-  pin?: Pin | undefined;
+  pin?:
+    | Pin
+    | undefined;
+  /** Members mentioned (user ids), or "all"; fixed when sent. */
+  mentions: string[];
 }
 
 export interface Pin {
@@ -96,6 +100,8 @@ export interface Conversation {
   memberCount: number;
   /** The conversation's latest update version (see Message.version). */
   lastVersion: number;
+  /** Unread messages (after read_seq) that mention the caller or "all", not sent by the caller. */
+  mentionCount: number;
 }
 
 export interface Presence {
@@ -380,6 +386,7 @@ function createBaseMessage(): Message {
     reactions: [],
     version: 0,
     pin: undefined,
+    mentions: [],
   };
 }
 
@@ -426,6 +433,9 @@ export const Message: MessageFns<Message> = {
     }
     if (message.pin !== undefined) {
       Pin.encode(message.pin, writer.uint32(114).fork()).join();
+    }
+    for (const v of message.mentions) {
+      writer.uint32(122).string(v!);
     }
     return writer;
   },
@@ -553,6 +563,14 @@ export const Message: MessageFns<Message> = {
             }
 
             message.pin = Pin.decode(reader, reader.uint32());
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.mentions.push(reader.string());
             continue;
           }
         }
@@ -775,6 +793,7 @@ function createBaseConversation(): Conversation {
     lastActivityAt: undefined,
     memberCount: 0,
     lastVersion: 0,
+    mentionCount: 0,
   };
 }
 
@@ -815,6 +834,9 @@ export const Conversation: MessageFns<Conversation> = {
     }
     if (message.lastVersion !== 0) {
       writer.uint32(96).int64(message.lastVersion);
+    }
+    if (message.mentionCount !== 0) {
+      writer.uint32(104).int64(message.mentionCount);
     }
     return writer;
   },
@@ -926,6 +948,14 @@ export const Conversation: MessageFns<Conversation> = {
             }
 
             message.lastVersion = longToNumber(reader.int64());
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.mentionCount = longToNumber(reader.int64());
             continue;
           }
         }

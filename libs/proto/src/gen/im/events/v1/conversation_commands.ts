@@ -37,6 +37,8 @@ export interface SendMessageCommand {
   attachments: Attachment[];
   /** Assigned by the accepting replica, so a replay of the command stores the same id. */
   messageId: string;
+  /** Checked against the membership when accepted. */
+  mentions: string[];
 }
 
 export interface MarkReadCommand {
@@ -277,7 +279,7 @@ export const ConversationCommand: MessageFns<ConversationCommand> = {
 };
 
 function createBaseSendMessageCommand(): SendMessageCommand {
-  return { clientMsgId: "", text: "", replyTo: undefined, attachments: [], messageId: "" };
+  return { clientMsgId: "", text: "", replyTo: undefined, attachments: [], messageId: "", mentions: [] };
 }
 
 export const SendMessageCommand: MessageFns<SendMessageCommand> = {
@@ -296,6 +298,9 @@ export const SendMessageCommand: MessageFns<SendMessageCommand> = {
     }
     if (message.messageId !== "") {
       writer.uint32(42).string(message.messageId);
+    }
+    for (const v of message.mentions) {
+      writer.uint32(50).string(v!);
     }
     return writer;
   },
@@ -351,6 +356,14 @@ export const SendMessageCommand: MessageFns<SendMessageCommand> = {
             }
 
             message.messageId = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.mentions.push(reader.string());
             continue;
           }
         }

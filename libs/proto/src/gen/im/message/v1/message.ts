@@ -88,6 +88,7 @@ export interface SendMessageRequest {
   text: string;
   replyTo?: string | undefined;
   attachments: Attachment[];
+  mentions: string[];
 }
 
 export interface SendMessageResponse {
@@ -834,7 +835,15 @@ export const RemoveMemberResponse: MessageFns<RemoveMemberResponse> = {
 };
 
 function createBaseSendMessageRequest(): SendMessageRequest {
-  return { caller: undefined, conversationId: "", clientMsgId: "", text: "", replyTo: undefined, attachments: [] };
+  return {
+    caller: undefined,
+    conversationId: "",
+    clientMsgId: "",
+    text: "",
+    replyTo: undefined,
+    attachments: [],
+    mentions: [],
+  };
 }
 
 export const SendMessageRequest: MessageFns<SendMessageRequest> = {
@@ -856,6 +865,9 @@ export const SendMessageRequest: MessageFns<SendMessageRequest> = {
     }
     for (const v of message.attachments) {
       Attachment.encode(v!, writer.uint32(50).fork()).join();
+    }
+    for (const v of message.mentions) {
+      writer.uint32(58).string(v!);
     }
     return writer;
   },
@@ -919,6 +931,14 @@ export const SendMessageRequest: MessageFns<SendMessageRequest> = {
             }
 
             message.attachments.push(Attachment.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.mentions.push(reader.string());
             continue;
           }
         }

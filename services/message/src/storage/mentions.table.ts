@@ -1,0 +1,55 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { CassandraClient, Statement } from '@im/platform/cassandra';
+import { CASSANDRA } from '@im/platform/nest';
+import { MENTION_ALL } from '../domain/message-rules.js';
+
+/**
+ * mentions_by_user ((user_id, conversation_id), seq) and mentions_of_all ((conversation_id), seq):
+ * what the conversation list counts as a user's unread mentions.
+ */
+@Injectable()
+export class MentionsTable {
+  constructor(@Inject(CASSANDRA) private readonly db: CassandraClient) {}
+
+  /** The rows of a new message's mentions (the sender's own mention of themselves counts nothing). */
+  statements(
+    conversationId: string,
+    seq: number,
+    senderId: string,
+    mentions: readonly string[],
+  ): Statement[] {
+    return mentions.flatMap((m): Statement[] => {
+      if (m === MENTION_ALL)
+        return [
+          {
+            query: 'INSERT INTO mentions_of_all (conversation_id, seq, sender_id) VALUES (?, ?, ?)',
+            params: [conversationId, seq, senderId],
+          },
+        ];
+      if (m === senderId) return [];
+      return [
+        {
+          query: 'INSERT INTO mentions_by_user (user_id, conversation_id, seq) VALUES (?, ?, ?)',
+          params: [m, conversationId, seq],
+        },
+      ];
+    });
+  }
+
+  /** Messages after readSeq that mention the user, or everyone (not counting the user's own). */
+  async unreadCount(userId: string, conversationId: string, readSeq: number): Promise<number> {
+    const [own, all] = await Promise.all([
+      this.db.execute(
+        'SELECT seq FROM mentions_by_user WHERE user_id = ? AND conversation_id = ? AND seq > ?',
+        [userId, conversationId, readSeq],
+      ),
+      this.db.execute('SELECT seq, sender_id FROM mentions_of_all WHERE conversation_id = ? AND seq > ?', [
+        conversationId,
+        readSeq,
+      ]),
+    ]);
+    const seqs = new Set(own.rows.map((r) => Number(r.get('seq'))));
+    for (const r of all.rows) if (r.get('sender_id') !== userId) seqs.add(Number(r.get('seq')));
+    return seqs.size;
+  }
+}
