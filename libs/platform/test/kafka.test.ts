@@ -34,6 +34,8 @@ describe('kafka (real broker)', () => {
   });
 
   it('a full producer queue refuses sends, but makes sendMany({ waitForRoom }) wait instead', async () => {
+    // a topic of its own: the next test counts every record of `topic`
+    const topic = `${prefix}.queue.v1`;
     await ensureTopics(kafka, [{ topic, numPartitions: 3, replicationFactor: 1 }]);
     const producer = new BatchingProducer(kafka, { maxQueuedRecords: 20, maxBatchRecords: 5 });
     await producer.connect();
