@@ -41,8 +41,9 @@ export const MESSAGES_MAPPING = {
     conversationId: { type: 'keyword' },
     seq: { type: 'long' },
     senderId: { type: 'keyword' },
-    // the standard analyzer: Unicode word boundaries (UAX #29), lower-cased; CJK by character
-    text: { type: 'text', analyzer: 'standard' },
+    // the standard analyzer: Unicode word boundaries (UAX #29), lower-cased; CJK by character.
+    // Offsets in the postings let the highlighter find matches without analysing the text again.
+    text: { type: 'text', analyzer: 'standard', index_options: 'offsets' },
     createdAt: { type: 'date' },
     editedAt: { type: 'date' },
     deleted: { type: 'boolean' },

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { SearchResult } from '@im/proto/client/v1';
+import type { Message, SearchResult } from '@im/proto/client/v1';
 import type { Caller } from '@im/proto/common/v1';
 import { ConversationService } from '../conversations/conversation.service.js';
 import {
@@ -12,10 +12,13 @@ import {
 import { HistoryService } from '../history/history.service.js';
 import { MembersTable } from '../storage/members.table.js';
 import { MessagesTable } from '../storage/messages.table.js';
-import { MessagesIndex } from './messages-index.js';
+import { MessagesIndex, type Hit } from './messages-index.js';
 
 /** Conversations one search covers at most (OpenSearch's terms filter limit is 65 536). */
 const MAX_CONVERSATIONS = 10_000;
+/** A user's conversation ids are reused this long between searches (paging, typing ahead). */
+const CONVERSATIONS_TTL_MS = 5_000;
+const CACHED_USERS = 50_000;
 
 /**
  * GET /v1/search/messages: the caller's conversations in the caller's tenant, decided at query
@@ -25,6 +28,8 @@ const MAX_CONVERSATIONS = 10_000;
  */
 @Injectable()
 export class SearchService {
+  private readonly conversationIds = new Map<string, { ids: string[]; until: number }>();
+
   constructor(
     private readonly conversations: ConversationService,
     private readonly members: MembersTable,
@@ -59,9 +64,9 @@ export class SearchService {
       caller.tenantId,
     );
     const page = hits.slice(0, valid.limit);
-    const stored = await Promise.all(page.map((h) => this.messages.get(h.conversationId, h.seq)));
-    const current = page.flatMap((h, i) => {
-      const m = stored[i];
+    const stored = await this.current(caller.userId, page);
+    const current = page.flatMap((h) => {
+      const m = stored.get(`${h.conversationId}:${h.seq}`);
       const fresh =
         m &&
         !m.deleted &&
@@ -76,5 +81,37 @@ export class SearchService {
       results: current.map((r, i) => ({ message: seen[i]!, highlights: r.highlights })),
       nextCursor: hits.length > valid.limit ? encodeCursor(page.at(-1)!.sort as SearchCursor) : '',
     };
+  }
+
+  /** The user's conversations, reused for a few seconds (membership is checked again per hit). */
+  private async conversationsOf(userId: string): Promise<string[]> {
+    const cached = this.conversationIds.get(userId);
+    if (cached && cached.until > Date.now()) return cached.ids;
+    const ids = (await this.members.conversationsOf(userId))
+      .slice(0, MAX_CONVERSATIONS)
+      .map((m) => m.conversationId);
+    if (this.conversationIds.size >= CACHED_USERS)
+      this.conversationIds.delete(this.conversationIds.keys().next().value!);
+    this.conversationIds.set(userId, { ids, until: Date.now() + CONVERSATIONS_TTL_MS });
+    return ids;
+  }
+
+  /**
+   * The stored messages of the hits in conversations the user is still a member of (the membership
+   * cache hears of a removal at once), read one request per conversation bucket.
+   */
+  private async current(userId: string, hits: readonly Hit[]): Promise<Map<string, Message>> {
+    const byConversation = new Map<string, number[]>();
+    for (const h of hits)
+      byConversation.set(h.conversationId, [...(byConversation.get(h.conversationId) ?? []), h.seq]);
+    const out = new Map<string, Message>();
+    await Promise.all(
+      [...byConversation].map(async ([conversationId, seqs]) => {
+        if (!(await this.conversations.isMember(userId, conversationId))) return;
+        for (const m of await this.messages.getMany(conversationId, seqs))
+          out.set(`${conversationId}:${m.seq}`, m);
+      }),
+    );
+    return out;
   }
 }

@@ -79,10 +79,30 @@ export class MessagesTable {
     }
   }
 
-  /** Several messages of one conversation by seq (missing ones left out), in the order asked. */
+  /**
+   * Several messages of one conversation by seq (missing ones left out), in the order asked: one
+   * request per bucket (a partition), not one per message.
+   */
   async getMany(conversationId: string, seqs: readonly number[]): Promise<Message[]> {
-    const found = await Promise.all(seqs.map((seq) => this.get(conversationId, seq)));
-    return found.filter((m): m is Message => m !== undefined);
+    const byBucket = new Map<number, number[]>();
+    for (const seq of seqs) {
+      const list = byBucket.get(bucketOf(seq));
+      if (list) list.push(seq);
+      else byBucket.set(bucketOf(seq), [seq]);
+    }
+    const rows = await Promise.all(
+      [...byBucket].map(([bucket, list]) =>
+        this.db.execute(
+          `SELECT ${COLUMNS} FROM messages WHERE conversation_id = ? AND bucket = ? AND seq IN ?`,
+          [conversationId, bucket, list],
+        ),
+      ),
+    );
+    const found = new Map(rows.flatMap((rs) => rs.rows.map((r) => toMessage(r))).map((m) => [m.seq, m]));
+    return seqs.flatMap((seq) => {
+      const m = found.get(seq);
+      return m ? [m] : [];
+    });
   }
 
   async get(conversationId: string, seq: number): Promise<Message | undefined> {
