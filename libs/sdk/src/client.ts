@@ -134,6 +134,23 @@ export class ImClient {
     return (await this.call<{ pins: PinnedMessage[] }>('GET', `/v1/conversations/${id}/pins`)).pins;
   }
 
+  async receipts(id: string): Promise<Array<{ userId: string; readSeq: number }>> {
+    return (
+      await this.call<{ receipts: Array<{ userId: string; readSeq: number }> }>(
+        'GET',
+        `/v1/conversations/${id}/receipts`,
+      )
+    ).receipts;
+  }
+
+  settings(): Promise<{ readReceipts: boolean }> {
+    return this.call('GET', '/v1/me/notification-settings');
+  }
+
+  updateSettings(settings: { readReceipts?: boolean }): Promise<{ readReceipts: boolean }> {
+    return this.call('PUT', '/v1/me/notification-settings', settings);
+  }
+
   listMessages(
     id: string,
     query: { beforeSeq?: number; afterSeq?: number; limit?: number } = {},

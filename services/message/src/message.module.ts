@@ -29,6 +29,8 @@ import { MessageClaimsTable } from './storage/message-claims.table.js';
 import { MessageEditsTable } from './storage/message-edits.table.js';
 import { MessagesTable } from './storage/messages.table.js';
 import { MentionsTable } from './storage/mentions.table.js';
+import { UserSettingsTable } from './storage/user-settings.table.js';
+import { UserSettingsCache } from './conversations/user-settings-cache.js';
 import { PinsTable } from './storage/pins.table.js';
 import { ReactionsTable } from './storage/reactions.table.js';
 import { MessagesIndex } from './search/messages-index.js';
@@ -74,6 +76,8 @@ export class MessageModule {
         ReactionsTable,
         PinsTable,
         MentionsTable,
+        UserSettingsTable,
+        UserSettingsCache,
         MembershipCache,
         AuthClient,
         LivePublisher,

@@ -367,6 +367,59 @@ describe('rich messaging: edits, deletes, reactions, pins, mentions', () => {
     }
   });
 
+  it('receipts: the other members’ read markers, live and by REST; readReceipts false hides them both ways', async () => {
+    const [ana, bo, cy, outsider] = await registerUsers(platform, 4, 'receipts');
+    const group = await ana!.createConversation('group', [bo!.user.id, cy!.user.id], 'receipts');
+    for (const n of [1, 2, 3]) await ana!.sendMessage(group.id, `r${n}`, `message ${n}`);
+    const [a1, c1, c2] = await Promise.all([ana!.connect(), cy!.connect(), cy!.connect()]);
+    try {
+      await bo!.markRead(group.id, 2);
+      await a1.waitFor('read', (f) => f.userId === bo!.user.id && f.seq === 2);
+      await c1.waitFor('read', (f) => f.userId === bo!.user.id && f.seq === 2);
+      const sorted = (r: Array<{ userId: string; readSeq: number }>) =>
+        r.map((x) => [x.userId, x.readSeq]).sort((a, b) => String(a[0]).localeCompare(String(b[0])));
+      assert.deepEqual(
+        sorted(await ana!.receipts(group.id)),
+        sorted([
+          { userId: bo!.user.id, readSeq: 2 },
+          { userId: cy!.user.id, readSeq: 0 },
+        ]),
+      );
+
+      assert.deepEqual(await cy!.updateSettings({ readReceipts: false }), { readReceipts: false });
+      assert.deepEqual(await cy!.settings(), { readReceipts: false });
+      await cy!.markRead(group.id, 3);
+      // cy's own other device hears it; ana does not, and bo's next read does not reach cy
+      await c2.waitFor('read', (f) => f.userId === cy!.user.id && f.seq === 3);
+      await bo!.markRead(group.id, 3);
+      await a1.waitFor('read', (f) => f.userId === bo!.user.id && f.seq === 3);
+      assert.equal(
+        a1.events.some((f) => f.type === 'read' && f.userId === cy!.user.id),
+        false,
+      );
+      assert.equal(
+        c1.events.some((f) => f.type === 'read' && f.userId === bo!.user.id && f.seq === 3),
+        false,
+      );
+      assert.deepEqual(sorted(await ana!.receipts(group.id)), [[bo!.user.id, 3]]);
+      assert.deepEqual(await cy!.receipts(group.id), [], 'who hides theirs sees none');
+
+      // bad input and strangers
+      assert.equal(await outcome(outsider!.receipts(group.id)), '404 not_found');
+      assert.equal(
+        await outcome(ana!.call('PUT', '/v1/me/notification-settings', { readReceipts: 'no' })),
+        '400 invalid_argument',
+      );
+      assert.equal(
+        await outcome(ana!.call('PUT', '/v1/me/notification-settings', { previews: 'full' })),
+        '400 invalid_argument',
+      );
+      assert.deepEqual(await ana!.settings(), { readReceipts: true }, 'a refused change changes nothing');
+    } finally {
+      await closeAll([a1, c1, c2]);
+    }
+  });
+
   it('bad input: malformed emoji, over-long text, seqs out of range; nothing changes', async () => {
     const [ana, bo] = await registerUsers(platform, 2, 'badupd');
     const conv = await ana!.createConversation('group', [bo!.user.id], 'bad');

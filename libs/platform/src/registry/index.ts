@@ -33,6 +33,8 @@ export interface Registry {
     presenceOf(tenantId: string, userId: string): string;
     /** A conversation's members changed: message replicas drop their cached membership. */
     readonly membershipChanged: string;
+    /** A user's messaging settings changed: message replicas drop their cached copy. */
+    readonly userSettingsChanged: string;
   };
   readonly buckets: {
     readonly revokedSessions: string;
@@ -73,6 +75,7 @@ export function createRegistry(prefix = ''): Registry {
       sessionRevoked: dotted('im.auth.session.revoked'),
       presenceOf: (tenantId, userId) => dotted(`im.presence.${tenantId}.${userId}`),
       membershipChanged: dotted('im.message.membership.changed'),
+      userSettingsChanged: dotted('im.message.settings.changed'),
     },
     buckets: {
       revokedSessions: underscored('im_revoked_sessions'),

@@ -26,6 +26,7 @@ function components(): Record<string, unknown> {
     'SearchResult',
     'Pin',
     'PinnedMessage',
+    'Receipt',
   ]) {
     schemas[name] = clientSchemas().get(name);
   }

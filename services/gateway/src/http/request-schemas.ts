@@ -62,6 +62,19 @@ export const sendMessageBody = z.object({
 
 export const readBody = z.object({ seq });
 
+/** Settings of DESIGN §4 that arrive with the notification service; refused until then, not ignored. */
+const NOT_YET = ['previews', 'quietHours', 'keywords'] as const;
+export const notificationSettingsBody = z
+  .object({
+    readReceipts: z.boolean().optional().describe('false: nobody sees your read markers, nor you theirs'),
+  })
+  .passthrough()
+  .superRefine((body, ctx) => {
+    for (const key of NOT_YET)
+      if (key in body) ctx.addIssue({ code: 'custom', path: [key], message: 'not supported yet' });
+  })
+  .transform(({ readReceipts }) => ({ readReceipts }));
+
 const messageSeq = seq.min(1);
 const emoji = z.string().min(1).max(64).describe('one emoji (a single grapheme) or a :shortcode:');
 export const editMessageBody = z.object({ text: z.string().max(65_536) });

@@ -14,6 +14,7 @@ import {
   listConversationsQuery,
   listMessagesQuery,
   loginBody,
+  notificationSettingsBody,
   memberParams,
   messageParams,
   reactionParams,
@@ -445,6 +446,58 @@ export function buildRoutes(d: RouteDeps): Route[] {
         status: 200,
         body: await d.messaging.markRead(caller(principal), params.id, body.seq),
       }),
+    }),
+    route({
+      method: 'GET',
+      path: '/v1/conversations/:id/receipts',
+      summary:
+        'How far the other members have read (conversations up to 100 members; members who share read receipts, to a caller who does)',
+      tag: 'messages',
+      auth: true,
+      params: conversationParams,
+      responses: {
+        200: {
+          type: 'object',
+          properties: { receipts: { type: 'array', items: { $ref: '#/components/schemas/Receipt' } } },
+        },
+        404: 'Error',
+      },
+      handler: async ({ principal, params }) => ({
+        status: 200,
+        body: await d.downstream.message.getReceipts({
+          caller: caller(principal),
+          conversationId: params.id,
+        }),
+      }),
+    }),
+    route({
+      method: 'GET',
+      path: '/v1/me/notification-settings',
+      summary:
+        'The caller’s settings (so far: readReceipts; previews, quiet hours and keywords come with notifications)',
+      tag: 'users',
+      auth: true,
+      responses: { 200: { type: 'object', properties: { readReceipts: { type: 'boolean' } } } },
+      handler: async ({ principal }) => {
+        const res = await d.downstream.message.getUserSettings({ caller: caller(principal) });
+        return { status: 200, body: { readReceipts: res.settings?.readReceipts ?? true } };
+      },
+    }),
+    route({
+      method: 'PUT',
+      path: '/v1/me/notification-settings',
+      summary: 'Change the caller’s settings (fields left out stay as they are)',
+      tag: 'users',
+      auth: true,
+      body: notificationSettingsBody,
+      responses: { 200: { type: 'object', properties: { readReceipts: { type: 'boolean' } } }, 400: 'Error' },
+      handler: async ({ principal, body }) => {
+        const res = await d.downstream.message.updateUserSettings({
+          caller: caller(principal),
+          readReceipts: body.readReceipts,
+        });
+        return { status: 200, body: { readReceipts: res.settings?.readReceipts ?? true } };
+      },
     }),
     route({
       method: 'GET',

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { bindService, requireCaller as caller, type ServiceBinding } from '@im/platform/grpc';
 import { MessageServiceService } from '@im/proto/message/v1';
 import { ConversationService } from '../conversations/conversation.service.js';
+import { UserSettingsCache } from '../conversations/user-settings-cache.js';
 import { HistoryService } from '../history/history.service.js';
 import { SearchService } from '../search/search.service.js';
 import { MessageCommands } from '../sending/message-commands.js';
@@ -14,6 +15,7 @@ export class MessageGrpcApi {
     private readonly history: HistoryService,
     private readonly commands: MessageCommands,
     private readonly searching: SearchService,
+    private readonly settings: UserSettingsCache,
   ) {}
 
   binding(): ServiceBinding {
@@ -47,6 +49,17 @@ export class MessageGrpcApi {
       react: async (r) => ({ message: await this.commands.react(caller(r.caller), r) }),
       pinMessage: async (r) => ({ message: await this.commands.pin(caller(r.caller), r) }),
       listPins: async (r) => ({ pins: await this.history.pinned(caller(r.caller), r.conversationId) }),
+      getReceipts: async (r) => ({
+        receipts: await this.conversations.receipts(caller(r.caller), r.conversationId),
+      }),
+      getUserSettings: async (r) => ({ settings: await this.settings.get(caller(r.caller).userId) }),
+      updateUserSettings: async (r) => {
+        const { userId } = caller(r.caller);
+        const current = await this.settings.get(userId);
+        const settings = { readReceipts: r.readReceipts ?? current.readReceipts };
+        await this.settings.put(userId, settings);
+        return { settings };
+      },
       searchMessages: (r) =>
         this.searching.search(caller(r.caller), r.query, r.conversationId, r.cursor, r.limit),
       checkMembership: (r) => this.conversations.checkMembership(caller(r.caller), r.conversationId),

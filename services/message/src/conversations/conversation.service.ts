@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { AppError } from '@im/platform/errors';
 import { uuidv7 } from '@im/platform/ids';
 import { CONFIG } from '@im/platform/nest';
-import type { Conversation } from '@im/proto/client/v1';
+import type { Conversation, Receipt } from '@im/proto/client/v1';
 import type { Caller } from '@im/proto/common/v1';
 import type { ConversationEvent } from '@im/proto/events/v1';
 import { AuthClient } from '../clients/auth.client.js';
@@ -21,6 +21,7 @@ import { ConversationEvents } from '../producers/conversation-events.js';
 import { LivePublisher } from '../producers/live-publisher.js';
 import { ConversationsTable, type ConversationRow } from '../storage/conversations.table.js';
 import { DirectConversationsTable } from '../storage/direct-conversations.table.js';
+import { UserSettingsCache } from './user-settings-cache.js';
 import { MentionsTable } from '../storage/mentions.table.js';
 import { MembersTable, type MembershipRow } from '../storage/members.table.js';
 import { conversationView } from './conversation-view.js';
@@ -42,6 +43,7 @@ export class ConversationService {
     private readonly live: LivePublisher,
     private readonly events: ConversationEvents,
     private readonly mentions: MentionsTable,
+    private readonly settings: UserSettingsCache,
     @Inject(CONFIG) private readonly config: MessageConfig,
   ) {}
 
@@ -55,6 +57,26 @@ export class ConversationService {
     if (!membership || !row || row.tenantId !== caller.tenantId)
       throw new AppError('not_found', 'no such conversation');
     return { row, membership };
+  }
+
+  /**
+   * The other members' read markers: in conversations up to READ_RECEIPTS_MAX_MEMBERS, of members
+   * who share read receipts, and only to a caller who shares them too.
+   */
+  async receipts(caller: Caller, conversationId: string): Promise<Receipt[]> {
+    const { row } = await this.requireMember(caller, conversationId);
+    if (row.memberCount > this.config.READ_RECEIPTS_MAX_MEMBERS) return [];
+    if (!(await this.settings.get(caller.userId)).readReceipts) return [];
+    const others = (await this.members.members(conversationId, this.config.READ_RECEIPTS_MAX_MEMBERS + 1))
+      .map((m) => m.userId)
+      .filter((u) => u !== caller.userId);
+    const sharing = await this.settings.sharing(others);
+    const shown = others.filter((u) => sharing.get(u));
+    const markers = await Promise.all(shown.map((u) => this.members.membership(u, conversationId)));
+    return shown.flatMap((userId, i) => {
+      const m = markers[i];
+      return m ? [{ userId, readSeq: Math.min(m.readSeq, row.lastSeq) }] : [];
+    });
   }
 
   /** Whether a user is a member (from the membership cache). */

@@ -27,6 +27,8 @@ export interface Needs {
   message?: number;
   /** The conversation's pin count. */
   pins?: boolean;
+  /** Whether each member shares read receipts (for conversations small enough to show them). */
+  receipts?: boolean;
 }
 
 /** One conversation's part of a batch while the sequencer works on it. */
@@ -49,6 +51,8 @@ export interface ConversationBatch {
   readonly messages: ReadonlyMap<number, MessageState>;
   /** Members of the conversation, once the writes are done. */
   memberIds: readonly string[];
+  /** Whether each member shares read receipts, when a command asked (Needs.receipts). */
+  receiptsSharing: ReadonlyMap<string, boolean>;
 }
 
 /** Where a handler's results go once the batch is stored. */

@@ -17,6 +17,7 @@ import type { Message } from '@im/proto/client/v1';
 import { CommandResult, ConversationCommand, type ConversationEvent } from '@im/proto/events/v1';
 import type { MessageConfig } from '../config.js';
 import { MembershipCache } from '../conversations/membership-cache.js';
+import { UserSettingsCache } from '../conversations/user-settings-cache.js';
 import type { MessageState } from '../domain/message-updates.js';
 import { claimId, SequencingState, type Claim, type ClaimKey } from '../domain/sequencing.js';
 import { ConversationEvents } from '../producers/conversation-events.js';
@@ -74,6 +75,7 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     private readonly reactions: ReactionsTable,
     private readonly pins: PinsTable,
     private readonly membership: MembershipCache,
+    private readonly settings: UserSettingsCache,
     private readonly live: LivePublisher,
     private readonly events: ConversationEvents,
     readiness: Readiness,
@@ -252,6 +254,7 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
       claims: new Map(),
       messages,
       memberIds: [],
+      receiptsSharing: new Map(),
     };
 
     // 3. store: the handlers' writes and the moved read markers, then last_seq (the recovery point)
@@ -289,6 +292,8 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
 
     // 4. answer, fan out, emit
     batch.memberIds = (await this.membership.membersOf(conversationId)).map((m) => m.userId);
+    if (needs.some((n) => n.receipts) && batch.memberIds.length <= this.config.READ_RECEIPTS_MAX_MEMBERS)
+      batch.receiptsSharing = await this.settings.sharing(batch.memberIds);
     const events: ConversationEvent[] = [];
     const out = this.outbox(conversation, events);
     items.forEach((i, index) => {

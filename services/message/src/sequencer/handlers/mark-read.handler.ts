@@ -1,18 +1,24 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { CONFIG } from '@im/platform/nest';
-import type { MessageConfig } from '../../config.js';
+import { Injectable } from '@nestjs/common';
 import type { Decision, SequencingState } from '../../domain/sequencing.js';
 import type { BatchItem, CommandHandler, ConversationBatch, Needs, Outbox } from '../command-handler.js';
+
+/**
+ * Who hears that `userId` read: the reader's own devices always; the other members only in
+ * conversations small enough for receipts, when both the reader and they share read receipts.
+ */
+export function receiptAudience(batch: ConversationBatch, userId: string): string[] {
+  const sharing = batch.receiptsSharing;
+  if (!sharing.get(userId)) return [userId];
+  return batch.memberIds.filter((m) => m === userId || sharing.get(m));
+}
 
 /** markRead: the caller's read marker moves forward (never back, never past the last message). */
 @Injectable()
 export class MarkReadHandler implements CommandHandler<'markRead'> {
   readonly kind = 'markRead';
 
-  constructor(@Inject(CONFIG) private readonly config: MessageConfig) {}
-
   needs(item: BatchItem<'markRead'>): Needs {
-    return { readers: [item.callerId] };
+    return { readers: [item.callerId], receipts: true };
   }
 
   decide(state: SequencingState, item: BatchItem<'markRead'>): Decision {
@@ -31,8 +37,7 @@ export class MarkReadHandler implements CommandHandler<'markRead'> {
     const marked = { conversationId, userId, readSeq: d.readSeq, lastSeq: batch.lastSeq };
     out.reply(command, { $case: 'readMarked', value: marked });
     if (!d.moved) return;
-    const everyone = batch.memberIds.length <= this.config.READ_RECEIPTS_MAX_MEMBERS;
-    out.live(everyone ? batch.memberIds : [userId], {
+    out.live(receiptAudience(batch, userId), {
       event: { $case: 'read', value: { conversationId, userId, seq: d.readSeq } },
     });
     out.event(`read/${userId}/${d.readSeq}`, batch.now, { $case: 'readMarked', value: marked });

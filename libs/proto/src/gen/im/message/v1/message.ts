@@ -19,7 +19,7 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { SyncCursor, SyncedConversation } from "../../client/v1/frames.js";
-import { Attachment, Conversation, Message, PinnedMessage, SearchResult } from "../../client/v1/resources.js";
+import { Attachment, Conversation, Message, PinnedMessage, Receipt, SearchResult } from "../../client/v1/resources.js";
 import { Caller } from "../../common/v1/common.js";
 
 export interface CreateConversationRequest {
@@ -191,6 +191,41 @@ export interface ListPinsRequest {
 
 export interface ListPinsResponse {
   pins: PinnedMessage[];
+}
+
+export interface GetReceiptsRequest {
+  caller: Caller | undefined;
+  conversationId: string;
+}
+
+export interface GetReceiptsResponse {
+  receipts: Receipt[];
+}
+
+/** The messaging settings a user has (the message service's part of /v1/me/notification-settings). */
+export interface UserSettings {
+  /** false: the user's read markers are not shown to others, nor others' to the user. */
+  readReceipts: boolean;
+}
+
+export interface GetUserSettingsRequest {
+  caller: Caller | undefined;
+}
+
+export interface GetUserSettingsResponse {
+  settings: UserSettings | undefined;
+}
+
+export interface UpdateUserSettingsRequest {
+  caller:
+    | Caller
+    | undefined;
+  /** Only the fields set change. */
+  readReceipts?: boolean | undefined;
+}
+
+export interface UpdateUserSettingsResponse {
+  settings: UserSettings | undefined;
 }
 
 export interface SearchMessagesRequest {
@@ -2022,6 +2057,350 @@ export const ListPinsResponse: MessageFns<ListPinsResponse> = {
   },
 };
 
+function createBaseGetReceiptsRequest(): GetReceiptsRequest {
+  return { caller: undefined, conversationId: "" };
+}
+
+export const GetReceiptsRequest: MessageFns<GetReceiptsRequest> = {
+  encode(message: GetReceiptsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.caller !== undefined) {
+      Caller.encode(message.caller, writer.uint32(10).fork()).join();
+    }
+    if (message.conversationId !== "") {
+      writer.uint32(18).string(message.conversationId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetReceiptsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetReceiptsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.caller = Caller.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.conversationId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseGetReceiptsResponse(): GetReceiptsResponse {
+  return { receipts: [] };
+}
+
+export const GetReceiptsResponse: MessageFns<GetReceiptsResponse> = {
+  encode(message: GetReceiptsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.receipts) {
+      Receipt.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetReceiptsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetReceiptsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.receipts.push(Receipt.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseUserSettings(): UserSettings {
+  return { readReceipts: false };
+}
+
+export const UserSettings: MessageFns<UserSettings> = {
+  encode(message: UserSettings, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.readReceipts !== false) {
+      writer.uint32(8).bool(message.readReceipts);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UserSettings {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUserSettings();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.readReceipts = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseGetUserSettingsRequest(): GetUserSettingsRequest {
+  return { caller: undefined };
+}
+
+export const GetUserSettingsRequest: MessageFns<GetUserSettingsRequest> = {
+  encode(message: GetUserSettingsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.caller !== undefined) {
+      Caller.encode(message.caller, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetUserSettingsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetUserSettingsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.caller = Caller.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseGetUserSettingsResponse(): GetUserSettingsResponse {
+  return { settings: undefined };
+}
+
+export const GetUserSettingsResponse: MessageFns<GetUserSettingsResponse> = {
+  encode(message: GetUserSettingsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.settings !== undefined) {
+      UserSettings.encode(message.settings, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetUserSettingsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetUserSettingsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.settings = UserSettings.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseUpdateUserSettingsRequest(): UpdateUserSettingsRequest {
+  return { caller: undefined, readReceipts: undefined };
+}
+
+export const UpdateUserSettingsRequest: MessageFns<UpdateUserSettingsRequest> = {
+  encode(message: UpdateUserSettingsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.caller !== undefined) {
+      Caller.encode(message.caller, writer.uint32(10).fork()).join();
+    }
+    if (message.readReceipts !== undefined) {
+      writer.uint32(16).bool(message.readReceipts);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateUserSettingsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateUserSettingsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.caller = Caller.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.readReceipts = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseUpdateUserSettingsResponse(): UpdateUserSettingsResponse {
+  return { settings: undefined };
+}
+
+export const UpdateUserSettingsResponse: MessageFns<UpdateUserSettingsResponse> = {
+  encode(message: UpdateUserSettingsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.settings !== undefined) {
+      UserSettings.encode(message.settings, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateUserSettingsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateUserSettingsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.settings = UserSettings.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 function createBaseSearchMessagesRequest(): SearchMessagesRequest {
   return { caller: undefined, query: "", conversationId: "", cursor: "", limit: 0 };
 }
@@ -2557,6 +2936,38 @@ export const MessageServiceService = {
     responseSerialize: (value: ListPinsResponse): Buffer => Buffer.from(ListPinsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListPinsResponse => ListPinsResponse.decode(value),
   },
+  /** The other members' read markers (receipts), as each member's setting allows. */
+  getReceipts: {
+    path: "/im.message.v1.MessageService/GetReceipts" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetReceiptsRequest): Buffer => Buffer.from(GetReceiptsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetReceiptsRequest => GetReceiptsRequest.decode(value),
+    responseSerialize: (value: GetReceiptsResponse): Buffer => Buffer.from(GetReceiptsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetReceiptsResponse => GetReceiptsResponse.decode(value),
+  },
+  getUserSettings: {
+    path: "/im.message.v1.MessageService/GetUserSettings" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetUserSettingsRequest): Buffer =>
+      Buffer.from(GetUserSettingsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetUserSettingsRequest => GetUserSettingsRequest.decode(value),
+    responseSerialize: (value: GetUserSettingsResponse): Buffer =>
+      Buffer.from(GetUserSettingsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetUserSettingsResponse => GetUserSettingsResponse.decode(value),
+  },
+  updateUserSettings: {
+    path: "/im.message.v1.MessageService/UpdateUserSettings" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateUserSettingsRequest): Buffer =>
+      Buffer.from(UpdateUserSettingsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateUserSettingsRequest => UpdateUserSettingsRequest.decode(value),
+    responseSerialize: (value: UpdateUserSettingsResponse): Buffer =>
+      Buffer.from(UpdateUserSettingsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UpdateUserSettingsResponse => UpdateUserSettingsResponse.decode(value),
+  },
   /** Full-text search over the caller's conversations (OpenSearch), best matches first. */
   searchMessages: {
     path: "/im.message.v1.MessageService/SearchMessages" as const,
@@ -2621,6 +3032,10 @@ export interface MessageServiceServer extends UntypedServiceImplementation {
   pinMessage: handleUnaryCall<PinMessageRequest, PinMessageResponse>;
   /** The conversation's pinned messages, most recently pinned first. */
   listPins: handleUnaryCall<ListPinsRequest, ListPinsResponse>;
+  /** The other members' read markers (receipts), as each member's setting allows. */
+  getReceipts: handleUnaryCall<GetReceiptsRequest, GetReceiptsResponse>;
+  getUserSettings: handleUnaryCall<GetUserSettingsRequest, GetUserSettingsResponse>;
+  updateUserSettings: handleUnaryCall<UpdateUserSettingsRequest, UpdateUserSettingsResponse>;
   /** Full-text search over the caller's conversations (OpenSearch), best matches first. */
   searchMessages: handleUnaryCall<SearchMessagesRequest, SearchMessagesResponse>;
   /** Cheap membership test for other services (typing, media access). */
@@ -2848,6 +3263,52 @@ export interface MessageServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListPinsResponse) => void,
+  ): ClientUnaryCall;
+  /** The other members' read markers (receipts), as each member's setting allows. */
+  getReceipts(
+    request: GetReceiptsRequest,
+    callback: (error: ServiceError | null, response: GetReceiptsResponse) => void,
+  ): ClientUnaryCall;
+  getReceipts(
+    request: GetReceiptsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetReceiptsResponse) => void,
+  ): ClientUnaryCall;
+  getReceipts(
+    request: GetReceiptsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetReceiptsResponse) => void,
+  ): ClientUnaryCall;
+  getUserSettings(
+    request: GetUserSettingsRequest,
+    callback: (error: ServiceError | null, response: GetUserSettingsResponse) => void,
+  ): ClientUnaryCall;
+  getUserSettings(
+    request: GetUserSettingsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetUserSettingsResponse) => void,
+  ): ClientUnaryCall;
+  getUserSettings(
+    request: GetUserSettingsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetUserSettingsResponse) => void,
+  ): ClientUnaryCall;
+  updateUserSettings(
+    request: UpdateUserSettingsRequest,
+    callback: (error: ServiceError | null, response: UpdateUserSettingsResponse) => void,
+  ): ClientUnaryCall;
+  updateUserSettings(
+    request: UpdateUserSettingsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UpdateUserSettingsResponse) => void,
+  ): ClientUnaryCall;
+  updateUserSettings(
+    request: UpdateUserSettingsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UpdateUserSettingsResponse) => void,
   ): ClientUnaryCall;
   /** Full-text search over the caller's conversations (OpenSearch), best matches first. */
   searchMessages(
