@@ -60,6 +60,7 @@ export class SearchIndexer implements OnApplicationBootstrap, BeforeApplicationS
         this.logger.error({ err, offset: record.offset }, 'undecodable event skipped by the search indexer');
       }
     }
+    await batch.heartbeat();
     await this.index.apply(ops);
     this.indexed.add(ops.length);
   }

@@ -170,6 +170,9 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
         if (!r) return SKIP_BATCH; // replayed from the committed offsets with fresh state
         events.push(...r);
       }
+      // a large batch (a backlog after an outage) must not outlast the session: the group would
+      // think this member dead, move its partitions and make it redo the batch
+      await batch.heartbeat();
     }
     if (events.length > 0) await this.events.publish(events);
     this.batchLatency.record(performance.now() - t0);
