@@ -1,19 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Message } from '@im/proto/client/v1';
-import { ApiError, type ImClient, type ImSocket } from '@im/sdk';
+import type { ImClient, ImSocket } from '@im/sdk';
 import { eventually, Platform } from '@im/testing';
 import { conversationEvents } from './support/events.js';
+import { outcome } from './support/outcome.js';
 import { closeAll, registerUsers } from './support/users.js';
-
-const outcome = async (p: Promise<unknown>): Promise<string> => {
-  try {
-    await p;
-    return 'ok';
-  } catch (err) {
-    return err instanceof ApiError ? `${err.status || 'ws'} ${err.code}` : String(err);
-  }
-};
 
 /** The newest state of message `seq` a socket has seen live (message.new, then message.updated). */
 function liveState(s: ImSocket, conversationId: string, seq: number): Message | undefined {

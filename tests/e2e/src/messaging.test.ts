@@ -2,19 +2,11 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Conversation, Message } from '@im/proto/client/v1';
-import { ApiError, ConversationLog } from '@im/sdk';
+import { ConversationLog } from '@im/sdk';
 import { eventually, Platform } from '@im/testing';
 import { conversationEvents } from './support/events.js';
+import { outcome } from './support/outcome.js';
 import { closeAll, registerUsers } from './support/users.js';
-
-const code = async (p: Promise<unknown>): Promise<string> => {
-  try {
-    await p;
-    return 'ok';
-  } catch (err) {
-    return err instanceof ApiError ? `${err.status || 'ws'} ${err.code}` : String(err);
-  }
-};
 
 describe('messaging through the gateway', () => {
   let platform: Platform;
@@ -256,22 +248,22 @@ describe('messaging through the gateway', () => {
     const missing = randomUUID();
     for (const outsider of [carol!, dave!]) {
       for (const id of [conv.id, missing]) {
-        assert.equal(await code(outsider.getConversation(id)), '404 not_found');
-        assert.equal(await code(outsider.listMessages(id)), '404 not_found');
-        assert.equal(await code(outsider.sendMessage(id, 'k', 'hi')), '404 not_found');
-        assert.equal(await code(outsider.markRead(id, 1)), '404 not_found');
-        assert.equal(await code(outsider.addMembers(id, [outsider.user.id])), '404 not_found');
+        assert.equal(await outcome(outsider.getConversation(id)), '404 not_found');
+        assert.equal(await outcome(outsider.listMessages(id)), '404 not_found');
+        assert.equal(await outcome(outsider.sendMessage(id, 'k', 'hi')), '404 not_found');
+        assert.equal(await outcome(outsider.markRead(id, 1)), '404 not_found');
+        assert.equal(await outcome(outsider.addMembers(id, [outsider.user.id])), '404 not_found');
       }
       const s = await outsider.connect();
-      assert.equal(await code(s.sendMessage(conv.id, 'hi')), 'ws not_found');
-      assert.equal(await code(s.request('read', { conversationId: conv.id, seq: 1 })), 'ws not_found');
+      assert.equal(await outcome(s.sendMessage(conv.id, 'hi')), 'ws not_found');
+      assert.equal(await outcome(s.request('read', { conversationId: conv.id, seq: 1 })), 'ws not_found');
       const sync = await s.sync([{ conversationId: conv.id, afterSeq: 0 }]);
       assert.deepEqual(sync.conversations, [], 'sync leaves out conversations of others');
       await s.close();
       assert.ok(!(await outsider.listConversations()).conversations.some((c) => c.id === conv.id));
     }
     // across tenants, users do not exist for each other
-    assert.equal(await code(dave!.createConversation('direct', [alice!.user.id])), '400 invalid_argument');
+    assert.equal(await outcome(dave!.createConversation('direct', [alice!.user.id])), '400 invalid_argument');
     const history = await bob!.allMessages(conv.id);
     assert.deepEqual(
       history.map((m) => m.text),
@@ -293,7 +285,7 @@ describe('messaging through the gateway', () => {
     assert.equal(g.memberCount, 3);
     assert.equal(g.members.find((m) => m.userId === alice!.user.id)!.role, 'owner');
     const carolSocket = await carol!.connect();
-    assert.equal(await code(carol!.addMembers(g.id, [dan!.user.id])), '403 forbidden');
+    assert.equal(await outcome(carol!.addMembers(g.id, [dan!.user.id])), '403 forbidden');
     const withDan = await alice!.addMembers(g.id, [dan!.user.id], 'admin');
     assert.equal(withDan.memberCount, 4);
     const updated = await carolSocket.waitFor(
@@ -302,18 +294,18 @@ describe('messaging through the gateway', () => {
     );
     assert.ok(updated.conversation!.members.some((m) => m.userId === dan!.user.id));
     assert.equal((await dan!.removeMember(g.id, carol!.user.id)).memberCount, 3, 'an admin removes a member');
-    assert.equal(await code(dan!.removeMember(g.id, alice!.user.id)), '403 forbidden');
+    assert.equal(await outcome(dan!.removeMember(g.id, alice!.user.id)), '403 forbidden');
     assert.equal(
-      await code(carol!.getConversation(g.id)),
+      await outcome(carol!.getConversation(g.id)),
       '404 not_found',
       'a removed member no longer sees it',
     );
     assert.equal((await bob!.removeMember(g.id, bob!.user.id)).memberCount, 2, 'anyone may leave');
-    assert.equal(await code(alice!.createConversation('group', [randomUUID()])), '400 invalid_argument');
+    assert.equal(await outcome(alice!.createConversation('group', [randomUUID()])), '400 invalid_argument');
     await carolSocket.close();
 
     const ch = await alice!.createConversation('channel', [], 'announcements');
-    assert.equal(await code(erin!.getConversation(ch.id)), '404 not_found');
+    assert.equal(await outcome(erin!.getConversation(ch.id)), '404 not_found');
     await erin!.addMembers(ch.id, [erin!.user.id]);
     await erin!.sendMessage(ch.id, 'joined', 'hello channel');
 

@@ -2,18 +2,10 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { SearchResult } from '@im/proto/client/v1';
-import { ApiError, type ImClient } from '@im/sdk';
+import type { ImClient } from '@im/sdk';
 import { eventually, Platform } from '@im/testing';
+import { outcome } from './support/outcome.js';
 import { registerUsers } from './support/users.js';
-
-const outcome = async (p: Promise<unknown>): Promise<string> => {
-  try {
-    await p;
-    return 'ok';
-  } catch (err) {
-    return err instanceof ApiError ? `${err.status} ${err.code}` : String(err);
-  }
-};
 
 interface Page {
   results: SearchResult[];

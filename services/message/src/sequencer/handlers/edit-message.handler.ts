@@ -4,7 +4,7 @@ import { MessageChangesTable } from '../../storage/message-changes.table.js';
 import { MessageEditsTable } from '../../storage/message-edits.table.js';
 import { MessagesTable } from '../../storage/messages.table.js';
 import type { BatchItem, CommandHandler, ConversationBatch, Needs, Outbox } from '../command-handler.js';
-import { decideUpdate, publishUpdate, storeUpdate, updateNeeds } from './message-update.js';
+import { acceptedAt, decideUpdate, publishUpdate, storeUpdate, updateNeeds } from './message-update.js';
 
 /** editMessage: the sender replaces the text; the text it replaces is kept server-side. */
 @Injectable()
@@ -28,8 +28,7 @@ export class EditMessageHandler implements CommandHandler<'editMessage'> {
       seq,
       userId: item.callerId,
       text,
-      // the time the command was accepted, so a replay decides (and stores) the same
-      at: new Date(item.command.issuedAt ?? Date.now()),
+      at: acceptedAt(item),
       windowSeconds: editWindowSeconds,
     });
   }

@@ -1,7 +1,7 @@
 import type { Statement } from '@im/platform/cassandra';
 import { asSeenBy, reactionsOf, type UpdateCommand } from '../../domain/message-updates.js';
 import type { SequencingState, Decision } from '../../domain/sequencing.js';
-import type { ConversationBatch, Needs, Outbox } from '../command-handler.js';
+import type { BatchItem, ConversationBatch, Needs, Outbox } from '../command-handler.js';
 
 export type Updated = Extract<Decision, { kind: 'updated' }>;
 
@@ -9,6 +9,11 @@ export type Updated = Extract<Decision, { kind: 'updated' }>;
  * What the three message updates (edit, delete, reaction) share: each reads its message, takes the
  * conversation's next version when accepted, and publishes the message after the change.
  */
+/** When the command was accepted: what an update records, so a replay decides and stores the same. */
+export function acceptedAt(item: { command: BatchItem['command'] }): Date {
+  return new Date(item.command.issuedAt ?? Date.now());
+}
+
 export function updateNeeds(seq: number): Needs {
   return { readers: [], message: seq };
 }

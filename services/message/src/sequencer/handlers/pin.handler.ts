@@ -4,7 +4,7 @@ import { MessageChangesTable } from '../../storage/message-changes.table.js';
 import { MessagesTable } from '../../storage/messages.table.js';
 import { PinsTable } from '../../storage/pins.table.js';
 import type { BatchItem, CommandHandler, ConversationBatch, Needs, Outbox } from '../command-handler.js';
-import { decideUpdate, publishUpdate, storeUpdate, updateNeeds } from './message-update.js';
+import { acceptedAt, decideUpdate, publishUpdate, storeUpdate, updateNeeds } from './message-update.js';
 
 /** pin: pins or unpins a message; idempotent; the pins per conversation are capped. */
 @Injectable()
@@ -29,7 +29,7 @@ export class PinHandler implements CommandHandler<'pin'> {
       userId: item.callerId,
       pin,
       allowed,
-      at: new Date(item.command.issuedAt ?? Date.now()),
+      at: acceptedAt(item),
       maxPins,
     });
   }

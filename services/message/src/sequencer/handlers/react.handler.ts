@@ -4,7 +4,7 @@ import { MessageChangesTable } from '../../storage/message-changes.table.js';
 import { MessagesTable } from '../../storage/messages.table.js';
 import { ReactionsTable } from '../../storage/reactions.table.js';
 import type { BatchItem, CommandHandler, ConversationBatch, Needs, Outbox } from '../command-handler.js';
-import { decideUpdate, publishUpdate, storeUpdate, updateNeeds } from './message-update.js';
+import { acceptedAt, decideUpdate, publishUpdate, storeUpdate, updateNeeds } from './message-update.js';
 
 /** react: adds or removes the caller's reaction; idempotent; distinct emojis per message are capped. */
 @Injectable()
@@ -29,7 +29,7 @@ export class ReactHandler implements CommandHandler<'react'> {
       userId: item.callerId,
       emoji,
       add,
-      at: new Date(item.command.issuedAt ?? Date.now()),
+      at: acceptedAt(item),
       maxDistinct,
     });
   }
