@@ -224,7 +224,7 @@ async function main() {
       infra = await testing.resolveInfra();
       infraEnvVars = { ...testing.infraEnv(infra), IM_INFRA_SOURCE: infra.source };
       console.log(
-        `  ${infra.source}: kafka ${infra.kafkaBrokers}, cassandra ${infra.cassandraContactPoints}, nats ${infra.natsUrl} (${Date.now() - t0} ms)`,
+        `  ${infra.source}: kafka ${infra.kafkaBrokers}, cassandra ${infra.cassandraContactPoints}, nats ${infra.natsUrl}, opensearch ${infra.opensearchUrl} (${Date.now() - t0} ms)`,
       );
     } catch (err) {
       console.log(`  ✖ infrastructure did not come up: ${err.message}`);
@@ -239,7 +239,7 @@ async function main() {
 
   try {
     if (phases.includes('integration')) {
-      banner('integration tests (real Kafka, Cassandra, NATS)');
+      banner('integration tests (real Kafka, Cassandra, NATS, OpenSearch)');
       await runNodeTests('integration', testFiles('integration'), {
         concurrency: 2,
         timeoutMs: 180_000,
