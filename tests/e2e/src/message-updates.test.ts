@@ -117,6 +117,39 @@ describe('rich messaging: edits, deletes, reactions, pins, mentions', () => {
     }
   });
 
+  it('sync pages a long update log: hasMore until every change is in, each message once, current state', async () => {
+    const [ana, bo] = await registerUsers(platform, 2, 'updpage');
+    const conv = await ana!.createConversation('group', [bo!.user.id], 'paging updates');
+    const sent = [];
+    for (let i = 1; i <= 5; i++) sent.push(await ana!.sendMessage(conv.id, `p${i}`, `text ${i}`));
+    const b = await bo!.connect();
+    try {
+      const start = (await b.sync([{ conversationId: conv.id, afterSeq: 0 }])).conversations[0]!;
+      // 5 messages × 5 changes each: 25 versions
+      for (const m of sent)
+        for (const emoji of ['👍', '🎉', '🔥', '👀', '🚀']) await ana!.react(conv.id, m.seq, emoji);
+      let cursor = { conversationId: conv.id, afterSeq: start.lastSeq, afterVersion: start.version };
+      const seen = new Map<number, Message>();
+      let pages = 0;
+      for (;;) {
+        const page = await b.sync([cursor], 10);
+        const c = page.conversations[0]!;
+        for (const m of c.updated ?? []) seen.set(m.seq, m);
+        pages++;
+        assert.ok(c.version > cursor.afterVersion, 'every page moves the version on');
+        cursor = { ...cursor, afterVersion: c.version };
+        if (!page.hasMore) break;
+        assert.ok(pages < 10, 'paging ends');
+      }
+      assert.equal(pages, 3, '25 changes in pages of 10');
+      assert.equal(cursor.afterVersion, start.version + 25);
+      assert.deepEqual([...seen.keys()].sort(), [1, 2, 3, 4, 5]);
+      for (const m of seen.values()) assert.equal(m.reactions?.length, 5, `current state of ${m.seq}`);
+    } finally {
+      await b.close();
+    }
+  });
+
   it('20 members toggling reactions on one message at once: every member ends on the same state, the REST one', async () => {
     const users = await registerUsers(platform, 20, 'storm');
     const conv = await users[0]!.createConversation(
