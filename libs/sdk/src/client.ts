@@ -85,6 +85,14 @@ export class ImClient {
     return (await this.call<{ conversation: Conversation }>('GET', `/v1/conversations/${id}`)).conversation;
   }
 
+  async updateConversation(
+    id: string,
+    settings: { title?: string; topic?: string; archived?: boolean; announcement?: boolean },
+  ): Promise<Conversation> {
+    return (await this.call<{ conversation: Conversation }>('PATCH', `/v1/conversations/${id}`, settings))
+      .conversation;
+  }
+
   async addMembers(id: string, userIds: string[], role?: 'member' | 'admin'): Promise<Conversation> {
     return (
       await this.call<{ conversation: Conversation }>('POST', `/v1/conversations/${id}/members`, {

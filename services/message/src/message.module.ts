@@ -17,6 +17,7 @@ import { DeleteMessageHandler } from './sequencer/handlers/delete-message.handle
 import { EditMessageHandler } from './sequencer/handlers/edit-message.handler.js';
 import { MarkReadHandler } from './sequencer/handlers/mark-read.handler.js';
 import { PinHandler } from './sequencer/handlers/pin.handler.js';
+import { UpdateConversationHandler } from './sequencer/handlers/update-conversation.handler.js';
 import { ReactHandler } from './sequencer/handlers/react.handler.js';
 import { SendMessageHandler } from './sequencer/handlers/send-message.handler.js';
 import { Sequencer } from './sequencer/sequencer.js';
@@ -93,6 +94,7 @@ export class MessageModule {
         DeleteMessageHandler,
         ReactHandler,
         PinHandler,
+        UpdateConversationHandler,
         CommandHandlers,
         Sequencer,
         MessagesIndex,

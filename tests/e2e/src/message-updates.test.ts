@@ -445,6 +445,67 @@ describe('rich messaging: edits, deletes, reactions, pins, mentions', () => {
     }
   });
 
+  it('conversation settings: admins rename, set a topic, archive (read-only) and restrict posting; live and by sync', async () => {
+    const [ana, bo, cy] = await registerUsers(platform, 3, 'settings');
+    const group = await ana!.createConversation('group', [bo!.user.id, cy!.user.id], 'before');
+    const direct = await ana!.createConversation('direct', [bo!.user.id]);
+    const m = await bo!.sendMessage(group.id, 's1', 'hello');
+    const offline = await (async () => {
+      const s = await cy!.connect();
+      const c = (await s.sync([{ conversationId: group.id, afterSeq: 0 }])).conversations[0]!;
+      await s.close();
+      return { conversationId: group.id, afterSeq: c.lastSeq, afterVersion: c.version };
+    })();
+    const b1 = await bo!.connect();
+    try {
+      const renamed = await ana!.updateConversation(group.id, { title: 'after', topic: 'weekly sync' });
+      assert.deepEqual(
+        [renamed.title, renamed.topic, renamed.archived ?? false],
+        ['after', 'weekly sync', false],
+      );
+      await b1.waitFor('conversation.updated', (f) => f.conversation!.title === 'after');
+      // members (not admins), and anyone in a direct conversation, may not
+      assert.equal(await outcome(bo!.updateConversation(group.id, { title: 'mine' })), '403 forbidden');
+      assert.equal(await outcome(ana!.updateConversation(direct.id, { title: 'x' })), '403 forbidden');
+
+      // archived: read-only for everyone, until unarchived
+      await ana!.updateConversation(group.id, { archived: true });
+      assert.equal(await outcome(bo!.sendMessage(group.id, 's2', 'still there?')), '403 forbidden');
+      assert.equal(await outcome(ana!.sendMessage(group.id, 's3', 'me neither')), '403 forbidden');
+      assert.equal(await outcome(bo!.editMessage(group.id, m.seq, 'edited')), '403 forbidden');
+      assert.equal(await outcome(ana!.react(group.id, m.seq, '👍')), '403 forbidden');
+      assert.equal(await outcome(ana!.pin(group.id, m.seq)), '403 forbidden');
+      assert.equal((await bo!.listMessages(group.id)).messages.length, 1, 'history stays readable');
+      await ana!.updateConversation(group.id, { archived: false, announcement: true });
+      // announcement: only admins and the owner post
+      assert.equal(await outcome(bo!.sendMessage(group.id, 's4', 'may I?')), '403 forbidden');
+      assert.equal((await ana!.sendMessage(group.id, 's5', 'announcement')).seq, 2);
+      assert.equal((await bo!.react(group.id, 2, '👍')).reactions?.length, 1, 'members still react');
+
+      // the member who was offline gets the settings from sync
+      const s = await cy!.connect();
+      const synced = (await s.sync([offline])).conversations[0]!;
+      await s.close();
+      assert.deepEqual(
+        [synced.conversation?.title, synced.conversation?.topic, synced.conversation?.announcement],
+        ['after', 'weekly sync', true],
+      );
+      // bad input changes nothing
+      assert.equal(await outcome(ana!.updateConversation(group.id, {})), '400 invalid_argument');
+      assert.equal(
+        await outcome(ana!.updateConversation(group.id, { title: 'x'.repeat(201) })),
+        '400 invalid_argument',
+      );
+      assert.equal(
+        await outcome(ana!.call('PATCH', `/v1/conversations/${group.id}`, { archived: 'yes' })),
+        '400 invalid_argument',
+      );
+      assert.equal((await ana!.getConversation(group.id)).title, 'after');
+    } finally {
+      await b1.close();
+    }
+  });
+
   it('bad input: malformed emoji, over-long text, seqs out of range; nothing changes', async () => {
     const [ana, bo] = await registerUsers(platform, 2, 'badupd');
     const conv = await ana!.createConversation('group', [bo!.user.id], 'bad');

@@ -47,6 +47,13 @@ export const createConversationBody = z.object({
   title: z.string().max(200).optional(),
 });
 
+export const conversationSettingsBody = z.object({
+  title: z.string().max(200).optional(),
+  topic: z.string().max(1_000).optional(),
+  archived: z.boolean().optional().describe('read-only while true'),
+  announcement: z.boolean().optional().describe('only admins and the owner send while true'),
+});
+
 export const addMembersBody = z.object({
   userIds: z.array(id).min(1).max(1000),
   role: z.enum(['member', 'admin']).optional(),

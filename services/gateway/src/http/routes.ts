@@ -9,6 +9,7 @@ import type { Messaging } from '../domain/messaging.js';
 import {
   addMembersBody,
   conversationParams,
+  conversationSettingsBody,
   createConversationBody,
   editMessageBody,
   listConversationsQuery,
@@ -246,6 +247,25 @@ export function buildRoutes(d: RouteDeps): Route[] {
         body: await d.downstream.message.getConversation({
           caller: caller(principal),
           conversationId: params.id,
+        }),
+      }),
+    }),
+    route({
+      method: 'PATCH',
+      path: '/v1/conversations/:id',
+      summary:
+        'Change title, topic, archived (read-only) or announcement (admins post) — admins and the owner of groups and channels',
+      tag: 'conversations',
+      auth: true,
+      params: conversationParams,
+      body: conversationSettingsBody,
+      responses: { 200: 'ConversationEnvelope', 400: 'Error', 403: 'Error', 404: 'Error' },
+      handler: async ({ principal, params, body }) => ({
+        status: 200,
+        body: await d.downstream.message.updateConversation({
+          caller: caller(principal),
+          conversationId: params.id,
+          ...body,
         }),
       }),
     }),

@@ -49,6 +49,9 @@ export class MessageGrpcApi {
       react: async (r) => ({ message: await this.commands.react(caller(r.caller), r) }),
       pinMessage: async (r) => ({ message: await this.commands.pin(caller(r.caller), r) }),
       listPins: async (r) => ({ pins: await this.history.pinned(caller(r.caller), r.conversationId) }),
+      updateConversation: async (r) => ({
+        conversation: await this.commands.updateSettings(caller(r.caller), r),
+      }),
       getReceipts: async (r) => ({
         receipts: await this.conversations.receipts(caller(r.caller), r.conversationId),
       }),

@@ -28,5 +28,8 @@ export function conversationView(
     memberCount: row.memberCount,
     lastVersion: row.lastVersion,
     mentionCount,
+    topic: row.topic,
+    archived: row.archived,
+    announcement: row.announcement,
   };
 }

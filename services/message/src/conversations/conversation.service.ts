@@ -10,6 +10,7 @@ import type { MessageConfig } from '../config.js';
 import { compareByActivity, decodeCursor, encodeCursor } from '../domain/conversation-cursor.js';
 import {
   assertMayAdd,
+  assertMayWrite,
   assertMayRemove,
   directPairKey,
   newConversationMembers,
@@ -84,6 +85,39 @@ export class ConversationService {
     return (await this.membership.membership(userId, conversationId)) !== undefined;
   }
 
+  /**
+   * The check on every write (send, edit, reaction): a member of the caller's tenant who may write
+   * there now (not archived; announcement mode: admins only send), answered from caches.
+   */
+  async authorizeWrite(caller: Caller, conversationId: string, what: 'send' | 'change'): Promise<void> {
+    const membership = await this.membership.membership(caller.userId, conversationId);
+    if (!membership || (await this.membership.tenantOf(conversationId)) !== caller.tenantId)
+      throw new AppError('not_found', 'no such conversation');
+    const settings = await this.membership.writeSettingsOf(conversationId);
+    if (settings) assertMayWrite(settings, membership.role, what);
+  }
+
+  /**
+   * After the sequencer stored new settings: caches everywhere forget the conversation, and every
+   * member gets conversation.updated (their own view). Returns the caller's view.
+   */
+  async announceSettings(caller: Caller, conversationId: string): Promise<Conversation> {
+    this.membership.announceChange(conversationId);
+    const row = (await this.conversations.get(conversationId))!;
+    const members = await this.members.members(conversationId, VIEW_MEMBERS);
+    let mine: Conversation | undefined;
+    const everyone = await this.members.members(conversationId, 1_000);
+    await Promise.all(
+      everyone.map(async ({ userId }) => {
+        const readSeq = (await this.members.membership(userId, conversationId))?.readSeq ?? 0;
+        const view = conversationView(row, readSeq, members, await this.mentionCount(userId, row, readSeq));
+        if (userId === caller.userId) mine = view;
+        this.live.publish([userId], { event: { $case: 'conversationUpdated', value: view } });
+      }),
+    );
+    return mine ?? (await this.view(row, caller.userId));
+  }
+
   /** The check on every send and read marker: a member of the caller's tenant, answered from caches. */
   async authorize(caller: Caller, conversationId: string): Promise<void> {
     const membership = await this.membership.membership(caller.userId, conversationId);
@@ -131,7 +165,14 @@ export class ConversationService {
       this.members.add(id, caller.userId, creatorRole, 0, now),
       ...others.map((u) => this.members.add(id, u, 'member', 0, now)),
     ]);
-    const stored = { ...row, lastMessage: undefined, lastVersion: 0 };
+    const stored = {
+      ...row,
+      lastMessage: undefined,
+      lastVersion: 0,
+      topic: '',
+      archived: false,
+      announcement: false,
+    };
     await this.announce(stored, [caller.userId, ...others], [caller.userId, ...others], [], caller.userId);
     return { conversation: await this.view(stored, caller.userId), created: true };
   }

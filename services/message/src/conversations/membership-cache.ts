@@ -24,6 +24,8 @@ export class MembershipCache implements OnModuleInit, OnApplicationShutdown {
   private readonly members = new Map<string, Entry<MemberRow[]>>();
   /** A conversation's tenant never changes: cached without expiry (bounded). */
   private readonly tenants = new Map<string, string>();
+  /** What decides whether members may write (archived, announcement), forgotten on every change. */
+  private readonly settings = new Map<string, Entry<{ archived: boolean; announcement: boolean } | null>>();
   private sub: Subscription | undefined;
 
   constructor(
@@ -71,6 +73,17 @@ export class MembershipCache implements OnModuleInit, OnApplicationShutdown {
     return row?.tenantId;
   }
 
+  async writeSettingsOf(
+    conversationId: string,
+  ): Promise<{ archived: boolean; announcement: boolean } | undefined> {
+    const hit = this.settings.get(conversationId);
+    if (hit && hit.until > Date.now()) return hit.value ?? undefined;
+    const row = await this.conversations.get(conversationId);
+    const value = row ? { archived: row.archived, announcement: row.announcement } : null;
+    this.put(this.settings, conversationId, value);
+    return value ?? undefined;
+  }
+
   /** Drops cached entries here and tells the other replicas to do the same. */
   announceChange(conversationId: string): void {
     this.forget(conversationId);
@@ -79,6 +92,7 @@ export class MembershipCache implements OnModuleInit, OnApplicationShutdown {
 
   private forget(conversationId: string): void {
     this.members.delete(conversationId);
+    this.settings.delete(conversationId);
     const prefix = `${conversationId}/`;
     for (const key of this.memberships.keys()) if (key.startsWith(prefix)) this.memberships.delete(key);
   }

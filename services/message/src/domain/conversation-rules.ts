@@ -79,3 +79,49 @@ export function assertMayRemove(
   if (targetRole === 'admin' && actorRole !== 'owner')
     throw new AppError('forbidden', 'only the owner can remove admins');
 }
+
+export const TOPIC_MAX = 1_000;
+
+/** The settings of PATCH /v1/conversations/{id}: at least one, each checked. */
+export function validateSettings(s: {
+  title?: string | undefined;
+  topic?: string | undefined;
+  archived?: boolean | undefined;
+  announcement?: boolean | undefined;
+}): { title?: string; topic?: string; archived?: boolean; announcement?: boolean } {
+  if (
+    s.title === undefined &&
+    s.topic === undefined &&
+    s.archived === undefined &&
+    s.announcement === undefined
+  )
+    throw new AppError('invalid_argument', 'body: at least one of title, topic, archived, announcement');
+  const topic = s.topic?.trim();
+  if (topic !== undefined && ([...topic].length > TOPIC_MAX || /(?!\n)\p{Cc}/u.test(topic)))
+    throw new AppError('invalid_argument', `topic: at most ${TOPIC_MAX} printable characters`);
+  return {
+    ...(s.title !== undefined ? { title: validateTitle(s.title) } : {}),
+    ...(topic !== undefined ? { topic } : {}),
+    ...(s.archived !== undefined ? { archived: s.archived } : {}),
+    ...(s.announcement !== undefined ? { announcement: s.announcement } : {}),
+  };
+}
+
+/** Who changes a conversation's settings: admins and the owner of groups and channels. */
+export function mayChangeSettings(type: ConversationType, role: Role): boolean {
+  return type !== 'direct' && (role === 'owner' || role === 'admin');
+}
+
+/**
+ * Whether a member may write (send, edit, delete, react, pin) now: nobody in an archived
+ * conversation; only admins and the owner send in announcement mode.
+ */
+export function assertMayWrite(
+  c: { archived: boolean; announcement: boolean },
+  role: Role,
+  what: 'send' | 'change',
+): void {
+  if (c.archived) throw new AppError('forbidden', 'the conversation is archived (read-only)');
+  if (what === 'send' && c.announcement && role !== 'owner' && role !== 'admin')
+    throw new AppError('forbidden', 'only admins post in this conversation');
+}

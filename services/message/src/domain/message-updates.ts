@@ -59,6 +59,9 @@ export type UpdateOutcome =
     }
   | UpdateRefusal;
 
+/** The seq the change log gives to a change of the conversation itself (its settings), not of a message. */
+export const CONVERSATION_CHANGE = 0;
+
 /** Users listed per reaction (the earliest). */
 export const REACTION_SAMPLE = 5;
 

@@ -6,8 +6,11 @@ import { compareByActivity, decodeCursor, encodeCursor } from './conversation-cu
 import {
   assertMayAdd,
   assertMayRemove,
+  assertMayWrite,
   directPairKey,
+  mayChangeSettings,
   newConversationMembers,
+  validateSettings,
 } from './conversation-rules.js';
 import { validateSend } from './message-rules.js';
 
@@ -151,5 +154,35 @@ describe('bucketing and cursors', () => {
       'invalid_argument',
     );
     assert.ok(compareByActivity({ activityMs: 2, id: 'a' }, { activityMs: 1, id: 'a' }) < 0, 'newest first');
+  });
+});
+
+describe('conversation settings', () => {
+  const invalid = (err: unknown) => err instanceof AppError && err.code === 'invalid_argument';
+
+  it('needs at least one field; trims the topic; keeps newlines but refuses other control characters', () => {
+    assert.throws(() => validateSettings({}), invalid);
+    assert.deepEqual(validateSettings({ topic: '  line one\nline two ' }), { topic: 'line one\nline two' });
+    assert.throws(() => validateSettings({ topic: 'bell\u0007' }), invalid);
+    assert.throws(() => validateSettings({ topic: 'x'.repeat(1_001) }), invalid);
+    assert.deepEqual(validateSettings({ archived: false }), { archived: false });
+  });
+
+  it('admins and the owner of groups and channels change them; nobody in a direct conversation', () => {
+    assert.equal(mayChangeSettings('group', 'admin'), true);
+    assert.equal(mayChangeSettings('channel', 'owner'), true);
+    assert.equal(mayChangeSettings('group', 'member'), false);
+    assert.equal(mayChangeSettings('direct', 'owner'), false);
+  });
+
+  it('archived: nobody writes; announcement: only admins send, everyone may still change (react)', () => {
+    const forbidden = (err: unknown) => err instanceof AppError && err.code === 'forbidden';
+    assert.throws(
+      () => assertMayWrite({ archived: true, announcement: false }, 'owner', 'change'),
+      forbidden,
+    );
+    assert.throws(() => assertMayWrite({ archived: false, announcement: true }, 'member', 'send'), forbidden);
+    assertMayWrite({ archived: false, announcement: true }, 'admin', 'send');
+    assertMayWrite({ archived: false, announcement: true }, 'member', 'change');
   });
 });

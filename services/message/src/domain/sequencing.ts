@@ -54,8 +54,10 @@ export type Decision =
   | { kind: 'read'; readSeq: number; moved: boolean }
   /** An edit, delete or reaction applied at the next version; or refused (below). */
   | UpdateOutcome
+  /** The conversation's settings changed at this version. */
+  | { kind: 'conversationChanged'; version: number }
   /** Refused, with a stable error code; nothing is written. */
-  | { kind: 'refused'; code: 'not_found'; message: string };
+  | { kind: 'refused'; code: 'not_found' | 'forbidden'; message: string };
 
 /**
  * One conversation while a batch of its commands is decided, in order. Each command kind has its
@@ -99,6 +101,18 @@ export class SequencingState {
   /** Messages changed in this batch, in their state after it. */
   get updatedMessages(): ReadonlyMap<number, MessageState> {
     return this.messages;
+  }
+
+  /** A change of the conversation's settings: the next version, when the caller may. */
+  updateSettings(allowed: boolean): Decision {
+    if (!allowed)
+      return {
+        kind: 'refused',
+        code: 'forbidden',
+        message: 'only admins and the owner of a group or channel change its settings',
+      };
+    this.version += 1;
+    return { kind: 'conversationChanged', version: this.version };
   }
 
   /** An edit, delete or reaction: the next version when accepted. */

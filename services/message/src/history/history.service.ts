@@ -5,7 +5,8 @@ import type { Caller } from '@im/proto/common/v1';
 import { ConversationService } from '../conversations/conversation.service.js';
 import { ConversationsTable } from '../storage/conversations.table.js';
 import { MembersTable } from '../storage/members.table.js';
-import { asSeenBy } from '../domain/message-updates.js';
+import { asSeenBy, CONVERSATION_CHANGE } from '../domain/message-updates.js';
+import { conversationView } from '../conversations/conversation-view.js';
 import { MessageChangesTable } from '../storage/message-changes.table.js';
 import { PinsTable } from '../storage/pins.table.js';
 import { approximateSize, MessagesTable } from '../storage/messages.table.js';
@@ -189,6 +190,7 @@ export class HistoryService {
         readSeq,
         updated: await this.seenBy(caller, cursor.conversationId, updates.messages),
         version: updates.version,
+        ...(updates.settingsChanged ? { conversation: conversationView(row, readSeq) } : {}),
       });
     }
     return { conversations: out, hasMore };
@@ -202,18 +204,21 @@ export class HistoryService {
     cursor: { conversationId: string; afterSeq: number; afterVersion: number },
     lastVersion: number,
     room: number,
-  ): Promise<{ messages: Message[]; version: number; read: number }> {
+  ): Promise<{ messages: Message[]; version: number; read: number; settingsChanged: boolean }> {
     if (cursor.afterSeq === 0 || cursor.afterVersion >= lastVersion)
-      return { messages: [], version: lastVersion, read: 0 };
-    if (room <= 0) return { messages: [], version: cursor.afterVersion, read: 0 };
+      return { messages: [], version: lastVersion, read: 0, settingsChanged: false };
+    if (room <= 0) return { messages: [], version: cursor.afterVersion, read: 0, settingsChanged: false };
     const changes = await this.changes.after(cursor.conversationId, cursor.afterVersion, lastVersion, room);
-    const seqs = [...new Set(changes.filter((c) => c.seq <= cursor.afterSeq).map((c) => c.seq))].sort(
-      (a, b) => a - b,
-    );
+    const seqs = [
+      ...new Set(
+        changes.filter((c) => c.seq > CONVERSATION_CHANGE && c.seq <= cursor.afterSeq).map((c) => c.seq),
+      ),
+    ].sort((a, b) => a - b);
     return {
       messages: await this.messages.getMany(cursor.conversationId, seqs),
       version: changes.length < room ? lastVersion : changes.at(-1)!.version,
       read: changes.length,
+      settingsChanged: changes.some((c) => c.seq === CONVERSATION_CHANGE),
     };
   }
 }

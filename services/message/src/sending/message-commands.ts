@@ -3,16 +3,18 @@ import { AppError } from '@im/platform/errors';
 import { uuidv7 } from '@im/platform/ids';
 import { CONFIG } from '@im/platform/nest';
 import type { Caller } from '@im/proto/common/v1';
-import type { Message } from '@im/proto/client/v1';
+import type { Conversation, Message } from '@im/proto/client/v1';
 import type {
   DeleteMessageRequest,
   EditMessageRequest,
   PinMessageRequest,
   ReactRequest,
   SendMessageRequest,
+  UpdateConversationRequest,
 } from '@im/proto/message/v1';
 import type { MessageConfig } from '../config.js';
 import { ConversationService } from '../conversations/conversation.service.js';
+import { assertMayWrite, mayChangeSettings, validateSettings } from '../domain/conversation-rules.js';
 import {
   editWindowFor,
   MENTION_ALL,
@@ -36,8 +38,8 @@ export class MessageCommands {
   async send(caller: Caller, r: SendMessageRequest) {
     validateSend(r, this.config.MESSAGE_MAX_TEXT_CHARS);
     const mentions = [...new Set(r.mentions)];
-    if (mentions.length === 0) await this.conversations.authorize(caller, r.conversationId);
-    else await this.checkMentions(caller, r.conversationId, mentions);
+    await this.conversations.authorizeWrite(caller, r.conversationId, 'send');
+    if (mentions.length > 0) await this.checkMentions(caller, r.conversationId, mentions);
     const { replyTo, attachments, clientMsgId, text } = r;
     // the id is made here, so a replay of the command stores the same message
     return this.bus.submit(
@@ -73,7 +75,7 @@ export class MessageCommands {
   async edit(caller: Caller, r: EditMessageRequest): Promise<Message> {
     validateSeq(r.seq);
     validateEditText(r.text, this.config.MESSAGE_MAX_TEXT_CHARS);
-    await this.conversations.authorize(caller, r.conversationId);
+    await this.conversations.authorizeWrite(caller, r.conversationId, 'change');
     const window = editWindowFor(
       caller.tenantId,
       this.config.MESSAGE_EDIT_WINDOW_BY_TENANT,
@@ -88,6 +90,7 @@ export class MessageCommands {
   async delete(caller: Caller, r: DeleteMessageRequest): Promise<Message> {
     validateSeq(r.seq);
     const { row, membership } = await this.conversations.requireMember(caller, r.conversationId);
+    assertMayWrite(row, membership.role, 'change');
     const asModerator = row.type !== 'direct' && (membership.role === 'owner' || membership.role === 'admin');
     return this.change(caller, r.conversationId, {
       $case: 'deleteMessage',
@@ -98,7 +101,7 @@ export class MessageCommands {
   async react(caller: Caller, r: ReactRequest): Promise<Message> {
     validateSeq(r.seq);
     validateEmoji(r.emoji);
-    await this.conversations.authorize(caller, r.conversationId);
+    await this.conversations.authorizeWrite(caller, r.conversationId, 'change');
     return this.change(caller, r.conversationId, {
       $case: 'react',
       value: {
@@ -114,11 +117,28 @@ export class MessageCommands {
   async pin(caller: Caller, r: PinMessageRequest): Promise<Message> {
     validateSeq(r.seq);
     const { row, membership } = await this.conversations.requireMember(caller, r.conversationId);
+    assertMayWrite(row, membership.role, 'change');
     const allowed = row.type !== 'channel' || membership.role === 'owner' || membership.role === 'admin';
     return this.change(caller, r.conversationId, {
       $case: 'pin',
       value: { seq: r.seq, pin: r.pin, allowed, maxPins: this.config.MESSAGE_MAX_PINS },
     });
+  }
+
+  /** Title, topic, archived, announcement: decided and stored by the sequencer, announced from here. */
+  async updateSettings(caller: Caller, r: UpdateConversationRequest): Promise<Conversation> {
+    const settings = validateSettings(r);
+    const { row, membership } = await this.conversations.requireMember(caller, r.conversationId);
+    await this.bus.submit(
+      caller,
+      r.conversationId,
+      {
+        $case: 'updateConversation',
+        value: { ...settings, allowed: mayChangeSettings(row.type, membership.role) },
+      },
+      'conversationChanged',
+    );
+    return this.conversations.announceSettings(caller, r.conversationId);
   }
 
   private async change(

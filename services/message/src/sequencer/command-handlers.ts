@@ -6,6 +6,7 @@ import { MarkReadHandler } from './handlers/mark-read.handler.js';
 import { PinHandler } from './handlers/pin.handler.js';
 import { ReactHandler } from './handlers/react.handler.js';
 import { SendMessageHandler } from './handlers/send-message.handler.js';
+import { UpdateConversationHandler } from './handlers/update-conversation.handler.js';
 
 /**
  * The one table of which handler sequences which kind of conversation command. A new kind (edit,
@@ -23,8 +24,9 @@ export class CommandHandlers {
     remove: DeleteMessageHandler,
     react: ReactHandler,
     pin: PinHandler,
+    settings: UpdateConversationHandler,
   ) {
-    const all = [send, read, edit, remove, react, pin] as CommandHandler[];
+    const all = [send, read, edit, remove, react, pin, settings] as CommandHandler[];
     this.byKind = new Map(all.map((h) => [h.kind, h]));
   }
 

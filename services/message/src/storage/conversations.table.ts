@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { CassandraClient } from '@im/platform/cassandra';
+import type { CassandraClient, Statement } from '@im/platform/cassandra';
 import { CASSANDRA } from '@im/platform/nest';
 import { Message } from '@im/proto/client/v1';
 import type { ConversationType } from '../domain/conversation-rules.js';
@@ -18,16 +18,29 @@ export interface ConversationRow {
   lastMessage: Message | undefined;
   /** The update counter: the version of the latest edit, delete or reaction (ADR 0010). */
   lastVersion: number;
+  topic: string;
+  archived: boolean;
+  announcement: boolean;
+}
+
+/** Settings an UpdateConversation command changes (the fields set). */
+export interface ConversationSettings {
+  title?: string | undefined;
+  topic?: string | undefined;
+  archived?: boolean | undefined;
+  announcement?: boolean | undefined;
 }
 
 const COLUMNS =
-  'conversation_id, tenant_id, type, title, created_by, created_at, member_count, last_seq, last_activity_at, last_message, last_version';
+  'conversation_id, tenant_id, type, title, created_by, created_at, member_count, last_seq, last_activity_at, last_message, last_version, topic, archived, announcement';
 
 @Injectable()
 export class ConversationsTable {
   constructor(@Inject(CASSANDRA) private readonly db: CassandraClient) {}
 
-  async insert(c: Omit<ConversationRow, 'lastMessage' | 'lastVersion'>): Promise<void> {
+  async insert(
+    c: Omit<ConversationRow, 'lastMessage' | 'lastVersion' | 'topic' | 'archived' | 'announcement'>,
+  ): Promise<void> {
     await this.db.execute(
       'INSERT INTO conversations (conversation_id, tenant_id, type, title, created_by, created_at, member_count, last_seq, last_activity_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
       [
@@ -96,6 +109,22 @@ export class ConversationsTable {
     );
   }
 
+  /** The settings a command changed, at its version's timestamp (the latest change wins). */
+  settingsStatement(conversationId: string, settings: ConversationSettings, version: number): Statement {
+    const columns = (
+      [
+        ['title', settings.title],
+        ['topic', settings.topic],
+        ['archived', settings.archived],
+        ['announcement', settings.announcement],
+      ] as const
+    ).filter(([, v]) => v !== undefined);
+    return {
+      query: `UPDATE conversations USING TIMESTAMP ? SET ${columns.map(([c]) => `${c} = ?`).join(', ')} WHERE conversation_id = ?`,
+      params: [monotonicTimestamp(version), ...columns.map(([, v]) => v), conversationId],
+    };
+  }
+
   async setMemberCount(conversationId: string, count: number): Promise<void> {
     await this.db.execute('UPDATE conversations SET member_count = ? WHERE conversation_id = ?', [
       count,
@@ -118,5 +147,8 @@ function toRow(row: { get(name: string): unknown }): ConversationRow {
     lastActivityAt: (row.get('last_activity_at') as Date | null) ?? (row.get('created_at') as Date),
     lastMessage: last ? Message.decode(last) : undefined,
     lastVersion: Number(row.get('last_version') ?? 0),
+    topic: (row.get('topic') as string | null) ?? '',
+    archived: (row.get('archived') as boolean | null) ?? false,
+    announcement: (row.get('announcement') as boolean | null) ?? false,
   };
 }

@@ -147,6 +147,11 @@ export interface SyncedConversation {
   updated: Message[];
   /** Updates are included through this version: the next cursor's after_version. */
   version: number;
+  /**
+   * The conversation as it is now, when its settings (title, topic, archived, announcement)
+   * changed after the cursor's after_version.
+   */
+  conversation?: Conversation | undefined;
 }
 
 /** type "ack": the result of a request; which fields are set depends on the request type. */
@@ -1379,7 +1384,16 @@ export const ReadyFrame: MessageFns<ReadyFrame> = {
 };
 
 function createBaseSyncedConversation(): SyncedConversation {
-  return { conversationId: "", messages: [], hasMore: false, lastSeq: 0, readSeq: 0, updated: [], version: 0 };
+  return {
+    conversationId: "",
+    messages: [],
+    hasMore: false,
+    lastSeq: 0,
+    readSeq: 0,
+    updated: [],
+    version: 0,
+    conversation: undefined,
+  };
 }
 
 export const SyncedConversation: MessageFns<SyncedConversation> = {
@@ -1404,6 +1418,9 @@ export const SyncedConversation: MessageFns<SyncedConversation> = {
     }
     if (message.version !== 0) {
       writer.uint32(56).int64(message.version);
+    }
+    if (message.conversation !== undefined) {
+      Conversation.encode(message.conversation, writer.uint32(66).fork()).join();
     }
     return writer;
   },
@@ -1475,6 +1492,14 @@ export const SyncedConversation: MessageFns<SyncedConversation> = {
             }
 
             message.version = longToNumber(reader.int64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.conversation = Conversation.decode(reader, reader.uint32());
             continue;
           }
         }

@@ -102,6 +102,11 @@ export interface Conversation {
   lastVersion: number;
   /** Unread messages (after read_seq) that mention the caller or "all", not sent by the caller. */
   mentionCount: number;
+  topic: string;
+  /** Read-only: nobody sends, edits, deletes, reacts or pins until it is unarchived. */
+  archived: boolean;
+  /** Only admins and the owner send (announcement channels and groups). */
+  announcement: boolean;
 }
 
 export interface Presence {
@@ -800,6 +805,9 @@ function createBaseConversation(): Conversation {
     memberCount: 0,
     lastVersion: 0,
     mentionCount: 0,
+    topic: "",
+    archived: false,
+    announcement: false,
   };
 }
 
@@ -843,6 +851,15 @@ export const Conversation: MessageFns<Conversation> = {
     }
     if (message.mentionCount !== 0) {
       writer.uint32(104).int64(message.mentionCount);
+    }
+    if (message.topic !== "") {
+      writer.uint32(114).string(message.topic);
+    }
+    if (message.archived !== false) {
+      writer.uint32(120).bool(message.archived);
+    }
+    if (message.announcement !== false) {
+      writer.uint32(128).bool(message.announcement);
     }
     return writer;
   },
@@ -962,6 +979,30 @@ export const Conversation: MessageFns<Conversation> = {
             }
 
             message.mentionCount = longToNumber(reader.int64());
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.topic = reader.string();
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.archived = reader.bool();
+            continue;
+          }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.announcement = reader.bool();
             continue;
           }
         }

@@ -27,6 +27,7 @@ export interface ConversationCommand {
     | { $case: "deleteMessage"; value: DeleteMessageCommand }
     | { $case: "react"; value: ReactCommand }
     | { $case: "pin"; value: PinCommand }
+    | { $case: "updateConversation"; value: UpdateConversationCommand }
     | undefined;
 }
 
@@ -83,6 +84,18 @@ export interface PinCommand {
   maxPins: number;
 }
 
+/** The conversation's settings; only the fields set change. */
+export interface UpdateConversationCommand {
+  title?: string | undefined;
+  topic?: string | undefined;
+  archived?: boolean | undefined;
+  announcement?:
+    | boolean
+    | undefined;
+  /** The caller may change them (an admin or the owner of a group or channel, when accepted). */
+  allowed: boolean;
+}
+
 export interface CommandResult {
   commandId: string;
   result:
@@ -90,6 +103,7 @@ export interface CommandResult {
     | { $case: "readMarked"; value: ReadMarked }
     | { $case: "error"; value: Error }
     | { $case: "messageChanged"; value: MessageChanged }
+    | { $case: "conversationChanged"; value: ConversationChanged }
     | undefined;
 }
 
@@ -99,6 +113,11 @@ export interface MessageStored {
     | undefined;
   /** False when the clientMsgId was already stored and this is the original. */
   created: boolean;
+}
+
+/** The conversation's settings changed (at this version). */
+export interface ConversationChanged {
+  version: number;
 }
 
 /** An edit, delete or reaction was applied (or, being idempotent, changed nothing). */
@@ -159,6 +178,9 @@ export const ConversationCommand: MessageFns<ConversationCommand> = {
         break;
       case "pin":
         PinCommand.encode(message.command.value, writer.uint32(122).fork()).join();
+        break;
+      case "updateConversation":
+        UpdateConversationCommand.encode(message.command.value, writer.uint32(130).fork()).join();
         break;
     }
     return writer;
@@ -263,6 +285,17 @@ export const ConversationCommand: MessageFns<ConversationCommand> = {
             }
 
             message.command = { $case: "pin", value: PinCommand.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.command = {
+              $case: "updateConversation",
+              value: UpdateConversationCommand.decode(reader, reader.uint32()),
+            };
             continue;
           }
         }
@@ -708,6 +741,96 @@ export const PinCommand: MessageFns<PinCommand> = {
   },
 };
 
+function createBaseUpdateConversationCommand(): UpdateConversationCommand {
+  return { title: undefined, topic: undefined, archived: undefined, announcement: undefined, allowed: false };
+}
+
+export const UpdateConversationCommand: MessageFns<UpdateConversationCommand> = {
+  encode(message: UpdateConversationCommand, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.title !== undefined) {
+      writer.uint32(10).string(message.title);
+    }
+    if (message.topic !== undefined) {
+      writer.uint32(18).string(message.topic);
+    }
+    if (message.archived !== undefined) {
+      writer.uint32(24).bool(message.archived);
+    }
+    if (message.announcement !== undefined) {
+      writer.uint32(32).bool(message.announcement);
+    }
+    if (message.allowed !== false) {
+      writer.uint32(40).bool(message.allowed);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateConversationCommand {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateConversationCommand();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.title = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.topic = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.archived = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.announcement = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.allowed = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 function createBaseCommandResult(): CommandResult {
   return { commandId: "", result: undefined };
 }
@@ -729,6 +852,9 @@ export const CommandResult: MessageFns<CommandResult> = {
         break;
       case "messageChanged":
         MessageChanged.encode(message.result.value, writer.uint32(106).fork()).join();
+        break;
+      case "conversationChanged":
+        ConversationChanged.encode(message.result.value, writer.uint32(114).fork()).join();
         break;
     }
     return writer;
@@ -787,6 +913,17 @@ export const CommandResult: MessageFns<CommandResult> = {
             message.result = { $case: "messageChanged", value: MessageChanged.decode(reader, reader.uint32()) };
             continue;
           }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.result = {
+              $case: "conversationChanged",
+              value: ConversationChanged.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -842,6 +979,52 @@ export const MessageStored: MessageFns<MessageStored> = {
             }
 
             message.created = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseConversationChanged(): ConversationChanged {
+  return { version: 0 };
+}
+
+export const ConversationChanged: MessageFns<ConversationChanged> = {
+  encode(message: ConversationChanged, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.version !== 0) {
+      writer.uint32(8).int64(message.version);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConversationChanged {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConversationChanged();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.version = longToNumber(reader.int64());
             continue;
           }
         }

@@ -20,6 +20,7 @@ export interface ConversationEvent {
     | { $case: "readMarked"; value: ReadMarked }
     | { $case: "membersChanged"; value: MembersChanged }
     | { $case: "messageUpdated"; value: MessageUpdated }
+    | { $case: "conversationSettingsChanged"; value: ConversationSettingsChanged }
     | undefined;
 }
 
@@ -35,6 +36,16 @@ export interface MembersChanged {
   addedUserIds: string[];
   removedUserIds: string[];
   changedBy: string;
+}
+
+/** Title, topic, archived or announcement changed (the fields set are the new values). */
+export interface ConversationSettingsChanged {
+  title?: string | undefined;
+  topic?: string | undefined;
+  archived?: boolean | undefined;
+  announcement?: boolean | undefined;
+  changedBy: string;
+  version: number;
 }
 
 /**
@@ -82,6 +93,9 @@ export const ConversationEvent: MessageFns<ConversationEvent> = {
         break;
       case "messageUpdated":
         MessageUpdated.encode(message.event.value, writer.uint32(106).fork()).join();
+        break;
+      case "conversationSettingsChanged":
+        ConversationSettingsChanged.encode(message.event.value, writer.uint32(114).fork()).join();
         break;
     }
     return writer;
@@ -162,6 +176,17 @@ export const ConversationEvent: MessageFns<ConversationEvent> = {
             }
 
             message.event = { $case: "messageUpdated", value: MessageUpdated.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.event = {
+              $case: "conversationSettingsChanged",
+              value: ConversationSettingsChanged.decode(reader, reader.uint32()),
+            };
             continue;
           }
         }
@@ -302,6 +327,114 @@ export const MembersChanged: MessageFns<MembersChanged> = {
   },
 };
 
+function createBaseConversationSettingsChanged(): ConversationSettingsChanged {
+  return {
+    title: undefined,
+    topic: undefined,
+    archived: undefined,
+    announcement: undefined,
+    changedBy: "",
+    version: 0,
+  };
+}
+
+export const ConversationSettingsChanged: MessageFns<ConversationSettingsChanged> = {
+  encode(message: ConversationSettingsChanged, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.title !== undefined) {
+      writer.uint32(10).string(message.title);
+    }
+    if (message.topic !== undefined) {
+      writer.uint32(18).string(message.topic);
+    }
+    if (message.archived !== undefined) {
+      writer.uint32(24).bool(message.archived);
+    }
+    if (message.announcement !== undefined) {
+      writer.uint32(32).bool(message.announcement);
+    }
+    if (message.changedBy !== "") {
+      writer.uint32(42).string(message.changedBy);
+    }
+    if (message.version !== 0) {
+      writer.uint32(48).int64(message.version);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConversationSettingsChanged {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConversationSettingsChanged();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.title = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.topic = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.archived = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.announcement = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.changedBy = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.version = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 function createBaseMessageUpdated(): MessageUpdated {
   return { message: undefined, change: "", changedBy: "", emoji: "" };
 }
@@ -392,6 +525,17 @@ function fromTimestamp(t: Timestamp): string {
   let millis = (t.seconds || 0) * 1_000;
   millis += (t.nanos || 0) / 1_000_000;
   return new globalThis.Date(millis).toISOString();
+}
+
+function longToNumber(int64: { toString(): string }): number {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
 }
 
 interface MessageFns<T> {

@@ -193,6 +193,19 @@ export interface ListPinsResponse {
   pins: PinnedMessage[];
 }
 
+export interface UpdateConversationRequest {
+  caller: Caller | undefined;
+  conversationId: string;
+  title?: string | undefined;
+  topic?: string | undefined;
+  archived?: boolean | undefined;
+  announcement?: boolean | undefined;
+}
+
+export interface UpdateConversationResponse {
+  conversation: Conversation | undefined;
+}
+
 export interface GetReceiptsRequest {
   caller: Caller | undefined;
   conversationId: string;
@@ -2057,6 +2070,160 @@ export const ListPinsResponse: MessageFns<ListPinsResponse> = {
   },
 };
 
+function createBaseUpdateConversationRequest(): UpdateConversationRequest {
+  return {
+    caller: undefined,
+    conversationId: "",
+    title: undefined,
+    topic: undefined,
+    archived: undefined,
+    announcement: undefined,
+  };
+}
+
+export const UpdateConversationRequest: MessageFns<UpdateConversationRequest> = {
+  encode(message: UpdateConversationRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.caller !== undefined) {
+      Caller.encode(message.caller, writer.uint32(10).fork()).join();
+    }
+    if (message.conversationId !== "") {
+      writer.uint32(18).string(message.conversationId);
+    }
+    if (message.title !== undefined) {
+      writer.uint32(26).string(message.title);
+    }
+    if (message.topic !== undefined) {
+      writer.uint32(34).string(message.topic);
+    }
+    if (message.archived !== undefined) {
+      writer.uint32(40).bool(message.archived);
+    }
+    if (message.announcement !== undefined) {
+      writer.uint32(48).bool(message.announcement);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateConversationRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateConversationRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.caller = Caller.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.conversationId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.title = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.topic = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.archived = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.announcement = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseUpdateConversationResponse(): UpdateConversationResponse {
+  return { conversation: undefined };
+}
+
+export const UpdateConversationResponse: MessageFns<UpdateConversationResponse> = {
+  encode(message: UpdateConversationResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.conversation !== undefined) {
+      Conversation.encode(message.conversation, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateConversationResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateConversationResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.conversation = Conversation.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 function createBaseGetReceiptsRequest(): GetReceiptsRequest {
   return { caller: undefined, conversationId: "" };
 }
@@ -2936,6 +3103,18 @@ export const MessageServiceService = {
     responseSerialize: (value: ListPinsResponse): Buffer => Buffer.from(ListPinsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListPinsResponse => ListPinsResponse.decode(value),
   },
+  /** Title, topic, archived, announcement: admins and the owner of groups and channels. */
+  updateConversation: {
+    path: "/im.message.v1.MessageService/UpdateConversation" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateConversationRequest): Buffer =>
+      Buffer.from(UpdateConversationRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateConversationRequest => UpdateConversationRequest.decode(value),
+    responseSerialize: (value: UpdateConversationResponse): Buffer =>
+      Buffer.from(UpdateConversationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UpdateConversationResponse => UpdateConversationResponse.decode(value),
+  },
   /** The other members' read markers (receipts), as each member's setting allows. */
   getReceipts: {
     path: "/im.message.v1.MessageService/GetReceipts" as const,
@@ -3032,6 +3211,8 @@ export interface MessageServiceServer extends UntypedServiceImplementation {
   pinMessage: handleUnaryCall<PinMessageRequest, PinMessageResponse>;
   /** The conversation's pinned messages, most recently pinned first. */
   listPins: handleUnaryCall<ListPinsRequest, ListPinsResponse>;
+  /** Title, topic, archived, announcement: admins and the owner of groups and channels. */
+  updateConversation: handleUnaryCall<UpdateConversationRequest, UpdateConversationResponse>;
   /** The other members' read markers (receipts), as each member's setting allows. */
   getReceipts: handleUnaryCall<GetReceiptsRequest, GetReceiptsResponse>;
   getUserSettings: handleUnaryCall<GetUserSettingsRequest, GetUserSettingsResponse>;
@@ -3263,6 +3444,22 @@ export interface MessageServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListPinsResponse) => void,
+  ): ClientUnaryCall;
+  /** Title, topic, archived, announcement: admins and the owner of groups and channels. */
+  updateConversation(
+    request: UpdateConversationRequest,
+    callback: (error: ServiceError | null, response: UpdateConversationResponse) => void,
+  ): ClientUnaryCall;
+  updateConversation(
+    request: UpdateConversationRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UpdateConversationResponse) => void,
+  ): ClientUnaryCall;
+  updateConversation(
+    request: UpdateConversationRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UpdateConversationResponse) => void,
   ): ClientUnaryCall;
   /** The other members' read markers (receipts), as each member's setting allows. */
   getReceipts(
