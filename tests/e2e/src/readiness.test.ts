@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { checkGrpcHealth } from '@im/platform/grpc';
+import { bindKv, connectNats } from '@im/platform/nats';
+import { createRegistry } from '@im/platform/registry';
 import { eventually, Platform } from '@im/testing';
+import { pino } from 'pino';
+import { registerUsers } from './support/users.js';
 
 interface Readyz {
   status: string;
@@ -40,6 +44,37 @@ describe('readiness across services', () => {
       'revocations',
       'signing-keys',
     ]);
+  });
+
+  it('an undecodable entry in the revocation bucket is skipped: the gateway stays ready and later revocations land', async () => {
+    const nats = await connectNats({
+      servers: process.env.NATS_URL!,
+      user: process.env.NATS_USER,
+      pass: process.env.NATS_PASS,
+      name: 'e2e-bad-revocation',
+      logger: pino({ level: 'silent' }),
+    });
+    try {
+      const kv = await bindKv(nats, createRegistry(platform.prefix).buckets.revokedSessions);
+      // not a SessionRevoked: an invalid protobuf wire type
+      await kv.put('not-a-revocation', new Uint8Array([0xff, 0xff, 0xff]));
+    } finally {
+      await nats.close();
+    }
+    const [u] = await registerUsers(platform, 1, 'badkv');
+    const socket = await u!.connect();
+    await u!.logout();
+    const closed = await Promise.race([
+      socket.closed,
+      new Promise<undefined>((r) => setTimeout(() => r(undefined), 15_000)),
+    ]);
+    assert.equal(closed?.code, 4401, 'a revocation after the bad entry still lands (within 15 s)');
+    const gatewayHealth = platform.gateways[0]!.ports.httpPort!;
+    for (let i = 0; i < 3; i++) {
+      const r = await readyz(gatewayHealth);
+      assert.equal(r.code, 200, JSON.stringify(r.body.checks.filter((c) => !c.ok)));
+      await new Promise((res) => setTimeout(res, 1_000));
+    }
   });
 
   it('the gateway reports a stopped service as not ready, at once and by name, and recovers when it is back', async () => {

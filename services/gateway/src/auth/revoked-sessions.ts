@@ -69,7 +69,12 @@ export class RevokedSessions implements OnModuleInit, OnApplicationShutdown {
         this.watching = true;
         for await (const entry of iter) {
           if (entry.operation !== 'PUT') continue;
-          const ev = SessionRevoked.decode(entry.value);
+          const ev = decodeRevocation(entry.value);
+          if (!ev) {
+            // one bad entry must not stop the watch (it would restart at the same entry forever)
+            this.logger.warn({ key: entry.key }, 'undecodable revocation entry skipped');
+            continue;
+          }
           this.revoked.set(ev.sessionId, ev.expiresAt ? Date.parse(ev.expiresAt) : Date.now() + 3_600_000);
           for (const l of this.listeners) l(ev.sessionId, ev.reason);
         }
@@ -79,5 +84,14 @@ export class RevokedSessions implements OnModuleInit, OnApplicationShutdown {
       this.watching = false;
       if (!this.stopped) await new Promise((r) => setTimeout(r, 1_000));
     }
+  }
+}
+
+function decodeRevocation(value: Uint8Array): SessionRevoked | undefined {
+  try {
+    const ev = SessionRevoked.decode(value);
+    return ev.sessionId ? ev : undefined;
+  } catch {
+    return undefined;
   }
 }
