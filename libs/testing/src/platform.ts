@@ -61,6 +61,9 @@ export class Platform {
       CASSANDRA_CONSISTENCY: 'LOCAL_ONE',
       LOG_LEVEL: process.env.SERVICE_LOG_LEVEL ?? 'info',
       SHUTDOWN_TIMEOUT_MS: '5000',
+      // tests register hundreds of users from one address; the limits have a test of their own
+      REGISTER_MAX_PER_IP_PER_MIN: '1000000',
+      REGISTER_MAX_PER_TENANT_PER_MIN: '1000000',
     };
     const platform = new Platform(prefix, baseEnv, options.env);
     try {

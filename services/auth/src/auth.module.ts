@@ -13,6 +13,7 @@ import { SessionsTable } from './storage/sessions.table.js';
 import { SigningKeysTable } from './storage/signing-keys.table.js';
 import { TenantsTable } from './storage/tenants.table.js';
 import { UsersTable } from './storage/users.table.js';
+import { RegistrationLimiter } from './domain/registration-limiter.js';
 
 const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url));
 
@@ -39,6 +40,7 @@ export class AuthModule {
         SigningKeysTable,
         KeyRing,
         SessionRevocations,
+        RegistrationLimiter,
         AuthService,
         AuthGrpcApi,
       ],

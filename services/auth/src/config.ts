@@ -46,6 +46,18 @@ export const authConfigSchema = z.object({
     1,
     1_000_000,
   ),
+  REGISTER_MAX_PER_IP_PER_MIN: env.int(
+    'registrations per client IP per minute (token bucket, per auth replica)',
+    30,
+    1,
+    1_000_000,
+  ),
+  REGISTER_MAX_PER_TENANT_PER_MIN: env.int(
+    'registrations into one tenant per minute (token bucket, per auth replica)',
+    300,
+    1,
+    1_000_000,
+  ),
   LOGIN_FAILURE_WINDOW_SEC: env.int('window of the failed-login counters', 900, 10, 86_400),
   ARGON2_MEMORY_KIB: env.int('argon2id memory cost in KiB', 19_456, 1_024, 1_048_576),
   ARGON2_PASSES: env.int('argon2id time cost (passes)', 2, 1, 20),

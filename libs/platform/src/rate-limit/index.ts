@@ -37,3 +37,35 @@ export class TokenBucket {
     this.updatedAt = now;
   }
 }
+
+/**
+ * One token bucket per key (a user, an IP address, a tenant), created on first use; full buckets
+ * are dropped by sweep() so idle keys cost nothing, and at most maxKeys are kept (the oldest go).
+ */
+export class KeyedTokenBuckets {
+  private readonly buckets = new Map<string, TokenBucket>();
+
+  constructor(
+    private readonly ratePerSec: number,
+    private readonly burst: number,
+    private readonly maxKeys = 1_000_000,
+  ) {}
+
+  /** Spends a token of `key`: 0 when allowed, else the milliseconds to wait. */
+  take(key: string, now = Date.now()): number {
+    let bucket = this.buckets.get(key);
+    if (!bucket) {
+      if (this.buckets.size >= this.maxKeys) this.buckets.delete(this.buckets.keys().next().value!);
+      this.buckets.set(key, (bucket = new TokenBucket(this.ratePerSec, this.burst, now)));
+    }
+    return bucket.take(now);
+  }
+
+  sweep(now = Date.now()): void {
+    for (const [key, bucket] of this.buckets) if (bucket.isFull(now)) this.buckets.delete(key);
+  }
+
+  get size(): number {
+    return this.buckets.size;
+  }
+}

@@ -18,6 +18,7 @@ import { isPlausibleLogin, normalizeTenant, normalizeUsername, validateRegistrat
 import { retryAfterMs } from './login-throttle.js';
 import { PasswordHasher } from './password-hasher.js';
 import { hashRefreshToken, isWellFormedRefreshToken, newRefreshToken } from './tokens.js';
+import { RegistrationLimiter } from './registration-limiter.js';
 
 export interface AuthResult {
   user: User;
@@ -41,6 +42,7 @@ export class AuthService {
     private readonly failures: LoginFailuresTable,
     private readonly keys: KeyRing,
     private readonly revocations: SessionRevocations,
+    private readonly registrations: RegistrationLimiter,
   ) {
     this.hasher = new PasswordHasher({ memoryKiB: config.ARGON2_MEMORY_KIB, passes: config.ARGON2_PASSES });
     this.decoyHash = this.hasher.hash(`decoy-${uuidv7()}`);
@@ -59,6 +61,7 @@ export class AuthService {
       password: req.password,
       displayName: req.displayName,
     });
+    this.registrations.take(req.client?.ip || 'unknown', reg.tenant);
     let tenant = await this.tenants.findByName(reg.tenant);
     if (!tenant) {
       if (!this.config.AUTH_ALLOW_TENANT_CREATION && reg.tenant !== this.config.DEFAULT_TENANT) {

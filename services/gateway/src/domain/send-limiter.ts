@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { AppError } from '@im/platform/errors';
 import { CONFIG } from '@im/platform/nest';
-import { TokenBucket } from '@im/platform/rate-limit';
+import { KeyedTokenBuckets } from '@im/platform/rate-limit';
 import type { GatewayConfig } from '../config.js';
 
 /**
@@ -10,13 +10,12 @@ import type { GatewayConfig } from '../config.js';
  */
 @Injectable()
 export class SendLimiter implements OnApplicationShutdown {
-  private readonly buckets = new Map<string, TokenBucket>();
+  private readonly buckets: KeyedTokenBuckets;
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(@Inject(CONFIG) private readonly config: GatewayConfig) {
-    this.sweeper = setInterval(() => {
-      for (const [user, bucket] of this.buckets) if (bucket.isFull()) this.buckets.delete(user);
-    }, 60_000);
+    this.buckets = new KeyedTokenBuckets(config.SEND_RATE_PER_SEC, config.SEND_BURST);
+    this.sweeper = setInterval(() => this.buckets.sweep(), 60_000);
     this.sweeper.unref();
   }
 
@@ -26,13 +25,7 @@ export class SendLimiter implements OnApplicationShutdown {
 
   /** Spends one send for the user or throws rate_limited with the wait in retryAfterMs. */
   take(userId: string): void {
-    let bucket = this.buckets.get(userId);
-    if (!bucket)
-      this.buckets.set(
-        userId,
-        (bucket = new TokenBucket(this.config.SEND_RATE_PER_SEC, this.config.SEND_BURST)),
-      );
-    const wait = bucket.take();
+    const wait = this.buckets.take(userId);
     if (wait > 0)
       throw new AppError(
         'rate_limited',

@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { Platform } from '@im/testing';
+import { PASSWORD, username } from './support/users.js';
+
+const PER_IP = 3;
+const PER_TENANT = 5;
+
+describe('registration limits (per client IP and per tenant)', () => {
+  let platform: Platform;
+
+  before(async () => {
+    platform = await Platform.start({
+      env: {
+        // X-Forwarded-For names the client, as behind the ingress
+        gateway: { TRUST_PROXY: 'true' },
+        auth: {
+          REGISTER_MAX_PER_IP_PER_MIN: String(PER_IP),
+          REGISTER_MAX_PER_TENANT_PER_MIN: String(PER_TENANT),
+        },
+      },
+    });
+  });
+  after(() => platform?.stop());
+
+  async function register(from: string, tenant: string, name = username('reg')) {
+    const res = await fetch(`${platform.gatewayUrl()}/v1/auth/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-forwarded-for': from },
+      body: JSON.stringify({ tenant, username: name, password: PASSWORD }),
+    });
+    const body = (await res.json()) as { error?: { code: string; retryAfterMs?: number } };
+    return { status: res.status, code: body.error?.code, retryAfterMs: body.error?.retryAfterMs, name };
+  }
+
+  async function login(tenant: string, name: string): Promise<number> {
+    const res = await fetch(`${platform.gatewayUrl()}/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-forwarded-for': '192.0.2.250' },
+      body: JSON.stringify({ tenant, username: name, password: PASSWORD }),
+    });
+    return res.status;
+  }
+
+  it(`one address registers ${PER_IP} accounts a minute; the next is refused with a retry hint and not created`, async () => {
+    const tenant = `reg-ip-${randomBytes(3).toString('hex')}`;
+    for (let i = 0; i < PER_IP; i++) assert.equal((await register('192.0.2.1', tenant)).status, 201);
+    const refused = await register('192.0.2.1', tenant);
+    assert.equal(refused.status, 429);
+    assert.equal(refused.code, 'rate_limited');
+    assert.ok(
+      refused.retryAfterMs! > 0 && refused.retryAfterMs! <= 60_000 / PER_IP,
+      `retry after ${refused.retryAfterMs} ms`,
+    );
+    assert.equal(await login(tenant, refused.name), 401, 'the refused account does not exist');
+    assert.equal((await register('192.0.2.2', tenant)).status, 201, 'another address is not affected');
+  });
+
+  it(`one tenant takes ${PER_TENANT} registrations a minute, from any number of addresses`, async () => {
+    const tenant = `reg-tenant-${randomBytes(3).toString('hex')}`;
+    for (let i = 0; i < PER_TENANT; i++)
+      assert.equal((await register(`198.51.100.${i + 1}`, tenant)).status, 201);
+    const refused = await register('198.51.100.99', tenant);
+    assert.deepEqual([refused.status, refused.code], [429, 'rate_limited']);
+    const other = `reg-other-${randomBytes(3).toString('hex')}`;
+    assert.equal((await register('198.51.100.98', other)).status, 201, 'another tenant is not affected');
+  });
+});
