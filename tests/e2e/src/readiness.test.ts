@@ -77,6 +77,26 @@ describe('readiness across services', () => {
     }
   });
 
+  it('a client told that a service is down learns nothing of the internal plane (no address, no socket error)', async () => {
+    const [u] = await registerUsers(platform, 1, 'leak');
+    await platform.services.get('presence')!.kill();
+    try {
+      const res = await fetch(`${platform.gatewayUrl()}/v1/presence?userIds=${u!.user.id}`, {
+        headers: { authorization: `Bearer ${u!.session!.accessToken}` },
+      });
+      const body = (await res.json()) as { error: { code: string; message: string } };
+      assert.equal(res.status, 503);
+      assert.equal(body.error.code, 'unavailable');
+      assert.doesNotMatch(
+        body.error.message,
+        /\d+\.\d+\.\d+\.\d+|:\d{2,5}\b|ECONNREFUSED|dns:/,
+        body.error.message,
+      );
+    } finally {
+      await platform.restartService('presence');
+    }
+  });
+
   it('the gateway reports a stopped service as not ready, at once and by name, and recovers when it is back', async () => {
     const gatewayHealth = platform.gateways[0]!.ports.httpPort!;
     await platform.services.get('media')!.kill();

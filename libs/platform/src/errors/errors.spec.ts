@@ -44,6 +44,21 @@ describe('error codes', () => {
     assert.equal(toGrpcError(overloaded).code, status.UNAVAILABLE);
   });
 
+  it('keep transport details (addresses) out of the message, in the detail for the logs', () => {
+    const down = fromGrpcError(
+      {
+        code: status.UNAVAILABLE,
+        details: 'No connection established. Last error: connect ECONNREFUSED 10.1.2.3:50052',
+      },
+      'message',
+    );
+    assert.equal(down.code, 'unavailable');
+    assert.doesNotMatch(down.message, /10\.1\.2\.3|50052|ECONNREFUSED/);
+    assert.match(down.detail!, /10\.1\.2\.3:50052/);
+    assert.deepEqual(Object.keys(down.toBody().error).sort(), ['code', 'message']);
+    assert.doesNotMatch(String(toGrpcError(down).details), /10\.1\.2\.3/);
+  });
+
   it('hide unexpected errors behind internal', () => {
     const wire = toGrpcError(new TypeError('secret detail'));
     assert.equal(wire.code, status.INTERNAL);

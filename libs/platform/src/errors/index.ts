@@ -36,13 +36,21 @@ const CODE_KEY = 'im-error-code';
 const RETRY_KEY = 'im-retry-after-ms';
 
 export class AppError extends Error {
+  /**
+   * What only operators may read (addresses, transport errors): logged, never in an answer nor
+   * passed on over gRPC.
+   */
+  detail: string | undefined;
+
   constructor(
     readonly code: ErrorCode,
     message: string,
     readonly retryAfterMs?: number,
+    detail?: string,
   ) {
     super(message);
     this.name = 'AppError';
+    this.detail = detail;
   }
 
   get httpStatus(): number {
@@ -116,20 +124,22 @@ export function fromGrpcError(err: unknown, target: string): AppError {
     const retry = Number(svc.metadata?.get(RETRY_KEY)[0]);
     return new AppError(code, svc.details ?? code, Number.isFinite(retry) ? retry : undefined);
   }
+  // the transport's own words (addresses, socket errors) go to the detail, not to clients
+  const detail = svc.details ?? (err instanceof Error ? err.message : String(err));
   switch (svc.code) {
     case GrpcStatus.DEADLINE_EXCEEDED:
-      return new AppError('timeout', `${target} did not answer in time`);
+      return new AppError('timeout', `${target} did not answer in time`, undefined, detail);
     case GrpcStatus.UNAVAILABLE:
-      return new AppError('unavailable', `${target} is unavailable: ${svc.details ?? 'no connection'}`);
+      return new AppError('unavailable', `${target} is unavailable; retry shortly`, undefined, detail);
     case GrpcStatus.CANCELLED:
-      return new AppError('unavailable', `call to ${target} was cancelled`);
+      return new AppError('unavailable', `call to ${target} was cancelled`, undefined, detail);
     case GrpcStatus.RESOURCE_EXHAUSTED:
     case GrpcStatus.INTERNAL:
     case GrpcStatus.UNKNOWN:
       // our handlers always send a stable code (above): without one, the transport failed
       // (stream reset, flow control, a connection dropped mid-call) and a retry may succeed
-      return new AppError('unavailable', `${target} failed in transport: ${svc.details ?? 'no details'}`);
+      return new AppError('unavailable', `${target} failed in transport; retry shortly`, undefined, detail);
     default:
-      return new AppError('internal', `${target} failed: ${svc.details ?? String(err)}`);
+      return new AppError('internal', `${target} failed`, undefined, detail);
   }
 }

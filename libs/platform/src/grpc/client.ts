@@ -79,7 +79,9 @@ export function createGrpcClient<S extends ServiceDefinition>(
             invoke(request, new Metadata(), { deadline }, (err, res) => (err ? reject(err) : resolve(res))),
           );
         } catch (err) {
-          const app = fromGrpcError(err, `${options.name} (${options.address})`);
+          // the address stays out of the message (it reaches clients) and goes to the detail
+          const app = fromGrpcError(err, options.name);
+          app.detail = `${options.address}: ${app.detail ?? ''}`;
           // a server that says when to come back (overloaded, its log down) is not asked again at
           // once: the hint goes to the caller, and on to the client, who waits as told
           const retriable =

@@ -139,6 +139,8 @@ export class PublicServer implements EdgeServer {
       }
     }
     if (app.code === 'internal') this.logger.error({ err: app }, 'internal error answered');
+    else if (app.detail)
+      this.logger.warn({ code: app.code, detail: app.detail }, 'dependency failure answered');
     if (app.retryAfterMs !== undefined)
       reply.header('Retry-After', String(Math.ceil(app.retryAfterMs / 1000)));
     return reply.code(app.httpStatus).send(app.toBody());

@@ -171,6 +171,8 @@ export class FrameRouter {
     const known = asAppError(err);
     const app = known ?? new AppError('internal', 'internal error');
     if (!known) this.logger.error({ err, userId: conn.userId }, 'unexpected error handling a frame');
+    else if (known.detail)
+      this.logger.warn({ code: known.code, detail: known.detail }, 'dependency failure answered');
     conn.sendFrame({
       type: 'error',
       ...(id !== undefined ? { id } : {}),
