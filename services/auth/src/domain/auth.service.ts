@@ -123,7 +123,7 @@ export class AuthService {
     if (!session) throw new AppError('invalid_refresh_token', 'refresh token is not valid');
     if (session.revokedAt)
       throw new AppError('session_revoked', 'the session of this refresh token was revoked');
-    if (token.spentAt || !(await this.refreshTokens.spend(hash))) {
+    if (token.spentAt || !(await this.refreshTokens.spend(hash, token.expiresAt))) {
       // A spent token came back: it was stolen or replayed. End the whole family.
       await this.revoke(session.sessionId, session.userId, 'refresh_reused');
       this.logger.warn(

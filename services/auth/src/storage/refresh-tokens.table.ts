@@ -27,16 +27,24 @@ export class RefreshTokensTable {
         [hash],
       )
     ).first();
-    return row
-      ? { sessionId: row.get('session_id'), expiresAt: row.get('expires_at'), spentAt: row.get('spent_at') }
-      : undefined;
+    // a row without its token (only a stray spent_at left after the TTL) is no token at all
+    if (!row || !row.get('session_id') || !row.get('expires_at')) return undefined;
+    return {
+      sessionId: row.get('session_id'),
+      expiresAt: row.get('expires_at'),
+      spentAt: row.get('spent_at'),
+    };
   }
 
-  /** Marks the token spent; false when it already was (another use got there first). */
-  async spend(hash: string): Promise<boolean> {
+  /**
+   * Marks the token spent; false when it already was (another use got there first). The mark
+   * expires with the token: without a TTL of its own it would outlive the row it belongs to.
+   */
+  async spend(hash: string, expiresAt: Date): Promise<boolean> {
+    const ttlSec = Math.max(1, Math.ceil((expiresAt.getTime() - Date.now()) / 1000));
     const rs = await this.db.execute(
-      'UPDATE refresh_tokens SET spent_at = ? WHERE token_hash = ? IF spent_at = null',
-      [new Date(), hash],
+      'UPDATE refresh_tokens USING TTL ? SET spent_at = ? WHERE token_hash = ? IF spent_at = null',
+      [ttlSec, new Date(), hash],
     );
     return rs.first().get('[applied]') as boolean;
   }
