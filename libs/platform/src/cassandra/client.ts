@@ -79,6 +79,11 @@ export async function connectCassandra(options: CassandraOptions): Promise<Cassa
       socketOptions: { connectTimeout: 3_000, readTimeout: 12_000 },
       pooling: { coreConnectionsPerHost: { [cassandra.types.distance.local]: 2 } },
       protocolOptions: { maxSchemaAgreementWaitSeconds: 20 },
+      // the driver's default backs off to 10 minutes between attempts: a node restarted after a
+      // minute down would stay unused for minutes more (every request NoHostAvailable meanwhile)
+      policies: {
+        reconnection: new cassandra.policies.reconnection.ExponentialReconnectionPolicy(500, 5_000, false),
+      },
     },
     options.maxInFlight ?? 1024,
   );
