@@ -104,9 +104,9 @@ export class ConversationService {
   async announceSettings(caller: Caller, conversationId: string): Promise<Conversation> {
     this.membership.announceChange(conversationId);
     const row = (await this.conversations.get(conversationId))!;
-    const members = await this.members.members(conversationId, VIEW_MEMBERS);
-    let mine: Conversation | undefined;
     const everyone = await this.members.members(conversationId, 1_000);
+    const members = everyone.slice(0, VIEW_MEMBERS);
+    let mine: Conversation | undefined;
     await Promise.all(
       everyone.map(async ({ userId }) => {
         const readSeq = (await this.members.membership(userId, conversationId))?.readSeq ?? 0;

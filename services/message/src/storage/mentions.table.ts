@@ -36,6 +36,18 @@ export class MentionsTable {
     });
   }
 
+  /** Writes a message's mention rows (the replay of a send whose rows may be lost). */
+  async insert(
+    conversationId: string,
+    seq: number,
+    senderId: string,
+    mentions: readonly string[],
+  ): Promise<void> {
+    await Promise.all(
+      this.statements(conversationId, seq, senderId, mentions).map((s) => this.db.execute(s.query, s.params)),
+    );
+  }
+
   /** Messages after readSeq that mention the user, or everyone (not counting the user's own). */
   async unreadCount(userId: string, conversationId: string, readSeq: number): Promise<number> {
     const [own, all] = await Promise.all([

@@ -55,9 +55,7 @@ export class SendMessageHandler implements CommandHandler<'sendMessage'> {
           await Promise.all([
             this.messages.insert(msg),
             this.claims.write(claim),
-            ...this.mentions
-              .statements(msg.conversationId, msg.seq, msg.senderId, msg.mentions)
-              .map((s) => this.claims.write(s)),
+            this.mentions.insert(msg.conversationId, msg.seq, msg.senderId, msg.mentions),
           ]);
         }
         batch.stored[index] = msg;
