@@ -6,6 +6,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
   cpSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -115,6 +116,24 @@ function revisionExists(rev) {
   }
 }
 
+/**
+ * A deliberate break (like buf's "buf skip breaking" label): the newest commit carries the trailer
+ * `Proto-Breaking-Change: docs/adr/NNNN-....md`, naming an ADR that exists and says why. Only
+ * HEAD's own message counts, and only when comparing against HEAD~1, so it never waves through
+ * a later change.
+ */
+function acceptedBreak(against) {
+  if (against !== 'HEAD~1') return undefined;
+  const message = execFileSync('git', ['log', '-1', '--format=%B', 'HEAD'], { cwd: root }).toString();
+  const adr = /^Proto-Breaking-Change:\s*(docs\/adr\/\S+\.md)\s*$/m.exec(message)?.[1];
+  if (!adr) return undefined;
+  if (!existsSync(join(root, adr))) {
+    console.error(`proto: the Proto-Breaking-Change trailer names ${adr}, which does not exist`);
+    process.exit(1);
+  }
+  return adr;
+}
+
 function breaking() {
   // On a branch: against main. On main itself: against the previous commit, so the change that
   // just landed is the one checked.
@@ -134,6 +153,11 @@ function breaking() {
     execFileSync('git', ['ls-tree', '-d', against, 'proto'], { cwd: root }).toString().trim() !== '';
   if (!hasProto) {
     console.log(`proto: no proto/ on ${against} yet, nothing to compare against`);
+    return;
+  }
+  const accepted = acceptedBreak(against);
+  if (accepted) {
+    console.log(`proto: breaking changes against ${against} accepted by ${accepted} (commit trailer)`);
     return;
   }
   // A throwaway clone at the ref keeps buf away from the working tree's uncommitted state.

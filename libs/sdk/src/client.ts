@@ -108,10 +108,29 @@ export class ImClient {
     ).conversation;
   }
 
-  async sendMessage(id: string, clientMsgId: string, text: string): Promise<Message> {
+  /** `replyTo`: the seq of the message replied to; `mentions`: member ids or "all". */
+  async sendMessage(
+    id: string,
+    clientMsgId: string,
+    text: string,
+    extra: { replyTo?: number; mentions?: string[] } = {},
+  ): Promise<Message> {
     return (
-      await this.call<{ message: Message }>('POST', `/v1/conversations/${id}/messages`, { clientMsgId, text })
+      await this.call<{ message: Message }>('POST', `/v1/conversations/${id}/messages`, {
+        clientMsgId,
+        text,
+        ...extra,
+      })
     ).message;
+  }
+
+  /** A thread: the replies of the message at `seq`, oldest first. */
+  replies(
+    id: string,
+    seq: number,
+    query: { afterSeq?: number; limit?: number } = {},
+  ): Promise<{ messages: Message[]; hasMore: boolean }> {
+    return this.call('GET', `/v1/conversations/${id}/messages/${seq}/replies${qs(query)}`);
   }
 
   async editMessage(id: string, seq: number, text: string): Promise<Message> {

@@ -15,6 +15,8 @@ const msg = (seq: number, conversationId = 'c'): Message => ({
   reactions: [],
   version: 0,
   mentions: [],
+  replyCount: 0,
+  lastReplySeq: 0,
 });
 
 describe('ConversationLog', () => {

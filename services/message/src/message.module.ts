@@ -33,6 +33,7 @@ import { MentionsTable } from './storage/mentions.table.js';
 import { UserSettingsTable } from './storage/user-settings.table.js';
 import { UserSettingsCache } from './conversations/user-settings-cache.js';
 import { PinsTable } from './storage/pins.table.js';
+import { ThreadRepliesTable } from './storage/thread-replies.table.js';
 import { ReactionsTable } from './storage/reactions.table.js';
 import { MessagesIndex } from './search/messages-index.js';
 import { SearchIndexer } from './search/search-indexer.js';
@@ -76,6 +77,7 @@ export class MessageModule {
         MessageEditsTable,
         ReactionsTable,
         PinsTable,
+        ThreadRepliesTable,
         MentionsTable,
         UserSettingsTable,
         UserSettingsCache,

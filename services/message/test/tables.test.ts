@@ -28,6 +28,8 @@ describe('message service tables (real Cassandra)', () => {
     reactions: [],
     version: 0,
     mentions: [],
+    replyCount: 0,
+    lastReplySeq: 0,
     ...extra,
   });
 

@@ -28,7 +28,7 @@ async function restState(c: ImClient, conversationId: string, seq: number): Prom
 const reactions = (m: Message | undefined) =>
   (m?.reactions ?? []).map((r) => ({ emoji: r.emoji, count: r.count, me: r.me ?? false }));
 
-describe('rich messaging: edits, deletes, reactions, pins, mentions', () => {
+describe('rich messaging: edits, deletes, reactions, pins, mentions, threads', () => {
   let platform: Platform;
 
   before(async () => {
@@ -390,6 +390,176 @@ describe('rich messaging: edits, deletes, reactions, pins, mentions', () => {
     } finally {
       await b1.close();
     }
+  });
+
+  it('threads: replies by seq show their root, the root counts them live and through sync, the thread view pages them', async () => {
+    const [ana, bo, cy] = await registerUsers(platform, 3, 'thread');
+    const group = await ana!.createConversation('group', [bo!.user.id, cy!.user.id], 'threads');
+    const root = await ana!.sendMessage(group.id, 't-1', 'what shall we build next?');
+    await ana!.sendMessage(group.id, 't-2', 'not a thread');
+    // cy synced up to here, then went offline
+    const before = await cy!.connect();
+    const start = (await before.sync([{ conversationId: group.id, afterSeq: 0 }])).conversations[0]!;
+    await before.close();
+    const [a1, a2, b1] = await Promise.all([ana!.connect(), ana!.connect({ auth: 'frame' }), bo!.connect()]);
+    try {
+      const first = (
+        await b1.request('message.send', {
+          conversationId: group.id,
+          clientMsgId: 'r-1',
+          text: 'a search engine',
+          replyTo: root.seq,
+        })
+      ).message!;
+      assert.deepEqual(first.replyTo, {
+        seq: root.seq,
+        senderId: ana!.user.id,
+        preview: 'what shall we build next?',
+      });
+      // a reply to a reply joins the root's thread
+      const second = await bo!.sendMessage(group.id, 'r-2', 'with threads', { replyTo: first.seq });
+      assert.equal(second.replyTo?.seq, root.seq);
+      const third = await ana!.sendMessage(group.id, 'r-3', 'agreed', { replyTo: root.seq });
+      // a retry of a reply is the same message and is not counted again
+      assert.equal((await ana!.sendMessage(group.id, 'r-3', 'agreed', { replyTo: root.seq })).seq, third.seq);
+
+      const counted = (m: Message | undefined) => [m?.replyCount ?? 0, m?.lastReplySeq ?? 0];
+      for (const socket of [a1, a2, b1])
+        await eventually(() =>
+          assert.deepEqual(counted(liveState(socket, group.id, root.seq)), [3, third.seq]),
+        );
+      for (const socket of [a1, a2])
+        await socket.waitFor(
+          'message.new',
+          (f) => f.message?.seq === first.seq && f.message.replyTo?.seq === root.seq,
+        );
+      const rest = await restState(ana!, group.id, root.seq);
+      assert.deepEqual(counted(rest), [3, third.seq]);
+      assert.ok(rest.lastReplyAt, 'the root carries the time of its last reply');
+
+      // the thread view pages the replies, oldest first
+      const page1 = await cy!.replies(group.id, root.seq, { limit: 2 });
+      assert.deepEqual(
+        page1.messages.map((m) => m.seq),
+        [first.seq, second.seq],
+      );
+      assert.equal(page1.hasMore, true);
+      assert.ok(page1.messages.every((m) => m.replyTo?.preview === 'what shall we build next?'));
+      const page2 = await cy!.replies(group.id, root.seq, { afterSeq: second.seq });
+      assert.deepEqual(
+        page2.messages.map((m) => m.seq),
+        [third.seq],
+      );
+      assert.equal(page2.hasMore ?? false, false);
+
+      // the offline member heals through sync: the replies, and the root's new counts
+      const c1 = await cy!.connect();
+      try {
+        const healed = (
+          await c1.sync([{ conversationId: group.id, afterSeq: start.lastSeq, afterVersion: start.version }])
+        ).conversations[0]!;
+        assert.deepEqual(
+          healed.messages?.map((m) => [m.seq, m.replyTo?.seq]),
+          [
+            [first.seq, root.seq],
+            [second.seq, root.seq],
+            [third.seq, root.seq],
+          ],
+        );
+        assert.deepEqual(counted(healed.updated?.find((m) => m.seq === root.seq)), [3, third.seq]);
+      } finally {
+        await c1.close();
+      }
+
+      // replies show their root as it is now: edited, then deleted (its text never lingers)
+      await ana!.editMessage(group.id, root.seq, 'what next?');
+      assert.equal((await restState(bo!, group.id, first.seq)).replyTo?.preview, 'what next?');
+      await ana!.deleteMessage(group.id, root.seq);
+      const orphan = await restState(bo!, group.id, first.seq);
+      assert.deepEqual(orphan.replyTo, { seq: root.seq, senderId: ana!.user.id, preview: '', deleted: true });
+      const afterDelete = await cy!.replies(group.id, root.seq);
+      assert.equal(afterDelete.messages.length, 3, 'the thread stays readable under a tombstone');
+      assert.ok(afterDelete.messages.every((m) => !JSON.stringify(m).includes('what')));
+
+      // the sequenced events: the reply names its root; the root's update says "replied"
+      const events = await conversationEvents(platform, group.id, (es) =>
+        es.some((e) => e.event?.$case === 'messageUpdated' && e.event.value.change === 'deleted'),
+      );
+      // (a retry re-emits its event under the same id: consumers keep one per id)
+      const unique = [...new Map(events.map((e) => [e.eventId, e])).values()];
+      const created = unique.flatMap((e) =>
+        e.event?.$case === 'messageCreated' ? [e.event.value.message!] : [],
+      );
+      assert.deepEqual(
+        created.filter((m) => m.replyTo).map((m) => m.replyTo!.seq),
+        [root.seq, root.seq, root.seq],
+      );
+      const replied = unique.filter(
+        (e) => e.event?.$case === 'messageUpdated' && e.event.value.change === 'replied',
+      );
+      assert.equal(replied.length, 3, 'one root update per reply, none for the retry');
+    } finally {
+      await closeAll([a1, a2, b1]);
+    }
+  });
+
+  it('threads: bad replyTo and strangers are refused and change nothing', async () => {
+    const [ana, bo, outsider] = await registerUsers(platform, 3, 'thread-bad');
+    const [stranger] = await registerUsers(platform, 1, 'thread-bad', `other-${Date.now()}`);
+    const group = await ana!.createConversation('group', [bo!.user.id], 'thread rules');
+    const other = await ana!.createConversation('group', [bo!.user.id], 'elsewhere');
+    const root = await ana!.sendMessage(group.id, 'b-1', 'root');
+    for (let i = 0; i < 5; i++) await ana!.sendMessage(other.id, `o-${i}`, `other ${i}`);
+    const gone = await ana!.sendMessage(group.id, 'b-2', 'to be deleted');
+    await ana!.deleteMessage(group.id, gone.seq);
+    const lastSeq = (await ana!.getConversation(group.id)).lastSeq;
+
+    const send = (replyTo: unknown, key: string) =>
+      outcome(
+        ana!.call('POST', `/v1/conversations/${group.id}/messages`, { clientMsgId: key, text: 'x', replyTo }),
+      );
+    // beyond the last seq (the seq of another conversation's message), deleted, malformed
+    assert.equal(await send(5, 'x-1'), '400 invalid_argument');
+    assert.equal(await send(gone.seq, 'x-2'), '400 invalid_argument');
+    for (const [bad, key] of [
+      [0, 'x-3'],
+      [-1, 'x-4'],
+      ['1', 'x-5'],
+      [1.5, 'x-6'],
+    ] as const)
+      assert.equal(await send(bad, key), '400 invalid_argument', `replyTo ${JSON.stringify(bad)}`);
+    const b1 = await bo!.connect();
+    try {
+      assert.equal(
+        await outcome(
+          b1.request('message.send', {
+            conversationId: group.id,
+            clientMsgId: 'x-7',
+            text: 'x',
+            replyTo: 99,
+          }),
+        ),
+        'ws invalid_argument',
+      );
+    } finally {
+      await b1.close();
+    }
+    assert.equal((await ana!.getConversation(group.id)).lastSeq, lastSeq, 'nothing stored');
+    assert.equal((await restState(ana!, group.id, root.seq)).replyCount ?? 0, 0);
+
+    for (const who of [outsider!, stranger!]) {
+      assert.equal(await outcome(who.replies(group.id, root.seq)), '404 not_found');
+      assert.equal(
+        await outcome(who.sendMessage(group.id, 'y', 'x', { replyTo: root.seq })),
+        '404 not_found',
+      );
+    }
+    assert.equal(await outcome(bo!.replies(group.id, lastSeq + 1)), '404 not_found');
+    assert.equal(await outcome(bo!.replies(group.id, root.seq, { limit: 500 })), '400 invalid_argument');
+    assert.equal(
+      await outcome(bo!.call('GET', `/v1/conversations/${group.id}/messages/0/replies`)),
+      '400 invalid_argument',
+    );
   });
 
   it('receipts: the other members’ read markers, live and by REST; readReceipts false hides them both ways', async () => {

@@ -9,7 +9,7 @@ export interface SendInput {
   conversationId: string;
   clientMsgId: string;
   text: string;
-  replyTo?: string | undefined;
+  replyTo?: number | undefined;
   attachments?: Array<Partial<Attachment> & { mediaId: string }> | undefined;
   mentions?: string[] | undefined;
 }

@@ -15,6 +15,12 @@ const clientMsgId = z
   .regex(/^[A-Za-z0-9._:-]{1,64}$/, 'must be 1-64 of A-Z a-z 0-9 . _ : -')
   .describe('client-made idempotency key: resending it returns the original message');
 const seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const replyTo = z
+  .number()
+  .int()
+  .min(1)
+  .max(Number.MAX_SAFE_INTEGER)
+  .describe('the seq of the message replied to (a reply to a reply joins the same thread)');
 const mentions = z
   .array(id)
   .max(50)
@@ -62,7 +68,7 @@ export const addMembersBody = z.object({
 export const sendMessageBody = z.object({
   clientMsgId,
   text: z.string().max(65_536),
-  replyTo: id.optional(),
+  replyTo: replyTo.optional(),
   attachments: z.array(attachment).max(20).optional(),
   mentions: mentions.optional(),
 });
@@ -87,6 +93,11 @@ const emoji = z.string().min(1).max(64).describe('one emoji (a single grapheme) 
 export const editMessageBody = z.object({ text: z.string().max(65_536) });
 
 const intFromQuery = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+export const listRepliesQuery = z.object({
+  afterSeq: intFromQuery(0, Number.MAX_SAFE_INTEGER).optional().describe('replies with seq > afterSeq'),
+  limit: intFromQuery(1, 200).optional().describe('1-200, default 50'),
+});
 
 export const listMessagesQuery = z.object({
   beforeSeq: intFromQuery(1, Number.MAX_SAFE_INTEGER)
@@ -146,7 +157,7 @@ export const wsFrames = {
     conversationId: id,
     clientMsgId,
     text: z.string().max(65_536),
-    replyTo: id.optional(),
+    replyTo: replyTo.optional(),
     attachments: z.array(attachment).max(20).default([]),
     mentions: mentions.default([]),
   }),

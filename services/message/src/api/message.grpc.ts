@@ -49,6 +49,8 @@ export class MessageGrpcApi {
       react: async (r) => ({ message: await this.commands.react(caller(r.caller), r) }),
       pinMessage: async (r) => ({ message: await this.commands.pin(caller(r.caller), r) }),
       listPins: async (r) => ({ pins: await this.history.pinned(caller(r.caller), r.conversationId) }),
+      listReplies: (r) =>
+        this.history.replies(caller(r.caller), r.conversationId, r.seq, r.afterSeq, r.limit),
       updateConversation: async (r) => ({
         conversation: await this.commands.updateSettings(caller(r.caller), r),
       }),

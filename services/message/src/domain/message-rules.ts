@@ -5,7 +5,7 @@ export interface SendInput {
   conversationId: string;
   clientMsgId: string;
   text: string;
-  replyTo?: string | undefined;
+  replyTo?: number | undefined;
   attachments: readonly Attachment[];
   mentions?: readonly string[];
 }
@@ -33,8 +33,8 @@ export function validateSend(input: SendInput, maxTextChars: number): void {
   if (input.attachments.length > MAX_ATTACHMENTS) {
     throw new AppError('invalid_argument', `attachments: at most ${MAX_ATTACHMENTS}`);
   }
-  if (input.replyTo !== undefined && !ID.test(input.replyTo))
-    throw new AppError('invalid_argument', 'replyTo: must be a message id');
+  if (input.replyTo !== undefined && (!Number.isSafeInteger(input.replyTo) || input.replyTo < 1))
+    throw new AppError('invalid_argument', 'replyTo: the seq of a message (a positive integer)');
   for (const a of input.attachments) {
     if (!ID.test(a.mediaId)) throw new AppError('invalid_argument', 'attachments.mediaId: must be an id');
   }

@@ -19,6 +19,8 @@ const message = (seq: number, senderId = 'ana'): Message => ({
   reactions: [],
   version: 0,
   mentions: [],
+  replyCount: 0,
+  lastReplySeq: 0,
 });
 const state = (seq: number, senderId = 'ana'): MessageState => ({
   message: message(seq, senderId),

@@ -34,9 +34,12 @@ export type UpdateCommand =
       at: Date;
       maxDistinct: number;
     }
-  | { kind: 'pin'; seq: number; userId: string; pin: boolean; allowed: boolean; at: Date; maxPins: number };
+  | { kind: 'pin'; seq: number; userId: string; pin: boolean; allowed: boolean; at: Date; maxPins: number }
+  /** A reply was stored at replySeq: the root counts it. */
+  | { kind: 'replied'; seq: number; replySeq: number; at: Date };
 
-export type Change = 'edited' | 'deleted' | 'reaction_added' | 'reaction_removed' | 'pinned' | 'unpinned';
+export type Change =
+  'edited' | 'deleted' | 'reaction_added' | 'reaction_removed' | 'pinned' | 'unpinned' | 'replied';
 
 export type UpdateRefusal = {
   kind: 'refused';
@@ -143,6 +146,21 @@ export function applyUpdate(
         change: cmd.pin ? 'pinned' : 'unpinned',
         message: state.message,
       };
+    }
+    case 'replied': {
+      if (current.replyTo)
+        return refused(
+          'invalid_argument',
+          `replyTo: seq ${cmd.seq} is itself a reply (threads are one level deep)`,
+        );
+      state.message = {
+        ...current,
+        replyCount: current.replyCount + 1,
+        lastReplyAt: cmd.at.toISOString(),
+        lastReplySeq: cmd.replySeq,
+        version,
+      };
+      return { kind: 'updated', seq: cmd.seq, version, change: 'replied', message: state.message };
     }
     case 'react': {
       const users = state.reactors.get(cmd.emoji);

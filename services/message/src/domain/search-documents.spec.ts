@@ -23,6 +23,8 @@ const message = (extra: Partial<Message> = {}): Message => ({
   reactions: [],
   version: 0,
   mentions: [],
+  replyCount: 0,
+  lastReplySeq: 0,
   ...extra,
 });
 const event = (e: ConversationEvent['event']): ConversationEvent => ({

@@ -33,7 +33,12 @@ export const claimId = (k: ClaimKey): string => `${k.senderId}\u0000${k.clientMs
 export interface SendCommand extends ClaimKey {
   kind: 'send';
   messageId: string;
+  /** A reply: its thread's root, and when the send was accepted (the root's lastReplyAt). */
+  reply?: { root: number; at: Date };
 }
+
+/** A root's update for a reply stored now. */
+export type ThreadUpdate = Extract<UpdateOutcome, { kind: 'updated' }>;
 
 export interface ReadCommand {
   kind: 'read';
@@ -44,10 +49,13 @@ export interface ReadCommand {
 export type PlannedCommand = SendCommand | ReadCommand;
 
 export type Decision =
-  /** A new message: write its claim and row at seq. */
-  | { kind: 'new'; seq: number; messageId: string }
-  /** Already claimed (stored before, or replay): answer with the stored message at seq. */
-  | { kind: 'existing'; seq: number; messageId: string }
+  /** A new message: write its claim and row at seq (and, for a reply, its root's new counts). */
+  | { kind: 'new'; seq: number; messageId: string; thread?: ThreadUpdate }
+  /**
+   * Already claimed (stored before, or replay): answer with the stored message at seq; `thread`
+   * when a replay finds its reply not yet counted by the root.
+   */
+  | { kind: 'existing'; seq: number; messageId: string; thread?: ThreadUpdate }
   /** Same sender and clientMsgId earlier in this batch: answer like command #index. */
   | { kind: 'duplicate'; of: number }
   /** Read marker: the resulting read seq, and whether it moved. */
@@ -57,7 +65,7 @@ export type Decision =
   /** The conversation's settings changed at this version. */
   | { kind: 'conversationChanged'; version: number }
   /** Refused, with a stable error code; nothing is written. */
-  | { kind: 'refused'; code: 'not_found' | 'forbidden'; message: string };
+  | { kind: 'refused'; code: 'not_found' | 'forbidden' | 'invalid_argument'; message: string };
 
 /**
  * One conversation while a batch of its commands is decided, in order. Each command kind has its
@@ -136,18 +144,59 @@ export class SequencingState {
     const key = claimId(cmd);
     const earlier = this.inBatch.get(key);
     if (earlier !== undefined) return { kind: 'duplicate', of: earlier };
-    this.inBatch.set(key, index);
     const claim = this.claims.get(key);
+    // a refused send is not remembered: a retry in the same batch is decided (and refused) again
+    if (claim || !this.replyRefusal(cmd)) this.inBatch.set(key, index);
     if (claim) {
       // a claim above the recovered lastSeq belongs to a replayed batch: keep counting after it
       this.seq = Math.max(this.seq, claim.seq);
-      return { kind: 'existing', seq: claim.seq, messageId: claim.messageId };
+      // only a replay of the command that stored it (same message id) may count it: a client's
+      // retry is another command, and its replyTo need not be the stored one
+      const replay = claim.messageId === cmd.messageId;
+      const thread = cmd.reply && replay ? this.countReply(cmd.reply, claim.seq) : undefined;
+      return { kind: 'existing', seq: claim.seq, messageId: claim.messageId, ...(thread ? { thread } : {}) };
     }
+    const refusal = this.replyRefusal(cmd);
+    if (refusal) return refusal;
     this.seq += 1;
     // one's own messages are read: the sender's marker follows (members only)
     const senderRead = this.readSeqOf(cmd.senderId);
     if (senderRead !== undefined && this.seq > senderRead) this.moved.set(cmd.senderId, this.seq);
-    return { kind: 'new', seq: this.seq, messageId: cmd.messageId };
+    const thread = cmd.reply ? this.countReply(cmd.reply, this.seq) : undefined;
+    return { kind: 'new', seq: this.seq, messageId: cmd.messageId, ...(thread ? { thread } : {}) };
+  }
+
+  /** Why a new reply cannot be stored: its root is missing, deleted, or itself a reply. */
+  private replyRefusal(cmd: SendCommand): Extract<Decision, { kind: 'refused' }> | undefined {
+    if (!cmd.reply) return undefined;
+    const { root: seq } = cmd.reply;
+    const root = seq <= this.seq ? this.messages.get(seq)?.message : undefined;
+    if (!root || root.deleted)
+      return { kind: 'refused', code: 'invalid_argument', message: `replyTo: no message at seq ${seq}` };
+    if (root.replyTo)
+      return {
+        kind: 'refused',
+        code: 'invalid_argument',
+        message: `replyTo: seq ${seq} is itself a reply (threads are one level deep)`,
+      };
+    return undefined;
+  }
+
+  /**
+   * The root counts the reply at replySeq (the next version), unless it already has: replies of a
+   * root are sequenced in seq order, so one at or below its lastReplySeq was counted before a crash.
+   */
+  private countReply(reply: { root: number; at: Date }, replySeq: number): ThreadUpdate | undefined {
+    const root = this.messages.get(reply.root);
+    if (!root || root.message.deleted || replySeq <= root.message.lastReplySeq) return undefined;
+    const outcome = applyUpdate(
+      root,
+      { kind: 'replied', seq: reply.root, replySeq, at: reply.at },
+      this.version + 1,
+    );
+    if (outcome.kind !== 'updated') return undefined;
+    this.version = outcome.version;
+    return outcome;
   }
 
   /** A read marker: only forward, never past the last message; members only. */

@@ -11,6 +11,9 @@ import { MessageChangesTable } from '../storage/message-changes.table.js';
 import { PinsTable } from '../storage/pins.table.js';
 import { approximateSize, MessagesTable } from '../storage/messages.table.js';
 import { ReactionsTable } from '../storage/reactions.table.js';
+import { ThreadRepliesTable } from '../storage/thread-replies.table.js';
+import { rootSeqsOf, withReplyRefs } from '../domain/threads.js';
+import { validateSeq } from '../domain/message-rules.js';
 
 const PAGE_DEFAULT = 50;
 const PAGE_MAX = 200;
@@ -34,6 +37,7 @@ export class HistoryService {
     private readonly changes: MessageChangesTable,
     private readonly reactions: ReactionsTable,
     private readonly pins: PinsTable,
+    private readonly threads: ThreadRepliesTable,
   ) {}
 
   /** The conversation's pinned messages, most recently pinned first. */
@@ -107,8 +111,12 @@ export class HistoryService {
     return messages.map((m) => seen.get(m)!);
   }
 
-  /** Messages as the caller sees them: `me` on the reactions the caller is part of (one read per page). */
-  private async seenBy(caller: Caller, conversationId: string, messages: Message[]): Promise<Message[]> {
+  /**
+   * Messages as the caller sees them: `me` on the reactions the caller is part of (one read per
+   * page), and each reply's root as it is now (one read for the roots outside the page).
+   */
+  private async seenBy(caller: Caller, conversationId: string, page: Message[]): Promise<Message[]> {
+    const messages = await this.withRoots(conversationId, page);
     const reacted = messages.filter((m) => m.reactions.length > 0);
     if (reacted.length === 0) return messages;
     const seqs = reacted.map((m) => m.seq);
@@ -119,6 +127,40 @@ export class HistoryService {
       Math.max(...seqs),
     );
     return messages.map((m) => asSeenBy(m, mine.get(m.seq) ?? new Set()));
+  }
+
+  private async withRoots(conversationId: string, messages: Message[]): Promise<Message[]> {
+    const seqs = rootSeqsOf(messages);
+    if (seqs.length === 0) return messages;
+    const known = new Map(messages.map((m) => [m.seq, m]));
+    const missing = seqs.filter((seq) => !known.has(seq));
+    if (missing.length > 0)
+      for (const m of await this.messages.getMany(conversationId, missing)) known.set(m.seq, m);
+    return withReplyRefs(messages, (seq) => known.get(seq));
+  }
+
+  /** A thread: the replies of the root at `rootSeq`, oldest first. */
+  async replies(
+    caller: Caller,
+    conversationId: string,
+    rootSeq: number,
+    afterSeq: number,
+    limit: number,
+  ): Promise<{ messages: Message[]; hasMore: boolean }> {
+    validateSeq(rootSeq);
+    if (limit < 0 || limit > PAGE_MAX) throw new AppError('invalid_argument', `limit: 1-${PAGE_MAX}`);
+    if (!Number.isSafeInteger(afterSeq) || afterSeq < 0)
+      throw new AppError('invalid_argument', 'afterSeq: not negative');
+    const size = limit || PAGE_DEFAULT;
+    const { row } = await this.conversations.requireMember(caller, conversationId);
+    const root = rootSeq <= row.lastSeq ? await this.messages.get(conversationId, rootSeq) : undefined;
+    if (!root) throw new AppError('not_found', `no message at seq ${rootSeq}`);
+    const seqs = await this.threads.after(conversationId, rootSeq, afterSeq, row.lastSeq, size + 1);
+    const page = withinBudget(await this.messages.getMany(conversationId, seqs.slice(0, size)));
+    return {
+      messages: await this.seenBy(caller, conversationId, page),
+      hasMore: seqs.length > page.length,
+    };
   }
 
   /**
@@ -223,7 +265,7 @@ export class HistoryService {
   }
 }
 
-/** The newest-first page cut where it exceeds the response budget (keeping at least one message). */
+/** A page cut where it exceeds the response budget (keeping at least one message). */
 function withinBudget(page: Message[]): Message[] {
   let bytes = 0;
   for (let i = 0; i < page.length; i++) {

@@ -24,6 +24,8 @@ import {
   validateSend,
   validateSeq,
 } from '../domain/message-rules.js';
+import { threadRootOf } from '../domain/threads.js';
+import { MessagesTable } from '../storage/messages.table.js';
 import { CommandBus } from './command-bus.js';
 
 /** The use cases that change a conversation through its sequencer: checked here, decided there. */
@@ -32,6 +34,7 @@ export class MessageCommands {
   constructor(
     private readonly conversations: ConversationService,
     private readonly bus: CommandBus,
+    private readonly messages: MessagesTable,
     @Inject(CONFIG) private readonly config: MessageConfig,
   ) {}
 
@@ -40,7 +43,12 @@ export class MessageCommands {
     const mentions = [...new Set(r.mentions)];
     await this.conversations.authorizeWrite(caller, r.conversationId, 'send');
     if (mentions.length > 0) await this.checkMentions(caller, r.conversationId, mentions);
-    const { replyTo, attachments, clientMsgId, text } = r;
+    const { attachments, clientMsgId, text } = r;
+    // a reply to a reply joins its thread; the sequencer checks the root (exists, not deleted)
+    const replyTo =
+      r.replyTo === undefined
+        ? undefined
+        : threadRootOf(await this.messages.get(r.conversationId, r.replyTo), r.replyTo);
     // the id is made here, so a replay of the command stores the same message
     return this.bus.submit(
       caller,

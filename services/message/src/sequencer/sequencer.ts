@@ -19,6 +19,7 @@ import type { MessageConfig } from '../config.js';
 import { MembershipCache } from '../conversations/membership-cache.js';
 import { UserSettingsCache } from '../conversations/user-settings-cache.js';
 import type { MessageState } from '../domain/message-updates.js';
+import { rootSeqsOf } from '../domain/threads.js';
 import { claimId, SequencingState, type Claim, type ClaimKey } from '../domain/sequencing.js';
 import { ConversationEvents } from '../producers/conversation-events.js';
 import { LivePublisher } from '../producers/live-publisher.js';
@@ -290,7 +291,11 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
       batch.claims,
     );
     const changed = new Map<number, MessageState>();
-    for (const d of decisions) if (d.kind === 'updated') changed.set(d.seq, messages.get(d.seq)!);
+    for (const d of decisions) {
+      const update =
+        d.kind === 'updated' ? d : d.kind === 'new' || d.kind === 'existing' ? d.thread : undefined;
+      if (update) changed.set(update.seq, messages.get(update.seq)!);
+    }
     this.state.advanceUpdates(generation, conversationId, sequencing.lastVersion, changed);
 
     // 4. answer, fan out, emit
@@ -331,12 +336,26 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     return out;
   }
 
-  /** The messages the batch updates, with their reactions: recently updated ones from memory. */
+  /**
+   * The messages the batch updates, with their reactions (recently updated ones from memory), and
+   * the roots of those that are replies (what their updates show of the root).
+   */
   private async lookupMessages(
     conversationId: string,
     seqs: readonly number[],
   ): Promise<Map<number, MessageState>> {
     const out = new Map<number, MessageState>();
+    await this.loadMessages(conversationId, seqs, out);
+    const roots = rootSeqsOf([...out.values()].map((s) => s.message)).filter((seq) => !out.has(seq));
+    if (roots.length > 0) await this.loadMessages(conversationId, roots, out);
+    return out;
+  }
+
+  private async loadMessages(
+    conversationId: string,
+    seqs: readonly number[],
+    out: Map<number, MessageState>,
+  ): Promise<void> {
     await Promise.all(
       [...new Set(seqs)].map(async (seq) => {
         const known = this.state.recentMessage(conversationId, seq);
@@ -348,7 +367,6 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
         if (message) out.set(seq, { message, reactors });
       }),
     );
-    return out;
   }
 
   private async lookupReadSeqs(

@@ -6,7 +6,7 @@ import { bucketOf } from '../domain/bucketing.js';
 import { monotonicTimestamp } from './monotonic-timestamp.js';
 
 const COLUMNS =
-  'conversation_id, seq, message_id, sender_id, client_msg_id, text, reply_to, attachments, created_at, edited_at, deleted, version, reactions, pinned_by, pinned_at, mentions';
+  'conversation_id, seq, message_id, sender_id, client_msg_id, text, reply_to_seq, attachments, created_at, edited_at, deleted, version, reactions, pinned_by, pinned_at, mentions, reply_count, last_reply_at, last_reply_seq';
 
 /** messages ((conversation_id, bucket), seq DESC): history, one bucket of 1000 seqs per partition. */
 @Injectable()
@@ -21,7 +21,7 @@ export class MessagesTable {
   insertStatement(m: Message): Statement {
     return {
       query:
-        'INSERT INTO messages (conversation_id, bucket, seq, message_id, sender_id, client_msg_id, text, reply_to, attachments, created_at, mentions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO messages (conversation_id, bucket, seq, message_id, sender_id, client_msg_id, text, reply_to_seq, attachments, created_at, mentions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       params: [
         m.conversationId,
         bucketOf(m.seq),
@@ -30,7 +30,7 @@ export class MessagesTable {
         m.senderId,
         m.clientMsgId,
         m.text,
-        m.replyTo ?? null,
+        m.replyTo?.seq ?? null,
         m.attachments.length ? encodeList(m.attachments, Attachment) : null,
         m.createdAt ? new Date(m.createdAt) : new Date(),
         m.mentions.length ? m.mentions : null,
@@ -42,7 +42,7 @@ export class MessagesTable {
    * The stored form of an update: the fields it changed and the version, written at the version's
    * timestamp (the latest update wins; a late insert of the original row never does).
    */
-  updateStatement(m: Message, change: 'edited' | 'deleted' | 'reactions' | 'pin'): Statement {
+  updateStatement(m: Message, change: 'edited' | 'deleted' | 'reactions' | 'pin' | 'thread'): Statement {
     const key = [m.conversationId, bucketOf(m.seq), m.seq];
     const ts = monotonicTimestamp(m.version);
     switch (change) {
@@ -63,6 +63,12 @@ export class MessagesTable {
           query:
             'UPDATE messages USING TIMESTAMP ? SET reactions = ?, version = ? WHERE conversation_id = ? AND bucket = ? AND seq = ?',
           params: [ts, m.reactions.length ? encodeList(m.reactions, Reaction) : null, m.version, ...key],
+        };
+      case 'thread':
+        return {
+          query:
+            'UPDATE messages USING TIMESTAMP ? SET reply_count = ?, last_reply_at = ?, last_reply_seq = ?, version = ? WHERE conversation_id = ? AND bucket = ? AND seq = ?',
+          params: [ts, m.replyCount, new Date(m.lastReplyAt!), m.lastReplySeq, m.version, ...key],
         };
       case 'pin':
         return {
@@ -202,7 +208,8 @@ function decodeList<T>(buf: Buffer | null, codec: Codec<T>): T[] {
 function toMessage(row: { get(n: string): unknown }): Message {
   const edited = row.get('edited_at') as Date | null;
   const deleted = row.get('deleted') as boolean | null;
-  const replyTo = row.get('reply_to') as string | null;
+  const replyTo = row.get('reply_to_seq') as unknown;
+  const lastReplyAt = row.get('last_reply_at') as Date | null;
   const pinnedBy = row.get('pinned_by') as string | null;
   return {
     id: row.get('message_id') as string,
@@ -214,11 +221,15 @@ function toMessage(row: { get(n: string): unknown }): Message {
     createdAt: (row.get('created_at') as Date).toISOString(),
     ...(edited ? { editedAt: edited.toISOString() } : {}),
     ...(deleted ? { deleted: true } : {}),
-    ...(replyTo ? { replyTo } : {}),
+    // the root's sender and preview are filled in by whoever reads the reply (domain/threads.ts)
+    ...(replyTo != null ? { replyTo: { seq: Number(replyTo), senderId: '', preview: '' } } : {}),
     attachments: decodeList(row.get('attachments') as Buffer | null, Attachment),
     reactions: decodeList(row.get('reactions') as Buffer | null, Reaction),
     version: Number(row.get('version') ?? 0),
     mentions: (row.get('mentions') as string[] | null) ?? [],
+    replyCount: Number(row.get('reply_count') ?? 0),
+    ...(lastReplyAt ? { lastReplyAt: lastReplyAt.toISOString() } : {}),
+    lastReplySeq: Number(row.get('last_reply_seq') ?? 0),
     ...(pinnedBy ? { pin: { pinnedBy, pinnedAt: (row.get('pinned_at') as Date).toISOString() } } : {}),
   };
 }

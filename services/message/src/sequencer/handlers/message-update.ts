@@ -1,4 +1,7 @@
 import type { Statement } from '@im/platform/cassandra';
+import type { Message } from '@im/proto/client/v1';
+import type { ConversationCommand } from '@im/proto/events/v1';
+import { withReplyRefs } from '../../domain/threads.js';
 import { asSeenBy, reactionsOf, type UpdateCommand } from '../../domain/message-updates.js';
 import type { SequencingState, Decision } from '../../domain/sequencing.js';
 import type { BatchItem, ConversationBatch, Needs, Outbox } from '../command-handler.js';
@@ -42,21 +45,39 @@ export function publishUpdate(batch: ConversationBatch, index: number, out: Outb
   const d = batch.decisions[index]!;
   const { command, callerId } = batch.items[index]!;
   if (d.kind !== 'updated') return;
+  publishChange(batch, d, callerId, out, { emoji, replyTo: command });
+}
+
+/** One accepted change of a message: to `replyTo` (when someone waits for it), live, and sequenced. */
+export function publishChange(
+  batch: ConversationBatch,
+  d: Updated,
+  changedBy: string,
+  out: Outbox,
+  { emoji = '', replyTo }: { emoji?: string; replyTo?: ConversationCommand } = {},
+): void {
   // `me` comes from the message's state after the batch: exact for the batch's last update of it
   const reactors = batch.messages.get(d.seq)?.reactors ?? new Map();
-  out.reply(command, {
-    $case: 'messageChanged',
-    value: { message: asSeenBy(d.message, reactionsOf(reactors, callerId)) },
-  });
+  const message = outgoing(batch, d.message);
+  if (replyTo)
+    out.reply(replyTo, {
+      $case: 'messageChanged',
+      value: { message: asSeenBy(message, reactionsOf(reactors, changedBy)) },
+    });
   out.liveEach(
     batch.memberIds,
     (userId) => [...reactionsOf(reactors, userId)].sort().join('\n'),
     (variant) => ({
-      event: { $case: 'messageUpdated', value: asSeenBy(d.message, new Set(variant.split('\n'))) },
+      event: { $case: 'messageUpdated', value: asSeenBy(message, new Set(variant.split('\n'))) },
     }),
   );
   out.event(`updated/${d.version}`, batch.now, {
     $case: 'messageUpdated',
-    value: { message: d.message, change: d.change, changedBy: callerId, emoji },
+    value: { message, change: d.change, changedBy, emoji },
   });
+}
+
+/** A message as it leaves the sequencer: a reply shows its root as the batch leaves it. */
+export function outgoing(batch: ConversationBatch, m: Message): Message {
+  return m.replyTo ? withReplyRefs([m], (seq) => batch.messages.get(seq)?.message)[0]! : m;
 }

@@ -3,11 +3,17 @@ import type { Message } from '@im/proto/client/v1';
 import type { ConversationCommand } from '@im/proto/events/v1';
 import { claimId, type Decision, type SequencingState } from '../../domain/sequencing.js';
 import { MentionsTable } from '../../storage/mentions.table.js';
+import { MessageChangesTable } from '../../storage/message-changes.table.js';
 import { MessageClaimsTable } from '../../storage/message-claims.table.js';
 import { MessagesTable } from '../../storage/messages.table.js';
+import { ThreadRepliesTable } from '../../storage/thread-replies.table.js';
 import type { BatchItem, CommandHandler, ConversationBatch, Needs, Outbox } from '../command-handler.js';
+import { acceptedAt, outgoing, publishChange } from './message-update.js';
 
-/** sendMessage: a new message gets the next seq; a known (sender, clientMsgId) gets its original. */
+/**
+ * sendMessage: a new message gets the next seq; a known (sender, clientMsgId) gets its original.
+ * A reply also gives its root the next version with the root's new reply count (ADR 0012).
+ */
 @Injectable()
 export class SendMessageHandler implements CommandHandler<'sendMessage'> {
   readonly kind = 'sendMessage';
@@ -16,14 +22,19 @@ export class SendMessageHandler implements CommandHandler<'sendMessage'> {
     private readonly claims: MessageClaimsTable,
     private readonly messages: MessagesTable,
     private readonly mentions: MentionsTable,
+    private readonly threads: ThreadRepliesTable,
+    private readonly changes: MessageChangesTable,
   ) {}
 
   needs(item: BatchItem<'sendMessage'>): Needs {
-    return { claim: this.key(item), readers: [item.callerId] };
+    const { replyTo } = item.body;
+    return { claim: this.key(item), readers: [item.callerId], ...(replyTo ? { message: replyTo } : {}) };
   }
 
   decide(state: SequencingState, item: BatchItem<'sendMessage'>, index: number): Decision {
-    return state.send({ kind: 'send', ...this.key(item), messageId: item.body.messageId }, index);
+    const { messageId, replyTo } = item.body;
+    const reply = replyTo ? { root: replyTo, at: acceptedAt(item) } : undefined;
+    return state.send({ kind: 'send', ...this.key(item), messageId, ...(reply ? { reply } : {}) }, index);
   }
 
   store(batch: ConversationBatch, index: number): void {
@@ -31,6 +42,15 @@ export class SendMessageHandler implements CommandHandler<'sendMessage'> {
     const item = batch.items[index] as BatchItem<'sendMessage'>;
     if (d.kind !== 'new' && d.kind !== 'existing') return;
     batch.claims.set(claimId(this.key(item)), { seq: d.seq, messageId: d.messageId });
+    const conversationId = item.command.conversationId;
+    if (d.thread)
+      batch.statements.push(
+        this.messages.updateStatement(d.thread.message, 'thread'),
+        this.changes.insertStatement(conversationId, d.thread.version, d.thread.seq),
+      );
+    // a client's retry (another message id) keeps the stored message's thread, whatever it names
+    if (item.body.replyTo && d.messageId === item.body.messageId)
+      batch.statements.push(this.threads.insertStatement(conversationId, item.body.replyTo, d.seq));
     if (d.kind === 'new') {
       const msg = toMessage(item.command, d.seq, d.messageId, batch.now);
       batch.stored[index] = msg;
@@ -66,8 +86,9 @@ export class SendMessageHandler implements CommandHandler<'sendMessage'> {
   publish(batch: ConversationBatch, index: number, out: Outbox): void {
     const d = batch.decisions[index]!;
     const { command } = batch.items[index]!;
-    const msg = batch.stored[d.kind === 'duplicate' ? d.of : index];
-    if (!msg) return; // only 'refused' has no message, and sends are never refused here
+    const stored = batch.stored[d.kind === 'duplicate' ? d.of : index];
+    if (!stored) return; // only 'refused' has no message, and refusals are answered by the sequencer
+    const msg = outgoing(batch, stored);
     out.reply(command, { $case: 'messageStored', value: { message: msg, created: d.kind === 'new' } });
     if (d.kind === 'duplicate') return;
     // existing ones too: a replay may not have published before the crash (clients dedupe by seq)
@@ -76,6 +97,8 @@ export class SendMessageHandler implements CommandHandler<'sendMessage'> {
       $case: 'messageCreated',
       value: { message: msg, conversationType: batch.conversation.type },
     });
+    if ((d.kind === 'new' || d.kind === 'existing') && d.thread)
+      publishChange(batch, d.thread, command.caller?.userId ?? '', out);
   }
 
   private key(item: BatchItem<'sendMessage'>) {
@@ -97,10 +120,12 @@ function toMessage(command: ConversationCommand, seq: number, messageId: string,
     clientMsgId: send?.clientMsgId ?? '',
     text: send?.text ?? '',
     createdAt: command.issuedAt || now.toISOString(),
-    ...(send?.replyTo ? { replyTo: send.replyTo } : {}),
+    ...(send?.replyTo ? { replyTo: { seq: send.replyTo, senderId: '', preview: '' } } : {}),
     attachments: send?.attachments ?? [],
     reactions: [],
     version: 0,
     mentions: send?.mentions ?? [],
+    replyCount: 0,
+    lastReplySeq: 0,
   };
 }

@@ -23,10 +23,11 @@ export interface MessageSendFrame {
   /** Client-made idempotency key: resending it returns the original message. */
   clientMsgId: string;
   text: string;
-  replyTo?: string | undefined;
   attachments: Attachment[];
   /** Members to mention (user ids), or "all" (in channels: admins and the owner only). */
   mentions: string[];
+  /** The seq of the message replied to; a reply to a reply joins the same thread. */
+  replyTo?: number | undefined;
 }
 
 /** type "read": moves the caller's read marker forward (never back). */
@@ -332,9 +333,9 @@ function createBaseMessageSendFrame(): MessageSendFrame {
     conversationId: "",
     clientMsgId: "",
     text: "",
-    replyTo: undefined,
     attachments: [],
     mentions: [],
+    replyTo: undefined,
   };
 }
 
@@ -355,14 +356,14 @@ export const MessageSendFrame: MessageFns<MessageSendFrame> = {
     if (message.text !== "") {
       writer.uint32(42).string(message.text);
     }
-    if (message.replyTo !== undefined) {
-      writer.uint32(50).string(message.replyTo);
-    }
     for (const v of message.attachments) {
       Attachment.encode(v!, writer.uint32(58).fork()).join();
     }
     for (const v of message.mentions) {
       writer.uint32(66).string(v!);
+    }
+    if (message.replyTo !== undefined) {
+      writer.uint32(72).int64(message.replyTo);
     }
     return writer;
   },
@@ -420,14 +421,6 @@ export const MessageSendFrame: MessageFns<MessageSendFrame> = {
             message.text = reader.string();
             continue;
           }
-          case 6: {
-            if (tag !== 50) {
-              break;
-            }
-
-            message.replyTo = reader.string();
-            continue;
-          }
           case 7: {
             if (tag !== 58) {
               break;
@@ -442,6 +435,14 @@ export const MessageSendFrame: MessageFns<MessageSendFrame> = {
             }
 
             message.mentions.push(reader.string());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.replyTo = longToNumber(reader.int64());
             continue;
           }
         }

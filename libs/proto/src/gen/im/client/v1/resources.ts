@@ -44,7 +44,6 @@ export interface Message {
   createdAt: string | undefined;
   editedAt?: string | undefined;
   deleted?: boolean | undefined;
-  replyTo?: string | undefined;
   attachments: Attachment[];
   /** In order of each emoji's first use. */
   reactions: Reaction[];
@@ -60,6 +59,26 @@ export interface Message {
     | undefined;
   /** Members mentioned (user ids), or "all"; fixed when sent. */
   mentions: string[];
+  /** Set on a reply: the root of its thread (threads are one level deep). */
+  replyTo?:
+    | ReplyRef
+    | undefined;
+  /** On a thread's root: how many replies it has, and the newest one. */
+  replyCount: number;
+  lastReplyAt?: string | undefined;
+  lastReplySeq: number;
+}
+
+/**
+ * What a reply shows of its root, read when the reply is read (so an edit or a delete of the root
+ * shows at once and deleted text never lingers in its replies).
+ */
+export interface ReplyRef {
+  seq: number;
+  senderId: string;
+  /** The start of the root's text (at most 100 characters); empty when the root was deleted. */
+  preview: string;
+  deleted?: boolean | undefined;
 }
 
 export interface Pin {
@@ -392,12 +411,15 @@ function createBaseMessage(): Message {
     createdAt: undefined,
     editedAt: undefined,
     deleted: undefined,
-    replyTo: undefined,
     attachments: [],
     reactions: [],
     version: 0,
     pin: undefined,
     mentions: [],
+    replyTo: undefined,
+    replyCount: 0,
+    lastReplyAt: undefined,
+    lastReplySeq: 0,
   };
 }
 
@@ -430,9 +452,6 @@ export const Message: MessageFns<Message> = {
     if (message.deleted !== undefined) {
       writer.uint32(72).bool(message.deleted);
     }
-    if (message.replyTo !== undefined) {
-      writer.uint32(82).string(message.replyTo);
-    }
     for (const v of message.attachments) {
       Attachment.encode(v!, writer.uint32(90).fork()).join();
     }
@@ -447,6 +466,18 @@ export const Message: MessageFns<Message> = {
     }
     for (const v of message.mentions) {
       writer.uint32(122).string(v!);
+    }
+    if (message.replyTo !== undefined) {
+      ReplyRef.encode(message.replyTo, writer.uint32(130).fork()).join();
+    }
+    if (message.replyCount !== 0) {
+      writer.uint32(136).int32(message.replyCount);
+    }
+    if (message.lastReplyAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.lastReplyAt), writer.uint32(146).fork()).join();
+    }
+    if (message.lastReplySeq !== 0) {
+      writer.uint32(152).int64(message.lastReplySeq);
     }
     return writer;
   },
@@ -536,14 +567,6 @@ export const Message: MessageFns<Message> = {
             message.deleted = reader.bool();
             continue;
           }
-          case 10: {
-            if (tag !== 82) {
-              break;
-            }
-
-            message.replyTo = reader.string();
-            continue;
-          }
           case 11: {
             if (tag !== 90) {
               break;
@@ -582,6 +605,117 @@ export const Message: MessageFns<Message> = {
             }
 
             message.mentions.push(reader.string());
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.replyTo = ReplyRef.decode(reader, reader.uint32());
+            continue;
+          }
+          case 17: {
+            if (tag !== 136) {
+              break;
+            }
+
+            message.replyCount = reader.int32();
+            continue;
+          }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.lastReplyAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 19: {
+            if (tag !== 152) {
+              break;
+            }
+
+            message.lastReplySeq = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseReplyRef(): ReplyRef {
+  return { seq: 0, senderId: "", preview: "", deleted: undefined };
+}
+
+export const ReplyRef: MessageFns<ReplyRef> = {
+  encode(message: ReplyRef, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.seq !== 0) {
+      writer.uint32(8).int64(message.seq);
+    }
+    if (message.senderId !== "") {
+      writer.uint32(18).string(message.senderId);
+    }
+    if (message.preview !== "") {
+      writer.uint32(26).string(message.preview);
+    }
+    if (message.deleted !== undefined) {
+      writer.uint32(32).bool(message.deleted);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReplyRef {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReplyRef();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.seq = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.senderId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.preview = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.deleted = reader.bool();
             continue;
           }
         }

@@ -34,12 +34,13 @@ export interface ConversationCommand {
 export interface SendMessageCommand {
   clientMsgId: string;
   text: string;
-  replyTo?: string | undefined;
   attachments: Attachment[];
   /** Assigned by the accepting replica, so a replay of the command stores the same id. */
   messageId: string;
   /** Checked against the membership when accepted. */
   mentions: string[];
+  /** The seq of the thread's root (a reply to a reply is resolved to its root when accepted). */
+  replyTo?: number | undefined;
 }
 
 export interface MarkReadCommand {
@@ -312,7 +313,7 @@ export const ConversationCommand: MessageFns<ConversationCommand> = {
 };
 
 function createBaseSendMessageCommand(): SendMessageCommand {
-  return { clientMsgId: "", text: "", replyTo: undefined, attachments: [], messageId: "", mentions: [] };
+  return { clientMsgId: "", text: "", attachments: [], messageId: "", mentions: [], replyTo: undefined };
 }
 
 export const SendMessageCommand: MessageFns<SendMessageCommand> = {
@@ -323,9 +324,6 @@ export const SendMessageCommand: MessageFns<SendMessageCommand> = {
     if (message.text !== "") {
       writer.uint32(18).string(message.text);
     }
-    if (message.replyTo !== undefined) {
-      writer.uint32(26).string(message.replyTo);
-    }
     for (const v of message.attachments) {
       Attachment.encode(v!, writer.uint32(34).fork()).join();
     }
@@ -334,6 +332,9 @@ export const SendMessageCommand: MessageFns<SendMessageCommand> = {
     }
     for (const v of message.mentions) {
       writer.uint32(50).string(v!);
+    }
+    if (message.replyTo !== undefined) {
+      writer.uint32(56).int64(message.replyTo);
     }
     return writer;
   },
@@ -367,14 +368,6 @@ export const SendMessageCommand: MessageFns<SendMessageCommand> = {
             message.text = reader.string();
             continue;
           }
-          case 3: {
-            if (tag !== 26) {
-              break;
-            }
-
-            message.replyTo = reader.string();
-            continue;
-          }
           case 4: {
             if (tag !== 34) {
               break;
@@ -397,6 +390,14 @@ export const SendMessageCommand: MessageFns<SendMessageCommand> = {
             }
 
             message.mentions.push(reader.string());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.replyTo = longToNumber(reader.int64());
             continue;
           }
         }

@@ -56,7 +56,10 @@ export interface MessageUpdated {
   message:
     | Message
     | undefined;
-  /** "edited" | "deleted" | "reaction_added" | "reaction_removed" | "pinned" | "unpinned" */
+  /**
+   * "edited" | "deleted" | "reaction_added" | "reaction_removed" | "pinned" | "unpinned" |
+   * "replied" (a root whose thread got a reply)
+   */
   change: string;
   changedBy: string;
   /** For reactions. */

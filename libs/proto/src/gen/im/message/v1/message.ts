@@ -86,9 +86,10 @@ export interface SendMessageRequest {
   conversationId: string;
   clientMsgId: string;
   text: string;
-  replyTo?: string | undefined;
   attachments: Attachment[];
   mentions: string[];
+  /** The seq of the message replied to. */
+  replyTo?: number | undefined;
 }
 
 export interface SendMessageResponse {
@@ -191,6 +192,22 @@ export interface ListPinsRequest {
 
 export interface ListPinsResponse {
   pins: PinnedMessage[];
+}
+
+export interface ListRepliesRequest {
+  caller: Caller | undefined;
+  conversationId: string;
+  /** The root's seq. */
+  seq: number;
+  /** Replies with seq > after_seq; 0 = from the first. */
+  afterSeq: number;
+  /** 0 = the default page (50); at most 200. */
+  limit: number;
+}
+
+export interface ListRepliesResponse {
+  messages: Message[];
+  hasMore: boolean;
 }
 
 export interface UpdateConversationRequest {
@@ -888,9 +905,9 @@ function createBaseSendMessageRequest(): SendMessageRequest {
     conversationId: "",
     clientMsgId: "",
     text: "",
-    replyTo: undefined,
     attachments: [],
     mentions: [],
+    replyTo: undefined,
   };
 }
 
@@ -908,14 +925,14 @@ export const SendMessageRequest: MessageFns<SendMessageRequest> = {
     if (message.text !== "") {
       writer.uint32(34).string(message.text);
     }
-    if (message.replyTo !== undefined) {
-      writer.uint32(42).string(message.replyTo);
-    }
     for (const v of message.attachments) {
       Attachment.encode(v!, writer.uint32(50).fork()).join();
     }
     for (const v of message.mentions) {
       writer.uint32(58).string(v!);
+    }
+    if (message.replyTo !== undefined) {
+      writer.uint32(64).int64(message.replyTo);
     }
     return writer;
   },
@@ -965,14 +982,6 @@ export const SendMessageRequest: MessageFns<SendMessageRequest> = {
             message.text = reader.string();
             continue;
           }
-          case 5: {
-            if (tag !== 42) {
-              break;
-            }
-
-            message.replyTo = reader.string();
-            continue;
-          }
           case 6: {
             if (tag !== 50) {
               break;
@@ -987,6 +996,14 @@ export const SendMessageRequest: MessageFns<SendMessageRequest> = {
             }
 
             message.mentions.push(reader.string());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.replyTo = longToNumber(reader.int64());
             continue;
           }
         }
@@ -2070,6 +2087,153 @@ export const ListPinsResponse: MessageFns<ListPinsResponse> = {
   },
 };
 
+function createBaseListRepliesRequest(): ListRepliesRequest {
+  return { caller: undefined, conversationId: "", seq: 0, afterSeq: 0, limit: 0 };
+}
+
+export const ListRepliesRequest: MessageFns<ListRepliesRequest> = {
+  encode(message: ListRepliesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.caller !== undefined) {
+      Caller.encode(message.caller, writer.uint32(10).fork()).join();
+    }
+    if (message.conversationId !== "") {
+      writer.uint32(18).string(message.conversationId);
+    }
+    if (message.seq !== 0) {
+      writer.uint32(24).int64(message.seq);
+    }
+    if (message.afterSeq !== 0) {
+      writer.uint32(32).int64(message.afterSeq);
+    }
+    if (message.limit !== 0) {
+      writer.uint32(40).int32(message.limit);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListRepliesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListRepliesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.caller = Caller.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.conversationId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.seq = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.afterSeq = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.limit = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseListRepliesResponse(): ListRepliesResponse {
+  return { messages: [], hasMore: false };
+}
+
+export const ListRepliesResponse: MessageFns<ListRepliesResponse> = {
+  encode(message: ListRepliesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.messages) {
+      Message.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.hasMore !== false) {
+      writer.uint32(16).bool(message.hasMore);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListRepliesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListRepliesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.messages.push(Message.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.hasMore = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 function createBaseUpdateConversationRequest(): UpdateConversationRequest {
   return {
     caller: undefined,
@@ -3103,6 +3267,16 @@ export const MessageServiceService = {
     responseSerialize: (value: ListPinsResponse): Buffer => Buffer.from(ListPinsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListPinsResponse => ListPinsResponse.decode(value),
   },
+  /** The replies of a thread's root, oldest first. */
+  listReplies: {
+    path: "/im.message.v1.MessageService/ListReplies" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListRepliesRequest): Buffer => Buffer.from(ListRepliesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListRepliesRequest => ListRepliesRequest.decode(value),
+    responseSerialize: (value: ListRepliesResponse): Buffer => Buffer.from(ListRepliesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListRepliesResponse => ListRepliesResponse.decode(value),
+  },
   /** Title, topic, archived, announcement: admins and the owner of groups and channels. */
   updateConversation: {
     path: "/im.message.v1.MessageService/UpdateConversation" as const,
@@ -3211,6 +3385,8 @@ export interface MessageServiceServer extends UntypedServiceImplementation {
   pinMessage: handleUnaryCall<PinMessageRequest, PinMessageResponse>;
   /** The conversation's pinned messages, most recently pinned first. */
   listPins: handleUnaryCall<ListPinsRequest, ListPinsResponse>;
+  /** The replies of a thread's root, oldest first. */
+  listReplies: handleUnaryCall<ListRepliesRequest, ListRepliesResponse>;
   /** Title, topic, archived, announcement: admins and the owner of groups and channels. */
   updateConversation: handleUnaryCall<UpdateConversationRequest, UpdateConversationResponse>;
   /** The other members' read markers (receipts), as each member's setting allows. */
@@ -3444,6 +3620,22 @@ export interface MessageServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListPinsResponse) => void,
+  ): ClientUnaryCall;
+  /** The replies of a thread's root, oldest first. */
+  listReplies(
+    request: ListRepliesRequest,
+    callback: (error: ServiceError | null, response: ListRepliesResponse) => void,
+  ): ClientUnaryCall;
+  listReplies(
+    request: ListRepliesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListRepliesResponse) => void,
+  ): ClientUnaryCall;
+  listReplies(
+    request: ListRepliesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListRepliesResponse) => void,
   ): ClientUnaryCall;
   /** Title, topic, archived, announcement: admins and the owner of groups and channels. */
   updateConversation(
