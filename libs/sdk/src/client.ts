@@ -102,6 +102,32 @@ export class ImClient {
     ).conversation;
   }
 
+  /** A member's role (the owner decides) or mute (admins and the owner). */
+  async updateMember(
+    id: string,
+    userId: string,
+    change: { role?: 'member' | 'admin'; muted?: boolean },
+  ): Promise<Conversation> {
+    return (
+      await this.call<{ conversation: Conversation }>(
+        'PATCH',
+        `/v1/conversations/${id}/members/${userId}`,
+        change,
+      )
+    ).conversation;
+  }
+
+  /** Joins a channel of the caller's tenant. */
+  async join(id: string): Promise<Conversation> {
+    return (await this.call<{ conversation: Conversation }>('POST', `/v1/conversations/${id}/join`))
+      .conversation;
+  }
+
+  /** Leaves; an owner hands over to `handOverTo` (default: the longest-standing admin, else member). */
+  async leave(id: string, handOverTo?: string): Promise<void> {
+    await this.call('POST', `/v1/conversations/${id}/leave`, handOverTo ? { handOverTo } : {});
+  }
+
   async removeMember(id: string, userId: string): Promise<Conversation> {
     return (
       await this.call<{ conversation: Conversation }>('DELETE', `/v1/conversations/${id}/members/${userId}`)

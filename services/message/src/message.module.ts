@@ -12,12 +12,14 @@ import { ConversationEvents } from './producers/conversation-events.js';
 import { LivePublisher } from './producers/live-publisher.js';
 import { CommandBus } from './sending/command-bus.js';
 import { MessageCommands } from './sending/message-commands.js';
+import { MembershipCommands } from './sending/membership-commands.js';
 import { CommandHandlers } from './sequencer/command-handlers.js';
 import { DeleteMessageHandler } from './sequencer/handlers/delete-message.handler.js';
 import { EditMessageHandler } from './sequencer/handlers/edit-message.handler.js';
 import { MarkReadHandler } from './sequencer/handlers/mark-read.handler.js';
 import { PinHandler } from './sequencer/handlers/pin.handler.js';
 import { UpdateConversationHandler } from './sequencer/handlers/update-conversation.handler.js';
+import { ChangeMembersHandler } from './sequencer/handlers/change-members.handler.js';
 import { ReactHandler } from './sequencer/handlers/react.handler.js';
 import { SendMessageHandler } from './sequencer/handlers/send-message.handler.js';
 import { Sequencer } from './sequencer/sequencer.js';
@@ -89,6 +91,7 @@ export class MessageModule {
         HistoryService,
         CommandBus,
         MessageCommands,
+        MembershipCommands,
         SequencerState,
         SendMessageHandler,
         MarkReadHandler,
@@ -97,6 +100,7 @@ export class MessageModule {
         ReactHandler,
         PinHandler,
         UpdateConversationHandler,
+        ChangeMembersHandler,
         CommandHandlers,
         Sequencer,
         MessagesIndex,

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { Statement } from '@im/platform/cassandra';
 import type { Message } from '@im/proto/client/v1';
 import { ConversationsTable } from '../src/storage/conversations.table.js';
 import { DirectConversationsTable } from '../src/storage/direct-conversations.table.js';
 import { MembersTable } from '../src/storage/members.table.js';
 import { MessageClaimsTable } from '../src/storage/message-claims.table.js';
 import { MessagesTable } from '../src/storage/messages.table.js';
+import { nextWriteTimestamp } from '../src/storage/write-clock.js';
 import { id, MessageServiceHarness } from './harness.js';
 
 // Every table of the message keyspace against real Cassandra, migrated by the service itself.
@@ -99,7 +101,8 @@ describe('message service tables (real Cassandra)', () => {
     const row = (await t.get(conv))!;
     assert.equal(row.lastSeq, 5);
     assert.equal(row.lastMessage!.seq, 5, 'the last message moves with it');
-    await t.setMemberCount(conv, 3);
+    const count = t.memberCountStatement(conv, 3, 1);
+    await h.db.execute(count.query, count.params);
     assert.equal((await t.get(conv))!.memberCount, 3, 'other columns are written as usual');
   });
 
@@ -119,7 +122,9 @@ describe('message service tables (real Cassandra)', () => {
     assert.deepEqual((await t.members(conv)).map((m) => m.userId).sort(), ['alice', 'bob']);
     assert.equal(await t.count(conv), 2);
 
-    await t.remove(conv, 'bob');
+    const run = (statements: Statement[]) =>
+      Promise.all(statements.map((st) => h.db.execute(st.query, st.params)));
+    await run(t.removeStatements(conv, 'bob', nextWriteTimestamp()));
     assert.equal(await t.membership('bob', conv), undefined, 'a removed member is no member');
     assert.ok(!(await t.conversationsOf('bob')).some((c) => c.conversationId === conv));
     assert.deepEqual(
@@ -127,10 +132,29 @@ describe('message service tables (real Cassandra)', () => {
       ['alice'],
     );
 
-    await t.add(conv, 'bob', 'member', 2, new Date());
+    await run(t.addStatements(conv, 'bob', 'member', 2, new Date(), nextWriteTimestamp()));
     const back = (await t.membership('bob', conv))!;
     assert.equal(back.role, 'member');
     assert.equal(back.readSeq, 7, 'a re-added member keeps the larger marker');
+
+    // decided in order, sent at once: promote, mute, remove, re-add end as decided
+    await run(
+      [
+        ...t.updateStatements(conv, 'bob', 'admin', true, nextWriteTimestamp()),
+        ...t.removeStatements(conv, 'bob', nextWriteTimestamp()),
+        ...t.addStatements(conv, 'bob', 'member', 0, new Date(), nextWriteTimestamp()),
+      ].reverse(),
+    );
+    const again = (await t.membership('bob', conv))!;
+    assert.deepEqual([again.role, again.muted], ['member', false]);
+    await run(t.updateStatements(conv, 'bob', 'member', true, nextWriteTimestamp()));
+    assert.equal((await t.membership('bob', conv))!.muted, true);
+    assert.equal((await t.members(conv)).find((m) => m.userId === 'bob')!.muted, true);
+    await run([
+      ...t.removeStatements(conv, 'bob', nextWriteTimestamp()),
+      ...t.updateStatements(conv, 'bob', 'admin', false, nextWriteTimestamp() - 10),
+    ]);
+    assert.equal(await t.membership('bob', conv), undefined, 'a late update never brings a member back');
   });
 
   it('direct_conversations: the first claim of a pair wins, later ones get it back', async () => {

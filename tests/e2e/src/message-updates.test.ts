@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Message } from '@im/proto/client/v1';
+import type { Conversation, Message } from '@im/proto/client/v1';
 import type { ImClient, ImSocket } from '@im/sdk';
 import { eventually, Platform } from '@im/testing';
 import { conversationEvents } from './support/events.js';
@@ -28,7 +28,7 @@ async function restState(c: ImClient, conversationId: string, seq: number): Prom
 const reactions = (m: Message | undefined) =>
   (m?.reactions ?? []).map((r) => ({ emoji: r.emoji, count: r.count, me: r.me ?? false }));
 
-describe('rich messaging: edits, deletes, reactions, pins, mentions, threads', () => {
+describe('rich messaging: edits, deletes, reactions, pins, mentions, threads, moderation', () => {
   let platform: Platform;
 
   before(async () => {
@@ -560,6 +560,180 @@ describe('rich messaging: edits, deletes, reactions, pins, mentions, threads', (
       await outcome(bo!.call('GET', `/v1/conversations/${group.id}/messages/0/replies`)),
       '400 invalid_argument',
     );
+  });
+
+  it('moderation: promote, mute, demote, leave with hand-over; live to every member, by sync to one who was offline', async () => {
+    const [ana, bo, cy, dee, outsider] = await registerUsers(platform, 5, 'moderation');
+    const [stranger] = await registerUsers(platform, 1, 'moderation', `other-${Date.now()}`);
+    const group = await ana!.createConversation(
+      'group',
+      [bo!.user.id, cy!.user.id, dee!.user.id],
+      'moderated',
+    );
+    await ana!.sendMessage(group.id, 'md-1', 'welcome');
+    // dee synced, then went offline
+    const d0 = await dee!.connect();
+    const start = (await d0.sync([{ conversationId: group.id, afterSeq: 0 }])).conversations[0]!;
+    await d0.close();
+    const [b1, c1] = await Promise.all([bo!.connect(), cy!.connect()]);
+    const roleIn = (c: Conversation | undefined, userId: string) => {
+      const m = c?.members.find((x) => x.userId === userId);
+      return m ? `${m.role}${m.muted ? '+muted' : ''}` : 'none';
+    };
+    try {
+      const promoted = await ana!.updateMember(group.id, bo!.user.id, { role: 'admin' });
+      assert.equal(roleIn(promoted, bo!.user.id), 'admin');
+      await c1.waitFor('conversation.updated', (f) => roleIn(f.conversation, bo!.user.id) === 'admin');
+      // an admin mutes; only the owner changes roles
+      assert.equal(
+        await outcome(bo!.updateMember(group.id, cy!.user.id, { role: 'admin' })),
+        '403 forbidden',
+      );
+      const muted = await bo!.updateMember(group.id, cy!.user.id, { muted: true });
+      assert.equal(roleIn(muted, cy!.user.id), 'member+muted');
+      await c1.waitFor('conversation.updated', (f) => roleIn(f.conversation, cy!.user.id) === 'member+muted');
+      const lastSeq = (await ana!.getConversation(group.id)).lastSeq;
+      assert.equal(await outcome(cy!.sendMessage(group.id, 'md-2', 'let me speak')), '403 forbidden');
+      assert.equal(await outcome(c1.sendMessage(group.id, 'let me speak', 'md-3')), 'ws forbidden');
+      assert.equal(await outcome(cy!.react(group.id, 1, '👍')), '403 forbidden');
+      assert.equal((await ana!.getConversation(group.id)).lastSeq, lastSeq, 'a muted member stores nothing');
+      assert.equal((await cy!.listMessages(group.id)).messages.length, 1, 'a muted member still reads');
+      await bo!.updateMember(group.id, cy!.user.id, { muted: false });
+      await cy!.sendMessage(group.id, 'md-4', 'thanks');
+
+      // bad input and strangers: refused, nothing changes
+      for (const body of [{ role: 'owner' }, { role: 'boss' }, {}, { muted: 'yes' }])
+        assert.equal(
+          await outcome(ana!.call('PATCH', `/v1/conversations/${group.id}/members/${cy!.user.id}`, body)),
+          '400 invalid_argument',
+          JSON.stringify(body),
+        );
+      assert.equal(
+        await outcome(ana!.updateMember(group.id, outsider!.user.id, { muted: true })),
+        '404 not_found',
+      );
+      for (const who of [outsider!, stranger!]) {
+        assert.equal(
+          await outcome(who.updateMember(group.id, cy!.user.id, { muted: true })),
+          '404 not_found',
+        );
+        assert.equal(await outcome(who.join(group.id)), '404 not_found', 'groups are joined by invitation');
+        assert.equal(await outcome(who.leave(group.id)), '404 not_found');
+      }
+      assert.equal(await outcome(bo!.updateMember(group.id, ana!.user.id, { muted: true })), '403 forbidden');
+
+      // the owner leaves: the admin takes over (after a demotion, the longest-standing member would)
+      await ana!.updateMember(group.id, dee!.user.id, { role: 'admin' });
+      await ana!.updateMember(group.id, bo!.user.id, { role: 'member' });
+      await ana!.leave(group.id);
+      assert.equal(await outcome(ana!.getConversation(group.id)), '404 not_found');
+      const after = await bo!.getConversation(group.id);
+      assert.equal(roleIn(after, dee!.user.id), 'owner');
+      assert.equal(roleIn(after, ana!.user.id), 'none');
+      assert.equal(after.memberCount, 3);
+      await b1.waitFor('conversation.updated', (f) => roleIn(f.conversation, dee!.user.id) === 'owner');
+
+      // dee, offline all along, heals through sync: the conversation as it is now
+      const d1 = await dee!.connect();
+      try {
+        const healed = (
+          await d1.sync([{ conversationId: group.id, afterSeq: start.lastSeq, afterVersion: start.version }])
+        ).conversations[0]!;
+        assert.equal(roleIn(healed.conversation, dee!.user.id), 'owner');
+        assert.equal(roleIn(healed.conversation, ana!.user.id), 'none');
+        assert.equal(healed.version, after.lastVersion);
+      } finally {
+        await d1.close();
+      }
+
+      // downstream: one sequenced event per change, with its version
+      const events = await conversationEvents(platform, group.id, (es) =>
+        es.some(
+          (e) => e.event?.$case === 'membersChanged' && e.event.value.removedUserIds.includes(ana!.user.id),
+        ),
+      );
+      const leaving = events.find(
+        (e) => e.event?.$case === 'membersChanged' && e.event.value.removedUserIds.includes(ana!.user.id),
+      )!;
+      assert.ok(leaving.event?.$case === 'membersChanged');
+      assert.deepEqual(leaving.event.value.updated, [{ userId: dee!.user.id, role: 'owner', muted: false }]);
+      assert.equal(leaving.event.value.version, after.lastVersion);
+    } finally {
+      await closeAll([b1, c1]);
+    }
+  });
+
+  it('channels: members of the tenant join and leave; the last member leaving closes a group', async () => {
+    const [ana, ev] = await registerUsers(platform, 2, 'channel-join');
+    const [stranger] = await registerUsers(platform, 1, 'channel-join', `other-${Date.now()}`);
+    const channel = await ana!.createConversation('channel', [], 'town hall');
+    const joined = await ev!.join(channel.id);
+    assert.equal(joined.memberCount, 2);
+    assert.equal(await outcome(stranger!.join(channel.id)), '404 not_found');
+    await ev!.sendMessage(channel.id, 'cj-1', 'hello');
+    assert.equal((await ev!.join(channel.id)).memberCount, 2, 'joining twice changes nothing');
+    await ev!.leave(channel.id);
+    assert.equal(await outcome(ev!.getConversation(channel.id)), '404 not_found');
+    assert.equal((await ana!.getConversation(channel.id)).memberCount, 1);
+
+    const solo = await ev!.createConversation('group', [], 'alone');
+    await ev!.leave(solo.id);
+    assert.equal(await outcome(ev!.getConversation(solo.id)), '404 not_found');
+    const events = await conversationEvents(platform, solo.id, (es) =>
+      es.some((e) => e.event?.$case === 'membersChanged' && e.event.value.closed),
+    );
+    assert.ok(events.length >= 2);
+  });
+
+  it('two admins removing and promoting at once: every member ends with the same membership, the REST one', async () => {
+    const users = await registerUsers(platform, 9, 'race');
+    const [owner, admin1, admin2, ...rest] = users;
+    const group = await owner!.createConversation(
+      'group',
+      users.slice(1).map((u) => u.user.id),
+      'race',
+    );
+    await owner!.updateMember(group.id, admin1!.user.id, { role: 'admin' });
+    await owner!.updateMember(group.id, admin2!.user.id, { role: 'admin' });
+    const watchers = await Promise.all([owner!, ...rest.slice(4)].map((u) => u.connect()));
+    try {
+      const targets = rest.slice(0, 4);
+      await Promise.allSettled(
+        targets.flatMap((t) => [
+          admin1!.removeMember(group.id, t.user.id),
+          owner!.updateMember(group.id, t.user.id, { role: 'admin' }),
+          admin2!.updateMember(group.id, t.user.id, { muted: true }),
+          owner!.updateMember(group.id, admin2!.user.id, { role: 'member' }),
+        ]),
+      );
+      const truth = await owner!.getConversation(group.id);
+      const membership = (c: Conversation) =>
+        c.members.map((m) => `${m.userId}:${m.role}:${m.muted ?? false}`).sort();
+      for (const t of targets) {
+        const m = truth.members.find((x) => x.userId === t.user.id);
+        // removed before the promotion, or promoted first (then an admin cannot remove them)
+        assert.ok(!m || m.role === 'admin' || m.role === 'member', `${t.user.id}: ${JSON.stringify(m)}`);
+      }
+      for (const socket of watchers) {
+        await eventually(() => {
+          const views = socket.events.flatMap((f) =>
+            f.type === 'conversation.updated' && f.conversation?.id === group.id ? [f.conversation] : [],
+          );
+          // the newest view a client holds is the one with the highest lastVersion
+          const newest = views.reduce(
+            (a, b) => ((b.lastVersion ?? 0) >= (a?.lastVersion ?? 0) ? b : a),
+            views[0],
+          );
+          assert.ok(newest);
+          assert.equal(newest.lastVersion, truth.lastVersion);
+          assert.deepEqual(membership(newest), membership(truth));
+        });
+      }
+      for (const u of [owner!, ...rest.slice(4)])
+        assert.deepEqual(membership(await u.getConversation(group.id)), membership(truth));
+    } finally {
+      await closeAll(watchers);
+    }
   });
 
   it('receipts: the other members’ read markers, live and by REST; readReceipts false hides them both ways', async () => {

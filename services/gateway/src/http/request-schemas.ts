@@ -60,6 +60,17 @@ export const conversationSettingsBody = z.object({
   announcement: z.boolean().optional().describe('only admins and the owner send while true'),
 });
 
+export const updateMemberBody = z.object({
+  role: z.enum(['member', 'admin']).optional().describe('the owner decides roles'),
+  muted: z.boolean().optional().describe('a muted member reads but cannot send or change messages'),
+});
+
+export const leaveBody = z.object({
+  handOverTo: id
+    .optional()
+    .describe('the owner leaving: who becomes owner (default: the longest-standing admin, else member)'),
+});
+
 export const addMembersBody = z.object({
   userIds: z.array(id).min(1).max(1000),
   role: z.enum(['member', 'admin']).optional(),

@@ -8,6 +8,8 @@ import type { Downstream } from '../clients/downstream.js';
 import type { Messaging } from '../domain/messaging.js';
 import {
   addMembersBody,
+  leaveBody,
+  updateMemberBody,
   conversationParams,
   conversationSettingsBody,
   createConversationBody,
@@ -305,6 +307,60 @@ export function buildRoutes(d: RouteDeps): Route[] {
           userId: params.userId,
         }),
       }),
+    }),
+    route({
+      method: 'PATCH',
+      path: '/v1/conversations/:id/members/:userId',
+      summary: 'Change a member’s role (the owner) or mute them (admins and the owner)',
+      tag: 'conversations',
+      auth: true,
+      params: memberParams,
+      body: updateMemberBody,
+      responses: { 200: 'ConversationEnvelope', 400: 'Error', 403: 'Error', 404: 'Error' },
+      handler: async ({ principal, params, body }) => ({
+        status: 200,
+        body: await d.downstream.message.updateMember({
+          caller: caller(principal),
+          conversationId: params.id,
+          userId: params.userId,
+          ...body,
+        }),
+      }),
+    }),
+    route({
+      method: 'POST',
+      path: '/v1/conversations/:id/join',
+      summary: 'Join a channel of your tenant',
+      tag: 'conversations',
+      auth: true,
+      params: conversationParams,
+      responses: { 200: 'ConversationEnvelope', 403: 'Error', 404: 'Error' },
+      handler: async ({ principal, params }) => ({
+        status: 200,
+        body: await d.downstream.message.joinConversation({
+          caller: caller(principal),
+          conversationId: params.id,
+        }),
+      }),
+    }),
+    route({
+      method: 'POST',
+      path: '/v1/conversations/:id/leave',
+      summary:
+        'Leave; the owner hands over (to handOverTo, else the longest-standing admin, else member); the last member closes it',
+      tag: 'conversations',
+      auth: true,
+      params: conversationParams,
+      body: leaveBody,
+      responses: { 204: {}, 403: 'Error', 404: 'Error', 409: 'Error' },
+      handler: async ({ principal, params, body }) => {
+        await d.downstream.message.leaveConversation({
+          caller: caller(principal),
+          conversationId: params.id,
+          handOverTo: body.handOverTo,
+        });
+        return { status: 204 };
+      },
     }),
     route({
       method: 'POST',

@@ -5,6 +5,7 @@ import { ConversationService } from '../conversations/conversation.service.js';
 import { UserSettingsCache } from '../conversations/user-settings-cache.js';
 import { HistoryService } from '../history/history.service.js';
 import { SearchService } from '../search/search.service.js';
+import { MembershipCommands } from '../sending/membership-commands.js';
 import { MessageCommands } from '../sending/message-commands.js';
 
 /** im.message.v1.MessageService: unpack, check the caller, call the domain. */
@@ -14,6 +15,7 @@ export class MessageGrpcApi {
     private readonly conversations: ConversationService,
     private readonly history: HistoryService,
     private readonly commands: MessageCommands,
+    private readonly membership: MembershipCommands,
     private readonly searching: SearchService,
     private readonly settings: UserSettingsCache,
   ) {}
@@ -26,16 +28,21 @@ export class MessageGrpcApi {
       }),
       listConversations: (r) => this.conversations.list(caller(r.caller), r.cursor, r.limit),
       addMembers: async (r) => ({
-        conversation: await this.conversations.addMembers(
-          caller(r.caller),
-          r.conversationId,
-          r.userIds,
-          r.role,
-        ),
+        conversation: await this.membership.add(caller(r.caller), r.conversationId, r.userIds, r.role),
       }),
       removeMember: async (r) => ({
-        conversation: await this.conversations.removeMember(caller(r.caller), r.conversationId, r.userId),
+        conversation: await this.membership.remove(caller(r.caller), r.conversationId, r.userId),
       }),
+      updateMember: async (r) => ({
+        conversation: await this.membership.update(caller(r.caller), r.conversationId, r.userId, r),
+      }),
+      joinConversation: async (r) => ({
+        conversation: await this.membership.join(caller(r.caller), r.conversationId),
+      }),
+      leaveConversation: async (r) => {
+        await this.membership.leave(caller(r.caller), r.conversationId, r.handOverTo);
+        return {};
+      },
       sendMessage: async (r) => {
         const stored = await this.commands.send(caller(r.caller), r);
         return { message: stored.message, created: stored.created };

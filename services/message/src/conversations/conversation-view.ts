@@ -2,6 +2,9 @@ import type { Conversation, Member } from '@im/proto/client/v1';
 import type { ConversationRow } from '../storage/conversations.table.js';
 import type { MemberRow } from '../storage/members.table.js';
 
+/** Members listed in a conversation's view; beyond this, clients page through the members. */
+export const VIEW_MEMBERS = 200;
+
 /** The public Conversation as one user sees it (their read marker and unread count). */
 export function conversationView(
   row: ConversationRow,
@@ -18,6 +21,7 @@ export function conversationView(
       userId: m.userId,
       role: m.role,
       joinedAt: m.joinedAt.toISOString(),
+      ...(m.muted ? { muted: true } : {}),
     })),
     lastSeq: row.lastSeq,
     readSeq: read,

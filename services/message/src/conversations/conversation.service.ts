@@ -9,9 +9,7 @@ import { AuthClient } from '../clients/auth.client.js';
 import type { MessageConfig } from '../config.js';
 import { compareByActivity, decodeCursor, encodeCursor } from '../domain/conversation-cursor.js';
 import {
-  assertMayAdd,
   assertMayWrite,
-  assertMayRemove,
   directPairKey,
   newConversationMembers,
   validateTitle,
@@ -25,11 +23,9 @@ import { DirectConversationsTable } from '../storage/direct-conversations.table.
 import { UserSettingsCache } from './user-settings-cache.js';
 import { MentionsTable } from '../storage/mentions.table.js';
 import { MembersTable, type MembershipRow } from '../storage/members.table.js';
-import { conversationView } from './conversation-view.js';
+import { conversationView, VIEW_MEMBERS } from './conversation-view.js';
 import { MembershipCache } from './membership-cache.js';
 
-/** Members listed in a conversation's view; beyond this, clients page through the members. */
-const VIEW_MEMBERS = 200;
 const LIST_DEFAULT = 50;
 const LIST_MAX = 200;
 
@@ -94,7 +90,7 @@ export class ConversationService {
     if (!membership || (await this.membership.tenantOf(conversationId)) !== caller.tenantId)
       throw new AppError('not_found', 'no such conversation');
     const settings = await this.membership.writeSettingsOf(conversationId);
-    if (settings) assertMayWrite(settings, membership.role, what);
+    if (settings) assertMayWrite(settings, membership, what);
   }
 
   /**
@@ -173,7 +169,26 @@ export class ConversationService {
       archived: false,
       announcement: false,
     };
-    await this.announce(stored, [caller.userId, ...others], [caller.userId, ...others], [], caller.userId);
+    const everyone = [caller.userId, ...others];
+    await this.announce(stored, everyone, []);
+    const event: ConversationEvent = {
+      eventId: uuidv7(),
+      conversationId: id,
+      tenantId: caller.tenantId,
+      occurredAt: now.toISOString(),
+      event: {
+        $case: 'membersChanged',
+        value: {
+          addedUserIds: everyone,
+          removedUserIds: [],
+          changedBy: caller.userId,
+          updated: [],
+          version: 0,
+          closed: false,
+        },
+      },
+    };
+    await this.events.publish([event]);
     return { conversation: await this.view(stored, caller.userId), created: true };
   }
 
@@ -224,50 +239,41 @@ export class ConversationService {
     return { conversations, nextCursor: hasMore ? encodeCursor(position(page[page.length - 1]!)) : '' };
   }
 
-  async addMembers(
+  /**
+   * After the sequencer stored a membership change: caches everywhere forget the conversation;
+   * the members and those who left or were removed get conversation.updated. Returns the caller's
+   * view (a caller who left sees it as read to the end, without members).
+   */
+  async announceMembership(
     caller: Caller,
     conversationId: string,
-    userIds: readonly string[],
-    role: string,
+    removed: readonly string[],
   ): Promise<Conversation> {
-    const wanted: Role = role === 'admin' ? 'admin' : role === '' || role === 'member' ? 'member' : 'owner';
-    const row = await this.conversations.get(conversationId);
-    if (!row || row.tenantId !== caller.tenantId) throw new AppError('not_found', 'no such conversation');
-    const actor = await this.members.membership(caller.userId, conversationId);
-    if (!actor && row.type !== 'channel') throw new AppError('not_found', 'no such conversation');
-    const unique = [...new Set(userIds)];
-    assertMayAdd(row.type, caller.userId, actor?.role, unique, wanted);
-    await this.requireUsers(
-      caller,
-      unique.filter((u) => u !== caller.userId),
-    );
-    const current = new Set((await this.members.members(conversationId)).map((m) => m.userId));
-    const added = unique.filter((u) => !current.has(u));
-    const max = row.type === 'channel' ? this.config.CHANNEL_MAX_MEMBERS : this.config.GROUP_MAX_MEMBERS;
-    if (current.size + added.length > max)
-      throw new AppError('invalid_argument', `a ${row.type} has at most ${max} members`);
-    const now = new Date();
-    // new members start with everything read: history is theirs to browse, not to be flooded with
-    await Promise.all(added.map((u) => this.members.add(conversationId, u, wanted, row.lastSeq, now)));
-    const updated = await this.refreshCount(row);
-    await this.announce(updated, [...current, ...added], added, [], caller.userId);
-    return this.get(caller, conversationId);
+    this.membership.announceChange(conversationId);
+    const row = (await this.conversations.get(conversationId))!;
+    const everyone = (await this.members.members(conversationId, 1_000)).map((m) => m.userId);
+    await this.announce(row, [...everyone, ...removed], removed);
+    return everyone.includes(caller.userId)
+      ? this.view(row, caller.userId)
+      : conversationView(row, row.lastSeq);
   }
 
-  async removeMember(caller: Caller, conversationId: string, userId: string): Promise<Conversation> {
-    const { row, membership } = await this.requireMember(caller, conversationId);
-    const target =
-      userId === caller.userId ? membership : await this.members.membership(userId, conversationId);
-    assertMayRemove(row.type, caller.userId, membership.role, userId, target?.role);
-    await this.members.remove(conversationId, userId);
-    const updated = await this.refreshCount(row);
-    const remaining = (await this.members.members(conversationId)).map((m) => m.userId);
-    await this.announce(updated, [...remaining, userId], [], [userId], caller.userId);
-    return conversationView(
-      updated,
-      membership.readSeq,
-      await this.members.members(conversationId, VIEW_MEMBERS),
-    );
+  /** The conversation in the caller's tenant (members or not: channels are joined by non-members). */
+  async requireInTenant(caller: Caller, conversationId: string): Promise<ConversationRow> {
+    const row = await this.conversations.get(conversationId);
+    if (!row || row.tenantId !== caller.tenantId) throw new AppError('not_found', 'no such conversation');
+    return row;
+  }
+
+  /**
+   * Who takes over from a leaving owner: the longest-standing admin, else the longest-standing
+   * member; '' when the owner is the last member.
+   */
+  async successorOf(conversationId: string, ownerId: string): Promise<string> {
+    const others = (await this.members.members(conversationId))
+      .filter((m) => m.userId !== ownerId)
+      .sort((a, b) => a.joinedAt.getTime() - b.joinedAt.getTime() || (a.userId < b.userId ? -1 : 1));
+    return (others.find((m) => m.role === 'admin') ?? others[0])?.userId ?? '';
   }
 
   async checkMembership(caller: Caller, conversationId: string) {
@@ -314,51 +320,31 @@ export class ConversationService {
     return row.lastSeq > readSeq ? this.mentions.unreadCount(userId, row.conversationId, readSeq) : 0;
   }
 
-  private async requireUsers(caller: Caller, userIds: readonly string[]): Promise<void> {
+  async requireUsers(caller: Caller, userIds: readonly string[]): Promise<void> {
     const found = await this.auth.existingInTenant(caller, userIds);
     const missing = userIds.filter((u) => !found.has(u));
     if (missing.length > 0)
       throw new AppError('invalid_argument', `memberIds: unknown users ${missing.slice(0, 5).join(', ')}`);
   }
 
-  private async refreshCount(row: ConversationRow): Promise<ConversationRow> {
-    const count = await this.members.count(row.conversationId);
-    await this.conversations.setMemberCount(row.conversationId, count);
-    return { ...row, memberCount: count };
-  }
-
-  /** Membership changed: caches everywhere, conversation.updated to everyone concerned, an event downstream. */
+  /** Membership changed: caches everywhere forget it; conversation.updated to everyone concerned. */
   private async announce(
     row: ConversationRow,
     audience: readonly string[],
-    added: readonly string[],
     removed: readonly string[],
-    by: string,
   ): Promise<void> {
     this.membership.announceChange(row.conversationId);
+    if (audience.length > 1_000) return;
     const members = await this.members.members(row.conversationId, VIEW_MEMBERS);
-    if (audience.length <= 1_000) {
-      await Promise.all(
-        [...new Set(audience)].map(async (userId) => {
-          const readSeq = removed.includes(userId)
-            ? row.lastSeq
-            : ((await this.members.membership(userId, row.conversationId))?.readSeq ?? 0);
-          this.live.publish([userId], {
-            event: { $case: 'conversationUpdated', value: conversationView(row, readSeq, members) },
-          });
-        }),
-      );
-    }
-    const event: ConversationEvent = {
-      eventId: uuidv7(),
-      conversationId: row.conversationId,
-      tenantId: row.tenantId,
-      occurredAt: new Date().toISOString(),
-      event: {
-        $case: 'membersChanged',
-        value: { addedUserIds: [...added], removedUserIds: [...removed], changedBy: by },
-      },
-    };
-    await this.events.publish([event]);
+    await Promise.all(
+      [...new Set(audience)].map(async (userId) => {
+        const readSeq = removed.includes(userId)
+          ? row.lastSeq
+          : ((await this.members.membership(userId, row.conversationId))?.readSeq ?? 0);
+        this.live.publish([userId], {
+          event: { $case: 'conversationUpdated', value: conversationView(row, readSeq, members) },
+        });
+      }),
+    );
   }
 }

@@ -62,7 +62,7 @@ export function assertMayAdd(
     throw new AppError('forbidden', 'only the owner can add admins');
 }
 
-/** May `actor` remove `target` (role `targetRole`)? Anyone may leave, except the owner. */
+/** May `actor` remove `target` (role `targetRole`)? Anyone may leave; nobody removes the owner. */
 export function assertMayRemove(
   type: ConversationType,
   actorId: string,
@@ -73,11 +73,48 @@ export function assertMayRemove(
   if (actorRole === undefined) throw new AppError('not_found', 'no such conversation');
   if (type === 'direct') throw new AppError('forbidden', 'members of a direct conversation cannot change');
   if (targetRole === undefined) throw new AppError('not_found', 'that user is not a member');
-  if (targetRole === 'owner') throw new AppError('forbidden', 'the owner cannot be removed or leave');
-  if (actorId === targetId) return;
+  if (actorId === targetId) return; // leaving (an owner hands over: see membership-changes.ts)
+  if (targetRole === 'owner') throw new AppError('forbidden', 'the owner cannot be removed');
   if (actorRole === 'member') throw new AppError('forbidden', 'only an owner or admin can remove members');
   if (targetRole === 'admin' && actorRole !== 'owner')
     throw new AppError('forbidden', 'only the owner can remove admins');
+}
+
+/**
+ * May `actor` change `target`'s role (the owner decides roles) or mute (admins mute members, the
+ * owner mutes admins too)? Nobody changes the owner.
+ */
+export function assertMayUpdateMember(
+  type: ConversationType,
+  actorRole: Role | undefined,
+  targetRole: Role | undefined,
+  change: { role?: Role | undefined; muted?: boolean | undefined },
+): void {
+  if (actorRole === undefined) throw new AppError('not_found', 'no such conversation');
+  if (type === 'direct') throw new AppError('forbidden', 'members of a direct conversation cannot change');
+  if (targetRole === undefined) throw new AppError('not_found', 'that user is not a member');
+  if (targetRole === 'owner') throw new AppError('forbidden', 'the owner’s role and mute do not change');
+  if (change.role !== undefined && actorRole !== 'owner')
+    throw new AppError('forbidden', 'only the owner changes roles');
+  if (change.muted !== undefined && actorRole === 'member')
+    throw new AppError('forbidden', 'only an owner or admin mutes members');
+  if (change.muted !== undefined && targetRole === 'admin' && actorRole !== 'owner')
+    throw new AppError('forbidden', 'only the owner mutes admins');
+}
+
+/** The body of PATCH …/members/{userId}: a role of "member" or "admin", a mute, or both. */
+export function validateMemberUpdate(change: { role?: string | undefined; muted?: boolean | undefined }): {
+  role?: Role;
+  muted?: boolean;
+} {
+  if (change.role === undefined && change.muted === undefined)
+    throw new AppError('invalid_argument', 'body: at least one of role, muted');
+  if (change.role !== undefined && change.role !== 'member' && change.role !== 'admin')
+    throw new AppError('invalid_argument', 'role: "member" or "admin" (the owner hands over by leaving)');
+  return {
+    ...(change.role !== undefined ? { role: change.role as Role } : {}),
+    ...(change.muted !== undefined ? { muted: change.muted } : {}),
+  };
 }
 
 export const TOPIC_MAX = 1_000;
@@ -114,14 +151,16 @@ export function mayChangeSettings(type: ConversationType, role: Role): boolean {
 
 /**
  * Whether a member may write (send, edit, delete, react, pin) now: nobody in an archived
- * conversation; only admins and the owner send in announcement mode.
+ * conversation, no muted member; only admins and the owner send in announcement mode.
  */
 export function assertMayWrite(
   c: { archived: boolean; announcement: boolean },
-  role: Role,
+  member: { role: Role; muted: boolean },
   what: 'send' | 'change',
 ): void {
+  const { role } = member;
   if (c.archived) throw new AppError('forbidden', 'the conversation is archived (read-only)');
+  if (member.muted) throw new AppError('forbidden', 'you are muted in this conversation');
   if (what === 'send' && c.announcement && role !== 'owner' && role !== 'admin')
     throw new AppError('forbidden', 'only admins post in this conversation');
 }

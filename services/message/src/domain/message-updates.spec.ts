@@ -4,24 +4,11 @@ import type { Message } from '@im/proto/client/v1';
 import { AppError } from '@im/platform/errors';
 import { applyUpdate, asSeenBy, type MessageState, type UpdateCommand } from './message-updates.js';
 import { validateEmoji } from './message-rules.js';
+import { messageFixture } from './message.fixture.js';
 import { SequencingState } from './sequencing.js';
 
 const sentAt = new Date('2026-01-01T00:00:00Z');
-const message = (seq: number, senderId = 'ana'): Message => ({
-  id: `m${seq}`,
-  conversationId: 'c',
-  seq,
-  senderId,
-  clientMsgId: `k${seq}`,
-  text: `text ${seq}`,
-  createdAt: sentAt.toISOString(),
-  attachments: [],
-  reactions: [],
-  version: 0,
-  mentions: [],
-  replyCount: 0,
-  lastReplySeq: 0,
-});
+const message = (seq: number, senderId = 'ana'): Message => messageFixture(seq, { senderId });
 const state = (seq: number, senderId = 'ana'): MessageState => ({
   message: message(seq, senderId),
   reactors: new Map(),

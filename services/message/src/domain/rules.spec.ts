@@ -12,6 +12,7 @@ import {
   newConversationMembers,
   validateSettings,
 } from './conversation-rules.js';
+import type { Role } from './conversation-rules.js';
 import { validateSend } from './message-rules.js';
 
 const code = (fn: () => unknown) => {
@@ -99,7 +100,13 @@ describe('conversation rules', () => {
     );
     assert.equal(
       code(() => assertMayRemove('group', 'o', 'owner', 'o', 'owner')),
+      'ok',
+      'the owner leaves (handing over, or closing as the last member)',
+    );
+    assert.equal(
+      code(() => assertMayRemove('group', 'a', 'admin', 'o', 'owner')),
       'forbidden',
+      'nobody removes the owner',
     );
     assert.equal(
       code(() => assertMayRemove('group', 'n', undefined, 'x', 'member')),
@@ -175,14 +182,23 @@ describe('conversation settings', () => {
     assert.equal(mayChangeSettings('direct', 'owner'), false);
   });
 
-  it('archived: nobody writes; announcement: only admins send, everyone may still change (react)', () => {
+  it('archived: nobody writes; muted: the member does not write; announcement: only admins send', () => {
     const forbidden = (err: unknown) => err instanceof AppError && err.code === 'forbidden';
+    const as = (role: Role, muted = false) => ({ role, muted });
     assert.throws(
-      () => assertMayWrite({ archived: true, announcement: false }, 'owner', 'change'),
+      () => assertMayWrite({ archived: true, announcement: false }, as('owner'), 'change'),
       forbidden,
     );
-    assert.throws(() => assertMayWrite({ archived: false, announcement: true }, 'member', 'send'), forbidden);
-    assertMayWrite({ archived: false, announcement: true }, 'admin', 'send');
-    assertMayWrite({ archived: false, announcement: true }, 'member', 'change');
+    assert.throws(
+      () => assertMayWrite({ archived: false, announcement: true }, as('member'), 'send'),
+      forbidden,
+    );
+    assertMayWrite({ archived: false, announcement: true }, as('admin'), 'send');
+    assertMayWrite({ archived: false, announcement: true }, as('member'), 'change');
+    for (const what of ['send', 'change'] as const)
+      assert.throws(
+        () => assertMayWrite({ archived: false, announcement: false }, as('admin', true), what),
+        forbidden,
+      );
   });
 });

@@ -10,23 +10,10 @@ import {
   searchRequest,
   validateSearch,
 } from './search-documents.js';
+import { messageFixture } from './message.fixture.js';
 
-const message = (extra: Partial<Message> = {}): Message => ({
-  id: 'm1',
-  conversationId: 'c1',
-  seq: 4,
-  senderId: 'ana',
-  clientMsgId: 'k',
-  text: 'hello world',
-  createdAt: '2026-01-01T00:00:00.000Z',
-  attachments: [],
-  reactions: [],
-  version: 0,
-  mentions: [],
-  replyCount: 0,
-  lastReplySeq: 0,
-  ...extra,
-});
+const message = (extra: Partial<Message> = {}): Message =>
+  messageFixture(4, { id: 'm1', conversationId: 'c1', clientMsgId: 'k', text: 'hello world', ...extra });
 const event = (e: ConversationEvent['event']): ConversationEvent => ({
   eventId: 'e',
   conversationId: 'c1',

@@ -9,6 +9,12 @@
  * same numbers as before from the same recovered lastSeq.
  */
 import {
+  applyMembershipChange,
+  type MembershipChange,
+  type MembershipOutcome,
+  type Roster,
+} from './membership-changes.js';
+import {
   applyUpdate,
   type ConversationUpdateState,
   type MessageState,
@@ -64,8 +70,10 @@ export type Decision =
   | UpdateOutcome
   /** The conversation's settings changed at this version. */
   | { kind: 'conversationChanged'; version: number }
+  /** Members were added, removed or changed at this version; or refused (a MembershipRefusal). */
+  | MembershipOutcome
   /** Refused, with a stable error code; nothing is written. */
-  | { kind: 'refused'; code: 'not_found' | 'forbidden' | 'invalid_argument'; message: string };
+  | { kind: 'refused'; code: 'not_found' | 'forbidden' | 'invalid_argument' | 'conflict'; message: string };
 
 /**
  * One conversation while a batch of its commands is decided, in order. Each command kind has its
@@ -85,6 +93,7 @@ export class SequencingState {
    * @param lastVersion the conversation's stored update counter
    * @param messages the stored state of the messages this batch updates, by seq
    * @param updates the conversation's stored state that updates depend on (pin count)
+   * @param roster the members that membership changes touch, and the member count
    */
   constructor(
     lastSeq: number,
@@ -93,6 +102,7 @@ export class SequencingState {
     lastVersion = 0,
     private readonly messages: ReadonlyMap<number, MessageState> = new Map(),
     private readonly updates: ConversationUpdateState = { pinned: 0 },
+    private readonly roster: Roster = { type: 'group', members: new Map(), count: 0 },
   ) {
     this.seq = lastSeq;
     this.version = lastVersion;
@@ -121,6 +131,22 @@ export class SequencingState {
       };
     this.version += 1;
     return { kind: 'conversationChanged', version: this.version };
+  }
+
+  /** A membership change: the next version when accepted. */
+  changeMembers(change: MembershipChange): Decision {
+    const outcome = applyMembershipChange(this.roster, change, this.version + 1);
+    if (outcome.kind === 'membersChanged') {
+      this.version = outcome.version;
+      // a removed member's marker no longer counts; an added one starts with everything read
+      for (const u of outcome.removed) this.moved.delete(u);
+    }
+    return outcome;
+  }
+
+  /** The member count after the membership changes decided so far. */
+  get memberCount(): number {
+    return this.roster.count;
   }
 
   /** An edit, delete or reaction: the next version when accepted. */

@@ -1,26 +1,12 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
 import type { Message } from '@im/proto/client/v1';
+import { describe, it } from 'node:test';
 import type { MessageState } from './message-updates.js';
+import { messageFixture } from './message.fixture.js';
 import { claimId, SequencingState, type Claim, type SendCommand } from './sequencing.js';
 import { replyRefOf, REPLY_PREVIEW_CHARS, threadRootOf, withReplyRefs } from './threads.js';
 
-const message = (seq: number, extra: Partial<Message> = {}): Message => ({
-  id: `m${seq}`,
-  conversationId: 'c',
-  seq,
-  senderId: 'ana',
-  clientMsgId: `k${seq}`,
-  text: `text ${seq}`,
-  createdAt: '2026-01-01T00:00:00.000Z',
-  attachments: [],
-  reactions: [],
-  version: 0,
-  mentions: [],
-  replyCount: 0,
-  lastReplySeq: 0,
-  ...extra,
-});
+const message = messageFixture;
 const at = new Date('2026-01-02T00:00:00.000Z');
 const reply = (clientMsgId: string, root: number, messageId = `id-${clientMsgId}`): SendCommand => ({
   kind: 'send',

@@ -6,7 +6,7 @@ import { ConversationService } from '../conversations/conversation.service.js';
 import { ConversationsTable } from '../storage/conversations.table.js';
 import { MembersTable } from '../storage/members.table.js';
 import { asSeenBy, CONVERSATION_CHANGE } from '../domain/message-updates.js';
-import { conversationView } from '../conversations/conversation-view.js';
+import { conversationView, VIEW_MEMBERS } from '../conversations/conversation-view.js';
 import { MessageChangesTable } from '../storage/message-changes.table.js';
 import { PinsTable } from '../storage/pins.table.js';
 import { approximateSize, MessagesTable } from '../storage/messages.table.js';
@@ -232,7 +232,15 @@ export class HistoryService {
         readSeq,
         updated: await this.seenBy(caller, cursor.conversationId, updates.messages),
         version: updates.version,
-        ...(updates.settingsChanged ? { conversation: conversationView(row, readSeq) } : {}),
+        ...(updates.settingsChanged
+          ? {
+              conversation: conversationView(
+                row,
+                readSeq,
+                await this.members.members(cursor.conversationId, VIEW_MEMBERS),
+              ),
+            }
+          : {}),
       });
     }
     return { conversations: out, hasMore };

@@ -98,7 +98,7 @@ export class MessageCommands {
   async delete(caller: Caller, r: DeleteMessageRequest): Promise<Message> {
     validateSeq(r.seq);
     const { row, membership } = await this.conversations.requireMember(caller, r.conversationId);
-    assertMayWrite(row, membership.role, 'change');
+    assertMayWrite(row, membership, 'change');
     const asModerator = row.type !== 'direct' && (membership.role === 'owner' || membership.role === 'admin');
     return this.change(caller, r.conversationId, {
       $case: 'deleteMessage',
@@ -125,7 +125,7 @@ export class MessageCommands {
   async pin(caller: Caller, r: PinMessageRequest): Promise<Message> {
     validateSeq(r.seq);
     const { row, membership } = await this.conversations.requireMember(caller, r.conversationId);
-    assertMayWrite(row, membership.role, 'change');
+    assertMayWrite(row, membership, 'change');
     const allowed = row.type !== 'channel' || membership.role === 'owner' || membership.role === 'admin';
     return this.change(caller, r.conversationId, {
       $case: 'pin',

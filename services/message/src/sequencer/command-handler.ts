@@ -29,6 +29,8 @@ export interface Needs {
   pins?: boolean;
   /** Whether each member shares read receipts (for conversations small enough to show them). */
   receipts?: boolean;
+  /** Users whose membership (role, mute) a membership change decides on; also loads the count. */
+  roster?: string[];
 }
 
 /** One conversation's part of a batch while the sequencer works on it. */

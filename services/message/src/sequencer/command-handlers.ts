@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { CommandHandler, CommandKind } from './command-handler.js';
+import { ChangeMembersHandler } from './handlers/change-members.handler.js';
 import { DeleteMessageHandler } from './handlers/delete-message.handler.js';
 import { EditMessageHandler } from './handlers/edit-message.handler.js';
 import { MarkReadHandler } from './handlers/mark-read.handler.js';
@@ -25,8 +26,9 @@ export class CommandHandlers {
     react: ReactHandler,
     pin: PinHandler,
     settings: UpdateConversationHandler,
+    members: ChangeMembersHandler,
   ) {
-    const all = [send, read, edit, remove, react, pin, settings] as CommandHandler[];
+    const all = [send, read, edit, remove, react, pin, settings, members] as CommandHandler[];
     this.byKind = new Map(all.map((h) => [h.kind, h]));
   }
 

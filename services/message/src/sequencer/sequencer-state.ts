@@ -109,6 +109,22 @@ export class SequencerState {
     return membership.readSeq;
   }
 
+  /** After a membership change: removed users are no members here; added ones read up to `readSeq`. */
+  membersChanged(
+    generation: number,
+    conversationId: string,
+    added: readonly string[],
+    removed: readonly string[],
+    readSeq: number,
+  ): void {
+    if (generation !== this.gen) return;
+    for (const u of removed) this.reads.delete(`${conversationId}/${u}`);
+    for (const u of added) {
+      const key = `${conversationId}/${u}`;
+      bounded(this.reads, MAX_READS).set(key, Math.max(this.reads.get(key) ?? 0, readSeq));
+    }
+  }
+
   /** A claim this sequencer wrote, by claimId(). */
   recentClaim(conversationId: string, claimId: string): Claim | undefined {
     return this.claims.get(`${conversationId}/${claimId}`);

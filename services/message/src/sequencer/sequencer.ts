@@ -20,6 +20,7 @@ import { MembershipCache } from '../conversations/membership-cache.js';
 import { UserSettingsCache } from '../conversations/user-settings-cache.js';
 import type { MessageState } from '../domain/message-updates.js';
 import { rootSeqsOf } from '../domain/threads.js';
+import type { Roster } from '../domain/membership-changes.js';
 import { claimId, SequencingState, type Claim, type ClaimKey } from '../domain/sequencing.js';
 import { ConversationEvents } from '../producers/conversation-events.js';
 import { LivePublisher } from '../producers/live-publisher.js';
@@ -237,14 +238,26 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
       this.state.lastSeq(conversationId),
       this.state.lastVersion(conversationId),
     ]);
-    const [messages, pinned] = await Promise.all([
+    const [messages, pinned, roster] = await Promise.all([
       this.lookupMessages(
         conversationId,
         needs.flatMap((n) => (n.message !== undefined && n.message <= lastSeq ? [n.message] : [])),
       ),
       needs.some((n) => n.pins) ? this.pins.count(conversationId) : 0,
+      this.lookupRoster(
+        conversation,
+        needs.flatMap((n) => n.roster ?? []),
+      ),
     ]);
-    const sequencing = new SequencingState(lastSeq, claims, readSeqs, lastVersion, messages, { pinned });
+    const sequencing = new SequencingState(
+      lastSeq,
+      claims,
+      readSeqs,
+      lastVersion,
+      messages,
+      { pinned },
+      roster,
+    );
     const decisions = items.map((i, index) => i.handler.decide(sequencing, i as never, index));
     const batch: ConversationBatch = {
       conversation,
@@ -297,6 +310,10 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
       if (update) changed.set(update.seq, messages.get(update.seq)!);
     }
     this.state.advanceUpdates(generation, conversationId, sequencing.lastVersion, changed);
+    for (const d of decisions)
+      if (d.kind === 'membersChanged')
+        this.state.membersChanged(generation, conversationId, d.added, d.removed, sequencing.lastSeq);
+    if (decisions.some((d) => d.kind === 'membersChanged')) this.membership.announceChange(conversationId);
 
     // 4. answer, fan out, emit
     batch.memberIds = (await this.membership.membersOf(conversationId)).map((m) => m.userId);
@@ -367,6 +384,20 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
         if (message) out.set(seq, { message, reactors });
       }),
     );
+  }
+
+  /** The roles and mutes of the users membership changes touch (fresh), and the member count. */
+  private async lookupRoster(conversation: ConversationRow, users: readonly string[]): Promise<Roster> {
+    const roster: Roster = { type: conversation.type, members: new Map(), count: 0 };
+    if (users.length === 0) return roster;
+    const id = conversation.conversationId;
+    const [rows, count] = await Promise.all([
+      Promise.all([...new Set(users)].map(async (u) => [u, await this.members.membership(u, id)] as const)),
+      this.members.count(id),
+    ]);
+    for (const [u, m] of rows) if (m) roster.members.set(u, { role: m.role, muted: m.muted });
+    roster.count = count;
+    return roster;
   }
 
   private async lookupReadSeqs(

@@ -125,11 +125,12 @@ export class ConversationsTable {
     };
   }
 
-  async setMemberCount(conversationId: string, count: number): Promise<void> {
-    await this.db.execute('UPDATE conversations SET member_count = ? WHERE conversation_id = ?', [
-      count,
-      conversationId,
-    ]);
+  /** The member count after a membership change at `version` (the sequencer counts). */
+  memberCountStatement(conversationId: string, count: number, version: number): Statement {
+    return {
+      query: 'UPDATE conversations USING TIMESTAMP ? SET member_count = ? WHERE conversation_id = ?',
+      params: [monotonicTimestamp(version), count, conversationId],
+    };
   }
 }
 

@@ -9,12 +9,14 @@ export interface MembershipRow {
   role: Role;
   joinedAt: Date;
   readSeq: number;
+  muted: boolean;
 }
 
 export interface MemberRow {
   userId: string;
   role: Role;
   joinedAt: Date;
+  muted: boolean;
 }
 
 /** Both sides of membership: members_by_conversation and conversations_by_user (with the read marker). */
@@ -37,23 +39,75 @@ export class MembersTable {
     ]);
   }
 
-  async remove(conversationId: string, userId: string): Promise<void> {
-    await Promise.all([
-      this.db.execute('DELETE FROM members_by_conversation WHERE conversation_id = ? AND user_id = ?', [
-        conversationId,
-        userId,
-      ]),
-      this.db.execute('DELETE FROM conversations_by_user WHERE user_id = ? AND conversation_id = ?', [
-        userId,
-        conversationId,
-      ]),
-    ]);
+  /**
+   * The sequencer's membership writes (ADR 0013), each at an explicit timestamp from
+   * `WriteClock`: applied in the order decided, so a removal and a re-add in one batch end as
+   * decided. The read marker keeps its own timestamps (see readSeqStatement).
+   */
+  addStatements(
+    conversationId: string,
+    userId: string,
+    role: Role,
+    readSeq: number,
+    at: Date,
+    ts: number,
+  ): Statement[] {
+    return [
+      {
+        query:
+          'INSERT INTO members_by_conversation (conversation_id, user_id, role, joined_at, muted) VALUES (?, ?, ?, ?, false) USING TIMESTAMP ?',
+        params: [conversationId, userId, role, at, ts],
+      },
+      {
+        query:
+          'INSERT INTO conversations_by_user (user_id, conversation_id, role, joined_at, muted) VALUES (?, ?, ?, ?, false) USING TIMESTAMP ?',
+        params: [userId, conversationId, role, at, ts],
+      },
+      this.readSeqStatement(userId, conversationId, readSeq),
+    ];
+  }
+
+  removeStatements(conversationId: string, userId: string, ts: number): Statement[] {
+    return [
+      {
+        query:
+          'DELETE FROM members_by_conversation USING TIMESTAMP ? WHERE conversation_id = ? AND user_id = ?',
+        params: [ts, conversationId, userId],
+      },
+      {
+        query:
+          'DELETE FROM conversations_by_user USING TIMESTAMP ? WHERE user_id = ? AND conversation_id = ?',
+        params: [ts, userId, conversationId],
+      },
+    ];
+  }
+
+  /** Role and mute of a member the sequencer knows to be one when the change is decided. */
+  updateStatements(
+    conversationId: string,
+    userId: string,
+    role: Role,
+    muted: boolean,
+    ts: number,
+  ): Statement[] {
+    return [
+      {
+        query:
+          'UPDATE members_by_conversation USING TIMESTAMP ? SET role = ?, muted = ? WHERE conversation_id = ? AND user_id = ?',
+        params: [ts, role, muted, conversationId, userId],
+      },
+      {
+        query:
+          'UPDATE conversations_by_user USING TIMESTAMP ? SET role = ?, muted = ? WHERE user_id = ? AND conversation_id = ?',
+        params: [ts, role, muted, userId, conversationId],
+      },
+    ];
   }
 
   async membership(userId: string, conversationId: string): Promise<MembershipRow | undefined> {
     const row = (
       await this.db.execute(
-        'SELECT conversation_id, role, joined_at, read_seq FROM conversations_by_user WHERE user_id = ? AND conversation_id = ?',
+        'SELECT conversation_id, role, joined_at, read_seq, muted FROM conversations_by_user WHERE user_id = ? AND conversation_id = ?',
         [userId, conversationId],
       )
     ).first();
@@ -65,7 +119,7 @@ export class MembersTable {
     const out: MembershipRow[] = [];
     for await (const row of allRows(
       this.db,
-      'SELECT conversation_id, role, joined_at, read_seq FROM conversations_by_user WHERE user_id = ?',
+      'SELECT conversation_id, role, joined_at, read_seq, muted FROM conversations_by_user WHERE user_id = ?',
       [userId],
     )) {
       if (row.get('role')) out.push(toMembership(row));
@@ -77,13 +131,14 @@ export class MembersTable {
     const out: MemberRow[] = [];
     for await (const row of allRows(
       this.db,
-      'SELECT user_id, role, joined_at FROM members_by_conversation WHERE conversation_id = ?',
+      'SELECT user_id, role, joined_at, muted FROM members_by_conversation WHERE conversation_id = ?',
       [conversationId],
     )) {
       out.push({
         userId: row.get('user_id') as string,
         role: row.get('role') as Role,
         joinedAt: row.get('joined_at') as Date,
+        muted: row.get('muted') === true,
       });
       if (out.length >= limit) break;
     }
@@ -120,5 +175,6 @@ function toMembership(row: { get(n: string): unknown }): MembershipRow {
     role: row.get('role') as Role,
     joinedAt: row.get('joined_at') as Date,
     readSeq: Number(row.get('read_seq') ?? 0),
+    muted: row.get('muted') === true,
   };
 }

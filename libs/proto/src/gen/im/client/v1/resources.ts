@@ -97,7 +97,11 @@ export interface Member {
   userId: string;
   /** "owner" | "admin" | "member" */
   role: string;
-  joinedAt: string | undefined;
+  joinedAt:
+    | string
+    | undefined;
+  /** A muted member reads but cannot send or change messages. */
+  muted?: boolean | undefined;
 }
 
 export interface Conversation {
@@ -857,7 +861,7 @@ export const PinnedMessage: MessageFns<PinnedMessage> = {
 };
 
 function createBaseMember(): Member {
-  return { userId: "", role: "", joinedAt: undefined };
+  return { userId: "", role: "", joinedAt: undefined, muted: undefined };
 }
 
 export const Member: MessageFns<Member> = {
@@ -870,6 +874,9 @@ export const Member: MessageFns<Member> = {
     }
     if (message.joinedAt !== undefined) {
       Timestamp.encode(toTimestamp(message.joinedAt), writer.uint32(26).fork()).join();
+    }
+    if (message.muted !== undefined) {
+      writer.uint32(32).bool(message.muted);
     }
     return writer;
   },
@@ -909,6 +916,14 @@ export const Member: MessageFns<Member> = {
             }
 
             message.joinedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.muted = reader.bool();
             continue;
           }
         }

@@ -28,6 +28,7 @@ export interface ConversationCommand {
     | { $case: "react"; value: ReactCommand }
     | { $case: "pin"; value: PinCommand }
     | { $case: "updateConversation"; value: UpdateConversationCommand }
+    | { $case: "changeMembers"; value: ChangeMembersCommand }
     | undefined;
 }
 
@@ -95,6 +96,47 @@ export interface UpdateConversationCommand {
     | undefined;
   /** The caller may change them (an admin or the owner of a group or channel, when accepted). */
   allowed: boolean;
+}
+
+/**
+ * A change of membership, decided in order with the conversation's other commands (ADR 0013).
+ * Who may make it is decided by the sequencer against the roles as they are then.
+ */
+export interface ChangeMembersCommand {
+  change: { $case: "add"; value: AddMembersChange } | { $case: "remove"; value: RemoveMemberChange } | {
+    $case: "update";
+    value: UpdateMemberChange;
+  } | undefined;
+}
+
+/**
+ * Adds users (checked to exist in the tenant when accepted); adding oneself as a member of a
+ * channel is joining it.
+ */
+export interface AddMembersChange {
+  userIds: string[];
+  /** "member" | "admin" */
+  role: string;
+  /** The conversation's member limit when accepted. */
+  maxMembers: number;
+}
+
+/** Removes a member; removing oneself is leaving. */
+export interface RemoveMemberChange {
+  userId: string;
+  /**
+   * The owner leaving: the member who becomes owner (chosen when accepted). Empty when the owner
+   * is the last member: the conversation closes (archived, without members).
+   */
+  handOverTo: string;
+}
+
+/** A member's role or mute; only the fields set change. */
+export interface UpdateMemberChange {
+  userId: string;
+  /** "member" | "admin" */
+  role?: string | undefined;
+  muted?: boolean | undefined;
 }
 
 export interface CommandResult {
@@ -182,6 +224,9 @@ export const ConversationCommand: MessageFns<ConversationCommand> = {
         break;
       case "updateConversation":
         UpdateConversationCommand.encode(message.command.value, writer.uint32(130).fork()).join();
+        break;
+      case "changeMembers":
+        ChangeMembersCommand.encode(message.command.value, writer.uint32(138).fork()).join();
         break;
     }
     return writer;
@@ -297,6 +342,14 @@ export const ConversationCommand: MessageFns<ConversationCommand> = {
               $case: "updateConversation",
               value: UpdateConversationCommand.decode(reader, reader.uint32()),
             };
+            continue;
+          }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.command = { $case: "changeMembers", value: ChangeMembersCommand.decode(reader, reader.uint32()) };
             continue;
           }
         }
@@ -817,6 +870,269 @@ export const UpdateConversationCommand: MessageFns<UpdateConversationCommand> = 
             }
 
             message.allowed = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseChangeMembersCommand(): ChangeMembersCommand {
+  return { change: undefined };
+}
+
+export const ChangeMembersCommand: MessageFns<ChangeMembersCommand> = {
+  encode(message: ChangeMembersCommand, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.change?.$case) {
+      case "add":
+        AddMembersChange.encode(message.change.value, writer.uint32(10).fork()).join();
+        break;
+      case "remove":
+        RemoveMemberChange.encode(message.change.value, writer.uint32(18).fork()).join();
+        break;
+      case "update":
+        UpdateMemberChange.encode(message.change.value, writer.uint32(26).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ChangeMembersCommand {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChangeMembersCommand();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.change = { $case: "add", value: AddMembersChange.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.change = { $case: "remove", value: RemoveMemberChange.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.change = { $case: "update", value: UpdateMemberChange.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseAddMembersChange(): AddMembersChange {
+  return { userIds: [], role: "", maxMembers: 0 };
+}
+
+export const AddMembersChange: MessageFns<AddMembersChange> = {
+  encode(message: AddMembersChange, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.userIds) {
+      writer.uint32(10).string(v!);
+    }
+    if (message.role !== "") {
+      writer.uint32(18).string(message.role);
+    }
+    if (message.maxMembers !== 0) {
+      writer.uint32(24).int32(message.maxMembers);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AddMembersChange {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAddMembersChange();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.userIds.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.role = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.maxMembers = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseRemoveMemberChange(): RemoveMemberChange {
+  return { userId: "", handOverTo: "" };
+}
+
+export const RemoveMemberChange: MessageFns<RemoveMemberChange> = {
+  encode(message: RemoveMemberChange, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.userId !== "") {
+      writer.uint32(10).string(message.userId);
+    }
+    if (message.handOverTo !== "") {
+      writer.uint32(18).string(message.handOverTo);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveMemberChange {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveMemberChange();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.handOverTo = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseUpdateMemberChange(): UpdateMemberChange {
+  return { userId: "", role: undefined, muted: undefined };
+}
+
+export const UpdateMemberChange: MessageFns<UpdateMemberChange> = {
+  encode(message: UpdateMemberChange, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.userId !== "") {
+      writer.uint32(10).string(message.userId);
+    }
+    if (message.role !== undefined) {
+      writer.uint32(18).string(message.role);
+    }
+    if (message.muted !== undefined) {
+      writer.uint32(24).bool(message.muted);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateMemberChange {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateMemberChange();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.role = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.muted = reader.bool();
             continue;
           }
         }

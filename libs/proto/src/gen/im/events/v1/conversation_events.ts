@@ -36,6 +36,19 @@ export interface MembersChanged {
   addedUserIds: string[];
   removedUserIds: string[];
   changedBy: string;
+  /** Members whose role or mute changed (an owner's hand-over included), as they are now. */
+  updated: MemberChange[];
+  /** The conversation's version this change took. */
+  version: number;
+  /** The last member left: the conversation is closed. */
+  closed: boolean;
+}
+
+export interface MemberChange {
+  userId: string;
+  /** "owner" | "admin" | "member" */
+  role: string;
+  muted: boolean;
 }
 
 /** Title, topic, archived or announcement changed (the fields set are the new values). */
@@ -263,7 +276,7 @@ export const MessageCreated: MessageFns<MessageCreated> = {
 };
 
 function createBaseMembersChanged(): MembersChanged {
-  return { addedUserIds: [], removedUserIds: [], changedBy: "" };
+  return { addedUserIds: [], removedUserIds: [], changedBy: "", updated: [], version: 0, closed: false };
 }
 
 export const MembersChanged: MessageFns<MembersChanged> = {
@@ -276,6 +289,15 @@ export const MembersChanged: MessageFns<MembersChanged> = {
     }
     if (message.changedBy !== "") {
       writer.uint32(26).string(message.changedBy);
+    }
+    for (const v of message.updated) {
+      MemberChange.encode(v!, writer.uint32(34).fork()).join();
+    }
+    if (message.version !== 0) {
+      writer.uint32(40).int64(message.version);
+    }
+    if (message.closed !== false) {
+      writer.uint32(48).bool(message.closed);
     }
     return writer;
   },
@@ -315,6 +337,98 @@ export const MembersChanged: MessageFns<MembersChanged> = {
             }
 
             message.changedBy = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.updated.push(MemberChange.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.version = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.closed = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseMemberChange(): MemberChange {
+  return { userId: "", role: "", muted: false };
+}
+
+export const MemberChange: MessageFns<MemberChange> = {
+  encode(message: MemberChange, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.userId !== "") {
+      writer.uint32(10).string(message.userId);
+    }
+    if (message.role !== "") {
+      writer.uint32(18).string(message.role);
+    }
+    if (message.muted !== false) {
+      writer.uint32(24).bool(message.muted);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MemberChange {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMemberChange();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.role = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.muted = reader.bool();
             continue;
           }
         }

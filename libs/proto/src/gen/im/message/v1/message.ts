@@ -81,6 +81,38 @@ export interface RemoveMemberResponse {
   conversation: Conversation | undefined;
 }
 
+export interface UpdateMemberRequest {
+  caller: Caller | undefined;
+  conversationId: string;
+  userId: string;
+  /** "member" | "admin" */
+  role?: string | undefined;
+  muted?: boolean | undefined;
+}
+
+export interface UpdateMemberResponse {
+  conversation: Conversation | undefined;
+}
+
+export interface JoinConversationRequest {
+  caller: Caller | undefined;
+  conversationId: string;
+}
+
+export interface JoinConversationResponse {
+  conversation: Conversation | undefined;
+}
+
+export interface LeaveConversationRequest {
+  caller: Caller | undefined;
+  conversationId: string;
+  /** The owner leaving: who becomes owner (a member). */
+  handOverTo?: string | undefined;
+}
+
+export interface LeaveConversationResponse {
+}
+
 export interface SendMessageRequest {
   caller: Caller | undefined;
   conversationId: string;
@@ -886,6 +918,348 @@ export const RemoveMemberResponse: MessageFns<RemoveMemberResponse> = {
             message.conversation = Conversation.decode(reader, reader.uint32());
             continue;
           }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseUpdateMemberRequest(): UpdateMemberRequest {
+  return { caller: undefined, conversationId: "", userId: "", role: undefined, muted: undefined };
+}
+
+export const UpdateMemberRequest: MessageFns<UpdateMemberRequest> = {
+  encode(message: UpdateMemberRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.caller !== undefined) {
+      Caller.encode(message.caller, writer.uint32(10).fork()).join();
+    }
+    if (message.conversationId !== "") {
+      writer.uint32(18).string(message.conversationId);
+    }
+    if (message.userId !== "") {
+      writer.uint32(26).string(message.userId);
+    }
+    if (message.role !== undefined) {
+      writer.uint32(34).string(message.role);
+    }
+    if (message.muted !== undefined) {
+      writer.uint32(40).bool(message.muted);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateMemberRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateMemberRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.caller = Caller.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.conversationId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.role = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.muted = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseUpdateMemberResponse(): UpdateMemberResponse {
+  return { conversation: undefined };
+}
+
+export const UpdateMemberResponse: MessageFns<UpdateMemberResponse> = {
+  encode(message: UpdateMemberResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.conversation !== undefined) {
+      Conversation.encode(message.conversation, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateMemberResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateMemberResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.conversation = Conversation.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseJoinConversationRequest(): JoinConversationRequest {
+  return { caller: undefined, conversationId: "" };
+}
+
+export const JoinConversationRequest: MessageFns<JoinConversationRequest> = {
+  encode(message: JoinConversationRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.caller !== undefined) {
+      Caller.encode(message.caller, writer.uint32(10).fork()).join();
+    }
+    if (message.conversationId !== "") {
+      writer.uint32(18).string(message.conversationId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): JoinConversationRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseJoinConversationRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.caller = Caller.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.conversationId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseJoinConversationResponse(): JoinConversationResponse {
+  return { conversation: undefined };
+}
+
+export const JoinConversationResponse: MessageFns<JoinConversationResponse> = {
+  encode(message: JoinConversationResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.conversation !== undefined) {
+      Conversation.encode(message.conversation, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): JoinConversationResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseJoinConversationResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.conversation = Conversation.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseLeaveConversationRequest(): LeaveConversationRequest {
+  return { caller: undefined, conversationId: "", handOverTo: undefined };
+}
+
+export const LeaveConversationRequest: MessageFns<LeaveConversationRequest> = {
+  encode(message: LeaveConversationRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.caller !== undefined) {
+      Caller.encode(message.caller, writer.uint32(10).fork()).join();
+    }
+    if (message.conversationId !== "") {
+      writer.uint32(18).string(message.conversationId);
+    }
+    if (message.handOverTo !== undefined) {
+      writer.uint32(26).string(message.handOverTo);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LeaveConversationRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLeaveConversationRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.caller = Caller.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.conversationId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.handOverTo = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseLeaveConversationResponse(): LeaveConversationResponse {
+  return {};
+}
+
+export const LeaveConversationResponse: MessageFns<LeaveConversationResponse> = {
+  encode(_: LeaveConversationResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LeaveConversationResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLeaveConversationResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3167,6 +3541,7 @@ export const MessageServiceService = {
     responseSerialize: (value: AddMembersResponse): Buffer => Buffer.from(AddMembersResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): AddMembersResponse => AddMembersResponse.decode(value),
   },
+  /** Removes a member; removing oneself is leaving (LeaveConversation). */
   removeMember: {
     path: "/im.message.v1.MessageService/RemoveMember" as const,
     requestStream: false as const,
@@ -3176,6 +3551,44 @@ export const MessageServiceService = {
     responseSerialize: (value: RemoveMemberResponse): Buffer =>
       Buffer.from(RemoveMemberResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RemoveMemberResponse => RemoveMemberResponse.decode(value),
+  },
+  /** A member's role (the owner decides) or mute (admins and the owner). */
+  updateMember: {
+    path: "/im.message.v1.MessageService/UpdateMember" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateMemberRequest): Buffer => Buffer.from(UpdateMemberRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateMemberRequest => UpdateMemberRequest.decode(value),
+    responseSerialize: (value: UpdateMemberResponse): Buffer =>
+      Buffer.from(UpdateMemberResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UpdateMemberResponse => UpdateMemberResponse.decode(value),
+  },
+  /** Joins a channel of the caller's tenant. */
+  joinConversation: {
+    path: "/im.message.v1.MessageService/JoinConversation" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: JoinConversationRequest): Buffer =>
+      Buffer.from(JoinConversationRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): JoinConversationRequest => JoinConversationRequest.decode(value),
+    responseSerialize: (value: JoinConversationResponse): Buffer =>
+      Buffer.from(JoinConversationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): JoinConversationResponse => JoinConversationResponse.decode(value),
+  },
+  /**
+   * Leaves; an owner hands over to another member (the longest-standing admin, else member, when
+   * not named), and the last member's leaving closes the conversation.
+   */
+  leaveConversation: {
+    path: "/im.message.v1.MessageService/LeaveConversation" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: LeaveConversationRequest): Buffer =>
+      Buffer.from(LeaveConversationRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): LeaveConversationRequest => LeaveConversationRequest.decode(value),
+    responseSerialize: (value: LeaveConversationResponse): Buffer =>
+      Buffer.from(LeaveConversationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): LeaveConversationResponse => LeaveConversationResponse.decode(value),
   },
   /** Answers once the message is in Kafka and sequenced. Idempotent on (conversation_id, client_msg_id). */
   sendMessage: {
@@ -3368,7 +3781,17 @@ export interface MessageServiceServer extends UntypedServiceImplementation {
   /** The caller's conversations, latest activity first. */
   listConversations: handleUnaryCall<ListConversationsRequest, ListConversationsResponse>;
   addMembers: handleUnaryCall<AddMembersRequest, AddMembersResponse>;
+  /** Removes a member; removing oneself is leaving (LeaveConversation). */
   removeMember: handleUnaryCall<RemoveMemberRequest, RemoveMemberResponse>;
+  /** A member's role (the owner decides) or mute (admins and the owner). */
+  updateMember: handleUnaryCall<UpdateMemberRequest, UpdateMemberResponse>;
+  /** Joins a channel of the caller's tenant. */
+  joinConversation: handleUnaryCall<JoinConversationRequest, JoinConversationResponse>;
+  /**
+   * Leaves; an owner hands over to another member (the longest-standing admin, else member, when
+   * not named), and the last member's leaving closes the conversation.
+   */
+  leaveConversation: handleUnaryCall<LeaveConversationRequest, LeaveConversationResponse>;
   /** Answers once the message is in Kafka and sequenced. Idempotent on (conversation_id, client_msg_id). */
   sendMessage: handleUnaryCall<SendMessageRequest, SendMessageResponse>;
   listMessages: handleUnaryCall<ListMessagesRequest, ListMessagesResponse>;
@@ -3467,6 +3890,7 @@ export interface MessageServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: AddMembersResponse) => void,
   ): ClientUnaryCall;
+  /** Removes a member; removing oneself is leaving (LeaveConversation). */
   removeMember(
     request: RemoveMemberRequest,
     callback: (error: ServiceError | null, response: RemoveMemberResponse) => void,
@@ -3481,6 +3905,57 @@ export interface MessageServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RemoveMemberResponse) => void,
+  ): ClientUnaryCall;
+  /** A member's role (the owner decides) or mute (admins and the owner). */
+  updateMember(
+    request: UpdateMemberRequest,
+    callback: (error: ServiceError | null, response: UpdateMemberResponse) => void,
+  ): ClientUnaryCall;
+  updateMember(
+    request: UpdateMemberRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UpdateMemberResponse) => void,
+  ): ClientUnaryCall;
+  updateMember(
+    request: UpdateMemberRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UpdateMemberResponse) => void,
+  ): ClientUnaryCall;
+  /** Joins a channel of the caller's tenant. */
+  joinConversation(
+    request: JoinConversationRequest,
+    callback: (error: ServiceError | null, response: JoinConversationResponse) => void,
+  ): ClientUnaryCall;
+  joinConversation(
+    request: JoinConversationRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: JoinConversationResponse) => void,
+  ): ClientUnaryCall;
+  joinConversation(
+    request: JoinConversationRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: JoinConversationResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Leaves; an owner hands over to another member (the longest-standing admin, else member, when
+   * not named), and the last member's leaving closes the conversation.
+   */
+  leaveConversation(
+    request: LeaveConversationRequest,
+    callback: (error: ServiceError | null, response: LeaveConversationResponse) => void,
+  ): ClientUnaryCall;
+  leaveConversation(
+    request: LeaveConversationRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: LeaveConversationResponse) => void,
+  ): ClientUnaryCall;
+  leaveConversation(
+    request: LeaveConversationRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: LeaveConversationResponse) => void,
   ): ClientUnaryCall;
   /** Answers once the message is in Kafka and sequenced. Idempotent on (conversation_id, client_msg_id). */
   sendMessage(
