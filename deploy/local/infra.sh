@@ -1,21 +1,22 @@
 #!/usr/bin/env bash
-# Local infrastructure on 127.0.0.1, without Docker: NATS (JetStream), Kafka (KRaft), Cassandra 5 and
-# OpenSearch 2.19 (search).
+# Local infrastructure on 127.0.0.1, without Docker: NATS (JetStream), Kafka (KRaft), Cassandra 5,
+# OpenSearch 2.19 (search) and versitygw (S3 object storage for media, posix backend).
 #
 #   deploy/local/infra.sh up       install what is missing (cached), start what is not running, wait until ready
 #   deploy/local/infra.sh down     stop what this script started (by recorded pid), nothing else
 #   deploy/local/infra.sh status   one line per component
-#   deploy/local/infra.sh logs [nats|kafka|cassandra|opensearch] [-f]
+#   deploy/local/infra.sh logs [nats|kafka|cassandra|opensearch|s3] [-f]
 #   deploy/local/infra.sh reset    down, then delete the data (keeps downloads)
 #   deploy/local/infra.sh install  only download/build into the cache
-#   deploy/local/infra.sh start|stop|kill nats|kafka|cassandra|opensearch   one component (kill = SIGKILL, for fault tests)
+#   deploy/local/infra.sh start|stop|kill nats|kafka|cassandra|opensearch|s3   one component (kill = SIGKILL, for fault tests)
 #   deploy/local/infra.sh env      print the endpoint variables (also written to .run/infra/env)
 #
-# Downloads live in .cache/ (Maven Central jars, nats-server built from the Go module proxy),
+# Downloads live in .cache/ (Maven Central jars, nats-server and versitygw built from the Go module proxy),
 # data, logs and pids in .run/infra/. Both are git-ignored. Ports and heaps are overridable:
 #   IM_NATS_PORT=4222 IM_NATS_MONITOR_PORT=8222 IM_KAFKA_PORT=9092 IM_KAFKA_CONTROLLER_PORT=9093
 #   IM_CASSANDRA_PORT=9042 IM_CASSANDRA_STORAGE_PORT=7000 IM_CASSANDRA_JMX_PORT=7199
 #   IM_OPENSEARCH_PORT=9200 IM_OPENSEARCH_TRANSPORT_PORT=9300 IM_OPENSEARCH_USER=im-opensearch (as root)
+#   IM_S3_PORT=7070 (versitygw; its keys are generated on first start into .run/infra/s3/credentials)
 #   IM_KAFKA_HEAP=1g IM_CASSANDRA_HEAP=2g IM_OPENSEARCH_HEAP=512m IM_CASSANDRA_COMMITLOG_SYNC=batch|periodic
 set -euo pipefail
 
@@ -29,6 +30,7 @@ KAFKA_VERSION=3.9.1
 CASSANDRA_VERSION=5.0.8
 # the newest 2.19 (3.x needs Java 21); the integ-test zip: no bundled JDK, no plugins
 OPENSEARCH_VERSION=2.19.6
+VERSITYGW_VERSION=v1.8.0
 MVN_COPY=org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies
 
 NATS_PORT=${IM_NATS_PORT:-4222}
@@ -41,6 +43,7 @@ CASSANDRA_JMX_PORT=${IM_CASSANDRA_JMX_PORT:-7199}
 OPENSEARCH_PORT=${IM_OPENSEARCH_PORT:-9200}
 OPENSEARCH_TRANSPORT_PORT=${IM_OPENSEARCH_TRANSPORT_PORT:-9300}
 OPENSEARCH_HEAP=${IM_OPENSEARCH_HEAP:-512m}
+S3_PORT=${IM_S3_PORT:-7070}
 OPENSEARCH_USER=${IM_OPENSEARCH_USER:-im-opensearch} # only when started as root
 KAFKA_HEAP=${IM_KAFKA_HEAP:-1g}
 CASSANDRA_HEAP=${IM_CASSANDRA_HEAP:-2g}
@@ -98,6 +101,18 @@ install_nats() {
     die "building nats-server failed, see $CACHE/nats-install.log"
 }
 
+install_versitygw() {
+  local bin="$CACHE/bin/versitygw"
+  if [ -x "$bin" ] && [ -f "$CACHE/bin/.versitygw-$VERSITYGW_VERSION" ]; then return 0; fi
+  command -v go >/dev/null || die "go not found: versitygw is built from the Go module proxy (install Go >= 1.25)"
+  log "building versitygw $VERSITYGW_VERSION from the Go module proxy (about 2 minutes, once)"
+  mkdir -p "$CACHE/bin"
+  GOBIN="$CACHE/bin" GOMODCACHE="$CACHE/go/mod" GOCACHE="$CACHE/go/build" GOFLAGS="-trimpath -modcacherw" \
+    go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION" >"$CACHE/versitygw-install.log" 2>&1 ||
+    die "building versitygw failed, see $CACHE/versitygw-install.log"
+  rm -f "$CACHE"/bin/.versitygw-* && touch "$CACHE/bin/.versitygw-$VERSITYGW_VERSION"
+}
+
 install_opensearch() {
   local dir="$CACHE/opensearch" home="$CACHE/opensearch/opensearch-$OPENSEARCH_VERSION"
   [ -f "$home/.complete" ] && return 0
@@ -116,6 +131,7 @@ install_opensearch() {
 install_all() {
   require_java
   install_nats
+  install_versitygw
   install_jars kafka "$HERE/kafka/pom.xml" "$KAFKA_VERSION" &
   local k=$!
   install_jars cassandra "$HERE/cassandra/pom.xml" "$CASSANDRA_VERSION" &
@@ -153,6 +169,7 @@ ports_of() { # the ports a component listens on
     kafka) echo "$KAFKA_PORT $KAFKA_CONTROLLER_PORT" ;;
     cassandra) echo "$CASSANDRA_PORT $CASSANDRA_STORAGE_PORT $CASSANDRA_JMX_PORT" ;;
     opensearch) echo "$OPENSEARCH_PORT $OPENSEARCH_TRANSPORT_PORT" ;;
+    s3) echo "$S3_PORT" ;;
   esac
 }
 
@@ -184,6 +201,37 @@ start_nats() {
   nats_ready() { curl -fs "http://127.0.0.1:$NATS_MONITOR_PORT/healthz?js-enabled-only=true" >/dev/null 2>&1; }
   await nats 30 nats_ready
   log "nats ready on 127.0.0.1:$NATS_PORT"
+}
+
+# The S3 store's keys: made once per machine (.run is git-ignored), read by write_env.
+s3_credentials() {
+  local file="$RUN/s3/credentials"
+  if [ ! -f "$file" ]; then
+    mkdir -p "$RUN/s3"
+    (umask 077 && printf 'S3_ACCESS_KEY_ID=im%s\nS3_SECRET_ACCESS_KEY=%s\n' \
+      "$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')" "$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')" >"$file")
+  fi
+  cat "$file"
+}
+
+start_s3() {
+  running s3 && return 0
+  claim_ports s3 "$S3_PORT"
+  local dir="$RUN/s3" creds
+  mkdir -p "$dir/im-local-s3-data"
+  creds=$(s3_credentials)
+  # the data directory's name is the marker our_pid looks for
+  (
+    ROOT_ACCESS_KEY=$(sed -n 's/^S3_ACCESS_KEY_ID=//p' <<<"$creds")
+    ROOT_SECRET_KEY=$(sed -n 's/^S3_SECRET_ACCESS_KEY=//p' <<<"$creds")
+    export ROOT_ACCESS_KEY ROOT_SECRET_KEY
+    exec setsid nohup "$CACHE/bin/versitygw" --port "127.0.0.1:$S3_PORT" --health /healthz \
+      posix "$dir/im-local-s3-data" >"$dir/out.log" 2>&1 </dev/null
+  ) &
+  echo $! >"$dir/pid"
+  s3_ready() { curl -fs "http://127.0.0.1:$S3_PORT/healthz" >/dev/null 2>&1; }
+  await s3 30 s3_ready
+  log "s3 (versitygw) ready on 127.0.0.1:$S3_PORT"
 }
 
 start_kafka() {
@@ -280,6 +328,9 @@ export CASSANDRA_CONTACT_POINTS=127.0.0.1:$CASSANDRA_PORT
 export CASSANDRA_LOCAL_DC=datacenter1
 export NATS_URL=nats://127.0.0.1:$NATS_PORT
 export OPENSEARCH_URL=http://127.0.0.1:$OPENSEARCH_PORT
+export S3_ENDPOINT=http://127.0.0.1:$S3_PORT
+export S3_REGION=us-east-1
+$(s3_credentials | sed 's/^/export /')
 EOF
 }
 
@@ -320,6 +371,7 @@ up() {
   install_all
   mkdir -p "$RUN"
   start_nats
+  start_s3
   local pids=() failed=0
   start_kafka &
   pids+=($!)
@@ -335,7 +387,7 @@ up() {
 
 status() {
   local rc=0 n
-  for n in nats kafka cassandra opensearch; do
+  for n in nats kafka cassandra opensearch s3; do
     if pid=$(our_pid "$n"); then
       printf '%-10s running  pid %s\n' "$n" "$pid"
     else
@@ -350,37 +402,37 @@ status() {
 logs() {
   local which=${1:-all} follow=${2:-}
   local files=()
-  if [ "$which" = all ]; then files=("$RUN"/{nats,kafka,cassandra,opensearch}/out.log); else files=("$RUN/$which/out.log"); fi
+  if [ "$which" = all ]; then files=("$RUN"/{nats,kafka,cassandra,opensearch,s3}/out.log); else files=("$RUN/$which/out.log"); fi
   if [ "$follow" = -f ]; then tail -n 50 -F "${files[@]}"; else tail -n 50 "${files[@]}"; fi
 }
 
 case "${1:-}" in
   up) up ;;
-  down) for n in opensearch cassandra kafka nats; do stop_one "$n"; done ;;
+  down) for n in s3 opensearch cassandra kafka nats; do stop_one "$n"; done ;;
   status) status ;;
   logs) logs "${2:-all}" "${3:-}" ;;
   reset)
-    for n in opensearch cassandra kafka nats; do stop_one "$n"; done
+    for n in s3 opensearch cassandra kafka nats; do stop_one "$n"; done
     rm -rf "$RUN"
     log "data removed"
     ;;
   install) install_all ;;
   start) # one component, e.g. after a fault test killed it
     case "${2:-}" in
-      nats | kafka | cassandra | opensearch) install_all && mkdir -p "$RUN" && "start_$2" ;;
-      *) die "usage: $0 start nats|kafka|cassandra|opensearch" ;;
+      nats | kafka | cassandra | opensearch | s3) install_all && mkdir -p "$RUN" && "start_$2" ;;
+      *) die "usage: $0 start nats|kafka|cassandra|opensearch|s3" ;;
     esac
     ;;
   stop) # one component, gracefully
     case "${2:-}" in
-      nats | kafka | cassandra | opensearch) stop_one "$2" ;;
-      *) die "usage: $0 stop nats|kafka|cassandra|opensearch" ;;
+      nats | kafka | cassandra | opensearch | s3) stop_one "$2" ;;
+      *) die "usage: $0 stop nats|kafka|cassandra|opensearch|s3" ;;
     esac
     ;;
   kill) # one component with SIGKILL, as a crash would (fault tests)
     case "${2:-}" in
-      nats | kafka | cassandra | opensearch) kill_one "$2" ;;
-      *) die "usage: $0 kill nats|kafka|cassandra|opensearch" ;;
+      nats | kafka | cassandra | opensearch | s3) kill_one "$2" ;;
+      *) die "usage: $0 kill nats|kafka|cassandra|opensearch|s3" ;;
     esac
     ;;
   env) write_env && cat "$RUN/env" ;;

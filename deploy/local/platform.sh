@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# The whole platform on this machine: NATS, Kafka and Cassandra (deploy/local/infra.sh) plus the
+# The whole platform on this machine: NATS, Kafka, Cassandra, OpenSearch and the S3 store
+# (deploy/local/infra.sh) plus the
 # six services as processes. Prints where to connect, then stays in the foreground; Ctrl-C (or
 # SIGTERM) stops the services and the infrastructure it started itself.
 #
 #   bash deploy/local/platform.sh
 #
-# Uses existing infrastructure when KAFKA_BROKERS, CASSANDRA_CONTACT_POINTS, NATS_URL and
-# OPENSEARCH_URL are set.
+# Uses existing infrastructure when KAFKA_BROKERS, CASSANDRA_CONTACT_POINTS, NATS_URL,
+# OPENSEARCH_URL and S3_ENDPOINT (with S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY) are set.
 # Ports (defaults): IM_GATEWAY_PORT=8080, service gRPC ports IM_<SERVICE>_GRPC_PORT=50051..50055,
 # health ports IM_<SERVICE>_HTTP_PORT=9100..9105. Logs: .run/platform/<service>.log
 set -euo pipefail
@@ -37,7 +38,8 @@ log "building"
 node_modules/.bin/im-tsc -b
 
 STARTED_INFRA=0
-if [ -z "${KAFKA_BROKERS:-}" ] || [ -z "${CASSANDRA_CONTACT_POINTS:-}" ] || [ -z "${NATS_URL:-}" ] || [ -z "${OPENSEARCH_URL:-}" ]; then
+if [ -z "${KAFKA_BROKERS:-}" ] || [ -z "${CASSANDRA_CONTACT_POINTS:-}" ] || [ -z "${NATS_URL:-}" ] ||
+  [ -z "${OPENSEARCH_URL:-}" ] || [ -z "${S3_ENDPOINT:-}" ]; then
   if ! bash "$HERE/infra.sh" status >/dev/null 2>&1; then STARTED_INFRA=1; fi
   bash "$HERE/infra.sh" up
   # shellcheck disable=SC1091
@@ -76,7 +78,9 @@ trap 'stop_all; exit 0' INT TERM
 common_env() {
   echo "KAFKA_BROKERS=$KAFKA_BROKERS" "CASSANDRA_CONTACT_POINTS=$CASSANDRA_CONTACT_POINTS" \
     "CASSANDRA_LOCAL_DC=${CASSANDRA_LOCAL_DC:-datacenter1}" "NATS_URL=$NATS_URL" "OPENSEARCH_URL=$OPENSEARCH_URL" \
-    "CASSANDRA_CONSISTENCY=${CASSANDRA_CONSISTENCY:-LOCAL_ONE}" "LOG_LEVEL=${LOG_LEVEL:-info}"
+    "CASSANDRA_CONSISTENCY=${CASSANDRA_CONSISTENCY:-LOCAL_ONE}" "LOG_LEVEL=${LOG_LEVEL:-info}" \
+    "S3_ENDPOINT=$S3_ENDPOINT" "S3_REGION=${S3_REGION:-us-east-1}" "S3_ACCESS_KEY_ID=${S3_ACCESS_KEY_ID:-}" \
+    "S3_SECRET_ACCESS_KEY=${S3_SECRET_ACCESS_KEY:-}"
 }
 
 start_service() {
@@ -109,9 +113,9 @@ wait_ready() {
 addr() { echo "127.0.0.1:${GRPC[$1]}"; }
 
 start_service auth GRPC_PORT="${GRPC[auth]}"
-start_service message GRPC_PORT="${GRPC[message]}" AUTH_GRPC_ADDR="$(addr auth)"
+start_service message GRPC_PORT="${GRPC[message]}" AUTH_GRPC_ADDR="$(addr auth)" MEDIA_GRPC_ADDR="$(addr media)"
 start_service presence GRPC_PORT="${GRPC[presence]}" MESSAGE_GRPC_ADDR="$(addr message)"
-start_service media GRPC_PORT="${GRPC[media]}"
+start_service media GRPC_PORT="${GRPC[media]}" MESSAGE_GRPC_ADDR="$(addr message)"
 start_service notification GRPC_PORT="${GRPC[notification]}" PRESENCE_GRPC_ADDR="$(addr presence)"
 for name in auth message presence media notification; do wait_ready "$name"; done
 start_service gateway PUBLIC_PORT="$GATEWAY_PORT" AUTH_GRPC_ADDR="$(addr auth)" MESSAGE_GRPC_ADDR="$(addr message)" \

@@ -75,6 +75,22 @@ helm.sh/chart: {{ printf "%s-%s" $root.Chart.Name $root.Chart.Version }}
   valueFrom: { secretKeyRef: { name: {{ . }}, key: password } }
 {{- end }}
 {{- end }}
+{{- if eq $svc "message" }}
+- { name: MEDIA_GRPC_ADDR, value: {{ include "im.grpcAddress" (list $root "media") | quote }} }
+{{- end }}
+{{- if eq $svc "media" }}
+- { name: MESSAGE_GRPC_ADDR, value: {{ include "im.grpcAddress" (list $root "message") | quote }} }
+- { name: S3_ENDPOINT, value: {{ $root.Values.infrastructure.s3.endpoint | quote }} }
+{{- with $root.Values.infrastructure.s3.publicEndpoint }}
+- { name: S3_PUBLIC_ENDPOINT, value: {{ . | quote }} }
+{{- end }}
+- { name: S3_REGION, value: {{ $root.Values.infrastructure.s3.region | default "us-east-1" | quote }} }
+- { name: S3_BUCKET, value: {{ $root.Values.infrastructure.s3.bucket | default "im-media" | quote }} }
+- name: S3_ACCESS_KEY_ID
+  valueFrom: { secretKeyRef: { name: {{ $root.Values.infrastructure.s3.existingSecret }}, key: accessKeyId } }
+- name: S3_SECRET_ACCESS_KEY
+  valueFrom: { secretKeyRef: { name: {{ $root.Values.infrastructure.s3.existingSecret }}, key: secretAccessKey } }
+{{- end }}
 {{- if eq $svc "presence" }}
 - { name: MESSAGE_GRPC_ADDR, value: {{ include "im.grpcAddress" (list $root "message") | quote }} }
 {{- end }}

@@ -1,6 +1,7 @@
-import type { Conversation, Message, PinnedMessage, Presence, User } from '@im/proto/client/v1';
+import type { Conversation, Media, Message, PinnedMessage, Presence, User } from '@im/proto/client/v1';
 import { ApiError } from './errors.js';
 import { ImSocket, type SocketOptions } from './socket.js';
+import { resumeUpload, uploadMedia, waitUntilReady, type UploadOptions } from './uploads.js';
 
 export interface Session {
   user: User;
@@ -139,7 +140,7 @@ export class ImClient {
     id: string,
     clientMsgId: string,
     text: string,
-    extra: { replyTo?: number; mentions?: string[] } = {},
+    extra: { replyTo?: number; mentions?: string[]; attachments?: Array<{ mediaId: string }> } = {},
   ): Promise<Message> {
     return (
       await this.call<{ message: Message }>('POST', `/v1/conversations/${id}/messages`, {
@@ -237,6 +238,25 @@ export class ImClient {
   }
 
   /** A REST call; rejects with ApiError carrying the HTTP status and the stable code. */
+  /** Uploads a file straight to storage (signed URLs) and completes it; attach it by its id. */
+  upload(bytes: Uint8Array, options: UploadOptions): Promise<Media> {
+    return uploadMedia(this, bytes, options);
+  }
+
+  /** Finishes an interrupted multipart upload: sends the parts the store lacks, then completes. */
+  resumeUpload(mediaId: string, bytes: Uint8Array): Promise<Media> {
+    return resumeUpload(this, mediaId, bytes);
+  }
+
+  /** The media with fresh URLs once it is ready (images: thumbnails made). */
+  waitUntilReady(mediaId: string, timeoutMs?: number): Promise<Media> {
+    return waitUntilReady(this, mediaId, timeoutMs);
+  }
+
+  async media(mediaId: string): Promise<Media> {
+    return (await this.call<{ media: Media }>('GET', `/v1/media/${mediaId}`)).media;
+  }
+
   async call<T = unknown>(method: string, path: string, body?: unknown, auth = true): Promise<T> {
     const headers: Record<string, string> = {};
     if (body !== undefined) headers['content-type'] = 'application/json';

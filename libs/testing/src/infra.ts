@@ -6,7 +6,7 @@ import { repoRoot } from './paths.js';
 
 const run = promisify(execFile);
 
-/** Where the real Kafka, Cassandra and NATS of a test run are. */
+/** Where the real Kafka, Cassandra, NATS, OpenSearch and S3 store of a test run are. */
 export interface InfraEndpoints {
   source: 'env' | 'testcontainers' | 'local';
   kafkaBrokers: string[];
@@ -18,21 +18,32 @@ export interface InfraEndpoints {
   natsUser?: string | undefined;
   natsPass?: string | undefined;
   opensearchUrl: string;
+  /** S3 object storage (media): endpoint, region and keys. */
+  s3: { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string };
   stop(): Promise<void>;
 }
 
 /**
  * Finds the infrastructure for a test run, in this order:
  *  1. endpoints from the environment (KAFKA_BROKERS, CASSANDRA_CONTACT_POINTS, NATS_URL,
- *     OPENSEARCH_URL), e.g. a CI service or a shared cluster;
+ *     OPENSEARCH_URL, S3_ENDPOINT with S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY), e.g. a CI
+ *     service or a shared cluster;
  *  2. Testcontainers, when a container runtime answers (and IM_INFRA is not "local");
- *  3. deploy/local/infra.sh: NATS, Kafka, Cassandra and OpenSearch as local processes (installed on
- *     first use).
+ *  3. deploy/local/infra.sh: NATS, Kafka, Cassandra, OpenSearch and versitygw as local processes
+ *     (installed on first use).
  * The test runner calls this once per run and hands the endpoints to every test process through
  * the environment, so each run starts the servers at most once.
  */
 export async function resolveInfra(env: NodeJS.ProcessEnv = process.env): Promise<InfraEndpoints> {
-  if (env.KAFKA_BROKERS && env.CASSANDRA_CONTACT_POINTS && env.NATS_URL && env.OPENSEARCH_URL) {
+  if (
+    env.KAFKA_BROKERS &&
+    env.CASSANDRA_CONTACT_POINTS &&
+    env.NATS_URL &&
+    env.OPENSEARCH_URL &&
+    env.S3_ENDPOINT &&
+    env.S3_ACCESS_KEY_ID &&
+    env.S3_SECRET_ACCESS_KEY
+  ) {
     return {
       source: 'env',
       kafkaBrokers: env.KAFKA_BROKERS.split(','),
@@ -44,6 +55,12 @@ export async function resolveInfra(env: NodeJS.ProcessEnv = process.env): Promis
       natsUser: env.NATS_USER,
       natsPass: env.NATS_PASS,
       opensearchUrl: env.OPENSEARCH_URL,
+      s3: {
+        endpoint: env.S3_ENDPOINT,
+        region: env.S3_REGION ?? 'us-east-1',
+        accessKeyId: env.S3_ACCESS_KEY_ID,
+        secretAccessKey: env.S3_SECRET_ACCESS_KEY,
+      },
       stop: async () => undefined,
     };
   }
@@ -66,6 +83,10 @@ export function infraEnv(infra: InfraEndpoints): Record<string, string> {
     CASSANDRA_LOCAL_DC: infra.cassandraLocalDc,
     NATS_URL: infra.natsUrl,
     OPENSEARCH_URL: infra.opensearchUrl,
+    S3_ENDPOINT: infra.s3.endpoint,
+    S3_REGION: infra.s3.region,
+    S3_ACCESS_KEY_ID: infra.s3.accessKeyId,
+    S3_SECRET_ACCESS_KEY: infra.s3.secretAccessKey,
   };
   if (infra.cassandraUsername) out.CASSANDRA_USERNAME = infra.cassandraUsername;
   if (infra.cassandraPassword) out.CASSANDRA_PASSWORD = infra.cassandraPassword;
@@ -122,10 +143,37 @@ async function startContainers(): Promise<InfraEndpoints> {
     natsUser: natsOpts.user,
     natsPass: natsOpts.pass,
     opensearchUrl: `http://${search.getHost()}:${search.getMappedPort(9200)}`,
+    // no versitygw image is published: the S3 store runs as a local process beside the containers
+    s3: (await startLocalS3()).s3,
     stop: async () => {
       await Promise.allSettled([kafka.stop(), cassandra.stop(), nats.stop(), search.stop()]);
     },
   };
+}
+
+async function startLocalS3(): Promise<{ s3: InfraEndpoints['s3'] }> {
+  const script = join(repoRoot(), 'deploy/local/infra.sh');
+  await run('bash', [script, 'start', 's3'], { maxBuffer: 16 * 1024 * 1024, timeout: 10 * 60_000 });
+  const vars = readEnvFile((await run('bash', [script, 'env'])).stdout);
+  return {
+    s3: {
+      endpoint: vars.S3_ENDPOINT!,
+      region: vars.S3_REGION ?? 'us-east-1',
+      accessKeyId: vars.S3_ACCESS_KEY_ID!,
+      secretAccessKey: vars.S3_SECRET_ACCESS_KEY!,
+    },
+  };
+}
+
+/** The variables of an `export NAME=value` file (deploy/local/infra.sh env). */
+function readEnvFile(text: string): Record<string, string> {
+  return Object.fromEntries(
+    text
+      .split('\n')
+      .map((line) => /^export ([A-Z0-9_]+)=(.*)$/.exec(line))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => [m[1]!, m[2]!]),
+  );
 }
 
 /**
@@ -155,13 +203,7 @@ async function startLocal(): Promise<InfraEndpoints> {
     await down();
     throw new Error(`${envFile} missing after infra.sh up`);
   }
-  const vars = Object.fromEntries(
-    readFileSync(envFile, 'utf8')
-      .split('\n')
-      .map((line) => /^export ([A-Z_]+)=(.*)$/.exec(line))
-      .filter((m): m is RegExpExecArray => m !== null)
-      .map((m) => [m[1]!, m[2]!]),
-  );
+  const vars = readEnvFile(readFileSync(envFile, 'utf8'));
   const endpoints = await resolveInfra({ ...vars, IM_INFRA: 'local' });
   return { ...endpoints, source: 'local', stop: down };
 }

@@ -1,4 +1,5 @@
 import { newRunPrefix } from './isolation.js';
+import { freePort } from './ports.js';
 import { ServiceProcess, type ServiceName } from './service-process.js';
 
 export interface PlatformOptions {
@@ -24,14 +25,24 @@ const INFRA_VARS = [
   'OPENSEARCH_URL',
   'OPENSEARCH_USERNAME',
   'OPENSEARCH_PASSWORD',
+  'S3_ENDPOINT',
+  'S3_REGION',
+  'S3_ACCESS_KEY_ID',
+  'S3_SECRET_ACCESS_KEY',
 ];
 
 export function infraEnvFromProcess(): Record<string, string> {
   const out: Record<string, string> = {};
   for (const k of INFRA_VARS) if (process.env[k]) out[k] = process.env[k]!;
-  if (!out.KAFKA_BROKERS || !out.CASSANDRA_CONTACT_POINTS || !out.NATS_URL || !out.OPENSEARCH_URL) {
+  if (
+    !out.KAFKA_BROKERS ||
+    !out.CASSANDRA_CONTACT_POINTS ||
+    !out.NATS_URL ||
+    !out.OPENSEARCH_URL ||
+    !out.S3_ENDPOINT
+  ) {
     throw new Error(
-      'KAFKA_BROKERS, CASSANDRA_CONTACT_POINTS, NATS_URL and OPENSEARCH_URL must be set: run tests through scripts/test.sh',
+      'KAFKA_BROKERS, CASSANDRA_CONTACT_POINTS, NATS_URL, OPENSEARCH_URL and S3_ENDPOINT must be set: run tests through scripts/test.sh',
     );
   }
   return out;
@@ -68,10 +79,15 @@ export class Platform {
     const platform = new Platform(prefix, baseEnv, options.env);
     try {
       await platform.startService('auth', {});
-      await platform.startService('message', { AUTH_GRPC_ADDR: platform.grpc('auth') });
+      // message and media call each other: media's port is chosen first
+      const mediaPort = String(await freePort());
+      await platform.startService('message', {
+        AUTH_GRPC_ADDR: platform.grpc('auth'),
+        MEDIA_GRPC_ADDR: `127.0.0.1:${mediaPort}`,
+      });
       await Promise.all([
         platform.startService('presence', { MESSAGE_GRPC_ADDR: platform.grpc('message') }),
-        platform.startService('media', {}),
+        platform.startService('media', { GRPC_PORT: mediaPort, MESSAGE_GRPC_ADDR: platform.grpc('message') }),
       ]);
       await platform.startService('notification', { PRESENCE_GRPC_ADDR: platform.grpc('presence') });
       for (let i = 0; i < (options.gateways ?? 1); i++) await platform.startGateway();
@@ -149,7 +165,9 @@ export class Platform {
       GRPC_PORT: String(old.ports.grpcPort),
       HTTP_PORT: String(old.ports.httpPort),
     };
-    if (name === 'message') base.AUTH_GRPC_ADDR = this.grpc('auth');
+    if (name === 'message')
+      Object.assign(base, { AUTH_GRPC_ADDR: this.grpc('auth'), MEDIA_GRPC_ADDR: this.grpc('media') });
+    if (name === 'media') base.MESSAGE_GRPC_ADDR = this.grpc('message');
     if (name === 'presence') base.MESSAGE_GRPC_ADDR = this.grpc('message');
     if (name === 'notification') base.PRESENCE_GRPC_ADDR = this.grpc('presence');
     return this.startService(name, { ...base, ...env }, `${name}-restart`);
@@ -159,7 +177,13 @@ export class Platform {
   async startMessageReplica(env: Record<string, string> = {}): Promise<ServiceProcess> {
     const replica = await ServiceProcess.start('message', {
       label: `message-${this.replicas.length + 2}`,
-      env: { ...this.baseEnv, AUTH_GRPC_ADDR: this.grpc('auth'), ...this.extraEnv?.message, ...env },
+      env: {
+        ...this.baseEnv,
+        AUTH_GRPC_ADDR: this.grpc('auth'),
+        MEDIA_GRPC_ADDR: this.grpc('media'),
+        ...this.extraEnv?.message,
+        ...env,
+      },
     });
     this.replicas.push(replica);
     return replica;

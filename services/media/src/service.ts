@@ -1,4 +1,5 @@
 import { runService } from '@im/platform/service';
+import { MediaGrpcApi } from './api/media.grpc.js';
 import { mediaConfigSchema } from './config.js';
 import { MediaModule } from './media.module.js';
 
@@ -6,5 +7,5 @@ await runService({
   name: 'media',
   schema: mediaConfigSchema,
   module: (config, logger) => MediaModule.forRoot(config, logger),
-  grpc: () => [],
+  grpc: (app) => [app.get(MediaGrpcApi).binding()],
 });

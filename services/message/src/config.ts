@@ -9,6 +9,7 @@ export const messageConfigSchema = z.object({
   ...natsEnv,
   ...searchEnv,
   AUTH_GRPC_ADDR: env.grpcAddress('auth'),
+  MEDIA_GRPC_ADDR: env.grpcAddress('media'),
   MESSAGE_MAX_TEXT_CHARS: env.int('longest message text, in characters', 4_000, 1, 65_536),
   MAX_PENDING_COMMANDS: env.int(
     'sends and read markers waiting for the sequencer at most; beyond, new ones fail fast with unavailable (load shedding)',
@@ -36,11 +37,9 @@ export const messageConfigSchema = z.object({
     0,
     10 * 365 * 86_400,
   ),
-  MESSAGE_EDIT_WINDOW_BY_TENANT: env
-    .optionalString('per-tenant edit windows overriding MESSAGE_EDIT_WINDOW_SECONDS: "tenantId=seconds,…"')
-    .refine((v) => v === undefined || /^[^=,\s]+=\d+(,[^=,\s]+=\d+)*$/.test(v), {
-      message: 'expected "tenantId=seconds" pairs separated by commas',
-    }),
+  MESSAGE_EDIT_WINDOW_BY_TENANT: env.tenantOverrides(
+    'per-tenant edit windows overriding MESSAGE_EDIT_WINDOW_SECONDS: "tenantId=seconds,…"',
+  ),
   MESSAGE_MAX_PINS: env.int('pinned messages one conversation may have at most', 50, 1, 1_000),
   MESSAGE_MAX_DISTINCT_REACTIONS: env.int(
     'different reaction emojis one message may carry at most',

@@ -4,6 +4,7 @@ import type { Logger } from '@im/platform/logging';
 import { PlatformModule } from '@im/platform/nest';
 import { MessageGrpcApi } from './api/message.grpc.js';
 import { AuthClient } from './clients/auth.client.js';
+import { MediaClient } from './clients/media.client.js';
 import type { MessageConfig } from './config.js';
 import { ConversationService } from './conversations/conversation.service.js';
 import { MembershipCache } from './conversations/membership-cache.js';
@@ -35,6 +36,7 @@ import { MentionsTable } from './storage/mentions.table.js';
 import { UserSettingsTable } from './storage/user-settings.table.js';
 import { UserSettingsCache } from './conversations/user-settings-cache.js';
 import { PinsTable } from './storage/pins.table.js';
+import { MediaUsesTable } from './storage/media-uses.table.js';
 import { ThreadRepliesTable } from './storage/thread-replies.table.js';
 import { ReactionsTable } from './storage/reactions.table.js';
 import { MessagesIndex } from './search/messages-index.js';
@@ -85,6 +87,8 @@ export class MessageModule {
         UserSettingsCache,
         MembershipCache,
         AuthClient,
+        MediaClient,
+        MediaUsesTable,
         LivePublisher,
         ConversationEvents,
         ConversationService,

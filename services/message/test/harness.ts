@@ -34,6 +34,7 @@ export class MessageServiceHarness {
         CASSANDRA_CONSISTENCY: 'LOCAL_ONE',
         // sends need auth only to create conversations; these tests write conversations directly
         AUTH_GRPC_ADDR: '127.0.0.1:9',
+        MEDIA_GRPC_ADDR: '127.0.0.1:9',
         SHUTDOWN_TIMEOUT_MS: '5000',
       },
     });

@@ -59,7 +59,15 @@ describe('message service tables (real Cassandra)', () => {
   it('messages: rows across bucket boundaries, read back newest-first and oldest-first, attachments kept', async () => {
     const t = new MessagesTable(h.db);
     const conv = id();
-    const attachment = { mediaId: 'media-1', name: 'a.png', contentType: 'image/png', size: 42 };
+    const attachment = {
+      mediaId: 'media-1',
+      name: 'a.png',
+      filename: 'a.png',
+      contentType: 'image/png',
+      size: 42,
+      width: 4,
+      height: 3,
+    };
     const seqs = [1, 2, 999, 1000, 1001, 2500];
     for (const seq of seqs)
       await t.insert(message(conv, seq, seq === 1000 ? { attachments: [attachment] } : {}));

@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
-import { baseEnv, ConfigError, describeConfig, env, kafkaEnv, loadConfig, natsEnv } from './index.js';
+import {
+  baseEnv,
+  ConfigError,
+  describeConfig,
+  env,
+  kafkaEnv,
+  loadConfig,
+  natsEnv,
+  tenantSetting,
+} from './index.js';
 
 const schema = z.object({ ...baseEnv, ...kafkaEnv, ...natsEnv, PUBLIC_PORT: env.port('public port', 8080) });
 
@@ -60,5 +69,14 @@ describe('describeConfig', () => {
     assert.equal(port.required, false);
     assert.equal(port.default, '8080');
     assert.match(port.description, /public port/);
+  });
+});
+
+describe('tenantSetting', () => {
+  it('takes the tenant’s override, else the default', () => {
+    assert.equal(tenantSetting('acme=60,globex=0', 'acme', 5), 60);
+    assert.equal(tenantSetting('acme=60,globex=0', 'globex', 5), 0);
+    assert.equal(tenantSetting('acme=60', 'initech', 5), 5);
+    assert.equal(tenantSetting(undefined, 'acme', 5), 5);
   });
 });

@@ -130,6 +130,15 @@ export const env = {
       .describe(
         `gRPC address of the ${service} service (host:port, dns:///host:port to balance over all its pods, or ipv4:ip:port,ip:port for a fixed list)`,
       ),
+  /** Per-tenant integers overriding a default: "tenantId=value,…" (read with tenantSetting). */
+  tenantOverrides: (description: string) =>
+    trimmed
+      .min(1)
+      .optional()
+      .refine((v) => v === undefined || /^[^=,\s]+=\d+(,[^=,\s]+=\d+)*$/.test(v), {
+        message: 'expected "tenantId=value" pairs separated by commas',
+      })
+      .describe(description),
   url: (description: string, protocols: readonly string[]) =>
     trimmed
       .min(1)
@@ -138,6 +147,15 @@ export const env = {
       })
       .describe(`${description} (${protocols.join('|')} URL, comma-separated for several)`),
 };
+
+/** A per-tenant setting: `tenantId=value,…` (as env.tenantOverrides validates it); else the fallback. */
+export function tenantSetting(byTenant: string | undefined, tenantId: string, fallback: number): number {
+  for (const entry of byTenant?.split(',') ?? []) {
+    const [tenant, value] = entry.split('=');
+    if (tenant?.trim() === tenantId) return Number(value);
+  }
+  return fallback;
+}
 
 /** Variables every service reads. */
 export const baseEnv = {

@@ -13,11 +13,15 @@ export interface Registry {
     readonly conversationCommands: string;
     /** Sequenced conversation events for notification, search and webhooks. */
     readonly conversationEvents: string;
+    /** Completed uploads waiting for processing (thumbnails, metadata removal). */
+    readonly mediaJobs: string;
   };
   readonly groups: {
     readonly messageSequencer: string;
     /** Feeds the search index from im.events.v1. */
     readonly searchIndexer: string;
+    /** The media service's processors of im.media.v1. */
+    readonly mediaProcessor: string;
   };
   readonly indices: {
     /** OpenSearch: one document per message (text and where it belongs). */
@@ -60,10 +64,12 @@ export function createRegistry(prefix = ''): Registry {
     topics: {
       conversationCommands: dotted('im.messages.v1'),
       conversationEvents: dotted('im.events.v1'),
+      mediaJobs: dotted('im.media.v1'),
     },
     groups: {
       messageSequencer: dotted('im.message.sequencer'),
       searchIndexer: dotted('im.message.search-indexer'),
+      mediaProcessor: dotted('im.media.processor'),
     },
     indices: {
       messages: dotted('im-messages-v1'),

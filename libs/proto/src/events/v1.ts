@@ -3,3 +3,4 @@ export * from '../gen/im/events/v1/conversation_commands.js';
 export * from '../gen/im/events/v1/conversation_events.js';
 export * from '../gen/im/events/v1/live_events.js';
 export * from '../gen/im/events/v1/auth_events.js';
+export * from '../gen/im/events/v1/media_events.js';

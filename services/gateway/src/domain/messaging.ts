@@ -10,7 +10,7 @@ export interface SendInput {
   clientMsgId: string;
   text: string;
   replyTo?: number | undefined;
-  attachments?: Array<Partial<Attachment> & { mediaId: string }> | undefined;
+  attachments?: Attachment[] | undefined;
   mentions?: string[] | undefined;
 }
 
@@ -30,12 +30,7 @@ export class Messaging {
       clientMsgId: input.clientMsgId,
       text: input.text,
       replyTo: input.replyTo,
-      attachments: (input.attachments ?? []).map((a) => ({
-        mediaId: a.mediaId,
-        name: a.name ?? '',
-        contentType: a.contentType ?? '',
-        size: a.size ?? 0,
-      })),
+      attachments: input.attachments ?? [],
       mentions: input.mentions ?? [],
     });
     return { message: res.message!, created: res.created };

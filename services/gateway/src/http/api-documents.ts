@@ -27,6 +27,11 @@ function components(): Record<string, unknown> {
     'Pin',
     'PinnedMessage',
     'Receipt',
+    'Media',
+    'Thumbnail',
+    'MultipartUpload',
+    'UploadPartTarget',
+    'UploadedPart',
   ]) {
     schemas[name] = clientSchemas().get(name);
   }
@@ -61,6 +66,10 @@ function components(): Record<string, unknown> {
   schemas.ConversationEnvelope = {
     type: 'object',
     properties: { conversation: { $ref: '#/components/schemas/Conversation' } },
+  };
+  schemas.MediaEnvelope = {
+    type: 'object',
+    properties: { media: { $ref: '#/components/schemas/Media' } },
   };
   schemas.MessageEnvelope = {
     type: 'object',

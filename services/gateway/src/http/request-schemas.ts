@@ -25,12 +25,13 @@ const mentions = z
   .array(id)
   .max(50)
   .describe('user ids of members to mention, or "all" (in channels: admins and the owner)');
-const attachment = z.object({
-  mediaId: id,
-  name: z.string().max(255).default(''),
-  contentType: z.string().max(255).default(''),
-  size: z.number().int().min(0).default(0),
-});
+const attachment = z
+  .object({ mediaId: id })
+  .describe(
+    'an uploaded file of yours (POST /v1/media/uploads); its name, type and size come from the upload',
+  )
+  // the message service fills in the rest from the media service
+  .transform((a) => ({ mediaId: a.mediaId, name: '', filename: '', contentType: '', size: 0 }));
 
 export const registerBody = z.object({
   tenant: z.string().max(64).optional().describe('tenant name; the default tenant when absent'),
@@ -131,6 +132,31 @@ export const searchQuery = z.object({
   cursor: z.string().max(512).optional().describe('nextCursor of the previous page'),
   limit: intFromQuery(1, 50).optional().describe('1-50, default 20'),
 });
+
+export const createUploadBody = z.object({
+  filename: z.string().min(1).max(255),
+  contentType: z
+    .string()
+    .min(3)
+    .max(255)
+    .describe('what the file claims to be; checked against its bytes on complete'),
+  size: z
+    .number()
+    .int()
+    .min(1)
+    .max(Number.MAX_SAFE_INTEGER)
+    .describe('bytes; the upload must match it exactly'),
+});
+
+export const completeUploadBody = z.object({
+  parts: z
+    .array(z.object({ partNumber: z.number().int().min(1).max(10_000), etag: z.string().min(1).max(256) }))
+    .max(10_000)
+    .default([])
+    .describe('multipart uploads: each part with the ETag header its PUT answered'),
+});
+
+export const mediaParams = z.object({ mediaId: id });
 
 export const presenceQuery = z.object({
   userIds: z

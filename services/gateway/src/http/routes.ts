@@ -17,6 +17,9 @@ import {
   listConversationsQuery,
   listMessagesQuery,
   listRepliesQuery,
+  completeUploadBody,
+  createUploadBody,
+  mediaParams,
   loginBody,
   notificationSettingsBody,
   memberParams,
@@ -605,6 +608,115 @@ export function buildRoutes(d: RouteDeps): Route[] {
         });
         return { status: 200, body: { readReceipts: res.settings?.readReceipts ?? true } };
       },
+    }),
+    route({
+      method: 'POST',
+      path: '/v1/media/uploads',
+      summary:
+        'Start an upload: one signed PUT URL, or above the part size a multipart upload with a signed URL per part; bytes go straight to storage',
+      tag: 'media',
+      auth: true,
+      body: createUploadBody,
+      responses: {
+        201: {
+          type: 'object',
+          properties: {
+            mediaId: { type: 'string' },
+            upload: {
+              type: 'object',
+              description: 'single upload: send the bytes with this method, URL and headers',
+              properties: {
+                method: { type: 'string' },
+                url: { type: 'string' },
+                headers: { type: 'object' },
+              },
+            },
+            multipart: { $ref: '#/components/schemas/MultipartUpload' },
+            expiresAt: { type: 'string', format: 'date-time' },
+          },
+        },
+        400: 'Error',
+        409: 'Error',
+        429: 'Error',
+      },
+      handler: async ({ principal, body }) => {
+        const res = await d.downstream.media.createUpload({
+          caller: caller(principal),
+          name: body.filename,
+          contentType: body.contentType,
+          size: body.size,
+        });
+        return {
+          status: 201,
+          body: {
+            mediaId: res.mediaId,
+            ...(res.multipart
+              ? { multipart: res.multipart }
+              : { upload: { method: 'PUT', url: res.uploadUrl, headers: res.uploadHeaders } }),
+            expiresAt: res.expiresAt,
+          },
+        };
+      },
+    }),
+    route({
+      method: 'POST',
+      path: '/v1/media/:mediaId/complete',
+      summary:
+        'Finish an upload: the stored bytes are checked (exact size, type sniffed from the content); images go on to processing',
+      tag: 'media',
+      auth: true,
+      params: mediaParams,
+      body: completeUploadBody,
+      responses: { 200: 'MediaEnvelope', 400: 'Error', 404: 'Error' },
+      handler: async ({ principal, params, body }) => ({
+        status: 200,
+        body: {
+          media: (
+            await d.downstream.media.completeUpload({
+              caller: caller(principal),
+              mediaId: params.mediaId,
+              parts: body.parts,
+            })
+          ).media,
+        },
+      }),
+    }),
+    route({
+      method: 'GET',
+      path: '/v1/media/:mediaId/parts',
+      summary: 'Resume a multipart upload: fresh part URLs and the parts already stored',
+      tag: 'media',
+      auth: true,
+      params: mediaParams,
+      responses: {
+        200: {
+          type: 'object',
+          properties: {
+            multipart: { $ref: '#/components/schemas/MultipartUpload' },
+            uploaded: { type: 'array', items: { $ref: '#/components/schemas/UploadedPart' } },
+          },
+        },
+        400: 'Error',
+        404: 'Error',
+      },
+      handler: async ({ principal, params }) => ({
+        status: 200,
+        body: await d.downstream.media.getUploadParts({ caller: caller(principal), mediaId: params.mediaId }),
+      }),
+    }),
+    route({
+      method: 'GET',
+      path: '/v1/media/:mediaId',
+      summary:
+        'A file with short-lived URLs (and thumbnails for images): for its uploader and the members of a conversation it was sent in',
+      tag: 'media',
+      auth: true,
+      params: mediaParams,
+      responses: { 200: 'MediaEnvelope', 404: 'Error' },
+      handler: async ({ principal, params }) => ({
+        status: 200,
+        body: await d.downstream.media.getMedia({ caller: caller(principal), mediaId: params.mediaId }),
+      }),
     }),
     route({
       method: 'GET',

@@ -75,6 +75,9 @@ export class MessageGrpcApi {
       searchMessages: (r) =>
         this.searching.search(caller(r.caller), r.query, r.conversationId, r.cursor, r.limit),
       checkMembership: (r) => this.conversations.checkMembership(caller(r.caller), r.conversationId),
+      checkMediaAccess: async (r) => ({
+        allowed: await this.conversations.mayAccessMedia(caller(r.caller), r.mediaId),
+      }),
       listContacts: async (r) => ({ userIds: await this.conversations.contacts(caller(r.caller), r.limit) }),
     });
   }

@@ -22,6 +22,7 @@ import { ConversationsTable, type ConversationRow } from '../storage/conversatio
 import { DirectConversationsTable } from '../storage/direct-conversations.table.js';
 import { UserSettingsCache } from './user-settings-cache.js';
 import { MentionsTable } from '../storage/mentions.table.js';
+import { MediaUsesTable } from '../storage/media-uses.table.js';
 import { MembersTable, type MembershipRow } from '../storage/members.table.js';
 import { conversationView, VIEW_MEMBERS } from './conversation-view.js';
 import { MembershipCache } from './membership-cache.js';
@@ -36,6 +37,7 @@ export class ConversationService {
     private readonly directs: DirectConversationsTable,
     private readonly members: MembersTable,
     private readonly membership: MembershipCache,
+    private readonly mediaUses: MediaUsesTable,
     private readonly auth: AuthClient,
     private readonly live: LivePublisher,
     private readonly events: ConversationEvents,
@@ -274,6 +276,15 @@ export class ConversationService {
       .filter((m) => m.userId !== ownerId)
       .sort((a, b) => a.joinedAt.getTime() - b.joinedAt.getTime() || (a.userId < b.userId ? -1 : 1));
     return (others.find((m) => m.role === 'admin') ?? others[0])?.userId ?? '';
+  }
+
+  /** Whether the caller is a member (in the caller's tenant) of a conversation the media was sent in. */
+  async mayAccessMedia(caller: Caller, mediaId: string): Promise<boolean> {
+    for (const conversationId of await this.mediaUses.conversationsOf(mediaId)) {
+      const member = await this.membership.membership(caller.userId, conversationId);
+      if (member && (await this.membership.tenantOf(conversationId)) === caller.tenantId) return true;
+    }
+    return false;
   }
 
   async checkMembership(caller: Caller, conversationId: string) {

@@ -85,15 +85,3 @@ export function validateSeq(seq: number): void {
   if (!Number.isSafeInteger(seq) || seq < 1)
     throw new AppError('invalid_argument', 'seq: a positive integer');
 }
-
-/**
- * The edit window of a tenant in seconds (0 = unlimited): an override from `byTenant`
- * ("tenant=seconds,…"), else the default.
- */
-export function editWindowFor(tenantId: string, byTenant: string | undefined, fallback: number): number {
-  for (const entry of byTenant?.split(',') ?? []) {
-    const [tenant, seconds] = entry.split('=');
-    if (tenant?.trim() === tenantId) return Number(seconds);
-  }
-  return fallback;
-}

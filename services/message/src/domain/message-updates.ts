@@ -59,6 +59,8 @@ export type UpdateOutcome =
       previousText?: string;
       /** Reactions added: when the user first reacted so (a repeated add keeps the first time). */
       reactedAt?: number;
+      /** Deletes: the media the message carried (now detached from it). */
+      detached?: string[];
     }
   | UpdateRefusal;
 
@@ -121,7 +123,8 @@ export function applyUpdate(
       const { pin: _unpinned, ...rest } = current;
       state.message = { ...rest, text: '', attachments: [], reactions: [], deleted: true, version };
       state.reactors = new Map();
-      return { kind: 'updated', seq: cmd.seq, version, change: 'deleted', message: state.message };
+      const detached = current.attachments.map((a) => a.mediaId);
+      return { kind: 'updated', seq: cmd.seq, version, change: 'deleted', message: state.message, detached };
     }
     case 'pin': {
       if (!cmd.allowed) return refused('forbidden', 'in channels only admins pin messages');

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AppError } from '@im/platform/errors';
 import { uuidv7 } from '@im/platform/ids';
+import { tenantSetting } from '@im/platform/config';
 import { CONFIG } from '@im/platform/nest';
 import type { Caller } from '@im/proto/common/v1';
 import type { Conversation, Message } from '@im/proto/client/v1';
@@ -16,7 +17,6 @@ import type { MessageConfig } from '../config.js';
 import { ConversationService } from '../conversations/conversation.service.js';
 import { assertMayWrite, mayChangeSettings, validateSettings } from '../domain/conversation-rules.js';
 import {
-  editWindowFor,
   MENTION_ALL,
   mayMentionAll,
   validateEditText,
@@ -25,6 +25,7 @@ import {
   validateSeq,
 } from '../domain/message-rules.js';
 import { threadRootOf } from '../domain/threads.js';
+import { MediaClient } from '../clients/media.client.js';
 import { MessagesTable } from '../storage/messages.table.js';
 import { CommandBus } from './command-bus.js';
 
@@ -35,6 +36,7 @@ export class MessageCommands {
     private readonly conversations: ConversationService,
     private readonly bus: CommandBus,
     private readonly messages: MessagesTable,
+    private readonly media: MediaClient,
     @Inject(CONFIG) private readonly config: MessageConfig,
   ) {}
 
@@ -43,7 +45,12 @@ export class MessageCommands {
     const mentions = [...new Set(r.mentions)];
     await this.conversations.authorizeWrite(caller, r.conversationId, 'send');
     if (mentions.length > 0) await this.checkMentions(caller, r.conversationId, mentions);
-    const { attachments, clientMsgId, text } = r;
+    const { clientMsgId, text } = r;
+    // what the media service says about each file, not what the client claimed
+    const attachments = await this.media.attachments(
+      caller,
+      r.attachments.map((a) => a.mediaId),
+    );
     // a reply to a reply joins its thread; the sequencer checks the root (exists, not deleted)
     const replyTo =
       r.replyTo === undefined
@@ -84,9 +91,9 @@ export class MessageCommands {
     validateSeq(r.seq);
     validateEditText(r.text, this.config.MESSAGE_MAX_TEXT_CHARS);
     await this.conversations.authorizeWrite(caller, r.conversationId, 'change');
-    const window = editWindowFor(
-      caller.tenantId,
+    const window = tenantSetting(
       this.config.MESSAGE_EDIT_WINDOW_BY_TENANT,
+      caller.tenantId,
       this.config.MESSAGE_EDIT_WINDOW_SECONDS,
     );
     return this.change(caller, r.conversationId, {

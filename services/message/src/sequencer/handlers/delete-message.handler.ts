@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Decision, SequencingState } from '../../domain/sequencing.js';
+import { MediaUsesTable } from '../../storage/media-uses.table.js';
 import { MessageChangesTable } from '../../storage/message-changes.table.js';
 import { MessageEditsTable } from '../../storage/message-edits.table.js';
 import { MessagesTable } from '../../storage/messages.table.js';
@@ -8,7 +9,8 @@ import type { BatchItem, CommandHandler, ConversationBatch, Needs, Outbox } from
 import { decideUpdate, publishUpdate, storeUpdate, updateNeeds } from './message-update.js';
 
 /**
- * deleteMessage: soft. The text, attachments, reactions, pin and earlier texts are removed from storage;
+ * deleteMessage: soft. The text, attachments (and the members' access to them), reactions, pin and
+ * earlier texts are removed from storage;
  * the row stays as a tombstone (deleted: true) so seqs stay dense.
  */
 @Injectable()
@@ -20,6 +22,7 @@ export class DeleteMessageHandler implements CommandHandler<'deleteMessage'> {
     private readonly edits: MessageEditsTable,
     private readonly pins: PinsTable,
     private readonly changes: MessageChangesTable,
+    private readonly mediaUses: MediaUsesTable,
   ) {}
 
   needs(item: BatchItem<'deleteMessage'>): Needs {
@@ -37,6 +40,8 @@ export class DeleteMessageHandler implements CommandHandler<'deleteMessage'> {
       this.messages.updateStatement(d.message, 'deleted'),
       this.edits.deleteAllStatement(d.message.conversationId, d.seq, d.version),
       this.pins.unpinStatement(d.message.conversationId, d.seq, d.version),
+      // its files are no longer shared there: members lose access to them
+      ...this.mediaUses.removeStatements(d.message.conversationId, d.seq, d.detached ?? []),
     ]);
   }
 

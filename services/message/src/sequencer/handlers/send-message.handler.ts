@@ -5,6 +5,7 @@ import { claimId, type Decision, type SequencingState } from '../../domain/seque
 import { MentionsTable } from '../../storage/mentions.table.js';
 import { MessageChangesTable } from '../../storage/message-changes.table.js';
 import { MessageClaimsTable } from '../../storage/message-claims.table.js';
+import { MediaUsesTable } from '../../storage/media-uses.table.js';
 import { MessagesTable } from '../../storage/messages.table.js';
 import { ThreadRepliesTable } from '../../storage/thread-replies.table.js';
 import type { BatchItem, CommandHandler, ConversationBatch, Needs, Outbox } from '../command-handler.js';
@@ -24,6 +25,7 @@ export class SendMessageHandler implements CommandHandler<'sendMessage'> {
     private readonly mentions: MentionsTable,
     private readonly threads: ThreadRepliesTable,
     private readonly changes: MessageChangesTable,
+    private readonly mediaUses: MediaUsesTable,
   ) {}
 
   needs(item: BatchItem<'sendMessage'>): Needs {
@@ -58,6 +60,7 @@ export class SendMessageHandler implements CommandHandler<'sendMessage'> {
         this.claims.claimStatement(item.command.conversationId, msg, { seq: d.seq, messageId: d.messageId }),
         this.messages.insertStatement(msg),
         ...this.mentions.statements(msg.conversationId, msg.seq, msg.senderId, msg.mentions),
+        ...this.mediaUses.statements(msg.conversationId, msg.seq, mediaIdsOf(msg)),
       );
       return;
     }
@@ -76,6 +79,7 @@ export class SendMessageHandler implements CommandHandler<'sendMessage'> {
             this.messages.insert(msg),
             this.claims.write(claim),
             this.mentions.insert(msg.conversationId, msg.seq, msg.senderId, msg.mentions),
+            this.mediaUses.insert(msg.conversationId, msg.seq, mediaIdsOf(msg)),
           ]);
         }
         batch.stored[index] = msg;
@@ -105,6 +109,8 @@ export class SendMessageHandler implements CommandHandler<'sendMessage'> {
     return { senderId: item.callerId, clientMsgId: item.body.clientMsgId };
   }
 }
+
+const mediaIdsOf = (m: Message) => m.attachments.map((a) => a.mediaId);
 
 /**
  * The stored message of a send. Everything in it comes from the command, the time included (when

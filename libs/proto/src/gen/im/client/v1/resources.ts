@@ -16,11 +16,68 @@ export interface User {
   createdAt: string | undefined;
 }
 
+/** A file sent with a message. Everything but media_id is filled in by the server from the media. */
 export interface Attachment {
   mediaId: string;
+  /**
+   * The filename (kept for older clients; the same as filename).
+   *
+   * @deprecated
+   */
   name: string;
+  /** Sniffed from the bytes. */
   contentType: string;
   size: number;
+  width?: number | undefined;
+  height?: number | undefined;
+  filename: string;
+}
+
+/** An uploaded file (GET /v1/media/{mediaId}). URLs are short-lived; ask again for fresh ones. */
+export interface Media {
+  id: string;
+  /** "pending" (not completed) | "processing" (images: thumbnails) | "ready" */
+  status: string;
+  filename: string;
+  /** Sniffed from the bytes when the upload completed. */
+  contentType: string;
+  size: number;
+  width?: number | undefined;
+  height?:
+    | number
+    | undefined;
+  /** Download URL of the file (for an image: EXIF and location removed). Empty until ready. */
+  url: string;
+  thumbnails: Thumbnail[];
+  createdAt: string | undefined;
+  urlExpiresAt: string | undefined;
+}
+
+export interface Thumbnail {
+  width: number;
+  height: number;
+  /** WebP. */
+  url: string;
+}
+
+/**
+ * An upload above the part size: PUT each part to its URL (in any order, in parallel), keep each
+ * answer's ETag header, then complete with them.
+ */
+export interface MultipartUpload {
+  partSize: number;
+  parts: UploadPartTarget[];
+  expiresAt: string | undefined;
+}
+
+export interface UploadPartTarget {
+  partNumber: number;
+  url: string;
+}
+
+export interface UploadedPart {
+  partNumber: number;
+  etag: string;
 }
 
 export interface Reaction {
@@ -247,7 +304,7 @@ export const User: MessageFns<User> = {
 };
 
 function createBaseAttachment(): Attachment {
-  return { mediaId: "", name: "", contentType: "", size: 0 };
+  return { mediaId: "", name: "", contentType: "", size: 0, width: undefined, height: undefined, filename: "" };
 }
 
 export const Attachment: MessageFns<Attachment> = {
@@ -263,6 +320,15 @@ export const Attachment: MessageFns<Attachment> = {
     }
     if (message.size !== 0) {
       writer.uint32(32).int64(message.size);
+    }
+    if (message.width !== undefined) {
+      writer.uint32(40).int32(message.width);
+    }
+    if (message.height !== undefined) {
+      writer.uint32(48).int32(message.height);
+    }
+    if (message.filename !== "") {
+      writer.uint32(58).string(message.filename);
     }
     return writer;
   },
@@ -310,6 +376,448 @@ export const Attachment: MessageFns<Attachment> = {
             }
 
             message.size = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.width = reader.int32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.height = reader.int32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.filename = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseMedia(): Media {
+  return {
+    id: "",
+    status: "",
+    filename: "",
+    contentType: "",
+    size: 0,
+    width: undefined,
+    height: undefined,
+    url: "",
+    thumbnails: [],
+    createdAt: undefined,
+    urlExpiresAt: undefined,
+  };
+}
+
+export const Media: MessageFns<Media> = {
+  encode(message: Media, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.status !== "") {
+      writer.uint32(18).string(message.status);
+    }
+    if (message.filename !== "") {
+      writer.uint32(26).string(message.filename);
+    }
+    if (message.contentType !== "") {
+      writer.uint32(34).string(message.contentType);
+    }
+    if (message.size !== 0) {
+      writer.uint32(40).int64(message.size);
+    }
+    if (message.width !== undefined) {
+      writer.uint32(48).int32(message.width);
+    }
+    if (message.height !== undefined) {
+      writer.uint32(56).int32(message.height);
+    }
+    if (message.url !== "") {
+      writer.uint32(66).string(message.url);
+    }
+    for (const v of message.thumbnails) {
+      Thumbnail.encode(v!, writer.uint32(74).fork()).join();
+    }
+    if (message.createdAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.createdAt), writer.uint32(82).fork()).join();
+    }
+    if (message.urlExpiresAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.urlExpiresAt), writer.uint32(90).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Media {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMedia();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.status = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.filename = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.contentType = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.size = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.width = reader.int32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.height = reader.int32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.url = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.thumbnails.push(Thumbnail.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.createdAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.urlExpiresAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseThumbnail(): Thumbnail {
+  return { width: 0, height: 0, url: "" };
+}
+
+export const Thumbnail: MessageFns<Thumbnail> = {
+  encode(message: Thumbnail, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.width !== 0) {
+      writer.uint32(8).int32(message.width);
+    }
+    if (message.height !== 0) {
+      writer.uint32(16).int32(message.height);
+    }
+    if (message.url !== "") {
+      writer.uint32(26).string(message.url);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Thumbnail {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseThumbnail();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.width = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.height = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.url = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseMultipartUpload(): MultipartUpload {
+  return { partSize: 0, parts: [], expiresAt: undefined };
+}
+
+export const MultipartUpload: MessageFns<MultipartUpload> = {
+  encode(message: MultipartUpload, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.partSize !== 0) {
+      writer.uint32(8).int64(message.partSize);
+    }
+    for (const v of message.parts) {
+      UploadPartTarget.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.expiresAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.expiresAt), writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MultipartUpload {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMultipartUpload();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.partSize = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.parts.push(UploadPartTarget.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.expiresAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseUploadPartTarget(): UploadPartTarget {
+  return { partNumber: 0, url: "" };
+}
+
+export const UploadPartTarget: MessageFns<UploadPartTarget> = {
+  encode(message: UploadPartTarget, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.partNumber !== 0) {
+      writer.uint32(8).int32(message.partNumber);
+    }
+    if (message.url !== "") {
+      writer.uint32(18).string(message.url);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UploadPartTarget {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUploadPartTarget();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.partNumber = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.url = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseUploadedPart(): UploadedPart {
+  return { partNumber: 0, etag: "" };
+}
+
+export const UploadedPart: MessageFns<UploadedPart> = {
+  encode(message: UploadedPart, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.partNumber !== 0) {
+      writer.uint32(8).int32(message.partNumber);
+    }
+    if (message.etag !== "") {
+      writer.uint32(18).string(message.etag);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UploadedPart {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUploadedPart();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.partNumber = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.etag = reader.string();
             continue;
           }
         }

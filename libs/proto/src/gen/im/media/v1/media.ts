@@ -19,7 +19,7 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { Timestamp } from "../../../google/protobuf/timestamp.js";
-import { Attachment } from "../../client/v1/resources.js";
+import { Attachment, Media, MultipartUpload, UploadedPart } from "../../client/v1/resources.js";
 import { Caller } from "../../common/v1/common.js";
 
 export interface CreateUploadRequest {
@@ -31,17 +31,28 @@ export interface CreateUploadRequest {
 
 export interface CreateUploadResponse {
   mediaId: string;
+  /** Single upload: PUT the bytes here with `upload_headers`. Empty for a multipart upload. */
   uploadUrl: string;
   expiresAt: string | undefined;
+  uploadHeaders: { [key: string]: string };
+  multipart?: MultipartUpload | undefined;
+}
+
+export interface CreateUploadResponse_UploadHeadersEntry {
+  key: string;
+  value: string;
 }
 
 export interface CompleteUploadRequest {
   caller: Caller | undefined;
   mediaId: string;
+  /** Multipart uploads: every part with the ETag its PUT answered. */
+  parts: UploadedPart[];
 }
 
 export interface CompleteUploadResponse {
   attachment: Attachment | undefined;
+  media: Media | undefined;
 }
 
 export interface GetAttachmentsRequest {
@@ -62,6 +73,28 @@ export interface GetDownloadUrlRequest {
 export interface GetDownloadUrlResponse {
   url: string;
   expiresAt: string | undefined;
+}
+
+export interface GetMediaRequest {
+  caller: Caller | undefined;
+  mediaId: string;
+}
+
+export interface GetMediaResponse {
+  media: Media | undefined;
+}
+
+export interface GetUploadPartsRequest {
+  caller: Caller | undefined;
+  mediaId: string;
+}
+
+export interface GetUploadPartsResponse {
+  multipart:
+    | MultipartUpload
+    | undefined;
+  /** Parts the store holds already. */
+  uploaded: UploadedPart[];
 }
 
 function createBaseCreateUploadRequest(): CreateUploadRequest {
@@ -144,7 +177,7 @@ export const CreateUploadRequest: MessageFns<CreateUploadRequest> = {
 };
 
 function createBaseCreateUploadResponse(): CreateUploadResponse {
-  return { mediaId: "", uploadUrl: "", expiresAt: undefined };
+  return { mediaId: "", uploadUrl: "", expiresAt: undefined, uploadHeaders: {}, multipart: undefined };
 }
 
 export const CreateUploadResponse: MessageFns<CreateUploadResponse> = {
@@ -157,6 +190,12 @@ export const CreateUploadResponse: MessageFns<CreateUploadResponse> = {
     }
     if (message.expiresAt !== undefined) {
       Timestamp.encode(toTimestamp(message.expiresAt), writer.uint32(26).fork()).join();
+    }
+    globalThis.Object.entries(message.uploadHeaders).forEach(([key, value]: [string, string]) => {
+      CreateUploadResponse_UploadHeadersEntry.encode({ key: key as any, value }, writer.uint32(34).fork()).join();
+    });
+    if (message.multipart !== undefined) {
+      MultipartUpload.encode(message.multipart, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -198,6 +237,82 @@ export const CreateUploadResponse: MessageFns<CreateUploadResponse> = {
             message.expiresAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            const entry4 = CreateUploadResponse_UploadHeadersEntry.decode(reader, reader.uint32());
+            if (entry4.value !== undefined) {
+              message.uploadHeaders[entry4.key] = entry4.value;
+            }
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.multipart = MultipartUpload.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseCreateUploadResponse_UploadHeadersEntry(): CreateUploadResponse_UploadHeadersEntry {
+  return { key: "", value: "" };
+}
+
+export const CreateUploadResponse_UploadHeadersEntry: MessageFns<CreateUploadResponse_UploadHeadersEntry> = {
+  encode(message: CreateUploadResponse_UploadHeadersEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateUploadResponse_UploadHeadersEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateUploadResponse_UploadHeadersEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -212,7 +327,7 @@ export const CreateUploadResponse: MessageFns<CreateUploadResponse> = {
 };
 
 function createBaseCompleteUploadRequest(): CompleteUploadRequest {
-  return { caller: undefined, mediaId: "" };
+  return { caller: undefined, mediaId: "", parts: [] };
 }
 
 export const CompleteUploadRequest: MessageFns<CompleteUploadRequest> = {
@@ -222,6 +337,9 @@ export const CompleteUploadRequest: MessageFns<CompleteUploadRequest> = {
     }
     if (message.mediaId !== "") {
       writer.uint32(18).string(message.mediaId);
+    }
+    for (const v of message.parts) {
+      UploadedPart.encode(v!, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -255,6 +373,14 @@ export const CompleteUploadRequest: MessageFns<CompleteUploadRequest> = {
             message.mediaId = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.parts.push(UploadedPart.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -269,13 +395,16 @@ export const CompleteUploadRequest: MessageFns<CompleteUploadRequest> = {
 };
 
 function createBaseCompleteUploadResponse(): CompleteUploadResponse {
-  return { attachment: undefined };
+  return { attachment: undefined, media: undefined };
 }
 
 export const CompleteUploadResponse: MessageFns<CompleteUploadResponse> = {
   encode(message: CompleteUploadResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.attachment !== undefined) {
       Attachment.encode(message.attachment, writer.uint32(10).fork()).join();
+    }
+    if (message.media !== undefined) {
+      Media.encode(message.media, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -299,6 +428,14 @@ export const CompleteUploadResponse: MessageFns<CompleteUploadResponse> = {
             }
 
             message.attachment = Attachment.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.media = Media.decode(reader, reader.uint32());
             continue;
           }
         }
@@ -542,9 +679,229 @@ export const GetDownloadUrlResponse: MessageFns<GetDownloadUrlResponse> = {
   },
 };
 
+function createBaseGetMediaRequest(): GetMediaRequest {
+  return { caller: undefined, mediaId: "" };
+}
+
+export const GetMediaRequest: MessageFns<GetMediaRequest> = {
+  encode(message: GetMediaRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.caller !== undefined) {
+      Caller.encode(message.caller, writer.uint32(10).fork()).join();
+    }
+    if (message.mediaId !== "") {
+      writer.uint32(18).string(message.mediaId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetMediaRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetMediaRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.caller = Caller.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.mediaId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseGetMediaResponse(): GetMediaResponse {
+  return { media: undefined };
+}
+
+export const GetMediaResponse: MessageFns<GetMediaResponse> = {
+  encode(message: GetMediaResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.media !== undefined) {
+      Media.encode(message.media, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetMediaResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetMediaResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.media = Media.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseGetUploadPartsRequest(): GetUploadPartsRequest {
+  return { caller: undefined, mediaId: "" };
+}
+
+export const GetUploadPartsRequest: MessageFns<GetUploadPartsRequest> = {
+  encode(message: GetUploadPartsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.caller !== undefined) {
+      Caller.encode(message.caller, writer.uint32(10).fork()).join();
+    }
+    if (message.mediaId !== "") {
+      writer.uint32(18).string(message.mediaId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetUploadPartsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetUploadPartsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.caller = Caller.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.mediaId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseGetUploadPartsResponse(): GetUploadPartsResponse {
+  return { multipart: undefined, uploaded: [] };
+}
+
+export const GetUploadPartsResponse: MessageFns<GetUploadPartsResponse> = {
+  encode(message: GetUploadPartsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.multipart !== undefined) {
+      MultipartUpload.encode(message.multipart, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.uploaded) {
+      UploadedPart.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetUploadPartsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetUploadPartsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.multipart = MultipartUpload.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.uploaded.push(UploadedPart.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 export type MediaServiceService = typeof MediaServiceService;
 export const MediaServiceService = {
-  /** Reserves a media id and returns a signed URL the client PUTs the bytes to. */
+  /**
+   * Reserves a media id and returns where the client PUTs the bytes: one signed URL, or (above the
+   * part size) a multipart upload with a signed URL per part.
+   */
   createUpload: {
     path: "/im.media.v1.MediaService/CreateUpload" as const,
     requestStream: false as const,
@@ -555,7 +912,7 @@ export const MediaServiceService = {
       Buffer.from(CreateUploadResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): CreateUploadResponse => CreateUploadResponse.decode(value),
   },
-  /** Verifies the stored bytes (size, type) and makes the media attachable. */
+  /** Verifies the stored bytes (size, type sniffed from the content) and starts processing. */
   completeUpload: {
     path: "/im.media.v1.MediaService/CompleteUpload" as const,
     requestStream: false as const,
@@ -567,6 +924,10 @@ export const MediaServiceService = {
       Buffer.from(CompleteUploadResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): CompleteUploadResponse => CompleteUploadResponse.decode(value),
   },
+  /**
+   * For the message service: the caller's own media of the caller's tenant, ready, as attachments;
+   * NOT_FOUND naming the first that is not.
+   */
   getAttachments: {
     path: "/im.media.v1.MediaService/GetAttachments" as const,
     requestStream: false as const,
@@ -589,19 +950,55 @@ export const MediaServiceService = {
       Buffer.from(GetDownloadUrlResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetDownloadUrlResponse => GetDownloadUrlResponse.decode(value),
   },
+  /** The media with short-lived URLs: for its uploader, and members of a conversation it was sent in. */
+  getMedia: {
+    path: "/im.media.v1.MediaService/GetMedia" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetMediaRequest): Buffer => Buffer.from(GetMediaRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetMediaRequest => GetMediaRequest.decode(value),
+    responseSerialize: (value: GetMediaResponse): Buffer => Buffer.from(GetMediaResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetMediaResponse => GetMediaResponse.decode(value),
+  },
+  /** Fresh part URLs of a multipart upload and the parts already stored (resuming an upload). */
+  getUploadParts: {
+    path: "/im.media.v1.MediaService/GetUploadParts" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetUploadPartsRequest): Buffer =>
+      Buffer.from(GetUploadPartsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetUploadPartsRequest => GetUploadPartsRequest.decode(value),
+    responseSerialize: (value: GetUploadPartsResponse): Buffer =>
+      Buffer.from(GetUploadPartsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetUploadPartsResponse => GetUploadPartsResponse.decode(value),
+  },
 } as const;
 
 export interface MediaServiceServer extends UntypedServiceImplementation {
-  /** Reserves a media id and returns a signed URL the client PUTs the bytes to. */
+  /**
+   * Reserves a media id and returns where the client PUTs the bytes: one signed URL, or (above the
+   * part size) a multipart upload with a signed URL per part.
+   */
   createUpload: handleUnaryCall<CreateUploadRequest, CreateUploadResponse>;
-  /** Verifies the stored bytes (size, type) and makes the media attachable. */
+  /** Verifies the stored bytes (size, type sniffed from the content) and starts processing. */
   completeUpload: handleUnaryCall<CompleteUploadRequest, CompleteUploadResponse>;
+  /**
+   * For the message service: the caller's own media of the caller's tenant, ready, as attachments;
+   * NOT_FOUND naming the first that is not.
+   */
   getAttachments: handleUnaryCall<GetAttachmentsRequest, GetAttachmentsResponse>;
   getDownloadUrl: handleUnaryCall<GetDownloadUrlRequest, GetDownloadUrlResponse>;
+  /** The media with short-lived URLs: for its uploader, and members of a conversation it was sent in. */
+  getMedia: handleUnaryCall<GetMediaRequest, GetMediaResponse>;
+  /** Fresh part URLs of a multipart upload and the parts already stored (resuming an upload). */
+  getUploadParts: handleUnaryCall<GetUploadPartsRequest, GetUploadPartsResponse>;
 }
 
 export interface MediaServiceClient extends Client {
-  /** Reserves a media id and returns a signed URL the client PUTs the bytes to. */
+  /**
+   * Reserves a media id and returns where the client PUTs the bytes: one signed URL, or (above the
+   * part size) a multipart upload with a signed URL per part.
+   */
   createUpload(
     request: CreateUploadRequest,
     callback: (error: ServiceError | null, response: CreateUploadResponse) => void,
@@ -617,7 +1014,7 @@ export interface MediaServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: CreateUploadResponse) => void,
   ): ClientUnaryCall;
-  /** Verifies the stored bytes (size, type) and makes the media attachable. */
+  /** Verifies the stored bytes (size, type sniffed from the content) and starts processing. */
   completeUpload(
     request: CompleteUploadRequest,
     callback: (error: ServiceError | null, response: CompleteUploadResponse) => void,
@@ -633,6 +1030,10 @@ export interface MediaServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: CompleteUploadResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * For the message service: the caller's own media of the caller's tenant, ready, as attachments;
+   * NOT_FOUND naming the first that is not.
+   */
   getAttachments(
     request: GetAttachmentsRequest,
     callback: (error: ServiceError | null, response: GetAttachmentsResponse) => void,
@@ -662,6 +1063,38 @@ export interface MediaServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetDownloadUrlResponse) => void,
+  ): ClientUnaryCall;
+  /** The media with short-lived URLs: for its uploader, and members of a conversation it was sent in. */
+  getMedia(
+    request: GetMediaRequest,
+    callback: (error: ServiceError | null, response: GetMediaResponse) => void,
+  ): ClientUnaryCall;
+  getMedia(
+    request: GetMediaRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetMediaResponse) => void,
+  ): ClientUnaryCall;
+  getMedia(
+    request: GetMediaRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetMediaResponse) => void,
+  ): ClientUnaryCall;
+  /** Fresh part URLs of a multipart upload and the parts already stored (resuming an upload). */
+  getUploadParts(
+    request: GetUploadPartsRequest,
+    callback: (error: ServiceError | null, response: GetUploadPartsResponse) => void,
+  ): ClientUnaryCall;
+  getUploadParts(
+    request: GetUploadPartsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetUploadPartsResponse) => void,
+  ): ClientUnaryCall;
+  getUploadParts(
+    request: GetUploadPartsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetUploadPartsResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -328,6 +328,15 @@ export interface ListContactsResponse {
   userIds: string[];
 }
 
+export interface CheckMediaAccessRequest {
+  caller: Caller | undefined;
+  mediaId: string;
+}
+
+export interface CheckMediaAccessResponse {
+  allowed: boolean;
+}
+
 function createBaseCreateConversationRequest(): CreateConversationRequest {
   return { caller: undefined, type: "", memberIds: [], title: "" };
 }
@@ -3492,6 +3501,109 @@ export const ListContactsResponse: MessageFns<ListContactsResponse> = {
   },
 };
 
+function createBaseCheckMediaAccessRequest(): CheckMediaAccessRequest {
+  return { caller: undefined, mediaId: "" };
+}
+
+export const CheckMediaAccessRequest: MessageFns<CheckMediaAccessRequest> = {
+  encode(message: CheckMediaAccessRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.caller !== undefined) {
+      Caller.encode(message.caller, writer.uint32(10).fork()).join();
+    }
+    if (message.mediaId !== "") {
+      writer.uint32(18).string(message.mediaId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CheckMediaAccessRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCheckMediaAccessRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.caller = Caller.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.mediaId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseCheckMediaAccessResponse(): CheckMediaAccessResponse {
+  return { allowed: false };
+}
+
+export const CheckMediaAccessResponse: MessageFns<CheckMediaAccessResponse> = {
+  encode(message: CheckMediaAccessResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.allowed !== false) {
+      writer.uint32(8).bool(message.allowed);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CheckMediaAccessResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCheckMediaAccessResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.allowed = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 export type MessageServiceService = typeof MessageServiceService;
 export const MessageServiceService = {
   /**
@@ -3758,6 +3870,21 @@ export const MessageServiceService = {
       Buffer.from(CheckMembershipResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): CheckMembershipResponse => CheckMembershipResponse.decode(value),
   },
+  /**
+   * For the media service: whether the caller is a member of a conversation where the media was
+   * sent in a message that is not deleted.
+   */
+  checkMediaAccess: {
+    path: "/im.message.v1.MessageService/CheckMediaAccess" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CheckMediaAccessRequest): Buffer =>
+      Buffer.from(CheckMediaAccessRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CheckMediaAccessRequest => CheckMediaAccessRequest.decode(value),
+    responseSerialize: (value: CheckMediaAccessResponse): Buffer =>
+      Buffer.from(CheckMediaAccessResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CheckMediaAccessResponse => CheckMediaAccessResponse.decode(value),
+  },
   /** The distinct users who share at least one conversation with the user (presence audience). */
   listContacts: {
     path: "/im.message.v1.MessageService/ListContacts" as const,
@@ -3820,6 +3947,11 @@ export interface MessageServiceServer extends UntypedServiceImplementation {
   searchMessages: handleUnaryCall<SearchMessagesRequest, SearchMessagesResponse>;
   /** Cheap membership test for other services (typing, media access). */
   checkMembership: handleUnaryCall<CheckMembershipRequest, CheckMembershipResponse>;
+  /**
+   * For the media service: whether the caller is a member of a conversation where the media was
+   * sent in a message that is not deleted.
+   */
+  checkMediaAccess: handleUnaryCall<CheckMediaAccessRequest, CheckMediaAccessResponse>;
   /** The distinct users who share at least one conversation with the user (presence audience). */
   listContacts: handleUnaryCall<ListContactsRequest, ListContactsResponse>;
 }
@@ -4205,6 +4337,25 @@ export interface MessageServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: CheckMembershipResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * For the media service: whether the caller is a member of a conversation where the media was
+   * sent in a message that is not deleted.
+   */
+  checkMediaAccess(
+    request: CheckMediaAccessRequest,
+    callback: (error: ServiceError | null, response: CheckMediaAccessResponse) => void,
+  ): ClientUnaryCall;
+  checkMediaAccess(
+    request: CheckMediaAccessRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CheckMediaAccessResponse) => void,
+  ): ClientUnaryCall;
+  checkMediaAccess(
+    request: CheckMediaAccessRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CheckMediaAccessResponse) => void,
   ): ClientUnaryCall;
   /** The distinct users who share at least one conversation with the user (presence audience). */
   listContacts(

@@ -1,0 +1,101 @@
+import {
+  Inject,
+  Injectable,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import type { Kafka } from 'kafkajs';
+import { BatchConsumer, type ConsumedBatch } from '@im/platform/kafka';
+import type { Logger } from '@im/platform/logging';
+import { CONFIG, KAFKA, LOGGER, REGISTRY } from '@im/platform/nest';
+import type { Registry } from '@im/platform/registry';
+import { meter } from '@im/platform/telemetry';
+import { MediaCompleted } from '@im/proto/events/v1';
+import type { MediaConfig } from '../config.js';
+import { MediaTable } from '../storage/media.table.js';
+import { objectKeys, ObjectStore } from '../storage/object-store.js';
+import { processImage } from './image-processing.js';
+
+/**
+ * Processes completed images from im.media.v1: metadata out, thumbnails in, then `ready`. Its own
+ * consumer group; offsets are committed after a batch's work, so a processor killed halfway
+ * leaves the job to the next one, and doing a job twice writes the same objects. A file libvips
+ * cannot decode becomes a ready plain file: the processor never stops on one bad file.
+ */
+@Injectable()
+export class MediaProcessor implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private consumer: BatchConsumer | undefined;
+  private readonly processed = meter().createCounter('im_media_processed_total', {
+    description: 'completed uploads processed (images: metadata removed, thumbnails made)',
+  });
+
+  constructor(
+    @Inject(KAFKA) private readonly kafka: Kafka,
+    @Inject(REGISTRY) private readonly registry: Registry,
+    @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(CONFIG) private readonly config: MediaConfig,
+    private readonly table: MediaTable,
+    private readonly store: ObjectStore,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.consumer = new BatchConsumer(this.kafka, {
+      groupId: this.registry.groups.mediaProcessor,
+      topics: [this.registry.topics.mediaJobs],
+      logger: this.logger,
+      fromBeginning: true,
+      handle: (batch) => this.handle(batch),
+    });
+    await this.consumer.start();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.consumer?.stop();
+  }
+
+  private async handle(batch: ConsumedBatch): Promise<void> {
+    for (const record of batch.messages) {
+      let job: MediaCompleted;
+      try {
+        job = MediaCompleted.decode(record.value!);
+      } catch (err) {
+        this.logger.error({ err, offset: record.offset }, 'undecodable media job skipped');
+        continue;
+      }
+      await this.process(job);
+      await batch.heartbeat();
+      this.processed.add(1);
+    }
+  }
+
+  private async process(job: MediaCompleted): Promise<void> {
+    const m = await this.table.get(job.mediaId);
+    if (!m || m.status === 'ready') return; // done before a crash, or abandoned
+    const key = objectKeys.original(m.tenantId, m.mediaId);
+    let image: Awaited<ReturnType<typeof processImage>> | undefined;
+    try {
+      image = await processImage(await this.store.get(key), this.config.MEDIA_THUMBNAIL_WIDTHS);
+    } catch (err) {
+      this.logger.warn(
+        { err, mediaId: m.mediaId, contentType: m.contentType },
+        'image not decodable: kept as a plain file',
+      );
+    }
+    if (!image) return this.table.ready(m.mediaId, undefined);
+    const thumbnails = image.thumbnails.map((t) => ({
+      width: t.width,
+      height: t.height,
+      key: objectKeys.thumbnail(m.tenantId, m.mediaId, t.width),
+    }));
+    await Promise.all([
+      this.store.put(key, image.file, m.contentType),
+      ...image.thumbnails.map((t, i) => this.store.put(thumbnails[i]!.key, t.webp, 'image/webp')),
+    ]);
+    await this.table.ready(m.mediaId, {
+      width: image.width,
+      height: image.height,
+      thumbnails,
+      size: image.file.length,
+    });
+  }
+}

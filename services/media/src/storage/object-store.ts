@@ -1,0 +1,178 @@
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListPartsCommand,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { CONFIG, REGISTRY } from '@im/platform/nest';
+import type { Registry } from '@im/platform/registry';
+import type { MediaConfig } from '../config.js';
+
+export interface StoredPart {
+  partNumber: number;
+  etag: string;
+}
+
+/**
+ * The media bucket over plain S3 (path-style): versitygw here, SeaweedFS, Ceph RGW or a cloud
+ * bucket elsewhere, by configuration only. Bytes go between clients and the store through signed
+ * URLs; the service itself reads an object only to check or process it.
+ */
+@Injectable()
+export class ObjectStore implements OnModuleInit {
+  readonly bucket: string;
+  private readonly s3: S3Client;
+  /** Signs URLs for clients (S3_PUBLIC_ENDPOINT when they reach the store by another address). */
+  private readonly signer: S3Client;
+
+  constructor(
+    @Inject(CONFIG) private readonly config: MediaConfig,
+    @Inject(REGISTRY) registry: Registry,
+  ) {
+    this.bucket = registry.prefix ? `${registry.prefix}-${config.S3_BUCKET}` : config.S3_BUCKET;
+    const client = (endpoint: string) =>
+      new S3Client({
+        endpoint,
+        region: config.S3_REGION,
+        forcePathStyle: true,
+        credentials: { accessKeyId: config.S3_ACCESS_KEY_ID, secretAccessKey: config.S3_SECRET_ACCESS_KEY },
+        // the store is not AWS: no checksum headers that a presigned PUT from a browser cannot send
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
+      });
+    this.s3 = client(config.S3_ENDPOINT);
+    this.signer = config.S3_PUBLIC_ENDPOINT ? client(config.S3_PUBLIC_ENDPOINT) : this.s3;
+  }
+
+  async onModuleInit(): Promise<void> {
+    try {
+      await this.s3.send(new HeadBucketCommand({ Bucket: this.bucket }));
+    } catch {
+      await this.s3.send(new CreateBucketCommand({ Bucket: this.bucket })).catch((err: { name?: string }) => {
+        if (err.name !== 'BucketAlreadyOwnedByYou' && err.name !== 'BucketAlreadyExists') throw err;
+      });
+    }
+  }
+
+  private get ttl(): number {
+    return this.config.MEDIA_URL_TTL_SECONDS;
+  }
+
+  signPut(key: string, contentType: string): Promise<string> {
+    return getSignedUrl(
+      this.signer,
+      new PutObjectCommand({ Bucket: this.bucket, Key: key, ContentType: contentType }),
+      {
+        expiresIn: this.ttl,
+      },
+    );
+  }
+
+  signGet(key: string, filename: string, contentType: string): Promise<string> {
+    return getSignedUrl(
+      this.signer,
+      new GetObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        ResponseContentType: contentType,
+        ResponseContentDisposition: `inline; filename*=UTF-8''${encodeURIComponent(filename)}`,
+      }),
+      { expiresIn: this.ttl },
+    );
+  }
+
+  async createMultipart(key: string, contentType: string): Promise<string> {
+    const res = await this.s3.send(
+      new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ContentType: contentType }),
+    );
+    return res.UploadId!;
+  }
+
+  signPart(key: string, uploadId: string, partNumber: number): Promise<string> {
+    return getSignedUrl(
+      this.signer,
+      new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber }),
+      { expiresIn: this.ttl },
+    );
+  }
+
+  async listParts(key: string, uploadId: string): Promise<StoredPart[]> {
+    const out: StoredPart[] = [];
+    let marker: string | undefined;
+    for (;;) {
+      const res = await this.s3.send(
+        new ListPartsCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumberMarker: marker }),
+      );
+      for (const p of res.Parts ?? []) out.push({ partNumber: p.PartNumber!, etag: p.ETag! });
+      if (!res.IsTruncated) return out;
+      marker = res.NextPartNumberMarker;
+    }
+  }
+
+  async completeMultipart(key: string, uploadId: string, parts: readonly StoredPart[]): Promise<void> {
+    await this.s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: this.bucket,
+        Key: key,
+        UploadId: uploadId,
+        MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })) },
+      }),
+    );
+  }
+
+  async abortMultipart(key: string, uploadId: string): Promise<void> {
+    await this.s3.send(
+      new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }),
+    );
+  }
+
+  /** The object's size, or undefined when there is none. */
+  async size(key: string): Promise<number | undefined> {
+    try {
+      return (await this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }))).ContentLength;
+    } catch (err) {
+      if ((err as { name?: string }).name === 'NotFound') return undefined;
+      throw err;
+    }
+  }
+
+  /** The first `bytes` bytes (for sniffing the type). */
+  async head(key: string, bytes: number): Promise<Uint8Array> {
+    const res = await this.s3.send(
+      new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: `bytes=0-${bytes - 1}` }),
+    );
+    return res.Body!.transformToByteArray();
+  }
+
+  async get(key: string): Promise<Buffer> {
+    const res = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+    return Buffer.from(await res.Body!.transformToByteArray());
+  }
+
+  async put(key: string, body: Buffer, contentType: string): Promise<void> {
+    await this.s3.send(
+      new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType }),
+    );
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+  }
+}
+
+/** Where a media's objects live: the file, and its thumbnails beside it. */
+export const objectKeys = {
+  original: (tenantId: string, mediaId: string) => `${tenantId}/${mediaId}/file`,
+  thumbnail: (tenantId: string, mediaId: string, width: number) =>
+    `${tenantId}/${mediaId}/thumb-${width}.webp`,
+};

@@ -1,0 +1,58 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { Logger } from '@im/platform/logging';
+import { CONFIG, LOGGER } from '@im/platform/nest';
+import type { MediaConfig } from '../config.js';
+import { dayOf, MediaTable } from '../storage/media.table.js';
+import { objectKeys, ObjectStore } from '../storage/object-store.js';
+
+const EVERY_MS = 5 * 60_000;
+/** Days before the cut-off that are looked at again (a sweeper that was down catches up). */
+const LOOK_BACK_DAYS = 3;
+
+/**
+ * Abandons uploads not completed within MEDIA_PENDING_TTL_SECONDS: their bytes (or multipart
+ * parts) and rows go. Every replica sweeps; removing twice is harmless.
+ */
+@Injectable()
+export class UploadSweeper implements OnApplicationBootstrap, OnApplicationShutdown {
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    @Inject(CONFIG) private readonly config: MediaConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+    private readonly table: MediaTable,
+    private readonly store: ObjectStore,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(
+      () => void this.sweep().catch((err) => this.logger.warn({ err }, 'upload sweep failed')),
+      EVERY_MS,
+    );
+    this.timer.unref();
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.timer);
+  }
+
+  /** One pass; returns how many uploads were abandoned. */
+  async sweep(now = new Date()): Promise<number> {
+    const cutoff = new Date(now.getTime() - this.config.MEDIA_PENDING_TTL_SECONDS * 1000);
+    let removed = 0;
+    for (let d = LOOK_BACK_DAYS; d >= 0; d--) {
+      const day = dayOf(new Date(cutoff.getTime() - d * 86_400_000));
+      for (const id of await this.table.pendingBefore(day, cutoff)) {
+        const m = await this.table.get(id);
+        if (!m || m.status !== 'pending') continue;
+        const key = objectKeys.original(m.tenantId, m.mediaId);
+        if (m.uploadId) await this.store.abortMultipart(key, m.uploadId).catch(() => undefined);
+        await this.store.delete(key);
+        await this.table.remove(m);
+        removed++;
+      }
+    }
+    if (removed > 0) this.logger.info({ removed }, 'abandoned uploads removed');
+    return removed;
+  }
+}
