@@ -8,6 +8,7 @@
 //   node load-tests/dist/src/cli.js xmpp-direct --pairs 50 --rate 500 --duration 10   (the XMPP peer)
 //   node load-tests/dist/src/cli.js cassandra-floor --shapes 50x1,300x1,900x1,100x3,10x30 --duration 10
 //   node load-tests/dist/src/cli.js reactions --members 50 --rate 200 --duration 20 --emojis 4
+//   node load-tests/dist/src/cli.js uploads --users 20 --rate 5 --duration 20 --bytes 1048576
 //   node load-tests/dist/src/cli.js search-seed --messages 1000000 --conversations 500 --users 100
 //   node load-tests/dist/src/cli.js search --qps 50 --duration 30 --send-rate 500 --pairs 50
 // Writes load-tests/results/<scenario>-<time>.json and prints a summary.
@@ -22,6 +23,7 @@ import { runCassandraFloor } from './scenarios/cassandra-floor.js';
 import { runPresence } from './scenarios/presence.js';
 import { runReactionStorm } from './scenarios/reaction-storm.js';
 import { runSearchLoad, seedSearch } from './scenarios/search.js';
+import { runUploads } from './scenarios/uploads.js';
 import { directPairs, group, idleSockets, type Env } from './scenarios/setup.js';
 import { runTraffic, type TrafficResult } from './traffic.js';
 
@@ -217,6 +219,15 @@ async function main(): Promise<Record<string, unknown>> {
           durationSec: opt('duration', 60),
         }),
       };
+    case 'uploads':
+      return {
+        result: await runUploads(env, {
+          users: opt('users', 20),
+          rate: opt('rate', 5),
+          durationSec: opt('duration', 20),
+          imageBytes: opt('bytes', 1024 * 1024),
+        }),
+      };
     case 'reactions':
       return {
         result: await runReactionStorm(env, {
@@ -266,7 +277,7 @@ async function main(): Promise<Record<string, unknown>> {
       };
     default:
       throw new Error(
-        'usage: cli.js direct|group|ramp|idle|presence|reactions|search|xmpp-direct|cassandra-floor [options] (see the header of src/cli.ts)',
+        'usage: cli.js direct|group|ramp|idle|presence|reactions|uploads|search|xmpp-direct|cassandra-floor [options] (see the header of src/cli.ts)',
       );
   }
 }

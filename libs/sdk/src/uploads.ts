@@ -65,14 +65,21 @@ export async function resumeUpload(
   return complete(api, mediaId, parts);
 }
 
-/** Polls until the media is ready (images: thumbnails made). */
+/** Polls until the media is ready (images: thumbnails made), riding out a service restarting. */
 export async function waitUntilReady(api: UploadApi, mediaId: string, timeoutMs = 30_000): Promise<Media> {
   const deadline = Date.now() + timeoutMs;
   for (let delay = 100; ; delay = Math.min(delay * 2, 1_000)) {
-    const { media } = await api.call<{ media: Media }>('GET', `/v1/media/${mediaId}`);
-    if (media.status === 'ready') return media;
-    if (Date.now() + delay > deadline)
-      throw new ApiError('timeout', `media ${mediaId} is still ${media.status}`);
+    let status = 'unknown';
+    try {
+      const { media } = await api.call<{ media: Media }>('GET', `/v1/media/${mediaId}`);
+      if (media.status === 'ready') return media;
+      status = media.status;
+    } catch (err) {
+      // a service restarting answers unavailable for a moment: keep polling
+      const transient = err instanceof ApiError && (err.code === 'unavailable' || err.code === 'timeout');
+      if (!transient || Date.now() + delay > deadline) throw err;
+    }
+    if (Date.now() + delay > deadline) throw new ApiError('timeout', `media ${mediaId} is still ${status}`);
     await new Promise((r) => setTimeout(r, delay));
   }
 }

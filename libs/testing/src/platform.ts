@@ -165,8 +165,7 @@ export class Platform {
       GRPC_PORT: String(old.ports.grpcPort),
       HTTP_PORT: String(old.ports.httpPort),
     };
-    if (name === 'message')
-      Object.assign(base, { AUTH_GRPC_ADDR: this.grpc('auth'), MEDIA_GRPC_ADDR: this.grpc('media') });
+    if (name === 'message') Object.assign(base, this.messageDependencies());
     if (name === 'media') base.MESSAGE_GRPC_ADDR = this.grpc('message');
     if (name === 'presence') base.MESSAGE_GRPC_ADDR = this.grpc('message');
     if (name === 'notification') base.PRESENCE_GRPC_ADDR = this.grpc('presence');
@@ -179,8 +178,7 @@ export class Platform {
       label: `message-${this.replicas.length + 2}`,
       env: {
         ...this.baseEnv,
-        AUTH_GRPC_ADDR: this.grpc('auth'),
-        MEDIA_GRPC_ADDR: this.grpc('media'),
+        ...this.messageDependencies(),
         ...this.extraEnv?.message,
         ...env,
       },
@@ -198,7 +196,7 @@ export class Platform {
       label: `message-${i + 2}-restart`,
       env: {
         ...this.baseEnv,
-        AUTH_GRPC_ADDR: this.grpc('auth'),
+        ...this.messageDependencies(),
         GRPC_PORT: String(old.ports.grpcPort),
         HTTP_PORT: String(old.ports.httpPort),
         ...this.extraEnv?.message,
@@ -207,6 +205,11 @@ export class Platform {
     });
     this.replicas[i] = again;
     return again;
+  }
+
+  /** The services a message replica calls. */
+  private messageDependencies(): Record<string, string> {
+    return { AUTH_GRPC_ADDR: this.grpc('auth'), MEDIA_GRPC_ADDR: this.grpc('media') };
   }
 
   /** Every message replica's gRPC address, for a client that balances over them. */

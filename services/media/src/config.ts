@@ -39,9 +39,10 @@ export const mediaConfigSchema = z.object({
   MEDIA_PENDING_TTL_SECONDS: env.int(
     'an upload not completed within this long is abandoned and its bytes removed',
     24 * 3600,
-    60,
+    1,
     30 * 86_400,
   ),
+  MEDIA_SWEEP_INTERVAL_SECONDS: env.int('how often abandoned uploads are looked for', 300, 1, 86_400),
   MEDIA_UPLOADS_PER_MINUTE: env.int('uploads one user may start per minute', 60, 1, 100_000),
   MEDIA_ALLOWED_TYPES: env
     .string('content types accepted, as sniffed from the bytes (comma-separated; "type/*" for a family)')

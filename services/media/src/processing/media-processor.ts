@@ -72,6 +72,7 @@ export class MediaProcessor implements OnApplicationBootstrap, BeforeApplication
     const m = await this.table.get(job.mediaId);
     if (!m || m.status === 'ready') return; // done before a crash, or abandoned
     const key = objectKeys.original(m.tenantId, m.mediaId);
+    this.logger.debug({ mediaId: m.mediaId }, 'processing media');
     let image: Awaited<ReturnType<typeof processImage>> | undefined;
     try {
       image = await processImage(await this.store.get(key), this.config.MEDIA_THUMBNAIL_WIDTHS);

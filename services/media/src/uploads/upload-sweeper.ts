@@ -5,7 +5,6 @@ import type { MediaConfig } from '../config.js';
 import { dayOf, MediaTable } from '../storage/media.table.js';
 import { objectKeys, ObjectStore } from '../storage/object-store.js';
 
-const EVERY_MS = 5 * 60_000;
 /** Days before the cut-off that are looked at again (a sweeper that was down catches up). */
 const LOOK_BACK_DAYS = 3;
 
@@ -25,9 +24,10 @@ export class UploadSweeper implements OnApplicationBootstrap, OnApplicationShutd
   ) {}
 
   onApplicationBootstrap(): void {
+    const every = this.config.MEDIA_SWEEP_INTERVAL_SECONDS * 1000;
     this.timer = setInterval(
       () => void this.sweep().catch((err) => this.logger.warn({ err }, 'upload sweep failed')),
-      EVERY_MS,
+      every,
     );
     this.timer.unref();
   }
