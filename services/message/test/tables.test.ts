@@ -7,7 +7,7 @@ import { DirectConversationsTable } from '../src/storage/direct-conversations.ta
 import { MembersTable } from '../src/storage/members.table.js';
 import { MessageClaimsTable } from '../src/storage/message-claims.table.js';
 import { MessagesTable } from '../src/storage/messages.table.js';
-import { nextWriteTimestamp } from '../src/storage/write-clock.js';
+import { membershipTimestamp } from '../src/storage/monotonic-timestamp.js';
 import { id, MessageServiceHarness } from './harness.js';
 
 // Every table of the message keyspace against real Cassandra, migrated by the service itself.
@@ -132,7 +132,7 @@ describe('message service tables (real Cassandra)', () => {
 
     const run = (statements: Statement[]) =>
       Promise.all(statements.map((st) => h.db.execute(st.query, st.params)));
-    await run(t.removeStatements(conv, 'bob', nextWriteTimestamp()));
+    await run(t.removeStatements(conv, 'bob', membershipTimestamp(1)));
     assert.equal(await t.membership('bob', conv), undefined, 'a removed member is no member');
     assert.ok(!(await t.conversationsOf('bob')).some((c) => c.conversationId === conv));
     assert.deepEqual(
@@ -140,7 +140,7 @@ describe('message service tables (real Cassandra)', () => {
       ['alice'],
     );
 
-    await run(t.addStatements(conv, 'bob', 'member', 2, new Date(), nextWriteTimestamp()));
+    await run(t.addStatements(conv, 'bob', 'member', 2, new Date(), membershipTimestamp(2)));
     const back = (await t.membership('bob', conv))!;
     assert.equal(back.role, 'member');
     assert.equal(back.readSeq, 7, 'a re-added member keeps the larger marker');
@@ -148,19 +148,19 @@ describe('message service tables (real Cassandra)', () => {
     // decided in order, sent at once: promote, mute, remove, re-add end as decided
     await run(
       [
-        ...t.updateStatements(conv, 'bob', 'admin', true, nextWriteTimestamp()),
-        ...t.removeStatements(conv, 'bob', nextWriteTimestamp()),
-        ...t.addStatements(conv, 'bob', 'member', 0, new Date(), nextWriteTimestamp()),
+        ...t.updateStatements(conv, 'bob', 'admin', true, membershipTimestamp(3)),
+        ...t.removeStatements(conv, 'bob', membershipTimestamp(4)),
+        ...t.addStatements(conv, 'bob', 'member', 0, new Date(), membershipTimestamp(5)),
       ].reverse(),
     );
     const again = (await t.membership('bob', conv))!;
     assert.deepEqual([again.role, again.muted], ['member', false]);
-    await run(t.updateStatements(conv, 'bob', 'member', true, nextWriteTimestamp()));
+    await run(t.updateStatements(conv, 'bob', 'member', true, membershipTimestamp(6)));
     assert.equal((await t.membership('bob', conv))!.muted, true);
     assert.equal((await t.members(conv)).find((m) => m.userId === 'bob')!.muted, true);
     await run([
-      ...t.removeStatements(conv, 'bob', nextWriteTimestamp()),
-      ...t.updateStatements(conv, 'bob', 'admin', false, nextWriteTimestamp() - 10),
+      ...t.removeStatements(conv, 'bob', membershipTimestamp(7)),
+      ...t.updateStatements(conv, 'bob', 'admin', false, membershipTimestamp(8) - 10),
     ]);
     assert.equal(await t.membership('bob', conv), undefined, 'a late update never brings a member back');
   });

@@ -242,6 +242,15 @@ describe('media: uploads to a real S3 store (versitygw), checked files, thumbnai
       '400 invalid_argument',
     );
 
+    // the upload URL still works after complete, but what was checked is what members get
+    const good = Buffer.from('checked text\n');
+    const swap = await start(ana!, 'swap.txt', 'text/plain', good.length);
+    await put(swap.upload, good);
+    const checked = (await ana!.call<{ media: Media }>('POST', `/v1/media/${swap.mediaId}/complete`, {}))
+      .media;
+    assert.equal((await put(swap.upload, elf)).status, 200);
+    assert.ok((await download((await ana!.media(checked.id)).url)).bytes.equals(good), 'the checked bytes');
+
     const pending = await start(ana!, 'later.txt', 'text/plain', 5);
     const bosOwn = await bo!.upload(Buffer.from('bo’s\n'), { filename: 'b.txt', contentType: 'text/plain' });
     const lastSeq = (await ana!.getConversation(group.id)).lastSeq;

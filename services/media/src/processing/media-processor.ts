@@ -73,9 +73,11 @@ export class MediaProcessor implements OnApplicationBootstrap, BeforeApplication
     if (!m || m.status === 'ready') return; // done before a crash, or abandoned
     const key = objectKeys.original(m.tenantId, m.mediaId);
     this.logger.debug({ mediaId: m.mediaId }, 'processing media');
+    // a storage error fails the batch, which is retried; only a file libvips cannot read passes
+    const original = await this.store.get(key);
     let image: Awaited<ReturnType<typeof processImage>> | undefined;
     try {
-      image = await processImage(await this.store.get(key), this.config.MEDIA_THUMBNAIL_WIDTHS);
+      image = await processImage(original, this.config.MEDIA_THUMBNAIL_WIDTHS);
     } catch (err) {
       this.logger.warn(
         { err, mediaId: m.mediaId, contentType: m.contentType },

@@ -2,6 +2,7 @@ import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
+  CopyObjectCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
@@ -165,13 +166,31 @@ export class ObjectStore implements OnModuleInit {
     );
   }
 
+  /** Server-side copy (the bytes stay in the store). */
+  async copy(from: string, to: string, contentType: string): Promise<void> {
+    await this.s3.send(
+      new CopyObjectCommand({
+        Bucket: this.bucket,
+        Key: to,
+        CopySource: `${this.bucket}/${from.split('/').map(encodeURIComponent).join('/')}`,
+        ContentType: contentType,
+        MetadataDirective: 'REPLACE',
+      }),
+    );
+  }
+
   async delete(key: string): Promise<void> {
     await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
   }
 }
 
-/** Where a media's objects live: the file, and its thumbnails beside it. */
+/**
+ * Where a media's objects live. Clients upload to `upload` (their signed URLs name it); complete
+ * checks it and copies it to `original`, which no client URL can write: bytes PUT after the
+ * checks never reach what members download.
+ */
 export const objectKeys = {
+  upload: (tenantId: string, mediaId: string) => `${tenantId}/${mediaId}/upload`,
   original: (tenantId: string, mediaId: string) => `${tenantId}/${mediaId}/file`,
   thumbnail: (tenantId: string, mediaId: string, width: number) =>
     `${tenantId}/${mediaId}/thumb-${width}.webp`,

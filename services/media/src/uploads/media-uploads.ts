@@ -76,7 +76,7 @@ export class MediaUploads implements OnApplicationShutdown {
       );
     await this.checkQuota(caller.tenantId, r.size);
     const mediaId = uuidv7();
-    const key = objectKeys.original(caller.tenantId, mediaId);
+    const key = objectKeys.upload(caller.tenantId, mediaId);
     const contentType = r.contentType.toLowerCase();
     const plan = planUpload(r.size, this.config.MEDIA_PART_SIZE);
     const uploadId =
@@ -120,7 +120,7 @@ export class MediaUploads implements OnApplicationShutdown {
     const m = await this.own(caller, mediaId);
     if (m.status !== 'pending' || !m.uploadId || !m.partSize)
       throw new AppError('invalid_argument', 'mediaId: not a multipart upload in progress');
-    const key = objectKeys.original(m.tenantId, m.mediaId);
+    const key = objectKeys.upload(m.tenantId, m.mediaId);
     const expiresAt = new Date(Date.now() + this.config.MEDIA_URL_TTL_SECONDS * 1000).toISOString();
     const [multipart, uploaded] = await Promise.all([
       this.partTargets(key, m.uploadId, m.partSize, Math.ceil(m.size / m.partSize), expiresAt),
@@ -136,15 +136,21 @@ export class MediaUploads implements OnApplicationShutdown {
    */
   async complete(caller: Caller, mediaId: string, parts: readonly UploadedPart[]): Promise<Media> {
     const m = await this.own(caller, mediaId);
+    if (m.status === 'processing') {
+      // a complete that stored the status but crashed before sending the job: send it again
+      // (processing twice writes the same objects)
+      await this.jobs.submit({ mediaId, tenantId: m.tenantId, contentType: m.contentType });
+      return this.view(m);
+    }
     if (m.status !== 'pending') return this.view(m); // completing twice answers the same
-    const key = objectKeys.original(m.tenantId, m.mediaId);
+    const key = objectKeys.upload(m.tenantId, m.mediaId);
     if (m.uploadId) {
       if (parts.length === 0) throw new AppError('invalid_argument', 'parts: the ETag of every part');
-      await this.store
-        .completeMultipart(key, m.uploadId, parts)
-        .catch((err: { name?: string; message?: string }) => {
-          throw new AppError('invalid_argument', `parts: the store refused them (${err.name ?? 'error'})`);
-        });
+      await this.store.completeMultipart(key, m.uploadId, parts).catch((err: { name?: string }) => {
+        // assembled by an earlier complete that was then refused (or crashed): check what it made
+        if (err.name === 'NoSuchUpload') return;
+        throw new AppError('invalid_argument', `parts: the store refused them (${err.name ?? 'error'})`);
+      });
     }
     const stored = await this.store.size(key);
     if (stored === undefined) throw new AppError('invalid_argument', 'no bytes were uploaded for this media');
@@ -158,10 +164,13 @@ export class MediaUploads implements OnApplicationShutdown {
       head,
       this.config.MEDIA_ALLOWED_TYPES,
     );
+    // members get a copy the upload URL cannot reach: bytes PUT after these checks change nothing
+    await this.store.copy(key, objectKeys.original(m.tenantId, m.mediaId), contentType);
     const status = isProcessableImage(contentType) ? 'processing' : 'ready';
     const done = { ...m, contentType, status } as const;
     if (!(await this.table.complete(done, status, new Date())))
       return this.view((await this.table.get(mediaId))!);
+    await this.store.delete(key);
     if (status === 'processing') await this.jobs.submit({ mediaId, tenantId: m.tenantId, contentType });
     return this.view(done);
   }

@@ -45,9 +45,10 @@ export class UploadSweeper implements OnApplicationBootstrap, OnApplicationShutd
       for (const id of await this.table.pendingBefore(day, cutoff)) {
         const m = await this.table.get(id);
         if (!m || m.status !== 'pending') continue;
-        const key = objectKeys.original(m.tenantId, m.mediaId);
+        const key = objectKeys.upload(m.tenantId, m.mediaId);
         if (m.uploadId) await this.store.abortMultipart(key, m.uploadId).catch(() => undefined);
         await this.store.delete(key);
+        await this.store.delete(objectKeys.original(m.tenantId, m.mediaId));
         await this.table.remove(m);
         removed++;
       }

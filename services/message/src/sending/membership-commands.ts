@@ -67,6 +67,11 @@ export class MembershipCommands {
   /** Leaves; the owner hands over (to `handOverTo`, or the longest-standing admin, else member). */
   async leave(caller: Caller, conversationId: string, handOverTo?: string): Promise<Conversation> {
     const { membership } = await this.conversations.requireMember(caller, conversationId);
+    if (
+      handOverTo !== undefined &&
+      (handOverTo === caller.userId || !(await this.conversations.isMember(handOverTo, conversationId)))
+    )
+      throw new AppError('invalid_argument', 'handOverTo: another member of the conversation');
     const to =
       membership.role !== 'owner'
         ? ''

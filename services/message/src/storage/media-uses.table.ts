@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { CassandraClient, Statement } from '@im/platform/cassandra';
 import { CASSANDRA } from '@im/platform/nest';
+import { monotonicTimestamp } from './monotonic-timestamp.js';
 
 /** media_uses ((media_id), conversation_id, seq): the messages a media was sent in. */
 @Injectable()
@@ -20,10 +21,17 @@ export class MediaUsesTable {
     );
   }
 
-  removeStatements(conversationId: string, seq: number, mediaIds: readonly string[]): Statement[] {
+  /** At the delete's version: above any insert's timestamp, so a late insert never brings it back. */
+  removeStatements(
+    conversationId: string,
+    seq: number,
+    mediaIds: readonly string[],
+    version: number,
+  ): Statement[] {
     return mediaIds.map((mediaId) => ({
-      query: 'DELETE FROM media_uses WHERE media_id = ? AND conversation_id = ? AND seq = ?',
-      params: [mediaId, conversationId, seq],
+      query:
+        'DELETE FROM media_uses USING TIMESTAMP ? WHERE media_id = ? AND conversation_id = ? AND seq = ?',
+      params: [monotonicTimestamp(version), mediaId, conversationId, seq],
     }));
   }
 

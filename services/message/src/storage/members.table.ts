@@ -40,9 +40,9 @@ export class MembersTable {
   }
 
   /**
-   * The sequencer's membership writes (ADR 0013), each at an explicit timestamp from
-   * `WriteClock`: applied in the order decided, so a removal and a re-add in one batch end as
-   * decided. The read marker keeps its own timestamps (see readSeqStatement).
+   * The sequencer's membership writes (ADR 0013), each at its change's membershipTimestamp():
+   * applied in the order decided whenever they land, so a removal and a re-add end as decided.
+   * The read marker keeps its own, higher timestamps (see readSeqStatement).
    */
   addStatements(
     conversationId: string,

@@ -87,7 +87,7 @@ describe('media faults', () => {
         .status,
       200,
     );
-    assert.deepEqual(await objectsOf(platform, ana!.user.tenantId, created.mediaId), ['file']);
+    assert.deepEqual(await objectsOf(platform, ana!.user.tenantId, created.mediaId), ['upload']);
     await sleep(PENDING_TTL_SECONDS * 1000);
     await eventually(
       async () => assert.deepEqual(await objectsOf(platform, ana!.user.tenantId, created.mediaId), []),

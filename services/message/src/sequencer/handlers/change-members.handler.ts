@@ -7,7 +7,7 @@ import type { Decision, SequencingState } from '../../domain/sequencing.js';
 import { ConversationsTable } from '../../storage/conversations.table.js';
 import { MembersTable } from '../../storage/members.table.js';
 import { MessageChangesTable } from '../../storage/message-changes.table.js';
-import { nextWriteTimestamp } from '../../storage/write-clock.js';
+import { membershipTimestamp } from '../../storage/monotonic-timestamp.js';
 import type { BatchItem, CommandHandler, ConversationBatch, Needs, Outbox } from '../command-handler.js';
 
 /**
@@ -40,16 +40,12 @@ export class ChangeMembersHandler implements CommandHandler<'changeMembers'> {
     const d = batch.decisions[index]!;
     if (d.kind !== 'membersChanged') return;
     const id = batch.conversation.conversationId;
+    const ts = membershipTimestamp(d.version);
     for (const u of d.added)
-      batch.statements.push(
-        ...this.members.addStatements(id, u, d.addedRole, batch.lastSeq, batch.now, nextWriteTimestamp()),
-      );
+      batch.statements.push(...this.members.addStatements(id, u, d.addedRole, batch.lastSeq, batch.now, ts));
     for (const m of d.updated)
-      batch.statements.push(
-        ...this.members.updateStatements(id, m.userId, m.role, m.muted, nextWriteTimestamp()),
-      );
-    for (const u of d.removed)
-      batch.statements.push(...this.members.removeStatements(id, u, nextWriteTimestamp()));
+      batch.statements.push(...this.members.updateStatements(id, m.userId, m.role, m.muted, ts));
+    for (const u of d.removed) batch.statements.push(...this.members.removeStatements(id, u, ts));
     if (d.closed)
       batch.statements.push(this.conversations.settingsStatement(id, { archived: true }, d.version));
     batch.statements.push(

@@ -41,7 +41,7 @@ export class DeleteMessageHandler implements CommandHandler<'deleteMessage'> {
       this.edits.deleteAllStatement(d.message.conversationId, d.seq, d.version),
       this.pins.unpinStatement(d.message.conversationId, d.seq, d.version),
       // its files are no longer shared there: members lose access to them
-      ...this.mediaUses.removeStatements(d.message.conversationId, d.seq, d.detached ?? []),
+      ...this.mediaUses.removeStatements(d.message.conversationId, d.seq, d.detached ?? [], d.version),
     ]);
   }
 
