@@ -115,8 +115,13 @@ export class HistoryService {
    * Messages as the caller sees them: `me` on the reactions the caller is part of (one read per
    * page), and each reply's root as it is now (one read for the roots outside the page).
    */
-  private async seenBy(caller: Caller, conversationId: string, page: Message[]): Promise<Message[]> {
-    const messages = await this.withRoots(conversationId, page);
+  private async seenBy(
+    caller: Caller,
+    conversationId: string,
+    page: Message[],
+    knownRoots: readonly Message[] = [],
+  ): Promise<Message[]> {
+    const messages = await this.withRoots(conversationId, page, knownRoots);
     const reacted = messages.filter((m) => m.reactions.length > 0);
     if (reacted.length === 0) return messages;
     const seqs = reacted.map((m) => m.seq);
@@ -129,10 +134,14 @@ export class HistoryService {
     return messages.map((m) => asSeenBy(m, mine.get(m.seq) ?? new Set()));
   }
 
-  private async withRoots(conversationId: string, messages: Message[]): Promise<Message[]> {
+  private async withRoots(
+    conversationId: string,
+    messages: Message[],
+    knownRoots: readonly Message[],
+  ): Promise<Message[]> {
     const seqs = rootSeqsOf(messages);
     if (seqs.length === 0) return messages;
-    const known = new Map(messages.map((m) => [m.seq, m]));
+    const known = new Map([...knownRoots, ...messages].map((m) => [m.seq, m]));
     const missing = seqs.filter((seq) => !known.has(seq));
     if (missing.length > 0)
       for (const m of await this.messages.getMany(conversationId, missing)) known.set(m.seq, m);
@@ -158,7 +167,8 @@ export class HistoryService {
     const seqs = await this.threads.after(conversationId, rootSeq, afterSeq, row.lastSeq, size + 1);
     const page = withinBudget(await this.messages.getMany(conversationId, seqs.slice(0, size)));
     return {
-      messages: await this.seenBy(caller, conversationId, page),
+      // the root was just read: the replies show it without reading it again
+      messages: await this.seenBy(caller, conversationId, page, [root]),
       hasMore: seqs.length > page.length,
     };
   }
