@@ -96,6 +96,15 @@ helm.sh/chart: {{ printf "%s-%s" $root.Chart.Name $root.Chart.Version }}
 {{- end }}
 {{- if eq $svc "notification" }}
 - { name: PRESENCE_GRPC_ADDR, value: {{ include "im.grpcAddress" (list $root "presence") | quote }} }
+- { name: MESSAGE_GRPC_ADDR, value: {{ include "im.grpcAddress" (list $root "message") | quote }} }
+- { name: AUTH_GRPC_ADDR, value: {{ include "im.grpcAddress" (list $root "auth") | quote }} }
+- { name: WEBPUSH_VAPID_SUBJECT, value: {{ $root.Values.notification.webPush.subject | quote }} }
+{{- with $root.Values.notification.webPush.vapidSecret }}
+- name: WEBPUSH_VAPID_PUBLIC_KEY
+  valueFrom: { secretKeyRef: { name: {{ . }}, key: publicKey } }
+- name: WEBPUSH_VAPID_PRIVATE_KEY
+  valueFrom: { secretKeyRef: { name: {{ . }}, key: privateKey } }
+{{- end }}
 {{- end }}
 {{- if and (eq $svc "auth") $root.Values.auth.keyEncryptionKey.secretName }}
 - name: AUTH_KEY_ENCRYPTION_KEY

@@ -1,4 +1,6 @@
 import type { Media, MultipartUpload, UploadedPart } from '@im/proto/client/v1';
+import { md5 } from '@noble/hashes/legacy.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
 import { ApiError } from './errors.js';
 
 /** What an upload needs of the client: its authenticated REST calls. */
@@ -55,13 +57,15 @@ export async function resumeUpload(
     'GET',
     `/v1/media/${mediaId}/parts`,
   );
-  const parts = await uploadParts(
-    multipart,
-    bytes,
-    options.concurrency ?? 4,
-    options.attempts ?? 3,
-    uploaded ?? [],
+  // a part cut off mid-PUT may be listed anyway (with what arrived): keep only parts whose ETag is
+  // the MD5 of the bytes they must hold, upload the others again
+  const size = Number(multipart.partSize);
+  const intact = (uploaded ?? []).filter(
+    (p) =>
+      p.etag.replaceAll('"', '') ===
+      bytesToHex(md5(bytes.subarray((p.partNumber - 1) * size, p.partNumber * size))),
   );
+  const parts = await uploadParts(multipart, bytes, options.concurrency ?? 4, options.attempts ?? 3, intact);
   return complete(api, mediaId, parts);
 }
 

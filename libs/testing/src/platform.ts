@@ -89,7 +89,7 @@ export class Platform {
         platform.startService('presence', { MESSAGE_GRPC_ADDR: platform.grpc('message') }),
         platform.startService('media', { GRPC_PORT: mediaPort, MESSAGE_GRPC_ADDR: platform.grpc('message') }),
       ]);
-      await platform.startService('notification', { PRESENCE_GRPC_ADDR: platform.grpc('presence') });
+      await platform.startService('notification', platform.notificationDependencies());
       for (let i = 0; i < (options.gateways ?? 1); i++) await platform.startGateway();
     } catch (err) {
       await platform.stop();
@@ -168,7 +168,7 @@ export class Platform {
     if (name === 'message') Object.assign(base, this.messageDependencies());
     if (name === 'media') base.MESSAGE_GRPC_ADDR = this.grpc('message');
     if (name === 'presence') base.MESSAGE_GRPC_ADDR = this.grpc('message');
-    if (name === 'notification') base.PRESENCE_GRPC_ADDR = this.grpc('presence');
+    if (name === 'notification') Object.assign(base, this.notificationDependencies());
     return this.startService(name, { ...base, ...env }, `${name}-restart`);
   }
 
@@ -205,6 +205,15 @@ export class Platform {
     });
     this.replicas[i] = again;
     return again;
+  }
+
+  /** The services the notification service calls. */
+  notificationDependencies(): Record<string, string> {
+    return {
+      PRESENCE_GRPC_ADDR: this.grpc('presence'),
+      MESSAGE_GRPC_ADDR: this.grpc('message'),
+      AUTH_GRPC_ADDR: this.grpc('auth'),
+    };
   }
 
   /** The services a message replica calls. */

@@ -1,3 +1,4 @@
+import { MemberDirectory } from './conversations/member-directory.js';
 import { fileURLToPath } from 'node:url';
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { Logger } from '@im/platform/logging';
@@ -92,6 +93,7 @@ export class MessageModule {
         LivePublisher,
         ConversationEvents,
         ConversationService,
+        MemberDirectory,
         HistoryService,
         CommandBus,
         MessageCommands,

@@ -2,7 +2,24 @@ import { fileURLToPath } from 'node:url';
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { Logger } from '@im/platform/logging';
 import { PlatformModule } from '@im/platform/nest';
+import { NotificationGrpcApi } from './api/notification.grpc.js';
+import { AuthClient } from './clients/auth.client.js';
+import { MessageClient } from './clients/message.client.js';
+import { PresenceClient } from './clients/presence.client.js';
 import type { NotificationConfig } from './config.js';
+import { DevicesService } from './devices/devices.service.js';
+import { SessionRevocations } from './devices/session-revocations.js';
+import { Delivery } from './dispatch/delivery.js';
+import { PushDispatcher } from './dispatch/push-dispatcher.js';
+import { PushSender } from './dispatch/push-sender.js';
+import { Recipients } from './dispatch/recipients.js';
+import { VapidKeys } from './providers/vapid-keys.js';
+import { WebPushProvider } from './providers/web-push.provider.js';
+import { RulesCache } from './settings/rules-cache.js';
+import { SettingsService } from './settings/settings.service.js';
+import { DevicesTable } from './storage/devices.table.js';
+import { PushedEventsTable } from './storage/pushed-events.table.js';
+import { RulesTable } from './storage/rules.table.js';
 
 const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url));
 
@@ -18,7 +35,27 @@ export class NotificationModule {
           logger,
           cassandra: { migrationsDir: MIGRATIONS },
           kafka: {},
+          nats: true,
         }),
+      ],
+      providers: [
+        DevicesTable,
+        RulesTable,
+        PushedEventsTable,
+        MessageClient,
+        PresenceClient,
+        AuthClient,
+        VapidKeys,
+        WebPushProvider,
+        Delivery,
+        RulesCache,
+        DevicesService,
+        SettingsService,
+        SessionRevocations,
+        Recipients,
+        PushSender,
+        PushDispatcher,
+        NotificationGrpcApi,
       ],
     };
   }

@@ -1,4 +1,5 @@
 import { runService } from '@im/platform/service';
+import { NotificationGrpcApi } from './api/notification.grpc.js';
 import { notificationConfigSchema } from './config.js';
 import { NotificationModule } from './notification.module.js';
 
@@ -6,5 +7,5 @@ await runService({
   name: 'notification',
   schema: notificationConfigSchema,
   module: (config, logger) => NotificationModule.forRoot(config, logger),
-  grpc: () => [],
+  grpc: (app) => [app.get(NotificationGrpcApi).binding()],
 });

@@ -2,3 +2,4 @@ export * from './client.js';
 export * from './batching-producer.js';
 export * from './batch-consumer.js';
 export * from './delayed-commits.js';
+export * from './decode-records.js';

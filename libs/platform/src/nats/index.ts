@@ -99,3 +99,4 @@ export async function bindKv(nc: NatsConnection, bucket: string): Promise<KV> {
   await kv.status();
   return kv;
 }
+export { RevocationWatch } from './revocation-watch.js';

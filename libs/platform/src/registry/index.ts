@@ -22,6 +22,8 @@ export interface Registry {
     readonly searchIndexer: string;
     /** The media service's processors of im.media.v1. */
     readonly mediaProcessor: string;
+    /** The notification service's pushes from im.events.v1. */
+    readonly pushDispatcher: string;
   };
   readonly indices: {
     /** OpenSearch: one document per message (text and where it belongs). */
@@ -70,6 +72,7 @@ export function createRegistry(prefix = ''): Registry {
       messageSequencer: dotted('im.message.sequencer'),
       searchIndexer: dotted('im.message.search-indexer'),
       mediaProcessor: dotted('im.media.processor'),
+      pushDispatcher: dotted('im.notification.push-dispatcher'),
     },
     indices: {
       messages: dotted('im-messages-v1'),

@@ -1,9 +1,8 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { Logger } from '@im/platform/logging';
 import { LOGGER, NATS, Readiness, REGISTRY } from '@im/platform/nest';
-import { bindKv, type NatsConnection } from '@im/platform/nats';
+import { RevocationWatch, type NatsConnection } from '@im/platform/nats';
 import type { Registry } from '@im/platform/registry';
-import { SessionRevoked } from '@im/proto/events/v1';
 
 type Listener = (sessionId: string, reason: string) => void;
 
@@ -17,27 +16,29 @@ type Listener = (sessionId: string, reason: string) => void;
 export class RevokedSessions implements OnModuleInit, OnApplicationShutdown {
   private readonly revoked = new Map<string, number>();
   private readonly listeners = new Set<Listener>();
-  private watching = false;
-  private stopped = false;
-  private stopWatch: (() => void) | undefined;
+  private readonly watch: RevocationWatch;
   private sweeper: NodeJS.Timeout | undefined;
 
   constructor(
-    @Inject(NATS) private readonly nats: NatsConnection,
-    @Inject(REGISTRY) private readonly registry: Registry,
-    @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(NATS) nats: NatsConnection,
+    @Inject(REGISTRY) registry: Registry,
+    @Inject(LOGGER) logger: Logger,
     readiness: Readiness,
   ) {
+    this.watch = new RevocationWatch(nats, registry.buckets.revokedSessions, logger);
     readiness.add({
       name: 'revocations',
       check: async () => {
-        if (!this.watching) throw new Error(`not watching ${registry.buckets.revokedSessions} yet`);
+        if (!this.watch.watching) throw new Error(`not watching ${registry.buckets.revokedSessions} yet`);
       },
     });
   }
 
   onModuleInit(): void {
-    void this.watchLoop();
+    this.watch.start((ev) => {
+      this.revoked.set(ev.sessionId, ev.expiresAt ? Date.parse(ev.expiresAt) : Date.now() + 3_600_000);
+      for (const l of this.listeners) l(ev.sessionId, ev.reason);
+    });
     this.sweeper = setInterval(() => {
       const now = Date.now();
       for (const [sid, until] of this.revoked) if (until < now) this.revoked.delete(sid);
@@ -46,8 +47,7 @@ export class RevokedSessions implements OnModuleInit, OnApplicationShutdown {
   }
 
   onApplicationShutdown(): void {
-    this.stopped = true;
-    this.stopWatch?.();
+    this.watch.stop();
     clearInterval(this.sweeper);
   }
 
@@ -57,41 +57,5 @@ export class RevokedSessions implements OnModuleInit, OnApplicationShutdown {
 
   onRevoked(listener: Listener): void {
     this.listeners.add(listener);
-  }
-
-  /** The bucket appears when auth starts; until then, and after a NATS outage, keep trying. */
-  private async watchLoop(): Promise<void> {
-    while (!this.stopped) {
-      try {
-        const kv = await bindKv(this.nats, this.registry.buckets.revokedSessions);
-        const iter = await kv.watch();
-        this.stopWatch = () => iter.stop();
-        this.watching = true;
-        for await (const entry of iter) {
-          if (entry.operation !== 'PUT') continue;
-          const ev = decodeRevocation(entry.value);
-          if (!ev) {
-            // one bad entry must not stop the watch (it would restart at the same entry forever)
-            this.logger.warn({ key: entry.key }, 'undecodable revocation entry skipped');
-            continue;
-          }
-          this.revoked.set(ev.sessionId, ev.expiresAt ? Date.parse(ev.expiresAt) : Date.now() + 3_600_000);
-          for (const l of this.listeners) l(ev.sessionId, ev.reason);
-        }
-      } catch (err) {
-        if (!this.stopped) this.logger.debug({ err }, 'revocation watch not available yet');
-      }
-      this.watching = false;
-      if (!this.stopped) await new Promise((r) => setTimeout(r, 1_000));
-    }
-  }
-}
-
-function decodeRevocation(value: Uint8Array): SessionRevoked | undefined {
-  try {
-    const ev = SessionRevoked.decode(value);
-    return ev.sessionId ? ev : undefined;
-  } catch {
-    return undefined;
   }
 }

@@ -32,6 +32,9 @@ function components(): Record<string, unknown> {
     'MultipartUpload',
     'UploadPartTarget',
     'UploadedPart',
+    'Device',
+    'WebPushSubscription',
+    'WebPushKeys',
   ]) {
     schemas[name] = clientSchemas().get(name);
   }

@@ -87,18 +87,52 @@ export const sendMessageBody = z.object({
 
 export const readBody = z.object({ seq });
 
-/** Settings of DESIGN §4 that arrive with the notification service; refused until then, not ignored. */
-const NOT_YET = ['previews', 'quietHours', 'keywords'] as const;
+const quietHours = z
+  .object({
+    start: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM (24 h)'),
+    end: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM (24 h)'),
+    timeZone: z.string().min(1).max(64).describe('IANA time zone, e.g. Europe/Paris'),
+  })
+  .strict();
+
 export const notificationSettingsBody = z
   .object({
     readReceipts: z.boolean().optional().describe('false: nobody sees your read markers, nor you theirs'),
+    previews: z.enum(['full', 'sender', 'none']).optional().describe('what a push shows of a message'),
+    quietHours: quietHours.nullable().optional().describe('no pushes in this daily window; null removes it'),
+    keywords: z
+      .array(z.string().trim().min(1).max(64))
+      .max(50)
+      .optional()
+      .describe('whole words (case-insensitive) that notify even where the level is "mentions"'),
   })
-  .passthrough()
-  .superRefine((body, ctx) => {
-    for (const key of NOT_YET)
-      if (key in body) ctx.addIssue({ code: 'custom', path: [key], message: 'not supported yet' });
+  .strict();
+
+export const conversationNotificationBody = z
+  .object({
+    level: z.enum(['all', 'mentions', 'none']).optional(),
+    mutedUntil: z.iso
+      .datetime({ offset: true })
+      .nullable()
+      .optional()
+      .describe('no pushes until then; null unmutes'),
   })
-  .transform(({ readReceipts }) => ({ readReceipts }));
+  .strict();
+
+export const registerDeviceBody = z
+  .object({
+    platform: z.enum(['apns', 'fcm', 'webpush']),
+    token: z.string().max(4096).optional().describe('APNs device token or FCM registration token'),
+    subscription: z
+      .object({
+        endpoint: z.string().max(2048),
+        keys: z.object({ p256dh: z.string().max(256), auth: z.string().max(128) }).strict(),
+      })
+      .strict()
+      .optional()
+      .describe('Web Push: PushSubscription.toJSON() of the browser'),
+  })
+  .strict();
 
 const messageSeq = seq.min(1);
 const emoji = z.string().min(1).max(64).describe('one emoji (a single grapheme) or a :shortcode:');
@@ -169,6 +203,7 @@ export const presenceQuery = z.object({
 
 export const conversationParams = z.object({ id });
 export const memberParams = z.object({ id, userId: id });
+export const deviceParams = z.object({ id });
 export const messageParams = z.object({ id, seq: intFromQuery(1, Number.MAX_SAFE_INTEGER) });
 export const reactionParams = z.object({ id, seq: intFromQuery(1, Number.MAX_SAFE_INTEGER), emoji });
 

@@ -21,7 +21,6 @@ import {
   createUploadBody,
   mediaParams,
   loginBody,
-  notificationSettingsBody,
   memberParams,
   messageParams,
   reactionParams,
@@ -32,6 +31,7 @@ import {
   searchQuery,
   sendMessageBody,
 } from './request-schemas.js';
+import { notificationRoutes } from './notification-routes.js';
 
 export interface RouteContext<B = unknown, Q = unknown, P = unknown> {
   principal: Principal;
@@ -77,7 +77,7 @@ const authBody = (res: AuthResponse) => ({
   expiresIn: res.tokens!.expiresIn,
 });
 
-function route<
+export function route<
   B extends z.ZodType | undefined,
   Q extends z.ZodType | undefined,
   P extends z.ZodType | undefined,
@@ -98,8 +98,9 @@ function route<
   return r as unknown as Route;
 }
 
+export const caller = (p: Principal) => ({ userId: p.userId, tenantId: p.tenantId, sessionId: p.sessionId });
+
 export function buildRoutes(d: RouteDeps): Route[] {
-  const caller = (p: Principal) => ({ userId: p.userId, tenantId: p.tenantId, sessionId: p.sessionId });
   return [
     route({
       method: 'POST',
@@ -580,35 +581,7 @@ export function buildRoutes(d: RouteDeps): Route[] {
         }),
       }),
     }),
-    route({
-      method: 'GET',
-      path: '/v1/me/notification-settings',
-      summary:
-        'The caller’s settings (so far: readReceipts; previews, quiet hours and keywords come with notifications)',
-      tag: 'users',
-      auth: true,
-      responses: { 200: { type: 'object', properties: { readReceipts: { type: 'boolean' } } } },
-      handler: async ({ principal }) => {
-        const res = await d.downstream.message.getUserSettings({ caller: caller(principal) });
-        return { status: 200, body: { readReceipts: res.settings?.readReceipts ?? true } };
-      },
-    }),
-    route({
-      method: 'PUT',
-      path: '/v1/me/notification-settings',
-      summary: 'Change the caller’s settings (fields left out stay as they are)',
-      tag: 'users',
-      auth: true,
-      body: notificationSettingsBody,
-      responses: { 200: { type: 'object', properties: { readReceipts: { type: 'boolean' } } }, 400: 'Error' },
-      handler: async ({ principal, body }) => {
-        const res = await d.downstream.message.updateUserSettings({
-          caller: caller(principal),
-          readReceipts: body.readReceipts,
-        });
-        return { status: 200, body: { readReceipts: res.settings?.readReceipts ?? true } };
-      },
-    }),
+    ...notificationRoutes(d),
     route({
       method: 'POST',
       path: '/v1/media/uploads',

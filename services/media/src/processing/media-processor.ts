@@ -5,7 +5,7 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import type { Kafka } from 'kafkajs';
-import { BatchConsumer, type ConsumedBatch } from '@im/platform/kafka';
+import { BatchConsumer, decodeRecords, type ConsumedBatch } from '@im/platform/kafka';
 import type { Logger } from '@im/platform/logging';
 import { CONFIG, KAFKA, LOGGER, REGISTRY } from '@im/platform/nest';
 import type { Registry } from '@im/platform/registry';
@@ -54,14 +54,7 @@ export class MediaProcessor implements OnApplicationBootstrap, BeforeApplication
   }
 
   private async handle(batch: ConsumedBatch): Promise<void> {
-    for (const record of batch.messages) {
-      let job: MediaCompleted;
-      try {
-        job = MediaCompleted.decode(record.value!);
-      } catch (err) {
-        this.logger.error({ err, offset: record.offset }, 'undecodable media job skipped');
-        continue;
-      }
+    for (const job of decodeRecords(batch, (v) => MediaCompleted.decode(v), this.logger, 'media job')) {
       await this.process(job);
       await batch.heartbeat();
       this.processed.add(1);

@@ -1,3 +1,4 @@
+import { MemberDirectory } from '../conversations/member-directory.js';
 import { Injectable } from '@nestjs/common';
 import { bindService, requireCaller as caller, type ServiceBinding } from '@im/platform/grpc';
 import { MessageServiceService } from '@im/proto/message/v1';
@@ -18,6 +19,7 @@ export class MessageGrpcApi {
     private readonly membership: MembershipCommands,
     private readonly searching: SearchService,
     private readonly settings: UserSettingsCache,
+    private readonly directory: MemberDirectory,
   ) {}
 
   binding(): ServiceBinding {
@@ -79,6 +81,8 @@ export class MessageGrpcApi {
         allowed: await this.conversations.mayAccessMedia(caller(r.caller), r.mediaId),
       }),
       listContacts: async (r) => ({ userIds: await this.conversations.contacts(caller(r.caller), r.limit) }),
+      listMembers: (r) => this.directory.page(r.tenantId, r.conversationId, r.afterUserId, r.limit),
+      getUnreadTotals: async (r) => ({ totals: await this.directory.unreadTotals(r.tenantId, r.userIds) }),
     });
   }
 }

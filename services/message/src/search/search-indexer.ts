@@ -5,7 +5,7 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import type { Kafka } from 'kafkajs';
-import { BatchConsumer, type ConsumedBatch } from '@im/platform/kafka';
+import { BatchConsumer, decodeRecords, type ConsumedBatch } from '@im/platform/kafka';
 import type { Logger } from '@im/platform/logging';
 import { KAFKA, LOGGER, REGISTRY } from '@im/platform/nest';
 import type { Registry } from '@im/platform/registry';
@@ -51,15 +51,13 @@ export class SearchIndexer implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   private async handle(batch: ConsumedBatch): Promise<void> {
-    const ops: IndexOperation[] = [];
-    for (const record of batch.messages) {
-      try {
-        const op = indexOperationOf(ConversationEvent.decode(record.value!));
-        if (op) ops.push(op);
-      } catch (err) {
-        this.logger.error({ err, offset: record.offset }, 'undecodable event skipped by the search indexer');
-      }
-    }
+    const events = decodeRecords(
+      batch,
+      (v) => ConversationEvent.decode(v),
+      this.logger,
+      'event (search indexer)',
+    );
+    const ops = events.map(indexOperationOf).filter((op): op is IndexOperation => op !== undefined);
     await batch.heartbeat();
     await this.index.apply(ops);
     this.indexed.add(ops.length);

@@ -145,6 +145,20 @@ export class MembersTable {
     return out;
   }
 
+  /** One page of members in user id order, after `afterUserId` ('' from the start). */
+  async membersPage(conversationId: string, afterUserId: string, limit: number): Promise<MemberRow[]> {
+    const rs = await this.db.execute(
+      'SELECT user_id, role, joined_at, muted FROM members_by_conversation WHERE conversation_id = ? AND user_id > ? LIMIT ?',
+      [conversationId, afterUserId, limit],
+    );
+    return rs.rows.map((row) => ({
+      userId: row.get('user_id') as string,
+      role: row.get('role') as Role,
+      joinedAt: row.get('joined_at') as Date,
+      muted: row.get('muted') === true,
+    }));
+  }
+
   async count(conversationId: string): Promise<number> {
     const row = (
       await this.db.execute('SELECT COUNT(*) AS n FROM members_by_conversation WHERE conversation_id = ?', [

@@ -19,7 +19,15 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { SyncCursor, SyncedConversation } from "../../client/v1/frames.js";
-import { Attachment, Conversation, Message, PinnedMessage, Receipt, SearchResult } from "../../client/v1/resources.js";
+import {
+  Attachment,
+  Conversation,
+  Member,
+  Message,
+  PinnedMessage,
+  Receipt,
+  SearchResult,
+} from "../../client/v1/resources.js";
 import { Caller } from "../../common/v1/common.js";
 
 export interface CreateConversationRequest {
@@ -335,6 +343,39 @@ export interface CheckMediaAccessRequest {
 
 export interface CheckMediaAccessResponse {
   allowed: boolean;
+}
+
+export interface ListMembersRequest {
+  tenantId: string;
+  conversationId: string;
+  /** Members with a user id after this one. */
+  afterUserId: string;
+  /** 1-5000, default 1000. */
+  limit: number;
+}
+
+export interface ListMembersResponse {
+  members: Member[];
+  /** The last user id of this page when more follow; empty at the end. */
+  nextAfterUserId: string;
+  /** "direct" | "group" | "channel" */
+  conversationType: string;
+}
+
+export interface GetUnreadTotalsRequest {
+  tenantId: string;
+  /** At most 500. */
+  userIds: string[];
+}
+
+export interface GetUnreadTotalsResponse {
+  /** user id -> unread messages over all the user's conversations in the tenant. */
+  totals: { [key: string]: number };
+}
+
+export interface GetUnreadTotalsResponse_TotalsEntry {
+  key: string;
+  value: number;
 }
 
 function createBaseCreateConversationRequest(): CreateConversationRequest {
@@ -3604,6 +3645,316 @@ export const CheckMediaAccessResponse: MessageFns<CheckMediaAccessResponse> = {
   },
 };
 
+function createBaseListMembersRequest(): ListMembersRequest {
+  return { tenantId: "", conversationId: "", afterUserId: "", limit: 0 };
+}
+
+export const ListMembersRequest: MessageFns<ListMembersRequest> = {
+  encode(message: ListMembersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tenantId !== "") {
+      writer.uint32(10).string(message.tenantId);
+    }
+    if (message.conversationId !== "") {
+      writer.uint32(18).string(message.conversationId);
+    }
+    if (message.afterUserId !== "") {
+      writer.uint32(26).string(message.afterUserId);
+    }
+    if (message.limit !== 0) {
+      writer.uint32(32).int32(message.limit);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListMembersRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListMembersRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tenantId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.conversationId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.afterUserId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.limit = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseListMembersResponse(): ListMembersResponse {
+  return { members: [], nextAfterUserId: "", conversationType: "" };
+}
+
+export const ListMembersResponse: MessageFns<ListMembersResponse> = {
+  encode(message: ListMembersResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.members) {
+      Member.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextAfterUserId !== "") {
+      writer.uint32(18).string(message.nextAfterUserId);
+    }
+    if (message.conversationType !== "") {
+      writer.uint32(26).string(message.conversationType);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListMembersResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListMembersResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.members.push(Member.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextAfterUserId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.conversationType = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseGetUnreadTotalsRequest(): GetUnreadTotalsRequest {
+  return { tenantId: "", userIds: [] };
+}
+
+export const GetUnreadTotalsRequest: MessageFns<GetUnreadTotalsRequest> = {
+  encode(message: GetUnreadTotalsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tenantId !== "") {
+      writer.uint32(10).string(message.tenantId);
+    }
+    for (const v of message.userIds) {
+      writer.uint32(18).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetUnreadTotalsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetUnreadTotalsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tenantId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.userIds.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseGetUnreadTotalsResponse(): GetUnreadTotalsResponse {
+  return { totals: {} };
+}
+
+export const GetUnreadTotalsResponse: MessageFns<GetUnreadTotalsResponse> = {
+  encode(message: GetUnreadTotalsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    globalThis.Object.entries(message.totals).forEach(([key, value]: [string, number]) => {
+      GetUnreadTotalsResponse_TotalsEntry.encode({ key: key as any, value }, writer.uint32(10).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetUnreadTotalsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetUnreadTotalsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            const entry1 = GetUnreadTotalsResponse_TotalsEntry.decode(reader, reader.uint32());
+            if (entry1.value !== undefined) {
+              message.totals[entry1.key] = entry1.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseGetUnreadTotalsResponse_TotalsEntry(): GetUnreadTotalsResponse_TotalsEntry {
+  return { key: "", value: 0 };
+}
+
+export const GetUnreadTotalsResponse_TotalsEntry: MessageFns<GetUnreadTotalsResponse_TotalsEntry> = {
+  encode(message: GetUnreadTotalsResponse_TotalsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== 0) {
+      writer.uint32(16).int64(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetUnreadTotalsResponse_TotalsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetUnreadTotalsResponse_TotalsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.value = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 export type MessageServiceService = typeof MessageServiceService;
 export const MessageServiceService = {
   /**
@@ -3896,6 +4247,28 @@ export const MessageServiceService = {
       Buffer.from(ListContactsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListContactsResponse => ListContactsResponse.decode(value),
   },
+  /** Internal (notification): a conversation's members, paged by user id. */
+  listMembers: {
+    path: "/im.message.v1.MessageService/ListMembers" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListMembersRequest): Buffer => Buffer.from(ListMembersRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListMembersRequest => ListMembersRequest.decode(value),
+    responseSerialize: (value: ListMembersResponse): Buffer => Buffer.from(ListMembersResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListMembersResponse => ListMembersResponse.decode(value),
+  },
+  /** Internal (notification): each user's unread messages over all their conversations (the badge). */
+  getUnreadTotals: {
+    path: "/im.message.v1.MessageService/GetUnreadTotals" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetUnreadTotalsRequest): Buffer =>
+      Buffer.from(GetUnreadTotalsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetUnreadTotalsRequest => GetUnreadTotalsRequest.decode(value),
+    responseSerialize: (value: GetUnreadTotalsResponse): Buffer =>
+      Buffer.from(GetUnreadTotalsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetUnreadTotalsResponse => GetUnreadTotalsResponse.decode(value),
+  },
 } as const;
 
 export interface MessageServiceServer extends UntypedServiceImplementation {
@@ -3954,6 +4327,10 @@ export interface MessageServiceServer extends UntypedServiceImplementation {
   checkMediaAccess: handleUnaryCall<CheckMediaAccessRequest, CheckMediaAccessResponse>;
   /** The distinct users who share at least one conversation with the user (presence audience). */
   listContacts: handleUnaryCall<ListContactsRequest, ListContactsResponse>;
+  /** Internal (notification): a conversation's members, paged by user id. */
+  listMembers: handleUnaryCall<ListMembersRequest, ListMembersResponse>;
+  /** Internal (notification): each user's unread messages over all their conversations (the badge). */
+  getUnreadTotals: handleUnaryCall<GetUnreadTotalsRequest, GetUnreadTotalsResponse>;
 }
 
 export interface MessageServiceClient extends Client {
@@ -4372,6 +4749,38 @@ export interface MessageServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListContactsResponse) => void,
+  ): ClientUnaryCall;
+  /** Internal (notification): a conversation's members, paged by user id. */
+  listMembers(
+    request: ListMembersRequest,
+    callback: (error: ServiceError | null, response: ListMembersResponse) => void,
+  ): ClientUnaryCall;
+  listMembers(
+    request: ListMembersRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListMembersResponse) => void,
+  ): ClientUnaryCall;
+  listMembers(
+    request: ListMembersRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListMembersResponse) => void,
+  ): ClientUnaryCall;
+  /** Internal (notification): each user's unread messages over all their conversations (the badge). */
+  getUnreadTotals(
+    request: GetUnreadTotalsRequest,
+    callback: (error: ServiceError | null, response: GetUnreadTotalsResponse) => void,
+  ): ClientUnaryCall;
+  getUnreadTotals(
+    request: GetUnreadTotalsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetUnreadTotalsResponse) => void,
+  ): ClientUnaryCall;
+  getUnreadTotals(
+    request: GetUnreadTotalsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetUnreadTotalsResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -19,40 +19,66 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { Timestamp } from "../../../google/protobuf/timestamp.js";
+import { Device, WebPushSubscription } from "../../client/v1/resources.js";
 import { Caller } from "../../common/v1/common.js";
 
-export interface RegisterPushTokenRequest {
-  caller:
-    | Caller
-    | undefined;
-  /** "apns" | "fcm" | "webpush" */
+export interface RegisterDeviceRequest {
+  caller: Caller | undefined;
   platform: string;
   token: string;
+  subscription?: WebPushSubscription | undefined;
 }
 
-export interface RegisterPushTokenResponse {
+export interface RegisterDeviceResponse {
+  device:
+    | Device
+    | undefined;
+  /** False when the same target was registered already (it now belongs to this session). */
+  created: boolean;
 }
 
-export interface UnregisterPushTokenRequest {
+export interface ListDevicesRequest {
   caller: Caller | undefined;
-  token: string;
 }
 
-export interface UnregisterPushTokenResponse {
+export interface ListDevicesResponse {
+  devices: Device[];
+}
+
+export interface RemoveDeviceRequest {
+  caller: Caller | undefined;
+  deviceId: string;
+}
+
+export interface RemoveDeviceResponse {
+}
+
+export interface GetWebPushKeyRequest {
+}
+
+export interface GetWebPushKeyResponse {
+  /** Base64url of the uncompressed P-256 public key. */
+  publicKey: string;
 }
 
 export interface QuietHours {
-  /** "HH:MM" in time_zone */
+  /** "HH:MM" in time_zone; an end before the start spans midnight. */
   start: string;
   end: string;
+  /** IANA zone, e.g. "Europe/Paris". */
   timeZone: string;
 }
 
 export interface NotificationSettings {
-  doNotDisturb: boolean;
-  quietHours?: QuietHours | undefined;
-  mutedConversationIds: string[];
-  /** Messages containing one of these words notify even in muted conversations. */
+  /** "full" | "sender" | "none": what a push shows of the message. */
+  previews: string;
+  quietHours?:
+    | QuietHours
+    | undefined;
+  /**
+   * Whole words, case-insensitive: a message containing one notifies even where the level is
+   * "mentions" (not where it is "none" or muted).
+   */
   keywords: string[];
 }
 
@@ -65,58 +91,61 @@ export interface GetSettingsResponse {
 }
 
 export interface UpdateSettingsRequest {
-  caller: Caller | undefined;
-  settings: NotificationSettings | undefined;
+  caller:
+    | Caller
+    | undefined;
+  /** Only the fields set change. */
+  previews?: string | undefined;
+  quietHours?:
+    | QuietHours
+    | undefined;
+  /** Set to remove the quiet hours. */
+  clearQuietHours: boolean;
+  /** Replaces the list when set_keywords is true. */
+  keywords: string[];
+  setKeywords: boolean;
 }
 
 export interface UpdateSettingsResponse {
   settings: NotificationSettings | undefined;
 }
 
-export interface Webhook {
-  id: string;
-  url: string;
-  /** Event kinds, e.g. "message.created". */
-  events: string[];
-  createdAt: string | undefined;
+export interface ConversationNotificationSettings {
+  /** "all" | "mentions" | "none", or "default" when never set (mentions in channels, all elsewhere) */
+  level: string;
+  mutedUntil?: string | undefined;
 }
 
-export interface CreateWebhookRequest {
+export interface GetConversationSettingsRequest {
   caller: Caller | undefined;
-  url: string;
-  events: string[];
+  conversationId: string;
 }
 
-export interface CreateWebhookResponse {
-  webhook:
-    | Webhook
+export interface GetConversationSettingsResponse {
+  settings: ConversationNotificationSettings | undefined;
+}
+
+export interface UpdateConversationSettingsRequest {
+  caller: Caller | undefined;
+  conversationId: string;
+  level?: string | undefined;
+  mutedUntil?:
+    | string
     | undefined;
-  /** HMAC-SHA256 key that signs deliveries; shown once. */
-  secret: string;
+  /** Set to unmute before muted_until. */
+  clearMutedUntil: boolean;
 }
 
-export interface ListWebhooksRequest {
-  caller: Caller | undefined;
+export interface UpdateConversationSettingsResponse {
+  settings: ConversationNotificationSettings | undefined;
 }
 
-export interface ListWebhooksResponse {
-  webhooks: Webhook[];
+function createBaseRegisterDeviceRequest(): RegisterDeviceRequest {
+  return { caller: undefined, platform: "", token: "", subscription: undefined };
 }
 
-export interface DeleteWebhookRequest {
-  caller: Caller | undefined;
-  webhookId: string;
-}
-
-export interface DeleteWebhookResponse {
-}
-
-function createBaseRegisterPushTokenRequest(): RegisterPushTokenRequest {
-  return { caller: undefined, platform: "", token: "" };
-}
-
-export const RegisterPushTokenRequest: MessageFns<RegisterPushTokenRequest> = {
-  encode(message: RegisterPushTokenRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const RegisterDeviceRequest: MessageFns<RegisterDeviceRequest> = {
+  encode(message: RegisterDeviceRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.caller !== undefined) {
       Caller.encode(message.caller, writer.uint32(10).fork()).join();
     }
@@ -126,10 +155,13 @@ export const RegisterPushTokenRequest: MessageFns<RegisterPushTokenRequest> = {
     if (message.token !== "") {
       writer.uint32(26).string(message.token);
     }
+    if (message.subscription !== undefined) {
+      WebPushSubscription.encode(message.subscription, writer.uint32(34).fork()).join();
+    }
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): RegisterPushTokenRequest {
+  decode(input: BinaryReader | Uint8Array, length?: number): RegisterDeviceRequest {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -138,7 +170,7 @@ export const RegisterPushTokenRequest: MessageFns<RegisterPushTokenRequest> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseRegisterPushTokenRequest();
+      const message = createBaseRegisterDeviceRequest();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -166,6 +198,14 @@ export const RegisterPushTokenRequest: MessageFns<RegisterPushTokenRequest> = {
             message.token = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.subscription = WebPushSubscription.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -179,16 +219,22 @@ export const RegisterPushTokenRequest: MessageFns<RegisterPushTokenRequest> = {
   },
 };
 
-function createBaseRegisterPushTokenResponse(): RegisterPushTokenResponse {
-  return {};
+function createBaseRegisterDeviceResponse(): RegisterDeviceResponse {
+  return { device: undefined, created: false };
 }
 
-export const RegisterPushTokenResponse: MessageFns<RegisterPushTokenResponse> = {
-  encode(_: RegisterPushTokenResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const RegisterDeviceResponse: MessageFns<RegisterDeviceResponse> = {
+  encode(message: RegisterDeviceResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.device !== undefined) {
+      Device.encode(message.device, writer.uint32(10).fork()).join();
+    }
+    if (message.created !== false) {
+      writer.uint32(16).bool(message.created);
+    }
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): RegisterPushTokenResponse {
+  decode(input: BinaryReader | Uint8Array, length?: number): RegisterDeviceResponse {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -197,10 +243,26 @@ export const RegisterPushTokenResponse: MessageFns<RegisterPushTokenResponse> = 
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseRegisterPushTokenResponse();
+      const message = createBaseRegisterDeviceResponse();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.device = Device.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.created = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -214,22 +276,19 @@ export const RegisterPushTokenResponse: MessageFns<RegisterPushTokenResponse> = 
   },
 };
 
-function createBaseUnregisterPushTokenRequest(): UnregisterPushTokenRequest {
-  return { caller: undefined, token: "" };
+function createBaseListDevicesRequest(): ListDevicesRequest {
+  return { caller: undefined };
 }
 
-export const UnregisterPushTokenRequest: MessageFns<UnregisterPushTokenRequest> = {
-  encode(message: UnregisterPushTokenRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const ListDevicesRequest: MessageFns<ListDevicesRequest> = {
+  encode(message: ListDevicesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.caller !== undefined) {
       Caller.encode(message.caller, writer.uint32(10).fork()).join();
-    }
-    if (message.token !== "") {
-      writer.uint32(18).string(message.token);
     }
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): UnregisterPushTokenRequest {
+  decode(input: BinaryReader | Uint8Array, length?: number): ListDevicesRequest {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -238,7 +297,102 @@ export const UnregisterPushTokenRequest: MessageFns<UnregisterPushTokenRequest> 
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseUnregisterPushTokenRequest();
+      const message = createBaseListDevicesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.caller = Caller.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseListDevicesResponse(): ListDevicesResponse {
+  return { devices: [] };
+}
+
+export const ListDevicesResponse: MessageFns<ListDevicesResponse> = {
+  encode(message: ListDevicesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.devices) {
+      Device.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListDevicesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListDevicesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.devices.push(Device.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseRemoveDeviceRequest(): RemoveDeviceRequest {
+  return { caller: undefined, deviceId: "" };
+}
+
+export const RemoveDeviceRequest: MessageFns<RemoveDeviceRequest> = {
+  encode(message: RemoveDeviceRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.caller !== undefined) {
+      Caller.encode(message.caller, writer.uint32(10).fork()).join();
+    }
+    if (message.deviceId !== "") {
+      writer.uint32(18).string(message.deviceId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveDeviceRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveDeviceRequest();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -255,7 +409,7 @@ export const UnregisterPushTokenRequest: MessageFns<UnregisterPushTokenRequest> 
               break;
             }
 
-            message.token = reader.string();
+            message.deviceId = reader.string();
             continue;
           }
         }
@@ -271,16 +425,16 @@ export const UnregisterPushTokenRequest: MessageFns<UnregisterPushTokenRequest> 
   },
 };
 
-function createBaseUnregisterPushTokenResponse(): UnregisterPushTokenResponse {
+function createBaseRemoveDeviceResponse(): RemoveDeviceResponse {
   return {};
 }
 
-export const UnregisterPushTokenResponse: MessageFns<UnregisterPushTokenResponse> = {
-  encode(_: UnregisterPushTokenResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const RemoveDeviceResponse: MessageFns<RemoveDeviceResponse> = {
+  encode(_: RemoveDeviceResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): UnregisterPushTokenResponse {
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveDeviceResponse {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -289,10 +443,91 @@ export const UnregisterPushTokenResponse: MessageFns<UnregisterPushTokenResponse
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseUnregisterPushTokenResponse();
+      const message = createBaseRemoveDeviceResponse();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseGetWebPushKeyRequest(): GetWebPushKeyRequest {
+  return {};
+}
+
+export const GetWebPushKeyRequest: MessageFns<GetWebPushKeyRequest> = {
+  encode(_: GetWebPushKeyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetWebPushKeyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetWebPushKeyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseGetWebPushKeyResponse(): GetWebPushKeyResponse {
+  return { publicKey: "" };
+}
+
+export const GetWebPushKeyResponse: MessageFns<GetWebPushKeyResponse> = {
+  encode(message: GetWebPushKeyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.publicKey !== "") {
+      writer.uint32(10).string(message.publicKey);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetWebPushKeyResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetWebPushKeyResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.publicKey = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -375,22 +610,19 @@ export const QuietHours: MessageFns<QuietHours> = {
 };
 
 function createBaseNotificationSettings(): NotificationSettings {
-  return { doNotDisturb: false, quietHours: undefined, mutedConversationIds: [], keywords: [] };
+  return { previews: "", quietHours: undefined, keywords: [] };
 }
 
 export const NotificationSettings: MessageFns<NotificationSettings> = {
   encode(message: NotificationSettings, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.doNotDisturb !== false) {
-      writer.uint32(8).bool(message.doNotDisturb);
+    if (message.previews !== "") {
+      writer.uint32(10).string(message.previews);
     }
     if (message.quietHours !== undefined) {
       QuietHours.encode(message.quietHours, writer.uint32(18).fork()).join();
     }
-    for (const v of message.mutedConversationIds) {
-      writer.uint32(26).string(v!);
-    }
     for (const v of message.keywords) {
-      writer.uint32(34).string(v!);
+      writer.uint32(26).string(v!);
     }
     return writer;
   },
@@ -409,11 +641,11 @@ export const NotificationSettings: MessageFns<NotificationSettings> = {
         const tag = reader.uint32();
         switch (tag >>> 3) {
           case 1: {
-            if (tag !== 8) {
+            if (tag !== 10) {
               break;
             }
 
-            message.doNotDisturb = reader.bool();
+            message.previews = reader.string();
             continue;
           }
           case 2: {
@@ -426,14 +658,6 @@ export const NotificationSettings: MessageFns<NotificationSettings> = {
           }
           case 3: {
             if (tag !== 26) {
-              break;
-            }
-
-            message.mutedConversationIds.push(reader.string());
-            continue;
-          }
-          case 4: {
-            if (tag !== 34) {
               break;
             }
 
@@ -546,7 +770,14 @@ export const GetSettingsResponse: MessageFns<GetSettingsResponse> = {
 };
 
 function createBaseUpdateSettingsRequest(): UpdateSettingsRequest {
-  return { caller: undefined, settings: undefined };
+  return {
+    caller: undefined,
+    previews: undefined,
+    quietHours: undefined,
+    clearQuietHours: false,
+    keywords: [],
+    setKeywords: false,
+  };
 }
 
 export const UpdateSettingsRequest: MessageFns<UpdateSettingsRequest> = {
@@ -554,8 +785,20 @@ export const UpdateSettingsRequest: MessageFns<UpdateSettingsRequest> = {
     if (message.caller !== undefined) {
       Caller.encode(message.caller, writer.uint32(10).fork()).join();
     }
-    if (message.settings !== undefined) {
-      NotificationSettings.encode(message.settings, writer.uint32(18).fork()).join();
+    if (message.previews !== undefined) {
+      writer.uint32(18).string(message.previews);
+    }
+    if (message.quietHours !== undefined) {
+      QuietHours.encode(message.quietHours, writer.uint32(26).fork()).join();
+    }
+    if (message.clearQuietHours !== false) {
+      writer.uint32(32).bool(message.clearQuietHours);
+    }
+    for (const v of message.keywords) {
+      writer.uint32(42).string(v!);
+    }
+    if (message.setKeywords !== false) {
+      writer.uint32(48).bool(message.setKeywords);
     }
     return writer;
   },
@@ -586,7 +829,39 @@ export const UpdateSettingsRequest: MessageFns<UpdateSettingsRequest> = {
               break;
             }
 
-            message.settings = NotificationSettings.decode(reader, reader.uint32());
+            message.previews = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.quietHours = QuietHours.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.clearQuietHours = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.keywords.push(reader.string());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.setKeywords = reader.bool();
             continue;
           }
         }
@@ -648,28 +923,22 @@ export const UpdateSettingsResponse: MessageFns<UpdateSettingsResponse> = {
   },
 };
 
-function createBaseWebhook(): Webhook {
-  return { id: "", url: "", events: [], createdAt: undefined };
+function createBaseConversationNotificationSettings(): ConversationNotificationSettings {
+  return { level: "", mutedUntil: undefined };
 }
 
-export const Webhook: MessageFns<Webhook> = {
-  encode(message: Webhook, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.id !== "") {
-      writer.uint32(10).string(message.id);
+export const ConversationNotificationSettings: MessageFns<ConversationNotificationSettings> = {
+  encode(message: ConversationNotificationSettings, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.level !== "") {
+      writer.uint32(10).string(message.level);
     }
-    if (message.url !== "") {
-      writer.uint32(18).string(message.url);
-    }
-    for (const v of message.events) {
-      writer.uint32(26).string(v!);
-    }
-    if (message.createdAt !== undefined) {
-      Timestamp.encode(toTimestamp(message.createdAt), writer.uint32(34).fork()).join();
+    if (message.mutedUntil !== undefined) {
+      Timestamp.encode(toTimestamp(message.mutedUntil), writer.uint32(18).fork()).join();
     }
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): Webhook {
+  decode(input: BinaryReader | Uint8Array, length?: number): ConversationNotificationSettings {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -678,7 +947,7 @@ export const Webhook: MessageFns<Webhook> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseWebhook();
+      const message = createBaseConversationNotificationSettings();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -687,7 +956,7 @@ export const Webhook: MessageFns<Webhook> = {
               break;
             }
 
-            message.id = reader.string();
+            message.level = reader.string();
             continue;
           }
           case 2: {
@@ -695,7 +964,176 @@ export const Webhook: MessageFns<Webhook> = {
               break;
             }
 
-            message.url = reader.string();
+            message.mutedUntil = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseGetConversationSettingsRequest(): GetConversationSettingsRequest {
+  return { caller: undefined, conversationId: "" };
+}
+
+export const GetConversationSettingsRequest: MessageFns<GetConversationSettingsRequest> = {
+  encode(message: GetConversationSettingsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.caller !== undefined) {
+      Caller.encode(message.caller, writer.uint32(10).fork()).join();
+    }
+    if (message.conversationId !== "") {
+      writer.uint32(18).string(message.conversationId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetConversationSettingsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetConversationSettingsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.caller = Caller.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.conversationId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseGetConversationSettingsResponse(): GetConversationSettingsResponse {
+  return { settings: undefined };
+}
+
+export const GetConversationSettingsResponse: MessageFns<GetConversationSettingsResponse> = {
+  encode(message: GetConversationSettingsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.settings !== undefined) {
+      ConversationNotificationSettings.encode(message.settings, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetConversationSettingsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetConversationSettingsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.settings = ConversationNotificationSettings.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseUpdateConversationSettingsRequest(): UpdateConversationSettingsRequest {
+  return { caller: undefined, conversationId: "", level: undefined, mutedUntil: undefined, clearMutedUntil: false };
+}
+
+export const UpdateConversationSettingsRequest: MessageFns<UpdateConversationSettingsRequest> = {
+  encode(message: UpdateConversationSettingsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.caller !== undefined) {
+      Caller.encode(message.caller, writer.uint32(10).fork()).join();
+    }
+    if (message.conversationId !== "") {
+      writer.uint32(18).string(message.conversationId);
+    }
+    if (message.level !== undefined) {
+      writer.uint32(26).string(message.level);
+    }
+    if (message.mutedUntil !== undefined) {
+      Timestamp.encode(toTimestamp(message.mutedUntil), writer.uint32(34).fork()).join();
+    }
+    if (message.clearMutedUntil !== false) {
+      writer.uint32(40).bool(message.clearMutedUntil);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateConversationSettingsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateConversationSettingsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.caller = Caller.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.conversationId = reader.string();
             continue;
           }
           case 3: {
@@ -703,7 +1141,7 @@ export const Webhook: MessageFns<Webhook> = {
               break;
             }
 
-            message.events.push(reader.string());
+            message.level = reader.string();
             continue;
           }
           case 4: {
@@ -711,7 +1149,15 @@ export const Webhook: MessageFns<Webhook> = {
               break;
             }
 
-            message.createdAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            message.mutedUntil = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.clearMutedUntil = reader.bool();
             continue;
           }
         }
@@ -727,25 +1173,19 @@ export const Webhook: MessageFns<Webhook> = {
   },
 };
 
-function createBaseCreateWebhookRequest(): CreateWebhookRequest {
-  return { caller: undefined, url: "", events: [] };
+function createBaseUpdateConversationSettingsResponse(): UpdateConversationSettingsResponse {
+  return { settings: undefined };
 }
 
-export const CreateWebhookRequest: MessageFns<CreateWebhookRequest> = {
-  encode(message: CreateWebhookRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.caller !== undefined) {
-      Caller.encode(message.caller, writer.uint32(10).fork()).join();
-    }
-    if (message.url !== "") {
-      writer.uint32(18).string(message.url);
-    }
-    for (const v of message.events) {
-      writer.uint32(26).string(v!);
+export const UpdateConversationSettingsResponse: MessageFns<UpdateConversationSettingsResponse> = {
+  encode(message: UpdateConversationSettingsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.settings !== undefined) {
+      ConversationNotificationSettings.encode(message.settings, writer.uint32(10).fork()).join();
     }
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): CreateWebhookRequest {
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateConversationSettingsResponse {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -754,7 +1194,7 @@ export const CreateWebhookRequest: MessageFns<CreateWebhookRequest> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseCreateWebhookRequest();
+      const message = createBaseUpdateConversationSettingsResponse();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -763,266 +1203,9 @@ export const CreateWebhookRequest: MessageFns<CreateWebhookRequest> = {
               break;
             }
 
-            message.caller = Caller.decode(reader, reader.uint32());
+            message.settings = ConversationNotificationSettings.decode(reader, reader.uint32());
             continue;
           }
-          case 2: {
-            if (tag !== 18) {
-              break;
-            }
-
-            message.url = reader.string();
-            continue;
-          }
-          case 3: {
-            if (tag !== 26) {
-              break;
-            }
-
-            message.events.push(reader.string());
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-};
-
-function createBaseCreateWebhookResponse(): CreateWebhookResponse {
-  return { webhook: undefined, secret: "" };
-}
-
-export const CreateWebhookResponse: MessageFns<CreateWebhookResponse> = {
-  encode(message: CreateWebhookResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.webhook !== undefined) {
-      Webhook.encode(message.webhook, writer.uint32(10).fork()).join();
-    }
-    if (message.secret !== "") {
-      writer.uint32(18).string(message.secret);
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): CreateWebhookResponse {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseCreateWebhookResponse();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
-              break;
-            }
-
-            message.webhook = Webhook.decode(reader, reader.uint32());
-            continue;
-          }
-          case 2: {
-            if (tag !== 18) {
-              break;
-            }
-
-            message.secret = reader.string();
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-};
-
-function createBaseListWebhooksRequest(): ListWebhooksRequest {
-  return { caller: undefined };
-}
-
-export const ListWebhooksRequest: MessageFns<ListWebhooksRequest> = {
-  encode(message: ListWebhooksRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.caller !== undefined) {
-      Caller.encode(message.caller, writer.uint32(10).fork()).join();
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): ListWebhooksRequest {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseListWebhooksRequest();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
-              break;
-            }
-
-            message.caller = Caller.decode(reader, reader.uint32());
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-};
-
-function createBaseListWebhooksResponse(): ListWebhooksResponse {
-  return { webhooks: [] };
-}
-
-export const ListWebhooksResponse: MessageFns<ListWebhooksResponse> = {
-  encode(message: ListWebhooksResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    for (const v of message.webhooks) {
-      Webhook.encode(v!, writer.uint32(10).fork()).join();
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): ListWebhooksResponse {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseListWebhooksResponse();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
-              break;
-            }
-
-            message.webhooks.push(Webhook.decode(reader, reader.uint32()));
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-};
-
-function createBaseDeleteWebhookRequest(): DeleteWebhookRequest {
-  return { caller: undefined, webhookId: "" };
-}
-
-export const DeleteWebhookRequest: MessageFns<DeleteWebhookRequest> = {
-  encode(message: DeleteWebhookRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.caller !== undefined) {
-      Caller.encode(message.caller, writer.uint32(10).fork()).join();
-    }
-    if (message.webhookId !== "") {
-      writer.uint32(18).string(message.webhookId);
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): DeleteWebhookRequest {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseDeleteWebhookRequest();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
-              break;
-            }
-
-            message.caller = Caller.decode(reader, reader.uint32());
-            continue;
-          }
-          case 2: {
-            if (tag !== 18) {
-              break;
-            }
-
-            message.webhookId = reader.string();
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-};
-
-function createBaseDeleteWebhookResponse(): DeleteWebhookResponse {
-  return {};
-}
-
-export const DeleteWebhookResponse: MessageFns<DeleteWebhookResponse> = {
-  encode(_: DeleteWebhookResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): DeleteWebhookResponse {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseDeleteWebhookResponse();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1038,27 +1221,47 @@ export const DeleteWebhookResponse: MessageFns<DeleteWebhookResponse> = {
 
 export type NotificationServiceService = typeof NotificationServiceService;
 export const NotificationServiceService = {
-  registerPushToken: {
-    path: "/im.notification.v1.NotificationService/RegisterPushToken" as const,
+  /** Registers a push target for the caller's session (the same token or endpoint again replaces it). */
+  registerDevice: {
+    path: "/im.notification.v1.NotificationService/RegisterDevice" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: RegisterPushTokenRequest): Buffer =>
-      Buffer.from(RegisterPushTokenRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): RegisterPushTokenRequest => RegisterPushTokenRequest.decode(value),
-    responseSerialize: (value: RegisterPushTokenResponse): Buffer =>
-      Buffer.from(RegisterPushTokenResponse.encode(value).finish()),
-    responseDeserialize: (value: Buffer): RegisterPushTokenResponse => RegisterPushTokenResponse.decode(value),
+    requestSerialize: (value: RegisterDeviceRequest): Buffer =>
+      Buffer.from(RegisterDeviceRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RegisterDeviceRequest => RegisterDeviceRequest.decode(value),
+    responseSerialize: (value: RegisterDeviceResponse): Buffer =>
+      Buffer.from(RegisterDeviceResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RegisterDeviceResponse => RegisterDeviceResponse.decode(value),
   },
-  unregisterPushToken: {
-    path: "/im.notification.v1.NotificationService/UnregisterPushToken" as const,
+  listDevices: {
+    path: "/im.notification.v1.NotificationService/ListDevices" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: UnregisterPushTokenRequest): Buffer =>
-      Buffer.from(UnregisterPushTokenRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): UnregisterPushTokenRequest => UnregisterPushTokenRequest.decode(value),
-    responseSerialize: (value: UnregisterPushTokenResponse): Buffer =>
-      Buffer.from(UnregisterPushTokenResponse.encode(value).finish()),
-    responseDeserialize: (value: Buffer): UnregisterPushTokenResponse => UnregisterPushTokenResponse.decode(value),
+    requestSerialize: (value: ListDevicesRequest): Buffer => Buffer.from(ListDevicesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListDevicesRequest => ListDevicesRequest.decode(value),
+    responseSerialize: (value: ListDevicesResponse): Buffer => Buffer.from(ListDevicesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListDevicesResponse => ListDevicesResponse.decode(value),
+  },
+  removeDevice: {
+    path: "/im.notification.v1.NotificationService/RemoveDevice" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RemoveDeviceRequest): Buffer => Buffer.from(RemoveDeviceRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RemoveDeviceRequest => RemoveDeviceRequest.decode(value),
+    responseSerialize: (value: RemoveDeviceResponse): Buffer =>
+      Buffer.from(RemoveDeviceResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RemoveDeviceResponse => RemoveDeviceResponse.decode(value),
+  },
+  /** The VAPID public key browsers subscribe with (applicationServerKey). */
+  getWebPushKey: {
+    path: "/im.notification.v1.NotificationService/GetWebPushKey" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetWebPushKeyRequest): Buffer => Buffer.from(GetWebPushKeyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetWebPushKeyRequest => GetWebPushKeyRequest.decode(value),
+    responseSerialize: (value: GetWebPushKeyResponse): Buffer =>
+      Buffer.from(GetWebPushKeyResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetWebPushKeyResponse => GetWebPushKeyResponse.decode(value),
   },
   getSettings: {
     path: "/im.notification.v1.NotificationService/GetSettings" as const,
@@ -1080,78 +1283,108 @@ export const NotificationServiceService = {
       Buffer.from(UpdateSettingsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): UpdateSettingsResponse => UpdateSettingsResponse.decode(value),
   },
-  createWebhook: {
-    path: "/im.notification.v1.NotificationService/CreateWebhook" as const,
+  getConversationSettings: {
+    path: "/im.notification.v1.NotificationService/GetConversationSettings" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: CreateWebhookRequest): Buffer => Buffer.from(CreateWebhookRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): CreateWebhookRequest => CreateWebhookRequest.decode(value),
-    responseSerialize: (value: CreateWebhookResponse): Buffer =>
-      Buffer.from(CreateWebhookResponse.encode(value).finish()),
-    responseDeserialize: (value: Buffer): CreateWebhookResponse => CreateWebhookResponse.decode(value),
+    requestSerialize: (value: GetConversationSettingsRequest): Buffer =>
+      Buffer.from(GetConversationSettingsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetConversationSettingsRequest => GetConversationSettingsRequest.decode(value),
+    responseSerialize: (value: GetConversationSettingsResponse): Buffer =>
+      Buffer.from(GetConversationSettingsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetConversationSettingsResponse =>
+      GetConversationSettingsResponse.decode(value),
   },
-  listWebhooks: {
-    path: "/im.notification.v1.NotificationService/ListWebhooks" as const,
+  updateConversationSettings: {
+    path: "/im.notification.v1.NotificationService/UpdateConversationSettings" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: ListWebhooksRequest): Buffer => Buffer.from(ListWebhooksRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): ListWebhooksRequest => ListWebhooksRequest.decode(value),
-    responseSerialize: (value: ListWebhooksResponse): Buffer =>
-      Buffer.from(ListWebhooksResponse.encode(value).finish()),
-    responseDeserialize: (value: Buffer): ListWebhooksResponse => ListWebhooksResponse.decode(value),
-  },
-  deleteWebhook: {
-    path: "/im.notification.v1.NotificationService/DeleteWebhook" as const,
-    requestStream: false as const,
-    responseStream: false as const,
-    requestSerialize: (value: DeleteWebhookRequest): Buffer => Buffer.from(DeleteWebhookRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): DeleteWebhookRequest => DeleteWebhookRequest.decode(value),
-    responseSerialize: (value: DeleteWebhookResponse): Buffer =>
-      Buffer.from(DeleteWebhookResponse.encode(value).finish()),
-    responseDeserialize: (value: Buffer): DeleteWebhookResponse => DeleteWebhookResponse.decode(value),
+    requestSerialize: (value: UpdateConversationSettingsRequest): Buffer =>
+      Buffer.from(UpdateConversationSettingsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateConversationSettingsRequest =>
+      UpdateConversationSettingsRequest.decode(value),
+    responseSerialize: (value: UpdateConversationSettingsResponse): Buffer =>
+      Buffer.from(UpdateConversationSettingsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UpdateConversationSettingsResponse =>
+      UpdateConversationSettingsResponse.decode(value),
   },
 } as const;
 
 export interface NotificationServiceServer extends UntypedServiceImplementation {
-  registerPushToken: handleUnaryCall<RegisterPushTokenRequest, RegisterPushTokenResponse>;
-  unregisterPushToken: handleUnaryCall<UnregisterPushTokenRequest, UnregisterPushTokenResponse>;
+  /** Registers a push target for the caller's session (the same token or endpoint again replaces it). */
+  registerDevice: handleUnaryCall<RegisterDeviceRequest, RegisterDeviceResponse>;
+  listDevices: handleUnaryCall<ListDevicesRequest, ListDevicesResponse>;
+  removeDevice: handleUnaryCall<RemoveDeviceRequest, RemoveDeviceResponse>;
+  /** The VAPID public key browsers subscribe with (applicationServerKey). */
+  getWebPushKey: handleUnaryCall<GetWebPushKeyRequest, GetWebPushKeyResponse>;
   getSettings: handleUnaryCall<GetSettingsRequest, GetSettingsResponse>;
   updateSettings: handleUnaryCall<UpdateSettingsRequest, UpdateSettingsResponse>;
-  createWebhook: handleUnaryCall<CreateWebhookRequest, CreateWebhookResponse>;
-  listWebhooks: handleUnaryCall<ListWebhooksRequest, ListWebhooksResponse>;
-  deleteWebhook: handleUnaryCall<DeleteWebhookRequest, DeleteWebhookResponse>;
+  getConversationSettings: handleUnaryCall<GetConversationSettingsRequest, GetConversationSettingsResponse>;
+  updateConversationSettings: handleUnaryCall<UpdateConversationSettingsRequest, UpdateConversationSettingsResponse>;
 }
 
 export interface NotificationServiceClient extends Client {
-  registerPushToken(
-    request: RegisterPushTokenRequest,
-    callback: (error: ServiceError | null, response: RegisterPushTokenResponse) => void,
+  /** Registers a push target for the caller's session (the same token or endpoint again replaces it). */
+  registerDevice(
+    request: RegisterDeviceRequest,
+    callback: (error: ServiceError | null, response: RegisterDeviceResponse) => void,
   ): ClientUnaryCall;
-  registerPushToken(
-    request: RegisterPushTokenRequest,
+  registerDevice(
+    request: RegisterDeviceRequest,
     metadata: Metadata,
-    callback: (error: ServiceError | null, response: RegisterPushTokenResponse) => void,
+    callback: (error: ServiceError | null, response: RegisterDeviceResponse) => void,
   ): ClientUnaryCall;
-  registerPushToken(
-    request: RegisterPushTokenRequest,
-    metadata: Metadata,
-    options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: RegisterPushTokenResponse) => void,
-  ): ClientUnaryCall;
-  unregisterPushToken(
-    request: UnregisterPushTokenRequest,
-    callback: (error: ServiceError | null, response: UnregisterPushTokenResponse) => void,
-  ): ClientUnaryCall;
-  unregisterPushToken(
-    request: UnregisterPushTokenRequest,
-    metadata: Metadata,
-    callback: (error: ServiceError | null, response: UnregisterPushTokenResponse) => void,
-  ): ClientUnaryCall;
-  unregisterPushToken(
-    request: UnregisterPushTokenRequest,
+  registerDevice(
+    request: RegisterDeviceRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: UnregisterPushTokenResponse) => void,
+    callback: (error: ServiceError | null, response: RegisterDeviceResponse) => void,
+  ): ClientUnaryCall;
+  listDevices(
+    request: ListDevicesRequest,
+    callback: (error: ServiceError | null, response: ListDevicesResponse) => void,
+  ): ClientUnaryCall;
+  listDevices(
+    request: ListDevicesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListDevicesResponse) => void,
+  ): ClientUnaryCall;
+  listDevices(
+    request: ListDevicesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListDevicesResponse) => void,
+  ): ClientUnaryCall;
+  removeDevice(
+    request: RemoveDeviceRequest,
+    callback: (error: ServiceError | null, response: RemoveDeviceResponse) => void,
+  ): ClientUnaryCall;
+  removeDevice(
+    request: RemoveDeviceRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RemoveDeviceResponse) => void,
+  ): ClientUnaryCall;
+  removeDevice(
+    request: RemoveDeviceRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RemoveDeviceResponse) => void,
+  ): ClientUnaryCall;
+  /** The VAPID public key browsers subscribe with (applicationServerKey). */
+  getWebPushKey(
+    request: GetWebPushKeyRequest,
+    callback: (error: ServiceError | null, response: GetWebPushKeyResponse) => void,
+  ): ClientUnaryCall;
+  getWebPushKey(
+    request: GetWebPushKeyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetWebPushKeyResponse) => void,
+  ): ClientUnaryCall;
+  getWebPushKey(
+    request: GetWebPushKeyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetWebPushKeyResponse) => void,
   ): ClientUnaryCall;
   getSettings(
     request: GetSettingsRequest,
@@ -1183,50 +1416,35 @@ export interface NotificationServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: UpdateSettingsResponse) => void,
   ): ClientUnaryCall;
-  createWebhook(
-    request: CreateWebhookRequest,
-    callback: (error: ServiceError | null, response: CreateWebhookResponse) => void,
+  getConversationSettings(
+    request: GetConversationSettingsRequest,
+    callback: (error: ServiceError | null, response: GetConversationSettingsResponse) => void,
   ): ClientUnaryCall;
-  createWebhook(
-    request: CreateWebhookRequest,
+  getConversationSettings(
+    request: GetConversationSettingsRequest,
     metadata: Metadata,
-    callback: (error: ServiceError | null, response: CreateWebhookResponse) => void,
+    callback: (error: ServiceError | null, response: GetConversationSettingsResponse) => void,
   ): ClientUnaryCall;
-  createWebhook(
-    request: CreateWebhookRequest,
-    metadata: Metadata,
-    options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: CreateWebhookResponse) => void,
-  ): ClientUnaryCall;
-  listWebhooks(
-    request: ListWebhooksRequest,
-    callback: (error: ServiceError | null, response: ListWebhooksResponse) => void,
-  ): ClientUnaryCall;
-  listWebhooks(
-    request: ListWebhooksRequest,
-    metadata: Metadata,
-    callback: (error: ServiceError | null, response: ListWebhooksResponse) => void,
-  ): ClientUnaryCall;
-  listWebhooks(
-    request: ListWebhooksRequest,
+  getConversationSettings(
+    request: GetConversationSettingsRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: ListWebhooksResponse) => void,
+    callback: (error: ServiceError | null, response: GetConversationSettingsResponse) => void,
   ): ClientUnaryCall;
-  deleteWebhook(
-    request: DeleteWebhookRequest,
-    callback: (error: ServiceError | null, response: DeleteWebhookResponse) => void,
+  updateConversationSettings(
+    request: UpdateConversationSettingsRequest,
+    callback: (error: ServiceError | null, response: UpdateConversationSettingsResponse) => void,
   ): ClientUnaryCall;
-  deleteWebhook(
-    request: DeleteWebhookRequest,
+  updateConversationSettings(
+    request: UpdateConversationSettingsRequest,
     metadata: Metadata,
-    callback: (error: ServiceError | null, response: DeleteWebhookResponse) => void,
+    callback: (error: ServiceError | null, response: UpdateConversationSettingsResponse) => void,
   ): ClientUnaryCall;
-  deleteWebhook(
-    request: DeleteWebhookRequest,
+  updateConversationSettings(
+    request: UpdateConversationSettingsRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: DeleteWebhookResponse) => void,
+    callback: (error: ServiceError | null, response: UpdateConversationSettingsResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { PushBatches } from './push-batches.js';
+
+const who = { tenantId: 't', userId: 'bo', conversationId: 'c1' };
+const msg = (seq: number) => ({
+  eventId: `e${seq}`,
+  seq,
+  senderId: 'ana',
+  text: `m${seq}`,
+  mentioned: false,
+});
+
+describe('push batches', () => {
+  it('a burst within the window is one entry, each event once', () => {
+    const b = new PushBatches(2_000);
+    for (const [at, seq] of [
+      [0, 1],
+      [100, 2],
+      [200, 2],
+      [1_900, 3],
+    ] as const)
+      b.addMessage(at, who, msg(seq));
+    assert.deepEqual(b.takeDue(1_999), []);
+    const [entry, ...rest] = b.takeDue(2_000);
+    assert.equal(rest.length, 0);
+    assert.deepEqual(
+      entry!.messages.map((m) => m.seq),
+      [1, 2, 3],
+    );
+  });
+
+  it('per user and conversation', () => {
+    const b = new PushBatches(1_000);
+    b.addMessage(0, who, msg(1));
+    b.addMessage(0, { ...who, userId: 'cy' }, msg(1));
+    b.addMessage(0, { ...who, conversationId: 'c2' }, msg(1));
+    assert.equal(b.takeDue(1_000).length, 3);
+  });
+
+  it('the watermark is the oldest entry waiting or being sent', () => {
+    const b = new PushBatches(1_000);
+    assert.equal(b.oldest(), undefined);
+    b.addMessage(10, who, msg(1));
+    b.addBadge(500, { ...who, userId: 'cy' }, 4);
+    const [first] = b.takeDue(1_010);
+    assert.equal(b.oldest(), 10, 'still being sent');
+    b.done(first!);
+    assert.equal(b.oldest(), 500);
+    b.takeDue(1_500).forEach((e) => b.done(e));
+    assert.equal(b.oldest(), undefined);
+    assert.equal(b.size, 0);
+  });
+
+  it('a failed send waits again, keeping its place in the watermark and merging newer messages', () => {
+    const b = new PushBatches(1_000);
+    b.addMessage(0, who, msg(1));
+    const [entry] = b.takeDue(1_000);
+    b.addMessage(1_100, who, msg(2));
+    b.retry(entry!, 5_000);
+    assert.equal(b.oldest(), 0);
+    assert.deepEqual(b.takeDue(4_999), []);
+    const [again] = b.takeDue(5_000);
+    assert.deepEqual(
+      again!.messages.map((m) => m.seq),
+      [1, 2],
+    );
+  });
+});

@@ -1,0 +1,154 @@
+import { performance } from 'node:perf_hooks';
+import {
+  Inject,
+  Injectable,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import type { Kafka } from 'kafkajs';
+import { BatchConsumer, decodeRecords, type ConsumedBatch } from '@im/platform/kafka';
+import type { Logger } from '@im/platform/logging';
+import { CONFIG, KAFKA, LOGGER, REGISTRY } from '@im/platform/nest';
+import type { Registry } from '@im/platform/registry';
+import { ConversationEvent } from '@im/proto/events/v1';
+import type { NotificationConfig } from '../config.js';
+import type { RulesPolicy } from '../domain/notification-rules.js';
+import { PushedEventsTable } from '../storage/pushed-events.table.js';
+import { PushBatches } from './push-batches.js';
+import { PushSender } from './push-sender.js';
+import { Recipients } from './recipients.js';
+
+const TICK_MS = 100;
+const RETRY_BATCH_MS = 2_000;
+/** A push about a message older than this is noise: the app shows it when it syncs. */
+const MAX_EVENT_AGE_MS = 3_600_000;
+
+/**
+ * Consumes im.events.v1 in its own group and turns new messages into pushes, batched per (user,
+ * conversation). Offsets are committed only below the oldest push not yet sent (the batches'
+ * watermark), so a crash replays what was waiting; pushed_events keeps a replay from pushing an
+ * event twice to a user.
+ */
+@Injectable()
+export class PushDispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private consumer: BatchConsumer | undefined;
+  private readonly batches: PushBatches;
+  private readonly policy: RulesPolicy;
+  private ticker: NodeJS.Timeout | undefined;
+
+  constructor(
+    @Inject(KAFKA) private readonly kafka: Kafka,
+    @Inject(REGISTRY) private readonly registry: Registry,
+    @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(CONFIG) private readonly config: NotificationConfig,
+    private readonly recipients: Recipients,
+    private readonly pushed: PushedEventsTable,
+    private readonly sender: PushSender,
+  ) {
+    this.batches = new PushBatches(config.NOTIFICATION_BATCH_WINDOW_MS);
+    this.policy = {
+      pushWhenAway: config.NOTIFICATION_PUSH_WHEN_AWAY,
+      busyAllowsMentions: config.NOTIFICATION_BUSY_ALLOWS_MENTIONS,
+    };
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.consumer = new BatchConsumer(this.kafka, {
+      groupId: this.registry.groups.pushDispatcher,
+      topics: [this.registry.topics.conversationEvents],
+      logger: this.logger,
+      fromBeginning: true,
+      // offsets are committed from the batches' watermark (tick), not after each batch
+      commitDelayMs: 1,
+      handle: (batch) => this.handle(batch),
+    });
+    await this.consumer.start();
+    this.ticker = setInterval(() => this.tick(), TICK_MS);
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    clearInterval(this.ticker);
+    await this.consumer?.stop();
+  }
+
+  private tick(): void {
+    const consumer = this.consumer;
+    if (!consumer) return;
+    for (const entry of this.batches.takeDue(performance.now()))
+      void this.sender.send(entry).then(
+        () => this.batches.done(entry),
+        (err: unknown) => {
+          this.logger.warn(
+            { err: String(err), userId: entry.userId },
+            'push batch failed: tried again shortly',
+          );
+          this.batches.retry(entry, performance.now() + RETRY_BATCH_MS);
+        },
+      );
+    consumer.confirmStoreWrite(this.batches.oldest() ?? consumer.storeClock());
+  }
+
+  private async handle(batch: ConsumedBatch): Promise<void> {
+    // bounded memory: a slow provider stops consumption instead of piling up pushes
+    while (this.batches.size >= this.config.NOTIFICATION_MAX_PENDING) {
+      await new Promise((r) => setTimeout(r, 200));
+      await batch.heartbeat();
+    }
+    const events = decodeRecords(
+      batch,
+      (v) => ConversationEvent.decode(v),
+      this.logger,
+      'conversation event',
+    );
+    for (const ev of events) {
+      await this.apply(ev);
+      await batch.heartbeat();
+    }
+  }
+
+  private async apply(ev: ConversationEvent): Promise<void> {
+    const e = ev.event;
+    if (e?.$case === 'membersChanged') this.recipients.forget(ev.conversationId);
+    if (e?.$case === 'readMarked') {
+      this.batches.addBadge(
+        performance.now(),
+        { tenantId: ev.tenantId, userId: e.value.userId, conversationId: ev.conversationId },
+        Number(e.value.readSeq),
+      );
+      return;
+    }
+    if (e?.$case !== 'messageCreated' || !e.value.message) return;
+    const occurred = ev.occurredAt ? Date.parse(ev.occurredAt) : Date.now();
+    if (Date.now() - occurred > MAX_EVENT_AGE_MS) return;
+    const m = e.value.message;
+    const decisions = await this.recipients.decisions(
+      ev.tenantId,
+      ev.conversationId,
+      {
+        senderId: m.senderId,
+        text: m.text,
+        mentions: m.mentions,
+        conversationType: e.value.conversationType,
+      },
+      this.policy,
+      new Date(),
+    );
+    if (decisions.length === 0) return;
+    const already = await this.pushed.usersPushed(ev.eventId);
+    const at = performance.now();
+    for (const { userId, decision } of decisions) {
+      if (already.has(userId)) continue;
+      this.batches.addMessage(
+        at,
+        { tenantId: ev.tenantId, userId, conversationId: ev.conversationId },
+        {
+          eventId: ev.eventId,
+          seq: Number(m.seq),
+          senderId: m.senderId,
+          text: m.text,
+          mentioned: decision.mentioned,
+        },
+      );
+    }
+  }
+}

@@ -1,0 +1,66 @@
+import { Injectable } from '@nestjs/common';
+import type { Caller } from '@im/proto/common/v1';
+import { MessageClient } from '../clients/message.client.js';
+import { PresenceClient } from '../clients/presence.client.js';
+import { decide, type Decision, type NewMessage, type RulesPolicy } from '../domain/notification-rules.js';
+import { RulesCache } from '../settings/rules-cache.js';
+
+const MEMBERS_TTL_MS = 60_000;
+const MEMBERS_CACHED = 10_000;
+
+/**
+ * Who of a conversation's members gets a push for a new message: the members (cached, dropped on
+ * every membership event of the conversation), their presence in one batched call, their rules.
+ */
+@Injectable()
+export class Recipients {
+  private readonly members = new Map<string, { userIds: string[]; until: number }>();
+
+  constructor(
+    private readonly messages: MessageClient,
+    private readonly presence: PresenceClient,
+    private readonly rules: RulesCache,
+  ) {}
+
+  forget(conversationId: string): void {
+    this.members.delete(conversationId);
+  }
+
+  async decisions(
+    tenantId: string,
+    conversationId: string,
+    message: NewMessage,
+    policy: RulesPolicy,
+    now: Date,
+  ): Promise<Array<{ userId: string; decision: Extract<Decision, { push: true }> }>> {
+    const others = (await this.memberIds(tenantId, conversationId)).filter((u) => u !== message.senderId);
+    if (others.length === 0) return [];
+    const caller: Caller = { userId: message.senderId, tenantId, sessionId: '' };
+    const statuses = await this.presence.statuses(caller, others);
+    const out: Array<{ userId: string; decision: Extract<Decision, { push: true }> }> = [];
+    await Promise.all(
+      others.map(async (userId) => {
+        const presence = statuses.get(userId) ?? 'offline';
+        if (presence === 'online') return; // the cheapest answer first: no rules to read
+        const [user, conversation] = await Promise.all([
+          this.rules.user(userId),
+          this.rules.conversation(userId, conversationId),
+        ]);
+        const decision = decide(message, { userId, presence, user, conversation }, policy, now);
+        if (decision.push) out.push({ userId, decision });
+      }),
+    );
+    return out;
+  }
+
+  private async memberIds(tenantId: string, conversationId: string): Promise<string[]> {
+    const hit = this.members.get(conversationId);
+    if (hit && hit.until > Date.now()) return hit.userIds;
+    const userIds: string[] = [];
+    for await (const page of this.messages.members(tenantId, conversationId))
+      userIds.push(...page.map((m) => m.userId));
+    if (this.members.size >= MEMBERS_CACHED) this.members.clear();
+    this.members.set(conversationId, { userIds, until: Date.now() + MEMBERS_TTL_MS });
+    return userIds;
+  }
+}

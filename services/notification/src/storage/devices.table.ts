@@ -1,0 +1,111 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { CassandraClient } from '@im/platform/cassandra';
+import { CASSANDRA } from '@im/platform/nest';
+import type { Platform, WebPushKeys } from '../domain/push-targets.js';
+
+export interface DeviceRow {
+  userId: string;
+  deviceId: string;
+  tenantId: string;
+  platform: Platform;
+  token: string;
+  subscription?: WebPushKeys | undefined;
+  sessionId: string;
+  target: string;
+  createdAt: Date;
+}
+
+const COLUMNS =
+  'user_id, device_id, tenant_id, platform, push_token, endpoint, p256dh, auth, session_id, target, created_at';
+
+/** devices_by_user, with device_by_target (one row per phone or browser) and devices_by_session. */
+@Injectable()
+export class DevicesTable {
+  constructor(@Inject(CASSANDRA) private readonly db: CassandraClient) {}
+
+  async put(d: DeviceRow): Promise<void> {
+    await Promise.all([
+      this.db.execute(`INSERT INTO devices_by_user (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
+        d.userId,
+        d.deviceId,
+        d.tenantId,
+        d.platform,
+        d.token,
+        d.subscription?.endpoint ?? null,
+        d.subscription?.p256dh ?? null,
+        d.subscription?.auth ?? null,
+        d.sessionId,
+        d.target,
+        d.createdAt,
+      ]),
+      this.db.execute('INSERT INTO device_by_target (target, user_id, device_id) VALUES (?, ?, ?)', [
+        d.target,
+        d.userId,
+        d.deviceId,
+      ]),
+      this.db.execute('INSERT INTO devices_by_session (session_id, device_id, user_id) VALUES (?, ?, ?)', [
+        d.sessionId,
+        d.deviceId,
+        d.userId,
+      ]),
+    ]);
+  }
+
+  async byTarget(target: string): Promise<{ userId: string; deviceId: string } | undefined> {
+    const row = (
+      await this.db.execute('SELECT user_id, device_id FROM device_by_target WHERE target = ?', [target])
+    ).first();
+    return row
+      ? { userId: row.get('user_id') as string, deviceId: row.get('device_id') as string }
+      : undefined;
+  }
+
+  async ofUser(userId: string): Promise<DeviceRow[]> {
+    const rs = await this.db.execute(`SELECT ${COLUMNS} FROM devices_by_user WHERE user_id = ?`, [userId]);
+    return rs.rows.map((row) => {
+      const endpoint = row.get('endpoint') as string | null;
+      return {
+        userId: row.get('user_id') as string,
+        deviceId: row.get('device_id') as string,
+        tenantId: row.get('tenant_id') as string,
+        platform: row.get('platform') as Platform,
+        token: (row.get('push_token') as string | null) ?? '',
+        subscription: endpoint
+          ? { endpoint, p256dh: row.get('p256dh') as string, auth: row.get('auth') as string }
+          : undefined,
+        sessionId: row.get('session_id') as string,
+        target: row.get('target') as string,
+        createdAt: row.get('created_at') as Date,
+      };
+    });
+  }
+
+  async ofSession(sessionId: string): Promise<Array<{ userId: string; deviceId: string }>> {
+    const rs = await this.db.execute(
+      'SELECT user_id, device_id FROM devices_by_session WHERE session_id = ?',
+      [sessionId],
+    );
+    return rs.rows.map((r) => ({
+      userId: r.get('user_id') as string,
+      deviceId: r.get('device_id') as string,
+    }));
+  }
+
+  /** Removes the device row and its index entries (the target's only while it still points here). */
+  async remove(d: Pick<DeviceRow, 'userId' | 'deviceId' | 'sessionId' | 'target'>): Promise<void> {
+    await Promise.all([
+      this.db.execute('DELETE FROM devices_by_user WHERE user_id = ? AND device_id = ?', [
+        d.userId,
+        d.deviceId,
+      ]),
+      this.db.execute('DELETE FROM devices_by_session WHERE session_id = ? AND device_id = ?', [
+        d.sessionId,
+        d.deviceId,
+      ]),
+      this.db.execute('DELETE FROM device_by_target WHERE target = ? IF device_id = ?', [
+        d.target,
+        d.deviceId,
+      ]),
+    ]);
+  }
+}
