@@ -34,7 +34,7 @@ const conversationSettingsSchema = {
 
 /** Push targets and the rules that decide what notifies (DESIGN §4). */
 export function notificationRoutes(d: RouteDeps): Route[] {
-  const n = d.downstream.notification;
+  const n = () => d.downstream.notification;
   return [
     route({
       method: 'POST',
@@ -46,7 +46,7 @@ export function notificationRoutes(d: RouteDeps): Route[] {
       body: registerDeviceBody,
       responses: { 201: 'Device', 200: 'Device', 400: 'Error', 409: 'Error' },
       handler: async ({ principal, body }) => {
-        const res = await n.registerDevice({
+        const res = await n().registerDevice({
           caller: caller(principal),
           platform: body.platform,
           token: body.token ?? '',
@@ -69,7 +69,7 @@ export function notificationRoutes(d: RouteDeps): Route[] {
       },
       handler: async ({ principal }) => ({
         status: 200,
-        body: { devices: (await n.listDevices({ caller: caller(principal) })).devices },
+        body: { devices: (await n().listDevices({ caller: caller(principal) })).devices },
       }),
     }),
     route({
@@ -81,7 +81,7 @@ export function notificationRoutes(d: RouteDeps): Route[] {
       params: deviceParams,
       responses: { 204: {}, 404: 'Error' },
       handler: async ({ principal, params }) => {
-        await n.removeDevice({ caller: caller(principal), deviceId: params.id });
+        await n().removeDevice({ caller: caller(principal), deviceId: params.id });
         return { status: 204 };
       },
     }),
@@ -92,7 +92,7 @@ export function notificationRoutes(d: RouteDeps): Route[] {
       tag: 'notifications',
       auth: true,
       responses: { 200: { type: 'object', properties: { publicKey: { type: 'string' } } } },
-      handler: async () => ({ status: 200, body: { publicKey: (await n.getWebPushKey({})).publicKey } }),
+      handler: async () => ({ status: 200, body: { publicKey: (await n().getWebPushKey({})).publicKey } }),
     }),
     route({
       method: 'GET',
@@ -104,7 +104,7 @@ export function notificationRoutes(d: RouteDeps): Route[] {
       handler: async ({ principal }) => {
         const [receipts, rules] = await Promise.all([
           d.downstream.message.getUserSettings({ caller: caller(principal) }),
-          n.getSettings({ caller: caller(principal) }),
+          n().getSettings({ caller: caller(principal) }),
         ]);
         return {
           status: 200,
@@ -126,7 +126,7 @@ export function notificationRoutes(d: RouteDeps): Route[] {
             caller: caller(principal),
             readReceipts: body.readReceipts,
           }),
-          n.updateSettings({
+          n().updateSettings({
             caller: caller(principal),
             previews: body.previews,
             ...(body.quietHours ? { quietHours: body.quietHours } : {}),
@@ -151,7 +151,7 @@ export function notificationRoutes(d: RouteDeps): Route[] {
       responses: { 200: conversationSettingsSchema, 404: 'Error' },
       handler: async ({ principal, params }) => ({
         status: 200,
-        body: (await n.getConversationSettings({ caller: caller(principal), conversationId: params.id }))
+        body: (await n().getConversationSettings({ caller: caller(principal), conversationId: params.id }))
           .settings,
       }),
     }),
@@ -167,7 +167,7 @@ export function notificationRoutes(d: RouteDeps): Route[] {
       handler: async ({ principal, params, body }) => ({
         status: 200,
         body: (
-          await n.updateConversationSettings({
+          await n().updateConversationSettings({
             caller: caller(principal),
             conversationId: params.id,
             level: body.level,

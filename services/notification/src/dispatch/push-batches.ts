@@ -30,18 +30,20 @@ export class PushBatches {
     return this.waiting.size + this.sending.size;
   }
 
+  /** True when it opened a new batch (the first message of a window). */
   addMessage(
     at: number,
     p: Pick<PendingPush, 'tenantId' | 'userId' | 'conversationId'>,
     message: BatchedMessage,
-  ): void {
+  ): boolean {
     const key = `m|${p.userId}|${p.conversationId}`;
     const entry = this.waiting.get(key);
     if (entry) {
       if (!entry.messages.some((m) => m.eventId === message.eventId)) entry.messages.push(message);
-      return;
+      return false;
     }
     this.waiting.set(key, { key, ...p, kind: 'messages', messages: [message], seq: message.seq, since: at });
+    return true;
   }
 
   /** A read elsewhere: one silent badge update per window (dropped when a message push is waiting). */

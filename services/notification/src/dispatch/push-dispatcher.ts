@@ -138,7 +138,7 @@ export class PushDispatcher implements OnApplicationBootstrap, BeforeApplication
     const at = performance.now();
     for (const { userId, decision } of decisions) {
       if (already.has(userId)) continue;
-      this.batches.addMessage(
+      const opened = this.batches.addMessage(
         at,
         { tenantId: ev.tenantId, userId, conversationId: ev.conversationId },
         {
@@ -149,6 +149,7 @@ export class PushDispatcher implements OnApplicationBootstrap, BeforeApplication
           mentioned: decision.mentioned,
         },
       );
+      if (opened) this.logger.debug({ userId, conversationId: ev.conversationId }, 'push waiting');
     }
   }
 }

@@ -1,4 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Logger } from '@im/platform/logging';
+import { LOGGER } from '@im/platform/nest';
 import { AuthClient } from '../clients/auth.client.js';
 import { MessageClient } from '../clients/message.client.js';
 import { badgeUpdate, composePush } from '../domain/push-content.js';
@@ -12,6 +14,7 @@ import type { PendingPush } from './push-batches.js';
 @Injectable()
 export class PushSender {
   constructor(
+    @Inject(LOGGER) private readonly logger: Logger,
     private readonly devices: DevicesTable,
     private readonly messages: MessageClient,
     private readonly auth: AuthClient,
@@ -52,5 +55,14 @@ export class PushSender {
         entry.userId,
         entry.messages.map((m) => m.eventId),
       );
+    this.logger.debug(
+      {
+        userId: entry.userId,
+        conversationId: entry.conversationId,
+        kind: entry.kind,
+        devices: devices.length,
+      },
+      'push batch sent',
+    );
   }
 }
