@@ -9,6 +9,7 @@
 //   node load-tests/dist/src/cli.js cassandra-floor --shapes 50x1,300x1,900x1,100x3,10x30 --duration 10
 //   node load-tests/dist/src/cli.js reactions --members 50 --rate 200 --duration 20 --emojis 4
 //   node load-tests/dist/src/cli.js uploads --users 20 --rate 5 --duration 20 --bytes 1048576
+//   node load-tests/dist/src/cli.js pushes --members 1000 --offline 0.9 --rate 20 --duration 30
 //   node load-tests/dist/src/cli.js search-seed --messages 1000000 --conversations 500 --users 100
 //   node load-tests/dist/src/cli.js search --qps 50 --duration 30 --send-rate 500 --pairs 50
 // Writes load-tests/results/<scenario>-<time>.json and prints a summary.
@@ -21,6 +22,7 @@ import { CpuMeter, findPids, kernelSlabBytes, kernelTcpBytes, platformPids, rssB
 import { runXmppTraffic } from './peers/xmpp-traffic.js';
 import { runCassandraFloor } from './scenarios/cassandra-floor.js';
 import { runPresence } from './scenarios/presence.js';
+import { runPushes } from './scenarios/pushes.js';
 import { runReactionStorm } from './scenarios/reaction-storm.js';
 import { runSearchLoad, seedSearch } from './scenarios/search.js';
 import { runUploads } from './scenarios/uploads.js';
@@ -226,6 +228,16 @@ async function main(): Promise<Record<string, unknown>> {
           rate: opt('rate', 5),
           durationSec: opt('duration', 20),
           imageBytes: opt('bytes', 1024 * 1024),
+        }),
+      };
+    case 'pushes':
+      return {
+        result: await runPushes(env, {
+          members: opt('members', 1000),
+          offlineShare: opt('offline', 0.9),
+          rate: opt('rate', 20),
+          durationSec: opt('duration', 30),
+          drainSec: opt('drain', 8),
         }),
       };
     case 'reactions':

@@ -105,6 +105,18 @@ helm.sh/chart: {{ printf "%s-%s" $root.Chart.Name $root.Chart.Version }}
 - name: WEBPUSH_VAPID_PRIVATE_KEY
   valueFrom: { secretKeyRef: { name: {{ . }}, key: privateKey } }
 {{- end }}
+{{- with $root.Values.notification.apns }}
+{{- if .existingSecret }}
+- { name: APNS_KEY_FILE, value: /etc/im/apns/AuthKey.p8 }
+- { name: APNS_KEY_ID, value: {{ .keyId | quote }} }
+- { name: APNS_TEAM_ID, value: {{ .teamId | quote }} }
+- { name: APNS_TOPIC, value: {{ .topic | quote }} }
+- { name: APNS_PRODUCTION, value: {{ .production | quote }} }
+{{- end }}
+{{- end }}
+{{- if $root.Values.notification.fcm.existingSecret }}
+- { name: FCM_CREDENTIALS_FILE, value: /etc/im/fcm/service-account.json }
+{{- end }}
 {{- end }}
 {{- if and (eq $svc "auth") $root.Values.auth.keyEncryptionKey.secretName }}
 - name: AUTH_KEY_ENCRYPTION_KEY

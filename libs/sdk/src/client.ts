@@ -11,6 +11,20 @@ export interface Session {
 }
 
 /** The REST API of the gateway, plus sockets for the same user. */
+export interface QuietHours {
+  start: string;
+  end: string;
+  timeZone: string;
+}
+
+/** GET /v1/me/notification-settings. */
+export interface UserSettings {
+  readReceipts: boolean;
+  previews: 'full' | 'sender' | 'none';
+  quietHours?: QuietHours;
+  keywords: string[];
+}
+
 export class ImClient {
   session: Session | undefined;
 
@@ -197,11 +211,14 @@ export class ImClient {
     ).receipts;
   }
 
-  settings(): Promise<{ readReceipts: boolean }> {
+  settings(): Promise<UserSettings> {
     return this.call('GET', '/v1/me/notification-settings');
   }
 
-  updateSettings(settings: { readReceipts?: boolean }): Promise<{ readReceipts: boolean }> {
+  /** Fields left out stay as they are; `quietHours: null` removes them. */
+  updateSettings(
+    settings: Partial<Omit<UserSettings, 'quietHours'>> & { quietHours?: QuietHours | null },
+  ): Promise<UserSettings> {
     return this.call('PUT', '/v1/me/notification-settings', settings);
   }
 

@@ -5,3 +5,4 @@ export * from './paths.js';
 export * from './service-process.js';
 export * from './platform.js';
 export * from './ports.js';
+export * from './local-push-service.js';

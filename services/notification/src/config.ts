@@ -39,6 +39,20 @@ export const notificationConfigSchema = z.object({
     0,
     2_419_200,
   ),
+  APNS_KEY_FILE: env.optionalString(
+    'APNs token-auth key (.p8 file from Apple); unset: APNs pushes are skipped',
+  ),
+  APNS_KEY_ID: env.optionalString('the .p8 key’s id (10 characters)'),
+  APNS_TEAM_ID: env.optionalString('Apple developer team id'),
+  APNS_TOPIC: env.optionalString('the app’s bundle id (apns-topic)'),
+  APNS_PRODUCTION: env.bool('api.push.apple.com (true) or the sandbox (false)', false),
+  APNS_ENDPOINT: env.optionalString('host:port in place of Apple’s (a proxy, or a local server in tests)'),
+  APNS_CA_FILE: env.optionalString('extra CA certificate (PEM) to trust for APNS_ENDPOINT'),
+  FCM_CREDENTIALS_FILE: env.optionalString(
+    'FCM service-account JSON (client_email, private_key, project_id, token_uri); unset: FCM pushes are skipped',
+  ),
+  FCM_PROJECT_ID: env.optionalString('Firebase project id (default: the service account’s project_id)'),
+  FCM_ENDPOINT: env.url('FCM HTTP v1 API base URL', ['https', 'http']).default('https://fcm.googleapis.com'),
   WEBPUSH_VAPID_PUBLIC_KEY: env.optionalString(
     'VAPID public key (base64url); with the private key unset too, a pair is made once and kept in Cassandra',
   ),

@@ -14,6 +14,8 @@ import { PushDispatcher } from './dispatch/push-dispatcher.js';
 import { PushSender } from './dispatch/push-sender.js';
 import { Recipients } from './dispatch/recipients.js';
 import { VapidKeys } from './providers/vapid-keys.js';
+import { ApnsProvider } from './providers/apns.provider.js';
+import { FcmProvider } from './providers/fcm.provider.js';
 import { WebPushProvider } from './providers/web-push.provider.js';
 import { RulesCache } from './settings/rules-cache.js';
 import { SettingsService } from './settings/settings.service.js';
@@ -47,6 +49,8 @@ export class NotificationModule {
         AuthClient,
         VapidKeys,
         WebPushProvider,
+        ApnsProvider,
+        FcmProvider,
         Delivery,
         RulesCache,
         DevicesService,

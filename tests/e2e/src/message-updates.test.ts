@@ -755,8 +755,9 @@ describe('rich messaging: edits, deletes, reactions, pins, mentions, threads, mo
         ]),
       );
 
-      assert.deepEqual(await cy!.updateSettings({ readReceipts: false }), { readReceipts: false });
-      assert.deepEqual(await cy!.settings(), { readReceipts: false });
+      const hidden = { readReceipts: false, previews: 'full', keywords: [] };
+      assert.deepEqual(await cy!.updateSettings({ readReceipts: false }), hidden);
+      assert.deepEqual(await cy!.settings(), hidden);
       await cy!.markRead(group.id, 3);
       // cy's own other device hears it; ana does not, and bo's next read does not reach cy
       await c2.waitFor('read', (f) => f.userId === cy!.user.id && f.seq === 3);
@@ -780,10 +781,14 @@ describe('rich messaging: edits, deletes, reactions, pins, mentions, threads, mo
         '400 invalid_argument',
       );
       assert.equal(
-        await outcome(ana!.call('PUT', '/v1/me/notification-settings', { previews: 'full' })),
+        await outcome(ana!.call('PUT', '/v1/me/notification-settings', { previews: 'everything' })),
         '400 invalid_argument',
       );
-      assert.deepEqual(await ana!.settings(), { readReceipts: true }, 'a refused change changes nothing');
+      assert.deepEqual(
+        await ana!.settings(),
+        { readReceipts: true, previews: 'full', keywords: [] },
+        'a refused change changes nothing',
+      );
     } finally {
       await closeAll([a1, c1, c2]);
     }

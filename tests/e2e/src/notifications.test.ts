@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { ImClient } from '@im/sdk';
 import { eventually, Platform, sleep } from '@im/testing';
 import { outcome } from './support/outcome.js';
-import { LocalPushService, type ReceivedPush } from './support/push-service.js';
+import { LocalPushService, type ReceivedPush } from '@im/testing';
 import { registerUsers } from './support/users.js';
 
 const WINDOW_MS = 1_500;
@@ -46,6 +46,13 @@ describe('push notifications (Web Push, local push service)', () => {
     });
     return { subscriptionId: sub.id, device };
   }
+
+  /** Waits until presence shows the user with that status to another member of the tenant. */
+  const onlineAsSeenBy = (watcher: ImClient, userId: string, status = 'online') =>
+    eventually(async () => {
+      const { presence } = await watcher.presence([userId]);
+      assert.equal(presence[0]?.status, status);
+    });
 
   const waitForPushes = (subscriptionId: string, n = 1) =>
     eventually(
@@ -106,8 +113,11 @@ describe('push notifications (Web Push, local push service)', () => {
     const cyDevice = await subscribe(cy!);
     const cySocket = await cy!.connect();
     try {
-      await sleep(500); // presence has heard of Cy's socket
-      for (let i = 1; i <= 5; i++) await ana!.sendMessage(group.id, `b-${i}`, `message ${i}`);
+      await onlineAsSeenBy(ana!, cy!.user.id);
+      // at once, so that the burst fits the window on a slow machine too
+      const sent = await Promise.all(
+        [1, 2, 3, 4, 5].map((i) => ana!.sendMessage(group.id, `b-${i}`, `message ${i}`)),
+      );
       const [push] = await waitForPushes(boDevice.subscriptionId);
       await sleep(WINDOW_MS + SETTLE_MS);
       assert.equal(pushService.pushesTo(boDevice.subscriptionId).length, 1, 'one push for the burst');
@@ -118,7 +128,7 @@ describe('push notifications (Web Push, local push service)', () => {
       assert.equal(p.seq, 5);
       assert.equal(p.badge, 5);
       assert.equal(p.title, `5 new messages from ${ana!.user.displayName || ana!.user.username}`);
-      assert.equal(p.body, 'message 5');
+      assert.equal(p.body, sent.find((m) => Number(m.seq) === 5)!.text, 'the newest text');
       assert.equal(push!.headers.ttl, '3600');
       assert.match(String(push!.headers.topic), /^[A-Za-z0-9_-]{1,32}$/);
       assert.equal(push!.headers['content-encoding'], 'aes128gcm');
@@ -145,12 +155,14 @@ describe('push notifications (Web Push, local push service)', () => {
     let n = 0;
     /** Sends; returns Bo's push for it, or undefined when Dee (always pushed) got hers and Bo none. */
     const send = async (text: string, mentions?: string[]): Promise<ReceivedPush | undefined> => {
-      const before = pushService.pushesTo(boDevice.subscriptionId).length;
-      const controlBefore = pushService.pushesTo(control.subscriptionId).length;
-      await ana!.sendMessage(group.id, `r-${++n}`, text, mentions ? { mentions } : {});
-      await waitForPushes(control.subscriptionId, controlBefore + 1);
+      const m = await ana!.sendMessage(group.id, `r-${++n}`, text, mentions ? { mentions } : {});
+      const forIt = (subscriptionId: string) =>
+        pushService.pushesTo(subscriptionId).find((p) => p.payload.seq === Number(m.seq));
+      await eventually(() => assert.ok(forIt(control.subscriptionId), 'the control member’s push'), {
+        timeoutMs: 20_000,
+      });
       await sleep(SETTLE_MS);
-      return pushService.pushesTo(boDevice.subscriptionId)[before];
+      return forIt(boDevice.subscriptionId);
     };
     const set = (path: string, body: unknown) => bo!.call('PUT', path, body);
     const conv = `/v1/conversations/${group.id}/notification-settings`;
@@ -189,7 +201,7 @@ describe('push notifications (Web Push, local push service)', () => {
     const socket = await bo!.connect();
     try {
       await socket.request('presence.set', { status: 'busy' });
-      await sleep(300);
+      await onlineAsSeenBy(ana!, bo!.user.id, 'busy');
       assert.equal(await send('while busy'), undefined, 'busy');
       assert.ok(await send('urgent', [bo!.user.id]), 'busy lets mentions through');
     } finally {
@@ -197,6 +209,7 @@ describe('push notifications (Web Push, local push service)', () => {
     }
     const settings = await bo!.call<Record<string, unknown>>('GET', '/v1/me/notification-settings');
     assert.deepEqual(settings, { readReceipts: true, previews: 'full', keywords: ['Deploy'] });
+    assert.deepEqual(await set(conv, { level: 'default' }), { level: 'default' });
   });
 
   it('bad settings are refused and change nothing', async () => {
@@ -252,7 +265,15 @@ describe('push notifications (Web Push, local push service)', () => {
     const boDevice = await subscribe(bo!);
     pushService.failFor(boDevice.subscriptionId, 503, 6_000, '1');
     await ana!.sendMessage(group.id, 'o-1', 'during the outage');
-    const [push] = await waitForPushes(boDevice.subscriptionId);
+    // five failures in a row open the circuit for 10 s; backoff stays under a minute
+    const [push] = await eventually(
+      () => {
+        const got = pushService.pushesTo(boDevice.subscriptionId);
+        assert.ok(got.length >= 1);
+        return got;
+      },
+      { timeoutMs: 90_000, what: 'the push after the outage' },
+    );
     assert.ok(pushService.refused.filter((r) => r.subscriptionId === boDevice.subscriptionId).length >= 2);
     assert.equal(push!.payload.body, 'during the outage');
     await sleep(SETTLE_MS);

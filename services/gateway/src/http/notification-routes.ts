@@ -121,20 +121,19 @@ export function notificationRoutes(d: RouteDeps): Route[] {
       body: notificationSettingsBody,
       responses: { 200: settingsSchema, 400: 'Error' },
       handler: async ({ principal, body }) => {
-        const [receipts, rules] = await Promise.all([
-          d.downstream.message.updateUserSettings({
-            caller: caller(principal),
-            readReceipts: body.readReceipts,
-          }),
-          n().updateSettings({
-            caller: caller(principal),
-            previews: body.previews,
-            ...(body.quietHours ? { quietHours: body.quietHours } : {}),
-            clearQuietHours: body.quietHours === null,
-            keywords: body.keywords ?? [],
-            setKeywords: body.keywords !== undefined,
-          }),
-        ]);
+        // the notification service checks its fields (time zones) first: a refusal changes nothing
+        const rules = await n().updateSettings({
+          caller: caller(principal),
+          previews: body.previews,
+          ...(body.quietHours ? { quietHours: body.quietHours } : {}),
+          clearQuietHours: body.quietHours === null,
+          keywords: body.keywords ?? [],
+          setKeywords: body.keywords !== undefined,
+        });
+        const receipts = await d.downstream.message.updateUserSettings({
+          caller: caller(principal),
+          readReceipts: body.readReceipts,
+        });
         return {
           status: 200,
           body: { readReceipts: receipts.settings?.readReceipts ?? true, ...rules.settings },

@@ -110,7 +110,10 @@ export const notificationSettingsBody = z
 
 export const conversationNotificationBody = z
   .object({
-    level: z.enum(['all', 'mentions', 'none']).optional(),
+    level: z
+      .enum(['all', 'mentions', 'none', 'default'])
+      .optional()
+      .describe('default: mentions in channels, all elsewhere'),
     mutedUntil: z.iso
       .datetime({ offset: true })
       .nullable()

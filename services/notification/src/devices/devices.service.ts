@@ -1,7 +1,7 @@
+import { createHash } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { Inject, Injectable } from '@nestjs/common';
 import { AppError } from '@im/platform/errors';
-import { uuidv7 } from '@im/platform/ids';
 import { CONFIG } from '@im/platform/nest';
 import type { Caller } from '@im/proto/common/v1';
 import type { Device, WebPushSubscription } from '@im/proto/client/v1';
@@ -49,19 +49,21 @@ export class DevicesService {
       throw err;
     }
     const key = targetKey(target);
-    const existing = await this.table.byTarget(key);
+    // one id per phone or browser: registering it again (or twice at once) writes the same rows
+    const deviceId = createHash('sha256').update(key).digest('hex').slice(0, 32);
     const mine = await this.table.ofUser(caller.userId);
-    const same = existing && mine.find((d) => d.deviceId === existing.deviceId);
+    const same = mine.find((d) => d.deviceId === deviceId);
     if (!same && mine.length >= DEVICES_PER_USER)
       throw new AppError('limit_exceeded', `at most ${DEVICES_PER_USER} push targets per user`);
-    // the same phone or browser registered before (by this user or another): it moves here
-    if (existing) {
+    // registered before by another user (a shared device): it moves to this one
+    const existing = await this.table.byTarget(key);
+    if (existing && existing.userId !== caller.userId) {
       const prior = (await this.table.ofUser(existing.userId)).find((d) => d.deviceId === existing.deviceId);
       if (prior) await this.table.remove(prior);
     }
     const row: DeviceRow = {
       userId: caller.userId,
-      deviceId: same?.deviceId ?? uuidv7(),
+      deviceId,
       tenantId: caller.tenantId,
       platform: target.platform,
       token: target.platform === 'webpush' ? '' : target.token,
@@ -70,7 +72,7 @@ export class DevicesService {
       target: key,
       createdAt: same?.createdAt ?? new Date(),
     };
-    await this.table.put(row);
+    await this.table.put(row, same?.sessionId);
     return { device: view(row), created: !same };
   }
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PushBatches } from './push-batches.js';
 
-const who = { tenantId: 't', userId: 'bo', conversationId: 'c1' };
+const who = { tenantId: 't', userId: 'bo', conversationId: 'c1', partition: 0 };
 const msg = (seq: number) => ({
   eventId: `e${seq}`,
   seq,
@@ -65,5 +65,18 @@ describe('push batches', () => {
       again!.messages.map((m) => m.seq),
       [1, 2],
     );
+  });
+
+  it('a rebalance drops the waiting batches of partitions handed away, not those being sent', () => {
+    const b = new PushBatches(1_000);
+    b.addMessage(0, who, msg(1));
+    b.addMessage(300, { ...who, userId: 'cy', partition: 1 }, msg(1));
+    b.addMessage(500, { ...who, userId: 'dee', partition: 1 }, msg(2));
+    const [sending, ...none] = b.takeDue(1_000);
+    assert.equal(none.length, 0);
+    assert.equal(b.keepPartitions(new Set([0])), 2);
+    assert.equal(b.size, 1);
+    b.done(sending!);
+    assert.equal(b.size, 0);
   });
 });

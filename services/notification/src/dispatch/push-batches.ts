@@ -5,6 +5,8 @@ export interface PendingPush {
   tenantId: string;
   userId: string;
   conversationId: string;
+  /** The Kafka partition of its events: dropped when the partition moves to another member. */
+  partition: number;
   kind: 'messages' | 'badge';
   messages: BatchedMessage[];
   /** For a badge update: the seq read up to. */
@@ -33,7 +35,7 @@ export class PushBatches {
   /** True when it opened a new batch (the first message of a window). */
   addMessage(
     at: number,
-    p: Pick<PendingPush, 'tenantId' | 'userId' | 'conversationId'>,
+    p: Pick<PendingPush, 'tenantId' | 'userId' | 'conversationId' | 'partition'>,
     message: BatchedMessage,
   ): boolean {
     const key = `m|${p.userId}|${p.conversationId}`;
@@ -46,8 +48,12 @@ export class PushBatches {
     return true;
   }
 
-  /** A read elsewhere: one silent badge update per window (dropped when a message push is waiting). */
-  addBadge(at: number, p: Pick<PendingPush, 'tenantId' | 'userId' | 'conversationId'>, seq: number): void {
+  /** A read elsewhere: one silent badge update per window and conversation. */
+  addBadge(
+    at: number,
+    p: Pick<PendingPush, 'tenantId' | 'userId' | 'conversationId' | 'partition'>,
+    seq: number,
+  ): void {
     const key = `b|${p.userId}|${p.conversationId}`;
     const entry = this.waiting.get(key);
     if (entry) entry.seq = Math.max(entry.seq, seq);
@@ -83,6 +89,20 @@ export class PushBatches {
       seq: Math.max(entry.seq, newer?.seq ?? 0),
       retryAt: at,
     });
+  }
+
+  /**
+   * After a rebalance: batches of partitions this member no longer owns are dropped (their new
+   * owner replays the events from the last commit). Batches being sent finish.
+   */
+  keepPartitions(owned: ReadonlySet<number>): number {
+    let dropped = 0;
+    for (const [key, entry] of this.waiting)
+      if (!owned.has(entry.partition)) {
+        this.waiting.delete(key);
+        dropped++;
+      }
+    return dropped;
   }
 
   /** The oldest `since` still waiting or being sent; undefined when nothing is. */

@@ -61,6 +61,7 @@ export class PushDispatcher implements OnApplicationBootstrap, BeforeApplication
       // offsets are committed from the batches' watermark (tick), not after each batch
       commitDelayMs: 1,
       handle: (batch) => this.handle(batch),
+      onAssignment: (assignment) => this.assigned(assignment),
     });
     await this.consumer.start();
     this.ticker = setInterval(() => this.tick(), TICK_MS);
@@ -88,6 +89,14 @@ export class PushDispatcher implements OnApplicationBootstrap, BeforeApplication
     consumer.confirmStoreWrite(this.batches.oldest() ?? consumer.storeClock());
   }
 
+  /** A rebalance: forget what may have changed while another member had the partitions. */
+  private assigned(assignment: Readonly<Record<string, readonly number[]>>): void {
+    const owned = new Set(assignment[this.registry.topics.conversationEvents] ?? []);
+    const dropped = this.batches.keepPartitions(owned);
+    this.recipients.forgetAll();
+    if (dropped > 0) this.logger.info({ dropped }, 'waiting pushes of partitions handed away dropped');
+  }
+
   private async handle(batch: ConsumedBatch): Promise<void> {
     // bounded memory: a slow provider stops consumption instead of piling up pushes
     while (this.batches.size >= this.config.NOTIFICATION_MAX_PENDING) {
@@ -101,18 +110,18 @@ export class PushDispatcher implements OnApplicationBootstrap, BeforeApplication
       'conversation event',
     );
     for (const ev of events) {
-      await this.apply(ev);
+      await this.apply(ev, batch.partition);
       await batch.heartbeat();
     }
   }
 
-  private async apply(ev: ConversationEvent): Promise<void> {
+  private async apply(ev: ConversationEvent, partition: number): Promise<void> {
     const e = ev.event;
     if (e?.$case === 'membersChanged') this.recipients.forget(ev.conversationId);
     if (e?.$case === 'readMarked') {
       this.batches.addBadge(
         performance.now(),
-        { tenantId: ev.tenantId, userId: e.value.userId, conversationId: ev.conversationId },
+        { tenantId: ev.tenantId, userId: e.value.userId, conversationId: ev.conversationId, partition },
         Number(e.value.readSeq),
       );
       return;
@@ -140,7 +149,7 @@ export class PushDispatcher implements OnApplicationBootstrap, BeforeApplication
       if (already.has(userId)) continue;
       const opened = this.batches.addMessage(
         at,
-        { tenantId: ev.tenantId, userId, conversationId: ev.conversationId },
+        { tenantId: ev.tenantId, userId, conversationId: ev.conversationId, partition },
         {
           eventId: ev.eventId,
           seq: Number(m.seq),

@@ -27,6 +27,12 @@ export class PushSender {
   async send(entry: PendingPush): Promise<void> {
     const devices = (await this.devices.ofUser(entry.userId)).filter((d) => d.tenantId === entry.tenantId);
     if (devices.length === 0) return;
+    if (entry.kind === 'messages') {
+      // a replay (rebalance, restart) may have queued events another batch has pushed meanwhile
+      const pushed = await Promise.all(entry.messages.map((m) => this.pushed.usersPushed(m.eventId)));
+      entry.messages = entry.messages.filter((_, i) => !pushed[i]!.has(entry.userId));
+      if (entry.messages.length === 0) return;
+    }
     const badge = (await this.messages.unreadTotals(entry.tenantId, [entry.userId])).get(entry.userId) ?? 0;
     let content;
     if (entry.kind === 'badge') {

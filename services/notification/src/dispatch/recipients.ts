@@ -7,6 +7,8 @@ import { RulesCache } from '../settings/rules-cache.js';
 
 const MEMBERS_TTL_MS = 60_000;
 const MEMBERS_CACHED = 10_000;
+/** Rules reads in flight for one message (a large channel must not flood Cassandra). */
+const RULES_READS_AT_ONCE = 256;
 
 /**
  * Who of a conversation's members gets a push for a new message: the members (cached, dropped on
@@ -26,6 +28,10 @@ export class Recipients {
     this.members.delete(conversationId);
   }
 
+  forgetAll(): void {
+    this.members.clear();
+  }
+
   async decisions(
     tenantId: string,
     conversationId: string,
@@ -38,18 +44,19 @@ export class Recipients {
     const caller: Caller = { userId: message.senderId, tenantId, sessionId: '' };
     const statuses = await this.presence.statuses(caller, others);
     const out: Array<{ userId: string; decision: Extract<Decision, { push: true }> }> = [];
-    await Promise.all(
-      others.map(async (userId) => {
-        const presence = statuses.get(userId) ?? 'offline';
-        if (presence === 'online') return; // the cheapest answer first: no rules to read
-        const [user, conversation] = await Promise.all([
-          this.rules.user(userId),
-          this.rules.conversation(userId, conversationId),
-        ]);
-        const decision = decide(message, { userId, presence, user, conversation }, policy, now);
-        if (decision.push) out.push({ userId, decision });
-      }),
-    );
+    for (let i = 0; i < others.length; i += RULES_READS_AT_ONCE)
+      await Promise.all(
+        others.slice(i, i + RULES_READS_AT_ONCE).map(async (userId) => {
+          const presence = statuses.get(userId) ?? 'offline';
+          if (presence === 'online') return; // the cheapest answer first: no rules to read
+          const [user, conversation] = await Promise.all([
+            this.rules.user(userId),
+            this.rules.conversation(userId, conversationId),
+          ]);
+          const decision = decide(message, { userId, presence, user, conversation }, policy, now);
+          if (decision.push) out.push({ userId, decision });
+        }),
+      );
     return out;
   }
 

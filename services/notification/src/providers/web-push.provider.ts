@@ -75,7 +75,10 @@ export class WebPushProvider implements PushProvider {
           res.on('error', (err) => reject(new ProviderError(err.message, true)));
         },
       );
+      // an idle timeout, and a deadline for the whole exchange (a server trickling bytes holds no slot)
       req.on('timeout', () => req.destroy(new Error('timed out')));
+      const deadline = setTimeout(() => req.destroy(new Error('no answer in time')), TIMEOUT_MS);
+      req.on('close', () => clearTimeout(deadline));
       req.on('error', (err: NodeJS.ErrnoException) =>
         reject(new ProviderError(`push service unreachable: ${err.message}`, err.code !== 'EPUSHBLOCKED')),
       );

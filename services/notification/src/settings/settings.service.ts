@@ -63,15 +63,15 @@ export class SettingsService {
     caller: Caller,
     r: UpdateConversationSettingsRequest,
   ): Promise<ConversationNotificationSettings> {
-    if (r.level !== undefined && !LEVELS.includes(r.level as Level))
-      throw new AppError('invalid_argument', 'level: all, mentions or none');
+    if (r.level !== undefined && r.level !== 'default' && !LEVELS.includes(r.level as Level))
+      throw new AppError('invalid_argument', 'level: all, mentions, none or default');
     const until = r.mutedUntil ? new Date(r.mutedUntil) : undefined;
     if (until && Number.isNaN(until.getTime()))
       throw new AppError('invalid_argument', 'mutedUntil: a date-time');
     await this.requireMember(caller, r.conversationId);
     const current = await this.table.conversation(caller.userId, r.conversationId);
     const next: ConversationRules = {
-      level: (r.level as Level | undefined) ?? current.level,
+      level: r.level === 'default' ? undefined : ((r.level as Level | undefined) ?? current.level),
       mutedUntil: r.clearMutedUntil ? undefined : (until ?? current.mutedUntil),
     };
     await this.table.putConversation(caller.userId, r.conversationId, next);

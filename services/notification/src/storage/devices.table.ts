@@ -23,32 +23,40 @@ const COLUMNS =
 export class DevicesTable {
   constructor(@Inject(CASSANDRA) private readonly db: CassandraClient) {}
 
-  async put(d: DeviceRow): Promise<void> {
-    await Promise.all([
-      this.db.execute(`INSERT INTO devices_by_user (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
-        d.userId,
-        d.deviceId,
-        d.tenantId,
-        d.platform,
-        d.token,
-        d.subscription?.endpoint ?? null,
-        d.subscription?.p256dh ?? null,
-        d.subscription?.auth ?? null,
-        d.sessionId,
-        d.target,
-        d.createdAt,
-      ]),
-      this.db.execute('INSERT INTO device_by_target (target, user_id, device_id) VALUES (?, ?, ?)', [
-        d.target,
-        d.userId,
-        d.deviceId,
-      ]),
-      this.db.execute('INSERT INTO devices_by_session (session_id, device_id, user_id) VALUES (?, ?, ?)', [
-        d.sessionId,
-        d.deviceId,
-        d.userId,
-      ]),
-    ]);
+  /** The row and both indexes in one logged batch: all or nothing. */
+  async put(d: DeviceRow, previousSessionId?: string): Promise<void> {
+    const statements = [
+      {
+        query: `INSERT INTO devices_by_user (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        params: [
+          d.userId,
+          d.deviceId,
+          d.tenantId,
+          d.platform,
+          d.token,
+          d.subscription?.endpoint ?? null,
+          d.subscription?.p256dh ?? null,
+          d.subscription?.auth ?? null,
+          d.sessionId,
+          d.target,
+          d.createdAt,
+        ],
+      },
+      {
+        query: 'INSERT INTO device_by_target (target, user_id, device_id) VALUES (?, ?, ?)',
+        params: [d.target, d.userId, d.deviceId],
+      },
+      {
+        query: 'INSERT INTO devices_by_session (session_id, device_id, user_id) VALUES (?, ?, ?)',
+        params: [d.sessionId, d.deviceId, d.userId],
+      },
+    ];
+    if (previousSessionId && previousSessionId !== d.sessionId)
+      statements.push({
+        query: 'DELETE FROM devices_by_session WHERE session_id = ? AND device_id = ?',
+        params: [previousSessionId, d.deviceId],
+      });
+    await this.db.batch(statements, { prepare: true, logged: true });
   }
 
   async byTarget(target: string): Promise<{ userId: string; deviceId: string } | undefined> {
@@ -93,19 +101,19 @@ export class DevicesTable {
 
   /** Removes the device row and its index entries (the target's only while it still points here). */
   async remove(d: Pick<DeviceRow, 'userId' | 'deviceId' | 'sessionId' | 'target'>): Promise<void> {
-    await Promise.all([
-      this.db.execute('DELETE FROM devices_by_user WHERE user_id = ? AND device_id = ?', [
-        d.userId,
-        d.deviceId,
-      ]),
-      this.db.execute('DELETE FROM devices_by_session WHERE session_id = ? AND device_id = ?', [
-        d.sessionId,
-        d.deviceId,
-      ]),
-      this.db.execute('DELETE FROM device_by_target WHERE target = ? IF device_id = ?', [
-        d.target,
-        d.deviceId,
-      ]),
-    ]);
+    const owner = await this.byTarget(d.target);
+    const statements = [
+      {
+        query: 'DELETE FROM devices_by_user WHERE user_id = ? AND device_id = ?',
+        params: [d.userId, d.deviceId],
+      },
+      {
+        query: 'DELETE FROM devices_by_session WHERE session_id = ? AND device_id = ?',
+        params: [d.sessionId, d.deviceId],
+      },
+    ];
+    if (owner?.userId === d.userId)
+      statements.push({ query: 'DELETE FROM device_by_target WHERE target = ?', params: [d.target] });
+    await this.db.batch(statements, { prepare: true, logged: true });
   }
 }

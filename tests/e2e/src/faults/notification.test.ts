@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { ImClient } from '@im/sdk';
 import { eventually, Platform, sleep } from '@im/testing';
-import { LocalPushService } from '../support/push-service.js';
+import { LocalPushService } from '@im/testing';
 import { registerUsers } from '../support/users.js';
 
 // kill -9 of the notification service with a batch waiting, and right after a batch was sent:

@@ -28,9 +28,18 @@ interface Subscription {
 export class LocalPushService {
   readonly received: ReceivedPush[] = [];
   readonly refused: Array<{ subscriptionId: string; status: number }> = [];
+  readonly undecryptable: Array<{ subscriptionId: string; error: string }> = [];
+  /** Pushes accepted, decrypted or not (see decryptEvery). */
+  accepted = 0;
   private readonly subscriptions = new Map<string, Subscription>();
   private server: Server | undefined;
   private base = '';
+
+  /**
+   * decryptEvery: decrypt and keep 1 push in n (a benchmark measures a sample and counts the
+   * rest; decrypting costs an ECDH per push on the machine under test).
+   */
+  constructor(private readonly decryptEvery = 1) {}
 
   async start(): Promise<void> {
     this.server = createServer((req, res) => {
@@ -47,17 +56,21 @@ export class LocalPushService {
           const headers = sub.failure.retryAfter ? { 'retry-after': sub.failure.retryAfter } : undefined;
           return void res.writeHead(sub.failure.status, headers).end();
         }
-        const plain = ece.decrypt(Buffer.concat(chunks), {
-          version: 'aes128gcm',
-          privateKey: sub.ecdh,
-          authSecret: sub.auth.toString('base64url'),
-        });
-        this.received.push({
-          subscriptionId: id,
-          headers: req.headers,
-          payload: JSON.parse(plain.toString('utf8')) as Record<string, unknown>,
-          at: Date.now(),
-        });
+        if (this.accepted++ % this.decryptEvery !== 0) return void res.writeHead(201).end();
+        let payload: Record<string, unknown>;
+        try {
+          const plain = ece.decrypt(Buffer.concat(chunks), {
+            version: 'aes128gcm',
+            privateKey: sub.ecdh,
+            authSecret: sub.auth.toString('base64url'),
+          });
+          payload = JSON.parse(plain.toString('utf8')) as Record<string, unknown>;
+        } catch (err) {
+          // a push we cannot read fails the test that waits for it (never the test process)
+          this.undecryptable.push({ subscriptionId: id, error: String(err) });
+          return void res.writeHead(400).end();
+        }
+        this.received.push({ subscriptionId: id, headers: req.headers, payload, at: Date.now() });
         res.writeHead(201).end();
       });
     });

@@ -1,0 +1,173 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { ImClient } from '@im/sdk';
+import { eventually, Platform, sleep } from '@im/testing';
+import { LocalApns } from './support/local-apns.js';
+import { LocalFcm } from './support/local-fcm.js';
+import { LocalPushService } from '@im/testing';
+import { registerUsers } from './support/users.js';
+
+// Apple's and Google's push services cannot be reached from here: each provider runs its real
+// client library (@parse/node-apn; google-auth-library + fetch) against a local server that
+// speaks its protocol and checks its credentials.
+const WINDOW_MS = 1_000;
+
+interface Device {
+  id: string;
+}
+
+const apnsToken = () => randomBytes(32).toString('hex');
+const fcmToken = () => `fcm:${randomBytes(30).toString('base64url')}`;
+
+describe('push providers: APNs and FCM (local servers speaking their protocols)', () => {
+  let platform: Platform;
+  const apns = new LocalApns();
+  const fcm = new LocalFcm();
+  const webPush = new LocalPushService();
+
+  before(async () => {
+    const apnsAddress = await apns.start();
+    await fcm.start();
+    await webPush.start();
+    const dir = await mkdtemp(join(tmpdir(), 'im-push-'));
+    await writeFile(join(dir, 'AuthKey.p8'), apns.p8);
+    await writeFile(join(dir, 'apns-ca.pem'), apns.caPem);
+    await writeFile(join(dir, 'fcm.json'), JSON.stringify(fcm.serviceAccount()));
+    platform = await Platform.start({
+      env: {
+        notification: {
+          NOTIFICATION_BATCH_WINDOW_MS: String(WINDOW_MS),
+          WEBPUSH_ALLOW_HTTP_LOOPBACK: 'true',
+          APNS_KEY_FILE: join(dir, 'AuthKey.p8'),
+          APNS_KEY_ID: apns.keyId,
+          APNS_TEAM_ID: apns.teamId,
+          APNS_TOPIC: apns.topic,
+          APNS_ENDPOINT: apnsAddress,
+          APNS_CA_FILE: join(dir, 'apns-ca.pem'),
+          FCM_CREDENTIALS_FILE: join(dir, 'fcm.json'),
+          FCM_ENDPOINT: fcm.base,
+        },
+      },
+    });
+  });
+  after(async () => {
+    await platform?.stop();
+    await Promise.all([apns.stop(), fcm.stop(), webPush.stop()]);
+  });
+
+  const register = (user: ImClient, body: unknown) => user.call<Device>('POST', '/v1/devices', body);
+  const devicesOf = async (user: ImClient) =>
+    (await user.call<{ devices: Device[] }>('GET', '/v1/devices')).devices;
+
+  it('APNs: an alert with title, body, badge, topic, push type and collapse id; a read sends a background badge', async () => {
+    const [ana, bo] = await registerUsers(platform, 2, 'apns');
+    const group = await ana!.createConversation('group', [bo!.user.id], 'apns');
+    const token = apnsToken();
+    await register(bo!, { platform: 'apns', token });
+    await Promise.all([1, 2].map((i) => ana!.sendMessage(group.id, `a-${i}`, `hello ${i}`)));
+    const [req] = await eventually(() => {
+      const got = apns.to(token);
+      assert.equal(got.length, 1);
+      return got;
+    });
+    assert.equal(req!.headers['apns-push-type'], 'alert');
+    assert.equal(req!.headers['apns-priority'], '10');
+    assert.ok(Number(req!.headers['apns-expiration']) > Date.now() / 1000);
+    const aps = req!.payload.aps as { alert: { title: string; body: string }; badge: number };
+    assert.equal(aps.badge, 2);
+    assert.equal(aps.alert.title, `2 new messages from ${ana!.user.displayName || ana!.user.username}`);
+    assert.match(aps.alert.body, /^hello [12]$/);
+    assert.equal(req!.payload.conversationId, group.id);
+    assert.equal(req!.payload.count, 2);
+
+    await bo!.markRead(group.id, 2);
+    const [, silent] = await eventually(() => {
+      const got = apns.to(token);
+      assert.equal(got.length, 2);
+      return got;
+    });
+    assert.equal(silent!.headers['apns-push-type'], 'background');
+    assert.equal(silent!.headers['apns-priority'], '5');
+    assert.deepEqual(silent!.payload.aps, { badge: 0, 'content-available': 1, 'thread-id': group.id });
+  });
+
+  it('FCM: a message with notification, data and collapse key, authorized by the service account’s token', async () => {
+    const [ana, bo] = await registerUsers(platform, 2, 'fcm');
+    const group = await ana!.createConversation('group', [bo!.user.id], 'fcm');
+    const token = fcmToken();
+    await register(bo!, { platform: 'fcm', token });
+    const m = await ana!.sendMessage(group.id, 'f-1', 'from android land');
+    const [msg] = await eventually(() => {
+      const got = fcm.to(token);
+      assert.equal(got.length, 1);
+      return got;
+    });
+    assert.deepEqual(msg!.notification, {
+      title: ana!.user.displayName || ana!.user.username,
+      body: 'from android land',
+    });
+    assert.deepEqual(msg!.data, {
+      kind: 'messages',
+      conversationId: group.id,
+      seq: String(m.seq),
+      count: '1',
+      badge: '1',
+    });
+    assert.equal(msg!.android.priority, 'high');
+    assert.match(msg!.android.collapse_key, /^[\w-]{1,32}$/);
+    assert.ok(fcm.tokensIssued >= 1, 'an access token came from the token endpoint');
+  });
+
+  it('dead tokens: APNs BadDeviceToken and Unregistered (410), FCM UNREGISTERED (404) remove the device', async () => {
+    const [ana, bo, cy, dee] = await registerUsers(platform, 4, 'dead');
+    const group = await ana!.createConversation('group', [bo!.user.id, cy!.user.id, dee!.user.id], 'dead');
+    const bad = apnsToken();
+    const unregistered = apnsToken();
+    const gone = fcmToken();
+    await register(bo!, { platform: 'apns', token: bad });
+    await register(cy!, { platform: 'apns', token: unregistered });
+    await register(dee!, { platform: 'fcm', token: gone });
+    apns.answer(bad, 400, 'BadDeviceToken');
+    apns.answer(unregistered, 410, 'Unregistered');
+    fcm.answer(gone, { status: 404, errorCode: 'UNREGISTERED' });
+    await ana!.sendMessage(group.id, 'd-1', 'anyone?');
+    await eventually(async () => {
+      for (const u of [bo!, cy!, dee!]) assert.deepEqual(await devicesOf(u), [], u.user.username);
+    });
+  });
+
+  it('FCM answering 503 delays its pushes but loses nothing; APNs (after a 429) and Web Push keep flowing', async () => {
+    const [ana, bo, cy, dee] = await registerUsers(platform, 4, 'outage');
+    const group = await ana!.createConversation('group', [bo!.user.id, cy!.user.id, dee!.user.id], 'outage');
+    const android = fcmToken();
+    const iphone = apnsToken();
+    await register(bo!, { platform: 'fcm', token: android });
+    await register(cy!, { platform: 'apns', token: iphone });
+    const sub = webPush.subscribe();
+    await register(dee!, { platform: 'webpush', subscription: { endpoint: sub.endpoint, keys: sub.keys } });
+    const OUTAGE_MS = 20_000;
+    fcm.answer(android, { status: 503 }, OUTAGE_MS);
+    apns.answerNext(iphone, 429, 'TooManyRequests', 2);
+    const started = Date.now();
+    await ana!.sendMessage(group.id, 'o-1', 'during the outage');
+
+    await eventually(() => assert.equal(apns.to(iphone).length, 1), { timeoutMs: 20_000 });
+    await eventually(() => assert.equal(webPush.pushesTo(sub.id).length, 1), { timeoutMs: 20_000 });
+    assert.ok(Date.now() - started < OUTAGE_MS, 'the others did not wait for FCM');
+    assert.ok(fcm.refused.some((r) => r.token === android && r.status === 503));
+    assert.ok(apns.refused.some((r) => r.token === iphone && r.status === 429));
+
+    await eventually(() => assert.equal(fcm.to(android).length, 1), {
+      timeoutMs: 120_000,
+      what: 'the FCM push after the outage',
+    });
+    assert.ok(Date.now() - started >= OUTAGE_MS);
+    await sleep(2_000);
+    assert.equal(fcm.to(android).length, 1, 'once');
+    assert.equal(fcm.to(android)[0]!.notification?.body, 'during the outage');
+  });
+});
