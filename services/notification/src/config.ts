@@ -16,6 +16,12 @@ export const notificationConfigSchema = z.object({
     0,
     60_000,
   ),
+  NOTIFICATION_COOLDOWN_MS: env.int(
+    'after a push, the next one for the same conversation and user waits at least this long and carries everything since (0: only the window)',
+    0,
+    0,
+    600_000,
+  ),
   NOTIFICATION_PUSH_WHEN_AWAY: env.bool(
     'push users whose devices are connected but idle (presence away)',
     true,

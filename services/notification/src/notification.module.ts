@@ -20,7 +20,7 @@ import { WebPushProvider } from './providers/web-push.provider.js';
 import { RulesCache } from './settings/rules-cache.js';
 import { SettingsService } from './settings/settings.service.js';
 import { DevicesTable } from './storage/devices.table.js';
-import { PushedEventsTable } from './storage/pushed-events.table.js';
+import { PushedUptoTable } from './storage/pushed-upto.table.js';
 import { RulesTable } from './storage/rules.table.js';
 
 const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url));
@@ -43,7 +43,7 @@ export class NotificationModule {
       providers: [
         DevicesTable,
         RulesTable,
-        PushedEventsTable,
+        PushedUptoTable,
         MessageClient,
         PresenceClient,
         AuthClient,

@@ -147,6 +147,21 @@ describe('push notifications (Web Push, local push service)', () => {
     }
   });
 
+  it('read on another device while the push waits: no message push, only the silent badge', async () => {
+    const [ana, bo] = await registerUsers(platform, 2, 'readfirst');
+    const group = await ana!.createConversation('group', [bo!.user.id], 'readfirst');
+    const boDevice = await subscribe(bo!);
+    const m = await ana!.sendMessage(group.id, 'rf-1', 'seen on the desktop');
+    await bo!.markRead(group.id, Number(m.seq));
+    const [badge] = await waitForPushes(boDevice.subscriptionId);
+    await sleep(WINDOW_MS + SETTLE_MS);
+    assert.deepEqual(
+      pushService.pushesTo(boDevice.subscriptionId).map((p) => [p.payload.kind, p.payload.badge]),
+      [['badge', 0]],
+    );
+    assert.equal(badge!.headers.urgency, 'low');
+  });
+
   it('rules: level mentions (a mention or a keyword passes), muted, previews none, quiet hours, busy', async () => {
     const [ana, bo, dee] = await registerUsers(platform, 3, 'rules');
     const group = await ana!.createConversation('group', [bo!.user.id, dee!.user.id], 'rules');

@@ -79,4 +79,41 @@ describe('push batches', () => {
     b.done(sending!);
     assert.equal(b.size, 0);
   });
+
+  it('what the user read (or answered) while it waited is not pushed', () => {
+    const b = new PushBatches(1_000);
+    b.addMessage(0, who, msg(1));
+    b.addMessage(10, who, msg(2));
+    b.addMessage(20, who, msg(3));
+    assert.equal(b.isWaiting('bo', 'c1'), true);
+    b.seen('bo', 'c1', 2);
+    assert.deepEqual(
+      b.takeDue(1_000)[0]!.messages.map((m) => m.seq),
+      [3],
+    );
+    b.addMessage(2_000, who, msg(4));
+    b.seen('bo', 'c1', 4);
+    assert.equal(b.isWaiting('bo', 'c1'), false);
+    assert.equal(b.oldest(), 0, 'only the one being sent');
+  });
+
+  it('a cooldown after a push: the next batch of that conversation waits for it, then carries all', () => {
+    const b = new PushBatches(1_000, 10_000);
+    b.addMessage(0, who, msg(1));
+    const [first] = b.takeDue(1_000);
+    b.done(first!, 1_000);
+    b.addMessage(1_500, who, msg(2));
+    b.addMessage(5_000, who, msg(3));
+    b.addMessage(1_500, { ...who, conversationId: 'c2' }, msg(1));
+    assert.deepEqual(
+      b.takeDue(2_500).map((e) => e.conversationId),
+      ['c2'],
+      'another conversation: no cooldown',
+    );
+    assert.deepEqual(b.takeDue(10_999), []);
+    assert.deepEqual(
+      b.takeDue(11_000)[0]!.messages.map((m) => m.seq),
+      [2, 3],
+    );
+  });
 });

@@ -13,7 +13,7 @@ export interface PendingPush {
   seq: number;
   /** When the first item arrived (the consumer's clock): the window runs from here. */
   since: number;
-  /** Set after a failed send: not before this time. */
+  /** Not before this time (a failed send waiting to be tried again, or a cooldown). */
   retryAt?: number;
 }
 
@@ -26,7 +26,18 @@ export class PushBatches {
   private readonly waiting = new Map<string, PendingPush>();
   private readonly sending = new Set<PendingPush>();
 
-  constructor(private readonly windowMs: number) {}
+  /** When the last message push of each (user, conversation) went out, for the cooldown. */
+  private readonly lastSent = new Map<string, number>();
+
+  /**
+   * windowMs: a batch goes this long after its first message. cooldownMs: and not sooner than
+   * this after the previous push of the same conversation to the same user (a busy conversation
+   * then makes one push per cooldown with everything since, instead of one per window).
+   */
+  constructor(
+    private readonly windowMs: number,
+    private readonly cooldownMs = 0,
+  ) {}
 
   get size(): number {
     return this.waiting.size + this.sending.size;
@@ -44,8 +55,34 @@ export class PushBatches {
       if (!entry.messages.some((m) => m.eventId === message.eventId)) entry.messages.push(message);
       return false;
     }
-    this.waiting.set(key, { key, ...p, kind: 'messages', messages: [message], seq: message.seq, since: at });
+    const cooledAt = (this.lastSent.get(key) ?? Number.NEGATIVE_INFINITY) + this.cooldownMs;
+    this.waiting.set(key, {
+      key,
+      ...p,
+      kind: 'messages',
+      messages: [message],
+      seq: message.seq,
+      since: at,
+      ...(cooledAt > at + this.windowMs ? { retryAt: cooledAt } : {}),
+    });
     return true;
+  }
+
+  /** Whether a message push for the user in the conversation is waiting for its window. */
+  isWaiting(userId: string, conversationId: string): boolean {
+    return this.waiting.has(`m|${userId}|${conversationId}`);
+  }
+
+  /**
+   * The user read up to `seq` (or wrote) in the conversation: waiting messages up to it need no
+   * push any more; the batch goes when none is left.
+   */
+  seen(userId: string, conversationId: string, seq: number): void {
+    const key = `m|${userId}|${conversationId}`;
+    const entry = this.waiting.get(key);
+    if (!entry) return;
+    entry.messages = entry.messages.filter((m) => m.seq > seq);
+    if (entry.messages.length === 0) this.waiting.delete(key);
   }
 
   /** A read elsewhere: one silent badge update per window and conversation. */
@@ -72,8 +109,13 @@ export class PushBatches {
     return due;
   }
 
-  done(entry: PendingPush): void {
+  /** The entry went out (or had nothing to send) at `at`. */
+  done(entry: PendingPush, at?: number): void {
     this.sending.delete(entry);
+    if (entry.kind !== 'messages' || at === undefined || this.cooldownMs === 0) return;
+    if (this.lastSent.size >= 200_000)
+      for (const [k, t] of this.lastSent) if (t + this.cooldownMs < at) this.lastSent.delete(k);
+    this.lastSent.set(entry.key, at);
   }
 
   /** A send failed (a store or service down): back to waiting until `at`, merged with newer items. */

@@ -13,7 +13,7 @@ import type { Registry } from '@im/platform/registry';
 import { ConversationEvent } from '@im/proto/events/v1';
 import type { NotificationConfig } from '../config.js';
 import type { RulesPolicy } from '../domain/notification-rules.js';
-import { PushedEventsTable } from '../storage/pushed-events.table.js';
+import { PushedUptoTable } from '../storage/pushed-upto.table.js';
 import { PushBatches } from './push-batches.js';
 import { PushSender } from './push-sender.js';
 import { Recipients } from './recipients.js';
@@ -26,8 +26,8 @@ const MAX_EVENT_AGE_MS = 3_600_000;
 /**
  * Consumes im.events.v1 in its own group and turns new messages into pushes, batched per (user,
  * conversation). Offsets are committed only below the oldest push not yet sent (the batches'
- * watermark), so a crash replays what was waiting; pushed_events keeps a replay from pushing an
- * event twice to a user.
+ * watermark), so a crash replays what was waiting; pushed_upto (the highest seq pushed per user
+ * and conversation) keeps a replay from pushing a message twice.
  */
 @Injectable()
 export class PushDispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -42,10 +42,10 @@ export class PushDispatcher implements OnApplicationBootstrap, BeforeApplication
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(CONFIG) private readonly config: NotificationConfig,
     private readonly recipients: Recipients,
-    private readonly pushed: PushedEventsTable,
     private readonly sender: PushSender,
+    private readonly pushedUpto: PushedUptoTable,
   ) {
-    this.batches = new PushBatches(config.NOTIFICATION_BATCH_WINDOW_MS);
+    this.batches = new PushBatches(config.NOTIFICATION_BATCH_WINDOW_MS, config.NOTIFICATION_COOLDOWN_MS);
     this.policy = {
       pushWhenAway: config.NOTIFICATION_PUSH_WHEN_AWAY,
       busyAllowsMentions: config.NOTIFICATION_BUSY_ALLOWS_MENTIONS,
@@ -75,10 +75,12 @@ export class PushDispatcher implements OnApplicationBootstrap, BeforeApplication
   private tick(): void {
     const consumer = this.consumer;
     if (!consumer) return;
-    for (const entry of this.batches.takeDue(performance.now()))
-      void this.sender.send(entry).then(
-        () => this.batches.done(entry),
-        (err: unknown) => {
+    const due = this.batches.takeDue(performance.now());
+    if (due.length > 0)
+      void this.sender.sendAll(
+        due,
+        (entry) => this.batches.done(entry, performance.now()),
+        (entry, err) => {
           this.logger.warn(
             { err: String(err), userId: entry.userId },
             'push batch failed: tried again shortly',
@@ -94,6 +96,7 @@ export class PushDispatcher implements OnApplicationBootstrap, BeforeApplication
     const owned = new Set(assignment[this.registry.topics.conversationEvents] ?? []);
     const dropped = this.batches.keepPartitions(owned);
     this.recipients.forgetAll();
+    this.pushedUpto.forget();
     if (dropped > 0) this.logger.info({ dropped }, 'waiting pushes of partitions handed away dropped');
   }
 
@@ -119,6 +122,7 @@ export class PushDispatcher implements OnApplicationBootstrap, BeforeApplication
     const e = ev.event;
     if (e?.$case === 'membersChanged') this.recipients.forget(ev.conversationId);
     if (e?.$case === 'readMarked') {
+      this.batches.seen(e.value.userId, ev.conversationId, Number(e.value.readSeq));
       this.batches.addBadge(
         performance.now(),
         { tenantId: ev.tenantId, userId: e.value.userId, conversationId: ev.conversationId, partition },
@@ -130,6 +134,8 @@ export class PushDispatcher implements OnApplicationBootstrap, BeforeApplication
     const occurred = ev.occurredAt ? Date.parse(ev.occurredAt) : Date.now();
     if (Date.now() - occurred > MAX_EVENT_AGE_MS) return;
     const m = e.value.message;
+    // the sender is in the conversation right now: what waited for them there is seen
+    this.batches.seen(m.senderId, ev.conversationId, Number(m.seq));
     const decisions = await this.recipients.decisions(
       ev.tenantId,
       ev.conversationId,
@@ -141,12 +147,11 @@ export class PushDispatcher implements OnApplicationBootstrap, BeforeApplication
       },
       this.policy,
       new Date(),
+      (userId) => this.batches.isWaiting(userId, ev.conversationId),
     );
     if (decisions.length === 0) return;
-    const already = await this.pushed.usersPushed(ev.eventId);
     const at = performance.now();
     for (const { userId, decision } of decisions) {
-      if (already.has(userId)) continue;
       const opened = this.batches.addMessage(
         at,
         { tenantId: ev.tenantId, userId, conversationId: ev.conversationId, partition },

@@ -3,14 +3,23 @@ import type { Logger } from '@im/platform/logging';
 import { LOGGER } from '@im/platform/nest';
 import { AuthClient } from '../clients/auth.client.js';
 import { MessageClient } from '../clients/message.client.js';
-import { badgeUpdate, composePush } from '../domain/push-content.js';
+import { badgeUpdate, composePush, type PushContent } from '../domain/push-content.js';
 import { RulesCache } from '../settings/rules-cache.js';
-import { DevicesTable } from '../storage/devices.table.js';
-import { PushedEventsTable } from '../storage/pushed-events.table.js';
+import { DevicesTable, type DeviceRow } from '../storage/devices.table.js';
+import { PushedUptoTable } from '../storage/pushed-upto.table.js';
 import { Delivery } from './delivery.js';
 import type { PendingPush } from './push-batches.js';
 
-/** One due batch → one push per device of the user, with the badge as it is now. */
+interface Prepared {
+  entry: PendingPush;
+  devices: DeviceRow[];
+}
+
+/**
+ * Due batches → one push per device of each user, with the badge as it is now (one call to the
+ * message service for all the users of a tick). A batch whose messages were all pushed already
+ * (a replay after a crash or a rebalance) sends nothing.
+ */
 @Injectable()
 export class PushSender {
   constructor(
@@ -19,22 +28,68 @@ export class PushSender {
     private readonly messages: MessageClient,
     private readonly auth: AuthClient,
     private readonly rules: RulesCache,
-    private readonly pushed: PushedEventsTable,
+    private readonly pushedUpto: PushedUptoTable,
     private readonly delivery: Delivery,
   ) {}
 
-  /** Throws when a store or service needed is down: the caller puts the batch back to wait. */
-  async send(entry: PendingPush): Promise<void> {
+  /**
+   * Sends every batch; calls done() for each one finished (sent, or nothing to send) and failed()
+   * for each a store or service needed was down for (the caller puts it back to wait).
+   */
+  async sendAll(
+    entries: readonly PendingPush[],
+    done: (e: PendingPush) => void,
+    failed: (e: PendingPush, err: unknown) => void,
+  ): Promise<void> {
+    const prepared: Prepared[] = [];
+    await Promise.all(
+      entries.map(async (entry) => {
+        try {
+          const p = await this.prepare(entry);
+          if (p) prepared.push(p);
+          else done(entry);
+        } catch (err) {
+          failed(entry, err);
+        }
+      }),
+    );
+    const byTenant = new Map<string, Prepared[]>();
+    for (const p of prepared) byTenant.set(p.entry.tenantId, [...(byTenant.get(p.entry.tenantId) ?? []), p]);
+    await Promise.all(
+      [...byTenant].map(async ([tenantId, group]) => {
+        let badges: Map<string, number>;
+        try {
+          badges = await this.messages.unreadTotals(tenantId, [...new Set(group.map((p) => p.entry.userId))]);
+        } catch (err) {
+          for (const p of group) failed(p.entry, err);
+          return;
+        }
+        await Promise.all(
+          group.map((p) =>
+            this.send(p, badges.get(p.entry.userId) ?? 0).then(
+              () => done(p.entry),
+              (err: unknown) => failed(p.entry, err),
+            ),
+          ),
+        );
+      }),
+    );
+  }
+
+  /** The user's devices, and for messages only those not pushed yet; undefined: nothing to send. */
+  private async prepare(entry: PendingPush): Promise<Prepared | undefined> {
     const devices = (await this.devices.ofUser(entry.userId)).filter((d) => d.tenantId === entry.tenantId);
-    if (devices.length === 0) return;
+    if (devices.length === 0) return undefined;
     if (entry.kind === 'messages') {
-      // a replay (rebalance, restart) may have queued events another batch has pushed meanwhile
-      const pushed = await Promise.all(entry.messages.map((m) => this.pushed.usersPushed(m.eventId)));
-      entry.messages = entry.messages.filter((_, i) => !pushed[i]!.has(entry.userId));
-      if (entry.messages.length === 0) return;
+      const upto = await this.pushedUpto.get(entry.userId, entry.conversationId);
+      entry.messages = entry.messages.filter((m) => m.seq > upto);
+      if (entry.messages.length === 0) return undefined;
     }
-    const badge = (await this.messages.unreadTotals(entry.tenantId, [entry.userId])).get(entry.userId) ?? 0;
-    let content;
+    return { entry, devices };
+  }
+
+  private async send({ entry, devices }: Prepared, badge: number): Promise<void> {
+    let content: PushContent;
     if (entry.kind === 'badge') {
       content = badgeUpdate(entry.conversationId, entry.seq, badge);
     } else {
@@ -57,9 +112,10 @@ export class PushSender {
     }
     await Promise.all(devices.map((d) => this.delivery.send(d, content, entry.conversationId)));
     if (entry.kind === 'messages')
-      await this.pushed.record(
+      await this.pushedUpto.advance(
         entry.userId,
-        entry.messages.map((m) => m.eventId),
+        entry.conversationId,
+        Math.max(...entry.messages.map((m) => m.seq)),
       );
     this.logger.debug(
       {

@@ -38,12 +38,23 @@ export class Recipients {
     message: NewMessage,
     policy: RulesPolicy,
     now: Date,
+    waiting: (userId: string) => boolean,
   ): Promise<Array<{ userId: string; decision: Extract<Decision, { push: true }> }>> {
-    const others = (await this.memberIds(tenantId, conversationId)).filter((u) => u !== message.senderId);
-    if (others.length === 0) return [];
+    const members = (await this.memberIds(tenantId, conversationId)).filter((u) => u !== message.senderId);
+    const out: Array<{ userId: string; decision: Extract<Decision, { push: true }> }> = [];
+    // a member with a push waiting in this conversation was found offline and willing moments
+    // ago: the message joins that push without asking presence and the rules again
+    const others: string[] = [];
+    for (const userId of members) {
+      if (!waiting(userId)) others.push(userId);
+      else {
+        const mentioned = message.mentions.includes(userId) || message.mentions.includes('all');
+        out.push({ userId, decision: { push: true, mentioned, keyword: false } });
+      }
+    }
+    if (others.length === 0) return out;
     const caller: Caller = { userId: message.senderId, tenantId, sessionId: '' };
     const statuses = await this.presence.statuses(caller, others);
-    const out: Array<{ userId: string; decision: Extract<Decision, { push: true }> }> = [];
     for (let i = 0; i < others.length; i += RULES_READS_AT_ONCE)
       await Promise.all(
         others.slice(i, i + RULES_READS_AT_ONCE).map(async (userId) => {

@@ -12,6 +12,9 @@ import { ProviderError, retryAfterMs, type DeliveryOutcome, type PushProvider } 
 import { VapidKeys } from './vapid-keys.js';
 
 const TIMEOUT_MS = 10_000;
+/** A VAPID JWT is valid 12 h (at most 24 h by RFC 8292) and signed again after 1 h. */
+const VAPID_TTL_SECONDS = 12 * 3600;
+const VAPID_RENEW_MS = 3_600_000;
 
 /**
  * Web Push (RFC 8030) with VAPID (RFC 8292) and aes128gcm (RFC 8291): `web-push` encrypts and
@@ -23,6 +26,7 @@ export class WebPushProvider implements PushProvider {
   readonly platform = 'webpush' as const;
   readonly enabled = true;
   private readonly lookup: ReturnType<typeof guardedLookup>;
+  private readonly signed = new Map<string, { headers: Record<string, string>; renewAt: number }>();
 
   constructor(
     @Inject(CONFIG) private readonly config: NotificationConfig,
@@ -34,12 +38,11 @@ export class WebPushProvider implements PushProvider {
   async send(device: DeviceRow, content: PushContent, collapseKey: string): Promise<DeliveryOutcome> {
     const sub = device.subscription;
     if (!sub) throw new ProviderError('a webpush device without a subscription', false);
-    const keys = await this.vapid.get();
     const details = webpush.generateRequestDetails(
       { endpoint: sub.endpoint, keys: { p256dh: sub.p256dh, auth: sub.auth } },
       JSON.stringify(content),
       {
-        vapidDetails: { subject: this.config.WEBPUSH_VAPID_SUBJECT, ...keys },
+        headers: await this.vapidHeaders(new URL(sub.endpoint).origin),
         TTL: this.config.NOTIFICATION_TTL_SECONDS,
         topic: createHash('sha256').update(collapseKey).digest('base64url').slice(0, 32),
         urgency: content.kind === 'badge' ? 'low' : 'high',
@@ -56,6 +59,29 @@ export class WebPushProvider implements PushProvider {
       res.status,
       retryAfterMs(res.headers['retry-after']),
     );
+  }
+
+  /**
+   * The VAPID Authorization for a push service, signed once an hour per origin rather than per
+   * push (an ES256 signature each time cost more than the request).
+   */
+  private async vapidHeaders(audience: string): Promise<Record<string, string>> {
+    const now = Date.now();
+    const hit = this.signed.get(audience);
+    if (hit && hit.renewAt > now) return hit.headers;
+    const keys = await this.vapid.get();
+    const expiresAt = Math.floor(now / 1000) + VAPID_TTL_SECONDS;
+    const headers = webpush.getVapidHeaders(
+      audience,
+      this.config.WEBPUSH_VAPID_SUBJECT,
+      keys.publicKey,
+      keys.privateKey,
+      'aes128gcm',
+      expiresAt,
+    );
+    if (this.signed.size >= 10_000) this.signed.clear();
+    this.signed.set(audience, { headers, renewAt: now + VAPID_RENEW_MS });
+    return headers;
   }
 
   private post(

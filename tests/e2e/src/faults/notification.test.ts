@@ -7,7 +7,7 @@ import { registerUsers } from '../support/users.js';
 
 // kill -9 of the notification service with a batch waiting, and right after a batch was sent:
 // the push still arrives once with every message of the burst, and a replayed event is not pushed
-// again (pushed_events, by event id).
+// again (pushed_upto: the highest seq pushed per user and conversation).
 const WINDOW_MS = 3_000;
 
 describe('notification faults', () => {
