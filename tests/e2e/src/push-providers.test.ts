@@ -120,9 +120,16 @@ describe('push providers: APNs and FCM (local servers speaking their protocols)'
     assert.equal(msg!.android.priority, 'high');
     assert.match(msg!.android.collapse_key, /^[\w-]{1,32}$/);
     assert.ok(fcm.tokensIssued >= 1, 'an access token came from the token endpoint');
+
+    // the access token is revoked: a 401, a new token, and the push goes through
+    const issued = fcm.tokensIssued;
+    fcm.revokeAccessTokens();
+    await ana!.sendMessage(group.id, 'f-2', 'after the revocation');
+    await eventually(() => assert.equal(fcm.to(token).length, 2), { timeoutMs: 30_000 });
+    assert.ok(fcm.tokensIssued > issued, 'a new access token was fetched');
   });
 
-  it('dead tokens: APNs BadDeviceToken and Unregistered (410), FCM UNREGISTERED (404) remove the device', async () => {
+  it('dead tokens: APNs Unregistered (410) and FCM UNREGISTERED (404) remove the device; BadDeviceToken does not', async () => {
     const [ana, bo, cy, dee] = await registerUsers(platform, 4, 'dead');
     const group = await ana!.createConversation('group', [bo!.user.id, cy!.user.id, dee!.user.id], 'dead');
     const bad = apnsToken();
@@ -136,8 +143,13 @@ describe('push providers: APNs and FCM (local servers speaking their protocols)'
     fcm.answer(gone, { status: 404, errorCode: 'UNREGISTERED' });
     await ana!.sendMessage(group.id, 'd-1', 'anyone?');
     await eventually(async () => {
-      for (const u of [bo!, cy!, dee!]) assert.deepEqual(await devicesOf(u), [], u.user.username);
+      for (const u of [cy!, dee!]) assert.deepEqual(await devicesOf(u), [], u.user.username);
     });
+    // BadDeviceToken also follows from a sandbox/production mix-up: refused, logged, kept
+    await eventually(() =>
+      assert.ok(apns.refused.some((r) => r.token === bad && r.reason === 'BadDeviceToken')),
+    );
+    assert.equal((await devicesOf(bo!)).length, 1);
   });
 
   it('FCM answering 503 delays its pushes but loses nothing; APNs (after a 429) and Web Push keep flowing', async () => {

@@ -93,7 +93,8 @@ export class DevicesService {
     const refs = await this.table.ofSession(sessionId);
     for (const ref of refs) {
       const row = (await this.table.ofUser(ref.userId)).find((d) => d.deviceId === ref.deviceId);
-      if (row) await this.table.remove(row);
+      // registered again by a newer session meanwhile: that registration stays
+      if (row && row.sessionId === sessionId) await this.table.remove(row);
     }
     return refs.length;
   }

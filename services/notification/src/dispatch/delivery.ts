@@ -35,6 +35,9 @@ const retryable = (err: unknown) =>
   err instanceof BulkheadRejectedError ||
   (err instanceof ProviderError && err.retryable);
 
+/** Pushes one provider may hold at once (sending, queued or waiting to retry); beyond: dropped. */
+const HELD_PER_PROVIDER = 20_000;
+
 /** Given up: the retry budget is spent (never counted by a breaker). */
 class GaveUp extends Error {}
 
@@ -56,6 +59,7 @@ interface Lane {
 export class Delivery {
   private readonly lanes = new Map<Platform, Lane>();
   private readonly breakers = new Map<string, CircuitBreakerPolicy>();
+  private readonly held = new Map<Platform, number>();
   private readonly sent = meter().createCounter('im_push_sent_total', {
     description: 'pushes handed to a push service, by platform and outcome',
   });
@@ -97,6 +101,14 @@ export class Delivery {
       this.sent.add(1, { platform: device.platform, outcome: 'unconfigured' });
       return 'dropped';
     }
+    // a bounded queue per provider: one provider's outage never grows memory, nor holds the others
+    const held = this.held.get(device.platform) ?? 0;
+    if (held >= HELD_PER_PROVIDER) {
+      this.sent.add(1, { platform: device.platform, outcome: 'overflow' });
+      this.logger.warn({ platform: device.platform, held }, 'push dropped: the provider’s queue is full');
+      return 'dropped';
+    }
+    this.held.set(device.platform, held + 1);
     const giveUpAt = Date.now() + this.config.NOTIFICATION_RETRY_FOR_SECONDS * 1_000;
     const breaker = this.breakerFor(device);
     try {
@@ -107,7 +119,7 @@ export class Delivery {
         );
       });
       if (outcome === 'gone') {
-        await this.devices.remove(device);
+        await this.devices.removeIfSame(device);
         this.logger.info(
           { deviceId: device.deviceId, platform: device.platform },
           'push target gone: device removed',
@@ -122,6 +134,8 @@ export class Delivery {
         'push dropped',
       );
       return 'dropped';
+    } finally {
+      this.held.set(device.platform, (this.held.get(device.platform) ?? 1) - 1);
     }
   }
 

@@ -25,6 +25,8 @@ export interface PendingPush {
 export class PushBatches {
   private readonly waiting = new Map<string, PendingPush>();
   private readonly sending = new Set<PendingPush>();
+  /** The partitions this member owns, once a rebalance said so. */
+  private owned: ReadonlySet<number> | undefined;
 
   /** When the last message push of each (user, conversation) went out, for the cooldown. */
   private readonly lastSent = new Map<string, number>();
@@ -41,6 +43,11 @@ export class PushBatches {
 
   get size(): number {
     return this.waiting.size + this.sending.size;
+  }
+
+  /** Batches not yet handed to a provider (what the consumer's backpressure counts). */
+  get waitingCount(): number {
+    return this.waiting.size;
   }
 
   /** True when it opened a new batch (the first message of a window). */
@@ -121,6 +128,7 @@ export class PushBatches {
   /** A send failed (a store or service down): back to waiting until `at`, merged with newer items. */
   retry(entry: PendingPush, at: number): void {
     this.sending.delete(entry);
+    if (this.owned && !this.owned.has(entry.partition)) return; // its new owner replays it
     const newer = this.waiting.get(entry.key);
     const messages = [...entry.messages];
     for (const m of newer?.messages ?? [])
@@ -138,6 +146,7 @@ export class PushBatches {
    * owner replays the events from the last commit). Batches being sent finish.
    */
   keepPartitions(owned: ReadonlySet<number>): number {
+    this.owned = owned;
     let dropped = 0;
     for (const [key, entry] of this.waiting)
       if (!owned.has(entry.partition)) {

@@ -102,7 +102,8 @@ export class PushDispatcher implements OnApplicationBootstrap, BeforeApplication
 
   private async handle(batch: ConsumedBatch): Promise<void> {
     // bounded memory: a slow provider stops consumption instead of piling up pushes
-    while (this.batches.size >= this.config.NOTIFICATION_MAX_PENDING) {
+    // (batches being sent are bounded per provider in Delivery: one provider's outage holds no other)
+    while (this.batches.waitingCount >= this.config.NOTIFICATION_MAX_PENDING) {
       await new Promise((r) => setTimeout(r, 200));
       await batch.heartbeat();
     }

@@ -111,12 +111,16 @@ export class PushSender {
       );
     }
     await Promise.all(devices.map((d) => this.delivery.send(d, content, entry.conversationId)));
-    if (entry.kind === 'messages')
-      await this.pushedUpto.advance(
-        entry.userId,
-        entry.conversationId,
-        Math.max(...entry.messages.map((m) => m.seq)),
-      );
+    if (entry.kind === 'messages') {
+      const upto = Math.max(...entry.messages.map((m) => m.seq));
+      // delivered already: a failed write must not send it again (this replica remembers it)
+      await this.pushedUpto.advance(entry.userId, entry.conversationId, upto).catch((err: unknown) => {
+        this.logger.warn(
+          { err: String(err), userId: entry.userId },
+          'pushed_upto not written (kept in memory)',
+        );
+      });
+    }
     this.logger.debug(
       {
         userId: entry.userId,

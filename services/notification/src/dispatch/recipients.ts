@@ -2,7 +2,13 @@ import { Injectable } from '@nestjs/common';
 import type { Caller } from '@im/proto/common/v1';
 import { MessageClient } from '../clients/message.client.js';
 import { PresenceClient } from '../clients/presence.client.js';
-import { decide, type Decision, type NewMessage, type RulesPolicy } from '../domain/notification-rules.js';
+import {
+  decide,
+  type Decision,
+  type NewMessage,
+  type PresenceStatus,
+  type RulesPolicy,
+} from '../domain/notification-rules.js';
 import { RulesCache } from '../settings/rules-cache.js';
 
 const MEMBERS_TTL_MS = 60_000;
@@ -40,25 +46,19 @@ export class Recipients {
     now: Date,
     waiting: (userId: string) => boolean,
   ): Promise<Array<{ userId: string; decision: Extract<Decision, { push: true }> }>> {
-    const members = (await this.memberIds(tenantId, conversationId)).filter((u) => u !== message.senderId);
-    const out: Array<{ userId: string; decision: Extract<Decision, { push: true }> }> = [];
-    // a member with a push waiting in this conversation was found offline and willing moments
-    // ago: the message joins that push without asking presence and the rules again
-    const others: string[] = [];
-    for (const userId of members) {
-      if (!waiting(userId)) others.push(userId);
-      else {
-        const mentioned = message.mentions.includes(userId) || message.mentions.includes('all');
-        out.push({ userId, decision: { push: true, mentioned, keyword: false } });
-      }
-    }
-    if (others.length === 0) return out;
+    const others = (await this.memberIds(tenantId, conversationId)).filter((u) => u !== message.senderId);
+    if (others.length === 0) return [];
+    // a member with a push waiting in this conversation was found offline moments ago: presence is
+    // not asked again (the rules are: a plain message after a mention must not pass a mentions level)
+    const ask = others.filter((u) => !waiting(u));
     const caller: Caller = { userId: message.senderId, tenantId, sessionId: '' };
-    const statuses = await this.presence.statuses(caller, others);
+    const statuses =
+      ask.length > 0 ? await this.presence.statuses(caller, ask) : new Map<string, PresenceStatus>();
+    const out: Array<{ userId: string; decision: Extract<Decision, { push: true }> }> = [];
     for (let i = 0; i < others.length; i += RULES_READS_AT_ONCE)
       await Promise.all(
         others.slice(i, i + RULES_READS_AT_ONCE).map(async (userId) => {
-          const presence = statuses.get(userId) ?? 'offline';
+          const presence = waiting(userId) ? 'offline' : (statuses.get(userId) ?? 'offline');
           if (presence === 'online') return; // the cheapest answer first: no rules to read
           const [user, conversation] = await Promise.all([
             this.rules.user(userId),

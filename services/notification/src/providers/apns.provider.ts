@@ -9,8 +9,12 @@ import type { PushContent } from '../domain/push-content.js';
 import type { DeviceRow } from '../storage/devices.table.js';
 import { ProviderError, type DeliveryOutcome, type PushProvider } from './push-provider.js';
 
-/** Apple's answers that mean the token will never work again: remove the device. */
-const GONE_REASONS = new Set(['BadDeviceToken', 'Unregistered', 'DeviceTokenNotForTopic']);
+/**
+ * Only 410 Unregistered proves a token dead. BadDeviceToken and DeviceTokenNotForTopic also follow
+ * from our own configuration (sandbox vs production, the topic): they drop the push and are
+ * logged, but never delete every device of a platform.
+ */
+const GONE_REASONS = new Set(['Unregistered']);
 
 /**
  * APNs over HTTP/2 with token (.p8) authentication, through `@parse/node-apn`. A message push is

@@ -75,13 +75,18 @@ export class FcmProvider implements PushProvider {
     }).catch((err: unknown) => {
       throw new ProviderError(`FCM unreachable: ${String(err)}`, true);
     });
-    if (res.ok) return 'delivered';
+    if (res.ok) {
+      await res.body?.cancel(); // the answer is not needed; free the connection
+      return 'delivered';
+    }
     const body = (await res.json().catch(() => ({}))) as {
       error?: { status?: string; details?: Array<{ errorCode?: string }> };
     };
     const code = body.error?.details?.find((d) => d.errorCode)?.errorCode ?? body.error?.status ?? '';
-    if (code === 'UNREGISTERED' || (res.status === 400 && code === 'INVALID_ARGUMENT')) return 'gone';
-    if (res.status === 401) this.jwt!.credentials = {}; // a revoked token: fetch a new one on retry
+    // only UNREGISTERED proves the token dead: INVALID_ARGUMENT may be our payload or configuration
+    if (code === 'UNREGISTERED') return 'gone';
+    // a revoked access token: expire the cached one so the next attempt fetches a new one
+    if (res.status === 401) this.jwt!.credentials = { refresh_token: 'jwt-placeholder', expiry_date: 1 };
     const retryable = res.status === 401 || res.status === 429 || res.status >= 500;
     throw new ProviderError(
       `FCM answered ${res.status} ${code}`,

@@ -99,6 +99,16 @@ export class DevicesTable {
     }));
   }
 
+  /**
+   * Removes the device as it was read, unless it was registered again since (same id, another
+   * session or time): a stale 'gone' must not delete a fresh registration of the same phone.
+   */
+  async removeIfSame(d: DeviceRow): Promise<void> {
+    const now = (await this.ofUser(d.userId)).find((x) => x.deviceId === d.deviceId);
+    if (!now || now.sessionId !== d.sessionId || now.createdAt.getTime() !== d.createdAt.getTime()) return;
+    await this.remove(d);
+  }
+
   /** Removes the device row and its index entries (the target's only while it still points here). */
   async remove(d: Pick<DeviceRow, 'userId' | 'deviceId' | 'sessionId' | 'target'>): Promise<void> {
     const owner = await this.byTarget(d.target);

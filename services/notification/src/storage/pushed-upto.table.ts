@@ -46,6 +46,7 @@ export class PushedUptoTable {
 
   /** With the seq as write timestamp: it never moves back, whoever writes last. */
   async advance(userId: string, conversationId: string, seq: number): Promise<void> {
+    this.remember(`${userId}|${conversationId}`, seq);
     await this.db.execute(
       'UPDATE pushed_upto USING TIMESTAMP ? SET seq = ? WHERE user_id = ? AND conversation_id = ?',
       [seq, seq, userId, conversationId],

@@ -114,6 +114,11 @@ export class LocalFcm {
     await new Promise((resolve) => this.server?.close(resolve));
   }
 
+  /** Every access token issued so far stops working (answers 401), as when Google revokes them. */
+  revokeAccessTokens(): void {
+    this.accessTokens.clear();
+  }
+
   answer(token: string, answer: Answer, forMs = 3_600_000): void {
     this.answers.set(token, { answer, until: Date.now() + forMs });
   }
