@@ -23,7 +23,8 @@ for (const d of docs.filter((x) => x.kind === 'Deployment' || x.kind === 'Job'))
     const env = {};
     for (const from of c.envFrom ?? []) Object.assign(env, configMaps.get(from.configMapRef.name) ?? {});
     for (const e of c.env ?? [])
-      env[e.name] = e.value ?? (e.name.endsWith('_KEY') ? 'A'.repeat(43) : 'from-secret-or-pod');
+      env[e.name] =
+        e.value ?? (e.name.endsWith('_KEY') ? 'A'.repeat(43) : 'value-from-a-secret-or-the-pod-spec');
     const mod = await import(join(root, `services/${service}/dist/src/config.js`));
     const schema = Object.values(mod).find((v) => v && typeof v === 'object' && 'shape' in v);
     try {

@@ -112,7 +112,15 @@ wait_ready() {
 
 addr() { echo "127.0.0.1:${GRPC[$1]}"; }
 
-start_service auth GRPC_PORT="${GRPC[auth]}"
+# the operator credential of this machine (im-admin): made once, kept with the run state
+OPERATOR_TOKEN_FILE="$RUN/operator-token"
+if [ -z "${AUTH_OPERATOR_TOKEN:-}" ]; then
+  [ -s "$OPERATOR_TOKEN_FILE" ] || (umask 077 && head -c 32 /dev/urandom | base64 | tr -d '/+=\n' >"$OPERATOR_TOKEN_FILE")
+  AUTH_OPERATOR_TOKEN=$(cat "$OPERATOR_TOKEN_FILE")
+fi
+# the quick start's default tenant stays open; other tenants are made with im-admin
+start_service auth GRPC_PORT="${GRPC[auth]}" DEFAULT_TENANT_REGISTRATION="${DEFAULT_TENANT_REGISTRATION:-open}" \
+  AUTH_OPERATOR_TOKEN="$AUTH_OPERATOR_TOKEN"
 start_service message GRPC_PORT="${GRPC[message]}" AUTH_GRPC_ADDR="$(addr auth)" MEDIA_GRPC_ADDR="$(addr media)"
 start_service presence GRPC_PORT="${GRPC[presence]}" MESSAGE_GRPC_ADDR="$(addr message)"
 start_service media GRPC_PORT="${GRPC[media]}" MESSAGE_GRPC_ADDR="$(addr message)"
@@ -135,6 +143,10 @@ cat <<EOF
 $(for n in "${ORDER[@]}"; do printf '    %-13s http://127.0.0.1:%s\n' "$n" "${HTTP[$n]}"; done)
   gRPC:
 $(for n in auth message presence media notification; do printf '    %-13s %s\n' "$n" "$(addr "$n")"; done)
+
+  Tenants: the default one is open to anyone; make others (with an invite for their first admin) with
+    AUTH_OPERATOR_TOKEN=\$(cat $OPERATOR_TOKEN_FILE) AUTH_GRPC_ADDR=$(addr auth) \\
+      node services/auth/dist/src/cli/im-admin.js create-tenant <name>
 
   Kafka $KAFKA_BROKERS · Cassandra $CASSANDRA_CONTACT_POINTS · NATS $NATS_URL · OpenSearch $OPENSEARCH_URL
   Logs: $RUN/<service>.log        Ctrl-C stops everything.

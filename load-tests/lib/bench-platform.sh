@@ -3,7 +3,7 @@
 # Sourced by run-bench.sh and peers/compare.sh, which set ROOT first.
 #
 # Benchmark settings (and why): per-user send limit and registration limits off (the generator's
-# users send and register faster than people), cheap argon2 (registration of thousands of load users is setup, not the thing measured),
+# users send and register faster than people; each run registers into a tenant of its own, made by registering), cheap argon2 (registration of thousands of load users is setup, not the thing measured),
 # LOG_LEVEL=warn. Everything else is the default configuration.
 bench_platform_up() {
   ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
@@ -14,7 +14,7 @@ bench_platform_up() {
   BENCH_RUN="$ROOT/.run/bench"
   mkdir -p "$BENCH_RUN"
   export LOG_LEVEL=${LOG_LEVEL:-warn} SEND_RATE_PER_SEC=100000 SEND_BURST=100000 ARGON2_MEMORY_KIB=1024 ARGON2_PASSES=1 \
-    REGISTER_MAX_PER_IP_PER_MIN=1000000 REGISTER_MAX_PER_TENANT_PER_MIN=1000000
+    REGISTER_MAX_PER_IP_PER_MIN=1000000 REGISTER_MAX_PER_TENANT_PER_MIN=1000000 AUTH_ALLOW_TENANT_CREATION=true
   export IM_NAME_PREFIX=${IM_NAME_PREFIX:-bench$(date +%s | tail -c 6)}
   export IM_GATEWAY_PORT=${IM_GATEWAY_PORT:-18080}
   bash "$ROOT/deploy/local/platform.sh" >"$BENCH_RUN/platform.out" 2>&1 &

@@ -98,25 +98,29 @@ helm.sh/chart: {{ printf "%s-%s" $root.Chart.Name $root.Chart.Version }}
 - { name: PRESENCE_GRPC_ADDR, value: {{ include "im.grpcAddress" (list $root "presence") | quote }} }
 - { name: MESSAGE_GRPC_ADDR, value: {{ include "im.grpcAddress" (list $root "message") | quote }} }
 - { name: AUTH_GRPC_ADDR, value: {{ include "im.grpcAddress" (list $root "auth") | quote }} }
-- { name: WEBPUSH_VAPID_SUBJECT, value: {{ $root.Values.notification.webPush.subject | quote }} }
-{{- with $root.Values.notification.webPush.vapidSecret }}
+- { name: WEBPUSH_VAPID_SUBJECT, value: {{ dig "notification" "webPush" "subject" "mailto:admin@example.com" $root.Values.AsMap | quote }} }
+{{- with dig "notification" "webPush" "vapidSecret" "" $root.Values.AsMap }}
 - name: WEBPUSH_VAPID_PUBLIC_KEY
   valueFrom: { secretKeyRef: { name: {{ . }}, key: publicKey } }
 - name: WEBPUSH_VAPID_PRIVATE_KEY
   valueFrom: { secretKeyRef: { name: {{ . }}, key: privateKey } }
 {{- end }}
-{{- with $root.Values.notification.apns }}
+{{- with dig "notification" "apns" dict $root.Values.AsMap }}
 {{- if .existingSecret }}
 - { name: APNS_KEY_FILE, value: /etc/im/apns/AuthKey.p8 }
-- { name: APNS_KEY_ID, value: {{ .keyId | quote }} }
-- { name: APNS_TEAM_ID, value: {{ .teamId | quote }} }
-- { name: APNS_TOPIC, value: {{ .topic | quote }} }
+- { name: APNS_KEY_ID, value: {{ required "notification.apns.keyId is needed with existingSecret" .keyId | quote }} }
+- { name: APNS_TEAM_ID, value: {{ required "notification.apns.teamId is needed with existingSecret" .teamId | quote }} }
+- { name: APNS_TOPIC, value: {{ required "notification.apns.topic is needed with existingSecret" .topic | quote }} }
 - { name: APNS_PRODUCTION, value: {{ .production | quote }} }
 {{- end }}
 {{- end }}
-{{- if $root.Values.notification.fcm.existingSecret }}
+{{- if dig "notification" "fcm" "existingSecret" "" $root.Values.AsMap }}
 - { name: FCM_CREDENTIALS_FILE, value: /etc/im/fcm/service-account.json }
 {{- end }}
+{{- end }}
+{{- if and (eq $svc "auth") (dig "auth" "operatorToken" "secretName" "" $root.Values.AsMap) }}
+- name: AUTH_OPERATOR_TOKEN
+  valueFrom: { secretKeyRef: { name: {{ $root.Values.auth.operatorToken.secretName }}, key: {{ $root.Values.auth.operatorToken.secretKey | default "token" }} } }
 {{- end }}
 {{- if and (eq $svc "auth") $root.Values.auth.keyEncryptionKey.secretName }}
 - name: AUTH_KEY_ENCRYPTION_KEY

@@ -42,11 +42,17 @@ export class ImClient {
     return `${this.baseUrl.replace(/^http/, 'ws')}/v1/ws`;
   }
 
-  async register(username: string, password: string, displayName?: string): Promise<Session> {
+  /** `invite`: needed for a tenant that takes new users by invite only. */
+  async register(
+    username: string,
+    password: string,
+    displayName?: string,
+    invite?: string,
+  ): Promise<Session> {
     this.session = await this.call<Session>(
       'POST',
       '/v1/auth/register',
-      { tenant: this.tenant, username, password, displayName },
+      { tenant: this.tenant, username, password, displayName, invite },
       false,
     );
     return this.session;

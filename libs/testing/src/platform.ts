@@ -48,6 +48,9 @@ export function infraEnvFromProcess(): Record<string, string> {
   return out;
 }
 
+/** The operator credential of test platforms (im-admin, CreateTenant). */
+export const OPERATOR_TOKEN = 'test-operator-token-0123456789abcdef';
+
 /**
  * All six services as separate processes on ephemeral ports, wired to each other, sharing one
  * name prefix. Test suites drive it through `gatewayUrl` like a client app would.
@@ -75,6 +78,11 @@ export class Platform {
       // tests register hundreds of users from one address; the limits have a test of their own
       REGISTER_MAX_PER_IP_PER_MIN: '1000000',
       REGISTER_MAX_PER_TENANT_PER_MIN: '1000000',
+      // tests make tenants by registering into new names (open, the first user its admin); the
+      // closed tenant boundary has a suite of its own that turns this off
+      AUTH_ALLOW_TENANT_CREATION: 'true',
+      DEFAULT_TENANT_REGISTRATION: 'open',
+      AUTH_OPERATOR_TOKEN: OPERATOR_TOKEN,
     };
     const platform = new Platform(prefix, baseEnv, options.env);
     try {

@@ -1,3 +1,6 @@
+import { Invites } from './domain/invites.js';
+import { TenancyService } from './domain/tenancy.service.js';
+import { InvitesTable } from './storage/invites.table.js';
 import { fileURLToPath } from 'node:url';
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { Logger } from '@im/platform/logging';
@@ -41,7 +44,10 @@ export class AuthModule {
         KeyRing,
         SessionRevocations,
         RegistrationLimiter,
+        InvitesTable,
+        Invites,
         AuthService,
+        TenancyService,
         AuthGrpcApi,
       ],
     };

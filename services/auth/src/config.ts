@@ -20,7 +20,22 @@ export const authConfigSchema = z.object({
     .regex(/^[a-z0-9][a-z0-9-]{1,39}$/)
     .default('default')
     .describe('tenant of requests that name none'),
-  AUTH_ALLOW_TENANT_CREATION: env.bool('registering into an unknown tenant name creates it', true),
+  AUTH_ALLOW_TENANT_CREATION: env.bool(
+    'registering into an unknown tenant name creates it, open, with the registrant as admin (development only; otherwise operators create tenants)',
+    false,
+  ),
+  DEFAULT_TENANT_REGISTRATION: env.oneOf(
+    'who may register into the default tenant when auth creates it: anyone ("open") or invited people ("invite")',
+    ['invite', 'open'],
+    'invite',
+  ),
+  AUTH_OPERATOR_TOKEN: z
+    .string()
+    .min(32)
+    .optional()
+    .describe(
+      'credential of platform operators (im-admin): creates tenants and their first admin invites; unset: nobody can',
+    ),
   AUTH_KEY_ENCRYPTION_KEY: z
     .string()
     .regex(/^[A-Za-z0-9_-]{43}=?$/, 'must be 32 bytes, base64url')

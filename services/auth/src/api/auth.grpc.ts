@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { bindService, requireCaller as caller, type ServiceBinding } from '@im/platform/grpc';
 import { AuthServiceService } from '@im/proto/auth/v1';
 import { AuthService } from '../domain/auth.service.js';
+import { TenancyService } from '../domain/tenancy.service.js';
 import { KeyRing } from '../keys/key-ring.js';
 
 /** im.auth.v1.AuthService: each handler only unpacks the request and calls the domain. */
@@ -10,6 +11,7 @@ export class AuthGrpcApi {
   constructor(
     private readonly auth: AuthService,
     private readonly keys: KeyRing,
+    private readonly tenancy: TenancyService,
   ) {}
 
   binding(): ServiceBinding {
@@ -24,6 +26,23 @@ export class AuthGrpcApi {
       getJwks: async () => ({ keys: this.keys.jwks() }),
       getUser: async (req) => ({ user: await this.auth.getUser(caller(req.caller), req.userId) }),
       batchGetUsers: async (req) => ({ users: await this.auth.getUsers(caller(req.caller), req.userIds) }),
+      createTenant: (req) =>
+        this.tenancy.createTenant(req.operatorToken, req.name, req.registration, req.inviteTtlSeconds),
+      createInvite: (req) =>
+        this.tenancy.createInvite(
+          req.operatorToken ? undefined : caller(req.caller),
+          req.role,
+          req.ttlSeconds,
+          req.operatorToken ? { token: req.operatorToken, tenant: req.tenant } : undefined,
+        ),
+      listTenantUsers: (req) => this.tenancy.listUsers(caller(req.caller), req.cursor, req.limit),
+      updateTenantUser: (req) =>
+        this.tenancy.updateUser(caller(req.caller), req.userId, {
+          disabled: req.disabled,
+          role: req.role,
+          remove: req.remove,
+        }),
+      updateTenant: (req) => this.tenancy.updateTenant(caller(req.caller), req.registration),
       rotateSigningKey: async () => {
         const r = await this.keys.rotate();
         return { kid: r.kid, activatedAt: r.activatedAt.toISOString() };

@@ -18,6 +18,7 @@ import { isPlausibleLogin, normalizeTenant, normalizeUsername, validateRegistrat
 import { retryAfterMs } from './login-throttle.js';
 import { PasswordHasher } from './password-hasher.js';
 import { hashRefreshToken, isWellFormedRefreshToken, newRefreshToken } from './tokens.js';
+import { Invites } from './invites.js';
 import { RegistrationLimiter } from './registration-limiter.js';
 
 export interface AuthResult {
@@ -43,6 +44,7 @@ export class AuthService {
     private readonly keys: KeyRing,
     private readonly revocations: SessionRevocations,
     private readonly registrations: RegistrationLimiter,
+    private readonly invites: Invites,
   ) {
     this.hasher = new PasswordHasher({ memoryKiB: config.ARGON2_MEMORY_KIB, passes: config.ARGON2_PASSES });
     this.decoyHash = this.hasher.hash(`decoy-${uuidv7()}`);
@@ -54,6 +56,7 @@ export class AuthService {
     password: string;
     displayName: string;
     client?: ClientInfo | undefined;
+    invite?: string | undefined;
   }): Promise<AuthResult> {
     const reg = validateRegistration({
       tenant: normalizeTenant(req.tenant, this.config.DEFAULT_TENANT),
@@ -63,15 +66,31 @@ export class AuthService {
     });
     this.registrations.take(req.client?.ip || 'unknown', reg.tenant);
     let tenant = await this.tenants.findByName(reg.tenant);
+    let founder = false;
     if (!tenant) {
       if (!this.config.AUTH_ALLOW_TENANT_CREATION && reg.tenant !== this.config.DEFAULT_TENANT) {
         throw new AppError('invalid_argument', `unknown tenant "${reg.tenant}"`);
       }
-      tenant = await this.tenants.createIfAbsent(reg.tenant, uuidv7());
+      const isDefault = reg.tenant === this.config.DEFAULT_TENANT;
+      const made = await this.tenants.createIfAbsent(
+        reg.tenant,
+        uuidv7(),
+        isDefault ? this.config.DEFAULT_TENANT_REGISTRATION : 'open',
+      );
+      tenant = made.tenant;
+      // whoever creates a tenant by registering (development mode) runs it
+      founder = made.created && !isDefault;
     }
+    const invite = req.invite ? await this.invites.check(req.invite, tenant.id) : undefined;
+    if (!invite && tenant.registration !== 'open')
+      throw new AppError('invite_required', `tenant "${reg.tenant}" takes new users by invite only`);
     const userId = uuidv7();
     if (!(await this.users.claimUsername(tenant.id, reg.username, userId))) {
       throw new AppError('username_taken', `username "${reg.username}" is taken`);
+    }
+    if (invite && !(await this.invites.spend(invite, userId))) {
+      await this.users.releaseUsername(tenant.id, reg.username);
+      throw new AppError('invalid_invite', 'the invite was used meanwhile');
     }
     const row: UserRow = {
       userId,
@@ -80,6 +99,7 @@ export class AuthService {
       displayName: reg.displayName,
       passwordHash: await this.hasher.hash(reg.password),
       createdAt: new Date(),
+      role: founder ? 'admin' : (invite?.role ?? 'member'),
     };
     await this.users.insert(row);
     this.logger.info({ userId, tenantId: tenant.id }, 'user registered');
@@ -109,6 +129,8 @@ export class AuthService {
       await Promise.all([this.failures.record('account', account, ttl), this.failures.record('ip', ip, ttl)]);
       throw new AppError('invalid_credentials', 'invalid username or password');
     }
+    if (user.disabledAt)
+      throw new AppError('account_disabled', 'this account was disabled by a tenant admin');
     return { user: toUser(user), tokens: await this.startSession(user, req.client) };
   }
 
@@ -134,6 +156,10 @@ export class AuthService {
     }
     const user = await this.users.get(session.userId);
     if (!user) throw new AppError('invalid_refresh_token', 'refresh token is not valid');
+    if (user.disabledAt) {
+      await this.revoke(session.sessionId, session.userId, 'admin');
+      throw new AppError('account_disabled', 'this account was disabled by a tenant admin');
+    }
     const next = newRefreshToken();
     await this.refreshTokens.insert(next.hash, session.sessionId, this.config.REFRESH_TOKEN_TTL_SEC);
     await this.sessions.touch(session.sessionId);
@@ -180,6 +206,19 @@ export class AuthService {
     await this.refreshTokens.insert(refresh.hash, sessionId, this.config.REFRESH_TOKEN_TTL_SEC);
     const access = await this.keys.sign({ sub: user.userId, tid: user.tenantId, sid: sessionId });
     return { accessToken: access.token, refreshToken: refresh.token, expiresIn: access.expiresIn, sessionId };
+  }
+
+  /** Every live session of the user (a tenant admin disabled or removed them). */
+  async revokeAll(userId: string, reason: string): Promise<number> {
+    let n = 0;
+    for (const sessionId of await this.sessions.idsOfUser(userId)) {
+      const session = await this.sessions.get(sessionId);
+      if (session && !session.revokedAt) {
+        await this.revoke(sessionId, userId, reason);
+        n++;
+      }
+    }
+    return n;
   }
 
   private async revoke(sessionId: string, userId: string, reason: string): Promise<void> {

@@ -7,18 +7,37 @@ export interface AccessClaims {
   sid: string;
 }
 
+/** An opaque secret `<prefix>.<random base64url>` and the SHA-256 under which it is stored. */
+function opaqueSecret(prefix: string, bytes: number): { value: string; hash: string } {
+  const value = `${prefix}.${randomBytes(bytes).toString('base64url')}`;
+  return { value, hash: sha256Hex(value) };
+}
+
+const sha256Hex = (value: string) => createHash('sha256').update(value).digest('hex');
+
 const REFRESH = /^rt1\.[A-Za-z0-9_-]{43}$/;
+const INVITE = /^inv1\.[A-Za-z0-9_-]{32}$/;
 
 /** An opaque refresh token (256 random bits) and the hash under which it is stored. */
 export function newRefreshToken(): { token: string; hash: string } {
-  const token = `rt1.${randomBytes(32).toString('base64url')}`;
-  return { token, hash: hashRefreshToken(token) };
+  const { value, hash } = opaqueSecret('rt1', 32);
+  return { token: value, hash };
 }
 
-export function hashRefreshToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
-}
+export const hashRefreshToken = sha256Hex;
 
 export function isWellFormedRefreshToken(token: string): boolean {
   return REFRESH.test(token);
+}
+
+/** A single-use invite code (192 random bits) and the hash under which it is stored. */
+export function newInviteCode(): { code: string; hash: string } {
+  const { value, hash } = opaqueSecret('inv1', 24);
+  return { code: value, hash };
+}
+
+export const hashInviteCode = sha256Hex;
+
+export function isWellFormedInviteCode(code: string): boolean {
+  return INVITE.test(code);
 }

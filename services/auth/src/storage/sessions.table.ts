@@ -23,10 +23,16 @@ export class SessionsTable {
     userAgent: string;
   }): Promise<void> {
     const now = new Date();
-    await this.db.execute(
-      'INSERT INTO sessions (session_id, tenant_id, user_id, created_at, last_refresh_at, client_ip, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      [s.sessionId, s.tenantId, s.userId, now, now, s.clientIp, s.userAgent],
-    );
+    await Promise.all([
+      this.db.execute(
+        'INSERT INTO sessions (session_id, tenant_id, user_id, created_at, last_refresh_at, client_ip, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        [s.sessionId, s.tenantId, s.userId, now, now, s.clientIp, s.userAgent],
+      ),
+      this.db.execute('INSERT INTO sessions_by_user (user_id, session_id) VALUES (?, ?)', [
+        s.userId,
+        s.sessionId,
+      ]),
+    ]);
   }
 
   async get(sessionId: string): Promise<SessionRow | undefined> {
@@ -45,6 +51,14 @@ export class SessionsTable {
       revokedAt: row.get('revoked_at'),
       revokeReason: row.get('revoke_reason'),
     };
+  }
+
+  /** Every session the user ever opened (revoked ones included). */
+  async idsOfUser(userId: string): Promise<string[]> {
+    const rs = await this.db.execute('SELECT session_id FROM sessions_by_user WHERE user_id = ?', [userId], {
+      fetchSize: 10_000,
+    });
+    return rs.rows.map((r) => r.get('session_id') as string);
   }
 
   async touch(sessionId: string): Promise<void> {

@@ -2,27 +2,56 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { CassandraClient } from '@im/platform/cassandra';
 import { CASSANDRA } from '@im/platform/nest';
 
+export type Registration = 'open' | 'invite';
+
 export interface TenantRow {
   id: string;
   name: string;
+  /** Tenants from before invites read as open (they were). */
+  registration: Registration;
 }
+
+const toRegistration = (v: unknown): Registration => (v === 'invite' ? 'invite' : 'open');
 
 @Injectable()
 export class TenantsTable {
   constructor(@Inject(CASSANDRA) private readonly db: CassandraClient) {}
 
   async findByName(name: string): Promise<TenantRow | undefined> {
-    const row = (await this.db.execute('SELECT name, id FROM tenants WHERE name = ?', [name])).first();
-    return row ? { name: row.get('name'), id: row.get('id') } : undefined;
+    const row = (
+      await this.db.execute('SELECT name, id, registration FROM tenants WHERE name = ?', [name])
+    ).first();
+    return row
+      ? { name: row.get('name'), id: row.get('id'), registration: toRegistration(row.get('registration')) }
+      : undefined;
   }
 
-  /** Creates the tenant unless it exists; returns the stored one either way (race-safe). */
-  async createIfAbsent(name: string, id: string): Promise<TenantRow> {
+  async findById(id: string): Promise<TenantRow | undefined> {
+    const row = (await this.db.execute('SELECT name FROM tenants_by_id WHERE id = ?', [id])).first();
+    return row ? this.findByName(row.get('name') as string) : undefined;
+  }
+
+  /** Creates the tenant unless it exists; returns the stored one and whether it is new (race-safe). */
+  async createIfAbsent(
+    name: string,
+    id: string,
+    registration: Registration,
+  ): Promise<{ tenant: TenantRow; created: boolean }> {
     const rs = await this.db.execute(
-      'INSERT INTO tenants (name, id, created_at) VALUES (?, ?, ?) IF NOT EXISTS',
-      [name, id, new Date()],
+      'INSERT INTO tenants (name, id, created_at, registration) VALUES (?, ?, ?, ?) IF NOT EXISTS',
+      [name, id, new Date(), registration],
     );
-    const applied = rs.first().get('[applied]') as boolean;
-    return applied ? { name, id } : { name, id: rs.first().get('id') };
+    const first = rs.first();
+    if (first.get('[applied]') !== true)
+      return {
+        tenant: { name, id: first.get('id'), registration: toRegistration(first.get('registration')) },
+        created: false,
+      };
+    await this.db.execute('INSERT INTO tenants_by_id (id, name) VALUES (?, ?)', [id, name]);
+    return { tenant: { name, id, registration }, created: true };
+  }
+
+  async setRegistration(name: string, registration: Registration): Promise<void> {
+    await this.db.execute('UPDATE tenants SET registration = ? WHERE name = ?', [registration, name]);
   }
 }

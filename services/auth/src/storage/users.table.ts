@@ -9,7 +9,14 @@ export interface UserRow {
   displayName: string;
   passwordHash: string;
   createdAt: Date;
+  /** In the tenant: "admin" or "member". */
+  role: 'admin' | 'member';
+  disabledAt?: Date | undefined;
+  removedAt?: Date | undefined;
 }
+
+const COLUMNS =
+  'user_id, tenant_id, username, display_name, password_hash, created_at, role, disabled_at, removed_at';
 
 @Injectable()
 export class UsersTable {
@@ -24,11 +31,58 @@ export class UsersTable {
     return rs.first().get('[applied]') as boolean;
   }
 
+  /** Gives a claimed username back (the registration failed after the claim). */
+  async releaseUsername(tenantId: string, username: string): Promise<void> {
+    await this.db.execute('DELETE FROM users_by_username WHERE tenant_id = ? AND username = ? IF EXISTS', [
+      tenantId,
+      username,
+    ]);
+  }
+
   async insert(user: UserRow): Promise<void> {
-    await this.db.execute(
-      'INSERT INTO users (user_id, tenant_id, username, display_name, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)',
-      [user.userId, user.tenantId, user.username, user.displayName, user.passwordHash, user.createdAt],
+    await Promise.all([
+      this.db.execute(
+        'INSERT INTO users (user_id, tenant_id, username, display_name, password_hash, created_at, role) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        [
+          user.userId,
+          user.tenantId,
+          user.username,
+          user.displayName,
+          user.passwordHash,
+          user.createdAt,
+          user.role,
+        ],
+      ),
+      this.db.execute('INSERT INTO users_by_tenant (tenant_id, user_id) VALUES (?, ?)', [
+        user.tenantId,
+        user.userId,
+      ]),
+    ]);
+  }
+
+  async setRole(userId: string, role: 'admin' | 'member'): Promise<void> {
+    await this.db.execute('UPDATE users SET role = ? WHERE user_id = ?', [role, userId]);
+  }
+
+  async setDisabled(userId: string, at: Date | null): Promise<void> {
+    await this.db.execute('UPDATE users SET disabled_at = ? WHERE user_id = ?', [at, userId]);
+  }
+
+  async setRemoved(userId: string, at: Date): Promise<void> {
+    await this.db.execute('UPDATE users SET removed_at = ?, disabled_at = ? WHERE user_id = ?', [
+      at,
+      at,
+      userId,
+    ]);
+  }
+
+  /** A page of the tenant's user ids after `afterUserId` ('' from the start). */
+  async idsOfTenant(tenantId: string, afterUserId: string, limit: number): Promise<string[]> {
+    const rs = await this.db.execute(
+      'SELECT user_id FROM users_by_tenant WHERE tenant_id = ? AND user_id > ? LIMIT ?',
+      [tenantId, afterUserId, limit],
     );
+    return rs.rows.map((r) => r.get('user_id') as string);
   }
 
   async findIdByUsername(tenantId: string, username: string): Promise<string | undefined> {
@@ -42,12 +96,7 @@ export class UsersTable {
   }
 
   async get(userId: string): Promise<UserRow | undefined> {
-    const row = (
-      await this.db.execute(
-        'SELECT user_id, tenant_id, username, display_name, password_hash, created_at FROM users WHERE user_id = ?',
-        [userId],
-      )
-    ).first();
+    const row = (await this.db.execute(`SELECT ${COLUMNS} FROM users WHERE user_id = ?`, [userId])).first();
     if (!row) return undefined;
     return {
       userId: row.get('user_id'),
@@ -56,6 +105,9 @@ export class UsersTable {
       displayName: row.get('display_name'),
       passwordHash: row.get('password_hash'),
       createdAt: row.get('created_at'),
+      role: row.get('role') === 'admin' ? 'admin' : 'member',
+      disabledAt: row.get('disabled_at') ?? undefined,
+      removedAt: row.get('removed_at') ?? undefined,
     };
   }
 

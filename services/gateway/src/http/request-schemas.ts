@@ -38,6 +38,7 @@ export const registerBody = z.object({
   username: z.string().min(1).max(64),
   password: z.string().min(1).max(1024),
   displayName: z.string().max(200).optional(),
+  invite: z.string().max(128).optional().describe('an invite of the tenant (needed unless it is open)'),
 });
 
 export const loginBody = z.object({
@@ -207,6 +208,31 @@ export const presenceQuery = z.object({
 export const conversationParams = z.object({ id });
 export const memberParams = z.object({ id, userId: id });
 export const deviceParams = z.object({ id });
+export const userParams = z.object({ id });
+
+export const createInviteBody = z
+  .object({
+    role: z.enum(['member', 'admin']).optional(),
+    ttlSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(30 * 86_400)
+      .optional()
+      .describe('default 7 days'),
+  })
+  .strict();
+
+export const updateTenantUserBody = z
+  .object({ disabled: z.boolean().optional(), role: z.enum(['member', 'admin']).optional() })
+  .strict();
+
+export const updateTenantBody = z.object({ registration: z.enum(['open', 'invite']).optional() }).strict();
+
+export const tenantUsersQuery = z.object({
+  cursor: z.string().max(64).optional(),
+  limit: z.coerce.number().int().min(1).max(500).optional(),
+});
 export const messageParams = z.object({ id, seq: intFromQuery(1, Number.MAX_SAFE_INTEGER) });
 export const reactionParams = z.object({ id, seq: intFromQuery(1, Number.MAX_SAFE_INTEGER), emoji });
 

@@ -32,6 +32,7 @@ import {
   sendMessageBody,
 } from './request-schemas.js';
 import { notificationRoutes } from './notification-routes.js';
+import { tenantRoutes } from './tenant-routes.js';
 
 export interface RouteContext<B = unknown, Q = unknown, P = unknown> {
   principal: Principal;
@@ -109,7 +110,7 @@ export function buildRoutes(d: RouteDeps): Route[] {
       tag: 'auth',
       auth: false,
       body: registerBody,
-      responses: { 201: 'AuthResult', 409: 'Error' },
+      responses: { 201: 'AuthResult', 403: 'Error', 409: 'Error' },
       handler: async ({ body, request }) => ({
         status: 201,
         body: authBody(
@@ -119,6 +120,7 @@ export function buildRoutes(d: RouteDeps): Route[] {
             password: body.password,
             displayName: body.displayName ?? '',
             client: d.clientInfo(request),
+            invite: body.invite ?? '',
           }),
         ),
       }),
@@ -582,6 +584,7 @@ export function buildRoutes(d: RouteDeps): Route[] {
       }),
     }),
     ...notificationRoutes(d),
+    ...tenantRoutes(d),
     route({
       method: 'POST',
       path: '/v1/media/uploads',

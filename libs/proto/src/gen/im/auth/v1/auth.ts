@@ -22,6 +22,97 @@ import { Timestamp } from "../../../google/protobuf/timestamp.js";
 import { User } from "../../client/v1/resources.js";
 import { Caller } from "../../common/v1/common.js";
 
+/** A tenant as its admins and operators see it. */
+export interface Tenant {
+  id: string;
+  name: string;
+  /** "open" (anyone may register) | "invite" (an invite is needed) */
+  registration: string;
+}
+
+/** A user as the tenant's admins see it. */
+export interface TenantUser {
+  user:
+    | User
+    | undefined;
+  /** "admin" | "member" */
+  role: string;
+  disabled: boolean;
+}
+
+export interface CreateTenantRequest {
+  /** AUTH_OPERATOR_TOKEN of the auth service. */
+  operatorToken: string;
+  name: string;
+  /** "invite" (default) | "open" */
+  registration: string;
+  /** How long the first admin's invite stays valid; 0 = 7 days. */
+  inviteTtlSeconds: number;
+}
+
+export interface CreateTenantResponse {
+  tenant:
+    | Tenant
+    | undefined;
+  /** Register with it (tenant + invite) to become the tenant's first admin. */
+  adminInvite: string;
+  inviteExpiresAt: string | undefined;
+}
+
+export interface CreateInviteRequest {
+  /** A tenant admin, inviting into their tenant. */
+  caller:
+    | Caller
+    | undefined;
+  /** "member" (default) | "admin" */
+  role: string;
+  /** 0 = 7 days; at most 30 days. */
+  ttlSeconds: number;
+  /** Or a platform operator (AUTH_OPERATOR_TOKEN), inviting into the tenant named here. */
+  operatorToken: string;
+  tenant: string;
+}
+
+export interface CreateInviteResponse {
+  invite: string;
+  expiresAt: string | undefined;
+}
+
+export interface ListTenantUsersRequest {
+  caller: Caller | undefined;
+  cursor: string;
+  limit: number;
+}
+
+export interface ListTenantUsersResponse {
+  users: TenantUser[];
+  nextCursor: string;
+}
+
+export interface UpdateTenantUserRequest {
+  caller: Caller | undefined;
+  userId: string;
+  disabled?: boolean | undefined;
+  role?:
+    | string
+    | undefined;
+  /** Removes the user: sessions revoked, login refused, the username stays taken. */
+  remove: boolean;
+}
+
+export interface UpdateTenantUserResponse {
+  user: TenantUser | undefined;
+}
+
+export interface UpdateTenantRequest {
+  caller: Caller | undefined;
+  registration?: string | undefined;
+}
+
+export interface UpdateTenantResponse {
+  tenant: Tenant | undefined;
+}
+
 /** What the gateway knows about the HTTP client, for throttling and the session record. */
 export interface ClientInfo {
   ip: string;
@@ -42,7 +133,11 @@ export interface RegisterRequest {
   username: string;
   password: string;
   displayName: string;
-  client: ClientInfo | undefined;
+  client:
+    | ClientInfo
+    | undefined;
+  /** An invite of the tenant: needed unless the tenant's registration is open. */
+  invite: string;
 }
 
 export interface RegisterResponse {
@@ -122,6 +217,800 @@ export interface RotateSigningKeyResponse {
   kid: string;
   activatedAt: string | undefined;
 }
+
+function createBaseTenant(): Tenant {
+  return { id: "", name: "", registration: "" };
+}
+
+export const Tenant: MessageFns<Tenant> = {
+  encode(message: Tenant, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.registration !== "") {
+      writer.uint32(26).string(message.registration);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Tenant {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTenant();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.registration = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseTenantUser(): TenantUser {
+  return { user: undefined, role: "", disabled: false };
+}
+
+export const TenantUser: MessageFns<TenantUser> = {
+  encode(message: TenantUser, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.user !== undefined) {
+      User.encode(message.user, writer.uint32(10).fork()).join();
+    }
+    if (message.role !== "") {
+      writer.uint32(18).string(message.role);
+    }
+    if (message.disabled !== false) {
+      writer.uint32(24).bool(message.disabled);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TenantUser {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTenantUser();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.user = User.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.role = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.disabled = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseCreateTenantRequest(): CreateTenantRequest {
+  return { operatorToken: "", name: "", registration: "", inviteTtlSeconds: 0 };
+}
+
+export const CreateTenantRequest: MessageFns<CreateTenantRequest> = {
+  encode(message: CreateTenantRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.operatorToken !== "") {
+      writer.uint32(10).string(message.operatorToken);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.registration !== "") {
+      writer.uint32(26).string(message.registration);
+    }
+    if (message.inviteTtlSeconds !== 0) {
+      writer.uint32(32).int32(message.inviteTtlSeconds);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateTenantRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateTenantRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.operatorToken = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.registration = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.inviteTtlSeconds = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseCreateTenantResponse(): CreateTenantResponse {
+  return { tenant: undefined, adminInvite: "", inviteExpiresAt: undefined };
+}
+
+export const CreateTenantResponse: MessageFns<CreateTenantResponse> = {
+  encode(message: CreateTenantResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tenant !== undefined) {
+      Tenant.encode(message.tenant, writer.uint32(10).fork()).join();
+    }
+    if (message.adminInvite !== "") {
+      writer.uint32(18).string(message.adminInvite);
+    }
+    if (message.inviteExpiresAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.inviteExpiresAt), writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateTenantResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateTenantResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tenant = Tenant.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.adminInvite = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.inviteExpiresAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseCreateInviteRequest(): CreateInviteRequest {
+  return { caller: undefined, role: "", ttlSeconds: 0, operatorToken: "", tenant: "" };
+}
+
+export const CreateInviteRequest: MessageFns<CreateInviteRequest> = {
+  encode(message: CreateInviteRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.caller !== undefined) {
+      Caller.encode(message.caller, writer.uint32(10).fork()).join();
+    }
+    if (message.role !== "") {
+      writer.uint32(18).string(message.role);
+    }
+    if (message.ttlSeconds !== 0) {
+      writer.uint32(24).int32(message.ttlSeconds);
+    }
+    if (message.operatorToken !== "") {
+      writer.uint32(34).string(message.operatorToken);
+    }
+    if (message.tenant !== "") {
+      writer.uint32(42).string(message.tenant);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateInviteRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateInviteRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.caller = Caller.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.role = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.ttlSeconds = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.operatorToken = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.tenant = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseCreateInviteResponse(): CreateInviteResponse {
+  return { invite: "", expiresAt: undefined };
+}
+
+export const CreateInviteResponse: MessageFns<CreateInviteResponse> = {
+  encode(message: CreateInviteResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.invite !== "") {
+      writer.uint32(10).string(message.invite);
+    }
+    if (message.expiresAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.expiresAt), writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateInviteResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateInviteResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.invite = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.expiresAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseListTenantUsersRequest(): ListTenantUsersRequest {
+  return { caller: undefined, cursor: "", limit: 0 };
+}
+
+export const ListTenantUsersRequest: MessageFns<ListTenantUsersRequest> = {
+  encode(message: ListTenantUsersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.caller !== undefined) {
+      Caller.encode(message.caller, writer.uint32(10).fork()).join();
+    }
+    if (message.cursor !== "") {
+      writer.uint32(18).string(message.cursor);
+    }
+    if (message.limit !== 0) {
+      writer.uint32(24).int32(message.limit);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListTenantUsersRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListTenantUsersRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.caller = Caller.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.cursor = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.limit = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseListTenantUsersResponse(): ListTenantUsersResponse {
+  return { users: [], nextCursor: "" };
+}
+
+export const ListTenantUsersResponse: MessageFns<ListTenantUsersResponse> = {
+  encode(message: ListTenantUsersResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.users) {
+      TenantUser.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextCursor !== "") {
+      writer.uint32(18).string(message.nextCursor);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListTenantUsersResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListTenantUsersResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.users.push(TenantUser.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextCursor = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseUpdateTenantUserRequest(): UpdateTenantUserRequest {
+  return { caller: undefined, userId: "", disabled: undefined, role: undefined, remove: false };
+}
+
+export const UpdateTenantUserRequest: MessageFns<UpdateTenantUserRequest> = {
+  encode(message: UpdateTenantUserRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.caller !== undefined) {
+      Caller.encode(message.caller, writer.uint32(10).fork()).join();
+    }
+    if (message.userId !== "") {
+      writer.uint32(18).string(message.userId);
+    }
+    if (message.disabled !== undefined) {
+      writer.uint32(24).bool(message.disabled);
+    }
+    if (message.role !== undefined) {
+      writer.uint32(34).string(message.role);
+    }
+    if (message.remove !== false) {
+      writer.uint32(40).bool(message.remove);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateTenantUserRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateTenantUserRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.caller = Caller.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.disabled = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.role = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.remove = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseUpdateTenantUserResponse(): UpdateTenantUserResponse {
+  return { user: undefined };
+}
+
+export const UpdateTenantUserResponse: MessageFns<UpdateTenantUserResponse> = {
+  encode(message: UpdateTenantUserResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.user !== undefined) {
+      TenantUser.encode(message.user, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateTenantUserResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateTenantUserResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.user = TenantUser.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseUpdateTenantRequest(): UpdateTenantRequest {
+  return { caller: undefined, registration: undefined };
+}
+
+export const UpdateTenantRequest: MessageFns<UpdateTenantRequest> = {
+  encode(message: UpdateTenantRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.caller !== undefined) {
+      Caller.encode(message.caller, writer.uint32(10).fork()).join();
+    }
+    if (message.registration !== undefined) {
+      writer.uint32(18).string(message.registration);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateTenantRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateTenantRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.caller = Caller.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.registration = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseUpdateTenantResponse(): UpdateTenantResponse {
+  return { tenant: undefined };
+}
+
+export const UpdateTenantResponse: MessageFns<UpdateTenantResponse> = {
+  encode(message: UpdateTenantResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tenant !== undefined) {
+      Tenant.encode(message.tenant, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateTenantResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateTenantResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tenant = Tenant.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
 
 function createBaseClientInfo(): ClientInfo {
   return { ip: "", userAgent: "" };
@@ -260,7 +1149,7 @@ export const TokenPair: MessageFns<TokenPair> = {
 };
 
 function createBaseRegisterRequest(): RegisterRequest {
-  return { tenant: "", username: "", password: "", displayName: "", client: undefined };
+  return { tenant: "", username: "", password: "", displayName: "", client: undefined, invite: "" };
 }
 
 export const RegisterRequest: MessageFns<RegisterRequest> = {
@@ -279,6 +1168,9 @@ export const RegisterRequest: MessageFns<RegisterRequest> = {
     }
     if (message.client !== undefined) {
       ClientInfo.encode(message.client, writer.uint32(42).fork()).join();
+    }
+    if (message.invite !== "") {
+      writer.uint32(50).string(message.invite);
     }
     return writer;
   },
@@ -334,6 +1226,14 @@ export const RegisterRequest: MessageFns<RegisterRequest> = {
             }
 
             message.client = ClientInfo.decode(reader, reader.uint32());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.invite = reader.string();
             continue;
           }
         }
@@ -1316,6 +2216,66 @@ export const AuthServiceService = {
       Buffer.from(RotateSigningKeyResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RotateSigningKeyResponse => RotateSigningKeyResponse.decode(value),
   },
+  /**
+   * Platform operators (AUTH_OPERATOR_TOKEN): a new tenant and a single-use invite for its first
+   * admin. Errors: PERMISSION_DENIED "forbidden", ALREADY_EXISTS "conflict".
+   */
+  createTenant: {
+    path: "/im.auth.v1.AuthService/CreateTenant" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CreateTenantRequest): Buffer => Buffer.from(CreateTenantRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreateTenantRequest => CreateTenantRequest.decode(value),
+    responseSerialize: (value: CreateTenantResponse): Buffer =>
+      Buffer.from(CreateTenantResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CreateTenantResponse => CreateTenantResponse.decode(value),
+  },
+  /** Tenant admins: a single-use, expiring invite into the caller's tenant. */
+  createInvite: {
+    path: "/im.auth.v1.AuthService/CreateInvite" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CreateInviteRequest): Buffer => Buffer.from(CreateInviteRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreateInviteRequest => CreateInviteRequest.decode(value),
+    responseSerialize: (value: CreateInviteResponse): Buffer =>
+      Buffer.from(CreateInviteResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CreateInviteResponse => CreateInviteResponse.decode(value),
+  },
+  /** Tenant admins: the tenant's users, paged. */
+  listTenantUsers: {
+    path: "/im.auth.v1.AuthService/ListTenantUsers" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListTenantUsersRequest): Buffer =>
+      Buffer.from(ListTenantUsersRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListTenantUsersRequest => ListTenantUsersRequest.decode(value),
+    responseSerialize: (value: ListTenantUsersResponse): Buffer =>
+      Buffer.from(ListTenantUsersResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListTenantUsersResponse => ListTenantUsersResponse.decode(value),
+  },
+  /** Tenant admins: disable (every session revoked, no login) or enable a user; or remove one. */
+  updateTenantUser: {
+    path: "/im.auth.v1.AuthService/UpdateTenantUser" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateTenantUserRequest): Buffer =>
+      Buffer.from(UpdateTenantUserRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateTenantUserRequest => UpdateTenantUserRequest.decode(value),
+    responseSerialize: (value: UpdateTenantUserResponse): Buffer =>
+      Buffer.from(UpdateTenantUserResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UpdateTenantUserResponse => UpdateTenantUserResponse.decode(value),
+  },
+  /** Tenant admins: open self-registration on or off. */
+  updateTenant: {
+    path: "/im.auth.v1.AuthService/UpdateTenant" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateTenantRequest): Buffer => Buffer.from(UpdateTenantRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateTenantRequest => UpdateTenantRequest.decode(value),
+    responseSerialize: (value: UpdateTenantResponse): Buffer =>
+      Buffer.from(UpdateTenantResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UpdateTenantResponse => UpdateTenantResponse.decode(value),
+  },
 } as const;
 
 export interface AuthServiceServer extends UntypedServiceImplementation {
@@ -1338,6 +2298,19 @@ export interface AuthServiceServer extends UntypedServiceImplementation {
   batchGetUsers: handleUnaryCall<BatchGetUsersRequest, BatchGetUsersResponse>;
   /** Starts signing with a new key; the previous one keeps verifying until its tokens expire. */
   rotateSigningKey: handleUnaryCall<RotateSigningKeyRequest, RotateSigningKeyResponse>;
+  /**
+   * Platform operators (AUTH_OPERATOR_TOKEN): a new tenant and a single-use invite for its first
+   * admin. Errors: PERMISSION_DENIED "forbidden", ALREADY_EXISTS "conflict".
+   */
+  createTenant: handleUnaryCall<CreateTenantRequest, CreateTenantResponse>;
+  /** Tenant admins: a single-use, expiring invite into the caller's tenant. */
+  createInvite: handleUnaryCall<CreateInviteRequest, CreateInviteResponse>;
+  /** Tenant admins: the tenant's users, paged. */
+  listTenantUsers: handleUnaryCall<ListTenantUsersRequest, ListTenantUsersResponse>;
+  /** Tenant admins: disable (every session revoked, no login) or enable a user; or remove one. */
+  updateTenantUser: handleUnaryCall<UpdateTenantUserRequest, UpdateTenantUserResponse>;
+  /** Tenant admins: open self-registration on or off. */
+  updateTenant: handleUnaryCall<UpdateTenantRequest, UpdateTenantResponse>;
 }
 
 export interface AuthServiceClient extends Client {
@@ -1471,6 +2444,89 @@ export interface AuthServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RotateSigningKeyResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Platform operators (AUTH_OPERATOR_TOKEN): a new tenant and a single-use invite for its first
+   * admin. Errors: PERMISSION_DENIED "forbidden", ALREADY_EXISTS "conflict".
+   */
+  createTenant(
+    request: CreateTenantRequest,
+    callback: (error: ServiceError | null, response: CreateTenantResponse) => void,
+  ): ClientUnaryCall;
+  createTenant(
+    request: CreateTenantRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CreateTenantResponse) => void,
+  ): ClientUnaryCall;
+  createTenant(
+    request: CreateTenantRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CreateTenantResponse) => void,
+  ): ClientUnaryCall;
+  /** Tenant admins: a single-use, expiring invite into the caller's tenant. */
+  createInvite(
+    request: CreateInviteRequest,
+    callback: (error: ServiceError | null, response: CreateInviteResponse) => void,
+  ): ClientUnaryCall;
+  createInvite(
+    request: CreateInviteRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CreateInviteResponse) => void,
+  ): ClientUnaryCall;
+  createInvite(
+    request: CreateInviteRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CreateInviteResponse) => void,
+  ): ClientUnaryCall;
+  /** Tenant admins: the tenant's users, paged. */
+  listTenantUsers(
+    request: ListTenantUsersRequest,
+    callback: (error: ServiceError | null, response: ListTenantUsersResponse) => void,
+  ): ClientUnaryCall;
+  listTenantUsers(
+    request: ListTenantUsersRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListTenantUsersResponse) => void,
+  ): ClientUnaryCall;
+  listTenantUsers(
+    request: ListTenantUsersRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListTenantUsersResponse) => void,
+  ): ClientUnaryCall;
+  /** Tenant admins: disable (every session revoked, no login) or enable a user; or remove one. */
+  updateTenantUser(
+    request: UpdateTenantUserRequest,
+    callback: (error: ServiceError | null, response: UpdateTenantUserResponse) => void,
+  ): ClientUnaryCall;
+  updateTenantUser(
+    request: UpdateTenantUserRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UpdateTenantUserResponse) => void,
+  ): ClientUnaryCall;
+  updateTenantUser(
+    request: UpdateTenantUserRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UpdateTenantUserResponse) => void,
+  ): ClientUnaryCall;
+  /** Tenant admins: open self-registration on or off. */
+  updateTenant(
+    request: UpdateTenantRequest,
+    callback: (error: ServiceError | null, response: UpdateTenantResponse) => void,
+  ): ClientUnaryCall;
+  updateTenant(
+    request: UpdateTenantRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UpdateTenantResponse) => void,
+  ): ClientUnaryCall;
+  updateTenant(
+    request: UpdateTenantRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UpdateTenantResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+// Platform operators' tool: creates tenants and invites into them, over the auth service's gRPC
+// with the operator credential.
+//
+//   AUTH_OPERATOR_TOKEN=… im-admin create-tenant acme [--open] [--invite-ttl 86400]
+//   AUTH_OPERATOR_TOKEN=… im-admin invite acme [--admin] [--ttl 86400]
+//
+// AUTH_GRPC_ADDR (default 127.0.0.1:50051) names the auth service. Prints JSON.
+import { createGrpcClient } from '@im/platform/grpc';
+import { AuthServiceService } from '@im/proto/auth/v1';
+
+const USAGE = `usage:
+  im-admin create-tenant <name> [--open] [--invite-ttl SECONDS]
+  im-admin invite <tenant> [--admin] [--ttl SECONDS]
+env: AUTH_OPERATOR_TOKEN (required), AUTH_GRPC_ADDR (default 127.0.0.1:50051)`;
+
+function fail(message: string): never {
+  process.stderr.write(`im-admin: ${message}\n${USAGE}\n`);
+  process.exit(2);
+}
+
+const [command, name, ...rest] = process.argv.slice(2);
+const flag = (f: string) => rest.includes(f);
+const number = (f: string) => {
+  const i = rest.indexOf(f);
+  if (i < 0) return 0;
+  const n = Number(rest[i + 1]);
+  if (!Number.isInteger(n) || n <= 0) fail(`${f} needs a number of seconds`);
+  return n;
+};
+const token = process.env.AUTH_OPERATOR_TOKEN ?? '';
+if (!command || !name) fail('a command and a tenant name are needed');
+if (!token) fail('AUTH_OPERATOR_TOKEN is not set');
+
+const auth = createGrpcClient(AuthServiceService, {
+  name: 'auth',
+  address: process.env.AUTH_GRPC_ADDR ?? '127.0.0.1:50051',
+  deadlineMs: 10_000,
+});
+try {
+  let out: unknown;
+  if (command === 'create-tenant') {
+    out = await auth.createTenant({
+      operatorToken: token,
+      name,
+      registration: flag('--open') ? 'open' : 'invite',
+      inviteTtlSeconds: number('--invite-ttl'),
+    });
+  } else if (command === 'invite') {
+    out = await auth.createInvite({
+      caller: undefined,
+      operatorToken: token,
+      tenant: name,
+      role: flag('--admin') ? 'admin' : 'member',
+      ttlSeconds: number('--ttl'),
+    });
+  } else fail(`unknown command "${command}"`);
+  process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+} catch (err) {
+  const e = err as { code?: string; message?: string };
+  process.stderr.write(`im-admin: ${e.code ?? 'error'}: ${e.message ?? String(err)}\n`);
+  process.exitCode = 1;
+} finally {
+  auth.close();
+}

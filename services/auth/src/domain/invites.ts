@@ -1,0 +1,44 @@
+import { Injectable } from '@nestjs/common';
+import { AppError } from '@im/platform/errors';
+import { InvitesTable, type InviteRow } from '../storage/invites.table.js';
+import { hashInviteCode, isWellFormedInviteCode, newInviteCode } from './tokens.js';
+
+const DEFAULT_TTL_SEC = 7 * 86_400;
+const MAX_TTL_SEC = 30 * 86_400;
+
+export interface CheckedInvite extends InviteRow {
+  hash: string;
+}
+
+/** Single-use, expiring invites into a tenant, as a member or an admin. */
+@Injectable()
+export class Invites {
+  constructor(private readonly table: InvitesTable) {}
+
+  async create(
+    tenantId: string,
+    role: 'admin' | 'member',
+    createdBy: string,
+    ttlSeconds: number,
+  ): Promise<{ invite: string; expiresAt: Date }> {
+    if (ttlSeconds < 0 || ttlSeconds > MAX_TTL_SEC)
+      throw new AppError('invalid_argument', `ttlSeconds: 1-${MAX_TTL_SEC} (0 = 7 days)`);
+    const expiresAt = new Date(Date.now() + (ttlSeconds || DEFAULT_TTL_SEC) * 1000);
+    const { code, hash } = newInviteCode();
+    await this.table.insert(hash, { tenantId, role, createdBy, expiresAt });
+    return { invite: code, expiresAt };
+  }
+
+  /** The invite if it can be used for this tenant now; refused otherwise (nothing is spent). */
+  async check(code: string, tenantId: string): Promise<CheckedInvite> {
+    const hash = isWellFormedInviteCode(code) ? hashInviteCode(code) : undefined;
+    const row = hash ? await this.table.usable(hash) : undefined;
+    if (!hash || !row || row.tenantId !== tenantId)
+      throw new AppError('invalid_invite', 'the invite is unknown, expired, used, or of another tenant');
+    return { ...row, hash };
+  }
+
+  spend(invite: CheckedInvite, userId: string): Promise<boolean> {
+    return this.table.spend(invite.hash, userId, invite.expiresAt);
+  }
+}

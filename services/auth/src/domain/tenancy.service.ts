@@ -1,0 +1,170 @@
+import { timingSafeEqual } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { AppError } from '@im/platform/errors';
+import { uuidv7 } from '@im/platform/ids';
+import type { Logger } from '@im/platform/logging';
+import { CONFIG, LOGGER } from '@im/platform/nest';
+import type { Tenant, TenantUser } from '@im/proto/auth/v1';
+import type { Caller } from '@im/proto/common/v1';
+import type { AuthConfig } from '../config.js';
+import { TenantsTable, type Registration, type TenantRow } from '../storage/tenants.table.js';
+import { UsersTable, type UserRow } from '../storage/users.table.js';
+import { AuthService } from './auth.service.js';
+import { normalizeTenant } from './credentials.js';
+import { Invites } from './invites.js';
+
+const PAGE_MAX = 500;
+const TENANT_NAME = /^[a-z0-9][a-z0-9-]{1,39}$/;
+const REGISTRATIONS: readonly Registration[] = ['open', 'invite'];
+
+/**
+ * The tenant boundary: operators create tenants (with a first-admin invite); tenant admins invite
+ * people, list users, disable or remove them (every session revoked) and choose whether anyone may
+ * register.
+ */
+@Injectable()
+export class TenancyService {
+  constructor(
+    @Inject(CONFIG) private readonly config: AuthConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+    private readonly tenants: TenantsTable,
+    private readonly users: UsersTable,
+    private readonly invites: Invites,
+    private readonly auth: AuthService,
+  ) {}
+
+  async createTenant(operatorToken: string, name: string, registration: string, inviteTtl: number) {
+    this.requireOperator(operatorToken);
+    const tenantName = normalizeTenant(name, '');
+    if (!TENANT_NAME.test(tenantName))
+      throw new AppError('invalid_argument', 'name: 2-40 of a-z 0-9 -, starting with a letter or digit');
+    const mode = this.registration(registration || 'invite');
+    const made = await this.tenants.createIfAbsent(tenantName, uuidv7(), mode);
+    if (!made.created) throw new AppError('conflict', `tenant "${tenantName}" exists`);
+    const invite = await this.invites.create(made.tenant.id, 'admin', 'operator', inviteTtl);
+    this.logger.info({ tenantId: made.tenant.id, tenant: tenantName }, 'tenant created by an operator');
+    return {
+      tenant: view(made.tenant),
+      adminInvite: invite.invite,
+      inviteExpiresAt: invite.expiresAt.toISOString(),
+    };
+  }
+
+  /** An admin's invite into their tenant; or an operator's into any tenant (operatorToken + tenant). */
+  async createInvite(
+    caller: Caller | undefined,
+    role: string,
+    ttlSeconds: number,
+    operator?: { token: string; tenant: string },
+  ) {
+    const asRole = role === 'admin' ? 'admin' : role === '' || role === 'member' ? 'member' : undefined;
+    if (!asRole) throw new AppError('invalid_argument', 'role: member or admin');
+    let tenantId: string;
+    let by: string;
+    if (operator) {
+      this.requireOperator(operator.token);
+      const tenant = await this.tenants.findByName(normalizeTenant(operator.tenant, ''));
+      if (!tenant) throw new AppError('not_found', 'no such tenant');
+      tenantId = tenant.id;
+      by = 'operator';
+    } else {
+      const admin = await this.requireAdmin(caller);
+      tenantId = admin.tenantId;
+      by = admin.userId;
+    }
+    const invite = await this.invites.create(tenantId, asRole, by, ttlSeconds);
+    return { invite: invite.invite, expiresAt: invite.expiresAt.toISOString() };
+  }
+
+  async listUsers(caller: Caller | undefined, cursor: string, limit: number) {
+    const admin = await this.requireAdmin(caller);
+    if (limit < 0 || limit > PAGE_MAX) throw new AppError('invalid_argument', `limit: 1-${PAGE_MAX}`);
+    if (cursor && !/^[0-9a-f-]{36}$/.test(cursor))
+      throw new AppError('invalid_argument', 'cursor: not a cursor');
+    const size = limit || 100;
+    const ids = await this.users.idsOfTenant(admin.tenantId, cursor, size);
+    const rows = await this.users.getMany(ids);
+    return {
+      users: rows
+        .filter((u) => !u.removedAt)
+        .sort((a, b) => (a.userId < b.userId ? -1 : 1))
+        .map(tenantUser),
+      nextCursor: ids.length === size ? ids[ids.length - 1]! : '',
+    };
+  }
+
+  async updateUser(
+    caller: Caller | undefined,
+    userId: string,
+    change: { disabled?: boolean | undefined; role?: string | undefined; remove: boolean },
+  ) {
+    const admin = await this.requireAdmin(caller);
+    const user = await this.users.get(userId);
+    if (!user || user.tenantId !== admin.tenantId || user.removedAt)
+      throw new AppError('not_found', 'no such user');
+    if (userId === admin.userId && (change.remove || change.disabled || change.role === 'member'))
+      throw new AppError('forbidden', 'admins cannot disable, remove or demote themselves');
+    if (change.role !== undefined && change.role !== 'admin' && change.role !== 'member')
+      throw new AppError('invalid_argument', 'role: member or admin');
+    if (change.role) await this.users.setRole(userId, change.role as 'admin' | 'member');
+    if (change.remove) {
+      await this.users.setRemoved(userId, new Date());
+      await this.auth.revokeAll(userId, 'admin');
+    } else if (change.disabled !== undefined) {
+      await this.users.setDisabled(userId, change.disabled ? new Date() : null);
+      if (change.disabled) await this.auth.revokeAll(userId, 'admin');
+    }
+    this.logger.info({ by: admin.userId, userId, ...change }, 'tenant user changed by an admin');
+    return { user: tenantUser((await this.users.get(userId))!) };
+  }
+
+  async updateTenant(caller: Caller | undefined, registration: string | undefined) {
+    const admin = await this.requireAdmin(caller);
+    const tenant = await this.tenants.findById(admin.tenantId);
+    if (!tenant) throw new AppError('not_found', 'no such tenant');
+    if (registration !== undefined)
+      await this.tenants.setRegistration(tenant.name, this.registration(registration));
+    return { tenant: view((await this.tenants.findByName(tenant.name))!) };
+  }
+
+  private registration(value: string): Registration {
+    if (!REGISTRATIONS.includes(value as Registration))
+      throw new AppError('invalid_argument', 'registration: open or invite');
+    return value as Registration;
+  }
+
+  private requireOperator(token: string): void {
+    const expected = this.config.AUTH_OPERATOR_TOKEN;
+    const ok =
+      expected !== undefined &&
+      token.length === expected.length &&
+      timingSafeEqual(Buffer.from(token), Buffer.from(expected));
+    if (!ok) throw new AppError('forbidden', 'an operator credential is needed');
+  }
+
+  private async requireAdmin(caller: Caller | undefined): Promise<UserRow> {
+    if (!caller?.userId) throw new AppError('unauthenticated', 'a caller is needed');
+    const user = await this.users.get(caller.userId);
+    if (!user || user.tenantId !== caller.tenantId || user.disabledAt || user.role !== 'admin')
+      throw new AppError('forbidden', 'tenant admins only');
+    return user;
+  }
+}
+
+function view(t: TenantRow): Tenant {
+  return { id: t.id, name: t.name, registration: t.registration };
+}
+
+function tenantUser(u: UserRow): TenantUser {
+  return {
+    user: {
+      id: u.userId,
+      tenantId: u.tenantId,
+      username: u.username,
+      displayName: u.displayName,
+      createdAt: u.createdAt.toISOString(),
+    },
+    role: u.role,
+    disabled: u.disabledAt !== undefined,
+  };
+}

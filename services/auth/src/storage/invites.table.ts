@@ -1,0 +1,52 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { CassandraClient } from '@im/platform/cassandra';
+import { CASSANDRA } from '@im/platform/nest';
+
+export interface InviteRow {
+  tenantId: string;
+  role: 'admin' | 'member';
+  createdBy: string;
+  expiresAt: Date;
+}
+
+/** invites by SHA-256 of the code; spent once by a conditional update. */
+@Injectable()
+export class InvitesTable {
+  constructor(@Inject(CASSANDRA) private readonly db: CassandraClient) {}
+
+  async insert(codeHash: string, invite: InviteRow): Promise<void> {
+    const ttl = Math.max(1, Math.ceil((invite.expiresAt.getTime() - Date.now()) / 1000));
+    await this.db.execute(
+      'INSERT INTO invites (code_hash, tenant_id, role, created_by, expires_at) VALUES (?, ?, ?, ?, ?) USING TTL ?',
+      [codeHash, invite.tenantId, invite.role, invite.createdBy, invite.expiresAt, ttl],
+    );
+  }
+
+  /** The invite while it can be used: known, not expired, not spent. */
+  async usable(codeHash: string): Promise<InviteRow | undefined> {
+    const row = (
+      await this.db.execute(
+        'SELECT tenant_id, role, created_by, expires_at, used_by FROM invites WHERE code_hash = ?',
+        [codeHash],
+      )
+    ).first();
+    const expiresAt = row?.get('expires_at') as Date | null | undefined;
+    if (!row || !expiresAt || row.get('used_by') || expiresAt.getTime() <= Date.now()) return undefined;
+    return {
+      tenantId: row.get('tenant_id'),
+      role: row.get('role') === 'admin' ? 'admin' : 'member',
+      createdBy: row.get('created_by'),
+      expiresAt,
+    };
+  }
+
+  /** Spends it for the user; false when someone spent it first. */
+  async spend(codeHash: string, userId: string, expiresAt: Date): Promise<boolean> {
+    const ttl = Math.max(1, Math.ceil((expiresAt.getTime() - Date.now()) / 1000));
+    const rs = await this.db.execute(
+      'UPDATE invites USING TTL ? SET used_by = ?, used_at = ? WHERE code_hash = ? IF used_by = null',
+      [ttl, userId, new Date(), codeHash],
+    );
+    return rs.first().get('[applied]') === true;
+  }
+}

@@ -1,0 +1,127 @@
+import {
+  createInviteBody,
+  tenantUsersQuery,
+  updateTenantBody,
+  updateTenantUserBody,
+  userParams,
+} from './request-schemas.js';
+import { caller, route, type Route, type RouteDeps } from './routes.js';
+
+const tenantUser = {
+  type: 'object',
+  properties: {
+    user: { $ref: '#/components/schemas/User' },
+    role: { type: 'string', enum: ['admin', 'member'] },
+    disabled: { type: 'boolean' },
+  },
+};
+
+const tenant = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    name: { type: 'string' },
+    registration: { type: 'string', enum: ['open', 'invite'] },
+  },
+};
+
+/** What a tenant's admins do: invite people, list, disable or remove users, open registration. */
+export function tenantRoutes(d: RouteDeps): Route[] {
+  const auth = () => d.downstream.auth;
+  return [
+    route({
+      method: 'POST',
+      path: '/v1/tenant/invites',
+      summary: 'A single-use, expiring invite into the caller’s tenant (tenant admins)',
+      tag: 'tenant',
+      auth: true,
+      body: createInviteBody,
+      responses: {
+        201: { type: 'object', properties: { invite: { type: 'string' }, expiresAt: { type: 'string' } } },
+        403: 'Error',
+      },
+      handler: async ({ principal, body }) => ({
+        status: 201,
+        body: await auth().createInvite({
+          caller: caller(principal),
+          role: body.role ?? 'member',
+          ttlSeconds: body.ttlSeconds ?? 0,
+          operatorToken: '',
+          tenant: '',
+        }),
+      }),
+    }),
+    route({
+      method: 'GET',
+      path: '/v1/tenant/users',
+      summary: 'The tenant’s users with their role and state, paged (tenant admins)',
+      tag: 'tenant',
+      auth: true,
+      query: tenantUsersQuery,
+      responses: {
+        200: {
+          type: 'object',
+          properties: { users: { type: 'array', items: tenantUser }, nextCursor: { type: 'string' } },
+        },
+        403: 'Error',
+      },
+      handler: async ({ principal, query }) => ({
+        status: 200,
+        body: await auth().listTenantUsers({
+          caller: caller(principal),
+          cursor: query.cursor ?? '',
+          limit: query.limit ?? 0,
+        }),
+      }),
+    }),
+    route({
+      method: 'PATCH',
+      path: '/v1/tenant/users/:id',
+      summary: 'Disable (every session ends at once, no login) or enable a user; make them admin or member',
+      tag: 'tenant',
+      auth: true,
+      params: userParams,
+      body: updateTenantUserBody,
+      responses: { 200: tenantUser, 403: 'Error', 404: 'Error' },
+      handler: async ({ principal, params, body }) => ({
+        status: 200,
+        body: (
+          await auth().updateTenantUser({
+            caller: caller(principal),
+            userId: params.id,
+            disabled: body.disabled,
+            role: body.role,
+            remove: false,
+          })
+        ).user,
+      }),
+    }),
+    route({
+      method: 'DELETE',
+      path: '/v1/tenant/users/:id',
+      summary: 'Remove a user: every session ends at once, login is refused, the username stays taken',
+      tag: 'tenant',
+      auth: true,
+      params: userParams,
+      responses: { 204: {}, 403: 'Error', 404: 'Error' },
+      handler: async ({ principal, params }) => {
+        await auth().updateTenantUser({ caller: caller(principal), userId: params.id, remove: true });
+        return { status: 204 };
+      },
+    }),
+    route({
+      method: 'PATCH',
+      path: '/v1/tenant',
+      summary: 'Open self-registration on or off (tenant admins)',
+      tag: 'tenant',
+      auth: true,
+      body: updateTenantBody,
+      responses: { 200: tenant, 403: 'Error' },
+      handler: async ({ principal, body }) => ({
+        status: 200,
+        body: (await auth().updateTenant({ caller: caller(principal), registration: body.registration }))
+          .tenant,
+      }),
+    }),
+  ];
+}

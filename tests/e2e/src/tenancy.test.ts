@@ -1,0 +1,179 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { ImClient } from '@im/sdk';
+import { eventually, OPERATOR_TOKEN, Platform, repoRoot } from '@im/testing';
+import { outcome } from './support/outcome.js';
+import { PASSWORD, username } from './support/users.js';
+
+const run = promisify(execFile);
+
+interface TenantUser {
+  user: { id: string; username: string };
+  role: string;
+  disabled: boolean;
+}
+
+describe('tenant boundary: closed tenants, operator-made tenants, invites, tenant admins', () => {
+  let platform: Platform;
+
+  before(async () => {
+    platform = await Platform.start({
+      env: { auth: { AUTH_ALLOW_TENANT_CREATION: 'false', DEFAULT_TENANT_REGISTRATION: 'invite' } },
+    });
+  });
+  after(() => platform?.stop());
+
+  /** The operators' CLI, as a process, against this platform's auth service. */
+  async function imAdmin(args: string[], token = OPERATOR_TOKEN) {
+    try {
+      const { stdout } = await run(
+        process.execPath,
+        [`${repoRoot()}/services/auth/dist/src/cli/im-admin.js`, ...args],
+        {
+          env: { ...process.env, AUTH_OPERATOR_TOKEN: token, AUTH_GRPC_ADDR: platform.grpc('auth') },
+        },
+      );
+      return { code: 0, out: JSON.parse(stdout) as Record<string, unknown>, err: '' };
+    } catch (e) {
+      const err = e as { code?: number; stderr?: string };
+      return { code: err.code ?? -1, out: {}, err: err.stderr ?? '' };
+    }
+  }
+
+  const client = (tenant?: string) => new ImClient(platform.gatewayUrl(), tenant);
+
+  async function tenantWithAdmin(): Promise<{ name: string; admin: ImClient }> {
+    const name = `acme-${Date.now().toString(36)}`;
+    const made = await imAdmin(['create-tenant', name]);
+    assert.equal(made.code, 0, made.err);
+    const admin = client(name);
+    await admin.register(username('admin'), PASSWORD, 'The Admin', made.out.adminInvite as string);
+    return { name, admin };
+  }
+
+  it('nobody registers into an unknown tenant, nor into an invite-only one without an invite', async () => {
+    assert.equal(
+      await outcome(client('nowhere-inc').register(username('x'), PASSWORD)),
+      '400 invalid_argument',
+    );
+    const name = username('walkin');
+    assert.equal(await outcome(client().register(name, PASSWORD)), '403 invite_required');
+    assert.equal(
+      await outcome(client().login(name, PASSWORD)),
+      '401 invalid_credentials',
+      'nothing was created',
+    );
+    assert.equal(
+      await outcome(
+        client().register(username('y'), PASSWORD, undefined, 'inv1.not-a-real-invite-code-at-all'),
+      ),
+      '403 invalid_invite',
+    );
+  });
+
+  it('an operator makes a tenant with im-admin; its first admin registers with the invite, which works once', async () => {
+    const name = `globex-${Date.now().toString(36)}`;
+    const refused = await imAdmin(['create-tenant', name], 'wrong-operator-token-0123456789abcdef');
+    assert.equal(refused.code, 1);
+    assert.match(refused.err, /forbidden/);
+    const made = await imAdmin(['create-tenant', name]);
+    assert.equal(made.code, 0, made.err);
+    assert.deepEqual((made.out.tenant as { registration: string }).registration, 'invite');
+    assert.equal((await imAdmin(['create-tenant', name])).code, 1, 'exists');
+
+    const invite = made.out.adminInvite as string;
+    const admin = client(name);
+    await admin.register(username('boss'), PASSWORD, undefined, invite);
+    assert.equal(
+      await outcome(client(name).register(username('again'), PASSWORD, undefined, invite)),
+      '403 invalid_invite',
+      'single use',
+    );
+    const { users } = await admin.call<{ users: TenantUser[] }>('GET', '/v1/tenant/users');
+    assert.deepEqual(
+      users.map((u) => [u.user.id, u.role, u.disabled]),
+      [[admin.user.id, 'admin', false]],
+    );
+    // an invite of one tenant does not open another
+    const other = await imAdmin(['invite', name]);
+    assert.equal(
+      await outcome(client().register(username('z'), PASSWORD, undefined, other.out.invite as string)),
+      '403 invalid_invite',
+    );
+  });
+
+  it('a tenant admin invites members, who cannot do what admins do; admins can open registration', async () => {
+    const { name, admin } = await tenantWithAdmin();
+    const { invite } = await admin.call<{ invite: string }>('POST', '/v1/tenant/invites', {});
+    const member = client(name);
+    await member.register(username('member'), PASSWORD, undefined, invite);
+    for (const [method, path, body] of [
+      ['POST', '/v1/tenant/invites', {}],
+      ['GET', '/v1/tenant/users', undefined],
+      ['PATCH', `/v1/tenant/users/${admin.user.id}`, { disabled: true }],
+      ['DELETE', `/v1/tenant/users/${admin.user.id}`, undefined],
+      ['PATCH', '/v1/tenant', { registration: 'open' }],
+    ] as const)
+      assert.equal(await outcome(member.call(method, path, body)), '403 forbidden', `${method} ${path}`);
+
+    assert.equal(await outcome(client(name).register(username('walkin'), PASSWORD)), '403 invite_required');
+    assert.deepEqual(await admin.call('PATCH', '/v1/tenant', { registration: 'open' }), {
+      id: admin.user.tenantId,
+      name,
+      registration: 'open',
+    });
+    await client(name).register(username('walkin'), PASSWORD);
+    for (const body of [{ registration: 'sometimes' }, { role: 'admin' }])
+      assert.equal(await outcome(admin.call('PATCH', '/v1/tenant', body)), '400 invalid_argument');
+    for (const body of [{ role: 'owner' }, { ttlSeconds: 0 }, { ttlSeconds: 99_999_999 }])
+      assert.equal(await outcome(admin.call('POST', '/v1/tenant/invites', body)), '400 invalid_argument');
+  });
+
+  it('disabling a user ends their sessions at once and refuses login; removing them too; admins of other tenants see nothing', async () => {
+    const { name, admin } = await tenantWithAdmin();
+    const { invite } = await admin.call<{ invite: string }>('POST', '/v1/tenant/invites', { role: 'member' });
+    const member = client(name);
+    const memberName = username('soon-gone');
+    await member.register(memberName, PASSWORD, undefined, invite);
+    const socket = await member.connect();
+
+    const disabled = await admin.call<TenantUser>('PATCH', `/v1/tenant/users/${member.user.id}`, {
+      disabled: true,
+    });
+    assert.equal(disabled.disabled, true);
+    const closed = await socket.closed;
+    assert.equal(closed.code, 4401);
+    assert.equal(await outcome(member.call('GET', '/v1/conversations')), '401 session_revoked');
+    assert.equal(await outcome(member.refresh()), '401 session_revoked');
+    assert.equal(await outcome(client(name).login(memberName, PASSWORD)), '403 account_disabled');
+    assert.equal(
+      await outcome(admin.call('PATCH', `/v1/tenant/users/${admin.user.id}`, { disabled: true })),
+      '403 forbidden',
+      'not oneself',
+    );
+
+    await admin.call('PATCH', `/v1/tenant/users/${member.user.id}`, { disabled: false });
+    const back = client(name);
+    await back.login(memberName, PASSWORD);
+
+    const stranger = (await tenantWithAdmin()).admin;
+    assert.equal(
+      await outcome(stranger.call('DELETE', `/v1/tenant/users/${member.user.id}`)),
+      '404 not_found',
+    );
+
+    await admin.call('DELETE', `/v1/tenant/users/${member.user.id}`);
+    await eventually(async () =>
+      assert.equal(await outcome(back.call('GET', '/v1/conversations')), '401 session_revoked'),
+    );
+    assert.equal(await outcome(client(name).login(memberName, PASSWORD)), '403 account_disabled');
+    const { users } = await admin.call<{ users: TenantUser[] }>('GET', '/v1/tenant/users');
+    assert.deepEqual(
+      users.map((u) => u.user.id),
+      [admin.user.id],
+    );
+    assert.equal(await outcome(client(name).register(memberName, PASSWORD)), '403 invite_required');
+  });
+});
