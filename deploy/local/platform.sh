@@ -125,7 +125,8 @@ start_service message GRPC_PORT="${GRPC[message]}" AUTH_GRPC_ADDR="$(addr auth)"
 start_service presence GRPC_PORT="${GRPC[presence]}" MESSAGE_GRPC_ADDR="$(addr message)"
 start_service media GRPC_PORT="${GRPC[media]}" MESSAGE_GRPC_ADDR="$(addr message)"
 start_service notification GRPC_PORT="${GRPC[notification]}" PRESENCE_GRPC_ADDR="$(addr presence)" \
-  MESSAGE_GRPC_ADDR="$(addr message)" AUTH_GRPC_ADDR="$(addr auth)" WEBPUSH_ALLOW_HTTP_LOOPBACK=true
+  MESSAGE_GRPC_ADDR="$(addr message)" AUTH_GRPC_ADDR="$(addr auth)" WEBPUSH_ALLOW_HTTP_LOOPBACK=true \
+  WEBHOOK_ALLOW_HTTP_LOOPBACK=true
 for name in auth message presence media notification; do wait_ready "$name"; done
 start_service gateway PUBLIC_PORT="$GATEWAY_PORT" AUTH_GRPC_ADDR="$(addr auth)" MESSAGE_GRPC_ADDR="$(addr message)" \
   PRESENCE_GRPC_ADDR="$(addr presence)" MEDIA_GRPC_ADDR="$(addr media)" NOTIFICATION_GRPC_ADDR="$(addr notification)"

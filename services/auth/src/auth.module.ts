@@ -1,3 +1,5 @@
+import { BotsService } from './domain/bots.service.js';
+import { ApiKeysTable } from './storage/api-keys.table.js';
 import { Invites } from './domain/invites.js';
 import { TenancyService } from './domain/tenancy.service.js';
 import { InvitesTable } from './storage/invites.table.js';
@@ -45,9 +47,11 @@ export class AuthModule {
         SessionRevocations,
         RegistrationLimiter,
         InvitesTable,
+        ApiKeysTable,
         Invites,
         AuthService,
         TenancyService,
+        BotsService,
         AuthGrpcApi,
       ],
     };

@@ -4,6 +4,7 @@ import type { Logger } from '@im/platform/logging';
 import { CONFIG, PlatformModule, Readiness } from '@im/platform/nest';
 import { JwksCache } from './auth/jwks-cache.js';
 import { RevokedSessions } from './auth/revoked-sessions.js';
+import { ApiKeys } from './auth/api-keys.js';
 import { TokenVerifier } from './auth/token-verifier.js';
 import { Downstream } from './clients/downstream.js';
 import type { GatewayConfig } from './config.js';
@@ -40,6 +41,7 @@ export class GatewayModule {
         Downstream,
         JwksCache,
         RevokedSessions,
+        ApiKeys,
         TokenVerifier,
         SendLimiter,
         Messaging,

@@ -45,6 +45,17 @@ export const notificationConfigSchema = z.object({
     0,
     2_419_200,
   ),
+  WEBHOOK_ALLOW_HTTP_LOOPBACK: env.bool(
+    'accept http:// webhook URLs on loopback (local development only; the platform command sets it)',
+    false,
+  ),
+  WEBHOOK_RETRY_FOR_SECONDS: env.int(
+    'how long a failing webhook delivery is retried before it is dead-lettered',
+    3_600,
+    1,
+    7 * 86_400,
+  ),
+  WEBHOOK_TIMEOUT_MS: env.int('how long a webhook receiver has to answer one delivery', 10_000, 100, 120_000),
   APNS_KEY_FILE: env.optionalString(
     'APNs token-auth key (.p8 file from Apple); unset: APNs pushes are skipped',
   ),

@@ -22,6 +22,9 @@ import { SettingsService } from './settings/settings.service.js';
 import { DevicesTable } from './storage/devices.table.js';
 import { PushedUptoTable } from './storage/pushed-upto.table.js';
 import { RulesTable } from './storage/rules.table.js';
+import { WebhooksTable } from './storage/webhooks.table.js';
+import { WebhookDispatcher } from './webhooks/webhook-dispatcher.js';
+import { WebhooksService } from './webhooks/webhooks.service.js';
 
 const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url));
 
@@ -59,6 +62,9 @@ export class NotificationModule {
         Recipients,
         PushSender,
         PushDispatcher,
+        WebhooksTable,
+        WebhooksService,
+        WebhookDispatcher,
         NotificationGrpcApi,
       ],
     };

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { ImClient } from '@im/sdk';
@@ -45,7 +46,7 @@ describe('tenant boundary: closed tenants, operator-made tenants, invites, tenan
   const client = (tenant?: string) => new ImClient(platform.gatewayUrl(), tenant);
 
   async function tenantWithAdmin(): Promise<{ name: string; admin: ImClient }> {
-    const name = `acme-${Date.now().toString(36)}`;
+    const name = `acme-${randomBytes(5).toString('hex')}`;
     const made = await imAdmin(['create-tenant', name]);
     assert.equal(made.code, 0, made.err);
     const admin = client(name);
@@ -74,7 +75,7 @@ describe('tenant boundary: closed tenants, operator-made tenants, invites, tenan
   });
 
   it('an operator makes a tenant with im-admin; its first admin registers with the invite, which works once', async () => {
-    const name = `globex-${Date.now().toString(36)}`;
+    const name = `globex-${randomBytes(5).toString('hex')}`;
     const refused = await imAdmin(['create-tenant', name], 'wrong-operator-token-0123456789abcdef');
     assert.equal(refused.code, 1);
     assert.match(refused.err, /forbidden/);
@@ -174,6 +175,47 @@ describe('tenant boundary: closed tenants, operator-made tenants, invites, tenan
       users.map((u) => u.user.id),
       [admin.user.id],
     );
-    assert.equal(await outcome(client(name).register(memberName, PASSWORD)), '403 invite_required');
+    const again = await admin.call<{ invite: string }>('POST', '/v1/tenant/invites', {});
+    assert.equal(
+      await outcome(client(name).register(memberName, PASSWORD, undefined, again.invite)),
+      '409 username_taken',
+      'the username stays taken',
+    );
+  });
+
+  it('invites: two registrations race for one, exactly one wins and the loser’s name stays free; expired ones and those of a removed admin are refused', async () => {
+    const { name, admin } = await tenantWithAdmin();
+    const { invite } = await admin.call<{ invite: string }>('POST', '/v1/tenant/invites', {});
+    const names = [username('racer'), username('racer')];
+    const results = await Promise.all(
+      names.map((n) => outcome(client(name).register(n, PASSWORD, undefined, invite))),
+    );
+    assert.deepEqual([...results].sort(), ['403 invalid_invite', 'ok']);
+    const loser = names[results.indexOf('403 invalid_invite')]!;
+    const fresh = await admin.call<{ invite: string }>('POST', '/v1/tenant/invites', {});
+    await client(name).register(loser, PASSWORD, undefined, fresh.invite);
+
+    const short = await admin.call<{ invite: string }>('POST', '/v1/tenant/invites', { ttlSeconds: 1 });
+    await new Promise((r) => setTimeout(r, 1_500));
+    assert.equal(
+      await outcome(client(name).register(username('late'), PASSWORD, undefined, short.invite)),
+      '403 invalid_invite',
+    );
+
+    // a second admin makes an admin invite, then is removed: the invite dies with their rights
+    const second = await admin.call<{ invite: string }>('POST', '/v1/tenant/invites', { role: 'admin' });
+    const other = client(name);
+    await other.register(username('admin2'), PASSWORD, undefined, second.invite);
+    const planted = await other.call<{ invite: string }>('POST', '/v1/tenant/invites', { role: 'admin' });
+    await admin.call('DELETE', `/v1/tenant/users/${other.user.id}`);
+    assert.equal(
+      await outcome(client(name).register(username('comeback'), PASSWORD, undefined, planted.invite)),
+      '403 invalid_invite',
+    );
+    const stranger = (await tenantWithAdmin()).admin;
+    assert.equal(
+      await outcome(stranger.call('PATCH', `/v1/tenant/users/${admin.user.id}`, { disabled: true })),
+      '404 not_found',
+    );
   });
 });

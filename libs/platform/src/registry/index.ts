@@ -24,6 +24,8 @@ export interface Registry {
     readonly mediaProcessor: string;
     /** The notification service's pushes from im.events.v1. */
     readonly pushDispatcher: string;
+    /** The notification service's webhook deliveries from im.events.v1. */
+    readonly webhookDispatcher: string;
   };
   readonly indices: {
     /** OpenSearch: one document per message (text and where it belongs). */
@@ -73,6 +75,7 @@ export function createRegistry(prefix = ''): Registry {
       searchIndexer: dotted('im.message.search-indexer'),
       mediaProcessor: dotted('im.media.processor'),
       pushDispatcher: dotted('im.notification.push-dispatcher'),
+      webhookDispatcher: dotted('im.notification.webhooks'),
     },
     indices: {
       messages: dotted('im-messages-v1'),

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { bindService, requireCaller as caller, type ServiceBinding } from '@im/platform/grpc';
 import { AuthServiceService } from '@im/proto/auth/v1';
 import { AuthService } from '../domain/auth.service.js';
+import { BotsService } from '../domain/bots.service.js';
 import { TenancyService } from '../domain/tenancy.service.js';
 import { KeyRing } from '../keys/key-ring.js';
 
@@ -12,6 +13,7 @@ export class AuthGrpcApi {
     private readonly auth: AuthService,
     private readonly keys: KeyRing,
     private readonly tenancy: TenancyService,
+    private readonly bots: BotsService,
   ) {}
 
   binding(): ServiceBinding {
@@ -43,6 +45,14 @@ export class AuthGrpcApi {
           remove: req.remove,
         }),
       updateTenant: (req) => this.tenancy.updateTenant(caller(req.caller), req.registration),
+      getCallerRole: async (req) => ({ role: await this.tenancy.callerRole(caller(req.caller)) }),
+      createBot: (req) => this.bots.create(caller(req.caller), req.username, req.displayName),
+      rotateBotKey: async (req) => ({ apiKey: await this.bots.rotate(caller(req.caller), req.botId) }),
+      revokeBotKeys: async (req) => {
+        await this.bots.revoke(caller(req.caller), req.botId);
+        return {};
+      },
+      verifyApiKey: (req) => this.bots.verify(req.apiKey),
       rotateSigningKey: async () => {
         const r = await this.keys.rotate();
         return { kid: r.kid, activatedAt: r.activatedAt.toISOString() };

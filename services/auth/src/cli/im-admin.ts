@@ -20,12 +20,22 @@ function fail(message: string): never {
 }
 
 const [command, name, ...rest] = process.argv.slice(2);
+const FLAGS: Record<string, readonly string[]> = {
+  'create-tenant': ['--open', '--invite-ttl'],
+  invite: ['--admin', '--ttl'],
+};
+for (let i = 0; i < rest.length; i++) {
+  const arg = rest[i]!;
+  if (!(FLAGS[command ?? ''] ?? []).includes(arg)) fail(`unknown option "${arg}"`);
+  if (arg.endsWith('ttl')) i++; // its value
+}
 const flag = (f: string) => rest.includes(f);
 const number = (f: string) => {
   const i = rest.indexOf(f);
   if (i < 0) return 0;
   const n = Number(rest[i + 1]);
-  if (!Number.isInteger(n) || n <= 0) fail(`${f} needs a number of seconds`);
+  if (!Number.isInteger(n) || n <= 0 || n > 30 * 86_400)
+    fail(`${f} needs a number of seconds (at most 30 days)`);
   return n;
 };
 const token = process.env.AUTH_OPERATOR_TOKEN ?? '';

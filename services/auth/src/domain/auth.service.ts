@@ -9,6 +9,7 @@ import type { Caller } from '@im/proto/common/v1';
 import type { AuthConfig } from '../config.js';
 import { KeyRing } from '../keys/key-ring.js';
 import { SessionRevocations } from '../producers/session-revocations.js';
+import { ApiKeysTable } from '../storage/api-keys.table.js';
 import { LoginFailuresTable } from '../storage/login-failures.table.js';
 import { RefreshTokensTable } from '../storage/refresh-tokens.table.js';
 import { SessionsTable } from '../storage/sessions.table.js';
@@ -45,9 +46,14 @@ export class AuthService {
     private readonly revocations: SessionRevocations,
     private readonly registrations: RegistrationLimiter,
     private readonly invites: Invites,
+    private readonly apiKeys: ApiKeysTable,
   ) {
     this.hasher = new PasswordHasher({ memoryKiB: config.ARGON2_MEMORY_KIB, passes: config.ARGON2_PASSES });
     this.decoyHash = this.hasher.hash(`decoy-${uuidv7()}`);
+    if (!config.AUTH_OPERATOR_TOKEN && config.DEFAULT_TENANT_REGISTRATION === 'invite')
+      logger.warn(
+        'no AUTH_OPERATOR_TOKEN and the default tenant takes invites only: nobody can create tenants or invite the first admin',
+      );
   }
 
   async register(req: {
@@ -88,20 +94,31 @@ export class AuthService {
     if (!(await this.users.claimUsername(tenant.id, reg.username, userId))) {
       throw new AppError('username_taken', `username "${reg.username}" is taken`);
     }
-    if (invite && !(await this.invites.spend(invite, userId))) {
-      await this.users.releaseUsername(tenant.id, reg.username);
-      throw new AppError('invalid_invite', 'the invite was used meanwhile');
+    let spent = false;
+    let row: UserRow;
+    try {
+      if (invite && !(spent = await this.invites.spend(invite, userId)))
+        throw new AppError('invalid_invite', 'the invite was used meanwhile');
+      row = {
+        userId,
+        tenantId: tenant.id,
+        username: reg.username,
+        displayName: reg.displayName,
+        passwordHash: await this.hasher.hash(reg.password),
+        createdAt: new Date(),
+        role: founder ? 'admin' : (invite?.role ?? 'member'),
+      };
+      await this.users.insert(row);
+    } catch (err) {
+      // nothing half-made stays: the username and the invite go back (best effort, logged)
+      await Promise.all([
+        this.users.releaseUsername(tenant.id, reg.username, userId),
+        invite && spent ? this.invites.unspend(invite, userId) : undefined,
+      ]).catch((e: unknown) =>
+        this.logger.error({ err: e, userId }, 'registration left a claimed name or invite'),
+      );
+      throw err;
     }
-    const row: UserRow = {
-      userId,
-      tenantId: tenant.id,
-      username: reg.username,
-      displayName: reg.displayName,
-      passwordHash: await this.hasher.hash(reg.password),
-      createdAt: new Date(),
-      role: founder ? 'admin' : (invite?.role ?? 'member'),
-    };
-    await this.users.insert(row);
     this.logger.info({ userId, tenantId: tenant.id }, 'user registered');
     return { user: toUser(row), tokens: await this.startSession(row, req.client) };
   }
@@ -121,9 +138,11 @@ export class AuthService {
     const user = isPlausibleLogin(username, req.password, tenantName)
       ? await this.findUser(tenantName, username)
       : undefined;
-    const ok = user
-      ? await this.hasher.verify(req.password, user.passwordHash)
-      : await this.decoyVerify(req.password);
+    // bots never log in: they call the API with keys
+    const ok =
+      user && user.kind !== 'bot'
+        ? await this.hasher.verify(req.password, user.passwordHash)
+        : await this.decoyVerify(req.password);
     if (!user || !ok) {
       const ttl = this.config.LOGIN_FAILURE_WINDOW_SEC;
       await Promise.all([this.failures.record('account', account, ttl), this.failures.record('ip', ip, ttl)]);
@@ -131,7 +150,13 @@ export class AuthService {
     }
     if (user.disabledAt)
       throw new AppError('account_disabled', 'this account was disabled by a tenant admin');
-    return { user: toUser(user), tokens: await this.startSession(user, req.client) };
+    const tokens = await this.startSession(user, req.client);
+    // a disable that read the sessions before this one was written: end it here
+    if ((await this.users.get(user.userId))?.disabledAt) {
+      await this.revoke(tokens.sessionId, user.userId, 'admin');
+      throw new AppError('account_disabled', 'this account was disabled by a tenant admin');
+    }
+    return { user: toUser(user), tokens };
   }
 
   async refresh(req: { refreshToken: string }): Promise<AuthResult> {
@@ -208,8 +233,17 @@ export class AuthService {
     return { accessToken: access.token, refreshToken: refresh.token, expiresIn: access.expiresIn, sessionId };
   }
 
-  /** Every live session of the user (a tenant admin disabled or removed them). */
+  /** Every API key of the user (a bot) stops working, on every gateway within the revocation bound. */
+  async revokeKeys(userId: string): Promise<void> {
+    // gateways cache a verified key for up to a minute: the revocation outlives that
+    const expiresAt = new Date(Date.now() + 10 * 60_000).toISOString();
+    for (const keyId of await this.apiKeys.revokeAllOf(userId))
+      await this.revocations.publish({ sessionId: `key-${keyId}`, userId, expiresAt, reason: 'admin' });
+  }
+
+  /** Every live session (and API key) of the user: a tenant admin disabled or removed them. */
   async revokeAll(userId: string, reason: string): Promise<number> {
+    await this.revokeKeys(userId);
     let n = 0;
     for (const sessionId of await this.sessions.idsOfUser(userId)) {
       const session = await this.sessions.get(sessionId);
@@ -246,7 +280,11 @@ export class AuthService {
     const tenant = await this.tenants.findByName(tenantName);
     if (!tenant) return undefined;
     const id = await this.users.findIdByUsername(tenant.id, username);
-    return id ? this.users.get(id) : undefined;
+    const user = id ? await this.users.get(id) : undefined;
+    // tenants and users from before the tenant indexes: indexed as they log in
+    if (user)
+      await Promise.all([this.tenants.indexId(tenant), this.users.indexInTenant(tenant.id, user.userId)]);
+    return user;
   }
 
   private async decoyVerify(password: string): Promise<false> {
@@ -255,7 +293,8 @@ export class AuthService {
   }
 }
 
-function toUser(row: UserRow): User {
+/** The public User of a stored one. */
+export function toUser(row: UserRow): User {
   return {
     id: row.userId,
     tenantId: row.tenantId,

@@ -1,10 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { AppError } from '@im/platform/errors';
 import { InvitesTable, type InviteRow } from '../storage/invites.table.js';
+import { UsersTable } from '../storage/users.table.js';
 import { hashInviteCode, isWellFormedInviteCode, newInviteCode } from './tokens.js';
 
 const DEFAULT_TTL_SEC = 7 * 86_400;
 const MAX_TTL_SEC = 30 * 86_400;
+/** created_by of invites an operator made (the first admin's). */
+export const OPERATOR = 'operator';
 
 export interface CheckedInvite extends InviteRow {
   hash: string;
@@ -13,7 +16,10 @@ export interface CheckedInvite extends InviteRow {
 /** Single-use, expiring invites into a tenant, as a member or an admin. */
 @Injectable()
 export class Invites {
-  constructor(private readonly table: InvitesTable) {}
+  constructor(
+    private readonly table: InvitesTable,
+    private readonly users: UsersTable,
+  ) {}
 
   async create(
     tenantId: string,
@@ -29,16 +35,29 @@ export class Invites {
     return { invite: code, expiresAt };
   }
 
-  /** The invite if it can be used for this tenant now; refused otherwise (nothing is spent). */
+  /**
+   * The invite if it can be used for this tenant now; refused otherwise (nothing is spent). An
+   * admin's invite dies with their admin rights: a removed admin cannot come back through one.
+   */
   async check(code: string, tenantId: string): Promise<CheckedInvite> {
     const hash = isWellFormedInviteCode(code) ? hashInviteCode(code) : undefined;
     const row = hash ? await this.table.usable(hash) : undefined;
-    if (!hash || !row || row.tenantId !== tenantId)
-      throw new AppError('invalid_invite', 'the invite is unknown, expired, used, or of another tenant');
+    const refused = () =>
+      new AppError('invalid_invite', 'the invite is unknown, expired, used, or of another tenant');
+    if (!hash || !row || row.tenantId !== tenantId) throw refused();
+    if (row.createdBy !== OPERATOR) {
+      const creator = await this.users.get(row.createdBy);
+      if (!creator || creator.tenantId !== tenantId || creator.role !== 'admin' || creator.disabledAt)
+        throw refused();
+    }
     return { ...row, hash };
   }
 
   spend(invite: CheckedInvite, userId: string): Promise<boolean> {
-    return this.table.spend(invite.hash, userId, invite.expiresAt);
+    return this.table.spend(invite.hash, invite.tenantId, userId, invite.expiresAt);
+  }
+
+  unspend(invite: CheckedInvite, userId: string): Promise<void> {
+    return this.table.unspend(invite.hash, userId);
   }
 }

@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { AppError } from '@im/platform/errors';
 import { uuidv7 } from '@im/platform/ids';
@@ -9,9 +9,9 @@ import type { Caller } from '@im/proto/common/v1';
 import type { AuthConfig } from '../config.js';
 import { TenantsTable, type Registration, type TenantRow } from '../storage/tenants.table.js';
 import { UsersTable, type UserRow } from '../storage/users.table.js';
-import { AuthService } from './auth.service.js';
+import { AuthService, toUser } from './auth.service.js';
 import { normalizeTenant } from './credentials.js';
-import { Invites } from './invites.js';
+import { Invites, OPERATOR } from './invites.js';
 
 const PAGE_MAX = 500;
 const TENANT_NAME = /^[a-z0-9][a-z0-9-]{1,39}$/;
@@ -41,7 +41,7 @@ export class TenancyService {
     const mode = this.registration(registration || 'invite');
     const made = await this.tenants.createIfAbsent(tenantName, uuidv7(), mode);
     if (!made.created) throw new AppError('conflict', `tenant "${tenantName}" exists`);
-    const invite = await this.invites.create(made.tenant.id, 'admin', 'operator', inviteTtl);
+    const invite = await this.invites.create(made.tenant.id, 'admin', OPERATOR, inviteTtl);
     this.logger.info({ tenantId: made.tenant.id, tenant: tenantName }, 'tenant created by an operator');
     return {
       tenant: view(made.tenant),
@@ -66,7 +66,7 @@ export class TenancyService {
       const tenant = await this.tenants.findByName(normalizeTenant(operator.tenant, ''));
       if (!tenant) throw new AppError('not_found', 'no such tenant');
       tenantId = tenant.id;
-      by = 'operator';
+      by = OPERATOR;
     } else {
       const admin = await this.requireAdmin(caller);
       tenantId = admin.tenantId;
@@ -127,6 +127,13 @@ export class TenancyService {
     return { tenant: view((await this.tenants.findByName(tenant.name))!) };
   }
 
+  async callerRole(caller: Caller | undefined): Promise<string> {
+    if (!caller?.userId) return '';
+    const user = await this.users.get(caller.userId);
+    if (!user || user.tenantId !== caller.tenantId || user.disabledAt) return '';
+    return user.role;
+  }
+
   private registration(value: string): Registration {
     if (!REGISTRATIONS.includes(value as Registration))
       throw new AppError('invalid_argument', 'registration: open or invite');
@@ -135,14 +142,12 @@ export class TenancyService {
 
   private requireOperator(token: string): void {
     const expected = this.config.AUTH_OPERATOR_TOKEN;
-    const ok =
-      expected !== undefined &&
-      token.length === expected.length &&
-      timingSafeEqual(Buffer.from(token), Buffer.from(expected));
+    const digest = (v: string) => createHash('sha256').update(v).digest();
+    const ok = expected !== undefined && timingSafeEqual(digest(token), digest(expected));
     if (!ok) throw new AppError('forbidden', 'an operator credential is needed');
   }
 
-  private async requireAdmin(caller: Caller | undefined): Promise<UserRow> {
+  async requireAdmin(caller: Caller | undefined): Promise<UserRow> {
     if (!caller?.userId) throw new AppError('unauthenticated', 'a caller is needed');
     const user = await this.users.get(caller.userId);
     if (!user || user.tenantId !== caller.tenantId || user.disabledAt || user.role !== 'admin')
@@ -157,13 +162,7 @@ function view(t: TenantRow): Tenant {
 
 function tenantUser(u: UserRow): TenantUser {
   return {
-    user: {
-      id: u.userId,
-      tenantId: u.tenantId,
-      username: u.username,
-      displayName: u.displayName,
-      createdAt: u.createdAt.toISOString(),
-    },
+    user: toUser(u),
     role: u.role,
     disabled: u.disabledAt !== undefined,
   };

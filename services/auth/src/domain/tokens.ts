@@ -41,3 +41,17 @@ export const hashInviteCode = sha256Hex;
 export function isWellFormedInviteCode(code: string): boolean {
   return INVITE.test(code);
 }
+
+const API_KEY = /^imk1\.[A-Za-z0-9_-]{43}$/;
+
+/** A bot's API key (256 random bits) and the hash under which it is stored. */
+export function newApiKey(): { key: string; hash: string } {
+  const { value, hash } = opaqueSecret('imk1', 32);
+  return { key: value, hash };
+}
+
+export const hashApiKey = sha256Hex;
+
+export function isWellFormedApiKey(key: string): boolean {
+  return API_KEY.test(key);
+}

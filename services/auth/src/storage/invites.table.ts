@@ -41,12 +41,21 @@ export class InvitesTable {
   }
 
   /** Spends it for the user; false when someone spent it first. */
-  async spend(codeHash: string, userId: string, expiresAt: Date): Promise<boolean> {
+  async spend(codeHash: string, tenantId: string, userId: string, expiresAt: Date): Promise<boolean> {
     const ttl = Math.max(1, Math.ceil((expiresAt.getTime() - Date.now()) / 1000));
+    // on tenant_id too: an expired (vanished) row has none, so it cannot be spent into a ghost
     const rs = await this.db.execute(
-      'UPDATE invites USING TTL ? SET used_by = ?, used_at = ? WHERE code_hash = ? IF used_by = null',
-      [ttl, userId, new Date(), codeHash],
+      'UPDATE invites USING TTL ? SET used_by = ?, used_at = ? WHERE code_hash = ? IF tenant_id = ? AND used_by = null',
+      [ttl, userId, new Date(), codeHash, tenantId],
     );
     return rs.first().get('[applied]') === true;
+  }
+
+  /** Gives the invite back (the registration failed after spending it). */
+  async unspend(codeHash: string, userId: string): Promise<void> {
+    await this.db.execute(
+      'UPDATE invites SET used_by = null, used_at = null WHERE code_hash = ? IF used_by = ?',
+      [codeHash, userId],
+    );
   }
 }

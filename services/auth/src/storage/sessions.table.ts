@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { CassandraClient } from '@im/platform/cassandra';
+import { allRows, type CassandraClient } from '@im/platform/cassandra';
 import { CASSANDRA } from '@im/platform/nest';
 
 export interface SessionRow {
@@ -55,10 +55,12 @@ export class SessionsTable {
 
   /** Every session the user ever opened (revoked ones included). */
   async idsOfUser(userId: string): Promise<string[]> {
-    const rs = await this.db.execute('SELECT session_id FROM sessions_by_user WHERE user_id = ?', [userId], {
-      fetchSize: 10_000,
-    });
-    return rs.rows.map((r) => r.get('session_id') as string);
+    const out: string[] = [];
+    for await (const r of allRows(this.db, 'SELECT session_id FROM sessions_by_user WHERE user_id = ?', [
+      userId,
+    ]))
+      out.push(r.get('session_id') as string);
+    return out;
   }
 
   async touch(sessionId: string): Promise<void> {

@@ -51,6 +51,11 @@ export class TenantsTable {
     return { tenant: { name, id, registration }, created: true };
   }
 
+  /** Indexes a tenant from before tenants_by_id existed (idempotent; done at login). */
+  async indexId(t: TenantRow): Promise<void> {
+    await this.db.execute('INSERT INTO tenants_by_id (id, name) VALUES (?, ?)', [t.id, t.name]);
+  }
+
   async setRegistration(name: string, registration: Registration): Promise<void> {
     await this.db.execute('UPDATE tenants SET registration = ? WHERE name = ?', [registration, name]);
   }

@@ -11,12 +11,14 @@ export interface UserRow {
   createdAt: Date;
   /** In the tenant: "admin" or "member". */
   role: 'admin' | 'member';
+  /** "bot": calls the API with keys, never logs in. */
+  kind?: 'user' | 'bot' | undefined;
   disabledAt?: Date | undefined;
   removedAt?: Date | undefined;
 }
 
 const COLUMNS =
-  'user_id, tenant_id, username, display_name, password_hash, created_at, role, disabled_at, removed_at';
+  'user_id, tenant_id, username, display_name, password_hash, created_at, role, disabled_at, removed_at, kind';
 
 @Injectable()
 export class UsersTable {
@@ -32,17 +34,25 @@ export class UsersTable {
   }
 
   /** Gives a claimed username back (the registration failed after the claim). */
-  async releaseUsername(tenantId: string, username: string): Promise<void> {
-    await this.db.execute('DELETE FROM users_by_username WHERE tenant_id = ? AND username = ? IF EXISTS', [
+  async releaseUsername(tenantId: string, username: string, userId: string): Promise<void> {
+    await this.db.execute(
+      'DELETE FROM users_by_username WHERE tenant_id = ? AND username = ? IF user_id = ?',
+      [tenantId, username, userId],
+    );
+  }
+
+  /** Indexes a user from before users_by_tenant existed (idempotent; done at login). */
+  async indexInTenant(tenantId: string, userId: string): Promise<void> {
+    await this.db.execute('INSERT INTO users_by_tenant (tenant_id, user_id) VALUES (?, ?)', [
       tenantId,
-      username,
+      userId,
     ]);
   }
 
   async insert(user: UserRow): Promise<void> {
     await Promise.all([
       this.db.execute(
-        'INSERT INTO users (user_id, tenant_id, username, display_name, password_hash, created_at, role) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO users (user_id, tenant_id, username, display_name, password_hash, created_at, role, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
         [
           user.userId,
           user.tenantId,
@@ -51,6 +61,7 @@ export class UsersTable {
           user.passwordHash,
           user.createdAt,
           user.role,
+          user.kind ?? 'user',
         ],
       ),
       this.db.execute('INSERT INTO users_by_tenant (tenant_id, user_id) VALUES (?, ?)', [
@@ -108,6 +119,7 @@ export class UsersTable {
       role: row.get('role') === 'admin' ? 'admin' : 'member',
       disabledAt: row.get('disabled_at') ?? undefined,
       removedAt: row.get('removed_at') ?? undefined,
+      kind: row.get('kind') === 'bot' ? 'bot' : 'user',
     };
   }
 

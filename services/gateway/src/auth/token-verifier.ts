@@ -4,6 +4,7 @@ import { AppError } from '@im/platform/errors';
 import { CONFIG } from '@im/platform/nest';
 import type { Caller } from '@im/proto/common/v1';
 import type { GatewayConfig } from '../config.js';
+import { ApiKeys, isApiKey } from './api-keys.js';
 import { JwksCache } from './jwks-cache.js';
 import { RevokedSessions } from './revoked-sessions.js';
 
@@ -12,7 +13,7 @@ export interface Principal extends Caller {
 }
 
 /**
- * Verifies access tokens locally: EdDSA only (no "none", no HMAC, no key confusion), a key from
+ * Verifies access tokens locally (bots' API keys through the auth service, cached): EdDSA only (no "none", no HMAC, no key confusion), a key from
  * the auth service's JWKS, issuer, audience, expiry (5 s leeway), required claims, and a session
  * that is not revoked.
  */
@@ -22,9 +23,16 @@ export class TokenVerifier {
     private readonly jwks: JwksCache,
     private readonly revoked: RevokedSessions,
     @Inject(CONFIG) private readonly config: GatewayConfig,
+    private readonly apiKeys: ApiKeys,
   ) {}
 
   async verify(token: string): Promise<Principal> {
+    if (isApiKey(token)) {
+      const principal = await this.apiKeys.verify(token);
+      if (this.revoked.isRevoked(principal.sessionId))
+        throw new AppError('invalid_token', 'API key was revoked');
+      return principal;
+    }
     let kid: string | undefined;
     try {
       const header = decodeProtectedHeader(token);

@@ -26,7 +26,7 @@ export class Downstream implements OnApplicationShutdown {
       name: 'auth',
       address: config.AUTH_GRPC_ADDR,
       deadlineMs: 5_000,
-      idempotent: ['getJwks', 'getUser', 'batchGetUsers', 'logout'],
+      idempotent: ['getJwks', 'getUser', 'batchGetUsers', 'logout', 'verifyApiKey'],
     });
     this.message = createGrpcClient(MessageServiceService, {
       name: 'message',

@@ -35,6 +35,8 @@ function components(): Record<string, unknown> {
     'Device',
     'WebPushSubscription',
     'WebPushKeys',
+    'Webhook',
+    'WebhookDeadLetter',
   ]) {
     schemas[name] = clientSchemas().get(name);
   }

@@ -4,6 +4,8 @@ import {
   deviceParams,
   notificationSettingsBody,
   registerDeviceBody,
+  createWebhookBody,
+  webhookParams,
 } from './request-schemas.js';
 import { caller, route, type Route, type RouteDeps } from './routes.js';
 
@@ -174,6 +176,83 @@ export function notificationRoutes(d: RouteDeps): Route[] {
             clearMutedUntil: body.mutedUntil === null,
           })
         ).settings,
+      }),
+    }),
+    route({
+      method: 'POST',
+      path: '/v1/webhooks',
+      summary: 'Send the tenant’s events to a URL, HMAC-signed (tenant admins); the secret is shown once',
+      tag: 'webhooks',
+      auth: true,
+      body: createWebhookBody,
+      responses: {
+        201: {
+          type: 'object',
+          properties: { webhook: { $ref: '#/components/schemas/Webhook' }, secret: { type: 'string' } },
+        },
+        400: 'Error',
+        403: 'Error',
+        409: 'Error',
+      },
+      handler: async ({ principal, body }) => ({
+        status: 201,
+        body: await n().createWebhook({ caller: caller(principal), url: body.url, events: body.events }),
+      }),
+    }),
+    route({
+      method: 'GET',
+      path: '/v1/webhooks',
+      summary: 'The tenant’s webhooks (tenant admins)',
+      tag: 'webhooks',
+      auth: true,
+      responses: {
+        200: {
+          type: 'object',
+          properties: { webhooks: { type: 'array', items: { $ref: '#/components/schemas/Webhook' } } },
+        },
+        403: 'Error',
+      },
+      handler: async ({ principal }) => ({
+        status: 200,
+        body: { webhooks: (await n().listWebhooks({ caller: caller(principal) })).webhooks },
+      }),
+    }),
+    route({
+      method: 'DELETE',
+      path: '/v1/webhooks/:id',
+      summary: 'Stop a webhook (tenant admins)',
+      tag: 'webhooks',
+      auth: true,
+      params: webhookParams,
+      responses: { 204: {}, 403: 'Error', 404: 'Error' },
+      handler: async ({ principal, params }) => {
+        await n().deleteWebhook({ caller: caller(principal), webhookId: params.id });
+        return { status: 204 };
+      },
+    }),
+    route({
+      method: 'GET',
+      path: '/v1/webhooks/:id/dead-letters',
+      summary: 'Deliveries given up after their retries, newest first (tenant admins)',
+      tag: 'webhooks',
+      auth: true,
+      params: webhookParams,
+      responses: {
+        200: {
+          type: 'object',
+          properties: {
+            deadLetters: { type: 'array', items: { $ref: '#/components/schemas/WebhookDeadLetter' } },
+          },
+        },
+        403: 'Error',
+        404: 'Error',
+      },
+      handler: async ({ principal, params }) => ({
+        status: 200,
+        body: {
+          deadLetters: (await n().listDeadLetters({ caller: caller(principal), webhookId: params.id }))
+            .deadLetters,
+        },
       }),
     }),
   ];

@@ -209,6 +209,23 @@ export const conversationParams = z.object({ id });
 export const memberParams = z.object({ id, userId: id });
 export const deviceParams = z.object({ id });
 export const userParams = z.object({ id });
+export const webhookParams = z.object({ id });
+export const botParams = z.object({ id });
+
+export const createBotBody = z
+  .object({ username: z.string().min(1).max(64), displayName: z.string().max(200).optional() })
+  .strict();
+
+export const createWebhookBody = z
+  .object({
+    url: z.string().min(1).max(2048).describe('https; never an address inside the network'),
+    events: z
+      .array(z.string().max(64))
+      .min(1)
+      .max(10)
+      .describe('message.created, message.updated, member.joined, member.left, conversation.updated'),
+  })
+  .strict();
 
 export const createInviteBody = z
   .object({

@@ -1,4 +1,6 @@
 import {
+  botParams,
+  createBotBody,
   createInviteBody,
   tenantUsersQuery,
   updateTenantBody,
@@ -122,6 +124,62 @@ export function tenantRoutes(d: RouteDeps): Route[] {
         body: (await auth().updateTenant({ caller: caller(principal), registration: body.registration }))
           .tenant,
       }),
+    }),
+    route({
+      method: 'POST',
+      path: '/v1/bots',
+      summary:
+        'A bot user and its API key, shown once (tenant admins); the bot calls the API with Authorization: Bearer <apiKey>',
+      tag: 'tenant',
+      auth: true,
+      body: createBotBody,
+      responses: {
+        201: {
+          type: 'object',
+          properties: { bot: { $ref: '#/components/schemas/User' }, apiKey: { type: 'string' } },
+        },
+        400: 'Error',
+        403: 'Error',
+        409: 'Error',
+      },
+      handler: async ({ principal, body }) => ({
+        status: 201,
+        body: await auth().createBot({
+          caller: caller(principal),
+          username: body.username,
+          displayName: body.displayName ?? '',
+        }),
+      }),
+    }),
+    route({
+      method: 'POST',
+      path: '/v1/bots/:id/keys',
+      summary: 'A new API key for the bot; every earlier key stops working (tenant admins)',
+      tag: 'tenant',
+      auth: true,
+      params: botParams,
+      responses: {
+        201: { type: 'object', properties: { apiKey: { type: 'string' } } },
+        403: 'Error',
+        404: 'Error',
+      },
+      handler: async ({ principal, params }) => ({
+        status: 201,
+        body: await auth().rotateBotKey({ caller: caller(principal), botId: params.id }),
+      }),
+    }),
+    route({
+      method: 'DELETE',
+      path: '/v1/bots/:id/keys',
+      summary: 'Every API key of the bot stops working (tenant admins)',
+      tag: 'tenant',
+      auth: true,
+      params: botParams,
+      responses: { 204: {}, 403: 'Error', 404: 'Error' },
+      handler: async ({ principal, params }) => {
+        await auth().revokeBotKeys({ caller: caller(principal), botId: params.id });
+        return { status: 204 };
+      },
     }),
   ];
 }

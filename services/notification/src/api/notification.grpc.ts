@@ -4,6 +4,7 @@ import { NotificationServiceService } from '@im/proto/notification/v1';
 import { DevicesService } from '../devices/devices.service.js';
 import { VapidKeys } from '../providers/vapid-keys.js';
 import { SettingsService } from '../settings/settings.service.js';
+import { WebhooksService } from '../webhooks/webhooks.service.js';
 
 /** im.notification.v1.NotificationService: unpack, check the caller, call the domain. */
 @Injectable()
@@ -12,6 +13,7 @@ export class NotificationGrpcApi {
     private readonly devices: DevicesService,
     private readonly settings: SettingsService,
     private readonly vapid: VapidKeys,
+    private readonly webhooks: WebhooksService,
   ) {}
 
   binding(): ServiceBinding {
@@ -27,6 +29,15 @@ export class NotificationGrpcApi {
       updateSettings: async (r) => ({ settings: await this.settings.update(caller(r.caller), r) }),
       getConversationSettings: async (r) => ({
         settings: await this.settings.getConversation(caller(r.caller), r.conversationId),
+      }),
+      createWebhook: (r) => this.webhooks.create(caller(r.caller), r.url, r.events),
+      listWebhooks: async (r) => ({ webhooks: await this.webhooks.list(caller(r.caller)) }),
+      deleteWebhook: async (r) => {
+        await this.webhooks.remove(caller(r.caller), r.webhookId);
+        return {};
+      },
+      listDeadLetters: async (r) => ({
+        deadLetters: await this.webhooks.deadLetters(caller(r.caller), r.webhookId),
       }),
       updateConversationSettings: async (r) => ({
         settings: await this.settings.updateConversation(caller(r.caller), r),

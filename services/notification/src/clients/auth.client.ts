@@ -18,7 +18,7 @@ export class AuthClient implements OnApplicationShutdown {
       name: 'auth',
       address: config.AUTH_GRPC_ADDR,
       deadlineMs: 3_000,
-      idempotent: ['batchGetUsers'],
+      idempotent: ['batchGetUsers', 'getCallerRole'],
     });
   }
 
@@ -42,6 +42,11 @@ export class AuthClient implements OnApplicationShutdown {
       if (this.names.size > 100_000) this.names.clear();
     }
     return out;
+  }
+
+  /** The caller's role in their tenant, read fresh: "admin", "member", or "" (disabled, unknown). */
+  async roleOf(caller: Caller): Promise<string> {
+    return (await this.client.getCallerRole({ caller })).role;
   }
 
   onApplicationShutdown(): void {

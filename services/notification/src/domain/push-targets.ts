@@ -46,29 +46,37 @@ export function checkTarget(
   if (platform !== 'webpush') throw new TargetRejected('platform: apns, fcm or webpush');
   if (token) throw new TargetRejected('token: not for webpush (send subscription)');
   if (!subscription) throw new TargetRejected('subscription: required for webpush');
-  let url: URL;
-  try {
-    url = new URL(subscription.endpoint);
-  } catch {
-    throw new TargetRejected('subscription.endpoint: not a URL');
-  }
-  if (subscription.endpoint.length > 2048) throw new TargetRejected('subscription.endpoint: too long');
-  if (url.username || url.password)
-    throw new TargetRejected('subscription.endpoint: no credentials in the URL');
-  const loopback = isLoopbackHost(url.hostname);
-  if (url.protocol === 'http:') {
-    if (!(allowHttpLoopback && loopback)) throw new TargetRejected('subscription.endpoint: must be https');
-  } else if (url.protocol !== 'https:') {
-    throw new TargetRejected('subscription.endpoint: must be https');
-  }
-  const literal = hostLiteral(url.hostname);
-  if (literal && !isPublicAddress(literal) && !(allowHttpLoopback && loopback))
-    throw new TargetRejected('subscription.endpoint: a private or reserved address');
+  checkPublicUrl(subscription.endpoint, allowHttpLoopback, 'subscription.endpoint');
   if (decodedLength(subscription.p256dh) !== 65 || Buffer.from(subscription.p256dh, 'base64url')[0] !== 4)
     throw new TargetRejected('subscription.keys.p256dh: not an uncompressed P-256 public key');
   if (decodedLength(subscription.auth) !== 16)
     throw new TargetRejected('subscription.keys.auth: not a 16-byte secret');
   return { platform, subscription };
+}
+
+/**
+ * A URL the platform will call (Web Push endpoints, webhooks): https, no credentials, not an
+ * address inside the network; http only to loopback, when allowed (local development).
+ */
+export function checkPublicUrl(raw: string, allowHttpLoopback: boolean, field: string): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new TargetRejected(`${field}: not a URL`);
+  }
+  if (raw.length > 2048) throw new TargetRejected(`${field}: too long`);
+  if (url.username || url.password) throw new TargetRejected(`${field}: no credentials in the URL`);
+  const loopback = isLoopbackHost(url.hostname);
+  if (url.protocol === 'http:') {
+    if (!(allowHttpLoopback && loopback)) throw new TargetRejected(`${field}: must be https`);
+  } else if (url.protocol !== 'https:') {
+    throw new TargetRejected(`${field}: must be https`);
+  }
+  const literal = hostLiteral(url.hostname);
+  if (literal && !isPublicAddress(literal) && !(allowHttpLoopback && loopback))
+    throw new TargetRejected(`${field}: a private or reserved address`);
+  return url;
 }
 
 /** The address in a URL hostname, when it is one ("[::1]" included). */

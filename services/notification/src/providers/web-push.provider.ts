@@ -1,6 +1,4 @@
 import { createHash } from 'node:crypto';
-import http from 'node:http';
-import https from 'node:https';
 import { Inject, Injectable } from '@nestjs/common';
 import webpush from 'web-push';
 import { CONFIG } from '@im/platform/nest';
@@ -8,6 +6,7 @@ import type { NotificationConfig } from '../config.js';
 import type { PushContent } from '../domain/push-content.js';
 import type { DeviceRow } from '../storage/devices.table.js';
 import { guardedLookup } from './guarded-lookup.js';
+import { guardedPost } from './guarded-post.js';
 import { ProviderError, retryAfterMs, type DeliveryOutcome, type PushProvider } from './push-provider.js';
 import { VapidKeys } from './vapid-keys.js';
 
@@ -49,7 +48,13 @@ export class WebPushProvider implements PushProvider {
         contentEncoding: 'aes128gcm',
       },
     );
-    const res = await this.post(details.endpoint, details.headers, details.body as Buffer | null);
+    const res = await guardedPost(
+      details.endpoint,
+      details.headers,
+      details.body as Buffer | null,
+      this.lookup,
+      TIMEOUT_MS,
+    );
     if (res.status >= 200 && res.status < 300) return 'delivered';
     if (res.status === 404 || res.status === 410) return 'gone';
     const retryable = res.status === 429 || res.status >= 500;
@@ -82,33 +87,5 @@ export class WebPushProvider implements PushProvider {
     if (this.signed.size >= 10_000) this.signed.clear();
     this.signed.set(audience, { headers, renewAt: now + VAPID_RENEW_MS });
     return headers;
-  }
-
-  private post(
-    endpoint: string,
-    headers: Record<string, string | number>,
-    body: Buffer | null,
-  ): Promise<{ status: number; headers: http.IncomingHttpHeaders }> {
-    const url = new URL(endpoint);
-    const transport = url.protocol === 'https:' ? https : http;
-    return new Promise((resolve, reject) => {
-      const req = transport.request(
-        url,
-        { method: 'POST', headers, lookup: this.lookup, timeout: TIMEOUT_MS },
-        (res) => {
-          res.resume();
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
-          res.on('error', (err) => reject(new ProviderError(err.message, true)));
-        },
-      );
-      // an idle timeout, and a deadline for the whole exchange (a server trickling bytes holds no slot)
-      req.on('timeout', () => req.destroy(new Error('timed out')));
-      const deadline = setTimeout(() => req.destroy(new Error('no answer in time')), TIMEOUT_MS);
-      req.on('close', () => clearTimeout(deadline));
-      req.on('error', (err: NodeJS.ErrnoException) =>
-        reject(new ProviderError(`push service unreachable: ${err.message}`, err.code !== 'EPUSHBLOCKED')),
-      );
-      req.end(body ?? undefined);
-    });
   }
 }

@@ -22,6 +22,54 @@ import { Timestamp } from "../../../google/protobuf/timestamp.js";
 import { User } from "../../client/v1/resources.js";
 import { Caller } from "../../common/v1/common.js";
 
+export interface CreateBotRequest {
+  caller: Caller | undefined;
+  username: string;
+  displayName: string;
+}
+
+export interface CreateBotResponse {
+  bot: User | undefined;
+  apiKey: string;
+}
+
+export interface RotateBotKeyRequest {
+  caller: Caller | undefined;
+  botId: string;
+}
+
+export interface RotateBotKeyResponse {
+  apiKey: string;
+}
+
+export interface RevokeBotKeysRequest {
+  caller: Caller | undefined;
+  botId: string;
+}
+
+export interface RevokeBotKeysResponse {
+}
+
+export interface VerifyApiKeyRequest {
+  apiKey: string;
+}
+
+export interface VerifyApiKeyResponse {
+  userId: string;
+  tenantId: string;
+  /** Stands in for a session: revoking the key revokes this id like a session. */
+  sessionId: string;
+}
+
+export interface GetCallerRoleRequest {
+  caller: Caller | undefined;
+}
+
+export interface GetCallerRoleResponse {
+  /** "admin" | "member"; "" for a disabled, removed or unknown user. */
+  role: string;
+}
+
 /** A tenant as its admins and operators see it. */
 export interface Tenant {
   id: string;
@@ -217,6 +265,532 @@ export interface RotateSigningKeyResponse {
   kid: string;
   activatedAt: string | undefined;
 }
+
+function createBaseCreateBotRequest(): CreateBotRequest {
+  return { caller: undefined, username: "", displayName: "" };
+}
+
+export const CreateBotRequest: MessageFns<CreateBotRequest> = {
+  encode(message: CreateBotRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.caller !== undefined) {
+      Caller.encode(message.caller, writer.uint32(10).fork()).join();
+    }
+    if (message.username !== "") {
+      writer.uint32(18).string(message.username);
+    }
+    if (message.displayName !== "") {
+      writer.uint32(26).string(message.displayName);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateBotRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateBotRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.caller = Caller.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.username = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.displayName = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseCreateBotResponse(): CreateBotResponse {
+  return { bot: undefined, apiKey: "" };
+}
+
+export const CreateBotResponse: MessageFns<CreateBotResponse> = {
+  encode(message: CreateBotResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.bot !== undefined) {
+      User.encode(message.bot, writer.uint32(10).fork()).join();
+    }
+    if (message.apiKey !== "") {
+      writer.uint32(18).string(message.apiKey);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateBotResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateBotResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.bot = User.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.apiKey = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseRotateBotKeyRequest(): RotateBotKeyRequest {
+  return { caller: undefined, botId: "" };
+}
+
+export const RotateBotKeyRequest: MessageFns<RotateBotKeyRequest> = {
+  encode(message: RotateBotKeyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.caller !== undefined) {
+      Caller.encode(message.caller, writer.uint32(10).fork()).join();
+    }
+    if (message.botId !== "") {
+      writer.uint32(18).string(message.botId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RotateBotKeyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRotateBotKeyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.caller = Caller.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.botId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseRotateBotKeyResponse(): RotateBotKeyResponse {
+  return { apiKey: "" };
+}
+
+export const RotateBotKeyResponse: MessageFns<RotateBotKeyResponse> = {
+  encode(message: RotateBotKeyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.apiKey !== "") {
+      writer.uint32(10).string(message.apiKey);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RotateBotKeyResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRotateBotKeyResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.apiKey = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseRevokeBotKeysRequest(): RevokeBotKeysRequest {
+  return { caller: undefined, botId: "" };
+}
+
+export const RevokeBotKeysRequest: MessageFns<RevokeBotKeysRequest> = {
+  encode(message: RevokeBotKeysRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.caller !== undefined) {
+      Caller.encode(message.caller, writer.uint32(10).fork()).join();
+    }
+    if (message.botId !== "") {
+      writer.uint32(18).string(message.botId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RevokeBotKeysRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRevokeBotKeysRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.caller = Caller.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.botId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseRevokeBotKeysResponse(): RevokeBotKeysResponse {
+  return {};
+}
+
+export const RevokeBotKeysResponse: MessageFns<RevokeBotKeysResponse> = {
+  encode(_: RevokeBotKeysResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RevokeBotKeysResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRevokeBotKeysResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseVerifyApiKeyRequest(): VerifyApiKeyRequest {
+  return { apiKey: "" };
+}
+
+export const VerifyApiKeyRequest: MessageFns<VerifyApiKeyRequest> = {
+  encode(message: VerifyApiKeyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.apiKey !== "") {
+      writer.uint32(10).string(message.apiKey);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VerifyApiKeyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVerifyApiKeyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.apiKey = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseVerifyApiKeyResponse(): VerifyApiKeyResponse {
+  return { userId: "", tenantId: "", sessionId: "" };
+}
+
+export const VerifyApiKeyResponse: MessageFns<VerifyApiKeyResponse> = {
+  encode(message: VerifyApiKeyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.userId !== "") {
+      writer.uint32(10).string(message.userId);
+    }
+    if (message.tenantId !== "") {
+      writer.uint32(18).string(message.tenantId);
+    }
+    if (message.sessionId !== "") {
+      writer.uint32(26).string(message.sessionId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VerifyApiKeyResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVerifyApiKeyResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.tenantId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.sessionId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseGetCallerRoleRequest(): GetCallerRoleRequest {
+  return { caller: undefined };
+}
+
+export const GetCallerRoleRequest: MessageFns<GetCallerRoleRequest> = {
+  encode(message: GetCallerRoleRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.caller !== undefined) {
+      Caller.encode(message.caller, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetCallerRoleRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetCallerRoleRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.caller = Caller.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseGetCallerRoleResponse(): GetCallerRoleResponse {
+  return { role: "" };
+}
+
+export const GetCallerRoleResponse: MessageFns<GetCallerRoleResponse> = {
+  encode(message: GetCallerRoleResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.role !== "") {
+      writer.uint32(10).string(message.role);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetCallerRoleResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetCallerRoleResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.role = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
 
 function createBaseTenant(): Tenant {
   return { id: "", name: "", registration: "" };
@@ -2276,6 +2850,60 @@ export const AuthServiceService = {
       Buffer.from(UpdateTenantResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): UpdateTenantResponse => UpdateTenantResponse.decode(value),
   },
+  /** Internal: the caller's role in their tenant, read fresh (other services' admin checks). */
+  getCallerRole: {
+    path: "/im.auth.v1.AuthService/GetCallerRole" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetCallerRoleRequest): Buffer => Buffer.from(GetCallerRoleRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetCallerRoleRequest => GetCallerRoleRequest.decode(value),
+    responseSerialize: (value: GetCallerRoleResponse): Buffer =>
+      Buffer.from(GetCallerRoleResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetCallerRoleResponse => GetCallerRoleResponse.decode(value),
+  },
+  /** Tenant admins: a bot user and its first API key (shown once). */
+  createBot: {
+    path: "/im.auth.v1.AuthService/CreateBot" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CreateBotRequest): Buffer => Buffer.from(CreateBotRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreateBotRequest => CreateBotRequest.decode(value),
+    responseSerialize: (value: CreateBotResponse): Buffer => Buffer.from(CreateBotResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CreateBotResponse => CreateBotResponse.decode(value),
+  },
+  /** Tenant admins: a new API key for the bot; every earlier key stops working. */
+  rotateBotKey: {
+    path: "/im.auth.v1.AuthService/RotateBotKey" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RotateBotKeyRequest): Buffer => Buffer.from(RotateBotKeyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RotateBotKeyRequest => RotateBotKeyRequest.decode(value),
+    responseSerialize: (value: RotateBotKeyResponse): Buffer =>
+      Buffer.from(RotateBotKeyResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RotateBotKeyResponse => RotateBotKeyResponse.decode(value),
+  },
+  /** Tenant admins: every key of the bot stops working. */
+  revokeBotKeys: {
+    path: "/im.auth.v1.AuthService/RevokeBotKeys" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RevokeBotKeysRequest): Buffer => Buffer.from(RevokeBotKeysRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RevokeBotKeysRequest => RevokeBotKeysRequest.decode(value),
+    responseSerialize: (value: RevokeBotKeysResponse): Buffer =>
+      Buffer.from(RevokeBotKeysResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RevokeBotKeysResponse => RevokeBotKeysResponse.decode(value),
+  },
+  /** Internal (gateway): who an API key speaks for. Errors: UNAUTHENTICATED "invalid_token". */
+  verifyApiKey: {
+    path: "/im.auth.v1.AuthService/VerifyApiKey" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: VerifyApiKeyRequest): Buffer => Buffer.from(VerifyApiKeyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): VerifyApiKeyRequest => VerifyApiKeyRequest.decode(value),
+    responseSerialize: (value: VerifyApiKeyResponse): Buffer =>
+      Buffer.from(VerifyApiKeyResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): VerifyApiKeyResponse => VerifyApiKeyResponse.decode(value),
+  },
 } as const;
 
 export interface AuthServiceServer extends UntypedServiceImplementation {
@@ -2311,6 +2939,16 @@ export interface AuthServiceServer extends UntypedServiceImplementation {
   updateTenantUser: handleUnaryCall<UpdateTenantUserRequest, UpdateTenantUserResponse>;
   /** Tenant admins: open self-registration on or off. */
   updateTenant: handleUnaryCall<UpdateTenantRequest, UpdateTenantResponse>;
+  /** Internal: the caller's role in their tenant, read fresh (other services' admin checks). */
+  getCallerRole: handleUnaryCall<GetCallerRoleRequest, GetCallerRoleResponse>;
+  /** Tenant admins: a bot user and its first API key (shown once). */
+  createBot: handleUnaryCall<CreateBotRequest, CreateBotResponse>;
+  /** Tenant admins: a new API key for the bot; every earlier key stops working. */
+  rotateBotKey: handleUnaryCall<RotateBotKeyRequest, RotateBotKeyResponse>;
+  /** Tenant admins: every key of the bot stops working. */
+  revokeBotKeys: handleUnaryCall<RevokeBotKeysRequest, RevokeBotKeysResponse>;
+  /** Internal (gateway): who an API key speaks for. Errors: UNAUTHENTICATED "invalid_token". */
+  verifyApiKey: handleUnaryCall<VerifyApiKeyRequest, VerifyApiKeyResponse>;
 }
 
 export interface AuthServiceClient extends Client {
@@ -2527,6 +3165,86 @@ export interface AuthServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: UpdateTenantResponse) => void,
+  ): ClientUnaryCall;
+  /** Internal: the caller's role in their tenant, read fresh (other services' admin checks). */
+  getCallerRole(
+    request: GetCallerRoleRequest,
+    callback: (error: ServiceError | null, response: GetCallerRoleResponse) => void,
+  ): ClientUnaryCall;
+  getCallerRole(
+    request: GetCallerRoleRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetCallerRoleResponse) => void,
+  ): ClientUnaryCall;
+  getCallerRole(
+    request: GetCallerRoleRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetCallerRoleResponse) => void,
+  ): ClientUnaryCall;
+  /** Tenant admins: a bot user and its first API key (shown once). */
+  createBot(
+    request: CreateBotRequest,
+    callback: (error: ServiceError | null, response: CreateBotResponse) => void,
+  ): ClientUnaryCall;
+  createBot(
+    request: CreateBotRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CreateBotResponse) => void,
+  ): ClientUnaryCall;
+  createBot(
+    request: CreateBotRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CreateBotResponse) => void,
+  ): ClientUnaryCall;
+  /** Tenant admins: a new API key for the bot; every earlier key stops working. */
+  rotateBotKey(
+    request: RotateBotKeyRequest,
+    callback: (error: ServiceError | null, response: RotateBotKeyResponse) => void,
+  ): ClientUnaryCall;
+  rotateBotKey(
+    request: RotateBotKeyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RotateBotKeyResponse) => void,
+  ): ClientUnaryCall;
+  rotateBotKey(
+    request: RotateBotKeyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RotateBotKeyResponse) => void,
+  ): ClientUnaryCall;
+  /** Tenant admins: every key of the bot stops working. */
+  revokeBotKeys(
+    request: RevokeBotKeysRequest,
+    callback: (error: ServiceError | null, response: RevokeBotKeysResponse) => void,
+  ): ClientUnaryCall;
+  revokeBotKeys(
+    request: RevokeBotKeysRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RevokeBotKeysResponse) => void,
+  ): ClientUnaryCall;
+  revokeBotKeys(
+    request: RevokeBotKeysRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RevokeBotKeysResponse) => void,
+  ): ClientUnaryCall;
+  /** Internal (gateway): who an API key speaks for. Errors: UNAUTHENTICATED "invalid_token". */
+  verifyApiKey(
+    request: VerifyApiKeyRequest,
+    callback: (error: ServiceError | null, response: VerifyApiKeyResponse) => void,
+  ): ClientUnaryCall;
+  verifyApiKey(
+    request: VerifyApiKeyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: VerifyApiKeyResponse) => void,
+  ): ClientUnaryCall;
+  verifyApiKey(
+    request: VerifyApiKeyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: VerifyApiKeyResponse) => void,
   ): ClientUnaryCall;
 }
 

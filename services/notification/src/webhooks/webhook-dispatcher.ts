@@ -1,0 +1,200 @@
+import { performance } from 'node:perf_hooks';
+import {
+  Inject,
+  Injectable,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import { DelegateBackoff, handleWhen, retry } from 'cockatiel';
+import type { Kafka } from 'kafkajs';
+import { BatchConsumer, decodeRecords, type ConsumedBatch } from '@im/platform/kafka';
+import type { Logger } from '@im/platform/logging';
+import { CONFIG, KAFKA, LOGGER, REGISTRY } from '@im/platform/nest';
+import type { Registry } from '@im/platform/registry';
+import { meter } from '@im/platform/telemetry';
+import { ConversationEvent } from '@im/proto/events/v1';
+import type { NotificationConfig } from '../config.js';
+import { signatureHeader, webhookEventsOf, type WebhookEvent } from '../domain/webhook-events.js';
+import { guardedLookup } from '../providers/guarded-lookup.js';
+import { guardedPost } from '../providers/guarded-post.js';
+import { ProviderError, retryAfterMs } from '../providers/push-provider.js';
+import { WebhooksTable, type WebhookRow } from '../storage/webhooks.table.js';
+import { WebhooksService } from './webhooks.service.js';
+
+const TICK_MS = 200;
+const BACKOFF_BASE_MS = 500;
+const BACKOFF_MAX_MS = 60_000;
+const MAX_PENDING = 10_000;
+const MAX_PENDING_PER_WEBHOOK = 1_000;
+
+/**
+ * Delivers the tenant's events to its webhooks, from its own consumer group on im.events.v1.
+ * One chain per (webhook, conversation): a conversation's events reach a receiver in order, and a
+ * slow or failing receiver holds only its own chains. Each delivery is retried with backoff
+ * (Retry-After honoured) for WEBHOOK_RETRY_FOR_SECONDS, then dead-lettered where the tenant's
+ * admins can see it. Offsets are committed below the oldest delivery not yet finished.
+ */
+@Injectable()
+export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private consumer: BatchConsumer | undefined;
+  private ticker: NodeJS.Timeout | undefined;
+  private readonly chains = new Map<string, Promise<void>>();
+  private readonly pending = new Map<number, number>();
+  private readonly perWebhook = new Map<string, number>();
+  private nextId = 0;
+  private readonly lookup: ReturnType<typeof guardedLookup>;
+  private readonly delivered = meter().createCounter('im_webhook_deliveries_total', {
+    description: 'webhook deliveries by outcome (delivered, dead_lettered)',
+  });
+
+  constructor(
+    @Inject(KAFKA) private readonly kafka: Kafka,
+    @Inject(REGISTRY) private readonly registry: Registry,
+    @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(CONFIG) private readonly config: NotificationConfig,
+    private readonly webhooks: WebhooksService,
+    private readonly table: WebhooksTable,
+  ) {
+    this.lookup = guardedLookup(config.WEBHOOK_ALLOW_HTTP_LOOPBACK);
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.consumer = new BatchConsumer(this.kafka, {
+      groupId: this.registry.groups.webhookDispatcher,
+      topics: [this.registry.topics.conversationEvents],
+      logger: this.logger,
+      // a new webhook receives what happens from now on, not the retained history
+      fromBeginning: false,
+      commitDelayMs: 1,
+      handle: (batch) => this.handle(batch),
+    });
+    await this.consumer.start();
+    this.ticker = setInterval(() => {
+      const oldest = Math.min(...this.pending.values());
+      this.consumer?.confirmStoreWrite(Number.isFinite(oldest) ? oldest : this.consumer.storeClock());
+    }, TICK_MS);
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    clearInterval(this.ticker);
+    await this.consumer?.stop();
+  }
+
+  private async handle(batch: ConsumedBatch): Promise<void> {
+    while (this.pending.size >= MAX_PENDING) {
+      await new Promise((r) => setTimeout(r, 200));
+      await batch.heartbeat();
+    }
+    for (const ev of decodeRecords(
+      batch,
+      (v) => ConversationEvent.decode(v),
+      this.logger,
+      'event (webhooks)',
+    )) {
+      const events = webhookEventsOf(ev);
+      if (events.length === 0) continue;
+      const hooks = await this.webhooks.ofTenant(ev.tenantId);
+      for (const event of events)
+        for (const hook of hooks) if (hook.events.includes(event.type)) this.enqueue(hook, event);
+    }
+  }
+
+  private enqueue(hook: WebhookRow, event: WebhookEvent): void {
+    // one receiver down must not hold every tenant: past its share, its deliveries go straight
+    // to its dead letters (where its admins see them)
+    const held = this.perWebhook.get(hook.webhookId) ?? 0;
+    if (held >= MAX_PENDING_PER_WEBHOOK) {
+      void this.deadLetter(hook, event, 0, 'queue full: the receiver is too far behind');
+      return;
+    }
+    this.perWebhook.set(hook.webhookId, held + 1);
+    const key = `${hook.webhookId}|${event.conversationId}`;
+    const id = ++this.nextId;
+    this.pending.set(id, performance.now());
+    const next = (this.chains.get(key) ?? Promise.resolve())
+      .then(() => this.deliver(hook, event))
+      .catch((err: unknown) =>
+        this.logger.error({ err, webhookId: hook.webhookId }, 'webhook delivery failed'),
+      )
+      .finally(() => {
+        this.pending.delete(id);
+        const left = (this.perWebhook.get(hook.webhookId) ?? 1) - 1;
+        if (left > 0) this.perWebhook.set(hook.webhookId, left);
+        else this.perWebhook.delete(hook.webhookId);
+        if (this.chains.get(key) === next) this.chains.delete(key);
+      });
+    this.chains.set(key, next);
+  }
+
+  private async deadLetter(hook: WebhookRow, event: WebhookEvent, attempts: number, lastError: string) {
+    await this.table
+      .deadLetter(hook.webhookId, {
+        eventId: event.id,
+        eventType: event.type,
+        conversationId: event.conversationId,
+        attempts,
+        lastError,
+      })
+      .catch((err: unknown) =>
+        this.logger.error({ err, webhookId: hook.webhookId }, 'dead letter not written'),
+      );
+    this.delivered.add(1, { outcome: 'dead_lettered' });
+  }
+
+  private async deliver(hook: WebhookRow, event: WebhookEvent): Promise<void> {
+    const body = JSON.stringify(event);
+    const giveUpAt = Date.now() + this.config.WEBHOOK_RETRY_FOR_SECONDS * 1_000;
+    let attempts = 0;
+    let lastError = '';
+    const backoff = new DelegateBackoff<{
+      attempt: number;
+      result: { error?: unknown } | { value: unknown };
+    }>((ctx) => {
+      const exp = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.min(ctx.attempt, 12));
+      const error = 'error' in ctx.result ? ctx.result.error : undefined;
+      const asked = error instanceof ProviderError ? (error.retryAfterMs ?? 0) : 0;
+      const wait = Math.min(Math.max(asked, Math.random() * exp), BACKOFF_MAX_MS);
+      return Math.max(0, Math.min(wait, giveUpAt - Date.now()));
+    });
+    const policy = retry(
+      handleWhen((err) => !(err instanceof GaveUp)),
+      { maxAttempts: Number.MAX_SAFE_INTEGER, backoff },
+    );
+    try {
+      await policy.execute(async () => {
+        if (attempts > 0 && Date.now() >= giveUpAt) throw new GaveUp(lastError);
+        attempts++;
+        const res = await guardedPost(
+          hook.url,
+          {
+            'content-type': 'application/json',
+            'user-agent': 'im-webhooks/1',
+            'x-im-event-id': event.id,
+            'x-im-event-type': event.type,
+            'x-im-signature': signatureHeader(hook.secret, body, Math.floor(Date.now() / 1000)),
+          },
+          body,
+          this.lookup,
+          this.config.WEBHOOK_TIMEOUT_MS,
+        ).catch((err: unknown) => {
+          lastError = err instanceof Error ? err.message : String(err);
+          throw err;
+        });
+        if (res.status >= 200 && res.status < 300) return;
+        lastError = `HTTP ${res.status}`;
+        throw new ProviderError(lastError, true, res.status, retryAfterMs(res.headers['retry-after']));
+      });
+      this.delivered.add(1, { outcome: 'delivered' });
+    } catch (err) {
+      if (!(err instanceof GaveUp)) throw err;
+      await this.deadLetter(hook, event, attempts, lastError);
+      this.logger.warn(
+        { webhookId: hook.webhookId, eventId: event.id, attempts, lastError },
+        'webhook delivery dead-lettered',
+      );
+    }
+  }
+}
+
+/** The retry budget is spent: the delivery goes to the dead letters. */
+class GaveUp extends Error {}
