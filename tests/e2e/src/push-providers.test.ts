@@ -152,7 +152,29 @@ describe('push providers: APNs and FCM (local servers speaking their protocols)'
     assert.equal((await devicesOf(bo!)).length, 1);
   });
 
-  it('FCM answering 503 delays its pushes but loses nothing; APNs (after a 429) and Web Push keep flowing', async () => {
+  it('FCM answering 429 with Retry-After: the push waits as long as asked, then goes once', async () => {
+    const [ana, bo] = await registerUsers(platform, 2, 'fcm429');
+    const group = await ana!.createConversation('group', [bo!.user.id], 'fcm429');
+    const token = fcmToken();
+    await register(bo!, { platform: 'fcm', token });
+    fcm.answerNext(token, { status: 429, retryAfter: '3' }, 1);
+    await ana!.sendMessage(group.id, 'q-1', 'slow down');
+    const [msg] = await eventually(
+      () => {
+        const got = fcm.to(token);
+        assert.equal(got.length, 1);
+        return got;
+      },
+      { timeoutMs: 30_000 },
+    );
+    const refusals = fcm.refused.filter((r) => r.token === token);
+    assert.equal(refusals.length, 1);
+    assert.ok(msg!.at! - refusals[refusals.length - 1]!.at >= 2_900, 'Retry-After honoured');
+    await sleep(1_000);
+    assert.equal(fcm.to(token).length, 1, 'once');
+  });
+
+  it('FCM answering 503 for a minute delays its pushes but loses nothing; APNs (after 429s) and Web Push keep flowing', async () => {
     const [ana, bo, cy, dee] = await registerUsers(platform, 4, 'outage');
     const group = await ana!.createConversation('group', [bo!.user.id, cy!.user.id, dee!.user.id], 'outage');
     const android = fcmToken();
@@ -161,7 +183,7 @@ describe('push providers: APNs and FCM (local servers speaking their protocols)'
     await register(cy!, { platform: 'apns', token: iphone });
     const sub = webPush.subscribe();
     await register(dee!, { platform: 'webpush', subscription: { endpoint: sub.endpoint, keys: sub.keys } });
-    const OUTAGE_MS = 20_000;
+    const OUTAGE_MS = 60_000;
     fcm.answer(android, { status: 503 }, OUTAGE_MS);
     apns.answerNext(iphone, 429, 'TooManyRequests', 2);
     const started = Date.now();
@@ -174,7 +196,7 @@ describe('push providers: APNs and FCM (local servers speaking their protocols)'
     assert.ok(apns.refused.some((r) => r.token === iphone && r.status === 429));
 
     await eventually(() => assert.equal(fcm.to(android).length, 1), {
-      timeoutMs: 120_000,
+      timeoutMs: 150_000,
       what: 'the FCM push after the outage',
     });
     assert.ok(Date.now() - started >= OUTAGE_MS);

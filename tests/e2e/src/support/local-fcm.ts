@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 
 export interface FcmMessage {
   token: string;
+  /** When this server took it (set here, not sent by the client). */
+  at?: number;
   data: Record<string, string>;
   notification?: { title: string; body: string };
   android: { collapse_key: string; priority: string; ttl: string };
@@ -22,11 +24,11 @@ export class LocalFcm {
   readonly clientEmail = 'push@im-test-project.iam.gserviceaccount.com';
   readonly privateKeyPem: string;
   readonly received: FcmMessage[] = [];
-  readonly refused: Array<{ token: string; status: number }> = [];
+  readonly refused: Array<{ token: string; status: number; at: number }> = [];
   tokensIssued = 0;
   private readonly publicKey: KeyObject;
   private readonly accessTokens = new Set<string>();
-  private readonly answers = new Map<string, { answer: Answer; until: number }>();
+  private readonly answers = new Map<string, { answer: Answer; until: number; times?: number }>();
   private server: Server | undefined;
   base = '';
 
@@ -76,8 +78,8 @@ export class LocalFcm {
             return json(401, { error: { code: 401, status: 'UNAUTHENTICATED' } });
           const { message } = JSON.parse(body) as { message: FcmMessage };
           const set = this.answers.get(message.token);
-          if (set && set.until > Date.now()) {
-            this.refused.push({ token: message.token, status: set.answer.status });
+          if (set && set.until > Date.now() && (set.times === undefined || set.times-- > 0)) {
+            this.refused.push({ token: message.token, status: set.answer.status, at: Date.now() });
             return json(
               set.answer.status,
               {
@@ -99,7 +101,7 @@ export class LocalFcm {
           }
           if (!message.token || typeof message.data !== 'object' || !message.android?.collapse_key)
             return json(400, { error: { code: 400, status: 'INVALID_ARGUMENT' } });
-          this.received.push(message);
+          this.received.push({ ...message, at: Date.now() });
           return json(200, { name: `projects/${this.projectId}/messages/${randomUUID()}` });
         }
         json(404, {});
@@ -121,6 +123,11 @@ export class LocalFcm {
 
   answer(token: string, answer: Answer, forMs = 3_600_000): void {
     this.answers.set(token, { answer, until: Date.now() + forMs });
+  }
+
+  /** Answers the next `times` requests for the token so, then 200 again. */
+  answerNext(token: string, answer: Answer, times: number): void {
+    this.answers.set(token, { answer, until: Number.POSITIVE_INFINITY, times });
   }
 
   to(token: string): FcmMessage[] {
