@@ -25,13 +25,37 @@ export interface UserSettings {
   keywords: string[];
 }
 
+/** Refresh this long before the access token expires. */
+const REFRESH_AHEAD_MS = 60_000;
+
 export class ImClient {
-  session: Session | undefined;
+  /** Told of every new session (login, refresh) and of its end: persist it to stay logged in. */
+  onSession: ((session: Session | undefined) => void) | undefined;
+  private current: Session | undefined;
+  private expiresAt = 0;
+  private refreshing: Promise<Session> | undefined;
 
   constructor(
     readonly baseUrl: string,
     readonly tenant?: string,
   ) {}
+
+  get session(): Session | undefined {
+    return this.current;
+  }
+
+  /** Sets the session (a stored one, or another client's); its token counts as fresh for expiresIn. */
+  set session(session: Session | undefined) {
+    this.current = session;
+    this.expiresAt = session ? Date.now() + session.expiresIn * 1000 : 0;
+  }
+
+  /** A valid access token: refreshed first when it expires within a minute (one refresh at a time). */
+  async accessToken(): Promise<string> {
+    if (!this.current) throw new ApiError('unauthenticated', 'not logged in', 401);
+    if (Date.now() >= this.expiresAt - REFRESH_AHEAD_MS) await this.refresh();
+    return this.current.accessToken;
+  }
 
   get user(): User {
     if (!this.session) throw new Error('not logged in');
@@ -49,37 +73,45 @@ export class ImClient {
     displayName?: string,
     invite?: string,
   ): Promise<Session> {
-    this.session = await this.call<Session>(
-      'POST',
-      '/v1/auth/register',
-      { tenant: this.tenant, username, password, displayName, invite },
-      false,
+    return this.startSession(
+      await this.call<Session>(
+        'POST',
+        '/v1/auth/register',
+        { tenant: this.tenant, username, password, displayName, invite },
+        false,
+      ),
     );
-    return this.session;
   }
 
   async login(username: string, password: string): Promise<Session> {
-    this.session = await this.call<Session>(
-      'POST',
-      '/v1/auth/login',
-      { tenant: this.tenant, username, password },
-      false,
+    return this.startSession(
+      await this.call<Session>('POST', '/v1/auth/login', { tenant: this.tenant, username, password }, false),
     );
-    return this.session;
   }
 
-  async refresh(): Promise<Session> {
-    this.session = await this.call<Session>(
+  /** Renews the tokens; concurrent callers share one request (a refresh token is single-use). */
+  refresh(): Promise<Session> {
+    this.refreshing ??= this.call<Session>(
       'POST',
       '/v1/auth/refresh',
       { refreshToken: this.session?.refreshToken },
       false,
-    );
-    return this.session;
+    )
+      .then((session) => this.startSession(session))
+      .finally(() => (this.refreshing = undefined));
+    return this.refreshing;
   }
 
-  logout(): Promise<void> {
-    return this.call('POST', '/v1/auth/logout');
+  async logout(): Promise<void> {
+    await this.call('POST', '/v1/auth/logout');
+    this.session = undefined;
+    this.onSession?.(undefined);
+  }
+
+  private startSession(session: Session): Session {
+    this.session = session;
+    this.onSession?.(session);
+    return session;
   }
 
   me(): Promise<{ user: User }> {
@@ -260,7 +292,6 @@ export class ImClient {
     return ImSocket.connect(this.wsUrl, this.session.accessToken, options);
   }
 
-  /** A REST call; rejects with ApiError carrying the HTTP status and the stable code. */
   /** Uploads a file straight to storage (signed URLs) and completes it; attach it by its id. */
   upload(bytes: Uint8Array, options: UploadOptions): Promise<Media> {
     return uploadMedia(this, bytes, options);
@@ -280,10 +311,22 @@ export class ImClient {
     return (await this.call<{ media: Media }>('GET', `/v1/media/${mediaId}`)).media;
   }
 
+  /** A REST call; rejects with ApiError carrying the HTTP status and the stable code. */
   async call<T = unknown>(method: string, path: string, body?: unknown, auth = true): Promise<T> {
+    try {
+      return await this.callOnce<T>(method, path, body, auth);
+    } catch (err) {
+      // expired in flight (or the clock is off): refresh once and try again
+      if (!(auth && err instanceof ApiError && err.code === 'token_expired' && this.current)) throw err;
+      await this.refresh();
+      return this.callOnce<T>(method, path, body, auth);
+    }
+  }
+
+  private async callOnce<T>(method: string, path: string, body: unknown, auth: boolean): Promise<T> {
     const headers: Record<string, string> = {};
     if (body !== undefined) headers['content-type'] = 'application/json';
-    if (auth && this.session) headers.authorization = `Bearer ${this.session.accessToken}`;
+    if (auth && this.current) headers.authorization = `Bearer ${await this.accessToken()}`;
     const res = await fetch(`${this.baseUrl}${path}`, {
       method,
       headers,

@@ -41,7 +41,26 @@ export class ConversationLog {
     return true;
   }
 
-  /** Highest seq such that 1..seq are all present. */
+  /**
+   * The client holds this conversation from `seq` on: older messages are history it has not loaded
+   * (not a gap). Typically lastSeq + 1 of the conversation list, so only what comes later must be
+   * contiguous.
+   */
+  startAt(conversationId: string, seq: number): void {
+    const seqs = this.byConversation.get(conversationId) ?? new Map<number, Message>();
+    this.byConversation.set(conversationId, seqs);
+    let upTo = Math.max(this.contiguous.get(conversationId) ?? 0, seq - 1);
+    while (seqs.has(upTo + 1)) upTo++;
+    this.contiguous.set(conversationId, upTo);
+  }
+
+  /** Lowest seq held (0 when none): where loading older history continues. */
+  lowest(conversationId: string): number {
+    const seqs = this.byConversation.get(conversationId);
+    return seqs && seqs.size > 0 ? Math.min(...seqs.keys()) : 0;
+  }
+
+  /** Highest seq such that every seq from the start (1, or startAt) up to it is present. */
   contiguousUpTo(conversationId: string): number {
     return this.contiguous.get(conversationId) ?? 0;
   }

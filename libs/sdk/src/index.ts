@@ -3,3 +3,7 @@ export * from './socket.js';
 export * from './errors.js';
 export * from './conversation-log.js';
 export * from './uploads.js';
+export * from './backoff.js';
+export * from './connection.js';
+export * from './outbox.js';
+export * from './chat.js';

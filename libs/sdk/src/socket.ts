@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import type {
   AnyServerFrame,
@@ -8,6 +7,7 @@ import type {
   ServerFrameType,
 } from '@im/proto/client/v1';
 import { ApiError } from './errors.js';
+import { PendingRequests } from './pending-requests.js';
 
 /** Any frame the server sends, discriminated by `type` (proto/im/client/v1/frames.proto). */
 export type ServerFrame = AnyServerFrame;
@@ -33,10 +33,7 @@ export class ImSocket {
   readonly events: ServerFrame[] = [];
   readonly closed: Promise<CloseInfo>;
   ready!: ServerFrameOf<'ready'>;
-  private readonly pending = new Map<
-    string,
-    { resolve(f: AckFrame): void; reject(e: Error): void; timer: NodeJS.Timeout }
-  >();
+  private readonly pending = new PendingRequests();
   private readonly waiters = new Set<{ match(f: ServerFrame): boolean; resolve(f: ServerFrame): void }>();
   private readonly listeners = new Set<(f: ServerFrame) => void>();
   private closeInfo: CloseInfo | undefined;
@@ -48,11 +45,7 @@ export class ImSocket {
     this.closed = new Promise((resolve) =>
       ws.on('close', (code, reason) => {
         this.closeInfo = { code, reason: reason.toString() };
-        for (const p of this.pending.values()) {
-          clearTimeout(p.timer);
-          p.reject(new ApiError('connection_closed', `socket closed (${code}) before the answer`));
-        }
-        this.pending.clear();
+        this.pending.failAll(new ApiError('connection_closed', `socket closed (${code}) before the answer`));
         resolve(this.closeInfo);
       }),
     );
@@ -101,16 +94,11 @@ export class ImSocket {
   request(
     type: ClientFrameType | (string & {}),
     payload: Record<string, unknown> = {},
-    id = randomUUID(),
+    id: string = globalThis.crypto.randomUUID(),
   ): Promise<AckFrame> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new ApiError('timeout', `no answer to ${type} within ${this.requestTimeoutMs} ms`));
-      }, this.requestTimeoutMs);
-      this.pending.set(id, { resolve, reject, timer });
-      this.ws.send(JSON.stringify({ ...payload, type, id }));
-    });
+    const answered = this.pending.add(id, type, this.requestTimeoutMs);
+    this.ws.send(JSON.stringify({ ...payload, type, id }));
+    return answered;
   }
 
   /** Sends raw text (tests of bad input). */
@@ -121,7 +109,7 @@ export class ImSocket {
   async sendMessage(
     conversationId: string,
     text: string,
-    clientMsgId: string = randomUUID(),
+    clientMsgId: string = globalThis.crypto.randomUUID(),
   ): Promise<Message> {
     const ack = await this.request('message.send', { conversationId, clientMsgId, text });
     if (!ack.message) throw new ApiError('invalid_response', 'the ack of message.send carries no message');
@@ -205,18 +193,7 @@ export class ImSocket {
   }
 
   private onFrame(frame: ServerFrame): void {
-    if (
-      (frame.type === 'ack' || frame.type === 'error') &&
-      frame.id !== undefined &&
-      this.pending.has(frame.id)
-    ) {
-      const p = this.pending.get(frame.id)!;
-      this.pending.delete(frame.id);
-      clearTimeout(p.timer);
-      if (frame.type === 'ack') p.resolve(frame);
-      else p.reject(new ApiError(frame.code, frame.message, 0, frame.retryAfterMs));
-      return;
-    }
+    if (this.pending.settle(frame)) return;
     this.events.push(frame);
     for (const l of this.listeners) l(frame);
     for (const w of [...this.waiters]) if (w.match(frame)) w.resolve(frame);

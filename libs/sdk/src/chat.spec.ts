@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, it, mock } from 'node:test';
+import type { Conversation, Message } from '@im/proto/client/v1';
+import { ImChat } from './chat.js';
+import type { ImClient } from './client.js';
+import { fakeSockets, settle, type FakeSocket } from './fake-socket.spec-support.js';
+
+const msg = (seq: number, senderId = 'bob', extra: Partial<Message> = {}): Message =>
+  ({
+    id: `m${seq}`,
+    conversationId: 'c',
+    seq,
+    senderId,
+    clientMsgId: `k${seq}`,
+    text: `t${seq}`,
+    createdAt: `2026-12-02T10:00:0${seq % 10}Z`,
+    version: 0,
+    mentions: [],
+    ...extra,
+  }) as Message;
+
+const conversation = {
+  id: 'c',
+  type: 'direct',
+  lastSeq: 2,
+  readSeq: 2,
+  unreadCount: 0,
+  mentionCount: 0,
+  lastVersion: 0,
+  lastMessage: msg(2),
+} as unknown as Conversation;
+
+function setup() {
+  const { factory, sockets } = fakeSockets();
+  const client = {
+    wsUrl: 'ws://x/v1/ws',
+    user: { id: 'me' },
+    accessToken: async () => 'tok',
+    refresh: async () => ({ accessToken: 'tok2' }),
+    listConversations: async () => ({ conversations: [conversation] }),
+  } as unknown as ImClient;
+  const chat = new ImChat(client, { socketFactory: factory, typingTtlMs: 5_000 });
+  const seen: number[] = [];
+  chat.on('message', (m) => seen.push(m.seq));
+  return { chat, sockets, seen };
+}
+
+/** Answers the last request of a type with an ack carrying `fields`. */
+function answer(socket: FakeSocket, type: string, fields: Record<string, unknown>): Record<string, unknown> {
+  const req = socket.lastSent(type);
+  assert.ok(req, `no ${type} request sent`);
+  socket.push({ type: 'ack', id: req.id, ...fields });
+  return req;
+}
+
+describe('ImChat', () => {
+  beforeEach(() => mock.timers.enable({ apis: ['setTimeout', 'setInterval'] }));
+  afterEach(() => mock.timers.reset());
+
+  it('drops duplicates, detects a gap and heals it with sync; the timeline is dense and counts follow', async () => {
+    const { chat, sockets, seen } = setup();
+    await chat.start();
+    await settle();
+    sockets[0]!.ready();
+    await settle();
+    const first = answer(sockets[0]!, 'sync', {
+      conversations: [{ conversationId: 'c', messages: [], lastSeq: 2, readSeq: 2, version: 0 }],
+      hasMore: false,
+    });
+    assert.deepEqual(first.conversations, [{ conversationId: 'c', afterSeq: 2, afterVersion: 0 }]);
+    await settle();
+
+    sockets[0]!.push({ type: 'message.new', message: msg(3) });
+    sockets[0]!.push({ type: 'message.new', message: msg(3) }); // at-least-once: a duplicate
+    sockets[0]!.push({ type: 'message.new', message: msg(6, 'bob', { mentions: ['me'] }) }); // 4 and 5 missing
+    await settle();
+    const heal = answer(sockets[0]!, 'sync', {
+      conversations: [
+        { conversationId: 'c', messages: [msg(4), msg(5), msg(6)], lastSeq: 6, readSeq: 2, version: 0 },
+      ],
+      hasMore: false,
+    });
+    assert.deepEqual(heal.conversations, [{ conversationId: 'c', afterSeq: 3, afterVersion: 0 }]);
+    await settle();
+    assert.deepEqual(
+      chat.timeline('c').map((i) => i.message.seq),
+      [2, 3, 4, 5, 6],
+    );
+    assert.deepEqual(seen, [3, 6, 4, 5]);
+    assert.deepEqual(chat.log.gaps(), []);
+    const state = chat.conversation('c')!;
+    assert.equal(state.unreadCount, 4);
+    assert.equal(state.mentionCount, 1);
+    assert.equal(state.lastMessage?.seq, 6);
+  });
+
+  it('a send shows at once as pending and is replaced by the acknowledged message', async () => {
+    const { chat, sockets } = setup();
+    await chat.start();
+    await settle();
+    sockets[0]!.ready();
+    await settle();
+    await chat.send('c', 'hello');
+    const pending = chat.timeline('c').at(-1)!;
+    assert.equal(pending.pending, true);
+    assert.equal(pending.message.text, 'hello');
+    const req = answer(sockets[0]!, 'message.send', {
+      message: msg(3, 'me', {
+        clientMsgId: String(sockets[0]!.lastSent('message.send')!.clientMsgId),
+        text: 'hello',
+      }),
+    });
+    assert.equal(req.text, 'hello');
+    await settle();
+    await settle();
+    const items = chat.timeline('c');
+    assert.deepEqual(
+      items.map((i) => [i.message.seq, i.pending]),
+      [
+        [2, false],
+        [3, false],
+      ],
+    );
+  });
+
+  it("typing shows for the TTL unless the sender's message arrives first", async () => {
+    const { chat, sockets } = setup();
+    await chat.start();
+    await settle();
+    sockets[0]!.ready();
+    sockets[0]!.push({ type: 'typing', conversationId: 'c', userId: 'bob' });
+    assert.deepEqual(chat.conversation('c')!.typing, ['bob']);
+    mock.timers.tick(5_000);
+    assert.deepEqual(chat.conversation('c')!.typing, []);
+    sockets[0]!.push({ type: 'typing', conversationId: 'c', userId: 'bob' });
+    sockets[0]!.push({ type: 'message.new', message: msg(3) });
+    assert.deepEqual(chat.conversation('c')!.typing, []);
+  });
+});

@@ -1,0 +1,442 @@
+import type { AnyServerFrame, Conversation, Message, Presence } from '@im/proto/client/v1';
+import type { BackoffOptions } from './backoff.js';
+import type { ImClient } from './client.js';
+import { ImConnection, type ConnectionState, type SocketFactory } from './connection.js';
+import { ConversationLog } from './conversation-log.js';
+import { Emitter } from './emitter.js';
+import { ApiError } from './errors.js';
+import { Outbox, type OutboxEntry, type OutboxStorage } from './outbox.js';
+
+export interface ChatOptions {
+  /** How sockets are opened; default: the global WebSocket with the auth frame (browsers). */
+  socketFactory?: SocketFactory;
+  /** Where unsent messages wait (default: memory; browsers: WebStorageOutbox over localStorage). */
+  outboxStorage?: OutboxStorage;
+  backoff?: BackoffOptions;
+  pingIntervalMs?: number;
+  pingTimeoutMs?: number;
+  /** A `typing` event shows for this long unless repeated. */
+  typingTtlMs?: number;
+}
+
+/** What a conversation list row shows. */
+export interface ConversationState {
+  conversation: Conversation;
+  lastSeq: number;
+  readSeq: number;
+  /** lastSeq − readSeq, as the server counts it. */
+  unreadCount: number;
+  mentionCount: number;
+  lastMessage?: Message;
+  /** Other members typing now. */
+  typing: string[];
+  /** Other members' read markers (from live `read` events). */
+  readBy: Record<string, number>;
+}
+
+/** One row of a chat view: a stored message, or an optimistic echo waiting for its ack (seq 0). */
+export interface TimelineItem {
+  message: Message;
+  pending: boolean;
+}
+
+export interface ChatEvents {
+  /** Anything visible changed: redraw. */
+  change: () => void;
+  /** A message seen for the first time (once per conversation and seq, live or healed). */
+  message: (message: Message) => void;
+  /** A send refused for good (the outbox dropped it). */
+  failed: (entry: OutboxEntry, error: ApiError) => void;
+  state: (state: ConnectionState) => void;
+  /** The session ended (revoked, or the token could not be renewed): log in again. */
+  stopped: (error?: ApiError) => void;
+}
+
+const TYPING_THROTTLE_MS = 3_000;
+
+/**
+ * The client-side state of one user: conversations with unread and mention counts, each
+ * conversation's messages deduplicated by seq with gaps healed through `sync`, an outbox that
+ * survives reconnects, typing and presence with expiry. Built on ImClient (REST) and ImConnection.
+ */
+export class ImChat extends Emitter<ChatEvents> {
+  readonly connection: ImConnection;
+  readonly outbox: Outbox;
+  readonly log = new ConversationLog();
+  readonly presence = new Map<string, Presence>();
+  private readonly states = new Map<string, ConversationState>();
+  private readonly versions = new Map<string, number>();
+  private readonly presenceSubscriptions = new Set<string>();
+  private readonly typingTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  private readonly typingSentAt = new Map<string, number>();
+  private readonly healing = new Map<string, Promise<void>>();
+  private readonly healAgain = new Set<string>();
+
+  constructor(
+    readonly client: ImClient,
+    private readonly options: ChatOptions = {},
+  ) {
+    super();
+    this.connection = new ImConnection({
+      url: client.wsUrl,
+      token: () => client.accessToken(),
+      refresh: async () => (await client.refresh()).accessToken,
+      socketFactory: options.socketFactory,
+      backoff: options.backoff,
+      pingIntervalMs: options.pingIntervalMs,
+      pingTimeoutMs: options.pingTimeoutMs,
+    });
+    this.outbox = new Outbox((entry) => this.sendNow(entry), {
+      storage: options.outboxStorage,
+      backoff: options.backoff,
+    });
+    this.connection.on('state', (state) => {
+      if (state !== 'open') this.outbox.pause();
+      this.emit('state', state);
+      this.emit('change');
+    });
+    this.connection.on('ready', (_ready, { reconnected }) => void this.onReady(reconnected));
+    this.connection.on('frame', (frame) => this.onFrame(frame));
+    this.connection.on('stopped', (error) => this.emit('stopped', error));
+    this.outbox.on('change', () => this.emit('change'));
+    this.outbox.on('sent', (_entry, message) => this.addMessages([message]));
+    this.outbox.on('failed', (entry, error) => this.emit('failed', entry, error));
+  }
+
+  get userId(): string {
+    return this.client.user.id;
+  }
+
+  get state(): ConnectionState {
+    return this.connection.state;
+  }
+
+  /** Loads unsent messages and the conversation list, then connects (and stays connected). */
+  async start(): Promise<void> {
+    await this.outbox.restore();
+    await this.refreshConversations();
+    this.connection.start();
+  }
+
+  stop(): void {
+    this.connection.stop();
+    for (const t of this.typingTimers.values()) clearTimeout(t);
+    this.typingTimers.clear();
+  }
+
+  /** Re-reads the conversation list (every page) from REST. */
+  async refreshConversations(): Promise<void> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.client.listConversations({ cursor, limit: 100 });
+      for (const c of page.conversations) this.upsert(c);
+      cursor = page.nextCursor;
+    } while (cursor);
+    this.emit('change');
+  }
+
+  /** Conversations, the most recently active first. */
+  conversations(): ConversationState[] {
+    const at = (s: ConversationState) =>
+      s.lastMessage?.createdAt ?? s.conversation.lastActivityAt ?? s.conversation.createdAt ?? '';
+    return [...this.states.values()].sort((a, b) => at(b).localeCompare(at(a)));
+  }
+
+  conversation(id: string): ConversationState | undefined {
+    return this.states.get(id);
+  }
+
+  /** The messages held, in seq order, then the optimistic echoes of what is still being sent. */
+  timeline(conversationId: string): TimelineItem[] {
+    const stored = this.log.messages(conversationId);
+    const storedIds = new Set(stored.filter((m) => m.senderId === this.userId).map((m) => m.clientMsgId));
+    const echoes = this.outbox
+      .pending(conversationId)
+      .filter((e) => !storedIds.has(e.clientMsgId))
+      .map((e) => ({ message: echo(e, this.userId), pending: true }));
+    return [...stored.map((message) => ({ message, pending: false })), ...echoes];
+  }
+
+  /** Loads a page of older history; false when the conversation's beginning is reached. */
+  async loadOlder(conversationId: string, limit = 50): Promise<boolean> {
+    const state = this.states.get(conversationId);
+    const lowest = this.log.lowest(conversationId) || (state ? state.lastSeq + 1 : 1);
+    if (lowest <= 1) return false;
+    const page = await this.client.listMessages(conversationId, { beforeSeq: lowest, limit });
+    this.addMessages(page.messages);
+    return page.hasMore && page.messages.length > 0;
+  }
+
+  /** Queues a message: it shows at once (pending) and goes out, retried, until acknowledged. */
+  async send(
+    conversationId: string,
+    text: string,
+    extra: Pick<OutboxEntry, 'replyTo' | 'mentions' | 'attachments'> = {},
+  ): Promise<string> {
+    const clientMsgId = globalThis.crypto.randomUUID();
+    await this.outbox.enqueue({ clientMsgId, conversationId, text, createdAt: Date.now(), ...extra });
+    return clientMsgId;
+  }
+
+  /** Marks everything held as read (the read marker only moves forward). */
+  async markRead(conversationId: string): Promise<void> {
+    const state = this.states.get(conversationId);
+    const seq = Math.max(this.log.contiguousUpTo(conversationId), state?.lastSeq ?? 0);
+    if (!state || seq <= state.readSeq) return;
+    this.applyRead(state, seq);
+    this.emit('change');
+    if (this.connection.state === 'open')
+      await this.connection.request('read', { conversationId, seq }).catch(() => undefined);
+    else await this.client.markRead(conversationId, seq).catch(() => undefined);
+  }
+
+  /** Tells the others the user is typing (at most every 3 s per conversation). */
+  typing(conversationId: string): void {
+    const now = Date.now();
+    if (now - (this.typingSentAt.get(conversationId) ?? 0) < TYPING_THROTTLE_MS) return;
+    if (this.connection.state !== 'open') return;
+    this.typingSentAt.set(conversationId, now);
+    this.connection.request('typing', { conversationId }).catch(() => undefined);
+  }
+
+  /** Follows these users' presence (kept across reconnects). */
+  async subscribePresence(userIds: string[]): Promise<void> {
+    const fresh = userIds.filter((u) => !this.presenceSubscriptions.has(u));
+    if (fresh.length === 0) return;
+    for (const u of fresh) this.presenceSubscriptions.add(u);
+    if (this.connection.state === 'open') await this.requestPresence(fresh);
+  }
+
+  private async requestPresence(userIds: string[]): Promise<void> {
+    for (let i = 0; i < userIds.length; i += 500) {
+      const ack = await this.connection
+        .request('presence.subscribe', { userIds: userIds.slice(i, i + 500) })
+        .catch(() => undefined);
+      for (const p of ack?.presence ?? []) this.presence.set(p.userId, p);
+    }
+    this.emit('change');
+  }
+
+  private sendNow(entry: OutboxEntry): Promise<Message> {
+    const { createdAt: _createdAt, ...payload } = entry;
+    return this.connection.request('message.send', { ...payload }).then((ack) => {
+      if (!ack.message) throw new ApiError('invalid_response', 'the ack of message.send carries no message');
+      return ack.message;
+    });
+  }
+
+  private async onReady(reconnected: boolean): Promise<void> {
+    this.outbox.resume();
+    if (this.presenceSubscriptions.size > 0) void this.requestPresence([...this.presenceSubscriptions]);
+    try {
+      if (reconnected) await this.refreshConversations();
+      await this.heal([...this.states.keys()]);
+    } catch {
+      // the next reconnect heals again
+    }
+  }
+
+  private onFrame(frame: AnyServerFrame): void {
+    switch (frame.type) {
+      case 'message.new': {
+        const m = frame.message!;
+        this.addMessages([m]);
+        if (this.log.gaps().some((g) => g.conversationId === m.conversationId))
+          void this.heal([m.conversationId]).catch(() => undefined);
+        return;
+      }
+      case 'message.updated':
+        this.applyUpdates(frame.message!.conversationId, [frame.message!]);
+        break;
+      case 'read': {
+        const state = this.states.get(frame.conversationId);
+        if (!state) return;
+        if (frame.userId === this.userId) this.applyRead(state, frame.seq);
+        else state.readBy[frame.userId] = Math.max(state.readBy[frame.userId] ?? 0, frame.seq);
+        break;
+      }
+      case 'typing':
+        if (frame.userId !== this.userId) this.showTyping(frame.conversationId, frame.userId);
+        break;
+      case 'presence': {
+        const { type: _type, ...presence } = frame;
+        this.presence.set(frame.userId, presence as Presence);
+        break;
+      }
+      case 'conversation.updated':
+        if (frame.conversation) this.upsert(frame.conversation);
+        break;
+      default:
+        return;
+    }
+    this.emit('change');
+  }
+
+  /** Asks `sync` for everything after each conversation's contiguous point, page by page. */
+  private heal(conversationIds: string[]): Promise<void> {
+    const todo = conversationIds.filter((id) => {
+      if (!this.healing.has(id)) return true;
+      this.healAgain.add(id);
+      return false;
+    });
+    if (todo.length === 0) return Promise.resolve();
+    const run = this.syncPages(todo).finally(() => {
+      for (const id of todo) this.healing.delete(id);
+      const again = todo.filter((id) => this.healAgain.delete(id));
+      if (again.length > 0) void this.heal(again).catch(() => undefined);
+    });
+    for (const id of todo) this.healing.set(id, run);
+    return run;
+  }
+
+  private async syncPages(conversationIds: string[]): Promise<void> {
+    let ids = conversationIds;
+    for (let i = 0; i < conversationIds.length; i += 100) {
+      ids = conversationIds.slice(i, i + 100);
+      while (ids.length > 0) {
+        const cursors = ids.map((conversationId) => ({
+          conversationId,
+          afterSeq: this.log.contiguousUpTo(conversationId),
+          afterVersion: this.versions.get(conversationId) ?? 0,
+        }));
+        const ack = await this.connection.request('sync', { conversations: cursors, limit: 200 });
+        const more: string[] = [];
+        for (const synced of ack.conversations ?? []) {
+          this.addMessages(synced.messages ?? []);
+          this.applyUpdates(synced.conversationId, synced.updated ?? []);
+          this.versions.set(
+            synced.conversationId,
+            Math.max(this.versions.get(synced.conversationId) ?? 0, synced.version),
+          );
+          if (synced.conversation) this.upsert(synced.conversation);
+          const state = this.states.get(synced.conversationId);
+          if (state) {
+            state.lastSeq = Math.max(state.lastSeq, synced.lastSeq);
+            this.applyRead(state, synced.readSeq);
+          }
+          if (synced.hasMore) more.push(synced.conversationId);
+        }
+        ids = more;
+      }
+    }
+    this.emit('change');
+  }
+
+  private addMessages(messages: Message[]): void {
+    let changed = false;
+    for (const m of messages) {
+      // a conversation new to us: what came before this message is history, not a gap
+      if (!this.states.has(m.conversationId) && this.log.lowest(m.conversationId) === 0)
+        this.log.startAt(m.conversationId, m.seq);
+      if (!this.log.add(m)) continue;
+      changed = true;
+      const state = this.states.get(m.conversationId);
+      if (!state) {
+        void this.refreshConversations().catch(() => undefined); // a conversation new to us
+        this.emit('message', m);
+        continue;
+      }
+      if (m.seq > state.lastSeq) {
+        if (m.senderId !== this.userId && m.seq > state.readSeq && mentions(m, this.userId))
+          state.mentionCount++;
+        state.lastSeq = m.seq;
+      }
+      if (!state.lastMessage || m.seq >= state.lastMessage.seq) state.lastMessage = m;
+      state.unreadCount = Math.max(0, state.lastSeq - state.readSeq);
+      this.clearTyping(m.conversationId, m.senderId);
+      this.emit('message', m);
+    }
+    if (changed) this.emit('change');
+  }
+
+  private applyUpdates(conversationId: string, messages: Message[]): void {
+    for (const m of messages) {
+      this.log.update(m);
+      this.versions.set(conversationId, Math.max(this.versions.get(conversationId) ?? 0, m.version));
+      const state = this.states.get(conversationId);
+      if (state?.lastMessage?.seq === m.seq) state.lastMessage = m;
+    }
+  }
+
+  private applyRead(state: ConversationState, seq: number): void {
+    if (seq <= state.readSeq) return;
+    state.readSeq = seq;
+    state.unreadCount = Math.max(0, state.lastSeq - seq);
+    if (state.unreadCount === 0) state.mentionCount = 0;
+  }
+
+  private upsert(c: Conversation): void {
+    const held = this.states.get(c.id);
+    if (held) {
+      if (c.lastVersion < held.conversation.lastVersion) return;
+      held.conversation = c;
+      if (c.lastSeq > held.lastSeq) {
+        held.lastSeq = c.lastSeq;
+        held.mentionCount = c.mentionCount;
+      }
+      this.applyRead(held, c.readSeq);
+      held.unreadCount = Math.max(0, held.lastSeq - held.readSeq);
+      if (c.lastMessage && (!held.lastMessage || c.lastMessage.seq > held.lastMessage.seq))
+        held.lastMessage = c.lastMessage;
+      return;
+    }
+    this.states.set(c.id, {
+      conversation: c,
+      lastSeq: c.lastSeq,
+      readSeq: c.readSeq,
+      unreadCount: c.unreadCount,
+      mentionCount: c.mentionCount,
+      lastMessage: c.lastMessage,
+      typing: [],
+      readBy: {},
+    });
+    this.versions.set(c.id, Math.max(this.versions.get(c.id) ?? 0, c.lastVersion));
+    this.log.startAt(c.id, c.lastSeq + 1);
+    if (c.lastMessage) this.log.add(c.lastMessage);
+  }
+
+  private showTyping(conversationId: string, userId: string): void {
+    const state = this.states.get(conversationId);
+    if (!state) return;
+    if (!state.typing.includes(userId)) state.typing = [...state.typing, userId];
+    const key = `${conversationId} ${userId}`;
+    clearTimeout(this.typingTimers.get(key));
+    this.typingTimers.set(
+      key,
+      setTimeout(() => {
+        this.clearTyping(conversationId, userId);
+        this.emit('change');
+      }, this.options.typingTtlMs ?? 6_000),
+    );
+  }
+
+  private clearTyping(conversationId: string, userId: string): void {
+    const key = `${conversationId} ${userId}`;
+    clearTimeout(this.typingTimers.get(key));
+    this.typingTimers.delete(key);
+    const state = this.states.get(conversationId);
+    if (state?.typing.includes(userId)) state.typing = state.typing.filter((u) => u !== userId);
+  }
+}
+
+function mentions(m: Message, userId: string): boolean {
+  return (m.mentions ?? []).some((u) => u === userId || u === 'all');
+}
+
+function echo(entry: OutboxEntry, senderId: string): Message {
+  return {
+    id: `pending:${entry.clientMsgId}`,
+    conversationId: entry.conversationId,
+    seq: 0,
+    senderId,
+    clientMsgId: entry.clientMsgId,
+    text: entry.text,
+    createdAt: new Date(entry.createdAt).toISOString(),
+    attachments: [],
+    reactions: [],
+    version: 0,
+    mentions: entry.mentions ?? [],
+    replyCount: 0,
+    lastReplySeq: 0,
+  } as Message;
+}
