@@ -171,6 +171,8 @@ function banner(text) {
   console.log(`\n━━ ${text} ━━`);
 }
 
+const WEB_BUILD = ['run', 'build', '--silent', '-w', 'apps/web'];
+
 async function main() {
   let buildOk = true;
   if (phases.includes('checks')) {
@@ -181,6 +183,7 @@ async function main() {
     ]);
     await check('proto: no breaking change against main', process.execPath, ['tools/proto.mjs', 'breaking']);
     buildOk = await check('build: TypeScript (strict) compiles', process.execPath, [bin('im-tsc'), '-b']);
+    buildOk = (await check('build: web client (type-checked, bundled by Vite)', 'npm', WEB_BUILD)) && buildOk;
     // The Nx boundary rule reads the cached project graph and skips itself (a warning, which
     // --max-warnings 0 turns into a failure) when there is none: build a fresh graph first.
     await check('lint: eslint incl. module boundaries', 'bash', [
@@ -202,6 +205,10 @@ async function main() {
     const { code } = await runCommand(process.execPath, [bin('im-tsc'), '-b']);
     buildOk = code === 0;
     if (!buildOk) record('checks', 'fail', 'build: TypeScript (strict) compiles');
+    else if ((await runCommand('npm', WEB_BUILD)).code !== 0) {
+      buildOk = false;
+      record('checks', 'fail', 'build: web client (type-checked, bundled by Vite)');
+    }
   }
   if (!buildOk) {
     console.log('\nbuild failed: no tests can run');

@@ -12,5 +12,6 @@ if ! im_bootstrap; then
   echo "0 passed, 1 failed"
   exit 1
 fi
+im_ensure_chromium
 export NX_DAEMON=false NX_NO_CLOUD=true
 exec node scripts/run-tests.mjs "$@"

@@ -36,6 +36,11 @@ ORDER=(auth message presence media notification gateway)
 
 log "building"
 node_modules/.bin/im-tsc -b
+npm run build --silent -w apps/web >"$RUN/web-build.log" 2>&1 || {
+  tail -n 20 "$RUN/web-build.log" >&2
+  log "the web client did not build (log: $RUN/web-build.log)"
+  exit 1
+}
 
 STARTED_INFRA=0
 if [ -z "${KAFKA_BROKERS:-}" ] || [ -z "${CASSANDRA_CONTACT_POINTS:-}" ] || [ -z "${NATS_URL:-}" ] ||
@@ -128,7 +133,7 @@ start_service notification GRPC_PORT="${GRPC[notification]}" PRESENCE_GRPC_ADDR=
   MESSAGE_GRPC_ADDR="$(addr message)" AUTH_GRPC_ADDR="$(addr auth)" WEBPUSH_ALLOW_HTTP_LOOPBACK=true \
   WEBHOOK_ALLOW_HTTP_LOOPBACK=true
 for name in auth message presence media notification; do wait_ready "$name"; done
-start_service gateway PUBLIC_PORT="$GATEWAY_PORT" AUTH_GRPC_ADDR="$(addr auth)" MESSAGE_GRPC_ADDR="$(addr message)" \
+start_service gateway PUBLIC_PORT="$GATEWAY_PORT" WEB_CLIENT_DIR="$ROOT/apps/web/dist" AUTH_GRPC_ADDR="$(addr auth)" MESSAGE_GRPC_ADDR="$(addr message)" \
   PRESENCE_GRPC_ADDR="$(addr presence)" MEDIA_GRPC_ADDR="$(addr media)" NOTIFICATION_GRPC_ADDR="$(addr notification)"
 wait_ready gateway
 
@@ -136,6 +141,7 @@ cat <<EOF
 
   IM platform is up.
 
+  Web client    http://127.0.0.1:$GATEWAY_PORT/
   REST API      http://127.0.0.1:$GATEWAY_PORT/v1   (OpenAPI: http://127.0.0.1:$GATEWAY_PORT/v1/openapi.json)
   WebSocket     ws://127.0.0.1:$GATEWAY_PORT/v1/ws
   JWKS          http://127.0.0.1:$GATEWAY_PORT/.well-known/jwks.json

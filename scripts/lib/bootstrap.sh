@@ -46,6 +46,20 @@ im_ensure_packages() {
   echo "$want" >"$stamp"
 }
 
+# The browser tests drive Debian's chromium package (playwright cannot download browsers here).
+im_ensure_chromium() {
+  command -v chromium >/dev/null 2>&1 && return 0
+  [ -n "${CHROMIUM_PATH:-}" ] && return 0
+  if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    im_log "chromium missing and apt-get not usable here: install it (the browser tests will fail)"
+    return 0
+  fi
+  im_log "installing chromium (apt)"
+  { apt-get install -y -q --no-install-recommends chromium >/dev/null 2>&1 ||
+    { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q --no-install-recommends chromium >/dev/null 2>&1; }; } ||
+    im_log "apt-get install chromium failed (the browser tests will fail)"
+}
+
 im_bootstrap() {
   im_ensure_node && im_ensure_packages
 }

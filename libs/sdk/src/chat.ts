@@ -167,6 +167,15 @@ export class ImChat extends Emitter<ChatEvents> {
     return page.hasMore && page.messages.length > 0;
   }
 
+  /** Reads the other members' read markers (live `read` events keep them current afterwards). */
+  async loadReceipts(conversationId: string): Promise<void> {
+    const state = this.states.get(conversationId);
+    if (!state) return;
+    for (const r of await this.client.receipts(conversationId))
+      if (r.userId !== this.userId) state.readBy[r.userId] = Math.max(state.readBy[r.userId] ?? 0, r.readSeq);
+    this.emit('change');
+  }
+
   /** Queues a message: it shows at once (pending) and goes out, retried, until acknowledged. */
   async send(
     conversationId: string,

@@ -118,6 +118,18 @@ export class ImClient {
     return this.call('GET', '/v1/users/me');
   }
 
+  /** Users of the caller's tenant by id (at most 200); unknown ids are left out. */
+  async users(ids: string[]): Promise<User[]> {
+    if (ids.length === 0) return [];
+    return (await this.call<{ users: User[] }>('GET', `/v1/users${qs({ ids: ids.join(',') })}`)).users;
+  }
+
+  /** The user with this exact username in the caller's tenant (ApiError not_found otherwise). */
+  async userByUsername(username: string): Promise<User> {
+    return (await this.call<{ user: User }>('GET', `/v1/users/by-username/${encodeURIComponent(username)}`))
+      .user;
+  }
+
   async createConversation(
     type: 'direct' | 'group' | 'channel',
     memberIds: string[],

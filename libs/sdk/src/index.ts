@@ -7,3 +7,12 @@ export * from './backoff.js';
 export * from './connection.js';
 export * from './outbox.js';
 export * from './chat.js';
+export type {
+  AnyServerFrame,
+  Conversation,
+  Media,
+  Message,
+  Presence,
+  ServerFrameOf,
+  User,
+} from '@im/proto/client/v1';

@@ -1,3 +1,5 @@
+import { join } from 'node:path';
+import { repoRoot } from './paths.js';
 import { newRunPrefix } from './isolation.js';
 import { freePort } from './ports.js';
 import { ServiceProcess, type ServiceName } from './service-process.js';
@@ -139,6 +141,7 @@ export class Platform {
       env: {
         ...this.baseEnv,
         ...this.downstreamEnv(),
+        WEB_CLIENT_DIR: join(repoRoot(), 'apps/web/dist'),
         ...this.extraEnv?.gateway,
         ...extra,
       },

@@ -13,6 +13,10 @@ export const gatewayConfigSchema = z.object({
   JWT_ISSUER: z.string().min(1).default('im-auth').describe('expected iss claim of access tokens'),
   JWT_AUDIENCE: z.string().min(1).default('im').describe('expected aud claim of access tokens'),
   JWKS_REFRESH_SEC: env.int('how often the signing keys are re-fetched from auth', 60, 5, 3_600),
+  WEB_CLIENT_DIR: z
+    .string()
+    .optional()
+    .describe('directory of the built web client (apps/web/dist) to serve at /; unset: the API only'),
   TRUST_PROXY: env.bool('take the client IP from X-Forwarded-For (behind a load balancer)', false),
   REST_BODY_LIMIT_BYTES: env.int('largest accepted REST request body', 65_536, 1_024, 10_485_760),
   WS_MAX_FRAME_BYTES: env.int(

@@ -183,6 +183,23 @@ describe('tenant boundary: closed tenants, operator-made tenants, invites, tenan
     );
   });
 
+  it('people find each other by exact username and by id, only inside their own tenant', async () => {
+    const one = await tenantWithAdmin();
+    const other = await tenantWithAdmin();
+    const found = await other.admin.userByUsername(other.admin.user.username.toUpperCase());
+    assert.equal(found.id, other.admin.user.id, 'usernames are matched as normalised at registration');
+    assert.equal(await outcome(one.admin.userByUsername(other.admin.user.username)), '404 not_found');
+    assert.equal(await outcome(one.admin.userByUsername('nobody-by-this-name')), '404 not_found');
+    const users = await one.admin.users([one.admin.user.id, other.admin.user.id, 'no-such-id']);
+    assert.deepEqual(
+      users.map((u) => u.id),
+      [one.admin.user.id],
+      'other tenants’ users are left out',
+    );
+    for (const path of ['/v1/users', '/v1/users?ids=', '/v1/users?ids=a%20b'])
+      assert.equal(await outcome(one.admin.call('GET', path)), '400 invalid_argument', path);
+  });
+
   it('invites: two registrations race for one, exactly one wins and the loser’s name stays free; expired ones and those of a removed admin are refused', async () => {
     const { name, admin } = await tenantWithAdmin();
     const { invite } = await admin.call<{ invite: string }>('POST', '/v1/tenant/invites', {});

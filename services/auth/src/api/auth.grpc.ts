@@ -26,7 +26,11 @@ export class AuthGrpcApi {
         return {};
       },
       getJwks: async () => ({ keys: this.keys.jwks() }),
-      getUser: async (req) => ({ user: await this.auth.getUser(caller(req.caller), req.userId) }),
+      getUser: async (req) => ({
+        user: req.userId
+          ? await this.auth.getUser(caller(req.caller), req.userId)
+          : await this.auth.getUserByUsername(caller(req.caller), req.username),
+      }),
       batchGetUsers: async (req) => ({ users: await this.auth.getUsers(caller(req.caller), req.userIds) }),
       createTenant: (req) =>
         this.tenancy.createTenant(req.operatorToken, req.name, req.registration, req.inviteTtlSeconds),

@@ -212,6 +212,13 @@ export class AuthService {
     return toUser(user);
   }
 
+  /** Exact lookup in the caller's tenant (how people find each other to start a conversation). */
+  async getUserByUsername(caller: Caller, username: string): Promise<User> {
+    const userId = await this.users.findIdByUsername(caller.tenantId, normalizeUsername(username));
+    if (!userId) throw new AppError('not_found', 'no such user');
+    return this.getUser(caller, userId);
+  }
+
   async getUsers(caller: Caller, userIds: readonly string[]): Promise<User[]> {
     if (userIds.length > 1_000) throw new AppError('invalid_argument', 'at most 1000 user ids per call');
     const rows = await this.users.getMany(userIds);

@@ -19,6 +19,7 @@ import { WsEndpoint } from '../ws/ws-endpoint.js';
 import { asyncApiDocument, openApiDocument } from './api-documents.js';
 import { parse } from './request-schemas.js';
 import { buildRoutes, type Route } from './routes.js';
+import { sendAppShell, serveWebClient } from './web-client.js';
 
 /** The public port: REST under /v1, the JWKS, the API documents and the WebSocket upgrade. */
 @Injectable()
@@ -63,8 +64,12 @@ export class PublicServer implements EdgeServer {
       }
     });
     app.setErrorHandler((err, _req, reply) => this.sendError(reply, err));
-    app.setNotFoundHandler((req, reply) =>
-      this.sendError(reply, new AppError('not_found', `no route ${req.method} ${req.url.split('?')[0]}`)),
+    const webClientDir = this.config.WEB_CLIENT_DIR;
+    if (webClientDir) await serveWebClient(app, webClientDir);
+    app.setNotFoundHandler(
+      (req, reply) =>
+        (webClientDir ? sendAppShell(req, reply) : undefined) ??
+        this.sendError(reply, new AppError('not_found', `no route ${req.method} ${req.url.split('?')[0]}`)),
     );
 
     const routes = buildRoutes({

@@ -205,6 +205,19 @@ export const presenceQuery = z.object({
     .describe('comma-separated user ids, at most 200'),
 });
 
+export const usersQuery = z.object({
+  ids: z
+    .string()
+    .min(1)
+    .transform((s) => s.split(',').map((x) => x.trim()))
+    .pipe(z.array(id).min(1).max(200))
+    .describe('comma-separated user ids, at most 200'),
+});
+
+export const usernameParams = z.object({
+  username: z.string().min(1).max(64).describe('the exact username'),
+});
+
 export const conversationParams = z.object({ id });
 export const memberParams = z.object({ id, userId: id });
 export const deviceParams = z.object({ id });

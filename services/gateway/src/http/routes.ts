@@ -25,6 +25,8 @@ import {
   messageParams,
   reactionParams,
   presenceQuery,
+  usersQuery,
+  usernameParams,
   readBody,
   refreshBody,
   registerBody,
@@ -193,7 +195,47 @@ export function buildRoutes(d: RouteDeps): Route[] {
       responses: { 200: { type: 'object', properties: { user: { $ref: '#/components/schemas/User' } } } },
       handler: async ({ principal }) => ({
         status: 200,
-        body: await d.downstream.auth.getUser({ caller: caller(principal), userId: principal.userId }),
+        body: await d.downstream.auth.getUser({
+          caller: caller(principal),
+          userId: principal.userId,
+          username: '',
+        }),
+      }),
+    }),
+    route({
+      method: 'GET',
+      path: '/v1/users',
+      summary:
+        'Users of the caller’s tenant by id (names for the conversation list); unknown ids are left out',
+      tag: 'users',
+      auth: true,
+      query: usersQuery,
+      responses: {
+        200: {
+          type: 'object',
+          properties: { users: { type: 'array', items: { $ref: '#/components/schemas/User' } } },
+        },
+      },
+      handler: async ({ principal, query }) => ({
+        status: 200,
+        body: await d.downstream.auth.batchGetUsers({ caller: caller(principal), userIds: query.ids }),
+      }),
+    }),
+    route({
+      method: 'GET',
+      path: '/v1/users/by-username/:username',
+      summary: 'The user of the caller’s tenant with this exact username (404 otherwise)',
+      tag: 'users',
+      auth: true,
+      params: usernameParams,
+      responses: { 200: { type: 'object', properties: { user: { $ref: '#/components/schemas/User' } } } },
+      handler: async ({ principal, params }) => ({
+        status: 200,
+        body: await d.downstream.auth.getUser({
+          caller: caller(principal),
+          userId: '',
+          username: params.username,
+        }),
       }),
     }),
     route({

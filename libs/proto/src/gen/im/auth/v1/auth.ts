@@ -242,6 +242,11 @@ export interface GetJwksResponse {
 export interface GetUserRequest {
   caller: Caller | undefined;
   userId: string;
+  /**
+   * When user_id is empty: the user with this username (exact, after the usual normalisation) in
+   * the caller's tenant.
+   */
+  username: string;
 }
 
 export interface GetUserResponse {
@@ -2405,7 +2410,7 @@ export const GetJwksResponse: MessageFns<GetJwksResponse> = {
 };
 
 function createBaseGetUserRequest(): GetUserRequest {
-  return { caller: undefined, userId: "" };
+  return { caller: undefined, userId: "", username: "" };
 }
 
 export const GetUserRequest: MessageFns<GetUserRequest> = {
@@ -2415,6 +2420,9 @@ export const GetUserRequest: MessageFns<GetUserRequest> = {
     }
     if (message.userId !== "") {
       writer.uint32(18).string(message.userId);
+    }
+    if (message.username !== "") {
+      writer.uint32(26).string(message.username);
     }
     return writer;
   },
@@ -2446,6 +2454,14 @@ export const GetUserRequest: MessageFns<GetUserRequest> = {
             }
 
             message.userId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.username = reader.string();
             continue;
           }
         }

@@ -1,0 +1,158 @@
+import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { ImClient } from '@im/sdk';
+import { Platform, repoRoot } from '@im/testing';
+import { chromiumPath } from './support/browser.js';
+import { PASSWORD, registerUsers } from './support/users.js';
+
+const ARTIFACTS = join(repoRoot(), '.run/test-artifacts/web-client');
+
+/** The reference web client (apps/web) in Debian's Chromium, driven by playwright-core. */
+describe('web client in a real browser', () => {
+  let platform: Platform;
+  let browser: Browser;
+  let base: string;
+
+  before(async () => {
+    await mkdir(ARTIFACTS, { recursive: true });
+    platform = await Platform.start();
+    base = platform.gatewayUrl();
+    browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--no-sandbox'] });
+  });
+  after(async () => {
+    await browser?.close();
+    await platform?.stop();
+  });
+
+  async function signIn(context: BrowserContext, user: ImClient, shot?: string): Promise<Page> {
+    const page = await context.newPage();
+    await page.goto(base);
+    const form = page.getByTestId('login');
+    await form.locator('input[name=username]').fill(user.user.username);
+    await form.locator('input[name=password]').fill(PASSWORD);
+    if (shot) await page.screenshot({ path: join(ARTIFACTS, shot) });
+    await form.locator('button[type=submit]').click();
+    await page.getByTestId('connection-state').filter({ hasText: 'connected' }).waitFor();
+    return page;
+  }
+
+  /** The seqs the chat view shows, top to bottom (stored messages only, not pending echoes). */
+  async function shownSeqs(page: Page): Promise<number[]> {
+    return page
+      .getByTestId('timeline')
+      .locator('.msg:not([data-pending])')
+      .evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-seq'))));
+  }
+
+  it('the gateway serves the app at / and for client-side routes, and the API stays JSON', async () => {
+    const root = await fetch(`${base}/`);
+    assert.equal(root.status, 200);
+    assert.match(root.headers.get('content-type') ?? '', /text\/html/);
+    assert.match(root.headers.get('content-security-policy') ?? '', /default-src 'self'/);
+    assert.match(await root.text(), /<div id="app">/);
+    const deep = await fetch(`${base}/some/client/route`);
+    assert.equal(deep.status, 200);
+    assert.match(await deep.text(), /<div id="app">/);
+    const api = await fetch(`${base}/v1/no-such-route`);
+    assert.equal(api.status, 404);
+    assert.equal(((await api.json()) as { error: { code: string } }).error.code, 'not_found');
+  });
+
+  it('two people chat: list with unread counts, optimistic send, typing, read state; one goes offline, comes back and sees every message once, in order', async () => {
+    const [alice, bob] = await registerUsers(platform, 2, 'web');
+    const [ctxA, ctxB] = await Promise.all([browser.newContext(), browser.newContext()]);
+    try {
+      const pageA = await signIn(ctxA, alice!, 'login.png');
+      const pageB = await signIn(ctxB, bob!);
+
+      // Alice starts a direct chat by Bob's username and writes
+      await pageA.locator('input[name=usernames]').fill(bob!.user.username);
+      await pageA.getByTestId('new-conversation').locator('button[type=submit]').click();
+      await pageA.getByTestId('chat').waitFor();
+      const composerA = pageA.locator('.composer input[name=message]');
+      await composerA.fill('Hi Bob, lunch at noon?');
+      await composerA.press('Enter');
+      await pageA.locator('.msg.mine:not([data-pending])', { hasText: 'lunch at noon' }).waitFor();
+
+      // Bob's list shows the conversation with one unread; opening it reads it
+      const rowB = pageB.getByTestId('conversations').locator('button').first();
+      await rowB.getByTestId('unread').filter({ hasText: '1' }).waitFor();
+      await rowB.locator('.title', { hasText: alice!.user.username }).waitFor();
+      await pageB.screenshot({ path: join(ARTIFACTS, 'conversation-list.png') });
+      await rowB.click();
+      await pageB.locator('.msg.theirs', { hasText: 'lunch at noon' }).waitFor();
+      await rowB.getByTestId('unread').waitFor({ state: 'detached' });
+      // Alice sees it read, and sees Bob typing
+      await pageA.locator('.msg.mine .meta', { hasText: 'read' }).waitFor();
+      await pageB.locator('.composer input[name=message]').pressSequentially('Sure');
+      await pageA.getByTestId('typing').filter({ hasText: 'is typing' }).waitFor();
+      await pageB.locator('.composer input[name=message]').press('Enter');
+      await pageA.locator('.msg.theirs', { hasText: 'Sure' }).waitFor();
+      await pageA.getByTestId('typing').filter({ hasText: 'is typing' }).waitFor({ state: 'detached' });
+      await pageA.screenshot({ path: join(ARTIFACTS, 'chat.png') });
+
+      // Bob's network goes away; Alice keeps writing (through the API, to be quick); Bob writes too
+      const conversationId = (await alice!.listConversations()).conversations[0]!.id;
+      await ctxB.setOffline(true);
+      await pageB
+        .getByTestId('connection-state')
+        .filter({ hasNotText: /^connected$/ })
+        .waitFor({ timeout: 30_000 });
+      for (let i = 1; i <= 5; i++) await alice!.sendMessage(conversationId, `offline-${i}`, `offline-${i}`);
+      const composerB = pageB.locator('.composer input[name=message]');
+      await composerB.fill('written while offline');
+      await composerB.press('Enter');
+      await pageB.locator('.msg[data-pending]', { hasText: 'written while offline' }).waitFor();
+      await pageB.screenshot({ path: join(ARTIFACTS, 'offline.png') });
+
+      await ctxB.setOffline(false);
+      await pageB
+        .getByTestId('connection-state')
+        .filter({ hasText: /^connected$/ })
+        .waitFor({ timeout: 30_000 });
+      await pageB.locator('.msg.mine:not([data-pending])', { hasText: 'written while offline' }).waitFor();
+      await pageA.locator('.msg.theirs', { hasText: 'written while offline' }).waitFor();
+
+      const expected = (await alice!.allMessages(conversationId)).map((m) => m.seq);
+      assert.deepEqual(expected, [1, 2, 3, 4, 5, 6, 7, 8]);
+      await waitForSeqs(pageB, expected);
+      await waitForSeqs(pageA, expected);
+      const texts = await pageB.getByTestId('timeline').locator('.msg .text').allTextContents();
+      assert.equal(texts.filter((t) => t.startsWith('offline-')).length, 5, 'each message once');
+    } finally {
+      await Promise.all([ctxA.close(), ctxB.close()]);
+    }
+  });
+
+  it('a reload keeps the session, and a wrong password says so', async () => {
+    const [carol] = await registerUsers(platform, 1, 'webreload');
+    const ctx = await browser.newContext();
+    try {
+      const page = await signIn(ctx, carol!);
+      await page.reload();
+      await page.getByTestId('connection-state').filter({ hasText: 'connected' }).waitFor();
+      await page.getByText('Sign out').click();
+      const form = page.getByTestId('login');
+      await form.locator('input[name=username]').fill(carol!.user.username);
+      await form.locator('input[name=password]').fill('not the password');
+      await form.locator('button[type=submit]').click();
+      await page.getByRole('alert').filter({ hasText: 'Wrong username or password' }).waitFor();
+    } finally {
+      await ctx.close();
+    }
+  });
+
+  async function waitForSeqs(page: Page, expected: number[]): Promise<void> {
+    const deadline = Date.now() + 15_000;
+    let shown: number[] = [];
+    while (Date.now() < deadline) {
+      shown = await shownSeqs(page);
+      if (shown.join() === expected.join()) return;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.deepEqual(shown, expected, 'the timeline is dense, in order, without duplicates');
+  }
+});
