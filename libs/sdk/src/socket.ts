@@ -6,8 +6,15 @@ import type {
   ServerFrameOf,
   ServerFrameType,
 } from '@im/proto/client/v1';
+import type { SocketFactory, WebSocketLike } from './connection.js';
 import { ApiError } from './errors.js';
 import { PendingRequests } from './pending-requests.js';
+
+/** ImConnection in Node: the token on the upgrade, with the `ws` package. */
+export const headerSocketFactory: SocketFactory = (url, token) => ({
+  socket: new WebSocket(url, { headers: { authorization: `Bearer ${token}` } }) as unknown as WebSocketLike,
+  auth: 'header',
+});
 
 /** Any frame the server sends, discriminated by `type` (proto/im/client/v1/frames.proto). */
 export type ServerFrame = AnyServerFrame;

@@ -1,0 +1,62 @@
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { Session } from '../client.js';
+
+/** What `im login` keeps: where the gateway is and the session (tokens), readable by the user only. */
+export interface Profile {
+  url: string;
+  tenant?: string;
+  session: Session;
+}
+
+function dir(): string {
+  return process.env.IM_CONFIG_DIR ?? join(process.env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'im');
+}
+
+export async function loadProfile(): Promise<Profile | undefined> {
+  try {
+    return JSON.parse(await readFile(join(dir(), 'session.json'), 'utf8')) as Profile;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function saveProfile(profile: Profile): Promise<void> {
+  await mkdir(dir(), { recursive: true, mode: 0o700 });
+  await writeFile(join(dir(), 'session.json'), JSON.stringify(profile, null, 2), { mode: 0o600 });
+}
+
+export async function clearProfile(): Promise<void> {
+  await rm(join(dir(), 'session.json'), { force: true });
+}
+
+/** IM_PASSWORD, else a prompt that does not echo (a terminal), else the first line of stdin (a pipe). */
+export async function readPassword(): Promise<string> {
+  if (process.env.IM_PASSWORD) return process.env.IM_PASSWORD;
+  const stdin = process.stdin;
+  if (!stdin.isTTY) {
+    let text = '';
+    for await (const chunk of stdin) text += String(chunk);
+    return text.split('\n')[0] ?? '';
+  }
+  process.stderr.write('Password: ');
+  stdin.setRawMode(true);
+  stdin.setEncoding('utf8');
+  let password = '';
+  try {
+    for await (const chunk of stdin) {
+      for (const ch of String(chunk)) {
+        if (ch === '\r' || ch === '\n') return password;
+        if (ch === '\u0003') throw new Error('cancelled');
+        if (ch === '\u007f') password = password.slice(0, -1);
+        else password += ch;
+      }
+    }
+    return password;
+  } finally {
+    stdin.setRawMode(false);
+    stdin.pause();
+    process.stderr.write('\n');
+  }
+}

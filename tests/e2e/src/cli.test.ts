@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { eventually, Platform, repoRoot } from '@im/testing';
+import { PASSWORD, registerUsers } from './support/users.js';
+
+const run = promisify(execFile);
+const IM = () => join(repoRoot(), 'libs/sdk/dist/src/cli/im.js');
+
+/** The `im` CLI as a user runs it: separate processes, a session file per user. */
+describe('im CLI', () => {
+  let platform: Platform;
+  const dirs: string[] = [];
+
+  before(async () => {
+    platform = await Platform.start();
+  });
+  after(async () => {
+    await platform?.stop();
+    await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+  });
+
+  async function profileDir(): Promise<string> {
+    const dir = await mkdtemp(join(tmpdir(), 'im-cli-'));
+    dirs.push(dir);
+    return dir;
+  }
+
+  async function im(configDir: string, args: string[], env: Record<string, string> = {}) {
+    try {
+      const { stdout, stderr } = await run(process.execPath, [IM(), ...args], {
+        env: { ...process.env, IM_CONFIG_DIR: configDir, ...env },
+      });
+      return { code: 0, stdout, stderr };
+    } catch (e) {
+      const err = e as { code: number; stdout: string; stderr: string };
+      return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+    }
+  }
+
+  it('login, conversations, send seen live by tail, history, and --json for scripts', async () => {
+    const [alice, bob] = await registerUsers(platform, 2, 'cli');
+    const conv = await alice!.createConversation('direct', [bob!.user.id]);
+    await alice!.sendMessage(conv.id, 'before-tail', 'before-tail');
+    const [dirA, dirB] = [await profileDir(), await profileDir()];
+    const url = ['--url', platform.gatewayUrl()];
+
+    const login = await im(dirA, ['login', alice!.user.username, ...url, '--json'], {
+      IM_PASSWORD: PASSWORD,
+    });
+    assert.equal(login.code, 0, login.stderr);
+    assert.equal((JSON.parse(login.stdout) as { user: { id: string } }).user.id, alice!.user.id);
+    assert.equal((await stat(join(dirA, 'session.json'))).mode & 0o777, 0o600, 'the session file is private');
+    assert.equal((await im(dirB, ['login', bob!.user.username, ...url], { IM_PASSWORD: PASSWORD })).code, 0);
+
+    const list = await im(dirA, ['conversations', '--json']);
+    assert.equal(list.code, 0, list.stderr);
+    assert.deepEqual(
+      list.stdout
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { id: string }).id),
+      [conv.id],
+    );
+
+    // Bob tails the conversation; Alice sends from another process; Bob's tail prints it
+    const tail = spawn(process.execPath, [IM(), 'tail', conv.id, '--json'], {
+      env: { ...process.env, IM_CONFIG_DIR: dirB },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const lines: string[] = [];
+    const status: string[] = [];
+    createInterface({ input: tail.stdout }).on('line', (l) => lines.push(l));
+    createInterface({ input: tail.stderr }).on('line', (l) => status.push(l));
+    try {
+      await eventually(() => assert.ok(status.includes('{"connection":"open"}'), status.join('\n')));
+      const sent = await im(dirA, ['send', conv.id, 'hello', 'from', 'the', 'cli', '--json']);
+      assert.equal(sent.code, 0, sent.stderr);
+      const message = JSON.parse(sent.stdout) as { seq: number; text: string };
+      assert.equal(message.text, 'hello from the cli');
+      await eventually(() => assert.equal(lines.length, 1, lines.join('\n')));
+      const tailed = JSON.parse(lines[0]!) as { seq: number; text: string; senderId: string };
+      assert.deepEqual(
+        [tailed.seq, tailed.text, tailed.senderId],
+        [message.seq, message.text, alice!.user.id],
+      );
+    } finally {
+      tail.kill('SIGINT');
+    }
+    assert.equal(await new Promise((r) => tail.once('exit', r)), 0, 'Ctrl-C ends tail cleanly');
+
+    const history = await im(dirB, ['history', conv.id, '--limit', '10']);
+    assert.equal(history.code, 0, history.stderr);
+    assert.match(history.stdout, /#1 .*before-tail\n#2 .*hello from the cli\n$/);
+  });
+
+  it('clear errors: not logged in, a refused call (with the API code), bad usage, wrong password', async () => {
+    const [carol] = await registerUsers(platform, 1, 'clierr');
+    const dir = await profileDir();
+    const notLoggedIn = await im(dir, ['conversations']);
+    assert.equal(notLoggedIn.code, 1);
+    assert.match(notLoggedIn.stderr, /unauthenticated: not logged in/);
+
+    const badPassword = await im(dir, ['login', carol!.user.username, '--url', platform.gatewayUrl()], {
+      IM_PASSWORD: 'wrong password here',
+    });
+    assert.equal(badPassword.code, 1);
+    assert.match(badPassword.stderr, /invalid_credentials/);
+
+    await im(dir, ['login', carol!.user.username, '--url', platform.gatewayUrl()], { IM_PASSWORD: PASSWORD });
+    const unknown = await im(dir, ['send', '0190c0de-0000-7000-8000-000000000000', 'hi']);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /not_found/);
+    const usage = await im(dir, ['send', 'only-one-arg']);
+    assert.equal(usage.code, 2);
+    assert.match(usage.stderr, /usage: im send/);
+    assert.equal((await im(dir, ['frobnicate'])).code, 2);
+    assert.equal((await im(dir, ['history', 'x', '--limit', 'lots'])).code, 2);
+
+    assert.equal((await im(dir, ['logout'])).code, 0);
+    assert.equal((await im(dir, ['whoami'])).code, 1);
+  });
+});
