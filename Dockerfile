@@ -5,6 +5,7 @@ WORKDIR /src
 COPY . .
 RUN npm ci --no-audit --no-fund \
  && node_modules/.bin/im-tsc -b \
+ && npm run build --silent -w apps/web \
  && npm prune --omit=dev --no-audit --no-fund \
  && rm -rf .cache .run .nx load-tests/results
 

@@ -60,6 +60,9 @@ helm.sh/chart: {{ printf "%s-%s" $root.Chart.Name $root.Chart.Version }}
 {{- if eq $svc "gateway" }}
 - { name: PUBLIC_PORT, value: {{ $root.Values.services.gateway.publicPort | quote }} }
 - { name: TRUST_PROXY, value: "true" }
+{{- if $root.Values.services.gateway.webClient }}
+- { name: WEB_CLIENT_DIR, value: "/app/apps/web/dist" }
+{{- end }}
 {{- range $dep := list "auth" "message" "presence" "media" "notification" }}
 - { name: {{ upper $dep }}_GRPC_ADDR, value: {{ include "im.grpcAddress" (list $root $dep) | quote }} }
 {{- end }}

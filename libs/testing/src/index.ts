@@ -6,3 +6,4 @@ export * from './service-process.js';
 export * from './platform.js';
 export * from './ports.js';
 export * from './local-push-service.js';
+export * from './tcp-failover.js';
