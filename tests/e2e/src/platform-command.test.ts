@@ -55,6 +55,10 @@ describe('deploy/local/platform.sh', () => {
         new RegExp(`ws://127\\.0\\.0\\.1:${ports.IM_GATEWAY_PORT}/v1/ws`),
         'prints where to connect',
       );
+      assert.match(text, new RegExp(`Web client +http://127\\.0\\.0\\.1:${ports.IM_GATEWAY_PORT}/`));
+      const app = await fetch(`http://127.0.0.1:${ports.IM_GATEWAY_PORT}/`);
+      assert.equal(app.status, 200, 'the web client is served');
+      assert.match(await app.text(), /<div id="app">/);
       for (const port of healthPorts) {
         const res = await fetch(`http://127.0.0.1:${port}/readyz`);
         const body = (await res.json()) as { status: string; checks: Array<{ name: string; ok: boolean }> };
