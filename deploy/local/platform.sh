@@ -133,7 +133,8 @@ start_service notification GRPC_PORT="${GRPC[notification]}" PRESENCE_GRPC_ADDR=
   MESSAGE_GRPC_ADDR="$(addr message)" AUTH_GRPC_ADDR="$(addr auth)" WEBPUSH_ALLOW_HTTP_LOOPBACK=true \
   WEBHOOK_ALLOW_HTTP_LOOPBACK=true
 for name in auth message presence media notification; do wait_ready "$name"; done
-start_service gateway PUBLIC_PORT="$GATEWAY_PORT" WEB_CLIENT_DIR="$ROOT/apps/web/dist" AUTH_GRPC_ADDR="$(addr auth)" MESSAGE_GRPC_ADDR="$(addr message)" \
+start_service gateway PUBLIC_PORT="$GATEWAY_PORT" WEB_CLIENT_DIR="$ROOT/apps/web/dist" \
+  WEB_CLIENT_MEDIA_ORIGIN="$(node -p 'new URL(process.argv[1]).origin' "$S3_ENDPOINT")" AUTH_GRPC_ADDR="$(addr auth)" MESSAGE_GRPC_ADDR="$(addr message)" \
   PRESENCE_GRPC_ADDR="$(addr presence)" MEDIA_GRPC_ADDR="$(addr media)" NOTIFICATION_GRPC_ADDR="$(addr notification)"
 wait_ready gateway
 

@@ -3,22 +3,26 @@ import { useEffect, useState } from 'preact/hooks';
 import { LoginView } from './components/login-view.js';
 import { MainView } from './components/main-view.js';
 import { Directory } from './directory.js';
+import { MediaCache } from './media-cache.js';
 import { restoreClient } from './session.js';
 
 export interface AppSession {
   client: ImClient;
   chat: ImChat;
   directory: Directory;
+  media: MediaCache;
 }
+
+const outboxKey = (client: ImClient) => `im.outbox.${client.user.id}`;
 
 function startSession(client: ImClient): AppSession {
   const chat = new ImChat(client, {
-    outboxStorage: new WebStorageOutbox(localStorage, `im.outbox.${client.user.id}`),
+    outboxStorage: new WebStorageOutbox(localStorage, outboxKey(client)),
     // a browser cannot see the server's pings: check the link ourselves, often enough to notice a cut
     pingIntervalMs: 10_000,
     pingTimeoutMs: 5_000,
   });
-  return { client, chat, directory: new Directory(client) };
+  return { client, chat, directory: new Directory(client), media: new MediaCache(client) };
 }
 
 export function App() {
@@ -55,6 +59,7 @@ export function App() {
       session={session}
       onLogout={async () => {
         await session.client.logout().catch(() => undefined);
+        localStorage.removeItem(outboxKey(session.client)); // unsent text stays on no shared machine
         setSession(undefined);
       }}
     />

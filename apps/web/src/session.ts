@@ -1,4 +1,4 @@
-import { ImClient, type Session } from '@im/sdk';
+import { ApiError, ImClient, type Session } from '@im/sdk';
 
 const KEY = 'im.session';
 
@@ -7,7 +7,18 @@ interface Saved {
   session: Session;
 }
 
-/** A client whose sessions (login, every refresh) are kept in localStorage, so a reload stays logged in. */
+function saved(): Saved | undefined {
+  try {
+    return JSON.parse(localStorage.getItem(KEY) ?? 'null') ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A client whose sessions (login, every refresh) are kept in localStorage, so a reload stays logged
+ * in; tabs take turns refreshing (Web Locks) and adopt each other's tokens.
+ */
 export function newClient(tenant?: string): ImClient {
   const client = new ImClient(location.origin, tenant || undefined);
   client.onSession = (session) => {
@@ -15,21 +26,30 @@ export function newClient(tenant?: string): ImClient {
       localStorage.setItem(KEY, JSON.stringify({ tenant: client.tenant, session } satisfies Saved));
     else localStorage.removeItem(KEY);
   };
+  client.refreshCoordinator = {
+    lock: (fn) => (navigator.locks ? navigator.locks.request('im.session.refresh', fn) : fn()),
+    latest: () => saved()?.session,
+  };
   return client;
 }
 
-/** The client of the last session, refreshed (its access token may have expired); undefined when none. */
+/**
+ * The client of the last session, refreshed (its access token may have expired). Undefined when
+ * there is none or the server ended it; kept as it is when the server cannot be reached (the
+ * connection refreshes once it can).
+ */
 export async function restoreClient(): Promise<ImClient | undefined> {
-  const raw = localStorage.getItem(KEY);
-  if (!raw) return undefined;
+  const last = saved();
+  if (!last) return undefined;
+  const client = newClient(last.tenant);
+  client.session = last.session;
   try {
-    const saved = JSON.parse(raw) as Saved;
-    const client = newClient(saved.tenant);
-    client.session = saved.session;
     await client.refresh();
-    return client;
-  } catch {
-    localStorage.removeItem(KEY);
-    return undefined;
+  } catch (err) {
+    if (err instanceof ApiError && (err.status === 401 || err.status === 403)) {
+      localStorage.removeItem(KEY);
+      return undefined;
+    }
   }
+  return client;
 }

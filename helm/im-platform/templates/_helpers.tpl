@@ -62,6 +62,9 @@ helm.sh/chart: {{ printf "%s-%s" $root.Chart.Name $root.Chart.Version }}
 - { name: TRUST_PROXY, value: "true" }
 {{- if $root.Values.services.gateway.webClient }}
 - { name: WEB_CLIENT_DIR, value: "/app/apps/web/dist" }
+{{- with (or $root.Values.infrastructure.s3.publicEndpoint $root.Values.infrastructure.s3.endpoint) }}
+- { name: WEB_CLIENT_MEDIA_ORIGIN, value: {{ regexFind "^https?://[^/]+" . | quote }} }
+{{- end }}
 {{- end }}
 {{- range $dep := list "auth" "message" "presence" "media" "notification" }}
 - { name: {{ upper $dep }}_GRPC_ADDR, value: {{ include "im.grpcAddress" (list $root $dep) | quote }} }

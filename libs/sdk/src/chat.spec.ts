@@ -30,14 +30,17 @@ const conversation = {
   lastMessage: msg(2),
 } as unknown as Conversation;
 
-function setup() {
+function setup(listFailures = 0) {
   const { factory, sockets } = fakeSockets();
   const client = {
     wsUrl: 'ws://x/v1/ws',
     user: { id: 'me' },
     accessToken: async () => 'tok',
     refresh: async () => ({ accessToken: 'tok2' }),
-    listConversations: async () => ({ conversations: [conversation] }),
+    listConversations: async () => {
+      if (listFailures-- > 0) throw new Error('offline');
+      return { conversations: [conversation] };
+    },
   } as unknown as ImClient;
   const chat = new ImChat(client, { socketFactory: factory, typingTtlMs: 5_000 });
   const seen: number[] = [];
@@ -92,6 +95,85 @@ describe('ImChat', () => {
     assert.equal(state.unreadCount, 4);
     assert.equal(state.mentionCount, 1);
     assert.equal(state.lastMessage?.seq, 6);
+
+    // a mention inside a healed gap counts too; the user's own message reads everything before it
+    sockets[0]!.push({ type: 'message.new', message: msg(9) });
+    await settle();
+    answer(sockets[0]!, 'sync', {
+      conversations: [
+        {
+          conversationId: 'c',
+          messages: [msg(7, 'bob', { mentions: ['all'] }), msg(8), msg(9)],
+          lastSeq: 9,
+          readSeq: 2,
+          version: 0,
+        },
+      ],
+      hasMore: false,
+    });
+    await settle();
+    assert.equal(state.mentionCount, 2);
+    assert.equal(state.unreadCount, 7);
+    sockets[0]!.push({ type: 'message.new', message: msg(10, 'me') });
+    assert.deepEqual([state.readSeq, state.unreadCount, state.mentionCount], [10, 0, 0]);
+  });
+
+  it('a conversation list that cannot be loaded at start is loaded once connected', async () => {
+    const { chat, sockets } = setup(1);
+    await chat.start();
+    await settle();
+    assert.equal(chat.conversations().length, 0);
+    assert.equal(sockets.length, 1, 'connects anyway');
+    sockets[0]!.ready();
+    await settle();
+    await settle();
+    assert.equal(chat.conversations().length, 1);
+    assert.ok(sockets[0]!.lastSent('sync'), 'and heals it');
+  });
+
+  it('edits arrive by version; a jump in versions is a missed update, healed by sync from the last one held', async () => {
+    const { chat, sockets } = setup();
+    await chat.start();
+    await settle();
+    sockets[0]!.ready();
+    await settle();
+    answer(sockets[0]!, 'sync', {
+      conversations: [{ conversationId: 'c', messages: [], lastSeq: 2, readSeq: 2, version: 0 }],
+      hasMore: false,
+    });
+    await settle();
+    const syncs = () => sockets[0]!.sent.filter((f) => f.type === 'sync').length;
+    sockets[0]!.push({
+      type: 'message.updated',
+      message: msg(2, 'bob', { text: 'edited once', version: 1 }),
+    });
+    await settle();
+    assert.equal(syncs(), 1, 'the next version: no sync');
+    assert.equal(chat.timeline('c').at(-1)!.message.text, 'edited once');
+    sockets[0]!.push({
+      type: 'message.updated',
+      message: msg(2, 'bob', { text: 'edited thrice', version: 3 }),
+    });
+    await settle();
+    const heal = answer(sockets[0]!, 'sync', {
+      conversations: [
+        {
+          conversationId: 'c',
+          messages: [],
+          updated: [
+            msg(1, 'bob', { text: 'reacted to', version: 2 }),
+            msg(2, 'bob', { text: 'edited thrice', version: 3 }),
+          ],
+          lastSeq: 2,
+          readSeq: 2,
+          version: 3,
+        },
+      ],
+      hasMore: false,
+    });
+    assert.deepEqual(heal.conversations, [{ conversationId: 'c', afterSeq: 2, afterVersion: 1 }]);
+    await settle();
+    assert.equal(chat.timeline('c').at(-1)!.message.text, 'edited thrice');
   });
 
   it('a send shows at once as pending and is replaced by the acknowledged message', async () => {

@@ -1,5 +1,5 @@
 import type { AnyServerFrame, Conversation, Message, Presence } from '@im/proto/client/v1';
-import type { BackoffOptions } from './backoff.js';
+import { backoffDelay, type BackoffOptions } from './backoff.js';
 import type { ImClient } from './client.js';
 import { ImConnection, type ConnectionState, type SocketFactory } from './connection.js';
 import { ConversationLog } from './conversation-log.js';
@@ -32,6 +32,11 @@ export interface ConversationState {
   typing: string[];
   /** Other members' read markers (from live `read` events). */
   readBy: Record<string, number>;
+  /** The server's mention count up to this seq (from the conversation list)… */
+  countedUpTo: number;
+  serverMentions: number;
+  /** …and the seqs of later unread mentions seen here (live or healed). */
+  mentionSeqs: number[];
 }
 
 /** One row of a chat view: a stored message, or an optimistic echo waiting for its ack (seq 0). */
@@ -71,6 +76,12 @@ export class ImChat extends Emitter<ChatEvents> {
   private readonly typingSentAt = new Map<string, number>();
   private readonly healing = new Map<string, Promise<void>>();
   private readonly healAgain = new Set<string>();
+  private listing: Promise<void> | undefined;
+  private listAgain: Promise<void> | undefined;
+  private listed = false;
+  private stopped = true;
+  private healRetry: ReturnType<typeof setTimeout> | undefined;
+  private healAttempt = 0;
 
   constructor(
     readonly client: ImClient,
@@ -100,7 +111,13 @@ export class ImChat extends Emitter<ChatEvents> {
     this.connection.on('stopped', (error) => this.emit('stopped', error));
     this.outbox.on('change', () => this.emit('change'));
     this.outbox.on('sent', (_entry, message) => this.addMessages([message]));
-    this.outbox.on('failed', (entry, error) => this.emit('failed', entry, error));
+    this.outbox.on('failed', (entry, error) => {
+      // an earlier try was stored but its ack lost (then e.g. the user was removed): not a failure
+      const stored = this.log
+        .messages(entry.conversationId)
+        .some((m) => m.senderId === this.userId && m.clientMsgId === entry.clientMsgId);
+      if (!stored) this.emit('failed', entry, error);
+    });
   }
 
   get userId(): string {
@@ -111,27 +128,49 @@ export class ImChat extends Emitter<ChatEvents> {
     return this.connection.state;
   }
 
-  /** Loads unsent messages and the conversation list, then connects (and stays connected). */
+  /**
+   * Loads unsent messages, connects (and stays connected) and loads the conversation list. A list
+   * that cannot be loaded now is loaded on the next `ready`.
+   */
   async start(): Promise<void> {
-    await this.outbox.restore();
-    await this.refreshConversations();
+    this.stopped = false;
+    await this.outbox.restore().catch(() => undefined);
+    if (this.stopped) return;
     this.connection.start();
+    await this.refreshConversations().catch(() => undefined);
   }
 
   stop(): void {
+    this.stopped = true;
+    clearTimeout(this.healRetry);
     this.connection.stop();
     for (const t of this.typingTimers.values()) clearTimeout(t);
     this.typingTimers.clear();
   }
 
-  /** Re-reads the conversation list (every page) from REST. */
-  async refreshConversations(): Promise<void> {
+  /** Re-reads the conversation list (every page) from REST; calls during a reload share the next one. */
+  refreshConversations(): Promise<void> {
+    if (this.listing) {
+      this.listAgain ??= this.listing
+        .catch(() => undefined)
+        .then(() => {
+          this.listAgain = undefined;
+          return this.refreshConversations();
+        });
+      return this.listAgain;
+    }
+    this.listing = this.listAllConversations().finally(() => (this.listing = undefined));
+    return this.listing;
+  }
+
+  private async listAllConversations(): Promise<void> {
     let cursor: string | undefined;
     do {
       const page = await this.client.listConversations({ cursor, limit: 100 });
       for (const c of page.conversations) this.upsert(c);
       cursor = page.nextCursor;
     } while (cursor);
+    this.listed = true;
     this.emit('change');
   }
 
@@ -187,6 +226,43 @@ export class ImChat extends Emitter<ChatEvents> {
     return clientMsgId;
   }
 
+  /** Edits the user's own message; the edited message replaces the held one. */
+  edit(conversationId: string, seq: number, text: string): Promise<Message> {
+    return this.change('message.edit', { conversationId, seq, text }, () =>
+      this.client.editMessage(conversationId, seq, text),
+    );
+  }
+
+  /** Deletes a message (own, or any as a group or channel admin): a tombstone keeps its seq. */
+  delete(conversationId: string, seq: number): Promise<Message> {
+    return this.change('message.delete', { conversationId, seq }, () =>
+      this.client.deleteMessage(conversationId, seq),
+    );
+  }
+
+  /** Adds (or removes) the user's reaction; idempotent. */
+  react(conversationId: string, seq: number, emoji: string, add = true): Promise<Message> {
+    return this.change(add ? 'reaction.add' : 'reaction.remove', { conversationId, seq, emoji }, () =>
+      this.client.react(conversationId, seq, emoji, add),
+    );
+  }
+
+  /** Over the socket when it is open, else REST; either way the result is applied at once. */
+  private async change(
+    type: 'message.edit' | 'message.delete' | 'reaction.add' | 'reaction.remove',
+    payload: Record<string, unknown>,
+    overRest: () => Promise<Message>,
+  ): Promise<Message> {
+    const message =
+      this.connection.state === 'open'
+        ? (await this.connection.request(type, payload)).message
+        : await overRest();
+    if (!message) throw new ApiError('invalid_response', `the ack of ${type} carries no message`);
+    this.applyUpdates(message.conversationId, [message], false);
+    this.emit('change');
+    return message;
+  }
+
   /** Marks everything held as read (the read marker only moves forward). */
   async markRead(conversationId: string): Promise<void> {
     const state = this.states.get(conversationId);
@@ -237,11 +313,22 @@ export class ImChat extends Emitter<ChatEvents> {
   private async onReady(reconnected: boolean): Promise<void> {
     this.outbox.resume();
     if (this.presenceSubscriptions.size > 0) void this.requestPresence([...this.presenceSubscriptions]);
+    if (reconnected || !this.listed) await this.refreshConversations().catch(() => undefined);
+    await this.healAll();
+  }
+
+  /** Syncs every conversation; on failure tries again with backoff while the connection is open. */
+  private async healAll(): Promise<void> {
+    clearTimeout(this.healRetry);
     try {
-      if (reconnected) await this.refreshConversations();
       await this.heal([...this.states.keys()]);
+      this.healAttempt = 0;
     } catch {
-      // the next reconnect heals again
+      if (this.connection.state !== 'open') return; // the next ready heals
+      this.healRetry = setTimeout(
+        () => void this.healAll(),
+        backoffDelay(this.healAttempt++, this.options.backoff),
+      );
     }
   }
 
@@ -250,13 +337,17 @@ export class ImChat extends Emitter<ChatEvents> {
       case 'message.new': {
         const m = frame.message!;
         this.addMessages([m]);
-        if (this.log.gaps().some((g) => g.conversationId === m.conversationId))
-          void this.heal([m.conversationId]).catch(() => undefined);
+        if (this.log.hasGap(m.conversationId)) void this.heal([m.conversationId]).catch(() => undefined);
         return;
       }
-      case 'message.updated':
-        this.applyUpdates(frame.message!.conversationId, [frame.message!]);
+      case 'message.updated': {
+        const m = frame.message!;
+        // versions are dense per conversation: a jump means an update was missed
+        const missed = m.version > (this.versions.get(m.conversationId) ?? 0) + 1;
+        this.applyUpdates(m.conversationId, [m], !missed);
+        if (missed) void this.heal([m.conversationId]).catch(() => undefined);
         break;
+      }
       case 'read': {
         const state = this.states.get(frame.conversationId);
         if (!state) return;
@@ -308,10 +399,13 @@ export class ImChat extends Emitter<ChatEvents> {
           afterSeq: this.log.contiguousUpTo(conversationId),
           afterVersion: this.versions.get(conversationId) ?? 0,
         }));
+        const before = new Map(cursors.map((c) => [c.conversationId, c.afterSeq]));
         const ack = await this.connection.request('sync', { conversations: cursors, limit: 200 });
         const more: string[] = [];
         for (const synced of ack.conversations ?? []) {
           this.addMessages(synced.messages ?? []);
+          // held ones come back in their current state (an edit made while we were away)
+          for (const m of synced.messages ?? []) this.log.update(m);
           this.applyUpdates(synced.conversationId, synced.updated ?? []);
           this.versions.set(
             synced.conversationId,
@@ -323,7 +417,9 @@ export class ImChat extends Emitter<ChatEvents> {
             state.lastSeq = Math.max(state.lastSeq, synced.lastSeq);
             this.applyRead(state, synced.readSeq);
           }
-          if (synced.hasMore) more.push(synced.conversationId);
+          const progressed =
+            this.log.contiguousUpTo(synced.conversationId) > (before.get(synced.conversationId) ?? 0);
+          if (synced.hasMore && progressed) more.push(synced.conversationId);
         }
         ids = more;
       }
@@ -345,11 +441,19 @@ export class ImChat extends Emitter<ChatEvents> {
         this.emit('message', m);
         continue;
       }
-      if (m.seq > state.lastSeq) {
-        if (m.senderId !== this.userId && m.seq > state.readSeq && mentions(m, this.userId))
-          state.mentionCount++;
-        state.lastSeq = m.seq;
+      // the server counted mentions up to the list's lastSeq; later ones (live or healed) count here
+      if (
+        m.seq > state.countedUpTo &&
+        m.senderId !== this.userId &&
+        m.seq > state.readSeq &&
+        mentions(m, this.userId)
+      ) {
+        state.mentionSeqs.push(m.seq);
+        recountMentions(state);
       }
+      state.lastSeq = Math.max(state.lastSeq, m.seq);
+      // sending moves the sender's own read marker (the server sends no read event for it)
+      if (m.senderId === this.userId) this.applyRead(state, m.seq);
       if (!state.lastMessage || m.seq >= state.lastMessage.seq) state.lastMessage = m;
       state.unreadCount = Math.max(0, state.lastSeq - state.readSeq);
       this.clearTyping(m.conversationId, m.senderId);
@@ -358,10 +462,12 @@ export class ImChat extends Emitter<ChatEvents> {
     if (changed) this.emit('change');
   }
 
-  private applyUpdates(conversationId: string, messages: Message[]): void {
+  /** `advance`: the updates are known complete up to these versions (not after a gap). */
+  private applyUpdates(conversationId: string, messages: Message[], advance = true): void {
     for (const m of messages) {
       this.log.update(m);
-      this.versions.set(conversationId, Math.max(this.versions.get(conversationId) ?? 0, m.version));
+      if (advance && m.version === (this.versions.get(conversationId) ?? 0) + 1)
+        this.versions.set(conversationId, m.version);
       const state = this.states.get(conversationId);
       if (state?.lastMessage?.seq === m.seq) state.lastMessage = m;
     }
@@ -371,17 +477,22 @@ export class ImChat extends Emitter<ChatEvents> {
     if (seq <= state.readSeq) return;
     state.readSeq = seq;
     state.unreadCount = Math.max(0, state.lastSeq - seq);
-    if (state.unreadCount === 0) state.mentionCount = 0;
+    recountMentions(state);
   }
 
   private upsert(c: Conversation): void {
     const held = this.states.get(c.id);
     if (held) {
       if (c.lastVersion < held.conversation.lastVersion) return;
+      // a settings or membership change takes the next version too
+      if (c.lastVersion === (this.versions.get(c.id) ?? 0) + 1) this.versions.set(c.id, c.lastVersion);
       held.conversation = c;
       if (c.lastSeq > held.lastSeq) {
         held.lastSeq = c.lastSeq;
-        held.mentionCount = c.mentionCount;
+        held.serverMentions = c.mentionCount;
+        held.countedUpTo = c.lastSeq;
+        held.mentionSeqs = held.mentionSeqs.filter((seq) => seq > c.lastSeq);
+        recountMentions(held);
       }
       this.applyRead(held, c.readSeq);
       held.unreadCount = Math.max(0, held.lastSeq - held.readSeq);
@@ -398,6 +509,9 @@ export class ImChat extends Emitter<ChatEvents> {
       lastMessage: c.lastMessage,
       typing: [],
       readBy: {},
+      countedUpTo: c.lastSeq,
+      serverMentions: c.mentionCount,
+      mentionSeqs: [],
     });
     this.versions.set(c.id, Math.max(this.versions.get(c.id) ?? 0, c.lastVersion));
     this.log.startAt(c.id, c.lastSeq + 1);
@@ -426,6 +540,13 @@ export class ImChat extends Emitter<ChatEvents> {
     const state = this.states.get(conversationId);
     if (state?.typing.includes(userId)) state.typing = state.typing.filter((u) => u !== userId);
   }
+}
+
+/** Unread mentions: the server's count while the marker is below it, plus the later ones seen here. */
+function recountMentions(state: ConversationState): void {
+  state.mentionSeqs = state.mentionSeqs.filter((seq) => seq > state.readSeq);
+  state.mentionCount =
+    (state.readSeq < state.countedUpTo ? state.serverMentions : 0) + state.mentionSeqs.length;
 }
 
 function mentions(m: Message, userId: string): boolean {

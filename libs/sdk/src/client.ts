@@ -1,5 +1,15 @@
-import type { Conversation, Media, Message, PinnedMessage, Presence, User } from '@im/proto/client/v1';
+import type {
+  Conversation,
+  Device,
+  Media,
+  Message,
+  PinnedMessage,
+  Presence,
+  SearchResult,
+  User,
+} from '@im/proto/client/v1';
 import { ApiError } from './errors.js';
+import { qs } from './query-string.js';
 import { ImSocket, type SocketOptions } from './socket.js';
 import { resumeUpload, uploadMedia, waitUntilReady, type UploadOptions } from './uploads.js';
 
@@ -17,6 +27,12 @@ export interface QuietHours {
   timeZone: string;
 }
 
+/** GET /v1/conversations/{id}/notification-settings. */
+export interface ConversationPushSettings {
+  level: 'all' | 'mentions' | 'none';
+  mutedUntil?: string;
+}
+
 /** GET /v1/me/notification-settings. */
 export interface UserSettings {
   readReceipts: boolean;
@@ -25,12 +41,25 @@ export interface UserSettings {
   keywords: string[];
 }
 
+/**
+ * A refresh token is single-use, and presenting a spent one revokes the session. Where one session
+ * is shared (browser tabs, CLI runs), refreshes must take turns and adopt each other's result.
+ */
+export interface RefreshCoordinator {
+  /** Runs fn while no other holder of the session is refreshing (e.g. navigator.locks). */
+  lock<T>(fn: () => Promise<T>): Promise<T>;
+  /** The session as last stored by any holder. */
+  latest(): Session | undefined | Promise<Session | undefined>;
+}
+
 /** Refresh this long before the access token expires. */
 const REFRESH_AHEAD_MS = 60_000;
 
 export class ImClient {
   /** Told of every new session (login, refresh) and of its end: persist it to stay logged in. */
   onSession: ((session: Session | undefined) => void) | undefined;
+  /** Set where several tabs or processes share this session (see RefreshCoordinator). */
+  refreshCoordinator: RefreshCoordinator | undefined;
   private current: Session | undefined;
   private expiresAt = 0;
   private refreshing: Promise<Session> | undefined;
@@ -91,21 +120,36 @@ export class ImClient {
 
   /** Renews the tokens; concurrent callers share one request (a refresh token is single-use). */
   refresh(): Promise<Session> {
-    this.refreshing ??= this.call<Session>(
-      'POST',
-      '/v1/auth/refresh',
-      { refreshToken: this.session?.refreshToken },
-      false,
-    )
-      .then((session) => this.startSession(session))
-      .finally(() => (this.refreshing = undefined));
+    const coordinator = this.refreshCoordinator;
+    this.refreshing ??= (
+      coordinator ? coordinator.lock(() => this.refreshUnlessDone(coordinator)) : this.refreshNow()
+    ).finally(() => (this.refreshing = undefined));
     return this.refreshing;
   }
 
+  /** Under the lock: another holder of the session (a tab, a process) may have refreshed it already. */
+  private async refreshUnlessDone(coordinator: RefreshCoordinator): Promise<Session> {
+    const latest = await coordinator.latest();
+    if (latest && this.current && latest.refreshToken !== this.current.refreshToken) {
+      this.session = latest;
+      return latest;
+    }
+    return this.refreshNow();
+  }
+
+  private async refreshNow(): Promise<Session> {
+    const refreshToken = this.current?.refreshToken;
+    return this.startSession(await this.call<Session>('POST', '/v1/auth/refresh', { refreshToken }, false));
+  }
+
+  /** Ends the session on the server; the local session is forgotten even when that call fails. */
   async logout(): Promise<void> {
-    await this.call('POST', '/v1/auth/logout');
-    this.session = undefined;
-    this.onSession?.(undefined);
+    try {
+      await this.call('POST', '/v1/auth/logout');
+    } finally {
+      this.session = undefined;
+      this.onSession?.(undefined);
+    }
   }
 
   private startSession(session: Session): Session {
@@ -295,6 +339,50 @@ export class ImClient {
     return this.call('POST', `/v1/conversations/${id}/read`, { seq });
   }
 
+  /** Full-text search over the caller's conversations (never deleted text), newest first, paged. */
+  search(query: {
+    q: string;
+    conversationId?: string;
+    cursor?: string;
+    limit?: number;
+  }): Promise<{ results: SearchResult[]; nextCursor?: string }> {
+    return this.call('GET', `/v1/search/messages${qs(query)}`);
+  }
+
+  /** Registers this device for pushes (201 new, 200 already known: the same id). */
+  registerDevice(
+    device:
+      | { platform: 'apns' | 'fcm'; token: string }
+      | { platform: 'webpush'; subscription: { endpoint: string; keys: { p256dh: string; auth: string } } },
+  ): Promise<Device> {
+    return this.call('POST', '/v1/devices', device);
+  }
+
+  async devices(): Promise<Device[]> {
+    return (await this.call<{ devices: Device[] }>('GET', '/v1/devices')).devices;
+  }
+
+  removeDevice(id: string): Promise<void> {
+    return this.call('DELETE', `/v1/devices/${id}`);
+  }
+
+  /** The VAPID public key for PushManager.subscribe({ applicationServerKey }). */
+  async webPushKey(): Promise<string> {
+    return (await this.call<{ publicKey: string }>('GET', '/v1/devices/webpush-key')).publicKey;
+  }
+
+  conversationSettings(id: string): Promise<ConversationPushSettings> {
+    return this.call('GET', `/v1/conversations/${id}/notification-settings`);
+  }
+
+  /** `level: "default"` goes back to the default; `mutedUntil: null` unmutes. */
+  updateConversationSettings(
+    id: string,
+    settings: { level?: ConversationPushSettings['level'] | 'default'; mutedUntil?: string | null },
+  ): Promise<ConversationPushSettings> {
+    return this.call('PUT', `/v1/conversations/${id}/notification-settings`, settings);
+  }
+
   presence(userIds: string[]): Promise<{ presence: Presence[] }> {
     return this.call('GET', `/v1/presence?userIds=${userIds.join(',')}`);
   }
@@ -358,11 +446,4 @@ export class ImClient {
     }
     return json as T;
   }
-}
-
-function qs(query: Record<string, string | number | undefined>): string {
-  const entries = Object.entries(query).filter(([, v]) => v !== undefined);
-  return entries.length
-    ? `?${entries.map(([k, v]) => `${k}=${encodeURIComponent(String(v))}`).join('&')}`
-    : '';
 }

@@ -12,10 +12,14 @@ describe('ImConnection', () => {
     const { factory, sockets } = fakeSockets();
     const states: ConnectionState[] = [];
     const refreshes = { count: 0 };
+    let current = 'tok';
     const conn = new ImConnection({
       url: 'ws://x/v1/ws',
-      token: async () => 'tok',
-      refresh: () => (refreshes.count++, refresh()),
+      token: async () => current,
+      refresh: async () => {
+        refreshes.count++;
+        return (current = await refresh());
+      },
       socketFactory: factory,
       backoff: { baseMs: 1_000, maxMs: 8_000 },
       pingIntervalMs: 4_000,
@@ -92,6 +96,7 @@ describe('ImConnection', () => {
     await settle();
     assert.equal(refreshes.count, 1);
     assert.equal(sockets.length, 2);
+    assert.equal(sockets[1]!.token, 'fresh', 'the new socket carries the refreshed token');
     sockets[1]!.open();
     sockets[1]!.push({ type: 'error', code: 'session_revoked', message: 'revoked' });
     sockets[1]!.drop(4401);
@@ -114,6 +119,45 @@ describe('ImConnection', () => {
     await settle();
     assert.equal(conn.state, 'stopped');
     assert.equal(stopped[0]?.code, 'invalid_refresh_token');
+  });
+
+  it('4401 with auth unreachable (not a refusal) waits and tries again, with a fresh chance to refresh', async () => {
+    let failures = 1;
+    const { conn, sockets, refreshes } = connection(async () => {
+      if (failures-- > 0) throw new ApiError('unavailable', 'auth is down', 503);
+      return 'fresh';
+    });
+    conn.start();
+    await settle();
+    sockets[0]!.ready();
+    sockets[0]!.drop(4401);
+    await settle();
+    assert.equal(conn.state, 'waiting');
+    mock.timers.tick(500);
+    await settle();
+    sockets[1]!.open();
+    sockets[1]!.drop(4401); // the old token again: this time the refresh works
+    await settle();
+    assert.equal(refreshes.count, 2);
+    assert.equal(sockets.length, 3);
+    assert.equal(sockets[2]!.token, 'fresh');
+  });
+
+  it('stop() during a pending token fetch: the late open stands down', async () => {
+    const { factory, sockets } = fakeSockets();
+    let release!: (t: string) => void;
+    const conn = new ImConnection({
+      url: 'ws://x/v1/ws',
+      token: () => new Promise<string>((r) => (release = r)),
+      refresh: async () => 'x',
+      socketFactory: factory,
+    });
+    conn.start();
+    conn.stop();
+    release('tok');
+    await settle();
+    assert.equal(sockets.length, 0);
+    assert.equal(conn.state, 'stopped');
   });
 
   it('4408 (slow consumer) reconnects; requests in flight reject with connection_closed', async () => {

@@ -67,6 +67,11 @@ export interface ConnectionEvents {
 
 const OPEN = 1;
 
+/** The server said the session cannot go on (as opposed to being unreachable or busy). */
+function isSessionOver(err: unknown): err is ApiError {
+  return err instanceof ApiError && (err.status === 401 || err.status === 403);
+}
+
 /**
  * One logical connection to the gateway that survives drops: it reconnects with exponential
  * backoff and jitter, treats a `reconnect` frame or close 1012 as a planned move (reconnect after
@@ -87,6 +92,8 @@ export class ImConnection extends Emitter<ConnectionEvents> {
   private connectTimer: ReturnType<typeof setTimeout> | undefined;
   private lastHeardAt = 0;
   private pinging = false;
+  /** Bumped by start() and stop(): an open() that awaited across one of them stands down. */
+  private generation = 0;
   private readonly socketFactory: SocketFactory;
   private readonly random: () => number;
 
@@ -103,13 +110,16 @@ export class ImConnection extends Emitter<ConnectionEvents> {
   /** Connects (and keeps reconnecting until stop()). */
   start(): void {
     if (this.stateValue !== 'stopped') return;
+    this.generation++;
     this.attempt = 0;
+    this.refreshedSinceReady = false;
     void this.open();
   }
 
   /** Closes for good; waiting requests reject with `connection_closed`. */
   stop(): void {
     if (this.stateValue === 'stopped') return;
+    this.generation++;
     this.setState('stopped');
     this.dropSocket(1000, 'client stopped');
     this.emit('stopped');
@@ -137,6 +147,7 @@ export class ImConnection extends Emitter<ConnectionEvents> {
   }
 
   private async open(): Promise<void> {
+    const generation = this.generation;
     this.setState('connecting');
     this.lastError = undefined;
     this.plannedAfterMs = undefined;
@@ -144,11 +155,11 @@ export class ImConnection extends Emitter<ConnectionEvents> {
     try {
       token = await this.options.token();
     } catch (err) {
-      if (this.stateValue !== 'connecting') return;
-      if (err instanceof ApiError && err.status >= 400 && err.status < 500) return this.giveUp(err);
-      return this.scheduleRetry();
+      if (generation !== this.generation || this.stateValue !== 'connecting') return;
+      if (isSessionOver(err)) return this.giveUp(err);
+      return this.scheduleRetry(); // offline, a 5xx, a 429: the session may be fine
     }
-    if (this.stateValue !== 'connecting') return;
+    if (generation !== this.generation || this.stateValue !== 'connecting') return;
     const { socket, auth } = this.socketFactory(this.options.url, token);
     this.current = socket;
     socket.onopen = () => {
@@ -202,9 +213,16 @@ export class ImConnection extends Emitter<ConnectionEvents> {
       if (this.refreshedSinceReady) return this.giveUp(this.closeError(code));
       this.refreshedSinceReady = true;
       this.setState('connecting');
+      const generation = this.generation;
       this.options.refresh().then(
-        () => this.stateValue === 'connecting' && void this.open(),
-        (err: unknown) => this.giveUp(err instanceof ApiError ? err : this.closeError(code)),
+        () => generation === this.generation && this.stateValue === 'connecting' && void this.open(),
+        (err: unknown) => {
+          if (generation !== this.generation) return;
+          if (isSessionOver(err)) return this.giveUp(err);
+          // could not reach auth: try again later, with a fresh chance to refresh
+          this.refreshedSinceReady = false;
+          this.scheduleRetry();
+        },
       );
       return;
     }

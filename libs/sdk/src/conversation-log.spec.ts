@@ -41,4 +41,14 @@ describe('ConversationLog', () => {
     assert.deepEqual(log.gaps(), []);
     assert.equal(log.contiguousUpTo('c'), 6);
   });
+
+  it('a change to a message not held: kept above the contiguous point, ignored in history not loaded', () => {
+    const log = new ConversationLog();
+    log.startAt('c', 10);
+    assert.equal(log.update({ ...msg(3), version: 4 }), false, 'history not loaded stays unloaded');
+    assert.equal(log.lowest('c'), 0);
+    assert.equal(log.update({ ...msg(12), version: 5 }), true);
+    assert.equal(log.hasGap('c'), true);
+    assert.deepEqual(log.gaps(), [{ conversationId: 'c', afterSeq: 9, missingFrom: 10, missingTo: 11 }]);
+  });
 });

@@ -8,36 +8,48 @@ export interface Gap {
   missingTo: number;
 }
 
+interface Held {
+  bySeq: Map<number, Message>;
+  /** Every seq from the start (1, or startAt) up to this one is held. */
+  contiguous: number;
+  lowest: number;
+  highest: number;
+}
+
 /**
  * What a client needs for "at-least-once delivery, exactly-once effect": it keeps each
  * conversation's messages by seq, drops duplicates, and reports gaps (a seq arrived but an
  * earlier one did not), which the client heals with sync.
  */
 export class ConversationLog {
-  private readonly byConversation = new Map<string, Map<number, Message>>();
-  private readonly contiguous = new Map<string, number>();
+  private readonly conversations = new Map<string, Held>();
 
   /** Adds a message; false when it was a duplicate. */
   add(message: Message): boolean {
-    let seqs = this.byConversation.get(message.conversationId);
-    if (!seqs) this.byConversation.set(message.conversationId, (seqs = new Map()));
-    if (seqs.has(message.seq)) return false;
-    seqs.set(message.seq, message);
-    let upTo = this.contiguous.get(message.conversationId) ?? 0;
-    while (seqs.has(upTo + 1)) upTo++;
-    this.contiguous.set(message.conversationId, upTo);
+    const held = this.held(message.conversationId);
+    if (held.bySeq.has(message.seq)) return false;
+    held.bySeq.set(message.seq, message);
+    held.lowest = held.lowest === 0 ? message.seq : Math.min(held.lowest, message.seq);
+    held.highest = Math.max(held.highest, message.seq);
+    while (held.bySeq.has(held.contiguous + 1)) held.contiguous++;
     return true;
   }
 
   /**
    * Applies a changed message (message.updated, sync's `updated`): it replaces the held one when
-   * its version is newer; false when it changed nothing. Adds it when not held yet.
+   * its version is newer; false when it changed nothing. A change to a message not held is kept
+   * only above the contiguous point (a message still to come); older ones are history not
+   * loaded, which arrives in its current state when it is.
    */
   update(message: Message): boolean {
-    const held = this.byConversation.get(message.conversationId)?.get(message.seq);
-    if (!held) return this.add(message);
-    if (held.version >= message.version) return false;
-    this.byConversation.get(message.conversationId)!.set(message.seq, message);
+    const held = this.conversations.get(message.conversationId);
+    const current = held?.bySeq.get(message.seq);
+    if (!current) {
+      if (held && message.seq <= held.contiguous) return false;
+      return this.add(message);
+    }
+    if (current.version >= message.version) return false;
+    held!.bySeq.set(message.seq, message);
     return true;
   }
 
@@ -47,47 +59,59 @@ export class ConversationLog {
    * contiguous.
    */
   startAt(conversationId: string, seq: number): void {
-    const seqs = this.byConversation.get(conversationId) ?? new Map<number, Message>();
-    this.byConversation.set(conversationId, seqs);
-    let upTo = Math.max(this.contiguous.get(conversationId) ?? 0, seq - 1);
-    while (seqs.has(upTo + 1)) upTo++;
-    this.contiguous.set(conversationId, upTo);
+    const held = this.held(conversationId);
+    held.contiguous = Math.max(held.contiguous, seq - 1);
+    while (held.bySeq.has(held.contiguous + 1)) held.contiguous++;
   }
 
   /** Lowest seq held (0 when none): where loading older history continues. */
   lowest(conversationId: string): number {
-    const seqs = this.byConversation.get(conversationId);
-    return seqs && seqs.size > 0 ? Math.min(...seqs.keys()) : 0;
+    return this.conversations.get(conversationId)?.lowest ?? 0;
   }
 
   /** Highest seq such that every seq from the start (1, or startAt) up to it is present. */
   contiguousUpTo(conversationId: string): number {
-    return this.contiguous.get(conversationId) ?? 0;
+    return this.conversations.get(conversationId)?.contiguous ?? 0;
   }
 
   highest(conversationId: string): number {
-    const seqs = this.byConversation.get(conversationId);
-    return seqs && seqs.size > 0 ? Math.max(...seqs.keys()) : 0;
+    return this.conversations.get(conversationId)?.highest ?? 0;
+  }
+
+  /** Whether a seq above the contiguous point is held (something before it is missing). */
+  hasGap(conversationId: string): boolean {
+    const held = this.conversations.get(conversationId);
+    return !!held && held.highest > held.contiguous;
   }
 
   gaps(): Gap[] {
     const out: Gap[] = [];
-    for (const [conversationId, seqs] of this.byConversation) {
-      const upTo = this.contiguousUpTo(conversationId);
-      const above = [...seqs.keys()].filter((s) => s > upTo);
-      if (above.length > 0)
-        out.push({
-          conversationId,
-          afterSeq: upTo,
-          missingFrom: upTo + 1,
-          missingTo: Math.min(...above) - 1,
-        });
+    for (const [conversationId, held] of this.conversations) {
+      if (held.highest <= held.contiguous) continue;
+      let next = held.contiguous + 2;
+      while (!held.bySeq.has(next)) next++;
+      out.push({
+        conversationId,
+        afterSeq: held.contiguous,
+        missingFrom: held.contiguous + 1,
+        missingTo: next - 1,
+      });
     }
     return out;
   }
 
   /** The conversation's messages in seq order. */
   messages(conversationId: string): Message[] {
-    return [...(this.byConversation.get(conversationId)?.values() ?? [])].sort((a, b) => a.seq - b.seq);
+    return [...(this.conversations.get(conversationId)?.bySeq.values() ?? [])].sort((a, b) => a.seq - b.seq);
+  }
+
+  private held(conversationId: string): Held {
+    let held = this.conversations.get(conversationId);
+    if (!held)
+      this.conversations.set(
+        conversationId,
+        (held = { bySeq: new Map(), contiguous: 0, lowest: 0, highest: 0 }),
+      );
+    return held;
   }
 }

@@ -9,10 +9,13 @@ export * from './outbox.js';
 export * from './chat.js';
 export type {
   AnyServerFrame,
+  Attachment,
   Conversation,
   Media,
   Message,
   Presence,
+  SearchResult,
   ServerFrameOf,
   User,
 } from '@im/proto/client/v1';
+export * from './tenant-admin.js';

@@ -142,6 +142,7 @@ export class Platform {
         ...this.baseEnv,
         ...this.downstreamEnv(),
         WEB_CLIENT_DIR: join(repoRoot(), 'apps/web/dist'),
+        WEB_CLIENT_MEDIA_ORIGIN: new URL(this.baseEnv.S3_ENDPOINT!).origin,
         ...this.extraEnv?.gateway,
         ...extra,
       },

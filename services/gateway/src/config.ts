@@ -17,6 +17,13 @@ export const gatewayConfigSchema = z.object({
     .string()
     .optional()
     .describe('directory of the built web client (apps/web/dist) to serve at /; unset: the API only'),
+  WEB_CLIENT_MEDIA_ORIGIN: z
+    .string()
+    .regex(/^https?:\/\/[^/]+$/, 'an origin: scheme://host[:port]')
+    .optional()
+    .describe(
+      "origin of the S3 store's signed URLs, the only place the web client loads images from besides itself (unset: any https origin)",
+    ),
   TRUST_PROXY: env.bool('take the client IP from X-Forwarded-For (behind a load balancer)', false),
   REST_BODY_LIMIT_BYTES: env.int('largest accepted REST request body', 65_536, 1_024, 10_485_760),
   WS_MAX_FRAME_BYTES: env.int(

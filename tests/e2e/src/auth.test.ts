@@ -132,15 +132,18 @@ describe('auth through the gateway', () => {
     // how fast revocation spreads is measured, not asserted here (docs/security.md)
     const [u] = await registerUsers(platform, 1, 'logout');
     const socket = await u!.connect();
+    const stale = new ImClient(u!.baseUrl);
+    stale.session = u!.session; // a copy of the tokens kept elsewhere
     await u!.logout();
+    assert.equal(u!.session, undefined, 'the client forgets the session');
     const closed = await socket.closed;
     assert.equal(closed.code, 4401);
-    await rejects(u!.me(), 'session_revoked', 401);
+    await rejects(stale.me(), 'session_revoked', 401);
     await assert.rejects(
-      ImSocket.connect(u!.wsUrl, u!.session!.accessToken),
+      ImSocket.connect(stale.wsUrl, stale.session!.accessToken),
       (e: unknown) => e instanceof ApiError && e.code === 'session_revoked',
     );
-    await rejects(u!.refresh(), 'session_revoked', 401);
+    await rejects(stale.refresh(), 'session_revoked', 401);
   });
 
   describe('access tokens that must be refused (REST 401 and WebSocket close 4401)', () => {

@@ -77,6 +77,7 @@ describe('im CLI', () => {
     const status: string[] = [];
     createInterface({ input: tail.stdout }).on('line', (l) => lines.push(l));
     createInterface({ input: tail.stderr }).on('line', (l) => status.push(l));
+    const exited = new Promise<number | null>((resolve) => tail.once('exit', (code) => resolve(code)));
     try {
       await eventually(() => assert.ok(status.includes('{"connection":"open"}'), status.join('\n')));
       const sent = await im(dirA, ['send', conv.id, 'hello', 'from', 'the', 'cli', '--json']);
@@ -92,7 +93,7 @@ describe('im CLI', () => {
     } finally {
       tail.kill('SIGINT');
     }
-    assert.equal(await new Promise((r) => tail.once('exit', r)), 0, 'Ctrl-C ends tail cleanly');
+    assert.equal(await exited, 0, 'Ctrl-C ends tail cleanly');
 
     const history = await im(dirB, ['history', conv.id, '--limit', '10']);
     assert.equal(history.code, 0, history.stderr);
@@ -112,7 +113,10 @@ describe('im CLI', () => {
     assert.equal(badPassword.code, 1);
     assert.match(badPassword.stderr, /invalid_credentials/);
 
-    await im(dir, ['login', carol!.user.username, '--url', platform.gatewayUrl()], { IM_PASSWORD: PASSWORD });
+    const login = await im(dir, ['login', carol!.user.username, '--url', platform.gatewayUrl()], {
+      IM_PASSWORD: PASSWORD,
+    });
+    assert.equal(login.code, 0, login.stderr);
     const unknown = await im(dir, ['send', '0190c0de-0000-7000-8000-000000000000', 'hi']);
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /not_found/);

@@ -72,7 +72,7 @@ describe('push notifications (Web Push, local push service)', () => {
     const again = await ana!.call<Device>('POST', '/v1/devices', body);
     assert.equal(again.id, first.id);
     const apns = await ana!.call<Device>('POST', '/v1/devices', { platform: 'apns', token: 'ab'.repeat(32) });
-    const list = async (u: ImClient) => (await u.call<{ devices: Device[] }>('GET', '/v1/devices')).devices;
+    const list = async (u: ImClient) => await u.devices();
     assert.deepEqual((await list(ana!)).map((d) => d.id).sort(), [first.id, apns.id].sort());
     assert.equal((await list(ana!)).find((d) => d.id === first.id)?.subscription?.endpoint, sub.endpoint);
 
@@ -263,14 +263,14 @@ describe('push notifications (Web Push, local push service)', () => {
     pushService.failFor(boDevice.subscriptionId, 410, 60_000);
     await ana!.sendMessage(group.id, 'g-1', 'are you there?');
     await eventually(async () => {
-      assert.deepEqual((await bo!.call<{ devices: Device[] }>('GET', '/v1/devices')).devices, []);
+      assert.deepEqual(await bo!.devices(), []);
     });
 
     await subscribe(cy!);
     await cy!.call('POST', '/v1/auth/logout');
     await cy!.login(cy!.user.username, 'correct horse battery');
     await eventually(async () => {
-      assert.deepEqual((await cy!.call<{ devices: Device[] }>('GET', '/v1/devices')).devices, []);
+      assert.deepEqual(await cy!.devices(), []);
     });
   });
 

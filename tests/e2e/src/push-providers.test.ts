@@ -60,8 +60,7 @@ describe('push providers: APNs and FCM (local servers speaking their protocols)'
   });
 
   const register = (user: ImClient, body: unknown) => user.call<Device>('POST', '/v1/devices', body);
-  const devicesOf = async (user: ImClient) =>
-    (await user.call<{ devices: Device[] }>('GET', '/v1/devices')).devices;
+  const devicesOf = async (user: ImClient) => await user.devices();
 
   it('APNs: an alert with title, body, badge, topic, push type and collapse id; a read sends a background badge', async () => {
     const [ana, bo] = await registerUsers(platform, 2, 'apns');

@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { ImClient } from '@im/sdk';
+import { ImClient, TenantAdmin } from '@im/sdk';
 import { eventually, OPERATOR_TOKEN, Platform, repoRoot } from '@im/testing';
 import { outcome } from './support/outcome.js';
 import { PASSWORD, username } from './support/users.js';
@@ -107,7 +107,7 @@ describe('tenant boundary: closed tenants, operator-made tenants, invites, tenan
 
   it('a tenant admin invites members, who cannot do what admins do; admins can open registration', async () => {
     const { name, admin } = await tenantWithAdmin();
-    const { invite } = await admin.call<{ invite: string }>('POST', '/v1/tenant/invites', {});
+    const { invite } = await new TenantAdmin(admin).createInvite();
     const member = client(name);
     await member.register(username('member'), PASSWORD, undefined, invite);
     for (const [method, path, body] of [
@@ -134,7 +134,7 @@ describe('tenant boundary: closed tenants, operator-made tenants, invites, tenan
 
   it('disabling a user ends their sessions at once and refuses login; removing them too; admins of other tenants see nothing', async () => {
     const { name, admin } = await tenantWithAdmin();
-    const { invite } = await admin.call<{ invite: string }>('POST', '/v1/tenant/invites', { role: 'member' });
+    const { invite } = await new TenantAdmin(admin).createInvite({ role: 'member' });
     const member = client(name);
     const memberName = username('soon-gone');
     await member.register(memberName, PASSWORD, undefined, invite);
@@ -175,7 +175,7 @@ describe('tenant boundary: closed tenants, operator-made tenants, invites, tenan
       users.map((u) => u.user.id),
       [admin.user.id],
     );
-    const again = await admin.call<{ invite: string }>('POST', '/v1/tenant/invites', {});
+    const again = await new TenantAdmin(admin).createInvite();
     assert.equal(
       await outcome(client(name).register(memberName, PASSWORD, undefined, again.invite)),
       '409 username_taken',
@@ -202,17 +202,17 @@ describe('tenant boundary: closed tenants, operator-made tenants, invites, tenan
 
   it('invites: two registrations race for one, exactly one wins and the loser’s name stays free; expired ones and those of a removed admin are refused', async () => {
     const { name, admin } = await tenantWithAdmin();
-    const { invite } = await admin.call<{ invite: string }>('POST', '/v1/tenant/invites', {});
+    const { invite } = await new TenantAdmin(admin).createInvite();
     const names = [username('racer'), username('racer')];
     const results = await Promise.all(
       names.map((n) => outcome(client(name).register(n, PASSWORD, undefined, invite))),
     );
     assert.deepEqual([...results].sort(), ['403 invalid_invite', 'ok']);
     const loser = names[results.indexOf('403 invalid_invite')]!;
-    const fresh = await admin.call<{ invite: string }>('POST', '/v1/tenant/invites', {});
+    const fresh = await new TenantAdmin(admin).createInvite();
     await client(name).register(loser, PASSWORD, undefined, fresh.invite);
 
-    const short = await admin.call<{ invite: string }>('POST', '/v1/tenant/invites', { ttlSeconds: 1 });
+    const short = await new TenantAdmin(admin).createInvite({ ttlSeconds: 1 });
     await new Promise((r) => setTimeout(r, 1_500));
     assert.equal(
       await outcome(client(name).register(username('late'), PASSWORD, undefined, short.invite)),
@@ -220,10 +220,10 @@ describe('tenant boundary: closed tenants, operator-made tenants, invites, tenan
     );
 
     // a second admin makes an admin invite, then is removed: the invite dies with their rights
-    const second = await admin.call<{ invite: string }>('POST', '/v1/tenant/invites', { role: 'admin' });
+    const second = await new TenantAdmin(admin).createInvite({ role: 'admin' });
     const other = client(name);
     await other.register(username('admin2'), PASSWORD, undefined, second.invite);
-    const planted = await other.call<{ invite: string }>('POST', '/v1/tenant/invites', { role: 'admin' });
+    const planted = await new TenantAdmin(other).createInvite({ role: 'admin' });
     await admin.call('DELETE', `/v1/tenant/users/${other.user.id}`);
     assert.equal(
       await outcome(client(name).register(username('comeback'), PASSWORD, undefined, planted.invite)),

@@ -3,8 +3,9 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import sharp from 'sharp';
 import { ImClient } from '@im/sdk';
-import { Platform, repoRoot } from '@im/testing';
+import { eventually, Platform, repoRoot } from '@im/testing';
 import { chromiumPath } from './support/browser.js';
 import { PASSWORD, registerUsers } from './support/users.js';
 
@@ -56,6 +57,8 @@ describe('web client in a real browser', () => {
     const deep = await fetch(`${base}/some/client/route`);
     assert.equal(deep.status, 200);
     assert.match(await deep.text(), /<div id="app">/);
+    assert.equal(root.headers.get('cache-control'), 'no-cache', 'a new deploy is picked up at once');
+    assert.equal((await fetch(`${base}/assets/index-from-an-older-build.js`)).status, 404);
     const api = await fetch(`${base}/v1/no-such-route`);
     assert.equal(api.status, 404);
     assert.equal(((await api.json()) as { error: { code: string } }).error.code, 'not_found');
@@ -122,6 +125,99 @@ describe('web client in a real browser', () => {
       await waitForSeqs(pageA, expected);
       const texts = await pageB.getByTestId('timeline').locator('.msg .text').allTextContents();
       assert.equal(texts.filter((t) => t.startsWith('offline-')).length, 5, 'each message once');
+    } finally {
+      await Promise.all([ctxA.close(), ctxB.close()]);
+    }
+  });
+
+  it('rich messaging in the browser: reply, reactions, edit, an image with its thumbnail, search', async () => {
+    const [alice, bob] = await registerUsers(platform, 2, 'webrich');
+    const conv = await alice!.createConversation('direct', [bob!.user.id]);
+    await alice!.sendMessage(conv.id, 'rich-1', 'The quarterly report is ready');
+    const [ctxA, ctxB] = await Promise.all([browser.newContext(), browser.newContext()]);
+    try {
+      const [pageA, pageB] = [await signIn(ctxA, alice!), await signIn(ctxB, bob!)];
+      for (const page of [pageA, pageB]) {
+        await page.getByTestId('conversations').locator('button').first().click();
+        await page.locator('.msg', { hasText: 'quarterly report' }).waitFor();
+      }
+
+      // Bob replies to it
+      const rootB = pageB.locator('.msg.theirs', { hasText: 'quarterly report' });
+      await rootB.hover();
+      await rootB.locator('button[title=Reply]').click();
+      await pageB.getByTestId('composer-mode').filter({ hasText: 'Replying to' }).waitFor();
+      await pageB.locator('.composer input[name=message]').fill('Great, thanks');
+      await pageB.locator('.composer input[name=message]').press('Enter');
+      for (const page of [pageA, pageB])
+        await page
+          .locator('.msg', { hasText: 'Great, thanks' })
+          .getByTestId('reply-quote')
+          .filter({ hasText: 'The quarterly report is ready' })
+          .waitFor();
+
+      // Alice reacts to the reply; both see the count, Alice's chip marked as hers
+      const replyA = pageA.locator('.msg.theirs', { hasText: 'Great, thanks' });
+      await replyA.hover();
+      await replyA.locator('button[title="React 👍"]').click();
+      await replyA.locator('.reaction.me', { hasText: '👍 1' }).waitFor();
+      await pageB
+        .locator('.msg.mine', { hasText: 'Great, thanks' })
+        .getByTestId('reaction')
+        .filter({ hasText: '👍 1' })
+        .waitFor();
+
+      // Alice edits her message
+      const rootA = pageA.locator('.msg.mine', { hasText: 'quarterly report' });
+      await rootA.hover();
+      await rootA.locator('button[title=Edit]').click();
+      await pageA.getByTestId('composer-mode').filter({ hasText: 'Editing' }).waitFor();
+      await pageA.locator('.composer input[name=message]').fill('The quarterly report is ready (final)');
+      await pageA.locator('.composer input[name=message]').press('Enter');
+      for (const page of [pageA, pageB])
+        await page
+          .locator('.msg', { hasText: 'ready (final)' })
+          .locator('.meta', { hasText: 'edited' })
+          .waitFor();
+
+      // Alice sends a photo; both see its thumbnail, loaded from the S3 store
+      const photo = join(ARTIFACTS, 'photo.png');
+      await sharp({ create: { width: 640, height: 400, channels: 3, background: { r: 30, g: 120, b: 200 } } })
+        .png()
+        .toFile(photo);
+      await pageA.locator('.composer input[type=file]').setInputFiles(photo);
+      for (const page of [pageA, pageB]) {
+        const img = page.getByTestId('attachment-image').locator('img');
+        await img.waitFor({ timeout: 30_000 });
+        await eventually(async () =>
+          assert.ok(
+            (await img.evaluate((el) => {
+              const image = el as unknown as { complete: boolean; naturalWidth: number };
+              return image.complete ? image.naturalWidth : 0;
+            })) > 0,
+            'the thumbnail loaded',
+          ),
+        );
+      }
+
+      // Bob searches and opens the hit
+      await pageB.getByTestId('conversations').locator('button').first().click();
+      const box = pageB.getByTestId('search').locator('input[name=q]');
+      await eventually(
+        async () => {
+          await box.fill('quarterly');
+          await box.press('Enter');
+          await pageB.getByTestId('search-result').first().waitFor({ timeout: 1_000 });
+        },
+        { timeoutMs: 20_000 },
+      );
+      assert.equal(
+        await pageB.getByTestId('search-result').first().locator('em').first().textContent(),
+        'quarterly',
+      );
+      await pageB.getByTestId('search-result').first().click();
+      await pageB.getByTestId('chat').locator('.msg', { hasText: 'ready (final)' }).waitFor();
+      await pageA.screenshot({ path: join(ARTIFACTS, 'rich-messaging.png') });
     } finally {
       await Promise.all([ctxA.close(), ctxB.close()]);
     }

@@ -1,15 +1,16 @@
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { AppSession } from '../app.js';
-import { conversationTitle, timeOf } from '../conversation-title.js';
+import { conversationTitle } from '../conversation-title.js';
 import { useChanges } from '../hooks.js';
+import { Composer, type ComposerMode } from './composer.js';
+import { MessageItem } from './message-item.js';
 
 export function ChatView({ session, conversationId }: { session: AppSession; conversationId: string }) {
   const { chat, directory, client } = session;
   useChanges(useCallback((l) => chat.on('change', l), [chat]));
-  const me = client.user.id;
   const state = chat.conversation(conversationId)!;
   const items = chat.timeline(conversationId);
-  const [text, setText] = useState('');
+  const [mode, setMode] = useState<ComposerMode>({ kind: 'new' });
   const [hasOlder, setHasOlder] = useState(true);
   const [failed, setFailed] = useState('');
   const list = useRef<HTMLDivElement>(null);
@@ -47,10 +48,9 @@ export function ChatView({ session, conversationId }: { session: AppSession; con
     if (el.scrollHeight <= el.clientHeight && hasOlder) void loadOlder();
   });
 
-  const lastSeq = state.lastSeq;
   useEffect(() => {
     if (document.visibilityState === 'visible' && state.unreadCount > 0) void chat.markRead(conversationId);
-  }, [lastSeq, state.unreadCount]);
+  }, [state.lastSeq, state.unreadCount]);
 
   function onScroll() {
     const el = list.current!;
@@ -58,40 +58,27 @@ export function ChatView({ session, conversationId }: { session: AppSession; con
     if (el.scrollTop < 80) void loadOlder();
   }
 
-  async function send(e: Event) {
-    e.preventDefault();
-    const body = text.trim();
-    if (!body) return;
-    setText('');
-    setFailed('');
-    stick.current = true;
-    await chat.send(conversationId, body);
-  }
-
   const readByOthers = Math.max(0, ...Object.values(state.readBy));
   const typing = state.typing.map((u) => directory.name(u));
+  const showSender = state.conversation.type !== 'direct';
   return (
     <div class="chat" data-testid="chat">
-      <h2>{conversationTitle(state.conversation, me, directory)}</h2>
+      <h2>{conversationTitle(state.conversation, client.user.id, directory)}</h2>
       <div class="timeline" ref={list} onScroll={onScroll} data-testid="timeline">
         {!hasOlder && <p class="start">This is the beginning of the conversation.</p>}
-        {items.map(({ message: m, pending }) => (
-          <div
-            key={pending ? m.id : `${m.seq}`}
-            class={`msg ${m.senderId === me ? 'mine' : 'theirs'} ${pending ? 'pending' : ''}`}
-            data-seq={m.seq}
-            data-pending={pending ? 'true' : undefined}
-          >
-            {m.senderId !== me && state.conversation.type !== 'direct' && (
-              <span class="sender">{directory.name(m.senderId)}</span>
-            )}
-            <span class="text">{m.deleted ? <em>deleted</em> : m.text}</span>
-            <span class="meta">
-              {m.editedAt && 'edited · '}
-              {timeOf(m.createdAt)}
-              {m.senderId === me && (pending ? ' · sending' : readByOthers >= m.seq ? ' · read' : ' · sent')}
-            </span>
-          </div>
+        {items.map(({ message, pending }) => (
+          <MessageItem
+            key={pending ? message.id : `${message.seq}`}
+            session={session}
+            message={message}
+            pending={pending}
+            showSender={showSender}
+            readByOthers={readByOthers}
+            actions={{
+              reply: (m) => setMode({ kind: 'reply', to: m }),
+              edit: (m) => setMode({ kind: 'edit', message: m }),
+            }}
+          />
         ))}
       </div>
       <p class="typing" data-testid="typing">
@@ -102,22 +89,16 @@ export function ChatView({ session, conversationId }: { session: AppSession; con
           {failed}
         </p>
       )}
-      <form class="composer" onSubmit={send}>
-        <input
-          name="message"
-          placeholder="Write a message"
-          autoComplete="off"
-          value={text}
-          disabled={state.conversation.archived}
-          onInput={(e) => {
-            setText(e.currentTarget.value);
-            chat.typing(conversationId);
-          }}
-        />
-        <button type="submit" disabled={!text.trim()}>
-          Send
-        </button>
-      </form>
+      <Composer
+        session={session}
+        conversationId={conversationId}
+        mode={mode}
+        disabled={state.conversation.archived}
+        onDone={() => {
+          setMode({ kind: 'new' });
+          stick.current = true;
+        }}
+      />
     </div>
   );
 }

@@ -5,6 +5,7 @@ import { useChanges } from '../hooks.js';
 import { ChatView } from './chat-view.js';
 import { ConversationList } from './conversation-list.js';
 import { NewConversation } from './new-conversation.js';
+import { SearchPanel } from './search-panel.js';
 
 const STATE_LABEL = {
   open: 'connected',
@@ -42,6 +43,7 @@ export function MainView({ session, onLogout }: { session: AppSession; onLogout(
         </button>
       </header>
       <aside>
+        <SearchPanel session={session} onOpen={setSelected} />
         <NewConversation session={session} onCreated={setSelected} />
         <ConversationList session={session} selected={selected} onSelect={setSelected} />
       </aside>

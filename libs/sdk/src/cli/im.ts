@@ -164,8 +164,10 @@ async function loggedIn(): Promise<ImClient> {
   const client = new ImClient(profile.url, profile.tenant);
   client.session = profile.session;
   client.onSession = (session) => {
-    if (session) void saveProfile({ ...profile, session } satisfies Profile);
+    if (session) saveProfile({ ...profile, session } satisfies Profile).catch(() => undefined);
   };
+  // another `im` may have refreshed the shared session meanwhile: use its tokens, not the spent ones
+  client.refreshCoordinator = { lock: (fn) => fn(), latest: async () => (await loadProfile())?.session };
   return client;
 }
 

@@ -1,4 +1,4 @@
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Session } from '../client.js';
@@ -24,7 +24,10 @@ export async function loadProfile(): Promise<Profile | undefined> {
 
 export async function saveProfile(profile: Profile): Promise<void> {
   await mkdir(dir(), { recursive: true, mode: 0o700 });
-  await writeFile(join(dir(), 'session.json'), JSON.stringify(profile, null, 2), { mode: 0o600 });
+  // write-then-rename: a concurrent reader sees the old file or the new one, never half of one
+  const tmp = join(dir(), `session.json.${process.pid}.tmp`);
+  await writeFile(tmp, JSON.stringify(profile, null, 2), { mode: 0o600 });
+  await rename(tmp, join(dir(), 'session.json'));
 }
 
 export async function clearProfile(): Promise<void> {

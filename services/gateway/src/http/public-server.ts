@@ -65,7 +65,7 @@ export class PublicServer implements EdgeServer {
     });
     app.setErrorHandler((err, _req, reply) => this.sendError(reply, err));
     const webClientDir = this.config.WEB_CLIENT_DIR;
-    if (webClientDir) await serveWebClient(app, webClientDir);
+    if (webClientDir) await serveWebClient(app, webClientDir, this.config.WEB_CLIENT_MEDIA_ORIGIN);
     app.setNotFoundHandler(
       (req, reply) =>
         (webClientDir ? sendAppShell(req, reply) : undefined) ??

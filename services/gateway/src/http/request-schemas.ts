@@ -196,23 +196,16 @@ export const completeUploadBody = z.object({
 
 export const mediaParams = z.object({ mediaId: id });
 
-export const presenceQuery = z.object({
-  userIds: z
-    .string()
-    .min(1)
-    .transform((s) => s.split(',').map((x) => x.trim()))
-    .pipe(z.array(id).min(1).max(200))
-    .describe('comma-separated user ids, at most 200'),
-});
+const commaSeparatedUserIds = z
+  .string()
+  .min(1)
+  .transform((s) => s.split(',').map((x) => x.trim()))
+  .pipe(z.array(id).min(1).max(200))
+  .describe('comma-separated user ids, at most 200');
 
-export const usersQuery = z.object({
-  ids: z
-    .string()
-    .min(1)
-    .transform((s) => s.split(',').map((x) => x.trim()))
-    .pipe(z.array(id).min(1).max(200))
-    .describe('comma-separated user ids, at most 200'),
-});
+export const presenceQuery = z.object({ userIds: commaSeparatedUserIds });
+
+export const usersQuery = z.object({ ids: commaSeparatedUserIds });
 
 export const usernameParams = z.object({
   username: z.string().min(1).max(64).describe('the exact username'),

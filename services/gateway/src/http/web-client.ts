@@ -6,34 +6,54 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 /** Paths that belong to the API: never answered with the web client's index.html. */
 const API_PREFIXES = ['/v1/', '/.well-known/'];
 
-// The app loads only its own files; it talks to this origin (REST, WebSocket) and shows images
-// from the S3 store's signed URLs, which may be on another host.
-const CSP = [
-  "default-src 'self'",
-  "connect-src 'self' ws: wss:",
-  "img-src 'self' data: blob: http: https:",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+/**
+ * The app loads only its own files and talks only to this origin (REST and WebSocket: 'self'
+ * covers ws/wss of the same host). Images come from the S3 store's signed URLs: `mediaOrigin`
+ * when configured, else any https origin.
+ */
+function contentSecurityPolicy(mediaOrigin: string | undefined): string {
+  return [
+    "default-src 'self'",
+    "connect-src 'self'",
+    `img-src 'self' data: blob: ${mediaOrigin ?? 'https:'}`,
+    "object-src 'none'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
 
 /**
  * Serves the built reference web client (apps/web/dist) at `/`, same origin as the API, so it
  * needs no CORS. Unknown non-API GETs get index.html (the app routes on the client).
  */
-export async function serveWebClient(app: FastifyInstance, dir: string): Promise<void> {
+export async function serveWebClient(
+  app: FastifyInstance,
+  dir: string,
+  mediaOrigin: string | undefined,
+): Promise<void> {
+  const csp = contentSecurityPolicy(mediaOrigin);
   const root = resolve(dir);
   if (!existsSync(join(root, 'index.html')))
     throw new Error(`WEB_CLIENT_DIR=${dir} has no index.html (build it: npm run build -w apps/web)`);
   app.addHook('onSend', async (req, reply, payload) => {
     if (!isApi(req.url)) {
-      reply.header('content-security-policy', CSP);
+      reply.header('content-security-policy', csp);
       reply.header('x-content-type-options', 'nosniff');
       reply.header('referrer-policy', 'no-referrer');
     }
     return payload;
   });
-  await app.register(fastifyStatic, { root, index: 'index.html', wildcard: false, maxAge: '1h' });
+  // hashed assets are immutable; index.html must be fetched again after every deploy
+  await app.register(fastifyStatic, {
+    root,
+    index: 'index.html',
+    wildcard: false,
+    maxAge: '1y',
+    immutable: true,
+    setHeaders: (res, path) => {
+      if (path.endsWith('.html')) res.header('cache-control', 'no-cache');
+    },
+  });
 }
 
 export function isApi(url: string): boolean {
@@ -42,6 +62,8 @@ export function isApi(url: string): boolean {
 
 /** The not-found answer for a client-side route: the app's entry page (never cached). */
 export function sendAppShell(req: FastifyRequest, reply: FastifyReply): FastifyReply | undefined {
-  if (req.method !== 'GET' || isApi(req.url)) return undefined;
+  const path = req.url.split('?')[0]!;
+  // a missing file (an asset of an older build) is a 404, not the app shell served as script
+  if (req.method !== 'GET' || isApi(path) || /\.[a-z0-9]+$/i.test(path)) return undefined;
   return reply.header('cache-control', 'no-cache').sendFile('index.html');
 }

@@ -47,7 +47,9 @@ describe('SDK across a gateway crash', () => {
 
       for (let i = 0; i < 200; i++) await chatA.send(conv.id, `m-${i}`);
       await eventually(() => assert.ok(acked >= 60, `acked ${acked}`), { timeoutMs: 30_000 });
+      const unackedAtKill = chatA.outbox.pending().length;
       await platform.gateways[0]!.kill();
+      assert.ok(unackedAtKill > 0, 'the crash came with sends in flight');
       await eventually(() => assert.equal(chatA.outbox.pending().length, 0, `acked ${acked}`), {
         timeoutMs: 60_000,
       });
