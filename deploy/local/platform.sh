@@ -128,7 +128,8 @@ start_service auth GRPC_PORT="${GRPC[auth]}" DEFAULT_TENANT_REGISTRATION="${DEFA
   AUTH_OPERATOR_TOKEN="$AUTH_OPERATOR_TOKEN"
 start_service message GRPC_PORT="${GRPC[message]}" AUTH_GRPC_ADDR="$(addr auth)" MEDIA_GRPC_ADDR="$(addr media)"
 start_service presence GRPC_PORT="${GRPC[presence]}" MESSAGE_GRPC_ADDR="$(addr message)"
-start_service media GRPC_PORT="${GRPC[media]}" MESSAGE_GRPC_ADDR="$(addr message)"
+start_service media GRPC_PORT="${GRPC[media]}" MESSAGE_GRPC_ADDR="$(addr message)" \
+  S3_CORS_ALLOWED_ORIGINS="http://127.0.0.1:$GATEWAY_PORT,http://localhost:$GATEWAY_PORT"
 start_service notification GRPC_PORT="${GRPC[notification]}" PRESENCE_GRPC_ADDR="$(addr presence)" \
   MESSAGE_GRPC_ADDR="$(addr message)" AUTH_GRPC_ADDR="$(addr auth)" WEBPUSH_ALLOW_HTTP_LOOPBACK=true \
   WEBHOOK_ALLOW_HTTP_LOOPBACK=true

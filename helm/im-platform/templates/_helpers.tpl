@@ -90,6 +90,9 @@ helm.sh/chart: {{ printf "%s-%s" $root.Chart.Name $root.Chart.Version }}
 {{- with $root.Values.infrastructure.s3.publicEndpoint }}
 - { name: S3_PUBLIC_ENDPOINT, value: {{ . | quote }} }
 {{- end }}
+{{- with $root.Values.infrastructure.s3.corsAllowedOrigins }}
+- { name: S3_CORS_ALLOWED_ORIGINS, value: {{ . | quote }} }
+{{- end }}
 - { name: S3_REGION, value: {{ $root.Values.infrastructure.s3.region | default "us-east-1" | quote }} }
 - { name: S3_BUCKET, value: {{ $root.Values.infrastructure.s3.bucket | default "im-media" | quote }} }
 - name: S3_ACCESS_KEY_ID

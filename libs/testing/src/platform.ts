@@ -97,7 +97,12 @@ export class Platform {
       });
       await Promise.all([
         platform.startService('presence', { MESSAGE_GRPC_ADDR: platform.grpc('message') }),
-        platform.startService('media', { GRPC_PORT: mediaPort, MESSAGE_GRPC_ADDR: platform.grpc('message') }),
+        platform.startService('media', {
+          GRPC_PORT: mediaPort,
+          MESSAGE_GRPC_ADDR: platform.grpc('message'),
+          // the web client in the browser tests uploads straight to the store (signed URLs)
+          S3_CORS_ALLOWED_ORIGINS: '*',
+        }),
       ]);
       await platform.startService('notification', platform.notificationDependencies());
       for (let i = 0; i < (options.gateways ?? 1); i++) await platform.startGateway();
@@ -178,7 +183,8 @@ export class Platform {
       HTTP_PORT: String(old.ports.httpPort),
     };
     if (name === 'message') Object.assign(base, this.messageDependencies());
-    if (name === 'media') base.MESSAGE_GRPC_ADDR = this.grpc('message');
+    if (name === 'media')
+      Object.assign(base, { MESSAGE_GRPC_ADDR: this.grpc('message'), S3_CORS_ALLOWED_ORIGINS: '*' });
     if (name === 'presence') base.MESSAGE_GRPC_ADDR = this.grpc('message');
     if (name === 'notification') Object.assign(base, this.notificationDependencies());
     return this.startService(name, { ...base, ...env }, `${name}-restart`);

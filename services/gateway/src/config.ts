@@ -22,7 +22,7 @@ export const gatewayConfigSchema = z.object({
     .regex(/^https?:\/\/[^/]+$/, 'an origin: scheme://host[:port]')
     .optional()
     .describe(
-      "origin of the S3 store's signed URLs, the only place the web client loads images from besides itself (unset: any https origin)",
+      "origin of the S3 store's signed URLs, the only place besides itself the web client uploads to and loads images from (unset: any https origin)",
     ),
   TRUST_PROXY: env.bool('take the client IP from X-Forwarded-For (behind a load balancer)', false),
   REST_BODY_LIMIT_BYTES: env.int('largest accepted REST request body', 65_536, 1_024, 10_485_760),

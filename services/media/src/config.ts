@@ -18,6 +18,9 @@ export const mediaConfigSchema = z.object({
       'S3 endpoint put into signed URLs for clients, when they reach the store by another address',
     )
     .refine((v) => v === undefined || /^https?:\/\//.test(v), { message: 'must be an http(s) URL' }),
+  S3_CORS_ALLOWED_ORIGINS: env.optionalString(
+    "origins (comma-separated, or *) of web apps that upload and download with signed URLs from a browser: set as the bucket's CORS rules at start; unset: the bucket's CORS is left as it is",
+  ),
   S3_REGION: env.string('S3 region').default('us-east-1'),
   S3_ACCESS_KEY_ID: env.string('S3 access key'),
   S3_SECRET_ACCESS_KEY: env.string('S3 secret key'),

@@ -28,8 +28,13 @@ describe('web client in a real browser', () => {
     await platform?.stop();
   });
 
+  const browserLog: string[] = [];
+
   async function signIn(context: BrowserContext, user: ImClient, shot?: string): Promise<Page> {
     const page = await context.newPage();
+    // what the app logs goes into a failing test's message
+    page.on('console', (m) => browserLog.push(`${user.user.username} console.${m.type()}: ${m.text()}`));
+    page.on('pageerror', (e) => browserLog.push(`${user.user.username} page error: ${e.message}`));
     await page.goto(base);
     const form = page.getByTestId('login');
     await form.locator('input[name=username]').fill(user.user.username);
@@ -188,7 +193,10 @@ describe('web client in a real browser', () => {
       await pageA.locator('.composer input[type=file]').setInputFiles(photo);
       for (const page of [pageA, pageB]) {
         const img = page.getByTestId('attachment-image').locator('img');
-        await img.waitFor({ timeout: 30_000 });
+        await img.waitFor({ timeout: 30_000 }).catch(async (err: unknown) => {
+          await page.screenshot({ path: join(ARTIFACTS, 'image-missing.png') });
+          throw new Error(`${String(err)}\n${browserLog.slice(-20).join('\n')}`);
+        });
         await eventually(async () =>
           assert.ok(
             (await img.evaluate((el) => {

@@ -56,6 +56,8 @@ export function Composer({
         filename: picked.name,
         contentType: picked.type || 'application/octet-stream',
       });
+      // a message may carry only ready media (images: once their thumbnails are made)
+      await client.waitUntilReady(media.id);
       await chat.send(conversationId, text.trim(), { attachments: [{ mediaId: media.id }] });
       setText('');
     } catch (err) {

@@ -1,3 +1,4 @@
+import type { Message } from '@im/sdk';
 import type { AppSession } from '../app.js';
 import { conversationTitle, directPeer, timeOf } from '../conversation-title.js';
 
@@ -31,9 +32,7 @@ export function ConversationList({
               <span class="title">{conversationTitle(c, me, directory)}</span>
               <span class="time">{timeOf(last?.createdAt)}</span>
               <span class="preview">
-                {last
-                  ? `${last.senderId === me ? 'You: ' : ''}${last.deleted ? 'deleted' : last.text}`
-                  : 'No messages yet'}
+                {last ? `${last.senderId === me ? 'You: ' : ''}${preview(last)}` : 'No messages yet'}
               </span>
               {s.unreadCount > 0 && (
                 <span class="badge" data-testid="unread">
@@ -47,4 +46,10 @@ export function ConversationList({
       })}
     </ul>
   );
+}
+
+function preview(m: Message): string {
+  if (m.deleted) return 'deleted';
+  if (m.text) return m.text;
+  return m.attachments?.length ? `📎 ${m.attachments[0]!.filename || 'a file'}` : '';
 }

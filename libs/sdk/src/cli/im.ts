@@ -114,6 +114,7 @@ async function main(argv: string[]): Promise<void> {
         filename: basename(args[1]!),
         contentType: values.type ?? contentTypeOf(args[1]!),
       });
+      await client.waitUntilReady(media.id); // only ready media can be attached
       const message = await client.sendMessage(args[0]!, globalThis.crypto.randomUUID(), values.text ?? '', {
         attachments: [{ mediaId: media.id }],
       });

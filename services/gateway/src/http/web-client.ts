@@ -7,14 +7,14 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 const API_PREFIXES = ['/v1/', '/.well-known/'];
 
 /**
- * The app loads only its own files and talks only to this origin (REST and WebSocket: 'self'
- * covers ws/wss of the same host). Images come from the S3 store's signed URLs: `mediaOrigin`
- * when configured, else any https origin.
+ * The app loads only its own files and talks to this origin (REST and WebSocket: 'self' covers
+ * ws/wss of the same host) and to the S3 store, where it uploads and loads images through signed
+ * URLs: `mediaOrigin` when configured, else any https origin.
  */
 function contentSecurityPolicy(mediaOrigin: string | undefined): string {
   return [
     "default-src 'self'",
-    "connect-src 'self'",
+    `connect-src 'self' ${mediaOrigin ?? 'https:'}`,
     `img-src 'self' data: blob: ${mediaOrigin ?? 'https:'}`,
     "object-src 'none'",
     "base-uri 'none'",

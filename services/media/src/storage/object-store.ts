@@ -10,6 +10,7 @@ import {
   HeadBucketCommand,
   HeadObjectCommand,
   ListPartsCommand,
+  PutBucketCorsCommand,
   PutObjectCommand,
   S3Client,
   UploadPartCommand,
@@ -63,6 +64,34 @@ export class ObjectStore implements OnModuleInit {
         if (err.name !== 'BucketAlreadyOwnedByYou' && err.name !== 'BucketAlreadyExists') throw err;
       });
     }
+    const origins = this.config.S3_CORS_ALLOWED_ORIGINS?.split(',')
+      .map((o) => o.trim())
+      .filter(Boolean);
+    if (origins?.length) await this.allowBrowsers(origins);
+  }
+
+  /**
+   * Browsers PUT parts and GET files straight from the store, so it must answer their CORS
+   * preflights; the multipart helper reads each part's ETag, so that header is exposed. Signed URLs
+   * are the credential: no cookies are involved.
+   */
+  private async allowBrowsers(origins: string[]): Promise<void> {
+    await this.s3.send(
+      new PutBucketCorsCommand({
+        Bucket: this.bucket,
+        CORSConfiguration: {
+          CORSRules: [
+            {
+              AllowedOrigins: origins,
+              AllowedMethods: ['GET', 'HEAD', 'PUT'],
+              AllowedHeaders: ['*'],
+              ExposeHeaders: ['ETag'],
+              MaxAgeSeconds: 3_600,
+            },
+          ],
+        },
+      }),
+    );
   }
 
   private get ttl(): number {
