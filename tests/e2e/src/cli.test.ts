@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import sharp from 'sharp';
 import { eventually, Platform, repoRoot } from '@im/testing';
 import { PASSWORD, registerUsers } from './support/users.js';
 
@@ -98,6 +99,20 @@ describe('im CLI', () => {
     const history = await im(dirB, ['history', conv.id, '--limit', '10']);
     assert.equal(history.code, 0, history.stderr);
     assert.match(history.stdout, /#1 .*before-tail\n#2 .*hello from the cli\n$/);
+
+    const photo = join(dirA, 'chart.png');
+    await sharp({ create: { width: 64, height: 48, channels: 3, background: '#3366cc' } })
+      .png()
+      .toFile(photo);
+    const upload = await im(dirA, ['upload', conv.id, photo, '--text', 'the chart', '--json']);
+    assert.equal(upload.code, 0, upload.stderr);
+    const { message: withFile } = JSON.parse(upload.stdout) as {
+      message: { seq: number; text: string; attachments: Array<{ contentType: string; width: number }> };
+    };
+    assert.deepEqual(
+      [withFile.seq, withFile.text, withFile.attachments[0]?.contentType, withFile.attachments[0]?.width],
+      [3, 'the chart', 'image/png', 64],
+    );
   });
 
   it('clear errors: not logged in, a refused call (with the API code), bad usage, wrong password', async () => {
