@@ -52,7 +52,7 @@ export interface RefreshCoordinator {
   latest(): Session | undefined | Promise<Session | undefined>;
 }
 
-/** Refresh this long before the access token expires. */
+/** Refresh this long before the access token expires (at most half its lifetime ahead). */
 const REFRESH_AHEAD_MS = 60_000;
 
 export class ImClient {
@@ -82,7 +82,8 @@ export class ImClient {
   /** A valid access token: refreshed first when it expires within a minute (one refresh at a time). */
   async accessToken(): Promise<string> {
     if (!this.current) throw new ApiError('unauthenticated', 'not logged in', 401);
-    if (Date.now() >= this.expiresAt - REFRESH_AHEAD_MS) await this.refresh();
+    const ahead = Math.min(REFRESH_AHEAD_MS, (this.current.expiresIn * 1000) / 2);
+    if (Date.now() >= this.expiresAt - ahead) await this.refresh();
     return this.current.accessToken;
   }
 

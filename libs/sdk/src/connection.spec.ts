@@ -212,6 +212,40 @@ describe('ImConnection', () => {
     assert.equal(sockets.length, 2);
   });
 
+  it("hands the server a fresh token (auth.refresh) 45 s before the socket's token expires", async () => {
+    const jwt = (exp: number) => `e30.${Buffer.from(JSON.stringify({ exp })).toString('base64url')}.c2ln`; // {}.{exp}.sig
+    const { factory, sockets } = fakeSockets();
+    let current = jwt(120); // the mocked clock starts at 0
+    const conn = new ImConnection({
+      url: 'ws://x/v1/ws',
+      token: async () => current,
+      refresh: async () => current,
+      socketFactory: factory,
+      pingIntervalMs: 1_000_000,
+    });
+    conn.start();
+    await settle();
+    sockets[0]!.ready();
+    current = jwt(1_020); // what the client's refresh will have made by then
+    mock.timers.tick(74_999);
+    await settle();
+    assert.equal(sockets[0]!.lastSent('auth.refresh'), undefined);
+    mock.timers.tick(1);
+    await settle();
+    const renewal = sockets[0]!.lastSent('auth.refresh');
+    assert.equal(renewal?.token, current);
+    sockets[0]!.push({ type: 'ack', id: renewal!.id });
+    await settle();
+    current = jwt(2_000);
+    mock.timers.tick(899_999); // the next renewal: 45 s before the new token's expiry
+    await settle();
+    assert.equal(sockets[0]!.sent.filter((f) => f.type === 'auth.refresh').length, 1);
+    mock.timers.tick(1);
+    await settle();
+    assert.equal(sockets[0]!.sent.filter((f) => f.type === 'auth.refresh').length, 2);
+    assert.equal(conn.state, 'open');
+  });
+
   it('stop() closes for good: no reconnect afterwards', async () => {
     const { conn, sockets } = connection();
     conn.start();

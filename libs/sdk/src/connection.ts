@@ -3,6 +3,7 @@ import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { Emitter } from './emitter.js';
 import { ApiError } from './errors.js';
 import { PendingRequests } from './pending-requests.js';
+import { tokenLifetime } from './token-expiry.js';
 
 /** The part of the WebSocket API (browsers, Node's global WebSocket, the `ws` package) used here. */
 export interface WebSocketLike {
@@ -52,6 +53,8 @@ export interface ConnectionOptions {
   pingIntervalMs?: number;
   /** A ping unanswered this long counts as a dead connection: drop it and reconnect. */
   pingTimeoutMs?: number;
+  /** auth.refresh goes this long before the socket's token expires (default: 45 s, or a third of a shorter lifetime). */
+  renewBeforeExpiryMs?: number;
   random?: () => number;
 }
 
@@ -90,6 +93,9 @@ export class ImConnection extends Emitter<ConnectionEvents> {
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private heartbeat: ReturnType<typeof setInterval> | undefined;
   private connectTimer: ReturnType<typeof setTimeout> | undefined;
+  private renewTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The token the open socket authenticated with (or last renewed to). */
+  private socketToken: string | undefined;
   private lastHeardAt = 0;
   private pinging = false;
   /** Bumped by start() and stop(): an open() that awaited across one of them stands down. */
@@ -162,6 +168,7 @@ export class ImConnection extends Emitter<ConnectionEvents> {
     if (generation !== this.generation || this.stateValue !== 'connecting') return;
     const { socket, auth } = this.socketFactory(this.options.url, token);
     this.current = socket;
+    this.socketToken = token;
     socket.onopen = () => {
       if (auth === 'frame') socket.send(JSON.stringify({ type: 'auth', token }));
     };
@@ -193,6 +200,7 @@ export class ImConnection extends Emitter<ConnectionEvents> {
         this.refreshedSinceReady = false;
         this.setState('open');
         this.startHeartbeat(socket);
+        this.scheduleRenewal(socket);
         this.emit('ready', frame, { reconnected: this.sessions++ > 0 });
         return;
       case 'reconnect':
@@ -254,6 +262,38 @@ export class ImConnection extends Emitter<ConnectionEvents> {
     );
   }
 
+  /**
+   * An open socket whose access token expires is closed by the server (4401): shortly before, get
+   * a fresh token (the client refreshes within a minute of expiry) and hand it over (auth.refresh).
+   */
+  private scheduleRenewal(socket: WebSocketLike): void {
+    clearTimeout(this.renewTimer);
+    const life = this.socketToken ? tokenLifetime(this.socketToken) : undefined;
+    if (!life) return; // an API key: it does not expire
+    // 45 s ahead, or a third of a short lifetime (the client refreshes within half of it)
+    const lead = this.options.renewBeforeExpiryMs ?? Math.min(45_000, (life.expiresAt - life.issuedAt) / 3);
+    this.renewTimer = setTimeout(
+      () => void this.renew(socket),
+      Math.max(1_000, life.expiresAt - Date.now() - lead),
+    );
+  }
+
+  private async renew(socket: WebSocketLike): Promise<void> {
+    if (socket !== this.current) return;
+    try {
+      const token = await this.options.token();
+      if (socket !== this.current) return;
+      if (token === this.socketToken) throw new Error('no fresh token yet');
+      await this.request('auth.refresh', { token });
+      this.socketToken = token;
+    } catch {
+      // try again soon; if the token lapses meanwhile the server closes with 4401 and we reconnect
+      if (socket === this.current) this.renewTimer = setTimeout(() => void this.renew(socket), 10_000);
+      return;
+    }
+    this.scheduleRenewal(socket);
+  }
+
   /** Pings after silence; an unanswered ping means a dead link (no close ever comes): drop it. */
   private startHeartbeat(socket: WebSocketLike): void {
     const every = this.options.pingIntervalMs ?? 20_000;
@@ -297,6 +337,7 @@ export class ImConnection extends Emitter<ConnectionEvents> {
   private detach(): void {
     this.current = undefined;
     clearTimeout(this.connectTimer);
+    clearTimeout(this.renewTimer);
     clearInterval(this.heartbeat);
     this.heartbeat = undefined;
     this.pending.failAll(new ApiError('connection_closed', 'the connection closed before the answer'));

@@ -30,7 +30,8 @@ export class ApiKeys {
       userId: res.userId,
       tenantId: res.tenantId,
       sessionId: res.sessionId,
-      expiresAt: now + CACHE_MS,
+      // a key does not expire: it works until revoked (and revocation closes its sockets)
+      expiresAt: Number.POSITIVE_INFINITY,
     };
     if (this.cache.size >= CACHE_MAX) this.cache.clear();
     this.cache.set(hash, { principal, until: now + CACHE_MS });

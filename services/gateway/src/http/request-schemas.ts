@@ -275,6 +275,11 @@ export const authFrame = z.object({
 }) satisfies FrameSchema<'auth'>;
 
 export const wsFrames = {
+  'auth.refresh': z.object({
+    type: z.literal('auth.refresh'),
+    id: requestId,
+    token: z.string().min(1).max(4096),
+  }),
   'message.send': z.object({
     type: z.literal('message.send'),
     id: requestId,

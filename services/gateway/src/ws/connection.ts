@@ -21,7 +21,8 @@ export class Connection {
 
   constructor(
     readonly ws: WebSocket,
-    readonly principal: Principal,
+    /** Replaced by a fresher one of the same session (auth.refresh). */
+    public principal: Principal,
     private readonly maxBuffered: number,
   ) {}
 

@@ -9,6 +9,7 @@ import { Downstream } from '../clients/downstream.js';
 import type { GatewayConfig } from '../config.js';
 import { Messaging } from '../domain/messaging.js';
 import { parse, wsFrames, type WsFrame, type WsFrameType } from '../http/request-schemas.js';
+import { TokenVerifier } from '../auth/token-verifier.js';
 import { PresenceRouter } from '../presence/presence-router.js';
 import type { Connection } from './connection.js';
 
@@ -34,6 +35,7 @@ export class FrameRouter {
     private readonly messaging: Messaging,
     private readonly downstream: Downstream,
     private readonly presence: PresenceRouter,
+    private readonly verifier: TokenVerifier,
     @Inject(CONFIG) private readonly config: GatewayConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
@@ -43,6 +45,13 @@ export class FrameRouter {
       sessionId: c.sessionId,
     });
     this.handlers = {
+      'auth.refresh': async (c, f) => {
+        const renewed = await this.verifier.verify(f.token);
+        if (renewed.sessionId !== c.sessionId || renewed.userId !== c.userId)
+          throw new AppError('invalid_argument', 'token: must be of the session this socket belongs to');
+        c.principal = renewed;
+        return {};
+      },
       'message.send': async (c, f) => ({ message: (await this.messaging.send(caller(c), f)).message }),
       read: async (c, f) => ({
         seq: (await this.messaging.markRead(caller(c), f.conversationId, f.seq)).readSeq,

@@ -18,6 +18,8 @@ import { FrameRouter } from './frame-router.js';
 
 /** Frames above this close the socket with 1009; below it and above WS_MAX_FRAME_BYTES they get payload_too_large. */
 const HARD_FRAME_LIMIT = 1_048_576;
+/** The same leeway the token verifier gives (clockTolerance). */
+const TOKEN_LEEWAY_MS = 5_000;
 
 /**
  * GET /v1/ws: upgrade, authentication (Authorization header, or an auth frame within
@@ -152,11 +154,23 @@ export class WsEndpoint implements OnApplicationShutdown {
     ws.close(CloseCode.unauthenticated, app.code);
   }
 
+  /**
+   * Pings, closes silent sockets, and closes sockets whose access token expired (no auth.refresh
+   * in time) with 4401: checked here rather than with a timer per socket, so the close comes within
+   * one heartbeat interval after the expiry (plus the verifier's 5 s leeway).
+   */
   private beat(): void {
     const now = Date.now();
     for (const conn of this.connections.all()) {
       if (now - conn.lastSeen > this.config.WS_IDLE_TIMEOUT_MS) conn.ws.terminate();
-      else if (conn.ws.readyState === conn.ws.OPEN) conn.ws.ping();
+      else if (now > conn.principal.expiresAt + TOKEN_LEEWAY_MS) {
+        conn.sendFrame({
+          type: 'error',
+          code: 'token_expired',
+          message: 'access token expired: send auth.refresh before expiry, or reconnect with a fresh token',
+        });
+        conn.close(CloseCode.unauthenticated, 'token expired');
+      } else if (conn.ws.readyState === conn.ws.OPEN) conn.ws.ping();
     }
   }
 

@@ -15,6 +15,16 @@ export interface AuthFrame {
   token: string;
 }
 
+/**
+ * type "auth.refresh": a fresh access token of the same session for an open socket, sent before
+ * the current one expires (a socket whose token expires is closed with 4401 "token_expired").
+ */
+export interface AuthRefreshFrame {
+  type: string;
+  id: string;
+  token: string;
+}
+
 /** type "message.send" */
 export interface MessageSendFrame {
   type: string;
@@ -250,6 +260,7 @@ export interface ClientFrame {
     | { $case: "messageDelete"; value: MessageDeleteFrame }
     | { $case: "reactionAdd"; value: ReactionAddFrame }
     | { $case: "reactionRemove"; value: ReactionRemoveFrame }
+    | { $case: "authRefresh"; value: AuthRefreshFrame }
     | undefined;
 }
 
@@ -307,6 +318,74 @@ export const AuthFrame: MessageFns<AuthFrame> = {
           }
           case 2: {
             if (tag !== 18) {
+              break;
+            }
+
+            message.token = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseAuthRefreshFrame(): AuthRefreshFrame {
+  return { type: "", id: "", token: "" };
+}
+
+export const AuthRefreshFrame: MessageFns<AuthRefreshFrame> = {
+  encode(message: AuthRefreshFrame, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.type !== "") {
+      writer.uint32(10).string(message.type);
+    }
+    if (message.id !== "") {
+      writer.uint32(18).string(message.id);
+    }
+    if (message.token !== "") {
+      writer.uint32(26).string(message.token);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuthRefreshFrame {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuthRefreshFrame();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
               break;
             }
 
@@ -2246,6 +2325,9 @@ export const ClientFrame: MessageFns<ClientFrame> = {
       case "reactionRemove":
         ReactionRemoveFrame.encode(message.frame.value, writer.uint32(98).fork()).join();
         break;
+      case "authRefresh":
+        AuthRefreshFrame.encode(message.frame.value, writer.uint32(106).fork()).join();
+        break;
     }
     return writer;
   },
@@ -2360,6 +2442,14 @@ export const ClientFrame: MessageFns<ClientFrame> = {
             }
 
             message.frame = { $case: "reactionRemove", value: ReactionRemoveFrame.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.frame = { $case: "authRefresh", value: AuthRefreshFrame.decode(reader, reader.uint32()) };
             continue;
           }
         }
