@@ -14,6 +14,7 @@ import { KeyRing } from './keys/key-ring.js';
 import { SessionRevocations } from './producers/session-revocations.js';
 import { LoginFailuresTable } from './storage/login-failures.table.js';
 import { RefreshTokensTable } from './storage/refresh-tokens.table.js';
+import { RevocationsPendingTable } from './storage/revocations-pending.table.js';
 import { SessionsTable } from './storage/sessions.table.js';
 import { SigningKeysTable } from './storage/signing-keys.table.js';
 import { TenantsTable } from './storage/tenants.table.js';
@@ -40,6 +41,7 @@ export class AuthModule {
         TenantsTable,
         UsersTable,
         SessionsTable,
+        RevocationsPendingTable,
         RefreshTokensTable,
         LoginFailuresTable,
         SigningKeysTable,

@@ -1,33 +1,86 @@
-import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
-import { CONFIG, NATS, REGISTRY } from '@im/platform/nest';
+import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import type { Logger } from '@im/platform/logging';
+import { CONFIG, LOGGER, NATS, REGISTRY } from '@im/platform/nest';
 import { openKv, type KV, type NatsConnection } from '@im/platform/nats';
 import type { Registry } from '@im/platform/registry';
 import { SessionRevoked } from '@im/proto/events/v1';
 import type { AuthConfig } from '../config.js';
+import { RevocationsPendingTable } from '../storage/revocations-pending.table.js';
+
+/** How often revocations that could not be published are tried again. */
+const RETRY_EVERY_MS = 2_000;
 
 /**
  * Publishes revoked sessions to the KV bucket im_revoked_sessions, which every gateway watches.
  * Entries live as long as an access token can, so the bucket holds exactly the revocations that
  * still matter and a gateway that starts later learns them all from the bucket.
+ *
+ * A revocation is first written to an outbox (Cassandra), then put; one that cannot be put (NATS
+ * down) stays in the outbox and is put again every 2 s until it lands: a logout is never lost
+ * between the database and the gateways.
  */
 @Injectable()
-export class SessionRevocations implements OnModuleInit {
+export class SessionRevocations implements OnModuleInit, OnApplicationShutdown {
   private kv: KV | undefined;
+  private retrier: NodeJS.Timeout | undefined;
+  private retrying = false;
 
   constructor(
     @Inject(NATS) private readonly nats: NatsConnection,
     @Inject(REGISTRY) private readonly registry: Registry,
     @Inject(CONFIG) private readonly config: AuthConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+    private readonly pending: RevocationsPendingTable,
   ) {}
 
   async onModuleInit(): Promise<void> {
     this.kv = await openKv(this.nats, this.registry.buckets.revokedSessions, {
-      ttl: (this.config.ACCESS_TOKEN_TTL_SEC + 60) * 1000,
+      ttl: this.ttlSec * 1000,
       history: 1,
     });
+    this.retrier = setInterval(() => void this.retryPending(), RETRY_EVERY_MS);
+    this.retrier.unref();
   }
 
+  onApplicationShutdown(): void {
+    clearInterval(this.retrier);
+  }
+
+  /** Durable once this resolves: published now, or as soon as NATS takes it. */
   async publish(revoked: SessionRevoked): Promise<void> {
+    await this.pending.add(revoked, this.ttlSec);
+    try {
+      // NATS away: do not hold the caller (logout) for the publish timeout; the retrier has it
+      await Promise.race([
+        this.put(revoked),
+        new Promise((_, reject) =>
+          setTimeout(() => reject(new Error('publish slower than 1 s')), 1_000).unref(),
+        ),
+      ]);
+    } catch (err) {
+      this.logger.warn({ err, sessionId: revoked.sessionId }, 'revocation not published yet: retrying');
+    }
+  }
+
+  private async put(revoked: SessionRevoked): Promise<void> {
     await this.kv!.put(revoked.sessionId, SessionRevoked.encode(revoked).finish());
+    await this.pending.remove(revoked.sessionId);
+  }
+
+  private async retryPending(): Promise<void> {
+    if (this.retrying) return;
+    this.retrying = true;
+    try {
+      for (const revoked of await this.pending.list()) await this.put(revoked);
+    } catch (err) {
+      this.logger.debug({ err }, 'pending revocations not published yet');
+    } finally {
+      this.retrying = false;
+    }
+  }
+
+  /** The longest an access token of a revoked session could still be presented, plus a margin. */
+  private get ttlSec(): number {
+    return this.config.ACCESS_TOKEN_TTL_SEC + 60;
   }
 }

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
+import { ImClient } from '@im/sdk';
 import { Platform, repoRoot, sleep } from '@im/testing';
 import { SteadyLoad } from '../support/load.js';
 
@@ -112,6 +113,23 @@ describe('infrastructure faults under load', { skip: !local && 'needs deploy/loc
       await infra('stop', 'cassandra');
       await infra('start', 'cassandra');
     }
+  });
+
+  it("a logout while NATS is down is acknowledged, and its revocation lands once NATS is back: the session's sockets close", async () => {
+    const user = new ImClient(platform.gatewayUrl());
+    await user.register(`natsdown-${Date.now().toString(36)}`, 'correct horse battery');
+    const socket = await user.connect();
+    await infra('stop', 'nats');
+    try {
+      await user.logout(); // 204: the revocation is in the outbox
+    } finally {
+      await infra('start', 'nats');
+    }
+    const closed = await Promise.race([
+      socket.closed,
+      new Promise<undefined>((r) => setTimeout(() => r(undefined), 30_000)),
+    ]);
+    assert.equal(closed?.code, 4401, 'the revocation reached the gateway after the outage');
   });
 
   it('kill -9 of NATS, restarted: live delivery comes back and receivers heal with sync', async () => {
