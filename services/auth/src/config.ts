@@ -6,6 +6,12 @@ export const authConfigSchema = z.object({
   ...grpcServerEnv,
   ...cassandraEnv,
   ...natsEnv,
+  REFRESH_REUSE_GRACE_SEC: env.int(
+    'a spent refresh token presented again within this many seconds, its successor still unused, gets a new pair (the answer was lost) instead of revoking the session; 0 = never',
+    10,
+    0,
+    300,
+  ),
   ACCESS_TOKEN_TTL_SEC: env.int('lifetime of access tokens (JWT)', 900, 30, 86_400),
   REFRESH_TOKEN_TTL_SEC: env.int(
     'lifetime of a refresh token (each use issues a new one)',

@@ -47,8 +47,9 @@ describe('refresh_tokens (real Cassandra)', () => {
     await t.insert(hash, 'session-1', 2);
     const token = await t.get(hash);
     assert.equal(token?.sessionId, 'session-1');
-    assert.equal(await t.spend(hash, token!.expiresAt), true);
-    assert.equal(await t.spend(hash, token!.expiresAt), false, 'spent once only');
+    assert.equal(await t.spend(hash, token!.expiresAt, 'successor-1'), true);
+    assert.equal(await t.spend(hash, token!.expiresAt, 'successor-2'), false, 'spent once only');
+    assert.equal((await t.get(hash))?.replacedBy, 'successor-1', 'the first spend names the successor');
     await new Promise((r) => setTimeout(r, 3_500));
     assert.equal(await t.get(hash), undefined, 'nothing is left of it');
     const rows = await db.execute('SELECT token_hash FROM refresh_tokens WHERE token_hash = ?', [hash]);

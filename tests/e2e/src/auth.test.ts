@@ -112,6 +112,7 @@ describe('auth through the gateway', () => {
     assert.notEqual(second.refreshToken, first.refreshToken);
     assert.notEqual(second.accessToken, first.accessToken);
     await u!.me(); // the new access token works
+    await u!.refresh(); // the successor of the first token is used: a replay is no lost answer
 
     const replay = new ImClient(base);
     replay.session = { ...first };
@@ -126,6 +127,22 @@ describe('auth through the gateway', () => {
     const closed = await socket.closed;
     assert.equal(closed.code, 4401);
     assert.ok(socket.events.some((e) => e.type === 'error' && e.code === 'session_revoked'));
+  });
+
+  it('a refresh retried within the grace window (its answer lost) gets a new pair; the lost pair is then dead', async () => {
+    const [u] = await registerUsers(platform, 1, 'refreshretry');
+    const original = { ...u!.session! };
+    const lost = await u!.refresh(); // pretend this answer never arrived
+    const retry = new ImClient(base);
+    retry.session = original;
+    const recovered = await retry.refresh();
+    assert.notEqual(recovered.refreshToken, lost.refreshToken);
+    await retry.me();
+    // the lost pair's refresh token was spent in its place: presenting it is a replay
+    const stale = new ImClient(base);
+    stale.session = lost;
+    await rejects(stale.refresh(), 'refresh_reused', 401);
+    await rejects(retry.refresh(), 'session_revoked', 401);
   });
 
   it('logout revokes the session: its open sockets close with 4401, REST and new sockets are refused', async () => {

@@ -170,7 +170,11 @@ export class AuthService {
     if (!session) throw new AppError('invalid_refresh_token', 'refresh token is not valid');
     if (session.revokedAt)
       throw new AppError('session_revoked', 'the session of this refresh token was revoked');
-    if (token.spentAt || !(await this.refreshTokens.spend(hash, token.expiresAt))) {
+    const next = newRefreshToken();
+    const spent =
+      (!token.spentAt && (await this.refreshTokens.spend(hash, token.expiresAt, next.hash))) ||
+      (await this.takeOverUnusedSuccessor(hash));
+    if (!spent) {
       // A spent token came back: it was stolen or replayed. End the whole family.
       await this.revoke(session.sessionId, session.userId, 'refresh_reused');
       this.logger.warn(
@@ -185,7 +189,6 @@ export class AuthService {
       await this.revoke(session.sessionId, session.userId, 'admin');
       throw new AppError('account_disabled', 'this account was disabled by a tenant admin');
     }
-    const next = newRefreshToken();
     await this.refreshTokens.insert(next.hash, session.sessionId, this.config.REFRESH_TOKEN_TTL_SEC);
     await this.sessions.touch(session.sessionId);
     const access = await this.keys.sign({ sub: user.userId, tid: user.tenantId, sid: session.sessionId });
@@ -198,6 +201,22 @@ export class AuthService {
         sessionId: session.sessionId,
       },
     };
+  }
+
+  /**
+   * The same refresh again within REFRESH_REUSE_GRACE_SEC, its successor never used: the answer
+   * was lost on the way, not stolen. The successor is spent in its place (so it cannot be used
+   * later) and a new pair is issued. A successor already used means a real replay.
+   */
+  private async takeOverUnusedSuccessor(hash: string): Promise<boolean> {
+    const graceMs = this.config.REFRESH_REUSE_GRACE_SEC * 1000;
+    if (graceMs === 0) return false;
+    const spent = await this.refreshTokens.get(hash);
+    if (!spent?.spentAt || !spent.replacedBy || Date.now() - spent.spentAt.getTime() > graceMs) return false;
+    const successor = await this.refreshTokens.get(spent.replacedBy);
+    if (!successor || successor.spentAt) return false;
+    // no successor recorded: a token spent this way gives no grace of its own (no chain of takeovers)
+    return this.refreshTokens.spend(spent.replacedBy, successor.expiresAt, null);
   }
 
   async logout(caller: Caller): Promise<void> {

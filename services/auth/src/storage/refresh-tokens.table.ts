@@ -6,6 +6,8 @@ export interface RefreshTokenRow {
   sessionId: string;
   expiresAt: Date;
   spentAt: Date | null;
+  /** The token that replaced this one when it was spent. */
+  replacedBy: string | null;
 }
 
 @Injectable()
@@ -23,7 +25,7 @@ export class RefreshTokensTable {
   async get(hash: string): Promise<RefreshTokenRow | undefined> {
     const row = (
       await this.db.execute(
-        'SELECT session_id, expires_at, spent_at FROM refresh_tokens WHERE token_hash = ?',
+        'SELECT session_id, expires_at, spent_at, replaced_by FROM refresh_tokens WHERE token_hash = ?',
         [hash],
       )
     ).first();
@@ -33,6 +35,7 @@ export class RefreshTokensTable {
       sessionId: row.get('session_id'),
       expiresAt: row.get('expires_at'),
       spentAt: row.get('spent_at'),
+      replacedBy: row.get('replaced_by'),
     };
   }
 
@@ -40,11 +43,11 @@ export class RefreshTokensTable {
    * Marks the token spent; false when it already was (another use got there first). The mark
    * expires with the token: without a TTL of its own it would outlive the row it belongs to.
    */
-  async spend(hash: string, expiresAt: Date): Promise<boolean> {
+  async spend(hash: string, expiresAt: Date, replacedBy: string | null): Promise<boolean> {
     const ttlSec = Math.max(1, Math.ceil((expiresAt.getTime() - Date.now()) / 1000));
     const rs = await this.db.execute(
-      'UPDATE refresh_tokens USING TTL ? SET spent_at = ? WHERE token_hash = ? IF spent_at = null',
-      [ttlSec, new Date(), hash],
+      'UPDATE refresh_tokens USING TTL ? SET spent_at = ?, replaced_by = ? WHERE token_hash = ? IF spent_at = null',
+      [ttlSec, new Date(), replacedBy, hash],
     );
     return rs.first().get('[applied]') as boolean;
   }
