@@ -59,7 +59,9 @@ helm.sh/chart: {{ printf "%s-%s" $root.Chart.Name $root.Chart.Version }}
 {{- end }}
 {{- if eq $svc "gateway" }}
 - { name: PUBLIC_PORT, value: {{ $root.Values.services.gateway.publicPort | quote }} }
-- { name: TRUST_PROXY, value: "true" }
+{{- with $root.Values.services.gateway.trustedProxies }}
+- { name: TRUSTED_PROXIES, value: {{ . | quote }} }
+{{- end }}
 {{- if $root.Values.services.gateway.webClient }}
 - { name: WEB_CLIENT_DIR, value: "/app/apps/web/dist" }
 {{- with (or $root.Values.infrastructure.s3.publicEndpoint $root.Values.infrastructure.s3.endpoint) }}

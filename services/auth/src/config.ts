@@ -61,6 +61,12 @@ export const authConfigSchema = z.object({
     1,
     10_000,
   ),
+  LOGIN_ACCOUNT_SLOWDOWN_SEC: env.int(
+    'past its failure limit an account takes one login attempt per this many seconds (slowed, never locked out)',
+    10,
+    1,
+    3_600,
+  ),
   LOGIN_MAX_FAILURES_PER_IP: env.int(
     'failed logins per client IP within the window before throttling',
     100,

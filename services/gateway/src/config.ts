@@ -24,7 +24,13 @@ export const gatewayConfigSchema = z.object({
     .describe(
       "origin of the S3 store's signed URLs, the only place besides itself the web client uploads to and loads images from (unset: any https origin)",
     ),
-  TRUST_PROXY: env.bool('take the client IP from X-Forwarded-For (behind a load balancer)', false),
+  TRUSTED_PROXIES: z
+    .string()
+    .regex(/^[0-9a-fA-F.:/]+(,[0-9a-fA-F.:/]+)*$/, 'comma-separated IP addresses or CIDRs')
+    .optional()
+    .describe(
+      'addresses or CIDRs of the load balancers in front (comma-separated): the client IP is the right-most X-Forwarded-For hop not among them; unset: X-Forwarded-For is ignored',
+    ),
   REST_BODY_LIMIT_BYTES: env.int('largest accepted REST request body', 65_536, 1_024, 10_485_760),
   WS_MAX_FRAME_BYTES: env.int(
     'largest accepted WebSocket frame; larger ones get payload_too_large',

@@ -36,7 +36,14 @@ describe('auth through the gateway', () => {
 
   before(async () => {
     platform = await Platform.start({
-      env: { auth: { LOGIN_MAX_FAILURES_PER_ACCOUNT: '3', ARGON2_MEMORY_KIB: '8192', ARGON2_PASSES: '1' } },
+      env: {
+        auth: {
+          LOGIN_MAX_FAILURES_PER_ACCOUNT: '3',
+          LOGIN_ACCOUNT_SLOWDOWN_SEC: '2',
+          ARGON2_MEMORY_KIB: '8192',
+          ARGON2_PASSES: '1',
+        },
+      },
     });
     base = platform.gatewayUrl();
   });
@@ -100,8 +107,23 @@ describe('auth through the gateway', () => {
     assert.equal(res.status, 429, 'even the right password waits once the account is throttled');
     const body = (await res.json()) as { error: { code: string; retryAfterMs: number } };
     assert.equal(body.error.code, 'rate_limited');
-    assert.ok(body.error.retryAfterMs > 0);
+    assert.ok(body.error.retryAfterMs > 0 && body.error.retryAfterMs <= 2_000, 'slowed, not locked out');
     assert.ok(Number(res.headers.get('retry-after')) > 0);
+    await new Promise((r) => setTimeout(r, body.error.retryAfterMs + 100));
+    const owner = await rawPost(base, '/v1/auth/login', { username: name, password: PASSWORD });
+    assert.equal(owner.status, 200, 'after the slowdown interval the owner gets in');
+  });
+
+  it('parallel guesses cannot pass the throttle together', async () => {
+    const [u] = await registerUsers(platform, 1, 'burst');
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        rawPost(base, '/v1/auth/login', { username: u!.user.username, password: `guess ${i}` }),
+      ),
+    );
+    const checked = answers.filter((a) => a.status === 401).length;
+    assert.ok(checked <= 4, `${checked} of 20 parallel guesses reached the password check (limit 3)`);
+    assert.equal(answers.filter((a) => a.status === 429).length, 20 - checked);
   });
 
   it('rotates refresh tokens; reusing a spent one revokes the whole family, sockets included', async () => {

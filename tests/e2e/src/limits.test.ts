@@ -34,7 +34,7 @@ describe('limits and drains', () => {
   before(async () => {
     platform = await Platform.start({
       env: {
-        gateway: { ...unlimited, TRUST_PROXY: 'true' },
+        gateway: { ...unlimited, TRUSTED_PROXIES: '127.0.0.1' },
         message: { MAX_PENDING_COMMANDS: '10' },
         auth: {
           LOGIN_MAX_FAILURES_PER_IP: String(PER_IP_LIMIT),
@@ -150,9 +150,10 @@ describe('limits and drains', () => {
       return { status: res.status, code: body.error?.code, retryAfterMs: body.error?.retryAfterMs };
     };
     const [good] = await registerUsers(platform, 1, 'perip');
-    // failures on different accounts, so the per-account limit never applies
+    // failures on different accounts, so the per-account limit never applies; each one claims
+    // another address in front, which is not believed: only the trusted proxy's hop names the client
     for (let i = 0; i < PER_IP_LIMIT; i++) {
-      const r = await login(ip, username('nobody'), 'wrong password');
+      const r = await login(`192.0.2.${i + 1}, ${ip}`, username('nobody'), 'wrong password');
       assert.equal(r.code, 'invalid_credentials');
     }
     const t0 = Date.now();

@@ -14,7 +14,7 @@ describe('registration limits (per client IP and per tenant)', () => {
     platform = await Platform.start({
       env: {
         // X-Forwarded-For names the client, as behind the ingress
-        gateway: { TRUST_PROXY: 'true' },
+        gateway: { TRUSTED_PROXIES: '127.0.0.1' },
         auth: {
           REGISTER_MAX_PER_IP_PER_MIN: String(PER_IP),
           REGISTER_MAX_PER_TENANT_PER_MIN: String(PER_TENANT),

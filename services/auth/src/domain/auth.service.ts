@@ -16,7 +16,7 @@ import { SessionsTable } from '../storage/sessions.table.js';
 import { TenantsTable } from '../storage/tenants.table.js';
 import { UsersTable, type UserRow } from '../storage/users.table.js';
 import { isPlausibleLogin, normalizeTenant, normalizeUsername, validateRegistration } from './credentials.js';
-import { retryAfterMs } from './login-throttle.js';
+import { loginWaitMs } from './login-throttle.js';
 import { PasswordHasher } from './password-hasher.js';
 import { hashRefreshToken, isWellFormedRefreshToken, newRefreshToken } from './tokens.js';
 import { Invites } from './invites.js';
@@ -133,7 +133,7 @@ export class AuthService {
     const username = normalizeUsername(req.username);
     const ip = req.client?.ip || 'unknown';
     const account = `${tenantName}:${username}`;
-    await this.throttle(account, ip);
+    const attempt = await this.throttle(account, ip);
 
     const user = isPlausibleLogin(username, req.password, tenantName)
       ? await this.findUser(tenantName, username)
@@ -143,11 +143,8 @@ export class AuthService {
       user && user.kind !== 'bot'
         ? await this.hasher.verify(req.password, user.passwordHash)
         : await this.decoyVerify(req.password);
-    if (!user || !ok) {
-      const ttl = this.config.LOGIN_FAILURE_WINDOW_SEC;
-      await Promise.all([this.failures.record('account', account, ttl), this.failures.record('ip', ip, ttl)]);
-      throw new AppError('invalid_credentials', 'invalid username or password');
-    }
+    if (!user || !ok) throw new AppError('invalid_credentials', 'invalid username or password'); // stays a failure
+    await attempt.forget();
     if (user.disabledAt)
       throw new AppError('account_disabled', 'this account was disabled by a tenant admin');
     const tokens = await this.startSession(user, req.client);
@@ -287,19 +284,45 @@ export class AuthService {
     await this.revocations.publish({ sessionId, userId, expiresAt, reason });
   }
 
-  private async throttle(account: string, ip: string): Promise<void> {
+  /**
+   * Records the attempt first, then decides against the others (failures and attempts still
+   * running), so parallel guesses cannot all pass one check together. A refused attempt is
+   * forgotten; the caller forgets a successful one.
+   */
+  private async throttle(account: string, ip: string): Promise<{ forget(): Promise<void> }> {
     const c = this.config;
-    const windowMs = c.LOGIN_FAILURE_WINDOW_SEC * 1000;
-    const now = Date.now();
-    const [byAccount, byIp] = await Promise.all([
-      this.failures.recent('account', account, c.LOGIN_MAX_FAILURES_PER_ACCOUNT),
-      this.failures.recent('ip', ip, c.LOGIN_MAX_FAILURES_PER_IP),
+    const ttl = c.LOGIN_FAILURE_WINDOW_SEC;
+    const [accountId, ipId] = await Promise.all([
+      this.failures.record('account', account, ttl),
+      this.failures.record('ip', ip, ttl),
     ]);
-    const wait = Math.max(
-      retryAfterMs(byAccount, c.LOGIN_MAX_FAILURES_PER_ACCOUNT, windowMs, now),
-      retryAfterMs(byIp, c.LOGIN_MAX_FAILURES_PER_IP, windowMs, now),
+    const forget = () =>
+      Promise.all([
+        this.failures.forget('account', account, accountId),
+        this.failures.forget('ip', ip, ipId),
+      ]).then(() => undefined);
+    const [byAccount, byIp] = await Promise.all([
+      this.failures.recent('account', account, c.LOGIN_MAX_FAILURES_PER_ACCOUNT + 1),
+      this.failures.recent('ip', ip, c.LOGIN_MAX_FAILURES_PER_IP + 1),
+    ]);
+    const others = (rows: Array<{ id: string; at: number }>, own: string) =>
+      rows.filter((r) => r.id !== own).map((r) => r.at);
+    const wait = loginWaitMs(
+      others(byIp, ipId),
+      others(byAccount, accountId),
+      {
+        maxPerIp: c.LOGIN_MAX_FAILURES_PER_IP,
+        maxPerAccount: c.LOGIN_MAX_FAILURES_PER_ACCOUNT,
+        windowMs: ttl * 1000,
+        accountSlowdownMs: c.LOGIN_ACCOUNT_SLOWDOWN_SEC * 1000,
+      },
+      Date.now(),
     );
-    if (wait > 0) throw new AppError('rate_limited', 'too many failed logins; try again later', wait);
+    if (wait > 0) {
+      await forget();
+      throw new AppError('rate_limited', 'too many failed logins; try again later', wait);
+    }
+    return { forget };
   }
 
   private async findUser(tenantName: string, username: string): Promise<UserRow | undefined> {

@@ -8,21 +8,40 @@ export type FailureScope = 'account' | 'ip';
 export class LoginFailuresTable {
   constructor(@Inject(CASSANDRA) private readonly db: CassandraClient) {}
 
-  async record(scope: FailureScope, subject: string, ttlSec: number): Promise<void> {
+  /** Records an attempt (kept as a failure unless forgotten); returns its id. */
+  async record(scope: FailureScope, subject: string, ttlSec: number): Promise<string> {
+    const at = cql.TimeUuid.now();
     await this.db.execute('INSERT INTO login_failures (scope, subject, at) VALUES (?, ?, ?) USING TTL ?', [
       scope,
       subject,
-      cql.TimeUuid.now(),
+      at,
       ttlSec,
+    ]);
+    return at.toString();
+  }
+
+  /** The attempt succeeded: it is no failure. */
+  async forget(scope: FailureScope, subject: string, id: string): Promise<void> {
+    await this.db.execute('DELETE FROM login_failures WHERE scope = ? AND subject = ? AND at = ?', [
+      scope,
+      subject,
+      cql.TimeUuid.fromString(id),
     ]);
   }
 
-  /** Times (ms) of the most recent failures, newest first, at most `limit`. */
-  async recent(scope: FailureScope, subject: string, limit: number): Promise<number[]> {
+  /** The most recent attempts, newest first, at most `limit`: their ids and times (ms). */
+  async recent(
+    scope: FailureScope,
+    subject: string,
+    limit: number,
+  ): Promise<Array<{ id: string; at: number }>> {
     const rs = await this.db.execute(
       'SELECT at FROM login_failures WHERE scope = ? AND subject = ? LIMIT ?',
       [scope, subject, limit],
     );
-    return rs.rows.map((r) => (r.get('at') as InstanceType<typeof cql.TimeUuid>).getDate().getTime());
+    return rs.rows.map((r) => {
+      const at = r.get('at') as InstanceType<typeof cql.TimeUuid>;
+      return { id: at.toString(), at: at.getDate().getTime() };
+    });
   }
 }

@@ -46,7 +46,8 @@ export class PublicServer implements EdgeServer {
     const app = Fastify({
       logger: false,
       bodyLimit: this.config.REST_BODY_LIMIT_BYTES,
-      trustProxy: this.config.TRUST_PROXY,
+      // only the listed hops are believed: a client cannot pick its own IP with X-Forwarded-For
+      trustProxy: this.config.TRUSTED_PROXIES ?? false,
       return503OnClosing: true,
       routerOptions: { ignoreTrailingSlash: true },
     });
