@@ -30,20 +30,27 @@ fi
 
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-"$HELM" lint "$CHART" --strict --kube-version "$KUBE"
+# the one value without a default: the Secret with the key that encrypts signing keys at rest
+KEK=(--set auth.keyEncryptionKey.secretName=im-auth-kek)
+"$HELM" lint "$CHART" --strict --kube-version "$KUBE" "${KEK[@]}"
 "$HELM" lint "$CHART" --strict --kube-version "$KUBE" -f "$CHART/ci/full-values.yaml"
-"$HELM" template im "$CHART" --kube-version "$KUBE" >"$out/default.yaml"
+"$HELM" template im "$CHART" --kube-version "$KUBE" "${KEK[@]}" >"$out/default.yaml"
 "$HELM" template im "$CHART" --kube-version "$KUBE" -f "$CHART/ci/full-values.yaml" >"$out/full.yaml"
 for f in "$out"/*.yaml; do
   "$VENV/bin/kubernetes-validate" --strict --quiet -k "$KUBE" "$f"
   node "$ROOT/tools/helm-env-check.mjs" <"$f"
 done
+# signing keys are never kept in clear by accident
+if "$HELM" template im "$CHART" >/dev/null 2>&1; then
+  echo "[helm-check] rendered without auth.keyEncryptionKey.secretName" >&2
+  exit 1
+fi
 # the schema refuses what it should
-if "$HELM" template im "$CHART" --set logLevel=loud >/dev/null 2>&1; then
+if "$HELM" template im "$CHART" "${KEK[@]}" --set logLevel=loud >/dev/null 2>&1; then
   echo "[helm-check] values.schema.json accepted logLevel=loud" >&2
   exit 1
 fi
-if "$HELM" template im "$CHART" --set services.gatway.enabled=true >/dev/null 2>&1; then
+if "$HELM" template im "$CHART" "${KEK[@]}" --set services.gatway.enabled=true >/dev/null 2>&1; then
   echo "[helm-check] values.schema.json accepted a misspelt service" >&2
   exit 1
 fi

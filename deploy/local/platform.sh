@@ -123,9 +123,15 @@ if [ -z "${AUTH_OPERATOR_TOKEN:-}" ]; then
   [ -s "$OPERATOR_TOKEN_FILE" ] || (umask 077 && head -c 32 /dev/urandom | base64 | tr -d '/+=\n' >"$OPERATOR_TOKEN_FILE")
   AUTH_OPERATOR_TOKEN=$(cat "$OPERATOR_TOKEN_FILE")
 fi
+# the key that encrypts the signing keys at rest: made once, kept with the run state
+KEK_FILE="$RUN/key-encryption-key"
+if [ -z "${AUTH_KEY_ENCRYPTION_KEY:-}" ]; then
+  [ -s "$KEK_FILE" ] || (umask 077 && head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' >"$KEK_FILE")
+  AUTH_KEY_ENCRYPTION_KEY=$(cat "$KEK_FILE")
+fi
 # the quick start's default tenant stays open; other tenants are made with im-admin
 start_service auth GRPC_PORT="${GRPC[auth]}" DEFAULT_TENANT_REGISTRATION="${DEFAULT_TENANT_REGISTRATION:-open}" \
-  AUTH_OPERATOR_TOKEN="$AUTH_OPERATOR_TOKEN"
+  AUTH_OPERATOR_TOKEN="$AUTH_OPERATOR_TOKEN" AUTH_KEY_ENCRYPTION_KEY="$AUTH_KEY_ENCRYPTION_KEY"
 start_service message GRPC_PORT="${GRPC[message]}" AUTH_GRPC_ADDR="$(addr auth)" MEDIA_GRPC_ADDR="$(addr media)"
 start_service presence GRPC_PORT="${GRPC[presence]}" MESSAGE_GRPC_ADDR="$(addr message)"
 start_service media GRPC_PORT="${GRPC[media]}" MESSAGE_GRPC_ADDR="$(addr message)" \

@@ -133,9 +133,15 @@ helm.sh/chart: {{ printf "%s-%s" $root.Chart.Name $root.Chart.Version }}
 - name: AUTH_OPERATOR_TOKEN
   valueFrom: { secretKeyRef: { name: {{ $root.Values.auth.operatorToken.secretName }}, key: {{ $root.Values.auth.operatorToken.secretKey | default "token" }} } }
 {{- end }}
-{{- if and (eq $svc "auth") $root.Values.auth.keyEncryptionKey.secretName }}
+{{- if eq $svc "auth" }}
+{{- if $root.Values.auth.keyEncryptionKey.secretName }}
 - name: AUTH_KEY_ENCRYPTION_KEY
   valueFrom: { secretKeyRef: { name: {{ $root.Values.auth.keyEncryptionKey.secretName }}, key: {{ $root.Values.auth.keyEncryptionKey.secretKey }} } }
+{{- else if $root.Values.auth.allowUnencryptedSigningKeys }}
+- { name: AUTH_ALLOW_UNENCRYPTED_SIGNING_KEYS, value: "true" }
+{{- else }}
+{{- fail "auth.keyEncryptionKey.secretName is required: a Secret with 32 random bytes (base64url) that encrypts the token-signing keys at rest (or set auth.allowUnencryptedSigningKeys: true for a throwaway cluster)" }}
+{{- end }}
 {{- end }}
 {{- range $k, $v := (index $root.Values.services $svc).env }}
 - { name: {{ $k }}, value: {{ $v | quote }} }

@@ -51,6 +51,9 @@ export function infraEnvFromProcess(): Record<string, string> {
 }
 
 /** The operator credential of test platforms (im-admin, CreateTenant). */
+/** Encrypts the test platforms' signing keys (32 bytes, base64url), as every real setup must. */
+export const TEST_KEY_ENCRYPTION_KEY = 'dGVzdC1vbmx5LWtleS1lbmNyeXB0aW9uLWtleS0zMmI';
+
 export const OPERATOR_TOKEN = 'test-operator-token-0123456789abcdef';
 
 /**
@@ -85,6 +88,7 @@ export class Platform {
       AUTH_ALLOW_TENANT_CREATION: 'true',
       DEFAULT_TENANT_REGISTRATION: 'open',
       AUTH_OPERATOR_TOKEN: OPERATOR_TOKEN,
+      AUTH_KEY_ENCRYPTION_KEY: TEST_KEY_ENCRYPTION_KEY,
     };
     const platform = new Platform(prefix, baseEnv, options.env);
     try {

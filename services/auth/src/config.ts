@@ -1,93 +1,107 @@
 import { baseEnv, cassandraEnv, env, grpcServerEnv, natsEnv } from '@im/platform/config';
 import { z } from 'zod';
 
-export const authConfigSchema = z.object({
-  ...baseEnv,
-  ...grpcServerEnv,
-  ...cassandraEnv,
-  ...natsEnv,
-  REFRESH_REUSE_GRACE_SEC: env.int(
-    'a spent refresh token presented again within this many seconds, its successor still unused, gets a new pair (the answer was lost) instead of revoking the session; 0 = never',
-    10,
-    0,
-    300,
-  ),
-  ACCESS_TOKEN_TTL_SEC: env.int('lifetime of access tokens (JWT)', 900, 30, 86_400),
-  REFRESH_TOKEN_TTL_SEC: env.int(
-    'lifetime of a refresh token (each use issues a new one)',
-    30 * 86_400,
-    60,
-    365 * 86_400,
-  ),
-  JWT_ISSUER: z.string().min(1).default('im-auth').describe('iss claim of access tokens'),
-  JWT_AUDIENCE: z.string().min(1).default('im').describe('aud claim of access tokens'),
-  DEFAULT_TENANT: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9-]{1,39}$/)
-    .default('default')
-    .describe('tenant of requests that name none'),
-  AUTH_ALLOW_TENANT_CREATION: env.bool(
-    'registering into an unknown tenant name creates it, open, with the registrant as admin (development only; otherwise operators create tenants)',
-    false,
-  ),
-  DEFAULT_TENANT_REGISTRATION: env.oneOf(
-    'who may register into the default tenant when auth creates it: anyone ("open") or invited people ("invite")',
-    ['invite', 'open'],
-    'invite',
-  ),
-  AUTH_OPERATOR_TOKEN: z
-    .string()
-    .min(32)
-    .optional()
-    .describe(
-      'credential of platform operators (im-admin): creates tenants and their first admin invites; unset: nobody can',
+export const authConfigSchema = z
+  .object({
+    ...baseEnv,
+    ...grpcServerEnv,
+    ...cassandraEnv,
+    ...natsEnv,
+    REFRESH_REUSE_GRACE_SEC: env.int(
+      'a spent refresh token presented again within this many seconds, its successor still unused, gets a new pair (the answer was lost) instead of revoking the session; 0 = never',
+      10,
+      0,
+      300,
     ),
-  AUTH_KEY_ENCRYPTION_KEY: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{43}=?$/, 'must be 32 bytes, base64url')
-    .optional()
-    .describe(
-      'encrypts signing keys at rest (AES-256-GCM); 32 bytes base64url. Unset: stored in clear, with a warning',
+    ACCESS_TOKEN_TTL_SEC: env.int('lifetime of access tokens (JWT)', 900, 30, 86_400),
+    REFRESH_TOKEN_TTL_SEC: env.int(
+      'lifetime of a refresh token (each use issues a new one)',
+      30 * 86_400,
+      60,
+      365 * 86_400,
     ),
-  SIGNING_KEY_REFRESH_SEC: env.int(
-    'how often each replica reloads the signing keys (rotation)',
-    30,
-    1,
-    3_600,
-  ),
-  LOGIN_MAX_FAILURES_PER_ACCOUNT: env.int(
-    'failed logins per account within the window before throttling',
-    10,
-    1,
-    10_000,
-  ),
-  LOGIN_ACCOUNT_SLOWDOWN_SEC: env.int(
-    'past its failure limit an account takes one login attempt per this many seconds (slowed, never locked out)',
-    10,
-    1,
-    3_600,
-  ),
-  LOGIN_MAX_FAILURES_PER_IP: env.int(
-    'failed logins per client IP within the window before throttling',
-    100,
-    1,
-    1_000_000,
-  ),
-  REGISTER_MAX_PER_IP_PER_MIN: env.int(
-    'registrations per client IP per minute (token bucket, per auth replica)',
-    30,
-    1,
-    1_000_000,
-  ),
-  REGISTER_MAX_PER_TENANT_PER_MIN: env.int(
-    'registrations into one tenant per minute (token bucket, per auth replica)',
-    300,
-    1,
-    1_000_000,
-  ),
-  LOGIN_FAILURE_WINDOW_SEC: env.int('window of the failed-login counters', 900, 10, 86_400),
-  ARGON2_MEMORY_KIB: env.int('argon2id memory cost in KiB', 19_456, 1_024, 1_048_576),
-  ARGON2_PASSES: env.int('argon2id time cost (passes)', 2, 1, 20),
-});
+    JWT_ISSUER: z.string().min(1).default('im-auth').describe('iss claim of access tokens'),
+    JWT_AUDIENCE: z.string().min(1).default('im').describe('aud claim of access tokens'),
+    DEFAULT_TENANT: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{1,39}$/)
+      .default('default')
+      .describe('tenant of requests that name none'),
+    AUTH_ALLOW_TENANT_CREATION: env.bool(
+      'registering into an unknown tenant name creates it, open, with the registrant as admin (development only; otherwise operators create tenants)',
+      false,
+    ),
+    DEFAULT_TENANT_REGISTRATION: env.oneOf(
+      'who may register into the default tenant when auth creates it: anyone ("open") or invited people ("invite")',
+      ['invite', 'open'],
+      'invite',
+    ),
+    AUTH_OPERATOR_TOKEN: z
+      .string()
+      .min(32)
+      .optional()
+      .describe(
+        'credential of platform operators (im-admin): creates tenants and their first admin invites; unset: nobody can',
+      ),
+    AUTH_KEY_ENCRYPTION_KEY: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{43}=?$/, 'must be 32 bytes, base64url')
+      .optional()
+      .describe(
+        'encrypts signing keys at rest (AES-256-GCM); 32 bytes base64url. Required unless AUTH_ALLOW_UNENCRYPTED_SIGNING_KEYS=true',
+      ),
+    SIGNING_KEY_REFRESH_SEC: env.int(
+      'how often each replica reloads the signing keys (rotation)',
+      30,
+      1,
+      3_600,
+    ),
+    LOGIN_MAX_FAILURES_PER_ACCOUNT: env.int(
+      'failed logins per account within the window before throttling',
+      10,
+      1,
+      10_000,
+    ),
+    LOGIN_ACCOUNT_SLOWDOWN_SEC: env.int(
+      'past its failure limit an account takes one login attempt per this many seconds (slowed, never locked out)',
+      10,
+      1,
+      3_600,
+    ),
+    LOGIN_MAX_FAILURES_PER_IP: env.int(
+      'failed logins per client IP within the window before throttling',
+      100,
+      1,
+      1_000_000,
+    ),
+    REGISTER_MAX_PER_IP_PER_MIN: env.int(
+      'registrations per client IP per minute (token bucket, per auth replica)',
+      30,
+      1,
+      1_000_000,
+    ),
+    REGISTER_MAX_PER_TENANT_PER_MIN: env.int(
+      'registrations into one tenant per minute (token bucket, per auth replica)',
+      300,
+      1,
+      1_000_000,
+    ),
+    LOGIN_FAILURE_WINDOW_SEC: env.int('window of the failed-login counters', 900, 10, 86_400),
+    ARGON2_MEMORY_KIB: env.int('argon2id memory cost in KiB', 19_456, 1_024, 1_048_576),
+    ARGON2_PASSES: env.int('argon2id time cost (passes)', 2, 1, 20),
+    AUTH_ALLOW_UNENCRYPTED_SIGNING_KEYS: env.bool(
+      'start without AUTH_KEY_ENCRYPTION_KEY, keeping signing keys in clear (throwaway setups only)',
+      false,
+    ),
+  })
+  .superRefine((c, ctx) => {
+    if (!c.AUTH_KEY_ENCRYPTION_KEY && !c.AUTH_ALLOW_UNENCRYPTED_SIGNING_KEYS)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['AUTH_KEY_ENCRYPTION_KEY'],
+        message:
+          'required: signing keys are not stored in clear (or set AUTH_ALLOW_UNENCRYPTED_SIGNING_KEYS=true for a throwaway setup)',
+      });
+  });
 
 export type AuthConfig = z.output<typeof authConfigSchema>;

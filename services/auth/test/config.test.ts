@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ServiceProcess } from '@im/testing';
+import { ServiceProcess, TEST_KEY_ENCRYPTION_KEY } from '@im/testing';
 
 async function failsWith(env: Record<string, string>): Promise<{ code: number | null; problems: string[] }> {
   const proc = ServiceProcess.spawn('auth', { env });
@@ -15,6 +15,7 @@ describe('auth configuration', () => {
     CASSANDRA_CONTACT_POINTS: '127.0.0.1:9042',
     CASSANDRA_LOCAL_DC: 'datacenter1',
     NATS_URL: 'nats://127.0.0.1:4222',
+    AUTH_KEY_ENCRYPTION_KEY: TEST_KEY_ENCRYPTION_KEY,
   };
 
   it('stops with exit 78 and names a missing required variable', async () => {
@@ -38,5 +39,19 @@ describe('auth configuration', () => {
       problems.find((p) => p.startsWith('GRPC_PORT'))!,
       /got "fifty"/,
     );
+  });
+
+  it('refuses to keep signing keys in clear unless told so, and never echoes a secret it refuses', async () => {
+    const { AUTH_KEY_ENCRYPTION_KEY: _, ...noKey } = valid;
+    const missing = await failsWith(noKey);
+    assert.equal(missing.code, 78);
+    assert.match(missing.problems.join('\n'), /^AUTH_KEY_ENCRYPTION_KEY: required/m);
+
+    const secret = 'hunter2-this-is-a-real-secret-value';
+    const bad = await failsWith({ ...valid, AUTH_KEY_ENCRYPTION_KEY: secret, AUTH_OPERATOR_TOKEN: 'short' });
+    const text = bad.problems.join('\n');
+    assert.match(text, /AUTH_KEY_ENCRYPTION_KEY: .*got a value of 35 characters/);
+    assert.match(text, /AUTH_OPERATOR_TOKEN: .*got a value of 5 characters/);
+    assert.ok(!text.includes(secret) && !text.includes('"short"'), text);
   });
 });

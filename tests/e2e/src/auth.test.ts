@@ -40,6 +40,9 @@ describe('auth through the gateway', () => {
         auth: {
           LOGIN_MAX_FAILURES_PER_ACCOUNT: '3',
           LOGIN_ACCOUNT_SLOWDOWN_SEC: '2',
+          // the forgery tests below read the private signing key from the database
+          AUTH_KEY_ENCRYPTION_KEY: '',
+          AUTH_ALLOW_UNENCRYPTED_SIGNING_KEYS: 'true',
           ARGON2_MEMORY_KIB: '8192',
           ARGON2_PASSES: '1',
         },

@@ -28,7 +28,12 @@ export function loadConfig<S extends EnvSchema>(
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((issue) => {
     const name = String(issue.path[0] ?? '(config)');
-    const shown = input[name] === undefined ? 'missing' : `got "${truncate(input[name])}"`;
+    const shown =
+      input[name] === undefined
+        ? 'missing'
+        : isSecretName(name)
+          ? `got a value of ${input[name].length} characters`
+          : `got "${truncate(input[name])}"`;
     const wanted = describeVar(schema.shape[name]);
     return `${name}: ${issue.message} (${shown}${wanted ? `; expected ${wanted}` : ''})`;
   });
@@ -46,6 +51,11 @@ export function loadConfigOrExit<S extends EnvSchema>(service: string, schema: S
     );
     process.exit(78);
   }
+}
+
+/** Variables whose values never appear in an error (they end up in logs and CI output). */
+export function isSecretName(name: string): boolean {
+  return /(SECRET|PASSWORD|PASS|TOKEN|_KEY|CREDENTIALS?)(_|$)/.test(name);
 }
 
 function truncate(value: string | undefined): string {
