@@ -24,6 +24,12 @@ export const messageConfigSchema = z.object({
     120_000,
   ),
   GROUP_MAX_MEMBERS: env.int('members of a group at most', 1_000, 2, 100_000),
+  USER_MAX_CONVERSATIONS: env.int(
+    'conversations (direct, groups, channels) one user may belong to: bounds every list and sync, and what spam can add',
+    2_000,
+    1,
+    100_000,
+  ),
   CHANNEL_MAX_MEMBERS: env.int('members of a channel at most', 100_000, 2, 10_000_000),
   READ_RECEIPTS_MAX_MEMBERS: env.int(
     'read events go to all members only in conversations up to this size',

@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Message } from '@im/proto/client/v1';
 import { ApiError, ImSocket } from '@im/sdk';
 import { eventually, Platform, sleep, type ServiceProcess } from '@im/testing';
+import { outcome } from './support/outcome.js';
 import { retrying } from './support/retry.js';
 import { closeAll, PASSWORD, registerUsers, username } from './support/users.js';
 
@@ -35,7 +36,7 @@ describe('limits and drains', () => {
     platform = await Platform.start({
       env: {
         gateway: { ...unlimited, TRUSTED_PROXIES: '127.0.0.1' },
-        message: { MAX_PENDING_COMMANDS: '10' },
+        message: { MAX_PENDING_COMMANDS: '10', USER_MAX_CONVERSATIONS: '3' },
         auth: {
           LOGIN_MAX_FAILURES_PER_IP: String(PER_IP_LIMIT),
           LOGIN_FAILURE_WINDOW_SEC: String(WINDOW_SEC),
@@ -132,6 +133,28 @@ describe('limits and drains', () => {
       assert.match(e.message, /message service overloaded/);
       assert.ok(e.retryAfterMs! > 0);
     }
+  });
+
+  it('USER_MAX_CONVERSATIONS: nobody can be put into more conversations than the cap; refusals create nothing', async () => {
+    const [spammer, victim, friend] = await registerUsers(platform, 3, 'cap');
+    for (let i = 0; i < 3; i++) await spammer!.createConversation('group', [victim!.user.id], `spam ${i}`);
+    const before = (await victim!.listConversations()).conversations.length;
+    assert.equal(before, 3);
+    assert.equal(
+      await outcome(spammer!.createConversation('group', [victim!.user.id], 'one more')),
+      '409 limit_exceeded',
+    );
+    assert.equal(
+      await outcome(friend!.createConversation('direct', [victim!.user.id])),
+      '409 limit_exceeded',
+    );
+    const open = await friend!.createConversation('group', [spammer!.user.id], 'elsewhere');
+    assert.equal(await outcome(friend!.addMembers(open.id, [victim!.user.id])), '409 limit_exceeded');
+    assert.equal((await victim!.listConversations()).conversations.length, 3, 'nothing was created');
+    // leaving one makes room
+    await victim!.leave((await victim!.listConversations()).conversations[0]!.id);
+    await friend!.addMembers(open.id, [victim!.user.id]);
+    assert.equal((await victim!.listConversations()).conversations.length, 3);
   });
 
   it('per-IP login throttling: after the limit of failures any login from that IP waits for the window; other IPs are not affected', async () => {

@@ -136,6 +136,7 @@ export class ConversationService {
     });
     const cleanTitle = validateTitle(title);
     await this.requireUsers(caller, others);
+    await this.requireRoomFor([caller.userId, ...others]);
     const now = new Date();
     let id = uuidv7();
     if (type === 'direct') {
@@ -204,6 +205,24 @@ export class ConversationService {
       await this.members.members(conversationId, VIEW_MEMBERS),
       await this.mentionCount(caller.userId, row, fresh?.readSeq ?? 0),
     );
+  }
+
+  /**
+   * Each user may join one more conversation (USER_MAX_CONVERSATIONS): otherwise limit_exceeded,
+   * before anything is written. Checked before the write, so concurrent adds may overshoot by a few.
+   */
+  async requireRoomFor(userIds: readonly string[]): Promise<void> {
+    const max = this.config.USER_MAX_CONVERSATIONS;
+    for (let i = 0; i < userIds.length; i += 50) {
+      const batch = userIds.slice(i, i + 50);
+      const counts = await Promise.all(batch.map((u) => this.members.countOf(u)));
+      const full = batch.filter((_, j) => counts[j]! >= max);
+      if (full.length > 0)
+        throw new AppError(
+          'limit_exceeded',
+          `userIds: ${full.slice(0, 5).join(', ')} already in ${max} conversations, the most a user may be in`,
+        );
+    }
   }
 
   async list(

@@ -19,6 +19,7 @@ const PAGE_DEFAULT = 50;
 const PAGE_MAX = 200;
 const SYNC_DEFAULT = 100;
 const SYNC_MAX = 500;
+const SYNC_CURSORS_MAX = 200;
 /** Responses stay well under the 4 MiB gRPC and 1 MiB WebSocket limits; past it, hasMore. */
 const RESPONSE_MAX_BYTES = 768 * 1024;
 
@@ -184,11 +185,22 @@ export class HistoryService {
     limit: number,
   ): Promise<{ conversations: SyncedConversation[]; hasMore: boolean }> {
     if (limit < 0 || limit > SYNC_MAX) throw new AppError('invalid_argument', `limit: 1-${SYNC_MAX}`);
+    if (cursors.length > SYNC_CURSORS_MAX)
+      throw new AppError('invalid_argument', `conversations: at most ${SYNC_CURSORS_MAX} cursors`);
     let budget = limit || SYNC_DEFAULT;
     let bytes = 0;
-    const memberships = new Map(
-      (await this.members.conversationsOf(caller.userId)).map((m) => [m.conversationId, m]),
-    );
+    // with cursors, only their memberships are read (not every conversation of the user)
+    const mine =
+      cursors.length > 0
+        ? (
+            await Promise.all(
+              [...new Set(cursors.map((c) => c.conversationId))].map((id) =>
+                this.members.membership(caller.userId, id),
+              ),
+            )
+          ).filter((m) => m !== undefined)
+        : await this.members.conversationsOf(caller.userId);
+    const memberships = new Map(mine.map((m) => [m.conversationId, m]));
     const rows = new Map(
       (await this.conversationsTable.getMany([...memberships.keys()]))
         .filter((r) => r.tenantId === caller.tenantId)

@@ -43,6 +43,8 @@ export class MembershipCommands {
       caller,
       unique.filter((u) => u !== caller.userId),
     );
+    const already = await Promise.all(unique.map((u) => this.conversations.isMember(u, conversationId)));
+    await this.conversations.requireRoomFor(unique.filter((_, i) => !already[i]));
     const maxMembers =
       row.type === 'channel' ? this.config.CHANNEL_MAX_MEMBERS : this.config.GROUP_MAX_MEMBERS;
     await this.submit(caller, conversationId, {

@@ -114,6 +114,14 @@ export class MembersTable {
     return row && row.get('role') ? toMembership(row) : undefined;
   }
 
+  /** How many conversations the user belongs to (rows of left ones have no role and do not count). */
+  async countOf(userId: string): Promise<number> {
+    const row = (
+      await this.db.execute('SELECT COUNT(role) AS n FROM conversations_by_user WHERE user_id = ?', [userId])
+    ).first();
+    return Number(row?.get('n') ?? 0);
+  }
+
   /** Every conversation of the user (paged through by the driver). */
   async conversationsOf(userId: string): Promise<MembershipRow[]> {
     const out: MembershipRow[] = [];
