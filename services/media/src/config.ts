@@ -53,6 +53,13 @@ export const mediaConfigSchema = z.object({
       'image/jpeg,image/png,image/gif,image/webp,image/avif,image/heic,image/heif,video/mp4,video/quicktime,video/webm,audio/mpeg,audio/ogg,audio/mp4,audio/wav,application/pdf,application/zip,application/vnd.openxmlformats-officedocument.wordprocessingml.document,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,application/vnd.openxmlformats-officedocument.presentationml.presentation,text/plain',
     )
     .transform((v) => v.split(',').map((t) => t.trim().toLowerCase())),
+  MEDIA_ALLOWED_TYPES_BY_TENANT: env
+    .optionalString(
+      'per-tenant lists replacing MEDIA_ALLOWED_TYPES: "tenantId=image/*|application/pdf;otherTenantId=…"',
+    )
+    .refine((v) => v === undefined || /^[^=;\s]+=[^=;\s]+(;[^=;\s]+=[^=;\s]+)*$/.test(v), {
+      message: 'expected "tenantId=type|type" entries separated by semicolons',
+    }),
   MEDIA_THUMBNAIL_WIDTHS: env
     .string('widths of the WebP thumbnails of an image, in pixels (comma-separated)')
     .default('160,480')

@@ -268,4 +268,30 @@ describe('media: uploads to a real S3 store (versitygw), checked files, thumbnai
     assert.equal(await outcome(start(fresh!, 'huge.mp4', 'video/mp4', QUOTA + 1)), '409 limit_exceeded');
     assert.equal(await outcome(start(fresh!, 'fits.mp4', 'video/mp4', QUOTA)), 'ok');
   });
+
+  it('a tenant that takes only PDFs refuses a photo at complete; other tenants are unaffected', async () => {
+    const [strict] = await registerUsers(platform, 1, 'pdfonly', `pdf-only-${Date.now()}`);
+    const [other] = await registerUsers(platform, 1, 'anytype');
+    await platform.restartService('media', {
+      MEDIA_URL_TTL_SECONDS: String(URL_TTL_SECONDS),
+      MEDIA_TENANT_QUOTA_BYTES: String(QUOTA),
+      MEDIA_ALLOWED_TYPES_BY_TENANT: `${strict!.user.tenantId}=application/pdf`,
+    });
+    const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#888' } })
+      .png()
+      .toBuffer();
+    assert.equal(
+      await outcome(strict!.upload(png, { filename: 'p.png', contentType: 'image/png' })),
+      '400 invalid_argument',
+    );
+    const pdf = Buffer.from('%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n');
+    assert.equal(
+      (await strict!.upload(pdf, { filename: 'd.pdf', contentType: 'application/pdf' })).contentType,
+      'application/pdf',
+    );
+    assert.equal(
+      (await other!.upload(png, { filename: 'p.png', contentType: 'image/png' })).contentType,
+      'image/png',
+    );
+  });
 });

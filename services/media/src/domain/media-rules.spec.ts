@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AppError } from '@im/platform/errors';
 import {
+  allowedTypesOf,
   decideContentType,
   isAllowed,
   isProcessableImage,
@@ -88,5 +89,15 @@ describe('media rules', () => {
     assert.ok(isAllowed('video/mp4', allowed) && !isAllowed('audio/mpeg', allowed));
     assert.deepEqual(thumbnailSize(320, 200, 160), { width: 160, height: 100 });
     assert.deepEqual(thumbnailSize(100, 50, 160), { width: 100, height: 50 });
+  });
+});
+
+describe('allowedTypesOf', () => {
+  it("takes the tenant's own list, else the platform's", () => {
+    const byTenant = 'acme=image/*|application/pdf;globex=text/plain';
+    assert.deepEqual(allowedTypesOf('acme', byTenant, ['x/y']), ['image/*', 'application/pdf']);
+    assert.deepEqual(allowedTypesOf('globex', byTenant, ['x/y']), ['text/plain']);
+    assert.deepEqual(allowedTypesOf('initech', byTenant, ['x/y']), ['x/y']);
+    assert.deepEqual(allowedTypesOf('acme', undefined, ['x/y']), ['x/y']);
   });
 });

@@ -80,3 +80,16 @@ export function thumbnailSize(
   if (width <= maxWidth) return { width, height };
   return { width: maxWidth, height: Math.max(1, Math.round((height * maxWidth) / width)) };
 }
+
+/** The tenant's own list ("tenantId=type|type;…") when it has one, else the platform's. */
+export function allowedTypesOf(
+  tenantId: string,
+  byTenant: string | undefined,
+  fallback: readonly string[],
+): readonly string[] {
+  for (const entry of byTenant?.split(';') ?? []) {
+    const [tenant, types] = entry.split('=');
+    if (tenant?.trim() === tenantId && types) return types.split('|').map((t) => t.trim().toLowerCase());
+  }
+  return fallback;
+}

@@ -9,6 +9,7 @@ import type { Attachment, Media, MultipartUpload, UploadedPart } from '@im/proto
 import type { Caller } from '@im/proto/common/v1';
 import type { MediaConfig } from '../config.js';
 import {
+  allowedTypesOf,
   decideContentType,
   isProcessableImage,
   planUpload,
@@ -162,7 +163,7 @@ export class MediaUploads implements OnApplicationShutdown {
       m.declaredType,
       sniffed?.mime,
       head,
-      this.config.MEDIA_ALLOWED_TYPES,
+      allowedTypesOf(m.tenantId, this.config.MEDIA_ALLOWED_TYPES_BY_TENANT, this.config.MEDIA_ALLOWED_TYPES),
     );
     // members get a copy the upload URL cannot reach: bytes PUT after these checks change nothing
     await this.store.copy(key, objectKeys.original(m.tenantId, m.mediaId), contentType);
