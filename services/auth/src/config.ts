@@ -57,14 +57,20 @@ export const authConfigSchema = z
       3_600,
     ),
     LOGIN_MAX_FAILURES_PER_ACCOUNT: env.int(
-      'failed logins per account within the window before throttling',
+      'failed logins on one account from one client IP within the window before that IP is slowed down on it',
       10,
       1,
       10_000,
     ),
+    LOGIN_MAX_FAILURES_PER_ACCOUNT_ALL_IPS: env.int(
+      'failed logins on one account from all IPs within the window (a distributed attack) before it waits for the window',
+      100,
+      1,
+      1_000_000,
+    ),
     LOGIN_ACCOUNT_SLOWDOWN_SEC: env.int(
-      'past its failure limit an account takes one login attempt per this many seconds (slowed, never locked out)',
-      10,
+      'past its failure limit, one client IP gets one login attempt on the account per this many seconds (slowed, not locked out)',
+      90,
       1,
       3_600,
     ),

@@ -49,51 +49,62 @@ describe('fuzz: random frames and bodies change nothing they should not, and nev
   let platform: Platform;
   let alice: ImClient;
   let conversationId: string;
+  let bobId: string;
 
   before(async () => {
     platform = await Platform.start({ env: { gateway: unlimited } });
     const [a, b] = await registerUsers(platform, 2, 'fuzz');
     alice = a!;
-    conversationId = (await alice.createConversation('direct', [b!.user.id])).id;
+    bobId = b!.user.id;
+    conversationId = (await alice.createConversation('group', [bobId], 'fuzz')).id;
+    // messages for edits, deletes, reactions and replies to land on
+    for (let i = 1; i <= 5; i++) await alice.sendMessage(conversationId, `seed-${i}`, `seed ${i}`);
   });
   after(() => platform?.stop());
 
-  /** Field values: mostly junk, sometimes plausible, so some frames get past validation. */
-  const value = (): fc.Arbitrary<unknown> =>
+  /** A field: most often a valid value (so frames get past validation into the services), else junk. */
+  const field = (good: fc.Arbitrary<unknown>): fc.Arbitrary<unknown> =>
     fc.oneof(
-      fc.constant(conversationId),
-      fc.constantFrom(1, 2, 0, -1, 2 ** 53, 1.5),
-      fc.constantFrom('👍', ':ok:', 'online', 'away', 'offline', 'x'.repeat(5_000)),
-      fc.string({ maxLength: 40 }),
-      fc.anything({ maxDepth: 2 }),
+      { weight: 8, arbitrary: good },
+      {
+        weight: 2,
+        arbitrary: fc.oneof(
+          fc.constant(undefined),
+          fc.constantFrom(0, -1, 2 ** 53, 1.5, '', 'x'.repeat(5_000), null, [], {}),
+          fc.string({ maxLength: 40 }),
+          fc.anything({ maxDepth: 2 }),
+        ),
+      },
     );
   const frame = (): fc.Arbitrary<Record<string, unknown>> =>
-    fc.record(
-      {
-        type: fc.constantFrom(...FRAME_TYPES),
-        conversationId: value(),
-        seq: value(),
-        text: value(),
-        clientMsgId: fc.oneof(fc.uuid(), value()),
-        emoji: value(),
-        userIds: fc.oneof(fc.array(fc.string({ maxLength: 30 }), { maxLength: 5 }), value()),
-        status: value(),
-        conversations: fc.oneof(
-          fc.array(fc.record({ conversationId: value(), afterSeq: value() }), { maxLength: 3 }),
-          value(),
-        ),
-        limit: value(),
-        token: value(),
-        replyTo: value(),
-        mentions: value(),
-        attachments: value(),
-      },
-      { requiredKeys: ['type'] },
-    );
+    fc.record({
+      type: fc.oneof(
+        { weight: 5, arbitrary: fc.constant('message.send') },
+        { weight: 10, arbitrary: fc.constantFrom(...FRAME_TYPES) },
+      ),
+      conversationId: field(fc.constant(conversationId)),
+      seq: field(fc.integer({ min: 1, max: 5 })),
+      text: field(fc.string({ minLength: 1, maxLength: 60 })),
+      clientMsgId: field(fc.uuid()),
+      emoji: field(fc.constantFrom('👍', '❤️', ':ok:', '🎉')),
+      userIds: field(fc.constant([bobId])),
+      status: field(fc.constantFrom('online', 'away', 'busy')),
+      conversations: field(
+        fc.array(fc.record({ conversationId: fc.constant(conversationId), afterSeq: fc.nat(5) }), {
+          maxLength: 2,
+        }),
+      ),
+      limit: field(fc.integer({ min: 1, max: 100 })),
+      token: field(fc.string({ maxLength: 60 })),
+      replyTo: field(fc.constantFrom(undefined, 1, 2)),
+      mentions: field(fc.constantFrom([], [bobId])),
+      attachments: field(fc.constant([])),
+    });
 
   it(`${RUNS} random WebSocket frames: each answered with an ack or a stable error; only acked sends stored`, async () => {
     const socket = await ImSocket.connect(platform.wsUrl(), alice.session!.accessToken);
-    const stored = new Set<string>();
+    const stored = new Set((await alice.allMessages(conversationId)).map((m) => m.id));
+    const acked = new Map<string, number>();
     const codes = new Map<string, number>();
     let n = 0;
     try {
@@ -111,6 +122,7 @@ describe('fuzz: random frames and bodies change nothing they should not, and nev
               (err: { code?: string }) => ({ ok: false as const, code: err.code ?? 'none' }),
             );
             if (answer.ok) {
+              acked.set(String(f.type), (acked.get(String(f.type)) ?? 0) + 1);
               if (f.type === 'message.send' && answer.ack.message) stored.add(answer.ack.message.id);
               return;
             }
@@ -135,7 +147,11 @@ describe('fuzz: random frames and bodies change nothing they should not, and nev
       await socket.close();
     }
     assert.ok(platform.gateways[0]!.running, 'the gateway lives');
-    assert.ok((codes.get('invalid_argument') ?? 0) > 0, `refusals seen: ${JSON.stringify([...codes])}`);
+    // the run went deep, not only into validation: valid frames of each kind were carried out
+    const seen = JSON.stringify({ acked: [...acked], refused: [...codes] });
+    for (const type of ['message.send', 'message.edit', 'reaction.add', 'sync', 'read', 'typing'])
+      assert.ok((acked.get(type) ?? 0) >= (RUNS >= 2_000 ? 3 : 1), `${type} acked: ${seen}`);
+    assert.ok((codes.get('invalid_argument') ?? 0) > 0, seen);
   });
 
   it('random REST bodies and queries: never a 5xx, errors in the stable shape', async () => {
@@ -153,7 +169,30 @@ describe('fuzz: random frames and bodies change nothing they should not, and nev
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom(...routes),
-        fc.oneof(fc.object({ maxDepth: 2 }), fc.anything({ maxDepth: 2 }), fc.string()),
+        fc.oneof(
+          fc.object({ maxDepth: 2 }),
+          fc.anything({ maxDepth: 2 }),
+          fc.string(),
+          // the routes' own field names, mostly valid values
+          fc.record(
+            {
+              clientMsgId: field(fc.uuid()),
+              text: field(fc.string({ minLength: 1, maxLength: 40 })),
+              type: field(fc.constantFrom('direct', 'group', 'channel')),
+              memberIds: field(fc.constant([bobId])),
+              title: field(fc.string({ maxLength: 20 })),
+              seq: field(fc.integer({ min: 1, max: 5 })),
+              platform: field(fc.constantFrom('apns', 'fcm', 'webpush')),
+              token: field(fc.stringMatching(/^[0-9a-f]{64}$/)),
+              filename: field(fc.constantFrom('a.txt', 'b.png')),
+              contentType: field(fc.constantFrom('text/plain', 'image/png')),
+              size: field(fc.integer({ min: 1, max: 1_000 })),
+              readReceipts: field(fc.boolean()),
+              previews: field(fc.constantFrom('full', 'sender', 'none')),
+            },
+            { requiredKeys: [] },
+          ),
+        ),
         async ([method, path], body) => {
           const res = await fetch(`${platform.gatewayUrl()}${path}`, {
             method,

@@ -25,16 +25,22 @@ describe('WebSocket and access-token expiry', () => {
     const lapsing = await ImSocket.connect(platform.wsUrl(), alice!.session!.accessToken);
     const renewed = await ImSocket.connect(platform.wsUrl(), alice!.session!.accessToken);
 
-    // refused renewals change nothing: another session's token, a token that is not one
+    // refused renewals change nothing: another session's token, too often, a token that is not one
     assert.equal(
       await outcome(renewed.request('auth.refresh', { token: bob!.session!.accessToken })),
       'ws invalid_argument',
     );
     assert.equal(
       await outcome(renewed.request('auth.refresh', { token: 'not-a-token' })),
-      'ws invalid_token',
+      'ws rate_limited',
+      'one auth.refresh per 5 s',
     );
     assert.equal(await outcome(renewed.request('auth.refresh', {})), 'ws invalid_argument');
+    await new Promise((r) => setTimeout(r, 5_000));
+    assert.equal(
+      await outcome(renewed.request('auth.refresh', { token: 'not-a-token' })),
+      'ws invalid_token',
+    );
 
     // the SDK's connection, on its own
     const sdkUser = new ImClient(platform.gatewayUrl());
@@ -46,7 +52,7 @@ describe('WebSocket and access-token expiry', () => {
     try {
       await eventually(() => assert.equal(chat.state, 'open'));
       // a fresh token of the same session, well before expiry
-      await new Promise((r) => setTimeout(r, 10_000));
+      await new Promise((r) => setTimeout(r, 5_500));
       const fresh = await alice!.refresh();
       await renewed.request('auth.refresh', { token: fresh.accessToken });
 

@@ -33,7 +33,7 @@ export function loadConfig<S extends EnvSchema>(
         ? 'missing'
         : isSecretName(name)
           ? `got a value of ${input[name].length} characters`
-          : `got "${truncate(input[name])}"`;
+          : `got "${truncate(withoutUserinfo(input[name]))}"`;
     const wanted = describeVar(schema.shape[name]);
     return `${name}: ${issue.message} (${shown}${wanted ? `; expected ${wanted}` : ''})`;
   });
@@ -55,7 +55,12 @@ export function loadConfigOrExit<S extends EnvSchema>(service: string, schema: S
 
 /** Variables whose values never appear in an error (they end up in logs and CI output). */
 export function isSecretName(name: string): boolean {
-  return /(SECRET|PASSWORD|PASS|TOKEN|_KEY|CREDENTIALS?)(_|$)/.test(name);
+  return /SECRET|PASSWORD/.test(name) || /(_PASS|_TOKEN|_KEY|_CREDENTIALS?)$/.test(name);
+}
+
+/** A URL's user:password@ (NATS_URL, OPENSEARCH_URL may carry one) is never shown. */
+function withoutUserinfo(value: string): string {
+  return value.replace(/\/\/[^/@\s]*@/g, '//***@');
 }
 
 function truncate(value: string | undefined): string {

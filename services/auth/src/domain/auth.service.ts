@@ -135,14 +135,21 @@ export class AuthService {
     const account = `${tenantName}:${username}`;
     const attempt = await this.throttle(account, ip);
 
-    const user = isPlausibleLogin(username, req.password, tenantName)
-      ? await this.findUser(tenantName, username)
-      : undefined;
-    // bots never log in: they call the API with keys
-    const ok =
-      user && user.kind !== 'bot'
-        ? await this.hasher.verify(req.password, user.passwordHash)
-        : await this.decoyVerify(req.password);
+    let user: UserRow | undefined;
+    let ok: boolean;
+    try {
+      user = isPlausibleLogin(username, req.password, tenantName)
+        ? await this.findUser(tenantName, username)
+        : undefined;
+      // bots never log in: they call the API with keys
+      ok =
+        user && user.kind !== 'bot'
+          ? await this.hasher.verify(req.password, user.passwordHash)
+          : await this.decoyVerify(req.password);
+    } catch (err) {
+      await attempt.forget().catch(() => undefined); // an outage is no failed guess
+      throw err;
+    }
     if (!user || !ok) throw new AppError('invalid_credentials', 'invalid username or password'); // stays a failure
     await attempt.forget();
     if (user.disabledAt)
@@ -168,6 +175,9 @@ export class AuthService {
     if (session.revokedAt)
       throw new AppError('session_revoked', 'the session of this refresh token was revoked');
     const next = newRefreshToken();
+    // the successor exists before the token is spent: a failure in between leaves a retry that
+    // finds its successor (the grace), never a spent token without one
+    await this.refreshTokens.insert(next.hash, session.sessionId, this.config.REFRESH_TOKEN_TTL_SEC);
     const spent =
       (!token.spentAt && (await this.refreshTokens.spend(hash, token.expiresAt, next.hash))) ||
       (await this.takeOverUnusedSuccessor(hash));
@@ -186,7 +196,6 @@ export class AuthService {
       await this.revoke(session.sessionId, session.userId, 'admin');
       throw new AppError('account_disabled', 'this account was disabled by a tenant admin');
     }
-    await this.refreshTokens.insert(next.hash, session.sessionId, this.config.REFRESH_TOKEN_TTL_SEC);
     await this.sessions.touch(session.sessionId);
     const access = await this.keys.sign({ sub: user.userId, tid: user.tenantId, sid: session.sessionId });
     return {
@@ -219,7 +228,9 @@ export class AuthService {
   async logout(caller: Caller): Promise<void> {
     const session = await this.sessions.get(caller.sessionId);
     if (!session || session.userId !== caller.userId) throw new AppError('not_found', 'no such session');
+    // a retried logout publishes again (idempotent): an earlier try may have stopped halfway
     if (!session.revokedAt) await this.revoke(session.sessionId, session.userId, 'logout');
+    else await this.announceRevocation(session.sessionId, session.userId, session.revokeReason ?? 'logout');
   }
 
   async getUser(caller: Caller, userId: string): Promise<User> {
@@ -278,49 +289,70 @@ export class AuthService {
     return n;
   }
 
+  /**
+   * Published (outbox first) before the session row says revoked: a failure in between leaves a
+   * session the gateways already refuse, never one marked revoked that they still accept.
+   */
   private async revoke(sessionId: string, userId: string, reason: string): Promise<void> {
+    await this.announceRevocation(sessionId, userId, reason);
     await this.sessions.revoke(sessionId, reason);
+  }
+
+  private announceRevocation(sessionId: string, userId: string, reason: string): Promise<void> {
     const expiresAt = new Date(Date.now() + this.config.ACCESS_TOKEN_TTL_SEC * 1000).toISOString();
-    await this.revocations.publish({ sessionId, userId, expiresAt, reason });
+    return this.revocations.publish({ sessionId, userId, expiresAt, reason });
   }
 
   /**
-   * Records the attempt first, then decides against the others (failures and attempts still
-   * running), so parallel guesses cannot all pass one check together. A refused attempt is
-   * forgotten; the caller forgets a successful one.
+   * Decides on the failures so far without writing (a refusal leaves nothing behind), then records
+   * the attempt in each scope and decides again against the others, so parallel guesses cannot all
+   * pass one check together. The caller keeps the record of a wrong password and forgets the rest.
    */
   private async throttle(account: string, ip: string): Promise<{ forget(): Promise<void> }> {
     const c = this.config;
     const ttl = c.LOGIN_FAILURE_WINDOW_SEC;
-    const [accountId, ipId] = await Promise.all([
-      this.failures.record('account', account, ttl),
-      this.failures.record('ip', ip, ttl),
-    ]);
-    const forget = () =>
-      Promise.all([
-        this.failures.forget('account', account, accountId),
-        this.failures.forget('ip', ip, ipId),
-      ]).then(() => undefined);
-    const [byAccount, byIp] = await Promise.all([
-      this.failures.recent('account', account, c.LOGIN_MAX_FAILURES_PER_ACCOUNT + 1),
-      this.failures.recent('ip', ip, c.LOGIN_MAX_FAILURES_PER_IP + 1),
-    ]);
-    const others = (rows: Array<{ id: string; at: number }>, own: string) =>
-      rows.filter((r) => r.id !== own).map((r) => r.at);
-    const wait = loginWaitMs(
-      others(byIp, ipId),
-      others(byAccount, accountId),
-      {
-        maxPerIp: c.LOGIN_MAX_FAILURES_PER_IP,
-        maxPerAccount: c.LOGIN_MAX_FAILURES_PER_ACCOUNT,
-        windowMs: ttl * 1000,
-        accountSlowdownMs: c.LOGIN_ACCOUNT_SLOWDOWN_SEC * 1000,
-      },
-      Date.now(),
+    const scopes = [
+      ['ip', ip],
+      ['account-ip', `${account}|${ip}`],
+      ['account', account],
+    ] as const;
+    const limits = {
+      windowMs: ttl * 1000,
+      maxPerIp: c.LOGIN_MAX_FAILURES_PER_IP,
+      maxPerAccountAndIp: c.LOGIN_MAX_FAILURES_PER_ACCOUNT,
+      slowdownMs: c.LOGIN_ACCOUNT_SLOWDOWN_SEC * 1000,
+      maxPerAccount: c.LOGIN_MAX_FAILURES_PER_ACCOUNT_ALL_IPS,
+    };
+    const read = () =>
+      Promise.all(
+        scopes.map(([scope, subject], i) =>
+          this.failures.recent(
+            scope,
+            subject,
+            [limits.maxPerIp, limits.maxPerAccountAndIp, limits.maxPerAccount][i]! + 1,
+          ),
+        ),
+      );
+    const decide = (rows: Array<Array<{ id: string; at: number }>>, own: readonly string[] = []) => {
+      const times = rows.map((r, i) => r.filter((x) => x.id !== own[i]).map((x) => x.at));
+      return loginWaitMs({ ip: times[0]!, accountAndIp: times[1]!, account: times[2]! }, limits, Date.now());
+    };
+    const refuse = (wait: number) =>
+      new AppError('rate_limited', 'too many failed logins; try again later', wait);
+
+    const before = decide(await read());
+    if (before > 0) throw refuse(before);
+    const ids = await Promise.all(
+      scopes.map(([scope, subject]) => this.failures.record(scope, subject, ttl)),
     );
-    if (wait > 0) {
+    const forget = () =>
+      Promise.all(scopes.map(([scope, subject], i) => this.failures.forget(scope, subject, ids[i]!))).then(
+        () => undefined,
+      );
+    const racing = decide(await read(), ids);
+    if (racing > 0) {
       await forget();
-      throw new AppError('rate_limited', 'too many failed logins; try again later', wait);
+      throw refuse(racing);
     }
     return { forget };
   }

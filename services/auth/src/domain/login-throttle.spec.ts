@@ -18,21 +18,39 @@ describe('login throttle', () => {
 });
 
 describe('loginWaitMs', () => {
-  const limits = { maxPerIp: 5, maxPerAccount: 3, windowMs: 60_000, accountSlowdownMs: 10_000 };
+  const limits = {
+    windowMs: 60_000,
+    maxPerIp: 5,
+    maxPerAccountAndIp: 3,
+    slowdownMs: 10_000,
+    maxPerAccount: 8,
+  };
+  const none = { ip: [], accountAndIp: [], account: [] };
 
-  it('an account past its limit is slowed to one attempt per interval, never locked for the window', () => {
-    assert.equal(loginWaitMs([], [1_000, 2_000], limits, 10_000), 0);
-    assert.equal(loginWaitMs([], [1_000, 2_000, 8_000], limits, 10_000), 8_000);
-    assert.equal(loginWaitMs([], [1_000, 2_000, 8_000], limits, 18_000), 0, 'the owner gets a turn');
+  it('an account guessed at from one IP slows that IP down on it; the owner elsewhere is not affected', () => {
+    const attacker = {
+      ip: [1_000, 2_000, 8_000],
+      accountAndIp: [1_000, 2_000, 8_000],
+      account: [1_000, 2_000, 8_000],
+    };
+    assert.equal(loginWaitMs(attacker, limits, 10_000), 8_000);
+    assert.equal(loginWaitMs(attacker, limits, 18_000), 0, 'slowed, not locked');
+    const owner = { ip: [], accountAndIp: [], account: [1_000, 2_000, 8_000] };
+    assert.equal(loginWaitMs(owner, limits, 10_000), 0, 'the owner from another IP gets in');
   });
 
   it('a client IP past its limit waits until the window frees a slot', () => {
-    assert.equal(loginWaitMs([1_000, 2_000, 3_000, 4_000, 5_000], [], limits, 10_000), 51_000);
+    assert.equal(loginWaitMs({ ...none, ip: [1_000, 2_000, 3_000, 4_000, 5_000] }, limits, 10_000), 51_000);
+  });
+
+  it('an account attacked from many IPs waits for the window', () => {
+    const account = [1, 2, 3, 4, 5, 6, 7, 8].map((i) => i * 1_000);
+    assert.equal(loginWaitMs({ ...none, account }, limits, 10_000), 51_000);
   });
 
   it('parallel attempts count each other (they are recorded before the password is checked)', () => {
     const inFlight = [9_990, 9_991, 9_992];
-    assert.ok(loginWaitMs([], inFlight, limits, 10_000) > 0);
+    assert.ok(loginWaitMs({ ip: inFlight, accountAndIp: inFlight, account: inFlight }, limits, 10_000) > 0);
   });
 });
 

@@ -15,30 +15,37 @@ export function retryAfterMs(
 }
 
 export interface ThrottleLimits {
-  maxPerIp: number;
-  maxPerAccount: number;
   windowMs: number;
-  /** Past maxPerAccount, one attempt per this long: the account is slowed, never locked. */
-  accountSlowdownMs: number;
+  /** Failures from one client IP (any accounts) per window: then that IP waits. */
+  maxPerIp: number;
+  /** Failures on one account from one client IP per window: then that pair is slowed… */
+  maxPerAccountAndIp: number;
+  /** …to one attempt per this long (a stranger elsewhere does not slow the owner down). */
+  slowdownMs: number;
+  /** Failures on one account from all IPs per window (a distributed attack): then it waits. */
+  maxPerAccount: number;
+}
+
+export interface RecentAttempts {
+  ip: readonly number[];
+  accountAndIp: readonly number[];
+  account: readonly number[];
 }
 
 /**
- * How long a login attempt must wait, given the other attempts in the window (failures, and
- * attempts still running: each attempt is recorded before its password is checked, so parallel
- * guesses see each other). Per client IP: a hard limit per window. Per account: past the limit, one
- * attempt per slowdown interval, so a stranger cannot lock the owner out.
+ * How long a login attempt must wait, given the recent failed attempts (and attempts still being
+ * checked) in each scope. One client IP gets a hard limit per window; one account from one IP is
+ * slowed past its limit, never locked; an account under attack from many IPs waits for the window.
  */
-export function loginWaitMs(
-  otherIpAttempts: readonly number[],
-  otherAccountAttempts: readonly number[],
-  limits: ThrottleLimits,
-  now: number,
-): number {
-  const byIp = retryAfterMs(otherIpAttempts, limits.maxPerIp, limits.windowMs, now);
-  const recent = otherAccountAttempts.filter((t) => t > now - limits.windowMs);
-  const byAccount =
-    recent.length >= limits.maxPerAccount
-      ? Math.max(0, Math.max(...recent) + limits.accountSlowdownMs - now)
+export function loginWaitMs(recent: RecentAttempts, limits: ThrottleLimits, now: number): number {
+  const inWindow = recent.accountAndIp.filter((t) => t > now - limits.windowMs);
+  const slowed =
+    inWindow.length >= limits.maxPerAccountAndIp
+      ? Math.max(0, Math.max(...inWindow) + limits.slowdownMs - now)
       : 0;
-  return Math.max(byIp, byAccount);
+  return Math.max(
+    retryAfterMs(recent.ip, limits.maxPerIp, limits.windowMs, now),
+    retryAfterMs(recent.account, limits.maxPerAccount, limits.windowMs, now),
+    slowed,
+  );
 }

@@ -24,6 +24,8 @@ export class SessionRevocations implements OnModuleInit, OnApplicationShutdown {
   private kv: KV | undefined;
   private retrier: NodeJS.Timeout | undefined;
   private retrying = false;
+  /** Something may wait in the outbox: set at start (another replica's leftovers) and on a failed put. */
+  private dirty = true;
 
   constructor(
     @Inject(NATS) private readonly nats: NatsConnection,
@@ -58,6 +60,7 @@ export class SessionRevocations implements OnModuleInit, OnApplicationShutdown {
         ),
       ]);
     } catch (err) {
+      this.dirty = true;
       this.logger.warn({ err, sessionId: revoked.sessionId }, 'revocation not published yet: retrying');
     }
   }
@@ -67,13 +70,16 @@ export class SessionRevocations implements OnModuleInit, OnApplicationShutdown {
     await this.pending.remove(revoked.sessionId);
   }
 
+  /** Reads the outbox only when something may wait in it (a read per 2 s would meet every tombstone). */
   private async retryPending(): Promise<void> {
-    if (this.retrying) return;
+    if (this.retrying || !this.dirty) return;
     this.retrying = true;
+    this.dirty = false;
     try {
       for (const revoked of await this.pending.list()) await this.put(revoked);
     } catch (err) {
-      this.logger.debug({ err }, 'pending revocations not published yet');
+      this.dirty = true;
+      this.logger.warn({ err }, 'pending revocations not published yet');
     } finally {
       this.retrying = false;
     }

@@ -2,7 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { cql, type CassandraClient } from '@im/platform/cassandra';
 import { CASSANDRA } from '@im/platform/nest';
 
-export type FailureScope = 'account' | 'ip';
+/** A client IP; an account (tenant:username); an account from one client IP. */
+export type FailureScope = 'account' | 'ip' | 'account-ip';
 
 @Injectable()
 export class LoginFailuresTable {

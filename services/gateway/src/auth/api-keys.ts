@@ -4,6 +4,8 @@ import { Downstream } from '../clients/downstream.js';
 import type { Principal } from './token-verifier.js';
 
 const CACHE_MS = 60_000;
+/** How often a bot's open sockets verify its key again. */
+const KEY_RECHECK_MS = 10 * 60_000;
 const CACHE_MAX = 10_000;
 
 /** API keys look like "imk1.<43 base64url>"; anything else is an access token. */
@@ -30,8 +32,10 @@ export class ApiKeys {
       userId: res.userId,
       tenantId: res.tenantId,
       sessionId: res.sessionId,
-      // a key does not expire: it works until revoked (and revocation closes its sockets)
-      expiresAt: Number.POSITIVE_INFINITY,
+      // a key does not expire, but its sockets check it again now and then: a revocation whose
+      // watch entry was missed still ends them
+      expiresAt: now + KEY_RECHECK_MS,
+      apiKey: key,
     };
     if (this.cache.size >= CACHE_MAX) this.cache.clear();
     this.cache.set(hash, { principal, until: now + CACHE_MS });

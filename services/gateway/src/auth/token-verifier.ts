@@ -10,6 +10,8 @@ import { RevokedSessions } from './revoked-sessions.js';
 
 export interface Principal extends Caller {
   expiresAt: number;
+  /** A bot's key: its sockets are checked again with it when expiresAt passes (keys do not expire). */
+  apiKey?: string;
 }
 
 /**

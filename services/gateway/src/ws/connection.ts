@@ -16,6 +16,8 @@ export class Connection {
   readonly connectedAt = Date.now();
   lastSeen = Date.now();
   pending = 0;
+  /** Time of the last auth.refresh (rate limit). */
+  lastRenewedAt = 0;
   /** Users whose presence frames this socket asked for (presence.subscribe). */
   presenceOf: Set<string> | undefined;
 

@@ -9,11 +9,15 @@ import { Downstream } from '../clients/downstream.js';
 import type { GatewayConfig } from '../config.js';
 import { Messaging } from '../domain/messaging.js';
 import { parse, wsFrames, type WsFrame, type WsFrameType } from '../http/request-schemas.js';
+import { isApiKey } from '../auth/api-keys.js';
 import { TokenVerifier } from '../auth/token-verifier.js';
 import { PresenceRouter } from '../presence/presence-router.js';
 import type { Connection } from './connection.js';
 
 /** What an ack carries besides its type and id. */
+/** auth.refresh at most this often per socket (each one costs a verification). */
+const RENEW_INTERVAL_MS = 5_000;
+
 type AckBody = Partial<Omit<ServerFrameOf<'ack'>, 'type' | 'id'>>;
 type Handler<T extends WsFrameType> = (conn: Connection, frame: WsFrame<T>) => Promise<AckBody>;
 
@@ -46,6 +50,19 @@ export class FrameRouter {
     });
     this.handlers = {
       'auth.refresh': async (c, f) => {
+        const now = Date.now();
+        if (now - c.lastRenewedAt < RENEW_INTERVAL_MS)
+          throw new AppError(
+            'rate_limited',
+            'one auth.refresh per 5 s',
+            RENEW_INTERVAL_MS - (now - c.lastRenewedAt),
+          );
+        c.lastRenewedAt = now;
+        if (isApiKey(f.token) || c.principal.apiKey)
+          throw new AppError(
+            'invalid_argument',
+            'token: API keys do not expire; auth.refresh is for access tokens',
+          );
         const renewed = await this.verifier.verify(f.token);
         if (renewed.sessionId !== c.sessionId || renewed.userId !== c.userId)
           throw new AppError('invalid_argument', 'token: must be of the session this socket belongs to');

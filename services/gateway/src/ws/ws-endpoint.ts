@@ -163,6 +163,8 @@ export class WsEndpoint implements OnApplicationShutdown {
     const now = Date.now();
     for (const conn of this.connections.all()) {
       if (now - conn.lastSeen > this.config.WS_IDLE_TIMEOUT_MS) conn.ws.terminate();
+      else if (now > conn.principal.expiresAt + TOKEN_LEEWAY_MS && conn.principal.apiKey)
+        void this.recheckKey(conn, conn.principal.apiKey);
       else if (now > conn.principal.expiresAt + TOKEN_LEEWAY_MS) {
         conn.sendFrame({
           type: 'error',
@@ -171,6 +173,22 @@ export class WsEndpoint implements OnApplicationShutdown {
         });
         conn.close(CloseCode.unauthenticated, 'token expired');
       } else if (conn.ws.readyState === conn.ws.OPEN) conn.ws.ping();
+    }
+  }
+
+  /** A bot's socket: its key still valid goes on (for another while), a revoked one is closed. */
+  private async recheckKey(conn: Connection, apiKey: string): Promise<void> {
+    conn.principal = { ...conn.principal, expiresAt: Number.POSITIVE_INFINITY }; // one check at a time
+    try {
+      conn.principal = await this.verifier.verify(apiKey);
+    } catch (err) {
+      const app = err instanceof AppError ? err : undefined;
+      if (!app || app.code === 'unavailable' || app.code === 'timeout') {
+        conn.principal = { ...conn.principal, expiresAt: Date.now() + 30_000 }; // auth away: ask again soon
+        return;
+      }
+      conn.sendFrame({ type: 'error', code: app.code, message: app.message });
+      conn.close(CloseCode.unauthenticated, app.code);
     }
   }
 
