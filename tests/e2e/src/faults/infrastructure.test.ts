@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { ImClient } from '@im/sdk';
-import { Platform, repoRoot, sleep } from '@im/testing';
+import { eventually, Platform, repoRoot, sleep } from '@im/testing';
 import { SteadyLoad } from '../support/load.js';
 
 // kill -9 of Kafka, Cassandra and NATS under steady load (~300 msg/s), each restarted through
@@ -117,8 +117,13 @@ describe('infrastructure faults under load', { skip: !local && 'needs deploy/loc
 
   it("a logout while NATS is down is acknowledged, and its revocation lands once NATS is back: the session's sockets close", async () => {
     const user = new ImClient(platform.gatewayUrl());
-    await user.register(`natsdown-${Date.now().toString(36)}`, 'correct horse battery');
-    const socket = await user.connect();
+    // the services may still be reconnecting to the Cassandra the previous test killed
+    const name = `natsdown-${Date.now().toString(36)}`;
+    await eventually(() => user.register(name, 'correct horse battery'), {
+      timeoutMs: 60_000,
+      intervalMs: 1_000,
+    });
+    const socket = await eventually(() => user.connect(), { timeoutMs: 30_000, intervalMs: 1_000 });
     await infra('stop', 'nats');
     try {
       await user.logout(); // 204: the revocation is in the outbox
