@@ -118,8 +118,11 @@ describe('infrastructure faults under load', { skip: !local && 'needs deploy/loc
   it("a logout while NATS is down is acknowledged, and its revocation lands once NATS is back: the session's sockets close", async () => {
     const user = new ImClient(platform.gatewayUrl());
     // the services may still be reconnecting to the Cassandra the previous test killed
-    const name = `natsdown-${Date.now().toString(36)}`;
-    await eventually(() => user.register(name, 'correct horse battery'), {
+    let attempt = 0;
+    await eventually(() => user.register(`natsdown-${Date.now().toString(36)}-${attempt++}`, 'correct horse battery'), {
+      timeoutMs: 60_000,
+      intervalMs: 1_000,
+    });
       timeoutMs: 60_000,
       intervalMs: 1_000,
     });
