@@ -119,13 +119,13 @@ describe('infrastructure faults under load', { skip: !local && 'needs deploy/loc
     const user = new ImClient(platform.gatewayUrl());
     // the services may still be reconnecting to the Cassandra the previous test killed
     let attempt = 0;
-    await eventually(() => user.register(`natsdown-${Date.now().toString(36)}-${attempt++}`, 'correct horse battery'), {
-      timeoutMs: 60_000,
-      intervalMs: 1_000,
-    });
-      timeoutMs: 60_000,
-      intervalMs: 1_000,
-    });
+    await eventually(
+      () => user.register(`natsdown-${Date.now().toString(36)}-${attempt++}`, 'correct horse battery'),
+      {
+        timeoutMs: 60_000,
+        intervalMs: 1_000,
+      },
+    );
     const socket = await eventually(() => user.connect(), { timeoutMs: 30_000, intervalMs: 1_000 });
     await infra('stop', 'nats');
     try {
