@@ -83,7 +83,7 @@ describe('fuzz: random frames and bodies change nothing they should not, and nev
         { weight: 10, arbitrary: fc.constantFrom(...FRAME_TYPES) },
       ),
       conversationId: field(fc.constant(conversationId)),
-      seq: field(fc.integer({ min: 1, max: 5 })),
+      seq: field(fc.integer({ min: 1, max: 100 })),
       text: field(fc.string({ minLength: 1, maxLength: 60 })),
       clientMsgId: field(fc.uuid()),
       emoji: field(fc.constantFrom('👍', '❤️', ':ok:', '🎉')),
@@ -149,8 +149,10 @@ describe('fuzz: random frames and bodies change nothing they should not, and nev
     assert.ok(platform.gateways[0]!.running, 'the gateway lives');
     // the run went deep, not only into validation: valid frames of each kind were carried out
     const seen = JSON.stringify({ acked: [...acked], refused: [...codes] });
-    for (const type of ['message.send', 'message.edit', 'reaction.add', 'sync', 'read', 'typing'])
+    for (const type of ['message.send', 'message.delete', 'sync', 'read', 'typing'])
       assert.ok((acked.get(type) ?? 0) >= (RUNS >= 2_000 ? 3 : 1), `${type} acked: ${seen}`);
+    for (const type of ['message.edit', 'reaction.add'])
+      assert.ok((acked.get(type) ?? 0) >= 1, `${type} acked: ${seen}`);
     assert.ok((codes.get('invalid_argument') ?? 0) > 0, seen);
   });
 

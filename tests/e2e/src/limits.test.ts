@@ -136,7 +136,7 @@ describe('limits and drains', () => {
   });
 
   it('USER_MAX_CONVERSATIONS: nobody can be put into more conversations than the cap; refusals create nothing', async () => {
-    const [spammer, victim, friend] = await registerUsers(platform, 3, 'cap');
+    const [spammer, victim, friend, other] = await registerUsers(platform, 4, 'cap');
     for (let i = 0; i < 3; i++) await spammer!.createConversation('group', [victim!.user.id], `spam ${i}`);
     const before = (await victim!.listConversations()).conversations.length;
     assert.equal(before, 3);
@@ -148,7 +148,7 @@ describe('limits and drains', () => {
       await outcome(friend!.createConversation('direct', [victim!.user.id])),
       '409 limit_exceeded',
     );
-    const open = await friend!.createConversation('group', [spammer!.user.id], 'elsewhere');
+    const open = await friend!.createConversation('group', [other!.user.id], 'elsewhere');
     assert.equal(await outcome(friend!.addMembers(open.id, [victim!.user.id])), '409 limit_exceeded');
     assert.equal((await victim!.listConversations()).conversations.length, 3, 'nothing was created');
     // leaving one makes room
