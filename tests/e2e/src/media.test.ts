@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import type { Media } from '@im/proto/client/v1';
 import type { ImClient } from '@im/sdk';
-import { Platform } from '@im/testing';
+import { eventually, Platform } from '@im/testing';
 import { outcome } from './support/outcome.js';
 import { registerUsers } from './support/users.js';
 
@@ -280,9 +280,14 @@ describe('media: uploads to a real S3 store (versitygw), checked files, thumbnai
     const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#888' } })
       .png()
       .toBuffer();
-    assert.equal(
-      await outcome(strict!.upload(png, { filename: 'p.png', contentType: 'image/png' })),
-      '400 invalid_argument',
+    // the gateway reconnects to the restarted media service within a few seconds
+    await eventually(
+      async () =>
+        assert.equal(
+          await outcome(strict!.upload(png, { filename: 'p.png', contentType: 'image/png' })),
+          '400 invalid_argument',
+        ),
+      { timeoutMs: 30_000, intervalMs: 500 },
     );
     const pdf = Buffer.from('%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n');
     assert.equal(
