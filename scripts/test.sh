@@ -13,5 +13,6 @@ if ! im_bootstrap; then
   exit 1
 fi
 im_ensure_chromium
+im_ensure_clamd
 export NX_DAEMON=false NX_NO_CLOUD=true
 exec node scripts/run-tests.mjs "$@"

@@ -47,17 +47,28 @@ im_ensure_packages() {
 }
 
 # The browser tests drive Debian's chromium package (playwright cannot download browsers here).
-im_ensure_chromium() {
-  command -v chromium >/dev/null 2>&1 && return 0
-  [ -n "${CHROMIUM_PATH:-}" ] && return 0
+# A Debian package the tests use (not the platform): installed with apt when missing, if we can.
+im_ensure_apt_package() { # <binary> <package> <who needs it>
+  command -v "$1" >/dev/null 2>&1 && return 0
   if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-    im_log "chromium missing and apt-get not usable here: install it (the browser tests will fail)"
+    im_log "$1 missing and apt-get not usable here: install $2 ($3 will fail)"
     return 0
   fi
-  im_log "installing chromium (apt)"
-  { apt-get install -y -q --no-install-recommends chromium >/dev/null 2>&1 ||
-    { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q --no-install-recommends chromium >/dev/null 2>&1; }; } ||
-    im_log "apt-get install chromium failed (the browser tests will fail)"
+  im_log "installing $2 (apt)"
+  { apt-get install -y -q --no-install-recommends "$2" >/dev/null 2>&1 ||
+    { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q --no-install-recommends "$2" >/dev/null 2>&1; }; } ||
+    im_log "apt-get install $2 failed ($3 will fail)"
+}
+
+im_ensure_chromium() {
+  [ -n "${CHROMIUM_PATH:-}" ] && return 0
+  im_ensure_apt_package chromium chromium 'the browser tests'
+}
+
+# ClamAV's daemon for the malware-scanning tests (the platform itself does not need it)
+im_ensure_clamd() {
+  [ -n "${CLAMD_PATH:-}" ] && return 0
+  PATH="$PATH:/usr/sbin" im_ensure_apt_package clamd clamav-daemon 'the malware-scanning tests'
 }
 
 im_bootstrap() {

@@ -77,6 +77,8 @@ export async function waitUntilReady(api: UploadApi, mediaId: string, timeoutMs 
     try {
       const { media } = await api.call<{ media: Media }>('GET', `/v1/media/${mediaId}`);
       if (media.status === 'ready') return media;
+      if (media.status === 'rejected')
+        throw new ApiError('invalid_argument', `media ${mediaId} was rejected by the malware scanner`);
       status = media.status;
     } catch (err) {
       // a service restarting answers unavailable for a moment: keep polling

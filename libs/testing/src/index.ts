@@ -7,3 +7,4 @@ export * from './platform.js';
 export * from './ports.js';
 export * from './local-push-service.js';
 export * from './tcp-failover.js';
+export * from './clamd.js';

@@ -60,6 +60,14 @@ export const mediaConfigSchema = z.object({
     .refine((v) => v === undefined || /^[^=;\s]+=[^=;\s]+(;[^=;\s]+=[^=;\s]+)*$/.test(v), {
       message: 'expected "tenantId=type|type" entries separated by semicolons',
     }),
+  MEDIA_SCANNER_CLAMD_ADDR: env
+    .optionalString(
+      'ClamAV daemon (clamd) host:port; set: every completed upload is scanned before it becomes ready, infected ones are rejected',
+    )
+    .refine((v) => v === undefined || /^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/.test(v), {
+      message: 'expected host:port',
+    }),
+  MEDIA_SCANNER_TIMEOUT_MS: env.int('how long clamd has to scan one file', 60_000, 1_000, 600_000),
   MEDIA_THUMBNAIL_WIDTHS: env
     .string('widths of the WebP thumbnails of an image, in pixels (comma-separated)')
     .default('160,480')

@@ -5,6 +5,7 @@ import { PlatformModule } from '@im/platform/nest';
 import { MediaGrpcApi } from './api/media.grpc.js';
 import { MessageClient } from './clients/message.client.js';
 import type { MediaConfig } from './config.js';
+import { MalwareScanner } from './processing/malware-scanner.js';
 import { MediaJobs } from './processing/media-jobs.js';
 import { MediaProcessor } from './processing/media-processor.js';
 import { MediaTable } from './storage/media.table.js';
@@ -42,6 +43,7 @@ export class MediaModule {
         ObjectStore,
         MessageClient,
         MediaJobs,
+        MalwareScanner,
         MediaUploads,
         MediaProcessor,
         UploadSweeper,

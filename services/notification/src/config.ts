@@ -22,6 +22,12 @@ export const notificationConfigSchema = z.object({
     0,
     600_000,
   ),
+  NOTIFICATION_PRESENCE_CACHE_MS: env.int(
+    "how long a recipient's presence, once asked, decides pushes without asking again (0: ask for every message)",
+    1_000,
+    0,
+    10_000,
+  ),
   NOTIFICATION_PUSH_WHEN_AWAY: env.bool(
     'push users whose devices are connected but idle (presence away)',
     true,

@@ -12,6 +12,7 @@ import { SessionRevocations } from './devices/session-revocations.js';
 import { Delivery } from './dispatch/delivery.js';
 import { PushDispatcher } from './dispatch/push-dispatcher.js';
 import { PushSender } from './dispatch/push-sender.js';
+import { PresenceCache } from './dispatch/presence-cache.js';
 import { Recipients } from './dispatch/recipients.js';
 import { VapidKeys } from './providers/vapid-keys.js';
 import { ApnsProvider } from './providers/apns.provider.js';
@@ -59,6 +60,7 @@ export class NotificationModule {
         DevicesService,
         SettingsService,
         SessionRevocations,
+        PresenceCache,
         Recipients,
         PushSender,
         PushDispatcher,

@@ -267,6 +267,19 @@ describe('media: uploads to a real S3 store (versitygw), checked files, thumbnai
     const [fresh] = await registerUsers(platform, 1, 'quota', `media-quota-${Date.now()}`);
     assert.equal(await outcome(start(fresh!, 'huge.mp4', 'video/mp4', QUOTA + 1)), '409 limit_exceeded');
     assert.equal(await outcome(start(fresh!, 'fits.mp4', 'video/mp4', QUOTA)), 'ok');
+    // two uploads that each fit when started: the second to complete would pass the quota
+    const half = Buffer.alloc(QUOTA / 2 + 1, 'a');
+    const second = await start(fresh!, 'second.txt', 'text/plain', half.length);
+    await fresh!.upload(half, { filename: 'first.txt', contentType: 'text/plain' });
+    assert.equal(
+      await outcome(fresh!.call('POST', `/v1/media/${second.mediaId}/complete`, {})),
+      '409 limit_exceeded',
+    );
+    assert.equal(
+      (await fresh!.media(second.mediaId)).status,
+      'pending',
+      'left pending, as if never completed',
+    );
   });
 
   it('a tenant that takes only PDFs refuses a photo at complete; other tenants are unaffected', async () => {

@@ -12,12 +12,16 @@ import type { Registry } from '@im/platform/registry';
 import { meter } from '@im/platform/telemetry';
 import { MediaCompleted } from '@im/proto/events/v1';
 import type { MediaConfig } from '../config.js';
+import { isProcessableImage } from '../domain/media-rules.js';
 import { MediaTable } from '../storage/media.table.js';
 import { objectKeys, ObjectStore } from '../storage/object-store.js';
 import { processImage } from './image-processing.js';
+import { MalwareScanner } from './malware-scanner.js';
 
 /**
- * Processes completed images from im.media.v1: metadata out, thumbnails in, then `ready`. Its own
+ * Processes completed uploads from im.media.v1: the malware scan (when a scanner is configured;
+ * infected files become `rejected` and their bytes are deleted), then for images metadata out and
+ * thumbnails in, then `ready`. Its own
  * consumer group; offsets are committed after a batch's work, so a processor killed halfway
  * leaves the job to the next one, and doing a job twice writes the same objects. A file libvips
  * cannot decode becomes a ready plain file: the processor never stops on one bad file.
@@ -28,6 +32,9 @@ export class MediaProcessor implements OnApplicationBootstrap, BeforeApplication
   private readonly processed = meter().createCounter('im_media_processed_total', {
     description: 'completed uploads processed (images: metadata removed, thumbnails made)',
   });
+  private readonly rejected = meter().createCounter('im_media_rejected_total', {
+    description: 'completed uploads the malware scanner found infected (their bytes deleted)',
+  });
 
   constructor(
     @Inject(KAFKA) private readonly kafka: Kafka,
@@ -36,6 +43,7 @@ export class MediaProcessor implements OnApplicationBootstrap, BeforeApplication
     @Inject(CONFIG) private readonly config: MediaConfig,
     private readonly table: MediaTable,
     private readonly store: ObjectStore,
+    private readonly scanner: MalwareScanner,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -63,10 +71,22 @@ export class MediaProcessor implements OnApplicationBootstrap, BeforeApplication
 
   private async process(job: MediaCompleted): Promise<void> {
     const m = await this.table.get(job.mediaId);
-    if (!m || m.status === 'ready') return; // done before a crash, or abandoned
+    if (!m || m.status !== 'processing') return; // done before a crash, or abandoned
     const key = objectKeys.original(m.tenantId, m.mediaId);
     this.logger.debug({ mediaId: m.mediaId }, 'processing media');
-    // a storage error fails the batch, which is retried; only a file libvips cannot read passes
+    // a storage or scanner error fails the batch, which is retried; only a file libvips cannot read passes
+    const verdict = await this.scanner.scan(() => this.store.stream(key));
+    if (verdict.infected) {
+      this.logger.warn(
+        { mediaId: m.mediaId, tenantId: m.tenantId, ownerId: m.ownerId, signatures: verdict.signatures },
+        'malware found in an upload: rejected, bytes deleted',
+      );
+      await this.table.reject(m);
+      await this.store.delete(key);
+      this.rejected.add(1);
+      return;
+    }
+    if (!isProcessableImage(m.contentType)) return this.table.ready(m.mediaId, undefined);
     const original = await this.store.get(key);
     let image: Awaited<ReturnType<typeof processImage>> | undefined;
     try {

@@ -2,7 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { CassandraClient } from '@im/platform/cassandra';
 import { CASSANDRA } from '@im/platform/nest';
 
-export type MediaStatus = 'pending' | 'processing' | 'ready';
+/** `abandoned`: claimed by the sweeper, whose removal of the bytes and the row follows. */
+export type MediaStatus = 'pending' | 'processing' | 'ready' | 'rejected' | 'abandoned';
 
 export interface StoredThumbnail {
   width: number;
@@ -112,6 +113,15 @@ export class MediaTable {
     );
   }
 
+  /** The scanner found malware: the bytes are deleted and no longer count against the quota. */
+  async reject(m: MediaRow): Promise<void> {
+    await this.db.execute('UPDATE media SET status = ? WHERE media_id = ?', ['rejected', m.mediaId]);
+    await this.db.execute('UPDATE tenant_usage SET bytes = bytes - ? WHERE tenant_id = ?', [
+      m.size,
+      m.tenantId,
+    ]);
+  }
+
   async tenantBytes(tenantId: string): Promise<number> {
     const row = (
       await this.db.execute('SELECT bytes FROM tenant_usage WHERE tenant_id = ?', [tenantId])
@@ -126,6 +136,19 @@ export class MediaTable {
       [day, before],
     );
     return rs.rows.map((r) => r.get('media_id') as string);
+  }
+
+  /**
+   * The sweeper's claim on an expired upload, conditional on it still being pending: a complete
+   * racing the sweep either wins (and the sweep leaves it alone) or finds it abandoned.
+   */
+  async abandon(m: MediaRow): Promise<boolean> {
+    const rs = await this.db.execute('UPDATE media SET status = ? WHERE media_id = ? IF status = ?', [
+      'abandoned',
+      m.mediaId,
+      'pending',
+    ]);
+    return rs.first()?.get('[applied]') === true;
   }
 
   /** An abandoned upload: gone (its bytes are removed by the caller first). */

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import {
   AbortMultipartUploadCommand,
@@ -187,6 +188,11 @@ export class ObjectStore implements OnModuleInit {
   async get(key: string): Promise<Buffer> {
     const res = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
     return Buffer.from(await res.Body!.transformToByteArray());
+  }
+
+  async stream(key: string): Promise<Readable> {
+    const res = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+    return res.Body as Readable;
   }
 
   async put(key: string, body: Buffer, contentType: string): Promise<void> {

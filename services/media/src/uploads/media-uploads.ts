@@ -17,6 +17,7 @@ import {
   type UploadRequest,
 } from '../domain/media-rules.js';
 import { MessageClient } from '../clients/message.client.js';
+import { MalwareScanner } from '../processing/malware-scanner.js';
 import { MediaJobs } from '../processing/media-jobs.js';
 import { MediaTable, type MediaRow } from '../storage/media.table.js';
 import { objectKeys, ObjectStore } from '../storage/object-store.js';
@@ -49,6 +50,7 @@ export class MediaUploads implements OnApplicationShutdown {
     private readonly table: MediaTable,
     private readonly store: ObjectStore,
     private readonly jobs: MediaJobs,
+    private readonly scanner: MalwareScanner,
     private readonly messages: MessageClient,
   ) {
     this.limiter = new KeyedTokenBuckets(
@@ -144,6 +146,9 @@ export class MediaUploads implements OnApplicationShutdown {
       return this.view(m);
     }
     if (m.status !== 'pending') return this.view(m); // completing twice answers the same
+    // checked at create too, but uploads started while there was room may not all fit now (two
+    // completes racing here can still both pass: the overshoot is bounded by completes in flight)
+    await this.checkQuota(m.tenantId, m.size);
     const key = objectKeys.upload(m.tenantId, m.mediaId);
     if (m.uploadId) {
       if (parts.length === 0) throw new AppError('invalid_argument', 'parts: the ETag of every part');
@@ -167,10 +172,15 @@ export class MediaUploads implements OnApplicationShutdown {
     );
     // members get a copy the upload URL cannot reach: bytes PUT after these checks change nothing
     await this.store.copy(key, objectKeys.original(m.tenantId, m.mediaId), contentType);
-    const status = isProcessableImage(contentType) ? 'processing' : 'ready';
+    const status = isProcessableImage(contentType) || this.scanner.enabled ? 'processing' : 'ready';
     const done = { ...m, contentType, status } as const;
-    if (!(await this.table.complete(done, status, new Date())))
-      return this.view((await this.table.get(mediaId))!);
+    if (!(await this.table.complete(done, status, new Date()))) {
+      const now = await this.table.get(mediaId);
+      if (now && now.status !== 'abandoned') return this.view(now); // a concurrent complete won
+      // the sweeper abandoned it meanwhile: the copy made above must not outlive the sweep
+      await this.store.delete(objectKeys.original(m.tenantId, m.mediaId));
+      throw notFound();
+    }
     await this.store.delete(key);
     if (status === 'processing') await this.jobs.submit({ mediaId, tenantId: m.tenantId, contentType });
     return this.view(done);
@@ -179,7 +189,7 @@ export class MediaUploads implements OnApplicationShutdown {
   /** The media with fresh URLs: for the uploader, and for members where it was sent; else not_found. */
   async get(caller: Caller, mediaId: string): Promise<Media> {
     const m = ID.test(mediaId) ? await this.table.get(mediaId) : undefined;
-    if (!m || m.tenantId !== caller.tenantId) throw notFound();
+    if (!m || m.tenantId !== caller.tenantId || m.status === 'abandoned') throw notFound();
     if (
       m.ownerId !== caller.userId &&
       !(m.status !== 'pending' && (await this.messages.mayAccess(caller, mediaId)))
@@ -217,7 +227,8 @@ export class MediaUploads implements OnApplicationShutdown {
   private async own(caller: Caller, mediaId: string): Promise<MediaRow> {
     const m = ID.test(mediaId) ? await this.table.get(mediaId) : undefined;
     // someone else's upload is as invisible as a missing one
-    if (!m || m.tenantId !== caller.tenantId || m.ownerId !== caller.userId) throw notFound();
+    if (!m || m.tenantId !== caller.tenantId || m.ownerId !== caller.userId || m.status === 'abandoned')
+      throw notFound();
     return m;
   }
 

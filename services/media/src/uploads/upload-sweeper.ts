@@ -44,7 +44,9 @@ export class UploadSweeper implements OnApplicationBootstrap, OnApplicationShutd
       const day = dayOf(new Date(cutoff.getTime() - d * 86_400_000));
       for (const id of await this.table.pendingBefore(day, cutoff)) {
         const m = await this.table.get(id);
-        if (!m || m.status !== 'pending') continue;
+        if (!m || (m.status !== 'pending' && m.status !== 'abandoned')) continue;
+        // claimed first: a complete that wins the race keeps its media; one that loses cleans up
+        if (m.status === 'pending' && !(await this.table.abandon(m))) continue;
         const key = objectKeys.upload(m.tenantId, m.mediaId);
         if (m.uploadId) await this.store.abortMultipart(key, m.uploadId).catch(() => undefined);
         await this.store.delete(key);

@@ -5,7 +5,7 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import type { Kafka } from 'kafkajs';
-import { BatchConsumer, decodeRecords, type ConsumedBatch } from '@im/platform/kafka';
+import { BACKGROUND_FETCH, BatchConsumer, type ConsumedBatch, decodeRecords } from '@im/platform/kafka';
 import type { Logger } from '@im/platform/logging';
 import { KAFKA, LOGGER, REGISTRY } from '@im/platform/nest';
 import type { Registry } from '@im/platform/registry';
@@ -41,6 +41,7 @@ export class SearchIndexer implements OnApplicationBootstrap, BeforeApplicationS
       topics: [this.registry.topics.conversationEvents],
       logger: this.logger,
       fromBeginning: true,
+      fetch: BACKGROUND_FETCH,
       handle: (batch) => this.handle(batch),
     });
     await this.consumer.start();

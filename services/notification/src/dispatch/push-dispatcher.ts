@@ -6,7 +6,7 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import type { Kafka } from 'kafkajs';
-import { BatchConsumer, decodeRecords, type ConsumedBatch } from '@im/platform/kafka';
+import { BACKGROUND_FETCH, BatchConsumer, type ConsumedBatch, decodeRecords } from '@im/platform/kafka';
 import type { Logger } from '@im/platform/logging';
 import { CONFIG, KAFKA, LOGGER, REGISTRY } from '@im/platform/nest';
 import type { Registry } from '@im/platform/registry';
@@ -58,6 +58,7 @@ export class PushDispatcher implements OnApplicationBootstrap, BeforeApplication
       topics: [this.registry.topics.conversationEvents],
       logger: this.logger,
       fromBeginning: true,
+      fetch: BACKGROUND_FETCH,
       // offsets are committed from the batches' watermark (tick), not after each batch
       commitDelayMs: 1,
       handle: (batch) => this.handle(batch),
@@ -112,6 +113,20 @@ export class PushDispatcher implements OnApplicationBootstrap, BeforeApplication
       (v) => ConversationEvent.decode(v),
       this.logger,
       'conversation event',
+    );
+    await this.recipients.prefetch(
+      events.flatMap((ev) =>
+        ev.event?.$case === 'messageCreated' && ev.event.value.message
+          ? [
+              {
+                tenantId: ev.tenantId,
+                conversationId: ev.conversationId,
+                senderId: ev.event.value.message.senderId,
+              },
+            ]
+          : [],
+      ),
+      (userId, conversationId) => this.batches.isWaiting(userId, conversationId),
     );
     for (const ev of events) {
       await this.apply(ev, batch.partition);

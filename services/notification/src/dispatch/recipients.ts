@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Caller } from '@im/proto/common/v1';
 import { MessageClient } from '../clients/message.client.js';
-import { PresenceClient } from '../clients/presence.client.js';
 import {
   decide,
   type Decision,
@@ -10,6 +9,7 @@ import {
   type RulesPolicy,
 } from '../domain/notification-rules.js';
 import { RulesCache } from '../settings/rules-cache.js';
+import { PresenceCache } from './presence-cache.js';
 
 const MEMBERS_TTL_MS = 60_000;
 const MEMBERS_CACHED = 10_000;
@@ -18,7 +18,8 @@ const RULES_READS_AT_ONCE = 256;
 
 /**
  * Who of a conversation's members gets a push for a new message: the members (cached, dropped on
- * every membership event of the conversation), their presence in one batched call, their rules.
+ * every membership event of the conversation), their presence (asked for a whole consumed batch at
+ * once, then cached briefly), their rules.
  */
 @Injectable()
 export class Recipients {
@@ -26,7 +27,7 @@ export class Recipients {
 
   constructor(
     private readonly messages: MessageClient,
-    private readonly presence: PresenceClient,
+    private readonly presence: PresenceCache,
     private readonly rules: RulesCache,
   ) {}
 
@@ -36,6 +37,30 @@ export class Recipients {
 
   forgetAll(): void {
     this.members.clear();
+    this.presence.forgetAll();
+  }
+
+  /** Asks presence once per tenant for every recipient of these new messages (decisions then hit the cache). */
+  async prefetch(
+    messages: ReadonlyArray<{ tenantId: string; conversationId: string; senderId: string }>,
+    waiting: (userId: string, conversationId: string) => boolean,
+  ): Promise<void> {
+    if (!this.presence.enabled || messages.length < 2) return;
+    const byTenant = new Map<string, { caller: Caller; userIds: Set<string> }>();
+    for (const m of messages) {
+      let tenant = byTenant.get(m.tenantId);
+      if (!tenant) {
+        tenant = { caller: { userId: m.senderId, tenantId: m.tenantId, sessionId: '' }, userIds: new Set() };
+        byTenant.set(m.tenantId, tenant);
+      }
+      for (const userId of await this.memberIds(m.tenantId, m.conversationId))
+        if (userId !== m.senderId && !waiting(userId, m.conversationId)) tenant.userIds.add(userId);
+    }
+    await Promise.all(
+      [...byTenant.values()].map(
+        (t) => t.userIds.size > 0 && this.presence.statuses(t.caller, [...t.userIds]),
+      ),
+    );
   }
 
   async decisions(

@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import { DelegateBackoff, handleWhen, retry } from 'cockatiel';
 import type { Kafka } from 'kafkajs';
-import { BatchConsumer, decodeRecords, type ConsumedBatch } from '@im/platform/kafka';
+import { BACKGROUND_FETCH, BatchConsumer, type ConsumedBatch, decodeRecords } from '@im/platform/kafka';
 import type { Logger } from '@im/platform/logging';
 import { CONFIG, KAFKA, LOGGER, REGISTRY } from '@im/platform/nest';
 import type { Registry } from '@im/platform/registry';
@@ -65,6 +65,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
       logger: this.logger,
       // a new webhook receives what happens from now on, not the retained history
       fromBeginning: false,
+      fetch: BACKGROUND_FETCH,
       commitDelayMs: 1,
       handle: (batch) => this.handle(batch),
     });

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import sharp from 'sharp';
 import { eventually, Platform, sleep } from '@im/testing';
+import { objectsOf } from '../support/media-objects.js';
 import { outcome } from '../support/outcome.js';
 import { registerUsers } from '../support/users.js';
 
@@ -10,24 +10,6 @@ import { registerUsers } from '../support/users.js';
 // still becomes ready once a processor is back, and nothing is left in the store that no media
 // row points at. Needs the S3 store of the run (S3_* in the environment).
 const PENDING_TTL_SECONDS = 3;
-
-/** The object keys under a media's prefix in the run's bucket. */
-async function objectsOf(platform: Platform, tenantId: string, mediaId: string): Promise<string[]> {
-  const s3 = new S3Client({
-    endpoint: process.env.S3_ENDPOINT!,
-    region: process.env.S3_REGION ?? 'us-east-1',
-    forcePathStyle: true,
-    credentials: {
-      accessKeyId: process.env.S3_ACCESS_KEY_ID!,
-      secretAccessKey: process.env.S3_SECRET_ACCESS_KEY!,
-    },
-  });
-  const res = await s3.send(
-    new ListObjectsV2Command({ Bucket: `${platform.prefix}-im-media`, Prefix: `${tenantId}/${mediaId}/` }),
-  );
-  s3.destroy();
-  return (res.Contents ?? []).map((o) => o.Key!.slice(`${tenantId}/${mediaId}/`.length)).sort();
-}
 
 describe('media faults', () => {
   let platform: Platform;

@@ -36,7 +36,10 @@ export interface Attachment {
 /** An uploaded file (GET /v1/media/{mediaId}). URLs are short-lived; ask again for fresh ones. */
 export interface Media {
   id: string;
-  /** "pending" (not completed) | "processing" (images: thumbnails) | "ready" */
+  /**
+   * "pending" (not completed) | "processing" (images: thumbnails; any file: the malware scan) |
+   * "ready" | "rejected" (the malware scanner found it infected; its bytes are deleted)
+   */
   status: string;
   filename: string;
   /** Sniffed from the bytes when the upload completed. */
