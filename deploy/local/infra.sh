@@ -57,7 +57,10 @@ log() { printf '[infra] %s\n' "$*" >&2; }
 die() { printf '[infra] error: %s\n' "$*" >&2; exit 1; }
 
 # for this (sub)shell and what it execs; best effort (older kernels have no timerslack_ns)
-timer_slack_us() { [ "$1" -gt 0 ] && { echo "$(($1 * 1000))" >/proc/self/timerslack_ns; } 2>/dev/null || true; }
+timer_slack_us() {
+  [[ $1 =~ ^[0-9]+$ ]] || die "a timer slack must be a number of microseconds, not '$1'"
+  [ "$((10#$1))" -gt 0 ] && { echo "$((10#$1 * 1000))" >/proc/self/timerslack_ns; } 2>/dev/null || true
+}
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # A pid counts as ours only if its command line carries our marker: pids get recycled.

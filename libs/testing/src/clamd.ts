@@ -23,7 +23,8 @@ export class Clamd {
     readonly port: number,
   ) {}
 
-  static async start(): Promise<Clamd> {
+  /** streamMaxLength: the largest file clamd takes (its StreamMaxLength, e.g. "1M"). */
+  static async start({ streamMaxLength = '200M' } = {}): Promise<Clamd> {
     if (!existsSync(CLAMD_BINARY)) throw new Error(`${CLAMD_BINARY} missing: install clamav-daemon`);
     const dir = mkdtempSync(join(tmpdir(), 'im-clamd-'));
     const md5 = createHash('md5').update(EICAR).digest('hex');
@@ -37,7 +38,7 @@ export class Clamd {
         'TCPAddr 127.0.0.1',
         `DatabaseDirectory ${dir}`,
         `LogFile ${join(dir, 'clamd.log')}`,
-        'StreamMaxLength 200M',
+        `StreamMaxLength ${streamMaxLength}`,
         '',
       ].join('\n'),
     );
@@ -59,7 +60,7 @@ export class Clamd {
   async halt(): Promise<void> {
     const child = this.child;
     this.child = undefined;
-    if (!child || child.exitCode !== null) return;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
     await new Promise<void>((resolve) => {
       child.once('exit', () => resolve());
       child.kill('SIGKILL');

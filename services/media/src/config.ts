@@ -64,9 +64,7 @@ export const mediaConfigSchema = z.object({
     .optionalString(
       'ClamAV daemon (clamd) host:port; set: every completed upload is scanned before it becomes ready, infected ones are rejected',
     )
-    .refine((v) => v === undefined || /^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/.test(v), {
-      message: 'expected host:port',
-    }),
+    .refine((v) => v === undefined || isHostPort(v), { message: 'expected host:port (port 1-65535)' }),
   MEDIA_SCANNER_TIMEOUT_MS: env.int('how long clamd has to scan one file', 60_000, 1_000, 600_000),
   MEDIA_THUMBNAIL_WIDTHS: env
     .string('widths of the WebP thumbnails of an image, in pixels (comma-separated)')
@@ -78,3 +76,8 @@ export const mediaConfigSchema = z.object({
 });
 
 export type MediaConfig = z.output<typeof mediaConfigSchema>;
+
+function isHostPort(v: string): boolean {
+  const m = /^(\[[0-9a-fA-F:]+\]|[^:\s]+):(\d{1,5})$/.exec(v);
+  return m !== null && Number(m[2]) >= 1 && Number(m[2]) <= 65_535;
+}

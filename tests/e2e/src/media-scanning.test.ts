@@ -13,7 +13,7 @@ describe('media: malware scanning with ClamAV (clamd)', () => {
   let platform: Platform;
 
   before(async () => {
-    clamd = await Clamd.start();
+    clamd = await Clamd.start({ streamMaxLength: '1M' });
     platform = await Platform.start({ env: { media: { MEDIA_SCANNER_CLAMD_ADDR: clamd.address } } });
   });
   after(async () => {
@@ -61,6 +61,19 @@ describe('media: malware scanning with ClamAV (clamd)', () => {
     assert.equal(sent.attachments.length, 2);
     const fetched = await fetch((await bo!.media(cleanReady.id)).url);
     assert.equal(await fetched.text(), 'minutes of the meeting\n');
+  });
+
+  it('a file larger than the scanner takes is rejected, never let through unscanned', async () => {
+    const [ana] = await registerUsers(platform, 1, 'scanbig');
+    const big = await ana!.upload(Buffer.alloc(2 * 1024 * 1024, 'b'), {
+      filename: 'big.txt',
+      contentType: 'text/plain',
+    });
+    await eventually(async () => assert.equal((await ana!.media(big.id)).status, 'rejected'), {
+      what: 'the unscannable upload rejected',
+      timeoutMs: 30_000,
+    });
+    assert.deepEqual(await objectsOf(platform, ana!.user.tenantId, big.id), []);
   });
 
   it('while the scanner is down uploads wait in processing (never unscanned), then pass once it is back', async () => {

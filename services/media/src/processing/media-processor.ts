@@ -13,10 +13,10 @@ import { meter } from '@im/platform/telemetry';
 import { MediaCompleted } from '@im/proto/events/v1';
 import type { MediaConfig } from '../config.js';
 import { isProcessableImage } from '../domain/media-rules.js';
-import { MediaTable } from '../storage/media.table.js';
+import { MediaTable, type MediaRow } from '../storage/media.table.js';
 import { objectKeys, ObjectStore } from '../storage/object-store.js';
 import { processImage } from './image-processing.js';
-import { MalwareScanner } from './malware-scanner.js';
+import { ClamdRefusedError, MalwareScanner } from './malware-scanner.js';
 
 /**
  * Processes completed uploads from im.media.v1: the malware scan (when a scanner is configured;
@@ -26,6 +26,12 @@ import { MalwareScanner } from './malware-scanner.js';
  * leaves the job to the next one, and doing a job twice writes the same objects. A file libvips
  * cannot decode becomes a ready plain file: the processor never stops on one bad file.
  */
+const HEARTBEAT_MS = 3_000;
+
+function isMissingObject(err: unknown): boolean {
+  return (err as { name?: string }).name === 'NoSuchKey';
+}
+
 @Injectable()
 export class MediaProcessor implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private consumer: BatchConsumer | undefined;
@@ -63,7 +69,13 @@ export class MediaProcessor implements OnApplicationBootstrap, BeforeApplication
 
   private async handle(batch: ConsumedBatch): Promise<void> {
     for (const job of decodeRecords(batch, (v) => MediaCompleted.decode(v), this.logger, 'media job')) {
-      await this.process(job);
+      // a large file's scan or thumbnails may outlast the session: keep the membership alive
+      const beat = setInterval(() => void batch.heartbeat().catch(() => undefined), HEARTBEAT_MS);
+      try {
+        await this.process(job);
+      } finally {
+        clearInterval(beat);
+      }
       await batch.heartbeat();
       this.processed.add(1);
     }
@@ -72,17 +84,44 @@ export class MediaProcessor implements OnApplicationBootstrap, BeforeApplication
   private async process(job: MediaCompleted): Promise<void> {
     const m = await this.table.get(job.mediaId);
     if (!m || m.status !== 'processing') return; // done before a crash, or abandoned
-    const key = objectKeys.original(m.tenantId, m.mediaId);
-    this.logger.debug({ mediaId: m.mediaId }, 'processing media');
-    // a storage or scanner error fails the batch, which is retried; only a file libvips cannot read passes
-    const verdict = await this.scanner.scan(() => this.store.stream(key));
-    if (verdict.infected) {
-      this.logger.warn(
-        { mediaId: m.mediaId, tenantId: m.tenantId, ownerId: m.ownerId, signatures: verdict.signatures },
-        'malware found in an upload: rejected, bytes deleted',
+    try {
+      await this.processStored(m);
+    } catch (err) {
+      if (!isMissingObject(err)) throw err;
+      // nothing to process, ever (its bytes were deleted by a rejection that did not finish, or by
+      // hand): retrying would hold up every job behind it, and it must not stay processing forever
+      this.logger.error(
+        { mediaId: m.mediaId, tenantId: m.tenantId },
+        'a processing upload has no stored file: rejected',
       );
       await this.table.reject(m);
-      await this.store.delete(key);
+      this.rejected.add(1);
+    }
+  }
+
+  private async processStored(m: MediaRow): Promise<void> {
+    const key = objectKeys.original(m.tenantId, m.mediaId);
+    this.logger.debug({ mediaId: m.mediaId }, 'processing media');
+    // a storage or scanner outage fails the batch, which is retried; only a file libvips cannot
+    // read passes, and a file the scanner refuses to scan is rejected like an infected one
+    let verdict: Awaited<ReturnType<MalwareScanner['scan']>>;
+    try {
+      verdict = await this.scanner.scan(() => this.store.stream(key));
+    } catch (err) {
+      if (!(err instanceof ClamdRefusedError)) throw err;
+      this.logger.error(
+        { mediaId: m.mediaId, tenantId: m.tenantId, size: m.size, reply: err.reply },
+        'the malware scanner refused to scan an upload (is StreamMaxLength below MEDIA_MAX_BYTES?): rejected',
+      );
+      verdict = { infected: true, signature: `unscannable: ${err.reply}` };
+    }
+    if (verdict.infected) {
+      this.logger.warn(
+        { mediaId: m.mediaId, tenantId: m.tenantId, ownerId: m.ownerId, signature: verdict.signature },
+        'upload rejected by the malware scanner: bytes deleted',
+      );
+      await this.store.delete(key); // first: a retry after a failed delete finds it still processing
+      await this.table.reject(m);
       this.rejected.add(1);
       return;
     }

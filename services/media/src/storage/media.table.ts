@@ -113,13 +113,21 @@ export class MediaTable {
     );
   }
 
-  /** The scanner found malware: the bytes are deleted and no longer count against the quota. */
+  /**
+   * The scanner refused the file (its bytes are deleted first): it no longer counts against the
+   * quota. Conditional, so two processors of one job (a rebalance mid-scan) decrement once.
+   */
   async reject(m: MediaRow): Promise<void> {
-    await this.db.execute('UPDATE media SET status = ? WHERE media_id = ?', ['rejected', m.mediaId]);
-    await this.db.execute('UPDATE tenant_usage SET bytes = bytes - ? WHERE tenant_id = ?', [
-      m.size,
-      m.tenantId,
+    const rs = await this.db.execute('UPDATE media SET status = ? WHERE media_id = ? IF status = ?', [
+      'rejected',
+      m.mediaId,
+      'processing',
     ]);
+    if (rs.first()?.get('[applied]') === true)
+      await this.db.execute('UPDATE tenant_usage SET bytes = bytes - ? WHERE tenant_id = ?', [
+        m.size,
+        m.tenantId,
+      ]);
   }
 
   async tenantBytes(tenantId: string): Promise<number> {

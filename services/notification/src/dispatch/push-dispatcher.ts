@@ -23,6 +23,13 @@ const RETRY_BATCH_MS = 2_000;
 /** A push about a message older than this is noise: the app shows it when it syncs. */
 const MAX_EVENT_AGE_MS = 3_600_000;
 
+/** The new message an event carries, unless it is too old to be worth a push. */
+function pushableMessage(ev: ConversationEvent) {
+  if (ev.event?.$case !== 'messageCreated' || !ev.event.value.message) return undefined;
+  const occurred = ev.occurredAt ? Date.parse(ev.occurredAt) : Date.now();
+  return Date.now() - occurred > MAX_EVENT_AGE_MS ? undefined : ev.event.value.message;
+}
+
 /**
  * Consumes im.events.v1 in its own group and turns new messages into pushes, batched per (user,
  * conversation). Offsets are committed only below the oldest push not yet sent (the batches'
@@ -115,17 +122,10 @@ export class PushDispatcher implements OnApplicationBootstrap, BeforeApplication
       'conversation event',
     );
     await this.recipients.prefetch(
-      events.flatMap((ev) =>
-        ev.event?.$case === 'messageCreated' && ev.event.value.message
-          ? [
-              {
-                tenantId: ev.tenantId,
-                conversationId: ev.conversationId,
-                senderId: ev.event.value.message.senderId,
-              },
-            ]
-          : [],
-      ),
+      events.flatMap((ev) => {
+        const m = pushableMessage(ev);
+        return m ? [{ tenantId: ev.tenantId, conversationId: ev.conversationId, senderId: m.senderId }] : [];
+      }),
       (userId, conversationId) => this.batches.isWaiting(userId, conversationId),
     );
     for (const ev of events) {
@@ -146,10 +146,8 @@ export class PushDispatcher implements OnApplicationBootstrap, BeforeApplication
       );
       return;
     }
-    if (e?.$case !== 'messageCreated' || !e.value.message) return;
-    const occurred = ev.occurredAt ? Date.parse(ev.occurredAt) : Date.now();
-    if (Date.now() - occurred > MAX_EVENT_AGE_MS) return;
-    const m = e.value.message;
+    const m = pushableMessage(ev);
+    if (e?.$case !== 'messageCreated' || !m) return;
     // the sender is in the conversation right now: what waited for them there is seen
     this.batches.seen(m.senderId, ev.conversationId, Number(m.seq));
     const decisions = await this.recipients.decisions(
