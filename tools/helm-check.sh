@@ -39,7 +39,9 @@ KEK=(--set auth.keyEncryptionKey.secretName=im-auth-kek)
 for f in "$out"/*.yaml; do
   "$VENV/bin/kubernetes-validate" --strict --quiet -k "$KUBE" "$f"
   node "$ROOT/tools/helm-env-check.mjs" <"$f"
+  node "$ROOT/tools/helm-netpol-check.mjs" <"$f"
 done
+"$HELM" template im "$CHART" "${KEK[@]}" --set networkPolicy.enabled=false | node "$ROOT/tools/helm-netpol-check.mjs" --none
 # signing keys are never kept in clear by accident
 if "$HELM" template im "$CHART" >/dev/null 2>&1; then
   echo "[helm-check] rendered without auth.keyEncryptionKey.secretName" >&2

@@ -5,6 +5,7 @@
 //   node load-tests/dist/src/cli.js idle --sockets 10000 --users 1000 --hold 30
 //   node load-tests/dist/src/cli.js ramp --rates 1000,2000,4000,6000,8000,10000 --step 20 --sustain 300
 //   node load-tests/dist/src/cli.js presence --users 2000 --watches 20 --churn 20 --down 10 --duration 60
+//   node load-tests/dist/src/cli.js presence-storm --users 40 --devices 50 --quiet 20
 //   node load-tests/dist/src/cli.js xmpp-direct --pairs 50 --rate 500 --duration 10   (the XMPP peer)
 //   node load-tests/dist/src/cli.js cassandra-floor --shapes 50x1,300x1,900x1,100x3,10x30 --duration 10
 //   node load-tests/dist/src/cli.js reactions --members 50 --rate 200 --duration 20 --emojis 4
@@ -22,6 +23,7 @@ import { CpuMeter, findPids, kernelSlabBytes, kernelTcpBytes, platformPids, rssB
 import { runXmppTraffic } from './peers/xmpp-traffic.js';
 import { runCassandraFloor } from './scenarios/cassandra-floor.js';
 import { runPresence } from './scenarios/presence.js';
+import { runPresenceStorm } from './scenarios/presence-storm.js';
 import { runPushes } from './scenarios/pushes.js';
 import { runReactionStorm } from './scenarios/reaction-storm.js';
 import { runSearchLoad, seedSearch } from './scenarios/search.js';
@@ -221,6 +223,15 @@ async function main(): Promise<Record<string, unknown>> {
           durationSec: opt('duration', 60),
         }),
       };
+    case 'presence-storm':
+      return {
+        result: await runPresenceStorm(env, {
+          users: opt('users', 40),
+          devices: opt('devices', 50),
+          quietSec: opt('quiet', 20),
+          settleLimitSec: opt('settle-limit', 120),
+        }),
+      };
     case 'uploads':
       return {
         result: await runUploads(env, {
@@ -289,7 +300,7 @@ async function main(): Promise<Record<string, unknown>> {
       };
     default:
       throw new Error(
-        'usage: cli.js direct|group|ramp|idle|presence|reactions|uploads|search|xmpp-direct|cassandra-floor [options] (see the header of src/cli.ts)',
+        'usage: cli.js direct|group|ramp|idle|presence|presence-storm|reactions|uploads|search|xmpp-direct|cassandra-floor [options] (see the header of src/cli.ts)',
       );
   }
 }

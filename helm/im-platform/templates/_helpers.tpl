@@ -30,6 +30,19 @@ helm.sh/chart: {{ printf "%s-%s" $root.Chart.Name $root.Chart.Version }}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
 {{- end -}}
 
+{{/*
+Which service calls which over gRPC: the one wiring table of the chart. It gives each service its
+*_GRPC_ADDR variables and each service's NetworkPolicy the pods allowed to its gRPC port.
+*/}}
+{{- define "im.grpcWiring" -}}
+gateway: [auth, message, presence, media, notification]
+auth: []
+message: [auth, media]
+presence: [message]
+media: [message]
+notification: [presence, message, auth]
+{{- end -}}
+
 {{/* gRPC address of a service: headless Service + dns resolver, so clients balance over all pods. */}}
 {{- define "im.grpcAddress" -}}
 {{- $root := index . 0 -}}{{- $svc := index . 1 -}}
@@ -68,12 +81,11 @@ helm.sh/chart: {{ printf "%s-%s" $root.Chart.Name $root.Chart.Version }}
 - { name: WEB_CLIENT_MEDIA_ORIGIN, value: {{ regexFind "^https?://[^/]+" . | quote }} }
 {{- end }}
 {{- end }}
-{{- range $dep := list "auth" "message" "presence" "media" "notification" }}
+{{- end }}
+{{- range $dep := index (include "im.grpcWiring" $root | fromYaml) $svc }}
 - { name: {{ upper $dep }}_GRPC_ADDR, value: {{ include "im.grpcAddress" (list $root $dep) | quote }} }
 {{- end }}
-{{- end }}
 {{- if eq $svc "message" }}
-- { name: AUTH_GRPC_ADDR, value: {{ include "im.grpcAddress" (list $root "auth") | quote }} }
 - { name: OPENSEARCH_URL, value: {{ $root.Values.infrastructure.opensearch.url | quote }} }
 - { name: OPENSEARCH_INDEX_REPLICAS, value: {{ $root.Values.infrastructure.opensearch.indexReplicas | quote }} }
 {{- with $root.Values.infrastructure.opensearch.existingSecret }}
@@ -83,11 +95,7 @@ helm.sh/chart: {{ printf "%s-%s" $root.Chart.Name $root.Chart.Version }}
   valueFrom: { secretKeyRef: { name: {{ . }}, key: password } }
 {{- end }}
 {{- end }}
-{{- if eq $svc "message" }}
-- { name: MEDIA_GRPC_ADDR, value: {{ include "im.grpcAddress" (list $root "media") | quote }} }
-{{- end }}
 {{- if eq $svc "media" }}
-- { name: MESSAGE_GRPC_ADDR, value: {{ include "im.grpcAddress" (list $root "message") | quote }} }
 - { name: S3_ENDPOINT, value: {{ $root.Values.infrastructure.s3.endpoint | quote }} }
 {{- with $root.Values.infrastructure.s3.publicEndpoint }}
 - { name: S3_PUBLIC_ENDPOINT, value: {{ . | quote }} }
@@ -102,13 +110,7 @@ helm.sh/chart: {{ printf "%s-%s" $root.Chart.Name $root.Chart.Version }}
 - name: S3_SECRET_ACCESS_KEY
   valueFrom: { secretKeyRef: { name: {{ $root.Values.infrastructure.s3.existingSecret }}, key: secretAccessKey } }
 {{- end }}
-{{- if eq $svc "presence" }}
-- { name: MESSAGE_GRPC_ADDR, value: {{ include "im.grpcAddress" (list $root "message") | quote }} }
-{{- end }}
 {{- if eq $svc "notification" }}
-- { name: PRESENCE_GRPC_ADDR, value: {{ include "im.grpcAddress" (list $root "presence") | quote }} }
-- { name: MESSAGE_GRPC_ADDR, value: {{ include "im.grpcAddress" (list $root "message") | quote }} }
-- { name: AUTH_GRPC_ADDR, value: {{ include "im.grpcAddress" (list $root "auth") | quote }} }
 - { name: WEBPUSH_VAPID_SUBJECT, value: {{ dig "notification" "webPush" "subject" "mailto:admin@example.com" $root.Values.AsMap | quote }} }
 {{- with dig "notification" "webPush" "vapidSecret" "" $root.Values.AsMap }}
 - name: WEBPUSH_VAPID_PUBLIC_KEY

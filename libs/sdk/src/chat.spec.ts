@@ -205,6 +205,40 @@ describe('ImChat', () => {
     );
   });
 
+  it('presence: each subscribe sends the whole followed set (the server replaces it); a throttled one is sent again', async () => {
+    const { chat, sockets } = setup();
+    await chat.start();
+    await settle();
+    sockets[0]!.ready();
+    const first = chat.subscribePresence(['bob']);
+    await settle();
+    answer(sockets[0]!, 'presence.subscribe', { presence: [{ userId: 'bob', status: 'online' }] });
+    await first;
+    const second = chat.subscribePresence(['carol', 'bob']);
+    await settle();
+    const req = sockets[0]!.lastSent('presence.subscribe')!;
+    assert.deepEqual(req.userIds, ['bob', 'carol']);
+    sockets[0]!.push({
+      type: 'error',
+      id: req.id,
+      code: 'rate_limited',
+      message: 'slow',
+      retryAfterMs: 2_000,
+    });
+    await second;
+    const sent = () => sockets[0]!.sent.filter((f) => f.type === 'presence.subscribe').length;
+    assert.equal(sent(), 2);
+    mock.timers.tick(2_000);
+    await settle();
+    assert.equal(sent(), 3, 'sent again after retryAfterMs');
+    assert.deepEqual(sockets[0]!.lastSent('presence.subscribe')!.userIds, ['bob', 'carol']);
+    await assert.rejects(
+      chat.subscribePresence(Array.from({ length: 499 }, (_, i) => `u${i}`)),
+      (e: { code?: string }) => e.code === 'limit_exceeded',
+    );
+    chat.stop();
+  });
+
   it("typing shows for the TTL unless the sender's message arrives first", async () => {
     const { chat, sockets } = setup();
     await chat.start();

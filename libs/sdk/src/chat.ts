@@ -58,6 +58,8 @@ export interface ChatEvents {
 }
 
 const TYPING_THROTTLE_MS = 3_000;
+/** The gateway's cap on one presence.subscribe, and so on the users one socket follows. */
+const MAX_PRESENCE_FOLLOWS = 500;
 
 /**
  * The client-side state of one user: conversations with unread and mention counts, each
@@ -81,6 +83,7 @@ export class ImChat extends Emitter<ChatEvents> {
   private listed = false;
   private stopped = true;
   private healRetry: ReturnType<typeof setTimeout> | undefined;
+  private presenceRetry: ReturnType<typeof setTimeout> | undefined;
   private healAttempt = 0;
 
   constructor(
@@ -143,6 +146,7 @@ export class ImChat extends Emitter<ChatEvents> {
   stop(): void {
     this.stopped = true;
     clearTimeout(this.healRetry);
+    clearTimeout(this.presenceRetry);
     this.connection.stop();
     for (const t of this.typingTimers.values()) clearTimeout(t);
     this.typingTimers.clear();
@@ -284,22 +288,36 @@ export class ImChat extends Emitter<ChatEvents> {
     this.connection.request('typing', { conversationId }).catch(() => undefined);
   }
 
-  /** Follows these users' presence (kept across reconnects). */
+  /**
+   * Follows these users' presence too (kept across reconnects). A socket follows at most
+   * MAX_PRESENCE_FOLLOWS users: presence.subscribe replaces the socket's whole set, so every call
+   * sends all of them.
+   */
   async subscribePresence(userIds: string[]): Promise<void> {
-    const fresh = userIds.filter((u) => !this.presenceSubscriptions.has(u));
+    const fresh = [...new Set(userIds)].filter((u) => !this.presenceSubscriptions.has(u));
     if (fresh.length === 0) return;
+    if (this.presenceSubscriptions.size + fresh.length > MAX_PRESENCE_FOLLOWS)
+      throw new ApiError(
+        'limit_exceeded',
+        `a connection follows at most ${MAX_PRESENCE_FOLLOWS} users' presence`,
+      );
     for (const u of fresh) this.presenceSubscriptions.add(u);
-    if (this.connection.state === 'open') await this.requestPresence(fresh);
+    if (this.connection.state === 'open') await this.requestPresence();
   }
 
-  private async requestPresence(userIds: string[]): Promise<void> {
-    for (let i = 0; i < userIds.length; i += 500) {
-      const ack = await this.connection
-        .request('presence.subscribe', { userIds: userIds.slice(i, i + 500) })
-        .catch(() => undefined);
-      for (const p of ack?.presence ?? []) this.presence.set(p.userId, p);
+  private async requestPresence(): Promise<void> {
+    clearTimeout(this.presenceRetry);
+    try {
+      const ack = await this.connection.request('presence.subscribe', {
+        userIds: [...this.presenceSubscriptions],
+      });
+      for (const p of ack.presence ?? []) this.presence.set(p.userId, p);
+      this.emit('change');
+    } catch (err) {
+      // throttled: the server kept the previous set, so send the whole set again when allowed
+      if (err instanceof ApiError && err.code === 'rate_limited')
+        this.presenceRetry = setTimeout(() => void this.requestPresence(), err.retryAfterMs ?? 2_000);
     }
-    this.emit('change');
   }
 
   private sendNow(entry: OutboxEntry): Promise<Message> {
@@ -312,7 +330,7 @@ export class ImChat extends Emitter<ChatEvents> {
 
   private async onReady(reconnected: boolean): Promise<void> {
     this.outbox.resume();
-    if (this.presenceSubscriptions.size > 0) void this.requestPresence([...this.presenceSubscriptions]);
+    if (this.presenceSubscriptions.size > 0) void this.requestPresence();
     if (reconnected || !this.listed) await this.refreshConversations().catch(() => undefined);
     await this.healAll();
   }

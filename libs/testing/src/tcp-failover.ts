@@ -2,7 +2,8 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 
 /**
- * A TCP front for several gateways, as a load balancer or a Kubernetes Service is in production:
+ * A TCP front for several gateways, as a load balancer or a Kubernetes Service is in production
+ * (or for one server, as a link a test can cut: stop() and start() again on the same port):
  * each new connection goes to the first backend that accepts it (active/passive, so a test knows
  * which gateway its clients are on). When a backend dies, its connections drop and new ones go
  * to the next.
@@ -15,17 +16,21 @@ export class TcpFailover {
     private readonly backends: string[],
   ) {}
 
-  /** `backends`: host:port, in order of preference. */
-  static async start(backends: string[]): Promise<TcpFailover> {
+  /** `backends`: host:port, in order of preference; `port` 0 picks a free one. */
+  static async start(backends: string[], port = 0): Promise<TcpFailover> {
     const server = createServer();
     const front = new TcpFailover(server, backends);
     server.on('connection', (client) => front.route(client));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
     return front;
   }
 
   get url(): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
   }
 
   async stop(): Promise<void> {

@@ -57,6 +57,12 @@ export const gatewayConfigSchema = z.object({
     500,
     60_000,
   ),
+  WS_MAX_SOCKETS_PER_USER: env.int(
+    'sockets one user may hold on one gateway (all devices, tabs and bots together); past it a new socket gets limit_exceeded and close 4429',
+    50,
+    1,
+    10_000,
+  ),
   MAX_IN_FLIGHT: env.int(
     'requests (all sockets) this gateway works on at once; more get unavailable at once, before they queue (load shedding)',
     2_000,

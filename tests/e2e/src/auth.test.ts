@@ -6,7 +6,7 @@ import { createGrpcClient } from '@im/platform/grpc';
 import { createRegistry } from '@im/platform/registry';
 import { AuthServiceService } from '@im/proto/auth/v1';
 import { ApiError, ImClient, ImSocket } from '@im/sdk';
-import { eventually, infraEnvFromProcess, Platform } from '@im/testing';
+import { eventually, infraEnvFromProcess, OPERATOR_TOKEN, Platform } from '@im/testing';
 import { PASSWORD, registerUsers, username } from './support/users.js';
 
 const rejects = async (p: Promise<unknown>, code: string, status?: number) => {
@@ -320,7 +320,15 @@ describe('auth through the gateway', () => {
     assert.ok(before.keys.every((k) => k.alg === 'EdDSA' && k.kty === 'OKP'));
 
     const auth = createGrpcClient(AuthServiceService, { name: 'auth', address: platform.grpc('auth') });
-    const { kid } = await auth.rotateSigningKey({});
+    // an operator's call: without the operator credential nothing rotates
+    for (const operatorToken of ['', 'not-the-operator-token'])
+      await assert.rejects(auth.rotateSigningKey({ operatorToken }), (e: unknown) => {
+        assert.equal((e as { code?: string }).code, 'forbidden');
+        return true;
+      });
+    const unchanged = (await (await fetch(`${base}/.well-known/jwks.json`)).json()) as { keys: unknown[] };
+    assert.equal(unchanged.keys.length, before.keys.length, 'a refused rotation added no key');
+    const { kid } = await auth.rotateSigningKey({ operatorToken: OPERATOR_TOKEN });
     auth.close();
     await eventually(
       async () => {

@@ -106,6 +106,35 @@ describe('limits and drains', () => {
     }
   });
 
+  it('WS_MAX_SOCKETS_PER_USER: past it, a new socket is refused with limit_exceeded and 4429; closing one makes room; other users are not affected', async () => {
+    const gw = await platform.startGateway({ WS_MAX_SOCKETS_PER_USER: '3' });
+    const url = `ws://${gw.address('publicPort')}/v1/ws`;
+    const [alice, bob] = await registerUsers(platform, 2, 'sockcap');
+    const token = (u: typeof alice) => u!.session!.accessToken;
+    const held = await Promise.all([1, 2, 3].map(() => ImSocket.connect(url, token(alice))));
+    try {
+      const refused = await outcome(ImSocket.connect(url, token(alice)));
+      assert.equal(refused, 'ws limit_exceeded');
+      // by the auth frame too (browsers), and the refusal tells why
+      await assert.rejects(ImSocket.connect(url, token(alice), { auth: 'frame' }), (e: ApiError) => {
+        assert.equal(e.code, 'limit_exceeded');
+        assert.match(e.message, /already has 3 sockets open on this gateway.*close 4429/);
+        return true;
+      });
+      await (await ImSocket.connect(url, token(bob))).close();
+      // the held sockets still work
+      await held[0]!.request('presence.set', { status: 'online' });
+      await held.pop()!.close();
+      await eventually(async () => {
+        const again = await ImSocket.connect(url, token(alice));
+        held.push(again);
+      });
+    } finally {
+      await closeAll(held);
+      await gw.stop();
+    }
+  });
+
   it('MAX_IN_FLIGHT: past it, the gateway answers unavailable at once instead of queueing', async () => {
     const gw = await platform.startGateway({ MAX_IN_FLIGHT: '10' });
     try {

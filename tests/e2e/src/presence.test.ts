@@ -247,6 +247,62 @@ describe('presence and typing', () => {
     await closeAll([a1, a2, b, c, d]);
   });
 
+  it('presence.subscribe is throttled per socket: past the burst it is refused with a retry hint and the watched set stays', async () => {
+    const [watcherUser, a, b] = await registerUsers(platform, 3, 'subthrottle');
+    const s = await watcherUser!.connect();
+    try {
+      for (let i = 0; i < 5; i++) await s.request('presence.subscribe', { userIds: [a!.user.id] });
+      const refused = await s.request('presence.subscribe', { userIds: [b!.user.id] }).then(
+        () => undefined,
+        (e: unknown) => e as ApiError,
+      );
+      assert.equal(refused?.code, 'rate_limited');
+      assert.ok(refused.retryAfterMs! > 0 && refused.retryAfterMs! <= 2_000, String(refused.retryAfterMs));
+      // the refused one changed nothing: a is still watched (b never was)
+      const device = await a!.connect();
+      await device.request('presence.set', { status: 'busy' });
+      await s.waitFor(presenceOf(a!.user.id, 'busy'), 5_000);
+      await device.close();
+      assert.ok(!s.events.some(presenceOf(b!.user.id)));
+      await sleep(refused.retryAfterMs!);
+      const ack = await s.request('presence.subscribe', { userIds: [b!.user.id] });
+      assert.deepEqual(
+        ack.presence?.map((p) => p.userId),
+        [b!.user.id],
+      );
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('typing into many unknown conversations is cut off after a burst (each costs a membership read); others are not affected', async () => {
+    const [prober, other] = await registerUsers(platform, 2, 'typeprobe');
+    const conv = await other!.createConversation('group', [prober!.user.id], 'typing probe');
+    const s = await prober!.connect();
+    try {
+      const codes: string[] = [];
+      for (let i = 0; i < 14; i++)
+        codes.push(
+          await s.request('typing', { conversationId: randomUUID() }).then(
+            () => 'ok',
+            (e: unknown) => (e instanceof ApiError ? e.code : String(e)),
+          ),
+        );
+      assert.deepEqual(codes.slice(0, 10), Array(10).fill('not_found'));
+      assert.ok(
+        codes.slice(10).every((c) => c === 'rate_limited'),
+        codes.join(),
+      );
+      // another user types on as usual
+      const o = await other!.connect();
+      await o.request('typing', { conversationId: conv.id });
+      await s.waitFor('typing', (f) => f.userId === other!.user.id, 3_000);
+      await o.close();
+    } finally {
+      await s.close();
+    }
+  });
+
   it('bad input: unknown status, oversized status text, typing where one is not a member, too many watched users', async () => {
     const [user, other] = await registerUsers(platform, 2, 'badpres');
     const conv = await other!.createConversation('group', [], 'not yours');

@@ -105,6 +105,18 @@ describe('tenant boundary: closed tenants, operator-made tenants, invites, tenan
     );
   });
 
+  it('only an operator rotates the signing key, with im-admin; tokens keep working across it', async () => {
+    const refused = await imAdmin(['rotate-signing-key'], 'wrong-operator-token-0123456789abcdef');
+    assert.equal(refused.code, 1);
+    assert.match(refused.err, /forbidden/);
+    assert.equal((await imAdmin(['rotate-signing-key', 'extra'])).code, 2, 'no arguments');
+    const rotated = await imAdmin(['rotate-signing-key']);
+    assert.equal(rotated.code, 0, rotated.err);
+    assert.match(rotated.out.kid as string, /\S/);
+    const { admin } = await tenantWithAdmin(); // registered after the rotation
+    await eventually(() => admin.me(), { timeoutMs: 15_000 });
+  });
+
   it('a tenant admin invites members, who cannot do what admins do; admins can open registration', async () => {
     const { name, admin } = await tenantWithAdmin();
     const { invite } = await new TenantAdmin(admin).createInvite();

@@ -57,7 +57,8 @@ export class AuthGrpcApi {
         return {};
       },
       verifyApiKey: (req) => this.bots.verify(req.apiKey),
-      rotateSigningKey: async () => {
+      rotateSigningKey: async (req) => {
+        this.tenancy.requireOperator(req.operatorToken);
         const r = await this.keys.rotate();
         return { kid: r.kid, activatedAt: r.activatedAt.toISOString() };
       },

@@ -4,6 +4,7 @@
 //
 //   AUTH_OPERATOR_TOKEN=… im-admin create-tenant acme [--open] [--invite-ttl 86400]
 //   AUTH_OPERATOR_TOKEN=… im-admin invite acme [--admin] [--ttl 86400]
+//   AUTH_OPERATOR_TOKEN=… im-admin rotate-signing-key
 //
 // AUTH_GRPC_ADDR (default 127.0.0.1:50051) names the auth service. Prints JSON.
 import { createGrpcClient } from '@im/platform/grpc';
@@ -12,6 +13,7 @@ import { AuthServiceService } from '@im/proto/auth/v1';
 const USAGE = `usage:
   im-admin create-tenant <name> [--open] [--invite-ttl SECONDS]
   im-admin invite <tenant> [--admin] [--ttl SECONDS]
+  im-admin rotate-signing-key
 env: AUTH_OPERATOR_TOKEN (required), AUTH_GRPC_ADDR (default 127.0.0.1:50051)`;
 
 function fail(message: string): never {
@@ -23,6 +25,7 @@ const [command, name, ...rest] = process.argv.slice(2);
 const FLAGS: Record<string, readonly string[]> = {
   'create-tenant': ['--open', '--invite-ttl'],
   invite: ['--admin', '--ttl'],
+  'rotate-signing-key': [],
 };
 for (let i = 0; i < rest.length; i++) {
   const arg = rest[i]!;
@@ -39,7 +42,9 @@ const number = (f: string) => {
   return n;
 };
 const token = process.env.AUTH_OPERATOR_TOKEN ?? '';
-if (!command || !name) fail('a command and a tenant name are needed');
+if (!command) fail('a command is needed');
+if (command === 'rotate-signing-key' && name !== undefined) fail(`unexpected "${name}"`);
+const tenant = (): string => name || fail('a tenant name is needed');
 if (!token) fail('AUTH_OPERATOR_TOKEN is not set');
 
 const auth = createGrpcClient(AuthServiceService, {
@@ -52,7 +57,7 @@ try {
   if (command === 'create-tenant') {
     out = await auth.createTenant({
       operatorToken: token,
-      name,
+      name: tenant(),
       registration: flag('--open') ? 'open' : 'invite',
       inviteTtlSeconds: number('--invite-ttl'),
     });
@@ -60,10 +65,12 @@ try {
     out = await auth.createInvite({
       caller: undefined,
       operatorToken: token,
-      tenant: name,
+      tenant: tenant(),
       role: flag('--admin') ? 'admin' : 'member',
       ttlSeconds: number('--ttl'),
     });
+  } else if (command === 'rotate-signing-key') {
+    out = await auth.rotateSigningKey({ operatorToken: token });
   } else fail(`unknown command "${command}"`);
   process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
 } catch (err) {

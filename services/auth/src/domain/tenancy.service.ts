@@ -140,7 +140,8 @@ export class TenancyService {
     return value as Registration;
   }
 
-  private requireOperator(token: string): void {
+  /** Platform operators only (AUTH_OPERATOR_TOKEN): tenants, invites into any tenant, key rotation. */
+  requireOperator(token: string): void {
     const expected = this.config.AUTH_OPERATOR_TOKEN;
     const digest = (v: string) => createHash('sha256').update(v).digest();
     const ok = expected !== undefined && timingSafeEqual(digest(token), digest(expected));

@@ -33,9 +33,11 @@ export class PresenceReporter implements OnModuleInit, BeforeApplicationShutdown
   private timer: NodeJS.Timeout | undefined;
   private lease: KV | undefined;
   private renewed = false;
+  /** Renewals left that re-report every socket held here (set when a renewal fails). */
+  private reReports = 0;
 
   constructor(
-    connections: ConnectionRegistry,
+    private readonly connections: ConnectionRegistry,
     private readonly downstream: Downstream,
     @Inject(NATS) private readonly nats: NatsConnection,
     @Inject(REGISTRY) private readonly registry: Registry,
@@ -85,10 +87,26 @@ export class PresenceReporter implements OnModuleInit, BeforeApplicationShutdown
     clearInterval(this.timer);
   }
 
+  /**
+   * A failed renewal (NATS away) may mean the lease lapsed and presence dropped this gateway's
+   * devices: the next two successful renewals report every socket held here again (idempotent;
+   * the second covers a removal that was still running when the first landed).
+   */
   private async renewLease(): Promise<void> {
-    this.lease ??= await bindKv(this.nats, this.registry.buckets.gateways);
-    await this.lease.put(this.gatewayId, JSON.stringify({ at: new Date().toISOString() }));
+    try {
+      this.lease ??= await bindKv(this.nats, this.registry.buckets.gateways);
+      await this.lease.put(this.gatewayId, JSON.stringify({ at: new Date().toISOString() }));
+    } catch (err) {
+      this.reReports = this.renewed ? 2 : 0;
+      throw err;
+    }
     this.renewed = true;
+    if (this.reReports > 0) {
+      this.reReports--;
+      const held = [...this.connections.all()];
+      for (const c of held) this.connected.push(device(c));
+      this.logger.info({ sockets: held.length }, 'lease renewed after a failure: sockets re-reported');
+    }
   }
 
   private flush(): Promise<void> {

@@ -8,6 +8,8 @@ export const CloseCode = {
   badRequest: 4400,
   /** No valid token (invalid, expired, missing auth frame) or the session was revoked. */
   unauthenticated: 4401,
+  /** The user already holds WS_MAX_SOCKETS_PER_USER sockets on this gateway: close one first. */
+  tooManySockets: 4429,
   /** The socket could not keep up with its events: reconnect and heal with sync. */
   slowConsumer: 4408,
 } as const;

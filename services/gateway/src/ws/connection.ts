@@ -1,5 +1,6 @@
 import type { WebSocket } from 'ws';
 import type { AnyServerFrame } from '@im/proto/client/v1';
+import type { TokenBucket } from '@im/platform/rate-limit';
 import type { Principal } from '../auth/token-verifier.js';
 import { serverFrameJson } from '../live/server-frames.js';
 import { CloseCode } from './close-codes.js';
@@ -20,6 +21,8 @@ export class Connection {
   lastRenewedAt = 0;
   /** Users whose presence frames this socket asked for (presence.subscribe). */
   presenceOf: Set<string> | undefined;
+  /** presence.subscribe rate (made on the first one: most sockets never send it). */
+  presenceSubscribes: TokenBucket | undefined;
 
   constructor(
     readonly ws: WebSocket,

@@ -4,6 +4,7 @@ import type { ServerFrameOf } from '@im/proto/client/v1';
 import { AppError, asAppError } from '@im/platform/errors';
 import type { Logger } from '@im/platform/logging';
 import { CONFIG, LOGGER } from '@im/platform/nest';
+import { TokenBucket } from '@im/platform/rate-limit';
 import { meter } from '@im/platform/telemetry';
 import { Downstream } from '../clients/downstream.js';
 import type { GatewayConfig } from '../config.js';
@@ -17,6 +18,12 @@ import type { Connection } from './connection.js';
 /** What an ack carries besides its type and id. */
 /** auth.refresh at most this often per socket (each one costs a verification). */
 const RENEW_INTERVAL_MS = 5_000;
+/**
+ * presence.subscribe per socket: a burst, then one per 2 s. Each one may change up to 500 NATS
+ * subscriptions and reads 500 users' presence, and clients send their whole set each time.
+ */
+const SUBSCRIBE_BURST = 5;
+const SUBSCRIBE_PER_SEC = 0.5;
 
 type AckBody = Partial<Omit<ServerFrameOf<'ack'>, 'type' | 'id'>>;
 type Handler<T extends WsFrameType> = (conn: Connection, frame: WsFrame<T>) => Promise<AckBody>;
@@ -86,6 +93,14 @@ export class FrameRouter {
         return {};
       },
       'presence.subscribe': async (c, f) => {
+        c.presenceSubscribes ??= new TokenBucket(SUBSCRIBE_PER_SEC, SUBSCRIBE_BURST);
+        const wait = c.presenceSubscribes.take();
+        if (wait > 0)
+          throw new AppError(
+            'rate_limited',
+            `presence.subscribe: ${SUBSCRIBE_BURST} at once, then one per ${1 / SUBSCRIBE_PER_SEC} s; the previous set stays`,
+            wait,
+          );
         this.presence.watch(c, f.userIds);
         const res = await this.downstream.presence.getPresence({ caller: caller(c), userIds: f.userIds });
         return { presence: res.presence };

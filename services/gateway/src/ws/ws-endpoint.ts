@@ -130,6 +130,18 @@ export class WsEndpoint implements OnApplicationShutdown {
 
   private attach(ws: WebSocket, principal: Principal): void {
     if (ws.readyState !== ws.OPEN) return;
+    const held = this.connections.ofUser(principal.userId)?.size ?? 0;
+    if (held >= this.config.WS_MAX_SOCKETS_PER_USER) {
+      this.logger.warn({ userId: principal.userId, held }, 'socket refused: the user is at the per-user cap');
+      ws.send(
+        serverFrameJson({
+          type: 'error',
+          code: 'limit_exceeded',
+          message: `this user already has ${held} sockets open on this gateway: close one first`,
+        }),
+      );
+      return ws.close(CloseCode.tooManySockets, 'too many sockets');
+    }
     const conn = new Connection(ws, principal, this.config.WS_MAX_BUFFERED_BYTES);
     this.connections.add(conn);
     this.sockets.add(1);

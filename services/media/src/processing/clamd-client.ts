@@ -45,20 +45,33 @@ export function clamdScan(
     );
     // clamd may answer and hang up before it has read everything (a size limit): its answer counts
     const answered = () => reply.replace(/\0[^]*$/, '');
-    socket.on('error', (err) => (reply ? finish(...parseReply(answered())) : finish(err)));
+    // Hung up on mid-stream: clamd refuses a stream over its StreamMaxLength by answering and
+    // closing, and the reset that our next write meets often arrives before its answer can be
+    // read. A clamd that is down never accepts the connection, which stays a plain (retried) error.
+    let streaming = false;
+    const hungUp = () =>
+      new ClamdRefusedError(
+        'clamd closed the connection in the middle of the stream (over its StreamMaxLength?)',
+      );
+    socket.on('error', (err) =>
+      reply ? finish(...parseReply(answered())) : finish(streaming ? hungUp() : err),
+    );
     socket.on('data', (d: Buffer) => {
       reply += d.toString('latin1');
       const end = reply.indexOf('\0');
       if (end >= 0) finish(...parseReply(reply.slice(0, end)));
     });
     socket.on('close', () =>
-      reply ? finish(...parseReply(answered())) : finish(new Error('clamd closed the connection')),
+      reply
+        ? finish(...parseReply(answered()))
+        : finish(streaming ? hungUp() : new Error('clamd closed the connection')),
     );
     socket.on('connect', () => {
       void (async () => {
         const write = (b: Buffer) =>
           socket.write(b) ? Promise.resolve() : new Promise<void>((r) => socket.once('drain', r));
         await write(Buffer.from('zINSTREAM\0'));
+        streaming = true;
         for await (const piece of body as AsyncIterable<Buffer>) {
           for (let at = 0; at < piece.length && !settled; at += CHUNK) {
             const chunk = piece.subarray(at, at + CHUNK);
@@ -69,6 +82,7 @@ export function clamdScan(
           if (settled) return; // clamd answered early (a size limit) or the deadline passed
         }
         await write(Buffer.alloc(4)); // the end of the stream
+        streaming = false;
       })().catch((err: Error) => finish(err));
     });
   });

@@ -13,6 +13,7 @@ import type { PresenceConfig } from '../config.js';
 import { PresencePublisher } from '../producers/presence-publisher.js';
 import { GatewayLeases } from '../storage/gateway-leases.js';
 import { PresenceKv } from '../storage/presence-kv.js';
+import { CoalescedUpdates } from './coalesced-updates.js';
 import { effectiveStatus, keyToken, validateStatus, type UserPresence } from './presence-rules.js';
 
 /**
@@ -27,6 +28,9 @@ import { effectiveStatus, keyToken, validateStatus, type UserPresence } from './
 @Injectable()
 export class PresenceService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly pendingOffline = new Map<string, NodeJS.Timeout>();
+  private readonly deviceUpdates = new CoalescedUpdates<UserPresence>((userId, changes) =>
+    this.writeDevices(userId, changes),
+  );
   private sweeper: NodeJS.Timeout | undefined;
 
   constructor(
@@ -102,6 +106,8 @@ export class PresenceService implements OnApplicationBootstrap, BeforeApplicatio
 
   /** A gateway's lease ended (crash, network partition, or clean shutdown): its devices are gone. */
   async gatewayGone(gatewayId: string): Promise<void> {
+    // back already (its lease lapsed in a NATS outage and it renewed): its sockets are still there
+    if (await this.leases.isAlive(gatewayId)) return;
     const devices = await this.store.devicesOf(gatewayId);
     if (devices.length === 0) return;
     this.logger.info({ gatewayId, devices: devices.length }, 'gateway gone: removing its devices');
@@ -121,17 +127,24 @@ export class PresenceService implements OnApplicationBootstrap, BeforeApplicatio
     for (const gw of withDevices) if (!alive.has(gw)) await this.gatewayGone(gw);
   }
 
-  private async changeDevices(
+  /** Device changes of one user queue behind its write in flight and go in the next one together. */
+  private changeDevices(
     userId: string,
     tenantId: string | undefined,
     mutate: (p: UserPresence) => void,
   ): Promise<void> {
+    return this.deviceUpdates.apply(userId, (p) => {
+      if (tenantId) p.tenantId = tenantId;
+      mutate(p);
+    });
+  }
+
+  private async writeDevices(userId: string, changes: Array<(p: UserPresence) => void>): Promise<void> {
     const { after } = await this.store.update(
       userId,
-      () => ({ tenantId: tenantId ?? '', devices: {} }),
+      () => ({ tenantId: '', devices: {} }),
       (p) => {
-        if (tenantId) p.tenantId = tenantId;
-        mutate(p);
+        for (const change of changes) change(p);
         return p;
       },
     );

@@ -1,7 +1,8 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { AppError } from '@im/platform/errors';
 import { CONFIG, NATS, REGISTRY } from '@im/platform/nest';
 import type { NatsConnection } from '@im/platform/nats';
+import { KeyedTokenBuckets } from '@im/platform/rate-limit';
 import type { Registry } from '@im/platform/registry';
 import type { Caller } from '@im/proto/common/v1';
 import { LiveEvent } from '@im/proto/events/v1';
@@ -13,9 +14,19 @@ import type { PresenceConfig } from '../config.js';
  * own devices), at most one per user and conversation per TYPING_THROTTLE_MS. Nothing is stored;
  * clients show the indicator for a few seconds (docs/protocol.md) unless it is repeated.
  */
+/**
+ * Typing notices that get past the throttle, per user: a burst, then a few per second. Each may
+ * cost a membership read (random conversation ids miss every cache), so a client cannot turn
+ * typing frames into a stream of database reads.
+ */
+const CHECKS_BURST = 10;
+const CHECKS_PER_SEC = 2;
+
 @Injectable()
-export class TypingService {
+export class TypingService implements OnApplicationShutdown {
   private readonly lastSent = new Map<string, number>();
+  private readonly checks = new KeyedTokenBuckets(CHECKS_PER_SEC, CHECKS_BURST, 100_000);
+  private readonly sweeper = setInterval(() => this.checks.sweep(), 60_000).unref();
 
   constructor(
     private readonly messages: MessageClient,
@@ -30,6 +41,13 @@ export class TypingService {
     const key = `${caller.userId}/${conversationId}`;
     const now = Date.now();
     if (now - (this.lastSent.get(key) ?? 0) < this.config.TYPING_THROTTLE_MS) return false;
+    const wait = this.checks.take(caller.userId, now);
+    if (wait > 0)
+      throw new AppError(
+        'rate_limited',
+        `typing in too many conversations: ${CHECKS_BURST} at once, then ${CHECKS_PER_SEC} per second`,
+        wait,
+      );
     const others = await this.messages.otherMembers(caller, conversationId);
     if (others === null) throw new AppError('not_found', 'no such conversation');
     this.lastSent.set(key, now);
@@ -39,6 +57,10 @@ export class TypingService {
     }).finish();
     for (const userId of others) this.nats.publish(this.registry.subjects.liveUser(userId), data);
     return true;
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.sweeper);
   }
 
   private forgetOld(now: number): void {

@@ -46,6 +46,12 @@ export class GatewayLeases implements OnModuleInit, OnApplicationShutdown {
     })().catch((err) => this.logger.warn({ err }, 'gateway lease watch ended'));
   }
 
+  /** The gateway holds its lease now (it may have renewed after an expiry event was sent). */
+  async isAlive(gatewayId: string): Promise<boolean> {
+    const e = await this.kv.get(gatewayId);
+    return e?.operation === 'PUT';
+  }
+
   async alive(): Promise<Set<string>> {
     const out = new Set<string>();
     for await (const key of await this.kv.keys()) out.add(key);

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { NATS, REGISTRY } from '@im/platform/nest';
 import { openKv, type KV, type NatsConnection } from '@im/platform/nats';
@@ -5,6 +6,7 @@ import type { Registry } from '@im/platform/registry';
 import { keyToken, type UserPresence } from '../domain/presence-rules.js';
 
 const CAS_ATTEMPTS = 20;
+const MAX_BACKOFF_MS = 50;
 
 /**
  * The presence bucket: u.<userId> holds a user's presence (devices, chosen status, last seen),
@@ -52,6 +54,9 @@ export class PresenceKv implements OnModuleInit {
         return { before, after: next };
       } catch (err) {
         if (attempt >= CAS_ATTEMPTS) throw err;
+        // another writer won: back off (jittered, growing) so contenders spread out instead of
+        // re-reading in lockstep
+        await sleep(Math.random() * Math.min(MAX_BACKOFF_MS, 2 ** attempt));
       }
     }
   }

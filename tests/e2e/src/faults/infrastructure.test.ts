@@ -4,9 +4,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { ImClient } from '@im/sdk';
-import { eventually, Platform, repoRoot, sleep } from '@im/testing';
+import { ImClient, ImSocket } from '@im/sdk';
+import { eventually, Platform, repoRoot, sleep, TcpFailover } from '@im/testing';
 import { SteadyLoad } from '../support/load.js';
+import { registerUsers } from '../support/users.js';
 
 // kill -9 of Kafka, Cassandra and NATS under steady load (~300 msg/s), each restarted through
 // deploy/local/infra.sh; the services are never restarted by hand. Needs the local infrastructure.
@@ -14,6 +15,8 @@ const run = promisify(execFile);
 const infra = (...args: string[]) =>
   run('bash', [join(repoRoot(), 'deploy/local/infra.sh'), ...args], { timeout: 10 * 60_000 });
 const local = process.env.IM_INFRA_SOURCE === 'local';
+/** Short, so that a NATS outage of a few seconds outlasts a gateway's presence lease. */
+const LEASE_TTL_MS = 3_000;
 
 /** Resident memory of a process in MiB. */
 function rssMiB(pid: number): number {
@@ -30,7 +33,8 @@ describe('infrastructure faults under load', { skip: !local && 'needs deploy/loc
     platform = await Platform.start({
       env: {
         message: { SEQUENCER_SESSION_TIMEOUT_MS: '6000', SEND_TIMEOUT_MS: '4000' },
-        gateway: { SEND_RATE_PER_SEC: '100000', SEND_BURST: '100000' },
+        gateway: { SEND_RATE_PER_SEC: '100000', SEND_BURST: '100000', GATEWAY_LEASE_RENEW_MS: '500' },
+        presence: { GATEWAY_LEASE_TTL_MS: String(LEASE_TTL_MS) },
       },
     });
   });
@@ -138,6 +142,43 @@ describe('infrastructure faults under load', { skip: !local && 'needs deploy/loc
       new Promise<undefined>((r) => setTimeout(() => r(undefined), 30_000)),
     ]);
     assert.equal(closed?.code, 4401, 'the revocation reached the gateway after the outage');
+  });
+
+  it('a gateway cut off from NATS for longer than its lease: once it is back, users whose sockets stayed open are online again, and stay so', async () => {
+    const nats = new URL(process.env.NATS_URL!).host;
+    let link = await TcpFailover.start([nats]);
+    const port = link.port;
+    const gw = await platform.startGateway({ NATS_URL: `nats://127.0.0.1:${port}` });
+    try {
+      const [alice, bob] = await eventually(() => registerUsers(platform, 2, 'leaselapse'), {
+        timeoutMs: 60_000,
+        intervalMs: 1_000,
+      });
+      const socket = await ImSocket.connect(
+        `ws://${gw.address('publicPort')}/v1/ws`,
+        alice!.session!.accessToken,
+      );
+      const status = async () => (await bob!.presence([alice!.user.id])).presence[0]!.status;
+      await eventually(async () => assert.equal(await status(), 'online'));
+      await link.stop(); // the gateway's NATS connection drops; NATS and presence carry on
+      // the lease expires and presence takes the gateway's devices away (offline after its grace)
+      await eventually(async () => assert.equal(await status(), 'offline'), {
+        timeoutMs: 30_000,
+        intervalMs: 500,
+      });
+      link = await TcpFailover.start([nats], port);
+      await eventually(async () => assert.equal(await status(), 'online'), {
+        timeoutMs: 30_000,
+        intervalMs: 500,
+      });
+      await sleep(3 * LEASE_TTL_MS); // later expiry events and the sweep have had their turn
+      assert.equal(await status(), 'online');
+      assert.ok(socket.isOpen, 'the socket stayed open through the partition');
+      await socket.close();
+    } finally {
+      await gw.stop();
+      await link.stop();
+    }
   });
 
   it('kill -9 of NATS, restarted: live delivery comes back and receivers heal with sync', async () => {

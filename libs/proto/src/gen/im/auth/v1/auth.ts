@@ -264,6 +264,8 @@ export interface BatchGetUsersResponse {
 }
 
 export interface RotateSigningKeyRequest {
+  /** The platform operator's credential (AUTH_OPERATOR_TOKEN); PERMISSION_DENIED "forbidden" without it. */
+  operatorToken: string;
 }
 
 export interface RotateSigningKeyResponse {
@@ -2627,11 +2629,14 @@ export const BatchGetUsersResponse: MessageFns<BatchGetUsersResponse> = {
 };
 
 function createBaseRotateSigningKeyRequest(): RotateSigningKeyRequest {
-  return {};
+  return { operatorToken: "" };
 }
 
 export const RotateSigningKeyRequest: MessageFns<RotateSigningKeyRequest> = {
-  encode(_: RotateSigningKeyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+  encode(message: RotateSigningKeyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.operatorToken !== "") {
+      writer.uint32(10).string(message.operatorToken);
+    }
     return writer;
   },
 
@@ -2648,6 +2653,14 @@ export const RotateSigningKeyRequest: MessageFns<RotateSigningKeyRequest> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.operatorToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2794,7 +2807,10 @@ export const AuthServiceService = {
       Buffer.from(BatchGetUsersResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): BatchGetUsersResponse => BatchGetUsersResponse.decode(value),
   },
-  /** Starts signing with a new key; the previous one keeps verifying until its tokens expire. */
+  /**
+   * Platform operators: starts signing with a new key; the previous one keeps verifying until its
+   * tokens expire. Errors: PERMISSION_DENIED "forbidden".
+   */
   rotateSigningKey: {
     path: "/im.auth.v1.AuthService/RotateSigningKey" as const,
     requestStream: false as const,
@@ -2940,7 +2956,10 @@ export interface AuthServiceServer extends UntypedServiceImplementation {
   getJwks: handleUnaryCall<GetJwksRequest, GetJwksResponse>;
   getUser: handleUnaryCall<GetUserRequest, GetUserResponse>;
   batchGetUsers: handleUnaryCall<BatchGetUsersRequest, BatchGetUsersResponse>;
-  /** Starts signing with a new key; the previous one keeps verifying until its tokens expire. */
+  /**
+   * Platform operators: starts signing with a new key; the previous one keeps verifying until its
+   * tokens expire. Errors: PERMISSION_DENIED "forbidden".
+   */
   rotateSigningKey: handleUnaryCall<RotateSigningKeyRequest, RotateSigningKeyResponse>;
   /**
    * Platform operators (AUTH_OPERATOR_TOKEN): a new tenant and a single-use invite for its first
@@ -3083,7 +3102,10 @@ export interface AuthServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: BatchGetUsersResponse) => void,
   ): ClientUnaryCall;
-  /** Starts signing with a new key; the previous one keeps verifying until its tokens expire. */
+  /**
+   * Platform operators: starts signing with a new key; the previous one keeps verifying until its
+   * tokens expire. Errors: PERMISSION_DENIED "forbidden".
+   */
   rotateSigningKey(
     request: RotateSigningKeyRequest,
     callback: (error: ServiceError | null, response: RotateSigningKeyResponse) => void,
