@@ -232,10 +232,14 @@ describe('ImChat', () => {
     await settle();
     assert.equal(sent(), 3, 'sent again after retryAfterMs');
     assert.deepEqual(sockets[0]!.lastSent('presence.subscribe')!.userIds, ['bob', 'carol']);
-    await assert.rejects(
-      chat.subscribePresence(Array.from({ length: 499 }, (_, i) => `u${i}`)),
-      (e: { code?: string }) => e.code === 'limit_exceeded',
-    );
+    // past the cap the oldest are dropped: the most recent 500 are followed
+    const more = chat.subscribePresence(Array.from({ length: 499 }, (_, i) => `u${i}`));
+    await settle();
+    const ids = sockets[0]!.lastSent('presence.subscribe')!.userIds as string[];
+    assert.equal(ids.length, 500);
+    assert.deepEqual([ids[0], ids.at(-1)], ['carol', 'u498']);
+    answer(sockets[0]!, 'presence.subscribe', { presence: [] });
+    await more;
     chat.stop();
   });
 

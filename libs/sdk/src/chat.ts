@@ -289,19 +289,18 @@ export class ImChat extends Emitter<ChatEvents> {
   }
 
   /**
-   * Follows these users' presence too (kept across reconnects). A socket follows at most
-   * MAX_PRESENCE_FOLLOWS users: presence.subscribe replaces the socket's whole set, so every call
-   * sends all of them.
+   * Follows these users' presence too (kept across reconnects). presence.subscribe replaces the
+   * socket's whole set, so every call sends all of them — the MAX_PRESENCE_FOLLOWS most recently
+   * asked for, the most a socket may follow.
    */
   async subscribePresence(userIds: string[]): Promise<void> {
     const fresh = [...new Set(userIds)].filter((u) => !this.presenceSubscriptions.has(u));
     if (fresh.length === 0) return;
-    if (this.presenceSubscriptions.size + fresh.length > MAX_PRESENCE_FOLLOWS)
-      throw new ApiError(
-        'limit_exceeded',
-        `a connection follows at most ${MAX_PRESENCE_FOLLOWS} users' presence`,
-      );
     for (const u of fresh) this.presenceSubscriptions.add(u);
+    for (const u of this.presenceSubscriptions) {
+      if (this.presenceSubscriptions.size <= MAX_PRESENCE_FOLLOWS) break;
+      this.presenceSubscriptions.delete(u); // the oldest go first (insertion order)
+    }
     if (this.connection.state === 'open') await this.requestPresence();
   }
 

@@ -271,18 +271,30 @@ describe('authorization matrix: every conversation route and frame × every kind
     }
   });
 
-  it('tenant routes: only the tenant’s admins; another tenant’s admin sees only their own tenant', async () => {
-    const got: Record<string, string> = {};
-    for (const actor of ACTORS) got[actor] = await rest(actor, 'GET', '/v1/tenant/users');
-    assert.deepEqual(got, {
+  it('tenant routes (users, invites, webhooks): only the tenant’s admins; another tenant’s admin reaches only their own tenant', async () => {
+    // the owner runs this tenant; the outsider runs another one, so its own-tenant calls work
+    const tenantAdmins = (allowedElsewhere: string) => ({
       anonymous: '401 unauthenticated',
-      otherTenant: 'ok',
+      otherTenant: allowedElsewhere,
       bot: '403 forbidden',
       nonMember: '403 forbidden',
       member: '403 forbidden',
       admin: '403 forbidden',
       owner: 'ok',
     });
+    const memberId = clients.get('member')!.user.id;
+    const routes: Array<[string, string, unknown, Record<string, string>]> = [
+      ['GET', '/v1/tenant/users', undefined, tenantAdmins('ok')],
+      ['POST', '/v1/tenant/invites', {}, tenantAdmins('ok')],
+      ['GET', '/v1/webhooks', undefined, tenantAdmins('ok')],
+      // a user of this tenant, named by id from another one: not found there
+      ['PATCH', `/v1/tenant/users/${memberId}`, { disabled: false }, tenantAdmins('404 not_found')],
+    ];
+    for (const [method, path, body, want] of routes) {
+      const got: Record<string, string> = {};
+      for (const actor of ACTORS) got[actor] = await rest(actor, method, path, body);
+      assert.deepEqual(got, want, `${method} ${path}`);
+    }
     const theirs = await clients
       .get('otherTenant')!
       .call<{ users: Array<{ user: { id: string } }> }>('GET', '/v1/tenant/users');

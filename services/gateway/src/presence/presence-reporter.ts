@@ -16,6 +16,8 @@ import { ConnectionRegistry } from '../live/connection-registry.js';
 import type { Connection } from '../ws/connection.js';
 
 const FLUSH_MS = 100;
+/** Devices per ReportDevices call: well inside its deadline and message size. */
+const REPORT_MAX = 500;
 
 /**
  * Tells the presence service which devices (sockets) are here: connects and disconnects are
@@ -79,7 +81,9 @@ export class PresenceReporter implements OnModuleInit, BeforeApplicationShutdown
   async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
     this.stopRenewing();
-    await this.flush();
+    // in slices of REPORT_MAX; a presence service that keeps failing gets a bounded number of tries
+    for (let i = 0; i < 50 && (this.connected.length > 0 || this.disconnected.length > 0); i++)
+      await this.flush();
     await this.lease?.purge(this.gatewayId).catch(() => undefined);
   }
 
@@ -112,10 +116,11 @@ export class PresenceReporter implements OnModuleInit, BeforeApplicationShutdown
   private flush(): Promise<void> {
     if (this.flushing || (this.connected.length === 0 && this.disconnected.length === 0))
       return this.flushing ?? Promise.resolve();
-    const connected = this.connected;
-    const disconnected = this.disconnected;
-    this.connected = [];
-    this.disconnected = [];
+    // at most REPORT_MAX devices per call (a re-report of every socket, a storm), connects first:
+    // a disconnect never goes before the connect of its device
+    const connected = this.connected.splice(0, REPORT_MAX);
+    const disconnected =
+      this.connected.length > 0 ? [] : this.disconnected.splice(0, REPORT_MAX - connected.length);
     this.flushing = this.downstream.presence
       .reportDevices({ gatewayId: this.gatewayId, connected, disconnected })
       .then(

@@ -11,13 +11,27 @@ export class ClamdRefusedError extends Error {
   }
 }
 
+/**
+ * clamd hung up in the middle of the stream without an answer that could be read: how a size
+ * refusal usually arrives (the reset beats the answer), but also what a clamd restart looks like.
+ */
+export class ClamdHungUpError extends Error {
+  constructor() {
+    super(
+      'clamd closed the connection in the middle of the stream (over its StreamMaxLength, or restarting)',
+    );
+    this.name = 'ClamdHungUpError';
+  }
+}
+
 const CHUNK = 64 * 1024;
 
 /**
  * Streams one file to clamd with INSTREAM (length-prefixed chunks, then a zero length) and reads
  * its one-line verdict. Honours the socket's backpressure, so memory stays at a chunk or two
  * whatever the file's size; the deadline covers the whole scan. Connection errors and the
- * deadline throw (try again later); an answer without a verdict throws ClamdRefusedError. The
+ * deadline throw (try again later); an answer without a verdict throws ClamdRefusedError, a
+ * hang-up mid-stream ClamdHungUpError. The
  * body is destroyed in every case. (Our own client: the `clamscan` package buffers the whole
  * file, and its timeout does not bound a scan.)
  */
@@ -45,14 +59,10 @@ export function clamdScan(
     );
     // clamd may answer and hang up before it has read everything (a size limit): its answer counts
     const answered = () => reply.replace(/\0[^]*$/, '');
-    // Hung up on mid-stream: clamd refuses a stream over its StreamMaxLength by answering and
-    // closing, and the reset that our next write meets often arrives before its answer can be
-    // read. A clamd that is down never accepts the connection, which stays a plain (retried) error.
+    // hung up on mid-stream (see ClamdHungUpError); a clamd that is down never accepts the connection
     let streaming = false;
-    const hungUp = () =>
-      new ClamdRefusedError(
-        'clamd closed the connection in the middle of the stream (over its StreamMaxLength?)',
-      );
+    const hungUp = () => new ClamdHungUpError();
+    body.once('error', (err) => finish(err));
     socket.on('error', (err) =>
       reply ? finish(...parseReply(answered())) : finish(streaming ? hungUp() : err),
     );

@@ -16,7 +16,7 @@ import { isProcessableImage } from '../domain/media-rules.js';
 import { MediaTable, type MediaRow } from '../storage/media.table.js';
 import { objectKeys, ObjectStore } from '../storage/object-store.js';
 import { processImage } from './image-processing.js';
-import { ClamdRefusedError, MalwareScanner } from './malware-scanner.js';
+import { ClamdHungUpError, ClamdRefusedError, MalwareScanner } from './malware-scanner.js';
 
 /**
  * Processes completed uploads from im.media.v1: the malware scan (when a scanner is configured;
@@ -27,6 +27,8 @@ import { ClamdRefusedError, MalwareScanner } from './malware-scanner.js';
  * cannot decode becomes a ready plain file: the processor never stops on one bad file.
  */
 const HEARTBEAT_MS = 3_000;
+/** clamd hanging up on one file this many times in a row (while it accepts connections) is a refusal. */
+const HANG_UPS_TO_REFUSE = 3;
 
 function isMissingObject(err: unknown): boolean {
   return (err as { name?: string }).name === 'NoSuchKey';
@@ -35,6 +37,8 @@ function isMissingObject(err: unknown): boolean {
 @Injectable()
 export class MediaProcessor implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private consumer: BatchConsumer | undefined;
+  /** Consecutive clamd hang-ups per media being scanned (cleared once it gets a verdict). */
+  private readonly hangUps = new Map<string, number>();
   private readonly processed = meter().createCounter('im_media_processed_total', {
     description: 'completed uploads processed (images: metadata removed, thumbnails made)',
   });
@@ -107,13 +111,22 @@ export class MediaProcessor implements OnApplicationBootstrap, BeforeApplication
     let verdict: Awaited<ReturnType<MalwareScanner['scan']>>;
     try {
       verdict = await this.scanner.scan(() => this.store.stream(key));
+      this.hangUps.delete(m.mediaId);
     } catch (err) {
-      if (!(err instanceof ClamdRefusedError)) throw err;
+      // a hang-up is retried (a clamd restart), unless it keeps happening to this very file
+      const hangUps = err instanceof ClamdHungUpError ? (this.hangUps.get(m.mediaId) ?? 0) + 1 : 0;
+      if (err instanceof ClamdHungUpError && hangUps < HANG_UPS_TO_REFUSE) {
+        this.hangUps.set(m.mediaId, hangUps);
+        throw err;
+      }
+      this.hangUps.delete(m.mediaId);
+      if (!(err instanceof ClamdRefusedError || err instanceof ClamdHungUpError)) throw err;
+      const reply = err instanceof ClamdRefusedError ? err.reply : `hung up ${hangUps} times mid-stream`;
       this.logger.error(
-        { mediaId: m.mediaId, tenantId: m.tenantId, size: m.size, reply: err.reply },
+        { mediaId: m.mediaId, tenantId: m.tenantId, size: m.size, reply },
         'the malware scanner refused to scan an upload (is StreamMaxLength below MEDIA_MAX_BYTES?): rejected',
       );
-      verdict = { infected: true, signature: `unscannable: ${err.reply}` };
+      verdict = { infected: true, signature: `unscannable: ${reply}` };
     }
     if (verdict.infected) {
       this.logger.warn(

@@ -99,17 +99,33 @@ export class MediaTable {
   }
 
   /** Processing done: dimensions and thumbnails (none for a file that is not a decodable image). */
+  /**
+   * Processing done. Conditional: a job done twice (a rebalance mid-job) where the other run
+   * rejected the file must not bring it back as ready without its bytes.
+   */
   async ready(
     mediaId: string,
     image: { width: number; height: number; thumbnails: StoredThumbnail[]; size: number } | undefined,
   ): Promise<void> {
     if (!image) {
-      await this.db.execute('UPDATE media SET status = ? WHERE media_id = ?', ['ready', mediaId]);
+      await this.db.execute('UPDATE media SET status = ? WHERE media_id = ? IF status = ?', [
+        'ready',
+        mediaId,
+        'processing',
+      ]);
       return;
     }
     await this.db.execute(
-      'UPDATE media SET status = ?, width = ?, height = ?, thumbnails = ?, size = ? WHERE media_id = ?',
-      ['ready', image.width, image.height, JSON.stringify(image.thumbnails), image.size, mediaId],
+      'UPDATE media SET status = ?, width = ?, height = ?, thumbnails = ?, size = ? WHERE media_id = ? IF status = ?',
+      [
+        'ready',
+        image.width,
+        image.height,
+        JSON.stringify(image.thumbnails),
+        image.size,
+        mediaId,
+        'processing',
+      ],
     );
   }
 

@@ -25,6 +25,9 @@ import { effectiveStatus, keyToken, validateStatus, type UserPresence } from './
  * - a gateway whose lease expires takes its devices with it (lease expiry event, plus a periodic
  *   sweep as a safety net): no ghosts after a crash.
  */
+/** Devices of a vanished gateway removed per step (its lease is checked again between steps). */
+const GONE_SLICE = 100;
+
 @Injectable()
 export class PresenceService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly pendingOffline = new Map<string, NodeJS.Timeout>();
@@ -66,20 +69,23 @@ export class PresenceService implements OnApplicationBootstrap, BeforeApplicatio
     disconnected: readonly DeviceRef[],
   ): Promise<void> {
     const gw = keyToken(gatewayId);
+    // Index first, then queue every change at once in the report's order (connects before
+    // disconnects): the per-user queue keeps that order, so a socket that came and went within one
+    // report ends up gone, never connected after its disconnect.
+    await Promise.all(connected.map((d) => this.store.indexDevice(gw, d.userId, d.sessionId)));
     await Promise.all([
-      ...connected.map(async (d) => {
-        await this.store.indexDevice(gw, d.userId, d.sessionId);
-        await this.changeDevices(d.userId, d.tenantId, (p) => {
+      ...connected.map((d) =>
+        this.changeDevices(d.userId, d.tenantId, (p) => {
           p.devices[`${gw}/${keyToken(d.sessionId)}`] = d.at ? Date.parse(d.at) : Date.now();
-        });
-      }),
-      ...disconnected.map(async (d) => {
-        await this.changeDevices(d.userId, d.tenantId, (p) => {
+        }),
+      ),
+      ...disconnected.map((d) =>
+        this.changeDevices(d.userId, d.tenantId, (p) => {
           delete p.devices[`${gw}/${keyToken(d.sessionId)}`];
-        });
-        await this.store.unindexDevice(gw, d.userId, d.sessionId);
-      }),
+        }),
+      ),
     ]);
+    await Promise.all(disconnected.map((d) => this.store.unindexDevice(gw, d.userId, d.sessionId)));
   }
 
   async setStatus(caller: Caller, status: string, statusText: string | undefined): Promise<Presence> {
@@ -106,19 +112,22 @@ export class PresenceService implements OnApplicationBootstrap, BeforeApplicatio
 
   /** A gateway's lease ended (crash, network partition, or clean shutdown): its devices are gone. */
   async gatewayGone(gatewayId: string): Promise<void> {
-    // back already (its lease lapsed in a NATS outage and it renewed): its sockets are still there
-    if (await this.leases.isAlive(gatewayId)) return;
+    // back already (its lease lapsed in a NATS outage and it renewed): its sockets are still there.
+    // Asked again before every slice: a big gateway may renew while its removal is under way.
     const devices = await this.store.devicesOf(gatewayId);
-    if (devices.length === 0) return;
-    this.logger.info({ gatewayId, devices: devices.length }, 'gateway gone: removing its devices');
-    await Promise.all(
-      devices.map(async ([userId, deviceId]) => {
-        await this.changeDevices(userId, undefined, (p) => {
-          delete p.devices[`${gatewayId}/${deviceId}`];
-        });
-        await this.store.unindexDevice(gatewayId, userId, deviceId);
-      }),
-    );
+    for (let at = 0; at < devices.length; at += GONE_SLICE) {
+      if (await this.leases.isAlive(gatewayId)) return;
+      if (at === 0)
+        this.logger.info({ gatewayId, devices: devices.length }, 'gateway gone: removing its devices');
+      await Promise.all(
+        devices.slice(at, at + GONE_SLICE).map(async ([userId, deviceId]) => {
+          await this.changeDevices(userId, undefined, (p) => {
+            delete p.devices[`${gatewayId}/${deviceId}`];
+          });
+          await this.store.unindexDevice(gatewayId, userId, deviceId);
+        }),
+      );
+    }
   }
 
   /** Devices indexed under a gateway without a lease: the expiry event was missed. */

@@ -34,7 +34,7 @@ describe('infrastructure faults under load', { skip: !local && 'needs deploy/loc
       env: {
         message: { SEQUENCER_SESSION_TIMEOUT_MS: '6000', SEND_TIMEOUT_MS: '4000' },
         gateway: { SEND_RATE_PER_SEC: '100000', SEND_BURST: '100000', GATEWAY_LEASE_RENEW_MS: '500' },
-        presence: { GATEWAY_LEASE_TTL_MS: String(LEASE_TTL_MS) },
+        presence: { GATEWAY_LEASE_TTL_MS: String(LEASE_TTL_MS), PRESENCE_SWEEP_INTERVAL_MS: '1000' },
       },
     });
   });

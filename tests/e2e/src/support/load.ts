@@ -180,7 +180,9 @@ export class SteadyLoad {
 
   /** Runs a call through a live gateway, moving on to another one and retrying when it fails. */
   private async withLiveGateway<T>(client: ImClient, call: (c: ImClient) => Promise<T>): Promise<T> {
-    const giveUp = Date.now() + 120_000;
+    // a client retries for as long as an outage lasts; the budget covers a Cassandra restart plus
+    // the sequencer's replay on a busy 2-core CI machine (measured up to ~2 min there)
+    const giveUp = Date.now() + 240_000;
     for (;;) {
       const live = (this.gateways ?? this.platform.gateways).filter((g) => g.running);
       const gw = live[this.gatewayTurn++ % live.length]!;
