@@ -8,7 +8,7 @@ import type {
   SearchResult,
   User,
 } from '@im/proto/client/v1';
-import { ApiError } from './errors.js';
+import { ApiError, type MfaChallenge } from './errors.js';
 import { qs } from './query-string.js';
 import { ImSocket, type SocketOptions } from './socket.js';
 import { resumeUpload, uploadMedia, waitUntilReady, type UploadOptions } from './uploads.js';
@@ -96,27 +96,71 @@ export class ImClient {
     return `${this.baseUrl.replace(/^http/, 'ws')}/v1/ws`;
   }
 
-  /** `invite`: needed for a tenant that takes new users by invite only. */
+  /**
+   * `invite`: needed for a tenant that takes new users by invite only. In a tenant that requires
+   * MFA the account is made but throws `mfa_required` (enrolled: false): enrol, then completeMfa.
+   */
   async register(
     username: string,
     password: string,
     displayName?: string,
     invite?: string,
   ): Promise<Session> {
-    return this.startSession(
-      await this.call<Session>(
-        'POST',
-        '/v1/auth/register',
-        { tenant: this.tenant, username, password, displayName, invite },
-        false,
-      ),
+    const res = await this.call<Session & { mfa?: MfaChallenge }>(
+      'POST',
+      '/v1/auth/register',
+      { tenant: this.tenant, username, password, displayName, invite },
+      false,
     );
+    if (res.mfa)
+      throw new ApiError('mfa_required', 'the tenant requires a second factor', 401, undefined, res.mfa);
+    return this.startSession(res);
   }
 
+  /** Throws ApiError `mfa_required` with `.mfa` when a second factor is needed: then completeMfa. */
   async login(username: string, password: string): Promise<Session> {
     return this.startSession(
       await this.call<Session>('POST', '/v1/auth/login', { tenant: this.tenant, username, password }, false),
     );
+  }
+
+  /**
+   * The second step of a login: an authenticator code or a recovery code. When the challenge was
+   * an enrolment (beginMfaEnrolment with its token), the answer carries the recovery codes.
+   */
+  async completeMfa(mfaToken: string, code: string): Promise<Session & { recoveryCodes?: string[] }> {
+    const res = await this.call<Session & { recoveryCodes?: string[] }>(
+      'POST',
+      '/v1/auth/mfa',
+      { mfaToken, code },
+      false,
+    );
+    this.startSession(res);
+    return res;
+  }
+
+  /** A new TOTP secret to put into an authenticator app: during a login (its mfaToken) or logged in. */
+  beginMfaEnrolment(mfaToken?: string): Promise<{ secret: string; uri: string }> {
+    return mfaToken
+      ? this.call('POST', '/v1/auth/mfa/totp', { mfaToken }, false)
+      : this.call('POST', '/v1/users/me/mfa/totp');
+  }
+
+  /** Turns the second factor on with a first code; the recovery codes are shown once. */
+  confirmMfaEnrolment(code: string): Promise<{ recoveryCodes: string[] }> {
+    return this.call('POST', '/v1/users/me/mfa/totp/confirm', { code });
+  }
+
+  mfaStatus(): Promise<{ totp: 'off' | 'pending' | 'on'; recoveryCodesLeft: number; required: boolean }> {
+    return this.call('GET', '/v1/users/me/mfa');
+  }
+
+  regenerateRecoveryCodes(code: string): Promise<{ recoveryCodes: string[] }> {
+    return this.call('POST', '/v1/users/me/mfa/recovery-codes', { code });
+  }
+
+  disableMfa(code: string): Promise<void> {
+    return this.call('POST', '/v1/users/me/mfa/disable', { code });
   }
 
   /** Renews the tokens; concurrent callers share one request (a refresh token is single-use). */
@@ -435,7 +479,7 @@ export class ImClient {
     });
     if (res.status === 204) return undefined as T;
     const json = (await res.json().catch(() => ({}))) as {
-      error?: { code: string; message: string; retryAfterMs?: number };
+      error?: { code: string; message: string; retryAfterMs?: number; mfa?: MfaChallenge };
     };
     if (!res.ok) {
       throw new ApiError(
@@ -443,6 +487,7 @@ export class ImClient {
         json.error?.message ?? res.statusText,
         res.status,
         json.error?.retryAfterMs,
+        json.error?.mfa,
       );
     }
     return json as T;

@@ -29,8 +29,11 @@ export class TenantAdmin {
     return this.client.call('GET', `/v1/tenant/users${qs(query)}`);
   }
 
-  /** Disabling ends every session of the user at once. */
-  updateUser(userId: string, change: { disabled?: boolean; role?: 'member' | 'admin' }): Promise<TenantUser> {
+  /** Disabling ends every session of the user at once; resetMfa turns their second factor off. */
+  updateUser(
+    userId: string,
+    change: { disabled?: boolean; role?: 'member' | 'admin'; resetMfa?: true },
+  ): Promise<TenantUser> {
     return this.client.call('PATCH', `/v1/tenant/users/${userId}`, change);
   }
 
@@ -39,7 +42,10 @@ export class TenantAdmin {
     return this.client.call('DELETE', `/v1/tenant/users/${userId}`);
   }
 
-  updateTenant(change: { registration?: 'open' | 'invite' }): Promise<Tenant> {
+  updateTenant(change: {
+    registration?: 'open' | 'invite';
+    mfaPolicy?: 'off' | 'admins' | 'everyone';
+  }): Promise<Tenant> {
     return this.client.call('PATCH', '/v1/tenant', change);
   }
 

@@ -8,3 +8,4 @@ export * from './ports.js';
 export * from './local-push-service.js';
 export * from './tcp-failover.js';
 export * from './clamd.js';
+export * from './authenticator.js';

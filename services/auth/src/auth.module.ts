@@ -20,6 +20,9 @@ import { SigningKeysTable } from './storage/signing-keys.table.js';
 import { TenantsTable } from './storage/tenants.table.js';
 import { UsersTable } from './storage/users.table.js';
 import { RegistrationLimiter } from './domain/registration-limiter.js';
+import { MfaService } from './domain/mfa.service.js';
+import { MfaChallengesTable } from './storage/mfa-challenges.table.js';
+import { MfaTable } from './storage/mfa.table.js';
 
 const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url));
 
@@ -50,7 +53,10 @@ export class AuthModule {
         RegistrationLimiter,
         InvitesTable,
         ApiKeysTable,
+        MfaTable,
+        MfaChallengesTable,
         Invites,
+        MfaService,
         AuthService,
         TenancyService,
         BotsService,

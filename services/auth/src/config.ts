@@ -92,6 +92,25 @@ export const authConfigSchema = z
       1,
       1_000_000,
     ),
+    MFA_ISSUER: z
+      .string()
+      .min(1)
+      .max(64)
+      .default('IM')
+      .describe('issuer name authenticator apps show next to the account (the otpauth URI)'),
+    MFA_CHALLENGE_TTL_SEC: env.int(
+      'how long the second step of a login (the MFA challenge) stays open',
+      300,
+      30,
+      900,
+    ),
+    MFA_CHALLENGE_ATTEMPTS: env.int('codes one MFA challenge takes before the login starts over', 5, 1, 20),
+    MFA_MAX_FAILURES: env.int(
+      'wrong second-factor codes per user within LOGIN_FAILURE_WINDOW_SEC, across challenges, before verification waits',
+      10,
+      1,
+      1_000,
+    ),
     LOGIN_FAILURE_WINDOW_SEC: env.int('window of the failed-login counters', 900, 10, 86_400),
     ARGON2_MEMORY_KIB: env.int('argon2id memory cost in KiB', 19_456, 1_024, 1_048_576),
     ARGON2_PASSES: env.int('argon2id time cost (passes)', 2, 1, 20),

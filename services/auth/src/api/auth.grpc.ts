@@ -1,10 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { bindService, requireCaller as caller, type ServiceBinding } from '@im/platform/grpc';
 import { AuthServiceService } from '@im/proto/auth/v1';
-import { AuthService } from '../domain/auth.service.js';
+import { AuthService, type AuthResult, type SecondStep } from '../domain/auth.service.js';
 import { BotsService } from '../domain/bots.service.js';
+import { MfaService } from '../domain/mfa.service.js';
 import { TenancyService } from '../domain/tenancy.service.js';
 import { KeyRing } from '../keys/key-ring.js';
+
+/** Tokens, or the challenge of a second step instead. */
+const answer = (r: AuthResult | SecondStep) => ({ user: undefined, tokens: undefined, mfa: undefined, ...r });
 
 /** im.auth.v1.AuthService: each handler only unpacks the request and calls the domain. */
 @Injectable()
@@ -14,12 +18,13 @@ export class AuthGrpcApi {
     private readonly keys: KeyRing,
     private readonly tenancy: TenancyService,
     private readonly bots: BotsService,
+    private readonly mfa: MfaService,
   ) {}
 
   binding(): ServiceBinding {
     return bindService('im.auth.v1.AuthService', AuthServiceService, {
-      register: (req) => this.auth.register(req),
-      login: (req) => this.auth.login(req),
+      register: async (req) => answer(await this.auth.register(req)),
+      login: async (req) => answer(await this.auth.login(req)),
       refresh: (req) => this.auth.refresh(req),
       logout: async (req) => {
         await this.auth.logout(caller(req.caller));
@@ -47,8 +52,13 @@ export class AuthGrpcApi {
           disabled: req.disabled,
           role: req.role,
           remove: req.remove,
+          resetMfa: req.resetMfa,
         }),
-      updateTenant: (req) => this.tenancy.updateTenant(caller(req.caller), req.registration),
+      updateTenant: (req) =>
+        this.tenancy.updateTenant(caller(req.caller), {
+          registration: req.registration,
+          mfaPolicy: req.mfaPolicy,
+        }),
       getCallerRole: async (req) => ({ role: await this.tenancy.callerRole(caller(req.caller)) }),
       createBot: (req) => this.bots.create(caller(req.caller), req.username, req.displayName),
       rotateBotKey: async (req) => ({ apiKey: await this.bots.rotate(caller(req.caller), req.botId) }),
@@ -57,6 +67,20 @@ export class AuthGrpcApi {
         return {};
       },
       verifyApiKey: (req) => this.bots.verify(req.apiKey),
+      completeMfa: (req) => this.auth.completeMfa(req),
+      beginTotpEnrolment: (req) =>
+        this.mfa.beginEnrolment(req.mfaToken ? { mfaToken: req.mfaToken } : { caller: caller(req.caller) }),
+      confirmTotpEnrolment: async (req) => ({
+        recoveryCodes: await this.mfa.confirmEnrolment(caller(req.caller), req.code),
+      }),
+      getMfaStatus: (req) => this.mfa.status(caller(req.caller)),
+      regenerateRecoveryCodes: async (req) => ({
+        recoveryCodes: await this.mfa.regenerateRecoveryCodes(caller(req.caller), req.code),
+      }),
+      disableMfa: async (req) => {
+        await this.mfa.disable(caller(req.caller), req.code);
+        return {};
+      },
       rotateSigningKey: async (req) => {
         this.tenancy.requireOperator(req.operatorToken);
         const r = await this.keys.rotate();

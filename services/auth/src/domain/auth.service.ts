@@ -3,7 +3,7 @@ import { AppError } from '@im/platform/errors';
 import { uuidv7 } from '@im/platform/ids';
 import type { Logger } from '@im/platform/logging';
 import { CONFIG, LOGGER } from '@im/platform/nest';
-import type { ClientInfo, TokenPair } from '@im/proto/auth/v1';
+import type { ClientInfo, MfaChallenge, TokenPair } from '@im/proto/auth/v1';
 import type { User } from '@im/proto/client/v1';
 import type { Caller } from '@im/proto/common/v1';
 import type { AuthConfig } from '../config.js';
@@ -21,10 +21,17 @@ import { PasswordHasher } from './password-hasher.js';
 import { hashRefreshToken, isWellFormedRefreshToken, newRefreshToken } from './tokens.js';
 import { Invites } from './invites.js';
 import { RegistrationLimiter } from './registration-limiter.js';
+import { MfaService } from './mfa.service.js';
 
 export interface AuthResult {
   user: User;
   tokens: TokenPair;
+}
+
+/** The password was right; a second factor is needed (MfaService.complete) before a session. */
+export interface SecondStep {
+  user?: User | undefined;
+  mfa: MfaChallenge;
 }
 
 /** Registration, login, refresh-token rotation, logout: the rules, over the tables. */
@@ -47,6 +54,7 @@ export class AuthService {
     private readonly registrations: RegistrationLimiter,
     private readonly invites: Invites,
     private readonly apiKeys: ApiKeysTable,
+    private readonly mfa: MfaService,
   ) {
     this.hasher = new PasswordHasher({ memoryKiB: config.ARGON2_MEMORY_KIB, passes: config.ARGON2_PASSES });
     this.decoyHash = this.hasher.hash(`decoy-${uuidv7()}`);
@@ -63,7 +71,7 @@ export class AuthService {
     displayName: string;
     client?: ClientInfo | undefined;
     invite?: string | undefined;
-  }): Promise<AuthResult> {
+  }): Promise<AuthResult | SecondStep> {
     const reg = validateRegistration({
       tenant: normalizeTenant(req.tenant, this.config.DEFAULT_TENANT),
       username: req.username,
@@ -120,6 +128,9 @@ export class AuthService {
       throw err;
     }
     this.logger.info({ userId, tenantId: tenant.id }, 'user registered');
+    // a tenant that requires MFA: the new user enrols before their first session
+    const mfa = await this.mfa.challenge(row);
+    if (mfa) return { user: toUser(row), mfa };
     return { user: toUser(row), tokens: await this.startSession(row, req.client) };
   }
 
@@ -128,7 +139,7 @@ export class AuthService {
     username: string;
     password: string;
     client?: ClientInfo | undefined;
-  }): Promise<AuthResult> {
+  }): Promise<AuthResult | SecondStep> {
     const tenantName = normalizeTenant(req.tenant, this.config.DEFAULT_TENANT);
     const username = normalizeUsername(req.username);
     const ip = req.client?.ip || 'unknown';
@@ -154,7 +165,27 @@ export class AuthService {
     await attempt.forget();
     if (user.disabledAt)
       throw new AppError('account_disabled', 'this account was disabled by a tenant admin');
-    const tokens = await this.startSession(user, req.client);
+    const mfa = await this.mfa.challenge(user);
+    if (mfa) return { mfa };
+    return this.openSession(user, req.client);
+  }
+
+  /** The second step of a login: a right code (of the challenge's user) starts the session. */
+  async completeMfa(req: {
+    mfaToken: string;
+    code: string;
+    client?: ClientInfo | undefined;
+  }): Promise<AuthResult & { recoveryCodes: string[] }> {
+    const { userId, recoveryCodes } = await this.mfa.complete(req.mfaToken, req.code);
+    const user = await this.users.get(userId);
+    if (!user) throw new AppError('invalid_mfa_token', 'this login challenge is not valid; log in again');
+    if (user.disabledAt)
+      throw new AppError('account_disabled', 'this account was disabled by a tenant admin');
+    return { ...(await this.openSession(user, req.client)), recoveryCodes };
+  }
+
+  private async openSession(user: UserRow, client: ClientInfo | undefined): Promise<AuthResult> {
+    const tokens = await this.startSession(user, client);
     // a disable that read the sessions before this one was written: end it here
     if ((await this.users.get(user.userId))?.disabledAt) {
       await this.revoke(tokens.sessionId, user.userId, 'admin');

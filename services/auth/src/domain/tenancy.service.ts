@@ -7,11 +7,18 @@ import { CONFIG, LOGGER } from '@im/platform/nest';
 import type { Tenant, TenantUser } from '@im/proto/auth/v1';
 import type { Caller } from '@im/proto/common/v1';
 import type { AuthConfig } from '../config.js';
-import { TenantsTable, type Registration, type TenantRow } from '../storage/tenants.table.js';
+import {
+  MFA_POLICIES,
+  TenantsTable,
+  type MfaPolicy,
+  type Registration,
+  type TenantRow,
+} from '../storage/tenants.table.js';
 import { UsersTable, type UserRow } from '../storage/users.table.js';
 import { AuthService, toUser } from './auth.service.js';
 import { normalizeTenant } from './credentials.js';
 import { Invites, OPERATOR } from './invites.js';
+import { MfaService } from './mfa.service.js';
 
 const PAGE_MAX = 500;
 const TENANT_NAME = /^[a-z0-9][a-z0-9-]{1,39}$/;
@@ -31,6 +38,7 @@ export class TenancyService {
     private readonly users: UsersTable,
     private readonly invites: Invites,
     private readonly auth: AuthService,
+    private readonly mfa: MfaService,
   ) {}
 
   async createTenant(operatorToken: string, name: string, registration: string, inviteTtl: number) {
@@ -83,12 +91,12 @@ export class TenancyService {
       throw new AppError('invalid_argument', 'cursor: not a cursor');
     const size = limit || 100;
     const ids = await this.users.idsOfTenant(admin.tenantId, cursor, size);
-    const rows = await this.users.getMany(ids);
+    const rows = (await this.users.getMany(ids))
+      .filter((u) => !u.removedAt)
+      .sort((a, b) => (a.userId < b.userId ? -1 : 1));
+    const mfaOn = await Promise.all(rows.map((u) => this.mfa.isOn(u.userId)));
     return {
-      users: rows
-        .filter((u) => !u.removedAt)
-        .sort((a, b) => (a.userId < b.userId ? -1 : 1))
-        .map(tenantUser),
+      users: rows.map((u, i) => tenantUser(u, mfaOn[i]!)),
       nextCursor: ids.length === size ? ids[ids.length - 1]! : '',
     };
   }
@@ -96,7 +104,7 @@ export class TenancyService {
   async updateUser(
     caller: Caller | undefined,
     userId: string,
-    change: { disabled?: boolean | undefined; role?: string | undefined; remove: boolean },
+    change: { disabled?: boolean | undefined; role?: string | undefined; remove: boolean; resetMfa: boolean },
   ) {
     const admin = await this.requireAdmin(caller);
     const user = await this.users.get(userId);
@@ -107,6 +115,7 @@ export class TenancyService {
     if (change.role !== undefined && change.role !== 'admin' && change.role !== 'member')
       throw new AppError('invalid_argument', 'role: member or admin');
     if (change.role) await this.users.setRole(userId, change.role as 'admin' | 'member');
+    if (change.resetMfa) await this.mfa.reset(userId);
     if (change.remove) {
       await this.users.setRemoved(userId, new Date());
       await this.auth.revokeAll(userId, 'admin');
@@ -115,15 +124,23 @@ export class TenancyService {
       if (change.disabled) await this.auth.revokeAll(userId, 'admin');
     }
     this.logger.info({ by: admin.userId, userId, ...change }, 'tenant user changed by an admin');
-    return { user: tenantUser((await this.users.get(userId))!) };
+    return { user: tenantUser((await this.users.get(userId))!, await this.mfa.isOn(userId)) };
   }
 
-  async updateTenant(caller: Caller | undefined, registration: string | undefined) {
+  async updateTenant(
+    caller: Caller | undefined,
+    change: { registration?: string | undefined; mfaPolicy?: string | undefined },
+  ) {
     const admin = await this.requireAdmin(caller);
     const tenant = await this.tenants.findById(admin.tenantId);
     if (!tenant) throw new AppError('not_found', 'no such tenant');
-    if (registration !== undefined)
-      await this.tenants.setRegistration(tenant.name, this.registration(registration));
+    const registration =
+      change.registration === undefined ? undefined : this.registration(change.registration);
+    if (change.mfaPolicy !== undefined && !MFA_POLICIES.includes(change.mfaPolicy as MfaPolicy))
+      throw new AppError('invalid_argument', 'mfaPolicy: off, admins or everyone');
+    if (registration) await this.tenants.setRegistration(tenant.name, registration);
+    if (change.mfaPolicy !== undefined)
+      await this.tenants.setMfaPolicy(tenant.name, change.mfaPolicy as MfaPolicy);
     return { tenant: view((await this.tenants.findByName(tenant.name))!) };
   }
 
@@ -158,13 +175,14 @@ export class TenancyService {
 }
 
 function view(t: TenantRow): Tenant {
-  return { id: t.id, name: t.name, registration: t.registration };
+  return { id: t.id, name: t.name, registration: t.registration, mfaPolicy: t.mfaPolicy };
 }
 
-function tenantUser(u: UserRow): TenantUser {
+function tenantUser(u: UserRow, mfa: boolean): TenantUser {
   return {
     user: toUser(u),
     role: u.role,
     disabled: u.disabledAt !== undefined,
+    mfa,
   };
 }

@@ -2,8 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { cql, type CassandraClient } from '@im/platform/cassandra';
 import { CASSANDRA } from '@im/platform/nest';
 
-/** A client IP; an account (tenant:username); an account from one client IP. */
-export type FailureScope = 'account' | 'ip' | 'account-ip';
+/** A client IP; an account (tenant:username); an account from one client IP; a user's second-factor codes. */
+export type FailureScope = 'account' | 'ip' | 'account-ip' | 'mfa';
 
 @Injectable()
 export class LoginFailuresTable {

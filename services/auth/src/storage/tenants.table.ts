@@ -3,15 +3,26 @@ import type { CassandraClient } from '@im/platform/cassandra';
 import { CASSANDRA } from '@im/platform/nest';
 
 export type Registration = 'open' | 'invite';
+export type MfaPolicy = 'off' | 'admins' | 'everyone';
+export const MFA_POLICIES: readonly MfaPolicy[] = ['off', 'admins', 'everyone'];
 
 export interface TenantRow {
   id: string;
   name: string;
   /** Tenants from before invites read as open (they were). */
   registration: Registration;
+  mfaPolicy: MfaPolicy;
 }
 
 const toRegistration = (v: unknown): Registration => (v === 'invite' ? 'invite' : 'open');
+const toMfaPolicy = (v: unknown): MfaPolicy =>
+  MFA_POLICIES.includes(v as MfaPolicy) ? (v as MfaPolicy) : 'off';
+const toTenant = (row: { get(name: string): unknown }, name: string): TenantRow => ({
+  name,
+  id: row.get('id') as string,
+  registration: toRegistration(row.get('registration')),
+  mfaPolicy: toMfaPolicy(row.get('mfa_policy')),
+});
 
 @Injectable()
 export class TenantsTable {
@@ -19,11 +30,9 @@ export class TenantsTable {
 
   async findByName(name: string): Promise<TenantRow | undefined> {
     const row = (
-      await this.db.execute('SELECT name, id, registration FROM tenants WHERE name = ?', [name])
+      await this.db.execute('SELECT id, registration, mfa_policy FROM tenants WHERE name = ?', [name])
     ).first();
-    return row
-      ? { name: row.get('name'), id: row.get('id'), registration: toRegistration(row.get('registration')) }
-      : undefined;
+    return row ? toTenant(row, name) : undefined;
   }
 
   async findById(id: string): Promise<TenantRow | undefined> {
@@ -42,18 +51,18 @@ export class TenantsTable {
       [name, id, new Date(), registration],
     );
     const first = rs.first();
-    if (first.get('[applied]') !== true)
-      return {
-        tenant: { name, id: first.get('id'), registration: toRegistration(first.get('registration')) },
-        created: false,
-      };
+    if (first.get('[applied]') !== true) return { tenant: toTenant(first, name), created: false };
     await this.db.execute('INSERT INTO tenants_by_id (id, name) VALUES (?, ?)', [id, name]);
-    return { tenant: { name, id, registration }, created: true };
+    return { tenant: { name, id, registration, mfaPolicy: 'off' }, created: true };
   }
 
   /** Indexes a tenant from before tenants_by_id existed (idempotent; done at login). */
   async indexId(t: TenantRow): Promise<void> {
     await this.db.execute('INSERT INTO tenants_by_id (id, name) VALUES (?, ?)', [t.id, t.name]);
+  }
+
+  async setMfaPolicy(name: string, policy: MfaPolicy): Promise<void> {
+    await this.db.execute('UPDATE tenants SET mfa_policy = ? WHERE name = ?', [policy, name]);
   }
 
   async setRegistration(name: string, registration: Registration): Promise<void> {

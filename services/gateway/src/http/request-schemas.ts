@@ -247,10 +247,28 @@ export const createInviteBody = z
   .strict();
 
 export const updateTenantUserBody = z
-  .object({ disabled: z.boolean().optional(), role: z.enum(['member', 'admin']).optional() })
+  .object({
+    disabled: z.boolean().optional(),
+    role: z.enum(['member', 'admin']).optional(),
+    resetMfa: z.literal(true).optional().describe("turns the user's second factor off (a lost phone)"),
+  })
   .strict();
 
-export const updateTenantBody = z.object({ registration: z.enum(['open', 'invite']).optional() }).strict();
+export const updateTenantBody = z
+  .object({
+    registration: z.enum(['open', 'invite']).optional(),
+    mfaPolicy: z
+      .enum(['off', 'admins', 'everyone'])
+      .optional()
+      .describe('who must log in with a second factor (existing sessions go on)'),
+  })
+  .strict();
+
+const mfaToken = z.string().min(1).max(128).describe('from the mfa_required answer of a login');
+const mfaCode = z.string().min(1).max(64).describe('six digits of the authenticator app, or a recovery code');
+export const completeMfaBody = z.object({ mfaToken, code: mfaCode });
+export const beginMfaEnrolmentBody = z.object({ mfaToken });
+export const mfaCodeBody = z.object({ code: mfaCode });
 
 export const tenantUsersQuery = z.object({
   cursor: z.string().max(64).optional(),

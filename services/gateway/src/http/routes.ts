@@ -35,6 +35,7 @@ import {
 } from './request-schemas.js';
 import { notificationRoutes } from './notification-routes.js';
 import { tenantRoutes } from './tenant-routes.js';
+import { mfaRoutes } from './mfa-routes.js';
 
 export interface RouteContext<B = unknown, Q = unknown, P = unknown> {
   principal: Principal;
@@ -73,11 +74,18 @@ export interface RouteDeps {
 
 type AuthResponse = Awaited<ReturnType<PromiseClient<typeof AuthServiceService>['login']>>;
 
-const authBody = (res: AuthResponse) => ({
+export const authBody = (res: Pick<AuthResponse, 'user' | 'tokens'>) => ({
   user: res.user,
   accessToken: res.tokens!.accessToken,
   refreshToken: res.tokens!.refreshToken,
   expiresIn: res.tokens!.expiresIn,
+});
+
+/** The password was right; the client completes the login with a second factor (POST /v1/auth/mfa). */
+const mfaChallengeBody = (mfa: NonNullable<AuthResponse['mfa']>) => ({
+  mfaToken: mfa.token,
+  expiresIn: mfa.expiresIn,
+  enrolled: mfa.enrolled,
 });
 
 export function route<
@@ -113,39 +121,47 @@ export function buildRoutes(d: RouteDeps): Route[] {
       auth: false,
       body: registerBody,
       responses: { 201: 'AuthResult', 403: 'Error', 409: 'Error' },
-      handler: async ({ body, request }) => ({
-        status: 201,
-        body: authBody(
-          await d.downstream.auth.register({
-            tenant: body.tenant ?? '',
-            username: body.username,
-            password: body.password,
-            displayName: body.displayName ?? '',
-            client: d.clientInfo(request),
-            invite: body.invite ?? '',
-          }),
-        ),
-      }),
+      handler: async ({ body, request }) => {
+        const res = await d.downstream.auth.register({
+          tenant: body.tenant ?? '',
+          username: body.username,
+          password: body.password,
+          displayName: body.displayName ?? '',
+          client: d.clientInfo(request),
+          invite: body.invite ?? '',
+        });
+        // the tenant requires MFA: the account exists, the first session waits for enrolment
+        return {
+          status: 201,
+          body: res.mfa ? { user: res.user, mfa: mfaChallengeBody(res.mfa) } : authBody(res),
+        };
+      },
     }),
     route({
       method: 'POST',
       path: '/v1/auth/login',
-      summary: 'Log in; unknown user and wrong password get the same invalid_credentials',
+      summary:
+        'Log in; unknown user and wrong password get the same invalid_credentials; mfa_required carries the challenge of the second step',
       tag: 'auth',
       auth: false,
       body: loginBody,
       responses: { 200: 'AuthResult', 401: 'Error', 429: 'Error' },
-      handler: async ({ body, request }) => ({
-        status: 200,
-        body: authBody(
-          await d.downstream.auth.login({
-            tenant: body.tenant ?? '',
-            username: body.username,
-            password: body.password,
-            client: d.clientInfo(request),
-          }),
-        ),
-      }),
+      handler: async ({ body, request }) => {
+        const res = await d.downstream.auth.login({
+          tenant: body.tenant ?? '',
+          username: body.username,
+          password: body.password,
+          client: d.clientInfo(request),
+        });
+        if (!res.mfa) return { status: 200, body: authBody(res) };
+        const message = res.mfa.enrolled
+          ? 'a second factor is needed: POST /v1/auth/mfa'
+          : 'the tenant requires a second factor: enrol with POST /v1/auth/mfa/totp, then POST /v1/auth/mfa';
+        return {
+          status: 401,
+          body: { error: { code: 'mfa_required', message, mfa: mfaChallengeBody(res.mfa) } },
+        };
+      },
     }),
     route({
       method: 'POST',
@@ -627,6 +643,7 @@ export function buildRoutes(d: RouteDeps): Route[] {
     }),
     ...notificationRoutes(d),
     ...tenantRoutes(d),
+    ...mfaRoutes(d),
     route({
       method: 'POST',
       path: '/v1/media/uploads',

@@ -15,6 +15,7 @@ const tenantUser = {
     user: { $ref: '#/components/schemas/User' },
     role: { type: 'string', enum: ['admin', 'member'] },
     disabled: { type: 'boolean' },
+    mfa: { type: 'boolean', description: 'a second factor is on' },
   },
 };
 
@@ -24,6 +25,7 @@ const tenant = {
     id: { type: 'string' },
     name: { type: 'string' },
     registration: { type: 'string', enum: ['open', 'invite'] },
+    mfaPolicy: { type: 'string', enum: ['off', 'admins', 'everyone'] },
   },
 };
 
@@ -79,7 +81,8 @@ export function tenantRoutes(d: RouteDeps): Route[] {
     route({
       method: 'PATCH',
       path: '/v1/tenant/users/:id',
-      summary: 'Disable (every session ends at once, no login) or enable a user; make them admin or member',
+      summary:
+        'Disable (every session ends at once, no login) or enable a user; make them admin or member; reset their second factor',
       tag: 'tenant',
       auth: true,
       params: userParams,
@@ -94,6 +97,7 @@ export function tenantRoutes(d: RouteDeps): Route[] {
             disabled: body.disabled,
             role: body.role,
             remove: false,
+            resetMfa: body.resetMfa === true,
           })
         ).user,
       }),
@@ -107,22 +111,32 @@ export function tenantRoutes(d: RouteDeps): Route[] {
       params: userParams,
       responses: { 204: {}, 403: 'Error', 404: 'Error' },
       handler: async ({ principal, params }) => {
-        await auth().updateTenantUser({ caller: caller(principal), userId: params.id, remove: true });
+        await auth().updateTenantUser({
+          caller: caller(principal),
+          userId: params.id,
+          remove: true,
+          resetMfa: false,
+        });
         return { status: 204 };
       },
     }),
     route({
       method: 'PATCH',
       path: '/v1/tenant',
-      summary: 'Open self-registration on or off (tenant admins)',
+      summary: 'Open self-registration on or off; who must use a second factor (tenant admins)',
       tag: 'tenant',
       auth: true,
       body: updateTenantBody,
       responses: { 200: tenant, 403: 'Error' },
       handler: async ({ principal, body }) => ({
         status: 200,
-        body: (await auth().updateTenant({ caller: caller(principal), registration: body.registration }))
-          .tenant,
+        body: (
+          await auth().updateTenant({
+            caller: caller(principal),
+            registration: body.registration,
+            mfaPolicy: body.mfaPolicy,
+          })
+        ).tenant,
       }),
     }),
     route({

@@ -22,6 +22,88 @@ import { Timestamp } from "../../../google/protobuf/timestamp.js";
 import { User } from "../../client/v1/resources.js";
 import { Caller } from "../../common/v1/common.js";
 
+/** Instead of tokens: the password was right, a second factor is needed (CompleteMfa). */
+export interface MfaChallenge {
+  token: string;
+  expiresIn: number;
+  /** false: the user has no second factor yet and must enrol first (BeginTotpEnrolment with token). */
+  enrolled: boolean;
+}
+
+export interface CompleteMfaRequest {
+  mfaToken: string;
+  code: string;
+  client: ClientInfo | undefined;
+}
+
+export interface CompleteMfaResponse {
+  user: User | undefined;
+  tokens:
+    | TokenPair
+    | undefined;
+  /** When this completed an enrolment: the recovery codes, shown once. */
+  recoveryCodes: string[];
+}
+
+export interface BeginTotpEnrolmentRequest {
+  caller:
+    | Caller
+    | undefined;
+  /** Or: an enrolment challenge of a login. */
+  mfaToken: string;
+}
+
+export interface BeginTotpEnrolmentResponse {
+  /** Base32, for typing in by hand. */
+  secret: string;
+  /** otpauth://totp/... for a QR code. */
+  uri: string;
+}
+
+export interface ConfirmTotpEnrolmentRequest {
+  caller: Caller | undefined;
+  code: string;
+}
+
+export interface ConfirmTotpEnrolmentResponse {
+  recoveryCodes: string[];
+}
+
+export interface RegenerateRecoveryCodesRequest {
+  caller:
+    | Caller
+    | undefined;
+  /** A current TOTP code or an unspent recovery code. */
+  code: string;
+}
+
+export interface RegenerateRecoveryCodesResponse {
+  recoveryCodes: string[];
+}
+
+export interface DisableMfaRequest {
+  caller:
+    | Caller
+    | undefined;
+  /** A current TOTP code or an unspent recovery code. */
+  code: string;
+}
+
+export interface GetMfaStatusRequest {
+  caller: Caller | undefined;
+}
+
+export interface GetMfaStatusResponse {
+  /** "off" | "pending" (enrolment begun, not confirmed) | "on" */
+  totp: string;
+  recoveryCodesLeft: number;
+  /** Tenant policy requires MFA for this user. */
+  required: boolean;
+}
+
+export interface DisableMfaResponse {
+}
+
 export interface CreateBotRequest {
   caller: Caller | undefined;
   username: string;
@@ -76,6 +158,8 @@ export interface Tenant {
   name: string;
   /** "open" (anyone may register) | "invite" (an invite is needed) */
   registration: string;
+  /** Who must log in with a second factor: "off" | "admins" | "everyone" */
+  mfaPolicy: string;
 }
 
 /** A user as the tenant's admins see it. */
@@ -86,6 +170,8 @@ export interface TenantUser {
   /** "admin" | "member" */
   role: string;
   disabled: boolean;
+  /** A second factor is on. */
+  mfa: boolean;
 }
 
 export interface CreateTenantRequest {
@@ -146,6 +232,11 @@ export interface UpdateTenantUserRequest {
     | undefined;
   /** Removes the user: sessions revoked, login refused, the username stays taken. */
   remove: boolean;
+  /**
+   * Turns the user's second factor off (a lost device): they enrol again at their next login if
+   * policy requires it.
+   */
+  resetMfa: boolean;
 }
 
 export interface UpdateTenantUserResponse {
@@ -154,7 +245,11 @@ export interface UpdateTenantUserResponse {
 
 export interface UpdateTenantRequest {
   caller: Caller | undefined;
-  registration?: string | undefined;
+  registration?:
+    | string
+    | undefined;
+  /** "off" | "admins" | "everyone" */
+  mfaPolicy?: string | undefined;
 }
 
 export interface UpdateTenantResponse {
@@ -189,8 +284,12 @@ export interface RegisterRequest {
 }
 
 export interface RegisterResponse {
-  user: User | undefined;
+  user:
+    | User
+    | undefined;
+  /** Unset when tenant policy requires MFA: then mfa is the enrolment challenge. */
   tokens: TokenPair | undefined;
+  mfa: MfaChallenge | undefined;
 }
 
 export interface LoginRequest {
@@ -201,8 +300,10 @@ export interface LoginRequest {
 }
 
 export interface LoginResponse {
+  /** Both unset when a second factor is needed: then mfa is set. */
   user: User | undefined;
   tokens: TokenPair | undefined;
+  mfa: MfaChallenge | undefined;
 }
 
 export interface RefreshRequest {
@@ -272,6 +373,736 @@ export interface RotateSigningKeyResponse {
   kid: string;
   activatedAt: string | undefined;
 }
+
+function createBaseMfaChallenge(): MfaChallenge {
+  return { token: "", expiresIn: 0, enrolled: false };
+}
+
+export const MfaChallenge: MessageFns<MfaChallenge> = {
+  encode(message: MfaChallenge, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.token !== "") {
+      writer.uint32(10).string(message.token);
+    }
+    if (message.expiresIn !== 0) {
+      writer.uint32(16).int32(message.expiresIn);
+    }
+    if (message.enrolled !== false) {
+      writer.uint32(24).bool(message.enrolled);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MfaChallenge {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMfaChallenge();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.token = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.expiresIn = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.enrolled = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseCompleteMfaRequest(): CompleteMfaRequest {
+  return { mfaToken: "", code: "", client: undefined };
+}
+
+export const CompleteMfaRequest: MessageFns<CompleteMfaRequest> = {
+  encode(message: CompleteMfaRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.mfaToken !== "") {
+      writer.uint32(10).string(message.mfaToken);
+    }
+    if (message.code !== "") {
+      writer.uint32(18).string(message.code);
+    }
+    if (message.client !== undefined) {
+      ClientInfo.encode(message.client, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CompleteMfaRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCompleteMfaRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.mfaToken = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.code = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.client = ClientInfo.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseCompleteMfaResponse(): CompleteMfaResponse {
+  return { user: undefined, tokens: undefined, recoveryCodes: [] };
+}
+
+export const CompleteMfaResponse: MessageFns<CompleteMfaResponse> = {
+  encode(message: CompleteMfaResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.user !== undefined) {
+      User.encode(message.user, writer.uint32(10).fork()).join();
+    }
+    if (message.tokens !== undefined) {
+      TokenPair.encode(message.tokens, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.recoveryCodes) {
+      writer.uint32(26).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CompleteMfaResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCompleteMfaResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.user = User.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.tokens = TokenPair.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.recoveryCodes.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseBeginTotpEnrolmentRequest(): BeginTotpEnrolmentRequest {
+  return { caller: undefined, mfaToken: "" };
+}
+
+export const BeginTotpEnrolmentRequest: MessageFns<BeginTotpEnrolmentRequest> = {
+  encode(message: BeginTotpEnrolmentRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.caller !== undefined) {
+      Caller.encode(message.caller, writer.uint32(10).fork()).join();
+    }
+    if (message.mfaToken !== "") {
+      writer.uint32(18).string(message.mfaToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BeginTotpEnrolmentRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBeginTotpEnrolmentRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.caller = Caller.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.mfaToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseBeginTotpEnrolmentResponse(): BeginTotpEnrolmentResponse {
+  return { secret: "", uri: "" };
+}
+
+export const BeginTotpEnrolmentResponse: MessageFns<BeginTotpEnrolmentResponse> = {
+  encode(message: BeginTotpEnrolmentResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.secret !== "") {
+      writer.uint32(10).string(message.secret);
+    }
+    if (message.uri !== "") {
+      writer.uint32(18).string(message.uri);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BeginTotpEnrolmentResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBeginTotpEnrolmentResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.secret = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.uri = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseConfirmTotpEnrolmentRequest(): ConfirmTotpEnrolmentRequest {
+  return { caller: undefined, code: "" };
+}
+
+export const ConfirmTotpEnrolmentRequest: MessageFns<ConfirmTotpEnrolmentRequest> = {
+  encode(message: ConfirmTotpEnrolmentRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.caller !== undefined) {
+      Caller.encode(message.caller, writer.uint32(10).fork()).join();
+    }
+    if (message.code !== "") {
+      writer.uint32(18).string(message.code);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConfirmTotpEnrolmentRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConfirmTotpEnrolmentRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.caller = Caller.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.code = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseConfirmTotpEnrolmentResponse(): ConfirmTotpEnrolmentResponse {
+  return { recoveryCodes: [] };
+}
+
+export const ConfirmTotpEnrolmentResponse: MessageFns<ConfirmTotpEnrolmentResponse> = {
+  encode(message: ConfirmTotpEnrolmentResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.recoveryCodes) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConfirmTotpEnrolmentResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConfirmTotpEnrolmentResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.recoveryCodes.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseRegenerateRecoveryCodesRequest(): RegenerateRecoveryCodesRequest {
+  return { caller: undefined, code: "" };
+}
+
+export const RegenerateRecoveryCodesRequest: MessageFns<RegenerateRecoveryCodesRequest> = {
+  encode(message: RegenerateRecoveryCodesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.caller !== undefined) {
+      Caller.encode(message.caller, writer.uint32(10).fork()).join();
+    }
+    if (message.code !== "") {
+      writer.uint32(18).string(message.code);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RegenerateRecoveryCodesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRegenerateRecoveryCodesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.caller = Caller.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.code = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseRegenerateRecoveryCodesResponse(): RegenerateRecoveryCodesResponse {
+  return { recoveryCodes: [] };
+}
+
+export const RegenerateRecoveryCodesResponse: MessageFns<RegenerateRecoveryCodesResponse> = {
+  encode(message: RegenerateRecoveryCodesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.recoveryCodes) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RegenerateRecoveryCodesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRegenerateRecoveryCodesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.recoveryCodes.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseDisableMfaRequest(): DisableMfaRequest {
+  return { caller: undefined, code: "" };
+}
+
+export const DisableMfaRequest: MessageFns<DisableMfaRequest> = {
+  encode(message: DisableMfaRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.caller !== undefined) {
+      Caller.encode(message.caller, writer.uint32(10).fork()).join();
+    }
+    if (message.code !== "") {
+      writer.uint32(18).string(message.code);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DisableMfaRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDisableMfaRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.caller = Caller.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.code = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseGetMfaStatusRequest(): GetMfaStatusRequest {
+  return { caller: undefined };
+}
+
+export const GetMfaStatusRequest: MessageFns<GetMfaStatusRequest> = {
+  encode(message: GetMfaStatusRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.caller !== undefined) {
+      Caller.encode(message.caller, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetMfaStatusRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetMfaStatusRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.caller = Caller.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseGetMfaStatusResponse(): GetMfaStatusResponse {
+  return { totp: "", recoveryCodesLeft: 0, required: false };
+}
+
+export const GetMfaStatusResponse: MessageFns<GetMfaStatusResponse> = {
+  encode(message: GetMfaStatusResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.totp !== "") {
+      writer.uint32(10).string(message.totp);
+    }
+    if (message.recoveryCodesLeft !== 0) {
+      writer.uint32(16).int32(message.recoveryCodesLeft);
+    }
+    if (message.required !== false) {
+      writer.uint32(24).bool(message.required);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetMfaStatusResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetMfaStatusResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.totp = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.recoveryCodesLeft = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.required = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseDisableMfaResponse(): DisableMfaResponse {
+  return {};
+}
+
+export const DisableMfaResponse: MessageFns<DisableMfaResponse> = {
+  encode(_: DisableMfaResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DisableMfaResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDisableMfaResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
 
 function createBaseCreateBotRequest(): CreateBotRequest {
   return { caller: undefined, username: "", displayName: "" };
@@ -800,7 +1631,7 @@ export const GetCallerRoleResponse: MessageFns<GetCallerRoleResponse> = {
 };
 
 function createBaseTenant(): Tenant {
-  return { id: "", name: "", registration: "" };
+  return { id: "", name: "", registration: "", mfaPolicy: "" };
 }
 
 export const Tenant: MessageFns<Tenant> = {
@@ -813,6 +1644,9 @@ export const Tenant: MessageFns<Tenant> = {
     }
     if (message.registration !== "") {
       writer.uint32(26).string(message.registration);
+    }
+    if (message.mfaPolicy !== "") {
+      writer.uint32(34).string(message.mfaPolicy);
     }
     return writer;
   },
@@ -854,6 +1688,14 @@ export const Tenant: MessageFns<Tenant> = {
             message.registration = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.mfaPolicy = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -868,7 +1710,7 @@ export const Tenant: MessageFns<Tenant> = {
 };
 
 function createBaseTenantUser(): TenantUser {
-  return { user: undefined, role: "", disabled: false };
+  return { user: undefined, role: "", disabled: false, mfa: false };
 }
 
 export const TenantUser: MessageFns<TenantUser> = {
@@ -881,6 +1723,9 @@ export const TenantUser: MessageFns<TenantUser> = {
     }
     if (message.disabled !== false) {
       writer.uint32(24).bool(message.disabled);
+    }
+    if (message.mfa !== false) {
+      writer.uint32(32).bool(message.mfa);
     }
     return writer;
   },
@@ -920,6 +1765,14 @@ export const TenantUser: MessageFns<TenantUser> = {
             }
 
             message.disabled = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.mfa = reader.bool();
             continue;
           }
         }
@@ -1355,7 +2208,7 @@ export const ListTenantUsersResponse: MessageFns<ListTenantUsersResponse> = {
 };
 
 function createBaseUpdateTenantUserRequest(): UpdateTenantUserRequest {
-  return { caller: undefined, userId: "", disabled: undefined, role: undefined, remove: false };
+  return { caller: undefined, userId: "", disabled: undefined, role: undefined, remove: false, resetMfa: false };
 }
 
 export const UpdateTenantUserRequest: MessageFns<UpdateTenantUserRequest> = {
@@ -1374,6 +2227,9 @@ export const UpdateTenantUserRequest: MessageFns<UpdateTenantUserRequest> = {
     }
     if (message.remove !== false) {
       writer.uint32(40).bool(message.remove);
+    }
+    if (message.resetMfa !== false) {
+      writer.uint32(48).bool(message.resetMfa);
     }
     return writer;
   },
@@ -1429,6 +2285,14 @@ export const UpdateTenantUserRequest: MessageFns<UpdateTenantUserRequest> = {
             }
 
             message.remove = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.resetMfa = reader.bool();
             continue;
           }
         }
@@ -1491,7 +2355,7 @@ export const UpdateTenantUserResponse: MessageFns<UpdateTenantUserResponse> = {
 };
 
 function createBaseUpdateTenantRequest(): UpdateTenantRequest {
-  return { caller: undefined, registration: undefined };
+  return { caller: undefined, registration: undefined, mfaPolicy: undefined };
 }
 
 export const UpdateTenantRequest: MessageFns<UpdateTenantRequest> = {
@@ -1501,6 +2365,9 @@ export const UpdateTenantRequest: MessageFns<UpdateTenantRequest> = {
     }
     if (message.registration !== undefined) {
       writer.uint32(18).string(message.registration);
+    }
+    if (message.mfaPolicy !== undefined) {
+      writer.uint32(26).string(message.mfaPolicy);
     }
     return writer;
   },
@@ -1532,6 +2399,14 @@ export const UpdateTenantRequest: MessageFns<UpdateTenantRequest> = {
             }
 
             message.registration = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.mfaPolicy = reader.string();
             continue;
           }
         }
@@ -1831,7 +2706,7 @@ export const RegisterRequest: MessageFns<RegisterRequest> = {
 };
 
 function createBaseRegisterResponse(): RegisterResponse {
-  return { user: undefined, tokens: undefined };
+  return { user: undefined, tokens: undefined, mfa: undefined };
 }
 
 export const RegisterResponse: MessageFns<RegisterResponse> = {
@@ -1841,6 +2716,9 @@ export const RegisterResponse: MessageFns<RegisterResponse> = {
     }
     if (message.tokens !== undefined) {
       TokenPair.encode(message.tokens, writer.uint32(18).fork()).join();
+    }
+    if (message.mfa !== undefined) {
+      MfaChallenge.encode(message.mfa, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -1872,6 +2750,14 @@ export const RegisterResponse: MessageFns<RegisterResponse> = {
             }
 
             message.tokens = TokenPair.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.mfa = MfaChallenge.decode(reader, reader.uint32());
             continue;
           }
         }
@@ -1967,7 +2853,7 @@ export const LoginRequest: MessageFns<LoginRequest> = {
 };
 
 function createBaseLoginResponse(): LoginResponse {
-  return { user: undefined, tokens: undefined };
+  return { user: undefined, tokens: undefined, mfa: undefined };
 }
 
 export const LoginResponse: MessageFns<LoginResponse> = {
@@ -1977,6 +2863,9 @@ export const LoginResponse: MessageFns<LoginResponse> = {
     }
     if (message.tokens !== undefined) {
       TokenPair.encode(message.tokens, writer.uint32(18).fork()).join();
+    }
+    if (message.mfa !== undefined) {
+      MfaChallenge.encode(message.mfa, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -2008,6 +2897,14 @@ export const LoginResponse: MessageFns<LoginResponse> = {
             }
 
             message.tokens = TokenPair.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.mfa = MfaChallenge.decode(reader, reader.uint32());
             continue;
           }
         }
@@ -2936,6 +3833,81 @@ export const AuthServiceService = {
       Buffer.from(VerifyApiKeyResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): VerifyApiKeyResponse => VerifyApiKeyResponse.decode(value),
   },
+  /**
+   * The second factor of a login or registration that answered an MfaChallenge: a TOTP code (of
+   * the pending secret when the challenge is an enrolment) or a recovery code. Errors:
+   * UNAUTHENTICATED "invalid_mfa_token" (unknown, expired, used or out of attempts),
+   * "invalid_mfa_code"; RESOURCE_EXHAUSTED "rate_limited".
+   */
+  completeMfa: {
+    path: "/im.auth.v1.AuthService/CompleteMfa" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CompleteMfaRequest): Buffer => Buffer.from(CompleteMfaRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CompleteMfaRequest => CompleteMfaRequest.decode(value),
+    responseSerialize: (value: CompleteMfaResponse): Buffer => Buffer.from(CompleteMfaResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CompleteMfaResponse => CompleteMfaResponse.decode(value),
+  },
+  /**
+   * A new pending TOTP secret: for the caller, or for the user of an enrolment challenge (tenant
+   * policy requires MFA and they have none). Errors: ABORTED "conflict" (MFA is already on).
+   */
+  beginTotpEnrolment: {
+    path: "/im.auth.v1.AuthService/BeginTotpEnrolment" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: BeginTotpEnrolmentRequest): Buffer =>
+      Buffer.from(BeginTotpEnrolmentRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): BeginTotpEnrolmentRequest => BeginTotpEnrolmentRequest.decode(value),
+    responseSerialize: (value: BeginTotpEnrolmentResponse): Buffer =>
+      Buffer.from(BeginTotpEnrolmentResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): BeginTotpEnrolmentResponse => BeginTotpEnrolmentResponse.decode(value),
+  },
+  /** A first code of the caller's pending secret turns MFA on; answers new recovery codes. */
+  confirmTotpEnrolment: {
+    path: "/im.auth.v1.AuthService/ConfirmTotpEnrolment" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ConfirmTotpEnrolmentRequest): Buffer =>
+      Buffer.from(ConfirmTotpEnrolmentRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ConfirmTotpEnrolmentRequest => ConfirmTotpEnrolmentRequest.decode(value),
+    responseSerialize: (value: ConfirmTotpEnrolmentResponse): Buffer =>
+      Buffer.from(ConfirmTotpEnrolmentResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ConfirmTotpEnrolmentResponse => ConfirmTotpEnrolmentResponse.decode(value),
+  },
+  getMfaStatus: {
+    path: "/im.auth.v1.AuthService/GetMfaStatus" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetMfaStatusRequest): Buffer => Buffer.from(GetMfaStatusRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetMfaStatusRequest => GetMfaStatusRequest.decode(value),
+    responseSerialize: (value: GetMfaStatusResponse): Buffer =>
+      Buffer.from(GetMfaStatusResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetMfaStatusResponse => GetMfaStatusResponse.decode(value),
+  },
+  /** Needs a current code; every earlier recovery code stops working. */
+  regenerateRecoveryCodes: {
+    path: "/im.auth.v1.AuthService/RegenerateRecoveryCodes" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RegenerateRecoveryCodesRequest): Buffer =>
+      Buffer.from(RegenerateRecoveryCodesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RegenerateRecoveryCodesRequest => RegenerateRecoveryCodesRequest.decode(value),
+    responseSerialize: (value: RegenerateRecoveryCodesResponse): Buffer =>
+      Buffer.from(RegenerateRecoveryCodesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RegenerateRecoveryCodesResponse =>
+      RegenerateRecoveryCodesResponse.decode(value),
+  },
+  /** Needs a current code. Errors: PERMISSION_DENIED "forbidden" when tenant policy requires MFA. */
+  disableMfa: {
+    path: "/im.auth.v1.AuthService/DisableMfa" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DisableMfaRequest): Buffer => Buffer.from(DisableMfaRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DisableMfaRequest => DisableMfaRequest.decode(value),
+    responseSerialize: (value: DisableMfaResponse): Buffer => Buffer.from(DisableMfaResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DisableMfaResponse => DisableMfaResponse.decode(value),
+  },
 } as const;
 
 export interface AuthServiceServer extends UntypedServiceImplementation {
@@ -2984,6 +3956,25 @@ export interface AuthServiceServer extends UntypedServiceImplementation {
   revokeBotKeys: handleUnaryCall<RevokeBotKeysRequest, RevokeBotKeysResponse>;
   /** Internal (gateway): who an API key speaks for. Errors: UNAUTHENTICATED "invalid_token". */
   verifyApiKey: handleUnaryCall<VerifyApiKeyRequest, VerifyApiKeyResponse>;
+  /**
+   * The second factor of a login or registration that answered an MfaChallenge: a TOTP code (of
+   * the pending secret when the challenge is an enrolment) or a recovery code. Errors:
+   * UNAUTHENTICATED "invalid_mfa_token" (unknown, expired, used or out of attempts),
+   * "invalid_mfa_code"; RESOURCE_EXHAUSTED "rate_limited".
+   */
+  completeMfa: handleUnaryCall<CompleteMfaRequest, CompleteMfaResponse>;
+  /**
+   * A new pending TOTP secret: for the caller, or for the user of an enrolment challenge (tenant
+   * policy requires MFA and they have none). Errors: ABORTED "conflict" (MFA is already on).
+   */
+  beginTotpEnrolment: handleUnaryCall<BeginTotpEnrolmentRequest, BeginTotpEnrolmentResponse>;
+  /** A first code of the caller's pending secret turns MFA on; answers new recovery codes. */
+  confirmTotpEnrolment: handleUnaryCall<ConfirmTotpEnrolmentRequest, ConfirmTotpEnrolmentResponse>;
+  getMfaStatus: handleUnaryCall<GetMfaStatusRequest, GetMfaStatusResponse>;
+  /** Needs a current code; every earlier recovery code stops working. */
+  regenerateRecoveryCodes: handleUnaryCall<RegenerateRecoveryCodesRequest, RegenerateRecoveryCodesResponse>;
+  /** Needs a current code. Errors: PERMISSION_DENIED "forbidden" when tenant policy requires MFA. */
+  disableMfa: handleUnaryCall<DisableMfaRequest, DisableMfaResponse>;
 }
 
 export interface AuthServiceClient extends Client {
@@ -3283,6 +4274,109 @@ export interface AuthServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: VerifyApiKeyResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * The second factor of a login or registration that answered an MfaChallenge: a TOTP code (of
+   * the pending secret when the challenge is an enrolment) or a recovery code. Errors:
+   * UNAUTHENTICATED "invalid_mfa_token" (unknown, expired, used or out of attempts),
+   * "invalid_mfa_code"; RESOURCE_EXHAUSTED "rate_limited".
+   */
+  completeMfa(
+    request: CompleteMfaRequest,
+    callback: (error: ServiceError | null, response: CompleteMfaResponse) => void,
+  ): ClientUnaryCall;
+  completeMfa(
+    request: CompleteMfaRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CompleteMfaResponse) => void,
+  ): ClientUnaryCall;
+  completeMfa(
+    request: CompleteMfaRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CompleteMfaResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * A new pending TOTP secret: for the caller, or for the user of an enrolment challenge (tenant
+   * policy requires MFA and they have none). Errors: ABORTED "conflict" (MFA is already on).
+   */
+  beginTotpEnrolment(
+    request: BeginTotpEnrolmentRequest,
+    callback: (error: ServiceError | null, response: BeginTotpEnrolmentResponse) => void,
+  ): ClientUnaryCall;
+  beginTotpEnrolment(
+    request: BeginTotpEnrolmentRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: BeginTotpEnrolmentResponse) => void,
+  ): ClientUnaryCall;
+  beginTotpEnrolment(
+    request: BeginTotpEnrolmentRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: BeginTotpEnrolmentResponse) => void,
+  ): ClientUnaryCall;
+  /** A first code of the caller's pending secret turns MFA on; answers new recovery codes. */
+  confirmTotpEnrolment(
+    request: ConfirmTotpEnrolmentRequest,
+    callback: (error: ServiceError | null, response: ConfirmTotpEnrolmentResponse) => void,
+  ): ClientUnaryCall;
+  confirmTotpEnrolment(
+    request: ConfirmTotpEnrolmentRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ConfirmTotpEnrolmentResponse) => void,
+  ): ClientUnaryCall;
+  confirmTotpEnrolment(
+    request: ConfirmTotpEnrolmentRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ConfirmTotpEnrolmentResponse) => void,
+  ): ClientUnaryCall;
+  getMfaStatus(
+    request: GetMfaStatusRequest,
+    callback: (error: ServiceError | null, response: GetMfaStatusResponse) => void,
+  ): ClientUnaryCall;
+  getMfaStatus(
+    request: GetMfaStatusRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetMfaStatusResponse) => void,
+  ): ClientUnaryCall;
+  getMfaStatus(
+    request: GetMfaStatusRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetMfaStatusResponse) => void,
+  ): ClientUnaryCall;
+  /** Needs a current code; every earlier recovery code stops working. */
+  regenerateRecoveryCodes(
+    request: RegenerateRecoveryCodesRequest,
+    callback: (error: ServiceError | null, response: RegenerateRecoveryCodesResponse) => void,
+  ): ClientUnaryCall;
+  regenerateRecoveryCodes(
+    request: RegenerateRecoveryCodesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RegenerateRecoveryCodesResponse) => void,
+  ): ClientUnaryCall;
+  regenerateRecoveryCodes(
+    request: RegenerateRecoveryCodesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RegenerateRecoveryCodesResponse) => void,
+  ): ClientUnaryCall;
+  /** Needs a current code. Errors: PERMISSION_DENIED "forbidden" when tenant policy requires MFA. */
+  disableMfa(
+    request: DisableMfaRequest,
+    callback: (error: ServiceError | null, response: DisableMfaResponse) => void,
+  ): ClientUnaryCall;
+  disableMfa(
+    request: DisableMfaRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DisableMfaResponse) => void,
+  ): ClientUnaryCall;
+  disableMfa(
+    request: DisableMfaRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DisableMfaResponse) => void,
   ): ClientUnaryCall;
 }
 
