@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import sharp from 'sharp';
-import { ImClient } from '@im/sdk';
-import { eventually, Platform, repoRoot } from '@im/testing';
+import { ImClient, TenantAdmin } from '@im/sdk';
+import { authenticatorCode, eventually, Platform, repoRoot } from '@im/testing';
 import { chromiumPath } from './support/browser.js';
 import { PASSWORD, registerUsers } from './support/users.js';
 
@@ -244,6 +244,51 @@ describe('web client in a real browser', () => {
       await form.locator('input[name=password]').fill('not the password');
       await form.locator('button[type=submit]').click();
       await page.getByRole('alert').filter({ hasText: 'Wrong username or password' }).waitFor();
+    } finally {
+      await ctx.close();
+    }
+  });
+
+  it('a workspace that requires two-step verification: enrol at sign-in, keep the recovery codes, sign in with one later', async () => {
+    const tenant = `webmfa-${Date.now().toString(36)}`;
+    const admin = new ImClient(base, tenant);
+    await admin.register(`boss-${Date.now().toString(36)}`, PASSWORD);
+    const [dana] = await registerUsers(platform, 1, 'webmfa', tenant);
+    await new TenantAdmin(admin).updateTenant({ mfaPolicy: 'everyone' });
+    const ctx = await browser.newContext();
+    try {
+      const page = await ctx.newPage();
+      page.on('pageerror', (e) => browserLog.push(`page error: ${e.message}`));
+      const signInForm = async () => {
+        const form = page.getByTestId('login');
+        await form.locator('input[name=tenant]').fill(tenant);
+        await form.locator('input[name=username]').fill(dana!.user.username);
+        await form.locator('input[name=password]').fill(PASSWORD);
+        await form.locator('button[type=submit]').click();
+      };
+      await page.goto(base);
+      await signInForm();
+      const step = page.getByTestId('mfa');
+      const secret = (await step.getByTestId('mfa-secret').textContent())!;
+      await step
+        .locator('input[name=code]')
+        .fill('000000' === authenticatorCode(secret) ? '111111' : '000000');
+      await step.locator('button[type=submit]').click();
+      await page.getByRole('alert').filter({ hasText: 'not right' }).waitFor();
+      await step.locator('input[name=code]').fill(authenticatorCode(secret));
+      await step.locator('button[type=submit]').click();
+      await page.getByTestId('recovery-codes').waitFor();
+      const codes = await page.getByTestId('recovery-codes').locator('code').allTextContents();
+      assert.equal(codes.length, 10);
+      await page.screenshot({ path: join(ARTIFACTS, 'recovery-codes.png') });
+      await page.getByText('I saved them').click();
+      await page.getByTestId('connection-state').filter({ hasText: 'connected' }).waitFor();
+
+      await page.getByText('Sign out').click();
+      await signInForm();
+      await page.getByTestId('mfa').locator('input[name=code]').fill(codes[0]!);
+      await page.getByTestId('mfa').locator('button[type=submit]').click();
+      await page.getByTestId('connection-state').filter({ hasText: 'connected' }).waitFor();
     } finally {
       await ctx.close();
     }

@@ -1,6 +1,7 @@
-import { ApiError, type ImClient } from '@im/sdk';
+import { ApiError, type ImClient, type MfaChallenge } from '@im/sdk';
 import { useState } from 'preact/hooks';
 import { newClient } from '../session.js';
+import { MfaStep } from './mfa-step.js';
 
 const MESSAGES: Record<string, string> = {
   invalid_credentials: 'Wrong username or password.',
@@ -20,6 +21,7 @@ export function LoginView({ onLoggedIn }: { onLoggedIn(client: ImClient): void }
   const [invite, setInvite] = useState('');
   const [error, setError] = useState('');
   const [busy, setBusy] = useState(false);
+  const [secondStep, setSecondStep] = useState<{ client: ImClient; challenge: MfaChallenge }>();
 
   async function submit(e: Event) {
     e.preventDefault();
@@ -31,11 +33,28 @@ export function LoginView({ onLoggedIn }: { onLoggedIn(client: ImClient): void }
       else await client.register(username, password, displayName || undefined, invite || undefined);
       onLoggedIn(client);
     } catch (err) {
+      if (err instanceof ApiError && err.code === 'mfa_required' && err.mfa) {
+        setSecondStep({ client, challenge: err.mfa });
+        return;
+      }
       setError(err instanceof ApiError ? (MESSAGES[err.code] ?? err.message) : String(err));
     } finally {
       setBusy(false);
     }
   }
+
+  if (secondStep)
+    return (
+      <MfaStep
+        client={secondStep.client}
+        challenge={secondStep.challenge}
+        onDone={() => onLoggedIn(secondStep.client)}
+        onRestart={() => {
+          setSecondStep(undefined);
+          setPassword('');
+        }}
+      />
+    );
 
   return (
     <form class="login" onSubmit={submit} data-testid="login">
