@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
-import { eventually, Platform, repoRoot } from '@im/testing';
+import { authenticatorCode, eventually, Platform, repoRoot } from '@im/testing';
 import { PASSWORD, registerUsers } from './support/users.js';
 
 const run = promisify(execFile);
@@ -143,5 +143,22 @@ describe('im CLI', () => {
 
     assert.equal((await im(dir, ['logout'])).code, 0);
     assert.equal((await im(dir, ['whoami'])).code, 1);
+  });
+
+  it('logs in with a second factor: --code or IM_MFA_CODE, and says so when it is missing', async () => {
+    const [dave] = await registerUsers(platform, 1, 'climfa');
+    const { secret } = await dave!.beginMfaEnrolment();
+    const { recoveryCodes } = await dave!.confirmMfaEnrolment(authenticatorCode(secret));
+    const dir = await profileDir();
+    const args = ['login', dave!.user.username, '--url', platform.gatewayUrl()];
+    const missing = await im(dir, args, { IM_PASSWORD: PASSWORD });
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /mfa_required/);
+    const wrong = await im(dir, [...args, '--code', 'aaaa-bbbb-cccc-dddd'], { IM_PASSWORD: PASSWORD });
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.stderr, /invalid_mfa_code/);
+    const ok = await im(dir, args, { IM_PASSWORD: PASSWORD, IM_MFA_CODE: recoveryCodes[0]! });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal((await im(dir, ['whoami'])).code, 0);
   });
 });

@@ -11,7 +11,9 @@ import { clearProfile, loadProfile, readPassword, saveProfile, type Profile } fr
 
 const USAGE = `im: the IM platform from a terminal (for operators, bot authors and scripts)
 
-  im login <username> [--url http://127.0.0.1:8080] [--tenant name]   password: IM_PASSWORD or stdin
+  im login <username> [--url http://127.0.0.1:8080] [--tenant name] [--code 123456]
+                                           password: IM_PASSWORD or stdin; --code (or IM_MFA_CODE):
+                                           the authenticator or a recovery code, if MFA is on
   im logout
   im whoami
   im conversations
@@ -38,6 +40,7 @@ async function main(argv: string[]): Promise<void> {
       text: { type: 'string' },
       type: { type: 'string' },
       'client-msg-id': { type: 'string' },
+      code: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -56,7 +59,11 @@ async function main(argv: string[]): Promise<void> {
       need(1, '<username> [--url …] [--tenant …]');
       const url = values.url ?? process.env.IM_URL ?? 'http://127.0.0.1:8080';
       const client = new ImClient(url.replace(/\/+$/, ''), values.tenant);
-      const session = await client.login(args[0]!, await readPassword());
+      const session = await client.login(args[0]!, await readPassword()).catch(async (err: unknown) => {
+        const code = values.code ?? process.env.IM_MFA_CODE;
+        if (!(err instanceof ApiError && err.code === 'mfa_required' && err.mfa?.enrolled && code)) throw err;
+        return client.completeMfa(err.mfa.mfaToken, code);
+      });
       await saveProfile({ url: client.baseUrl, tenant: values.tenant, session });
       return out.line({ user: session.user }, `logged in as ${session.user.username} (${session.user.id})`);
     }
