@@ -40,7 +40,11 @@ for f in "$out"/*.yaml; do
   "$VENV/bin/kubernetes-validate" --strict --quiet -k "$KUBE" "$f"
   node "$ROOT/tools/helm-env-check.mjs" <"$f"
   node "$ROOT/tools/helm-netpol-check.mjs" <"$f"
+  node "$ROOT/tools/helm-grpc-tls-check.mjs" <"$f"
 done
+"$HELM" template im "$CHART" "${KEK[@]}" --set grpcTls.enabled=false | node "$ROOT/tools/helm-grpc-tls-check.mjs" --plaintext
+"$HELM" template im "$CHART" "${KEK[@]}" --set grpcTls.certManager.enabled=false |
+  node "$ROOT/tools/helm-grpc-tls-check.mjs" --own-secrets
 "$HELM" template im "$CHART" "${KEK[@]}" --set networkPolicy.enabled=false | node "$ROOT/tools/helm-netpol-check.mjs" --none
 # signing keys are never kept in clear by accident
 if "$HELM" template im "$CHART" >/dev/null 2>&1; then

@@ -92,7 +92,7 @@ start_service() {
   local name=$1
   shift
   # shellcheck disable=SC2046
-  env $(common_env) HTTP_PORT="${HTTP[$name]}" "$@" \
+  env $(common_env) HTTP_PORT="${HTTP[$name]}" GRPC_TLS_DIR="$TLS/$name" "$@" \
     node --enable-source-maps "services/$name/dist/src/main.js" >"$RUN/$name.log" 2>&1 &
   PIDS[$name]=$!
 }
@@ -129,6 +129,9 @@ if [ -z "${AUTH_KEY_ENCRYPTION_KEY:-}" ]; then
   [ -s "$KEK_FILE" ] || (umask 077 && head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' >"$KEK_FILE")
   AUTH_KEY_ENCRYPTION_KEY=$(cat "$KEK_FILE")
 fi
+# the internal plane's private CA and a certificate per service (mutual TLS): made once, kept
+TLS="$RUN/tls"
+bash "$ROOT/deploy/local/grpc-certs.sh" "$TLS" auth message presence media notification gateway operator
 # the quick start's default tenant stays open; other tenants are made with im-admin
 start_service auth GRPC_PORT="${GRPC[auth]}" DEFAULT_TENANT_REGISTRATION="${DEFAULT_TENANT_REGISTRATION:-open}" \
   AUTH_OPERATOR_TOKEN="$AUTH_OPERATOR_TOKEN" AUTH_KEY_ENCRYPTION_KEY="$AUTH_KEY_ENCRYPTION_KEY"
@@ -160,7 +163,7 @@ $(for n in "${ORDER[@]}"; do printf '    %-13s http://127.0.0.1:%s\n' "$n" "${HT
 $(for n in auth message presence media notification; do printf '    %-13s %s\n' "$n" "$(addr "$n")"; done)
 
   Tenants: the default one is open to anyone; make others (with an invite for their first admin) with
-    AUTH_OPERATOR_TOKEN=\$(cat $OPERATOR_TOKEN_FILE) AUTH_GRPC_ADDR=$(addr auth) \\
+    AUTH_OPERATOR_TOKEN=\$(cat $OPERATOR_TOKEN_FILE) AUTH_GRPC_ADDR=$(addr auth) GRPC_TLS_DIR=$TLS/operator \\
       node services/auth/dist/src/cli/im-admin.js create-tenant <name>
 
   Kafka $KAFKA_BROKERS · Cassandra $CASSANDRA_CONTACT_POINTS · NATS $NATS_URL · OpenSearch $OPENSEARCH_URL

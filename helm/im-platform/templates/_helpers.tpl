@@ -58,6 +58,11 @@ notification: [presence, message, auth]
   value: {{ $svc }}
 - name: SHUTDOWN_TIMEOUT_MS
   value: {{ $root.Values.defaults.shutdownTimeoutMs | quote }}
+{{- if $root.Values.grpcTls.enabled }}
+- { name: GRPC_TLS_DIR, value: /etc/im/grpc-tls }
+{{- else }}
+- { name: GRPC_ALLOW_PLAINTEXT, value: "true" }
+{{- end }}
 {{- with $root.Values.infrastructure.cassandra.existingSecret }}
 - name: CASSANDRA_USERNAME
   valueFrom: { secretKeyRef: { name: {{ . }}, key: username } }
@@ -152,3 +157,9 @@ notification: [presence, message, auth]
 
 {{/* The services that own a Cassandra keyspace (and so run migrations). */}}
 {{- define "im.cassandraServices" -}}auth message media notification{{- end -}}
+
+{{/* The Secret with a service's (or the operators') internal-plane certificate. */}}
+{{- define "im.grpcTlsSecret" -}}
+{{- $root := index . 0 -}}{{- $who := index . 1 -}}
+{{- printf "%s-grpc-tls" (include "im.componentname" (list $root $who)) -}}
+{{- end -}}

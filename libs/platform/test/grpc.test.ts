@@ -50,8 +50,8 @@ describe('gRPC server and client', () => {
 
   it('serves the standard health protocol per service', async () => {
     assert.equal(await checkGrpcHealth(address), 'SERVING');
-    assert.equal(await checkGrpcHealth(address, 'im.presence.v1.PresenceService'), 'SERVING');
-    assert.equal(await checkGrpcHealth(address, 'im.nope.v1.Nope'), 'SERVICE_UNKNOWN');
+    assert.equal(await checkGrpcHealth(address, { service: 'im.presence.v1.PresenceService' }), 'SERVING');
+    assert.equal(await checkGrpcHealth(address, { service: 'im.nope.v1.Nope' }), 'SERVICE_UNKNOWN');
   });
 
   it('answers calls and carries stable error codes across the wire', async () => {
@@ -154,7 +154,7 @@ describe('gRPC server and client', () => {
         });
       }
       await assert.rejects(
-        checkGrpcHealth(`127.0.0.1:${port}`, '', 30_000),
+        checkGrpcHealth(`127.0.0.1:${port}`, { deadlineMs: 30_000 }),
         (err: unknown) => err instanceof AppError && err.code === 'unavailable',
       );
     } finally {

@@ -9,3 +9,4 @@ export * from './local-push-service.js';
 export * from './tcp-failover.js';
 export * from './clamd.js';
 export * from './authenticator.js';
+export * from './internal-identities.js';

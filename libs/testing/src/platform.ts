@@ -117,6 +117,11 @@ export class Platform {
     return platform;
   }
 
+  /** What a service of this platform starts with (before its dependencies' addresses). */
+  serviceEnv(name: ServiceName): Record<string, string> {
+    return { ...this.baseEnv, ...this.extraEnv?.[name] };
+  }
+
   grpc(name: Exclude<ServiceName, 'gateway'>): string {
     const svc = this.services.get(name);
     if (!svc) throw new Error(`${name} is not running`);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { repoRoot } from './paths.js';
 import { freePort } from './ports.js';
+import { testGrpcTlsDir } from './internal-identities.js';
 
 export type ServiceName = 'gateway' | 'auth' | 'presence' | 'message' | 'media' | 'notification';
 
@@ -101,6 +102,8 @@ export class ServiceProcess {
           HOME: process.env.HOME ?? '/tmp',
           HTTP_PORT: '0',
           GRPC_PORT: '0',
+          // services authenticate each other as in production (mutual TLS, one test CA per run)
+          GRPC_TLS_DIR: testGrpcTlsDir(name),
           ...options.env,
         },
         stdio: ['ignore', 'pipe', 'pipe'],

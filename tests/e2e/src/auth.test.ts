@@ -6,7 +6,7 @@ import { createGrpcClient } from '@im/platform/grpc';
 import { createRegistry } from '@im/platform/registry';
 import { AuthServiceService } from '@im/proto/auth/v1';
 import { ApiError, ImClient, ImSocket } from '@im/sdk';
-import { eventually, infraEnvFromProcess, OPERATOR_TOKEN, Platform } from '@im/testing';
+import { eventually, infraEnvFromProcess, OPERATOR_TOKEN, Platform, testGrpcIdentity } from '@im/testing';
 import { PASSWORD, registerUsers, username } from './support/users.js';
 
 const rejects = async (p: Promise<unknown>, code: string, status?: number) => {
@@ -319,7 +319,11 @@ describe('auth through the gateway', () => {
     assert.ok(before.keys.length >= 1);
     assert.ok(before.keys.every((k) => k.alg === 'EdDSA' && k.kty === 'OKP'));
 
-    const auth = createGrpcClient(AuthServiceService, { name: 'auth', address: platform.grpc('auth') });
+    const auth = createGrpcClient(AuthServiceService, {
+      name: 'auth',
+      address: platform.grpc('auth'),
+      identity: testGrpcIdentity('operator'),
+    });
     // an operator's call: without the operator credential nothing rotates
     for (const operatorToken of ['', 'not-the-operator-token'])
       await assert.rejects(auth.rotateSigningKey({ operatorToken }), (e: unknown) => {

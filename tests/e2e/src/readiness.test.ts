@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { checkGrpcHealth } from '@im/platform/grpc';
 import { bindKv, connectNats } from '@im/platform/nats';
 import { createRegistry } from '@im/platform/registry';
-import { eventually, Platform } from '@im/testing';
+import { eventually, Platform, testGrpcIdentity } from '@im/testing';
 import { pino } from 'pino';
 import { registerUsers } from './support/users.js';
 
@@ -29,7 +29,11 @@ describe('readiness across services', () => {
   it('every service is ready and serves the gRPC health protocol', async () => {
     for (const [name, svc] of platform.services) {
       assert.equal((await readyz(svc.ports.httpPort!)).code, 200, `${name} ready`);
-      assert.equal(await checkGrpcHealth(svc.address('grpcPort')), 'SERVING', `${name} gRPC health`);
+      const health = await checkGrpcHealth(svc.address('grpcPort'), {
+        peer: name,
+        identity: testGrpcIdentity('gateway'),
+      });
+      assert.equal(health, 'SERVING', `${name} gRPC health`);
     }
     const gw = await readyz(platform.gateways[0]!.ports.httpPort!);
     assert.equal(gw.code, 200);

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { ImClient, TenantAdmin } from '@im/sdk';
-import { eventually, OPERATOR_TOKEN, Platform, repoRoot } from '@im/testing';
+import { eventually, OPERATOR_TOKEN, Platform, repoRoot, testGrpcTlsDir } from '@im/testing';
 import { outcome } from './support/outcome.js';
 import { PASSWORD, username } from './support/users.js';
 
@@ -33,7 +33,12 @@ describe('tenant boundary: closed tenants, operator-made tenants, invites, tenan
         process.execPath,
         [`${repoRoot()}/services/auth/dist/src/cli/im-admin.js`, ...args],
         {
-          env: { ...process.env, AUTH_OPERATOR_TOKEN: token, AUTH_GRPC_ADDR: platform.grpc('auth') },
+          env: {
+            ...process.env,
+            AUTH_OPERATOR_TOKEN: token,
+            AUTH_GRPC_ADDR: platform.grpc('auth'),
+            GRPC_TLS_DIR: testGrpcTlsDir('operator'),
+          },
         },
       );
       return { code: 0, out: JSON.parse(stdout) as Record<string, unknown>, err: '' };
@@ -136,6 +141,7 @@ describe('tenant boundary: closed tenants, operator-made tenants, invites, tenan
       id: admin.user.tenantId,
       name,
       registration: 'open',
+      mfaPolicy: 'off',
     });
     await client(name).register(username('walkin'), PASSWORD);
     for (const body of [{ registration: 'sometimes' }, { role: 'admin' }])

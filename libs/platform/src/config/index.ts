@@ -184,6 +184,13 @@ export const baseEnv = {
   INSTANCE_ID: env.optionalString('unique name of this replica (default: hostname-pid)'),
   SHUTDOWN_TIMEOUT_MS: env.int('time allowed to drain in-flight work on SIGTERM', 10_000, 0, 600_000),
   MIGRATE_ONLY: env.bool('apply the Cassandra migrations and exit (the Kubernetes migration job)', false),
+  GRPC_TLS_DIR: env.optionalString(
+    'directory with ca.crt, tls.crt and tls.key (a cert-manager Secret): gRPC between services is mutual TLS, the certificate (CN and DNS SAN) names this service, and only the services wired to call it may',
+  ),
+  GRPC_ALLOW_PLAINTEXT: env.bool(
+    'serve and call gRPC without TLS when GRPC_TLS_DIR is unset: any pod that reaches the port can call as anyone (throwaway setups only)',
+    false,
+  ),
 };
 
 export const grpcServerEnv = {

@@ -1,7 +1,6 @@
 // The default export is the CommonJS module object: its makeGenericClientConstructor is the one the
 // OpenTelemetry gRPC instrumentation wraps (the named ES export is a copy taken before that).
 import grpc, {
-  ChannelCredentials,
   Metadata,
   status as GrpcStatus,
   type Client,
@@ -11,6 +10,7 @@ import grpc, {
 } from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
 import { AppError, fromGrpcError } from '../errors/index.js';
+import { channelCredentials, channelOptions, grpcIdentity, type GrpcIdentity } from './identity.js';
 
 export interface CallOptions {
   /** Overrides the client's default deadline for this call. */
@@ -37,6 +37,8 @@ export interface GrpcClientOptions {
    */
   idempotent?: readonly string[];
   maxAttempts?: number;
+  /** mTLS identity to call with (the process's by default; see useGrpcIdentity). */
+  identity?: GrpcIdentity | undefined;
 }
 
 const RETRY_BASE_MS = 50;
@@ -50,7 +52,9 @@ export function createGrpcClient<S extends ServiceDefinition>(
   options: GrpcClientOptions,
 ): PromiseClient<S> & { close(): void } {
   const Ctor = grpc.makeGenericClientConstructor(definition, options.name);
-  const client = new Ctor(options.address, ChannelCredentials.createInsecure(), {
+  const identity = 'identity' in options ? options.identity : grpcIdentity();
+  const client = new Ctor(options.address, channelCredentials(identity), {
+    ...channelOptions(options.name, identity),
     'grpc.keepalive_time_ms': 30_000,
     'grpc.keepalive_timeout_ms': 10_000,
     'grpc.initial_reconnect_backoff_ms': 200,
@@ -102,29 +106,35 @@ export type ServingStatus = 'SERVING' | 'NOT_SERVING' | 'UNKNOWN' | 'SERVICE_UNK
 
 /**
  * Asks a server's grpc.health.v1 service for a status. Fails with AppError "unavailable" or
- * "timeout" when the server cannot be reached in time.
+ * "timeout" when the server cannot be reached in time. `peer` is the service the server is (the
+ * name its certificate must carry, with mTLS).
  */
 export async function checkGrpcHealth(
   address: string,
-  service = '',
-  deadlineMs = 2_000,
-  name = 'health check',
+  options: {
+    service?: string;
+    deadlineMs?: number;
+    peer?: string;
+    identity?: GrpcIdentity | undefined;
+  } = {},
 ): Promise<ServingStatus> {
+  const peer = options.peer ?? 'health check';
+  const identity = 'identity' in options ? options.identity : grpcIdentity();
   const Ctor = grpc.makeGenericClientConstructor(healthService, 'Health');
-  const client: Client = new Ctor(address, ChannelCredentials.createInsecure());
+  const client: Client = new Ctor(address, channelCredentials(identity), channelOptions(peer, identity));
   try {
     const res = await new Promise<{ status: ServingStatus }>((resolve, reject) =>
       (client as unknown as Record<string, Function>).check!(
-        { service },
+        { service: options.service ?? '' },
         new Metadata(),
-        { deadline: Date.now() + deadlineMs },
+        { deadline: Date.now() + (options.deadlineMs ?? 2_000) },
         (err: ServiceError | null, r: { status: ServingStatus }) => (err ? reject(err) : resolve(r)),
       ),
     );
     return res.status;
   } catch (err) {
     if ((err as ServiceError).code === GrpcStatus.NOT_FOUND) return 'SERVICE_UNKNOWN';
-    throw fromGrpcError(err, `${name} (${address})`);
+    throw fromGrpcError(err, `${peer} (${address})`);
   } finally {
     client.close();
   }
@@ -137,7 +147,7 @@ export function grpcDependencyCheck(name: string, address: string, deadlineMs = 
   return {
     name,
     check: async () => {
-      const status = await checkGrpcHealth(address, '', deadlineMs, name);
+      const status = await checkGrpcHealth(address, { deadlineMs, peer: name });
       if (status !== 'SERVING') throw new Error(`${name} at ${address} reports ${status}`);
     },
   };

@@ -1,6 +1,5 @@
 import {
   Server,
-  ServerCredentials,
   type MethodDefinition,
   type ServerUnaryCall,
   type ServiceDefinition,
@@ -10,6 +9,7 @@ import {
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import { AppError, asAppError, toGrpcError } from '../errors/index.js';
+import { grpcIdentity, serverCredentials, type GrpcIdentity } from './identity.js';
 
 /** A unary handler: thin, async, throws AppError for expected failures. */
 export type UnaryHandler<Req, Res> = (request: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res>;
@@ -39,6 +39,13 @@ export interface GrpcServerOptions {
   port: number;
   logger: Logger;
   services: readonly ServiceBinding[];
+  /** mTLS: callers must present a certificate of this identity's CA (the process's by default). */
+  identity?: GrpcIdentity | undefined;
+  /**
+   * With mTLS, the certificate names (CN) that may call; anyone else gets PERMISSION_DENIED
+   * "forbidden". The health service answers every certificate of the CA.
+   */
+  allowedCallers?: ReadonlySet<string>;
 }
 
 /**
@@ -63,6 +70,10 @@ export class GrpcServer {
     for (const svc of options.services) this.server.addService(svc.definition, this.adapt(svc));
   }
 
+  private get identity(): GrpcIdentity | undefined {
+    return 'identity' in this.options ? this.options.identity : grpcIdentity();
+  }
+
   get port(): number {
     return this.boundPort;
   }
@@ -70,10 +81,8 @@ export class GrpcServer {
   async start(): Promise<number> {
     const host = this.options.host ?? '0.0.0.0';
     this.boundPort = await new Promise<number>((resolve, reject) => {
-      this.server.bindAsync(
-        `${host}:${this.options.port}`,
-        ServerCredentials.createInsecure(),
-        (err, port) => (err ? reject(err) : resolve(port)),
+      this.server.bindAsync(`${host}:${this.options.port}`, serverCredentials(this.identity), (err, port) =>
+        err ? reject(err) : resolve(port),
       );
     });
     this.setServing(true);
@@ -109,10 +118,21 @@ export class GrpcServer {
       const handler = svc.handlers[method];
       if (!handler) throw new Error(`${svc.name}.${method} has no handler`);
       const log = this.options.logger;
+      const allowed = this.identity ? this.options.allowedCallers : undefined;
       impl[def.originalName ?? method] = (
         call: ServerUnaryCall<unknown, unknown>,
         callback: sendUnaryData<unknown>,
       ) => {
+        const cn = allowed && call.getAuthContext().sslPeerCertificate?.subject?.CN;
+        const caller = typeof cn === 'string' ? cn : undefined;
+        if (allowed && !(caller && allowed.has(caller))) {
+          log.warn({ caller, method: def.path }, 'gRPC call from a service not wired to call this one');
+          callback(
+            toGrpcError(new AppError('forbidden', 'this caller may not call this service')) as never,
+            null,
+          );
+          return;
+        }
         handler(call.request, call).then(
           (res) => callback(null, res),
           (err: unknown) => {

@@ -4,7 +4,13 @@ import { NestFactory } from '@nestjs/core';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { loadConfigOrExit, type BaseConfig, type EnvSchema } from '../config/index.js';
-import { GrpcServer, type ServiceBinding } from '../grpc/index.js';
+import {
+  GrpcServer,
+  grpcCallersOf,
+  loadGrpcIdentity,
+  useGrpcIdentity,
+  type ServiceBinding,
+} from '../grpc/index.js';
 import { HealthServer } from '../health/index.js';
 import { createLogger, NestPinoLogger } from '../logging/index.js';
 import { Readiness } from '../nest/readiness.js';
@@ -49,6 +55,8 @@ export async function runService<S extends EnvSchema>(
   const config = loadConfigOrExit(options.name, options.schema) as z.output<S> & BaseConfig;
   const logger = createLogger(options.name, config.LOG_LEVEL);
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled promise rejection'));
+  // a migration job serves and calls nothing
+  if (!config.MIGRATE_ONLY) useInternalIdentity(options.name, config, logger);
 
   let app: INestApplicationContext | undefined;
   const servers: EdgeServer[] = [];
@@ -115,7 +123,12 @@ export async function runService<S extends EnvSchema>(
     ports.httpPort = await health.start();
     if (options.grpc) {
       const grpcPort = (config as { GRPC_PORT?: number }).GRPC_PORT ?? 0;
-      const grpc = new GrpcServer({ port: grpcPort, logger, services: options.grpc(app) });
+      const grpc = new GrpcServer({
+        port: grpcPort,
+        logger,
+        services: options.grpc(app),
+        allowedCallers: grpcCallersOf(options.name),
+      });
       servers.push({
         name: 'grpc',
         start: async () => {
@@ -137,4 +150,30 @@ export async function runService<S extends EnvSchema>(
   }
   logger.info({ ...ports }, `${options.name} ready`);
   return { app, logger, ports, stop };
+}
+
+/**
+ * The process's mTLS identity for the internal plane (GRPC_TLS_DIR), checked to name this service;
+ * without one, start only where plaintext is explicitly allowed. Exits 78 (EX_CONFIG) otherwise.
+ */
+function useInternalIdentity(service: string, config: BaseConfig, logger: Logger): void {
+  const fail = (message: string) => {
+    logger.fatal(message);
+    process.exit(78);
+  };
+  if (!config.GRPC_TLS_DIR) {
+    if (!config.GRPC_ALLOW_PLAINTEXT)
+      fail('GRPC_TLS_DIR is required: services authenticate each other (or GRPC_ALLOW_PLAINTEXT=true)');
+    logger.warn('GRPC_ALLOW_PLAINTEXT: gRPC without TLS, callers are not authenticated');
+    return;
+  }
+  let identity;
+  try {
+    identity = loadGrpcIdentity(config.GRPC_TLS_DIR);
+  } catch (err) {
+    return fail(`GRPC_TLS_DIR: ${(err as Error).message}`);
+  }
+  if (identity.name !== service)
+    fail(`GRPC_TLS_DIR: the certificate names "${identity.name}", this is the ${service} service`);
+  useGrpcIdentity(identity);
 }

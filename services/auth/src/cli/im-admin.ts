@@ -6,10 +6,13 @@
 //   AUTH_OPERATOR_TOKEN=… im-admin invite acme [--admin] [--ttl 86400]
 //   AUTH_OPERATOR_TOKEN=… im-admin rotate-signing-key
 //
-// AUTH_GRPC_ADDR (default 127.0.0.1:50051) names the auth service. Prints JSON.
-import { createGrpcClient } from '@im/platform/grpc';
+// AUTH_GRPC_ADDR (default 127.0.0.1:50051) names the auth service; IM_ADMIN_TLS_DIR (or
+// GRPC_TLS_DIR) holds the operator's mTLS certificate (CN "operator"). Prints JSON.
+import { existsSync } from 'node:fs';
+import { createGrpcClient, loadGrpcIdentity, useGrpcIdentity } from '@im/platform/grpc';
 import { AuthServiceService } from '@im/proto/auth/v1';
 
+const CHART_OPERATOR_TLS = '/etc/im/operator-tls';
 const USAGE = `usage:
   im-admin create-tenant <name> [--open] [--invite-ttl SECONDS]
   im-admin invite <tenant> [--admin] [--ttl SECONDS]
@@ -47,6 +50,13 @@ if (command === 'rotate-signing-key' && name !== undefined) fail(`unexpected "${
 const tenant = (): string => name || fail('a tenant name is needed');
 if (!token) fail('AUTH_OPERATOR_TOKEN is not set');
 
+// the operator's mTLS certificate (CN "operator"): IM_ADMIN_TLS_DIR, or where the chart mounts it
+// in the auth pod (whose own GRPC_TLS_DIR names auth, which may not call itself), or GRPC_TLS_DIR
+const tlsDir =
+  process.env.IM_ADMIN_TLS_DIR ??
+  (existsSync(CHART_OPERATOR_TLS) ? CHART_OPERATOR_TLS : undefined) ??
+  process.env.GRPC_TLS_DIR;
+if (tlsDir) useGrpcIdentity(loadGrpcIdentity(tlsDir));
 const auth = createGrpcClient(AuthServiceService, {
   name: 'auth',
   address: process.env.AUTH_GRPC_ADDR ?? '127.0.0.1:50051',
