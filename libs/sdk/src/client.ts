@@ -106,15 +106,14 @@ export class ImClient {
     displayName?: string,
     invite?: string,
   ): Promise<Session> {
-    const res = await this.call<Session & { mfa?: MfaChallenge }>(
-      'POST',
-      '/v1/auth/register',
-      { tenant: this.tenant, username, password, displayName, invite },
-      false,
+    return this.startSession(
+      await this.call<Session>(
+        'POST',
+        '/v1/auth/register',
+        { tenant: this.tenant, username, password, displayName, invite },
+        false,
+      ),
     );
-    if (res.mfa)
-      throw new ApiError('mfa_required', 'the tenant requires a second factor', 401, undefined, res.mfa);
-    return this.startSession(res);
   }
 
   /** Throws ApiError `mfa_required` with `.mfa` when a second factor is needed: then completeMfa. */
@@ -139,11 +138,16 @@ export class ImClient {
     return res;
   }
 
-  /** A new TOTP secret to put into an authenticator app: during a login (its mfaToken) or logged in. */
-  beginMfaEnrolment(mfaToken?: string): Promise<{ secret: string; uri: string }> {
-    return mfaToken
-      ? this.call('POST', '/v1/auth/mfa/totp', { mfaToken }, false)
-      : this.call('POST', '/v1/users/me/mfa/totp');
+  /**
+   * A new TOTP secret to put into an authenticator app: during a login (the challenge's mfaToken),
+   * or logged in (the user's password again).
+   */
+  beginMfaEnrolment(
+    proof: { mfaToken: string } | { password: string },
+  ): Promise<{ secret: string; uri: string }> {
+    return 'mfaToken' in proof
+      ? this.call('POST', '/v1/auth/mfa/totp', { mfaToken: proof.mfaToken }, false)
+      : this.call('POST', '/v1/users/me/mfa/totp', { password: proof.password });
   }
 
   /** Turns the second factor on with a first code; the recovery codes are shown once. */

@@ -111,6 +111,12 @@ export const authConfigSchema = z
       1,
       1_000,
     ),
+    MFA_MAX_FAILURES_PER_DAY: env.int(
+      'wrong second-factor codes per user within 24 hours before verification waits (bounds a patient guesser: about 3 % a year at 30)',
+      30,
+      1,
+      10_000,
+    ),
     LOGIN_FAILURE_WINDOW_SEC: env.int('window of the failed-login counters', 900, 10, 86_400),
     ARGON2_MEMORY_KIB: env.int('argon2id memory cost in KiB', 19_456, 1_024, 1_048_576),
     ARGON2_PASSES: env.int('argon2id time cost (passes)', 2, 1, 20),

@@ -147,7 +147,7 @@ describe('im CLI', () => {
 
   it('logs in with a second factor: --code or IM_MFA_CODE, and says so when it is missing', async () => {
     const [dave] = await registerUsers(platform, 1, 'climfa');
-    const { secret } = await dave!.beginMfaEnrolment();
+    const { secret } = await dave!.beginMfaEnrolment({ password: PASSWORD });
     const { recoveryCodes } = await dave!.confirmMfaEnrolment(authenticatorCode(secret));
     const dir = await profileDir();
     const args = ['login', dave!.user.username, '--url', platform.gatewayUrl()];

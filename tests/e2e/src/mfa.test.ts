@@ -75,7 +75,7 @@ describe('MFA: TOTP enrolment, the second step of a login, recovery codes, tenan
 
   /** Turns TOTP on for a logged-in user; their phone and recovery codes. */
   async function enrol(client: ImClient): Promise<{ phone: Phone; recoveryCodes: string[] }> {
-    const { secret, uri } = await client.beginMfaEnrolment();
+    const { secret, uri } = await client.beginMfaEnrolment({ password: PASSWORD });
     assert.equal(new URL(uri).searchParams.get('secret'), secret);
     const phone = new Phone(secret);
     const { recoveryCodes } = await client.confirmMfaEnrolment(await phone.code());
@@ -85,7 +85,7 @@ describe('MFA: TOTP enrolment, the second step of a login, recovery codes, tenan
   it('enrolment turns on only with a right code; then a login needs a second factor, each code works once', async () => {
     const { tenant } = await newTenant();
     const u = await user(tenant);
-    const { secret } = await u.client.beginMfaEnrolment();
+    const { secret } = await u.client.beginMfaEnrolment({ password: PASSWORD });
     const phone = new Phone(secret);
     assert.equal((await u.client.mfaStatus()).totp, 'pending');
     assert.equal(await outcome(u.client.confirmMfaEnrolment(phone.wrongCode())), '401 invalid_mfa_code');
@@ -137,7 +137,11 @@ describe('MFA: TOTP enrolment, the second step of a login, recovery codes, tenan
       '401 invalid_mfa_code',
       'old codes are gone',
     );
-    assert.equal(await outcome(u.client.beginMfaEnrolment()), '409 conflict', 'on already');
+    assert.equal(
+      await outcome(u.client.beginMfaEnrolment({ password: PASSWORD })),
+      '409 conflict',
+      'on already',
+    );
     assert.equal(await outcome(u.client.disableMfa('')), '400 invalid_argument');
     assert.equal((await u.client.mfaStatus()).totp, 'on', 'refusals changed nothing');
     await u.client.disableMfa(fresh[0]!);
@@ -194,6 +198,7 @@ describe('MFA: TOTP enrolment, the second step of a login, recovery codes, tenan
     );
     const checked = results.filter((r) => r === '401 invalid_mfa_code').length;
     assert.ok(checked <= MAX_FAILURES, `${checked} wrong codes were checked: ${results.join(', ')}`);
+    assert.ok(results.includes('429 rate_limited'), 'the budget ran out');
     for (const r of results)
       assert.ok(['401 invalid_mfa_code', '429 rate_limited', '409 conflict'].includes(r), `unexpected ${r}`);
   });
@@ -209,8 +214,8 @@ describe('MFA: TOTP enrolment, the second step of a login, recovery codes, tenan
     const c = new ImClient(platform.gatewayUrl(), tenant);
     const challenge = await challengeOf(c.login(adminName, PASSWORD));
     assert.equal(challenge.enrolled, false);
-    assert.equal(await outcome(c.completeMfa(challenge.mfaToken, '123456')), '409 conflict', 'enrol first');
-    const { secret } = await c.beginMfaEnrolment(challenge.mfaToken);
+    assert.equal(await outcome(c.completeMfa(challenge.mfaToken, '123456')), '409 mfa_enrolment_required');
+    const { secret } = await c.beginMfaEnrolment({ mfaToken: challenge.mfaToken });
     const done = await c.completeMfa(challenge.mfaToken, authenticatorCode(secret));
     assert.equal(done.recoveryCodes?.length, 10);
     assert.deepEqual(await c.mfaStatus(), { totp: 'on', recoveryCodesLeft: 10, required: true });
@@ -228,7 +233,7 @@ describe('MFA: TOTP enrolment, the second step of a login, recovery codes, tenan
     const challenge = await challengeOf(c.register(name, PASSWORD));
     assert.equal(challenge.enrolled, false);
     assert.equal(c.session, undefined);
-    const { secret } = await c.beginMfaEnrolment(challenge.mfaToken);
+    const { secret } = await c.beginMfaEnrolment({ mfaToken: challenge.mfaToken });
     await c.completeMfa(challenge.mfaToken, authenticatorCode(secret));
     const listed = (await tenantAdmin.users()).users.find((x) => x.user?.id === c.user.id);
     assert.equal(listed?.mfa, true);
@@ -237,6 +242,65 @@ describe('MFA: TOTP enrolment, the second step of a login, recovery codes, tenan
     assert.equal(reset.mfa, false);
     const next = await challengeOf(new ImClient(platform.gatewayUrl(), tenant).login(name, PASSWORD));
     assert.equal(next.enrolled, false, 'the old secret is gone: enrol again');
+  });
+
+  it('enrolling needs the password again, and a login challenge cannot replace a factor that is on', async () => {
+    const { tenant } = await newTenant();
+    const u = await user(tenant);
+    assert.equal(
+      await outcome(u.client.beginMfaEnrolment({ password: 'not the password' })),
+      '401 invalid_credentials',
+      'a stolen access token alone cannot enrol',
+    );
+    assert.equal((await u.client.mfaStatus()).totp, 'off');
+    const { phone } = await enrol(u.client);
+    const c = u.fresh();
+    const challenge = await challengeOf(c.login(u.name, PASSWORD));
+    assert.equal(
+      await outcome(c.beginMfaEnrolment({ mfaToken: challenge.mfaToken })),
+      '409 conflict',
+      'someone with only the password cannot swap in their own authenticator',
+    );
+    assert.equal(
+      await outcome(c.completeMfa(challenge.mfaToken, await phone.code())),
+      'ok',
+      'the factor is unchanged',
+    );
+  });
+
+  it('two right codes sent together to one challenge start one session', async () => {
+    const { tenant } = await newTenant();
+    const u = await user(tenant);
+    const { phone, recoveryCodes } = await enrol(u.client);
+    const challenge = await challengeOf(u.fresh().login(u.name, PASSWORD));
+    const code = await phone.code();
+    const results = await Promise.all([
+      outcome(u.fresh().completeMfa(challenge.mfaToken, code)),
+      outcome(u.fresh().completeMfa(challenge.mfaToken, recoveryCodes[0]!)),
+    ]);
+    assert.equal(results.filter((r) => r === 'ok').length, 1, results.join(', '));
+  });
+
+  it('a user disabled between the password and the code gets no session; bots cannot be admins; admins cannot reset their own factor', async () => {
+    const { tenant, admin } = await newTenant();
+    const tenantAdmin = new TenantAdmin(admin);
+    const u = await user(tenant);
+    const { phone } = await enrol(u.client);
+    const c = u.fresh();
+    const challenge = await challengeOf(c.login(u.name, PASSWORD));
+    await tenantAdmin.updateUser(u.client.user.id, { disabled: true });
+    assert.equal(
+      await outcome(c.completeMfa(challenge.mfaToken, await phone.code())),
+      '403 account_disabled',
+    );
+    assert.equal(c.session, undefined);
+
+    const bot = await tenantAdmin.createBot(username('bot'));
+    assert.equal(
+      await outcome(tenantAdmin.updateUser(bot.bot.id!, { role: 'admin' })),
+      '400 invalid_argument',
+    );
+    assert.equal(await outcome(tenantAdmin.updateUser(admin.user.id, { resetMfa: true })), '403 forbidden');
   });
 
   it('refuses bad input and strangers with stable codes, changing nothing', async () => {
@@ -264,7 +328,7 @@ describe('MFA: TOTP enrolment, the second step of a login, recovery codes, tenan
     assert.equal(await post('/v1/users/me/mfa/totp', {}), '401 unauthenticated');
     assert.equal(
       await outcome(member.client.confirmMfaEnrolment('123456')),
-      '409 conflict',
+      '409 mfa_enrolment_required',
       'nothing pending',
     );
     assert.equal(
@@ -286,7 +350,7 @@ describe('MFA: TOTP enrolment, the second step of a login, recovery codes, tenan
   it('stores the secret sealed with the key-encryption key', async () => {
     const { tenant } = await newTenant();
     const u = await user(tenant);
-    const { secret } = await u.client.beginMfaEnrolment();
+    const { secret } = await u.client.beginMfaEnrolment({ password: PASSWORD });
     const infra = infraEnvFromProcess();
     const db = await connectCassandra({
       contactPoints: infra.CASSANDRA_CONTACT_POINTS!.split(','),

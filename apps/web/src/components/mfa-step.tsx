@@ -32,7 +32,7 @@ export function MfaStep({
   useEffect(() => {
     if (challenge.enrolled) return;
     client
-      .beginMfaEnrolment(challenge.mfaToken)
+      .beginMfaEnrolment({ mfaToken: challenge.mfaToken })
       .then(setEnrolment, (err: unknown) => setError(describe(err)));
   }, [client, challenge]);
 

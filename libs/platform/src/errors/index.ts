@@ -30,6 +30,7 @@ export const ERROR_CODES = {
   username_taken: { grpc: GrpcStatus.ALREADY_EXISTS, http: 409 },
   conflict: { grpc: GrpcStatus.ABORTED, http: 409 },
   limit_exceeded: { grpc: GrpcStatus.FAILED_PRECONDITION, http: 409 },
+  mfa_enrolment_required: { grpc: GrpcStatus.FAILED_PRECONDITION, http: 409 },
   rate_limited: { grpc: GrpcStatus.RESOURCE_EXHAUSTED, http: 429 },
   unavailable: { grpc: GrpcStatus.UNAVAILABLE, http: 503 },
   timeout: { grpc: GrpcStatus.DEADLINE_EXCEEDED, http: 504 },

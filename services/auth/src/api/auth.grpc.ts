@@ -68,8 +68,11 @@ export class AuthGrpcApi {
       },
       verifyApiKey: (req) => this.bots.verify(req.apiKey),
       completeMfa: (req) => this.auth.completeMfa(req),
-      beginTotpEnrolment: (req) =>
-        this.mfa.beginEnrolment(req.mfaToken ? { mfaToken: req.mfaToken } : { caller: caller(req.caller) }),
+      beginTotpEnrolment: async (req) => {
+        if (req.mfaToken) return this.mfa.beginEnrolment({ mfaToken: req.mfaToken });
+        await this.auth.confirmPassword(caller(req.caller), req.password);
+        return this.mfa.beginEnrolment({ caller: caller(req.caller) });
+      },
       confirmTotpEnrolment: async (req) => ({
         recoveryCodes: await this.mfa.confirmEnrolment(caller(req.caller), req.code),
       }),

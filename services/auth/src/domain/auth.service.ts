@@ -176,12 +176,36 @@ export class AuthService {
     code: string;
     client?: ClientInfo | undefined;
   }): Promise<AuthResult & { recoveryCodes: string[] }> {
+    // a user disabled between the password and the code: refused before any code is spent
+    if ((await this.users.get(await this.mfa.challengeUser(req.mfaToken)))?.disabledAt)
+      throw new AppError('account_disabled', 'this account was disabled by a tenant admin');
     const { userId, recoveryCodes } = await this.mfa.complete(req.mfaToken, req.code);
     const user = await this.users.get(userId);
     if (!user) throw new AppError('invalid_mfa_token', 'this login challenge is not valid; log in again');
     if (user.disabledAt)
       throw new AppError('account_disabled', 'this account was disabled by a tenant admin');
     return { ...(await this.openSession(user, req.client)), recoveryCodes };
+  }
+
+  /**
+   * The caller proves it is them again (before changing their second factor), throttled like a
+   * login from this session; a wrong password is invalid_credentials.
+   */
+  async confirmPassword(caller: Caller, password: string): Promise<void> {
+    const user = await this.users.get(caller.userId);
+    const tenant = user && (await this.tenants.findById(user.tenantId));
+    if (!user || !tenant || user.tenantId !== caller.tenantId || user.disabledAt)
+      throw new AppError('not_found', 'no such user');
+    const attempt = await this.throttle(`${tenant.name}:${user.username}`, `session:${caller.sessionId}`);
+    let ok: boolean;
+    try {
+      ok = password.length > 0 && (await this.hasher.verify(password, user.passwordHash));
+    } catch (err) {
+      await attempt.forget().catch(() => undefined);
+      throw err;
+    }
+    if (!ok) throw new AppError('invalid_credentials', 'the password is not right');
+    await attempt.forget();
   }
 
   private async openSession(user: UserRow, client: ClientInfo | undefined): Promise<AuthResult> {

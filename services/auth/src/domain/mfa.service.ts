@@ -23,8 +23,8 @@ import {
 /**
  * The second factor: TOTP enrolment, recovery codes, the challenge between a right password and a
  * session, and the tenant policy that requires it. Every code checked here counts against the
- * user's failure budget (MFA_MAX_FAILURES per LOGIN_FAILURE_WINDOW_SEC, across challenges), and a
- * challenge takes MFA_CHALLENGE_ATTEMPTS codes at most.
+ * user's failure budgets (MFA_MAX_FAILURES per LOGIN_FAILURE_WINDOW_SEC and MFA_MAX_FAILURES_PER_DAY,
+ * across challenges), and a challenge takes MFA_CHALLENGE_ATTEMPTS codes at most.
  */
 @Injectable()
 export class MfaService {
@@ -72,13 +72,18 @@ export class MfaService {
     };
   }
 
-  /** A new pending secret for the caller, or for the user of a live challenge (enrolling at login). */
+  /**
+   * A new pending secret for the caller (whose password was checked), or for the user of a live
+   * challenge (enrolling at login).
+   */
   async beginEnrolment(who: { caller: Caller } | { mfaToken: string }) {
     const user =
       'caller' in who
         ? await this.member(who.caller)
-        : await this.users.get((await this.liveChallenge(hashSecretToken(who.mfaToken))).userId);
+        : await this.users.get(await this.challengeUser(who.mfaToken));
     if (!user) throw new AppError('invalid_mfa_token', 'this login challenge is not valid');
+    if (user.disabledAt)
+      throw new AppError('account_disabled', 'this account was disabled by a tenant admin');
     if (user.kind === 'bot') throw new AppError('forbidden', 'bots use API keys, not a second factor');
     const secret = newTotpSecret();
     if (!(await this.mfa.putPending(user.userId, this.sealer.seal(secret))))
@@ -92,7 +97,7 @@ export class MfaService {
     await this.checked(user.userId, async () => {
       const totp = await this.mfa.getTotp(user.userId);
       if (!totp || totp.confirmedAt)
-        throw new AppError('conflict', 'no enrolment is pending: begin one first');
+        throw new AppError('mfa_enrolment_required', 'no enrolment is pending: begin one first');
       return this.confirm(user.userId, totp, code);
     });
     return this.replaceRecoveryCodes(user.userId);
@@ -104,12 +109,15 @@ export class MfaService {
    */
   async complete(mfaToken: string, code: string): Promise<{ userId: string; recoveryCodes: string[] }> {
     const hash = hashSecretToken(mfaToken);
+    // asked before an attempt is spent: a client that skipped enrolment loses nothing
+    if (!(await this.mfa.getTotp((await this.liveChallenge(hash)).userId)))
+      throw new AppError('mfa_enrolment_required', 'no second factor yet: begin enrolment first');
     const challenge = await this.takeAttempt(hash);
     let enrolled = false;
     await this.checked(challenge.userId, async () => {
       const totp = await this.mfa.getTotp(challenge.userId);
-      if (totp?.confirmedAt) return this.verify(challenge.userId, totp, code);
-      if (!totp) throw new AppError('conflict', 'no second factor yet: begin enrolment first');
+      if (!totp) throw new AppError('mfa_enrolment_required', 'no second factor yet: begin enrolment first');
+      if (totp.confirmedAt) return this.verify(challenge.userId, totp, code);
       return (enrolled = await this.confirm(challenge.userId, totp, code));
     });
     if (!(await this.challenges.use(hash)))
@@ -135,6 +143,11 @@ export class MfaService {
     const totp = await this.mfa.getTotp(user.userId);
     if (totp?.confirmedAt) await this.checked(user.userId, () => this.verify(user.userId, totp, code));
     await this.mfa.removeAll(user.userId);
+  }
+
+  /** The user a live challenge is for (no attempt spent). */
+  async challengeUser(mfaToken: string): Promise<string> {
+    return (await this.liveChallenge(hashSecretToken(mfaToken))).userId;
   }
 
   /** A tenant admin's reset (a lost phone): the user enrols again when policy asks. */
@@ -169,25 +182,35 @@ export class MfaService {
   }
 
   /**
-   * Runs one code check against the user's failure budget. The attempt is recorded before the
+   * Runs one code check against the user's failure budgets. The attempt is recorded before the
    * check and counted again after, so parallel guesses cannot all pass one count together; a right
    * code, or a check that failed for another reason, is forgotten.
    */
   private async checked(userId: string, check: () => Promise<boolean>): Promise<void> {
-    const max = this.config.MFA_MAX_FAILURES;
-    const windowSec = this.config.LOGIN_FAILURE_WINDOW_SEC;
-    const refuseIfSpent = (rows: Array<{ id: string; at: number }>, own?: string) => {
-      const others = rows.filter((r) => r.id !== own);
-      if (others.length < max) return;
-      const wait = Math.max(1_000, others[max - 1]!.at + windowSec * 1000 - Date.now());
-      throw new AppError('rate_limited', 'too many wrong codes; try again later', wait);
+    const c = this.config;
+    const budgets = [
+      { scope: 'mfa', max: c.MFA_MAX_FAILURES, windowSec: c.LOGIN_FAILURE_WINDOW_SEC },
+      { scope: 'mfa-day', max: c.MFA_MAX_FAILURES_PER_DAY, windowSec: 86_400 },
+    ] as const;
+    const refuseIfSpent = async (own: readonly string[] = []) => {
+      const rows = await Promise.all(budgets.map((b) => this.failures.recent(b.scope, userId, b.max + 1)));
+      const waits = budgets.map((b, i) => {
+        const others = rows[i]!.filter((r) => r.id !== own[i]);
+        return others.length < b.max ? 0 : others[b.max - 1]!.at + b.windowSec * 1000 - Date.now();
+      });
+      const wait = Math.max(...waits);
+      if (wait > 0)
+        throw new AppError('rate_limited', 'too many wrong codes; try again later', Math.max(1_000, wait));
     };
-    refuseIfSpent(await this.failures.recent('mfa', userId, max));
-    const id = await this.failures.record('mfa', userId, windowSec);
-    const forget = () => this.failures.forget('mfa', userId, id);
+    await refuseIfSpent();
+    const ids = await Promise.all(budgets.map((b) => this.failures.record(b.scope, userId, b.windowSec)));
+    const forget = () =>
+      Promise.all(budgets.map((b, i) => this.failures.forget(b.scope, userId, ids[i]!))).then(
+        () => undefined,
+      );
     let ok: boolean;
     try {
-      refuseIfSpent(await this.failures.recent('mfa', userId, max + 1), id);
+      await refuseIfSpent(ids);
       ok = await check();
     } catch (err) {
       await forget().catch(() => undefined);

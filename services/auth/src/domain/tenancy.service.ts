@@ -110,8 +110,17 @@ export class TenancyService {
     const user = await this.users.get(userId);
     if (!user || user.tenantId !== admin.tenantId || user.removedAt)
       throw new AppError('not_found', 'no such user');
-    if (userId === admin.userId && (change.remove || change.disabled || change.role === 'member'))
-      throw new AppError('forbidden', 'admins cannot disable, remove or demote themselves');
+    if (
+      userId === admin.userId &&
+      (change.remove || change.disabled || change.role === 'member' || change.resetMfa)
+    )
+      throw new AppError(
+        'forbidden',
+        'admins cannot disable, remove, demote themselves or reset their own second factor',
+      );
+    // an API key speaks for a bot: as an admin it would be an admin credential without a second factor
+    if (change.role === 'admin' && user.kind === 'bot')
+      throw new AppError('invalid_argument', 'bots cannot be tenant admins');
     if (change.role !== undefined && change.role !== 'admin' && change.role !== 'member')
       throw new AppError('invalid_argument', 'role: member or admin');
     if (change.role) await this.users.setRole(userId, change.role as 'admin' | 'member');

@@ -3,7 +3,7 @@ import { cql, type CassandraClient } from '@im/platform/cassandra';
 import { CASSANDRA } from '@im/platform/nest';
 
 /** A client IP; an account (tenant:username); an account from one client IP; a user's second-factor codes. */
-export type FailureScope = 'account' | 'ip' | 'account-ip' | 'mfa';
+export type FailureScope = 'account' | 'ip' | 'account-ip' | 'mfa' | 'mfa-day';
 
 @Injectable()
 export class LoginFailuresTable {

@@ -30,7 +30,8 @@ export class MfaChallengesTable {
         [tokenHash],
       )
     ).first();
-    return row
+    // cells of later updates can outlive the row's first write: a row without them is gone
+    return row?.get('user_id') && row.get('expires_at')
       ? {
           userId: row.get('user_id'),
           expiresAt: row.get('expires_at'),

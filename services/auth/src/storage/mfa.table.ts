@@ -22,7 +22,8 @@ export class MfaTable {
         userId,
       ])
     ).first();
-    if (!row) return undefined;
+    // a conditional write racing a removal can leave a row without its secret: that is no secret
+    if (!row?.get('secret')) return undefined;
     return {
       secret: row.get('secret'),
       confirmedAt: row.get('confirmed_at') ?? undefined,
@@ -70,7 +71,8 @@ export class MfaTable {
 
   async removeAll(userId: string): Promise<void> {
     await this.db.execute('DELETE FROM mfa_recovery_codes WHERE user_id = ?', [userId]);
-    await this.db.execute('DELETE FROM mfa_totp WHERE user_id = ?', [userId]);
+    // conditional like the writes it races (their timestamps are the coordinator's, not ours)
+    await this.db.execute('DELETE FROM mfa_totp WHERE user_id = ? IF EXISTS', [userId]);
   }
 
   /** Every earlier code stops working; these hashes become the user's codes. */

@@ -1,4 +1,9 @@
-import { beginMfaEnrolmentBody, completeMfaBody, mfaCodeBody } from './request-schemas.js';
+import {
+  beginMfaEnrolmentBody,
+  beginOwnMfaEnrolmentBody,
+  completeMfaBody,
+  mfaCodeBody,
+} from './request-schemas.js';
 import { authBody, caller, route, type Route, type RouteDeps } from './routes.js';
 
 const enrolment = {
@@ -58,7 +63,7 @@ export function mfaRoutes(d: RouteDeps): Route[] {
       responses: { 201: enrolment, 401: 'Error' },
       handler: async ({ body }) => ({
         status: 201,
-        body: await auth().beginTotpEnrolment({ caller: undefined, mfaToken: body.mfaToken }),
+        body: await auth().beginTotpEnrolment({ caller: undefined, password: '', mfaToken: body.mfaToken }),
       }),
     }),
     route({
@@ -86,13 +91,19 @@ export function mfaRoutes(d: RouteDeps): Route[] {
     route({
       method: 'POST',
       path: '/v1/users/me/mfa/totp',
-      summary: 'Begin TOTP enrolment: a new secret, pending until confirmed with a first code',
+      summary:
+        'Begin TOTP enrolment (with the password): a new secret, pending until confirmed with a first code',
       tag: 'users',
       auth: true,
-      responses: { 201: enrolment, 409: 'Error' },
-      handler: async ({ principal }) => ({
+      body: beginOwnMfaEnrolmentBody,
+      responses: { 201: enrolment, 401: 'Error', 409: 'Error', 429: 'Error' },
+      handler: async ({ principal, body }) => ({
         status: 201,
-        body: await auth().beginTotpEnrolment({ caller: caller(principal), mfaToken: '' }),
+        body: await auth().beginTotpEnrolment({
+          caller: caller(principal),
+          password: body.password,
+          mfaToken: '',
+        }),
       }),
     }),
     route({

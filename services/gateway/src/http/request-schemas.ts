@@ -268,6 +268,9 @@ const mfaToken = z.string().min(1).max(128).describe('from the mfa_required answ
 const mfaCode = z.string().min(1).max(64).describe('six digits of the authenticator app, or a recovery code');
 export const completeMfaBody = z.object({ mfaToken, code: mfaCode });
 export const beginMfaEnrolmentBody = z.object({ mfaToken });
+export const beginOwnMfaEnrolmentBody = z.object({
+  password: z.string().min(1).max(1024).describe('the caller’s password: a stolen token alone cannot enrol'),
+});
 export const mfaCodeBody = z.object({ code: mfaCode });
 
 export const tenantUsersQuery = z.object({

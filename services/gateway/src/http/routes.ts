@@ -81,12 +81,20 @@ export const authBody = (res: Pick<AuthResponse, 'user' | 'tokens'>) => ({
   expiresIn: res.tokens!.expiresIn,
 });
 
-/** The password was right; the client completes the login with a second factor (POST /v1/auth/mfa). */
-const mfaChallengeBody = (mfa: NonNullable<AuthResponse['mfa']>) => ({
-  mfaToken: mfa.token,
-  expiresIn: mfa.expiresIn,
-  enrolled: mfa.enrolled,
-});
+/**
+ * The password was right; the client completes the login with a second factor (POST /v1/auth/mfa).
+ * An error, so a client that does not know MFA fails loudly instead of reading a 2xx without tokens.
+ */
+function mfaRequired(mfa: NonNullable<AuthResponse['mfa']>, user?: AuthResponse['user']): Reply {
+  const message = mfa.enrolled
+    ? 'a second factor is needed: POST /v1/auth/mfa'
+    : 'the tenant requires a second factor: enrol with POST /v1/auth/mfa/totp, then POST /v1/auth/mfa';
+  const challenge = { mfaToken: mfa.token, expiresIn: mfa.expiresIn, enrolled: mfa.enrolled };
+  return {
+    status: 401,
+    body: { error: { code: 'mfa_required', message, mfa: challenge, ...(user ? { user } : {}) } },
+  };
+}
 
 export function route<
   B extends z.ZodType | undefined,
@@ -131,10 +139,7 @@ export function buildRoutes(d: RouteDeps): Route[] {
           invite: body.invite ?? '',
         });
         // the tenant requires MFA: the account exists, the first session waits for enrolment
-        return {
-          status: 201,
-          body: res.mfa ? { user: res.user, mfa: mfaChallengeBody(res.mfa) } : authBody(res),
-        };
+        return res.mfa ? mfaRequired(res.mfa, res.user) : { status: 201, body: authBody(res) };
       },
     }),
     route({
@@ -153,14 +158,7 @@ export function buildRoutes(d: RouteDeps): Route[] {
           password: body.password,
           client: d.clientInfo(request),
         });
-        if (!res.mfa) return { status: 200, body: authBody(res) };
-        const message = res.mfa.enrolled
-          ? 'a second factor is needed: POST /v1/auth/mfa'
-          : 'the tenant requires a second factor: enrol with POST /v1/auth/mfa/totp, then POST /v1/auth/mfa';
-        return {
-          status: 401,
-          body: { error: { code: 'mfa_required', message, mfa: mfaChallengeBody(res.mfa) } },
-        };
+        return res.mfa ? mfaRequired(res.mfa) : { status: 200, body: authBody(res) };
       },
     }),
     route({

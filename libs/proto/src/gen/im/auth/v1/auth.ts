@@ -46,9 +46,12 @@ export interface CompleteMfaResponse {
 }
 
 export interface BeginTotpEnrolmentRequest {
-  caller:
-    | Caller
-    | undefined;
+  /**
+   * The caller, who proves it is them with their password (a stolen access token alone cannot
+   * put an attacker's authenticator on the account). Errors: UNAUTHENTICATED "invalid_credentials".
+   */
+  caller: Caller | undefined;
+  password: string;
   /** Or: an enrolment challenge of a login. */
   mfaToken: string;
 }
@@ -579,13 +582,16 @@ export const CompleteMfaResponse: MessageFns<CompleteMfaResponse> = {
 };
 
 function createBaseBeginTotpEnrolmentRequest(): BeginTotpEnrolmentRequest {
-  return { caller: undefined, mfaToken: "" };
+  return { caller: undefined, password: "", mfaToken: "" };
 }
 
 export const BeginTotpEnrolmentRequest: MessageFns<BeginTotpEnrolmentRequest> = {
   encode(message: BeginTotpEnrolmentRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.caller !== undefined) {
       Caller.encode(message.caller, writer.uint32(10).fork()).join();
+    }
+    if (message.password !== "") {
+      writer.uint32(26).string(message.password);
     }
     if (message.mfaToken !== "") {
       writer.uint32(18).string(message.mfaToken);
@@ -612,6 +618,14 @@ export const BeginTotpEnrolmentRequest: MessageFns<BeginTotpEnrolmentRequest> = 
             }
 
             message.caller = Caller.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.password = reader.string();
             continue;
           }
           case 2: {
@@ -3837,7 +3851,9 @@ export const AuthServiceService = {
    * The second factor of a login or registration that answered an MfaChallenge: a TOTP code (of
    * the pending secret when the challenge is an enrolment) or a recovery code. Errors:
    * UNAUTHENTICATED "invalid_mfa_token" (unknown, expired, used or out of attempts),
-   * "invalid_mfa_code"; RESOURCE_EXHAUSTED "rate_limited".
+   * "invalid_mfa_code"; FAILED_PRECONDITION "mfa_enrolment_required" (no secret begun yet);
+   * PERMISSION_DENIED "account_disabled"; RESOURCE_EXHAUSTED "rate_limited"; ABORTED "conflict"
+   * (codes for one challenge arrived together: try again).
    */
   completeMfa: {
     path: "/im.auth.v1.AuthService/CompleteMfa" as const,
@@ -3850,7 +3866,8 @@ export const AuthServiceService = {
   },
   /**
    * A new pending TOTP secret: for the caller, or for the user of an enrolment challenge (tenant
-   * policy requires MFA and they have none). Errors: ABORTED "conflict" (MFA is already on).
+   * policy requires MFA and they have none). Errors: ABORTED "conflict" (MFA is already on),
+   * PERMISSION_DENIED "account_disabled".
    */
   beginTotpEnrolment: {
     path: "/im.auth.v1.AuthService/BeginTotpEnrolment" as const,
@@ -3960,12 +3977,15 @@ export interface AuthServiceServer extends UntypedServiceImplementation {
    * The second factor of a login or registration that answered an MfaChallenge: a TOTP code (of
    * the pending secret when the challenge is an enrolment) or a recovery code. Errors:
    * UNAUTHENTICATED "invalid_mfa_token" (unknown, expired, used or out of attempts),
-   * "invalid_mfa_code"; RESOURCE_EXHAUSTED "rate_limited".
+   * "invalid_mfa_code"; FAILED_PRECONDITION "mfa_enrolment_required" (no secret begun yet);
+   * PERMISSION_DENIED "account_disabled"; RESOURCE_EXHAUSTED "rate_limited"; ABORTED "conflict"
+   * (codes for one challenge arrived together: try again).
    */
   completeMfa: handleUnaryCall<CompleteMfaRequest, CompleteMfaResponse>;
   /**
    * A new pending TOTP secret: for the caller, or for the user of an enrolment challenge (tenant
-   * policy requires MFA and they have none). Errors: ABORTED "conflict" (MFA is already on).
+   * policy requires MFA and they have none). Errors: ABORTED "conflict" (MFA is already on),
+   * PERMISSION_DENIED "account_disabled".
    */
   beginTotpEnrolment: handleUnaryCall<BeginTotpEnrolmentRequest, BeginTotpEnrolmentResponse>;
   /** A first code of the caller's pending secret turns MFA on; answers new recovery codes. */
@@ -4279,7 +4299,9 @@ export interface AuthServiceClient extends Client {
    * The second factor of a login or registration that answered an MfaChallenge: a TOTP code (of
    * the pending secret when the challenge is an enrolment) or a recovery code. Errors:
    * UNAUTHENTICATED "invalid_mfa_token" (unknown, expired, used or out of attempts),
-   * "invalid_mfa_code"; RESOURCE_EXHAUSTED "rate_limited".
+   * "invalid_mfa_code"; FAILED_PRECONDITION "mfa_enrolment_required" (no secret begun yet);
+   * PERMISSION_DENIED "account_disabled"; RESOURCE_EXHAUSTED "rate_limited"; ABORTED "conflict"
+   * (codes for one challenge arrived together: try again).
    */
   completeMfa(
     request: CompleteMfaRequest,
@@ -4298,7 +4320,8 @@ export interface AuthServiceClient extends Client {
   ): ClientUnaryCall;
   /**
    * A new pending TOTP secret: for the caller, or for the user of an enrolment challenge (tenant
-   * policy requires MFA and they have none). Errors: ABORTED "conflict" (MFA is already on).
+   * policy requires MFA and they have none). Errors: ABORTED "conflict" (MFA is already on),
+   * PERMISSION_DENIED "account_disabled".
    */
   beginTotpEnrolment(
     request: BeginTotpEnrolmentRequest,
