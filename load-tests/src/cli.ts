@@ -2,6 +2,7 @@
 // Load generator for a running platform. Examples:
 //   node load-tests/dist/src/cli.js direct --rate 1000 --duration 60
 //   node load-tests/dist/src/cli.js group --members 100 --senders 10 --rate 50 --duration 60
+//   node load-tests/dist/src/cli.js channel --members 10000 --connected 2000 --rate 5 --duration 30
 //   node load-tests/dist/src/cli.js idle --sockets 10000 --users 1000 --hold 30
 //   node load-tests/dist/src/cli.js ramp --rates 1000,2000,4000,6000,8000,10000 --step 20 --sustain 300
 //   node load-tests/dist/src/cli.js presence --users 2000 --watches 20 --churn 20 --down 10 --duration 60
@@ -28,7 +29,7 @@ import { runPushes } from './scenarios/pushes.js';
 import { runReactionStorm } from './scenarios/reaction-storm.js';
 import { runSearchLoad, seedSearch } from './scenarios/search.js';
 import { runUploads } from './scenarios/uploads.js';
-import { directPairs, group, idleSockets, type Env } from './scenarios/setup.js';
+import { channel, directPairs, group, idleSockets, type Env } from './scenarios/setup.js';
 import { runTraffic, type TrafficResult } from './traffic.js';
 
 const args = process.argv.slice(2);
@@ -119,6 +120,30 @@ async function main(): Promise<Record<string, unknown>> {
       });
       s.sockets.forEach((x) => x.close());
       return { members: opt('members', 100), senders: opt('senders', 10), result: r };
+    }
+    case 'channel': {
+      // a large channel: compare LIVE_CONVERSATION_FANOUT_MIN_MEMBERS=0 (a publish per member) with
+      // the default (one publish per message, gateways filter) by restarting the platform between runs
+      const s = await channel(env, opt('members', 10_000), opt('connected', 2_000));
+      const processes = platformPids();
+      const cpu = new CpuMeter([...processes.keys()]);
+      cpu.start();
+      const r = await runTraffic({
+        runId: env.runId,
+        members: s.members,
+        lanes: s.lanes,
+        ratePerSec: opt('rate', 5),
+        durationSec: opt('duration', 30),
+        textBytes: opt('bytes', 64),
+      });
+      const cpuPerMessage = cpu.stop(r.acked, (p) => processes.get(p) ?? String(p));
+      s.sockets.forEach((x) => x.close());
+      return {
+        members: opt('members', 10_000),
+        connected: opt('connected', 2_000),
+        result: r,
+        cpuMsPerMessage: cpuPerMessage,
+      };
     }
     case 'ramp': {
       const s = await directPairs(env, opt('pairs', 500));

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadGrpcIdentity, type GrpcIdentity } from '@im/platform/grpc';
 import { repoRoot } from './paths.js';
@@ -18,6 +19,9 @@ export function testCertificates(ca = 'ca'): string {
     dir = join(process.env.IM_RUN_DIR ?? join(repoRoot(), '.run'), 'test-tls', `${process.pid}-${ca}`);
     execFileSync('bash', [join(repoRoot(), 'deploy/local/grpc-certs.sh'), dir, ...IDENTITIES]);
     made.set(ca, dir);
+    const created = dir;
+    // a CA key per test process: gone with it (its platforms are stopped by then)
+    process.once('exit', () => rmSync(created, { recursive: true, force: true }));
   }
   return dir;
 }

@@ -55,6 +55,29 @@ export async function group(env: Env, size: number, senders: number) {
   return { members, lanes, sockets: participants.map((p) => p.socket) };
 }
 
+/**
+ * One channel of `size` members (made with the largest batches the API takes) of whom the first
+ * `connected` are online; the owner posts. Only the connected ones count as recipients.
+ */
+export async function channel(env: Env, size: number, connected: number) {
+  env.log(`registering ${size} users`);
+  const users = await registerUsers(env.gatewayUrl, size, env.runId);
+  const [owner, ...rest] = users;
+  const batch = (from: number) => rest.slice(from, from + 999).map((u) => u.user.id);
+  const conv = await owner!.createConversation('channel', batch(0), 'load channel');
+  for (let from = 999; from < rest.length; from += 999) await owner!.addMembers(conv.id, batch(from));
+  env.log(`connecting ${connected} of the ${size} members`);
+  const participants = await pool(users.slice(0, connected), 32, async (u) => ({
+    userId: u.user.id,
+    socket: await LeanSocket.connect(wsUrl(env.gatewayUrl), u.session!.accessToken),
+  }));
+  return {
+    members: new Map([[conv.id, participants]]),
+    lanes: [{ sender: participants[0]!, conversationId: conv.id }],
+    sockets: participants.map((p) => p.socket),
+  };
+}
+
 /** `sockets` authenticated sockets spread over `users` users (several devices each). */
 export async function idleSockets(env: Env, sockets: number, users: number) {
   env.log(`registering ${users} users`);

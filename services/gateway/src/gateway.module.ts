@@ -13,6 +13,7 @@ import { SendLimiter } from './domain/send-limiter.js';
 import { PublicServer } from './http/public-server.js';
 import { ConnectionRegistry } from './live/connection-registry.js';
 import { LiveRouter } from './live/live-router.js';
+import { ConversationMembers } from './live/conversation-members.js';
 import { PresenceReporter } from './presence/presence-reporter.js';
 import { PresenceRouter } from './presence/presence-router.js';
 import { FrameRouter } from './ws/frame-router.js';
@@ -46,6 +47,7 @@ export class GatewayModule {
         SendLimiter,
         Messaging,
         ConnectionRegistry,
+        ConversationMembers,
         LiveRouter,
         PresenceRouter,
         PresenceReporter,

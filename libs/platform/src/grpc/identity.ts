@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ChannelCredentials, ServerCredentials } from '@grpc/grpc-js';
+import { ChannelCredentials, experimental, ServerCredentials } from '@grpc/grpc-js';
 
 /**
  * Who a process is on the internal gRPC plane: the CA every peer must chain to, and this
@@ -13,14 +13,37 @@ export interface GrpcIdentity {
   readonly ca: Buffer;
   readonly cert: Buffer;
   readonly key: Buffer;
+  /**
+   * Where the files came from: they are read again every minute, so a renewed certificate (a
+   * cert-manager Secret updates in place) is used for new connections without a restart.
+   */
+  readonly dir?: string;
 }
+
+const REREAD_MS = 60_000;
+const providers = new WeakMap<GrpcIdentity, experimental.CertificateProvider>();
 
 export function loadGrpcIdentity(dir: string): GrpcIdentity {
   const read = (file: string) => readFileSync(join(dir, file));
   const cert = read('tls.crt');
   const name = /(?:^|\n)CN=([^\n]+)/.exec(new X509Certificate(cert).subject)?.[1];
   if (!name) throw new Error(`${join(dir, 'tls.crt')} has no CN (it names the service)`);
-  return { name, ca: read('ca.crt'), cert, key: read('tls.key') };
+  return { name, ca: read('ca.crt'), cert, key: read('tls.key'), dir };
+}
+
+/** The identity's files, watched (one provider per identity). */
+function provider(identity: GrpcIdentity & { dir: string }): experimental.CertificateProvider {
+  let p = providers.get(identity);
+  if (!p) {
+    p = new experimental.FileWatcherCertificateProvider({
+      caCertificateFile: join(identity.dir, 'ca.crt'),
+      certificateFile: join(identity.dir, 'tls.crt'),
+      privateKeyFile: join(identity.dir, 'tls.key'),
+      refreshIntervalMs: REREAD_MS,
+    });
+    providers.set(identity, p);
+  }
+  return p;
 }
 
 let processIdentity: GrpcIdentity | undefined;
@@ -36,9 +59,12 @@ export function grpcIdentity(): GrpcIdentity | undefined {
 
 /** mTLS with the identity's certificate, or plaintext without one. */
 export function channelCredentials(identity = processIdentity): ChannelCredentials {
-  return identity
-    ? ChannelCredentials.createSsl(identity.ca, identity.key, identity.cert)
-    : ChannelCredentials.createInsecure();
+  if (!identity) return ChannelCredentials.createInsecure();
+  if (identity.dir) {
+    const files = provider(identity as GrpcIdentity & { dir: string });
+    return experimental.createCertificateProviderChannelCredentials(files, files);
+  }
+  return ChannelCredentials.createSsl(identity.ca, identity.key, identity.cert);
 }
 
 /** Requires every caller to present a certificate of the identity's CA. */
@@ -62,8 +88,8 @@ export function channelOptions(service: string, identity = processIdentity): Rec
 
 /**
  * Which services may call which: caller → the services it calls. The chart's `im.grpcWiring`
- * (NetworkPolicies, *_GRPC_ADDR) must say the same; tools/helm-netpol-check.mjs compares them.
- * "operator" is the im-admin CLI of platform operators.
+ * (NetworkPolicies, *_GRPC_ADDR) must say the same; tools/helm-grpc-tls-check.mjs compares them.
+ * "operator" is the im-admin CLI of platform operators, limited to GRPC_METHODS_OF.operator.
  */
 export const GRPC_WIRING: Readonly<Record<string, readonly string[]>> = {
   gateway: ['auth', 'message', 'presence', 'media', 'notification'],
@@ -73,6 +99,15 @@ export const GRPC_WIRING: Readonly<Record<string, readonly string[]>> = {
   media: ['message'],
   notification: ['presence', 'message', 'auth'],
   operator: ['auth'],
+};
+
+/**
+ * Callers that may use only some methods (the names of the generated service definition): an
+ * operator's certificate leaves the cluster, so it can make tenants and invites and rotate keys,
+ * not act as the gateway (a forged Caller on any auth method).
+ */
+export const GRPC_METHODS_OF: Readonly<Record<string, readonly string[]>> = {
+  operator: ['createTenant', 'createInvite', 'rotateSigningKey'],
 };
 
 /** The identities allowed to call `service`. */

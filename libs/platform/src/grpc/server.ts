@@ -9,7 +9,7 @@ import {
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import { AppError, asAppError, toGrpcError } from '../errors/index.js';
-import { grpcIdentity, serverCredentials, type GrpcIdentity } from './identity.js';
+import { GRPC_METHODS_OF, grpcIdentity, serverCredentials, type GrpcIdentity } from './identity.js';
 
 /** A unary handler: thin, async, throws AppError for expected failures. */
 export type UnaryHandler<Req, Res> = (request: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res>;
@@ -63,6 +63,8 @@ export class GrpcServer {
   private boundPort = 0;
 
   constructor(private readonly options: GrpcServerOptions) {
+    if (this.identity && !options.allowedCallers)
+      throw new Error('a gRPC server with mTLS needs its allowed callers (none would admit anyone)');
     const statuses: Record<string, 'NOT_SERVING'> = { '': 'NOT_SERVING' };
     for (const svc of options.services) statuses[svc.name] = 'NOT_SERVING';
     this.health = new HealthImplementation(statuses);
@@ -125,7 +127,8 @@ export class GrpcServer {
       ) => {
         const cn = allowed && call.getAuthContext().sslPeerCertificate?.subject?.CN;
         const caller = typeof cn === 'string' ? cn : undefined;
-        if (allowed && !(caller && allowed.has(caller))) {
+        const methods = caller ? GRPC_METHODS_OF[caller] : undefined;
+        if (allowed && !(caller && allowed.has(caller) && (!methods || methods.includes(method)))) {
           log.warn({ caller, method: def.path }, 'gRPC call from a service not wired to call this one');
           callback(
             toGrpcError(new AppError('forbidden', 'this caller may not call this service')) as never,

@@ -34,6 +34,12 @@ export interface Registry {
   readonly subjects: {
     /** Live events for one user; gateways subscribe for their connected users only. */
     liveUser(userId: string): string;
+    /**
+     * Live events for every member of a large conversation, published once; every gateway takes
+     * them (liveConversations) and writes them to its connected members (ADR 0007).
+     */
+    liveConversation(tenantId: string, conversationId: string): string;
+    readonly liveConversations: string;
     /** Replies from the sequencer to the replica that accepted a command. */
     commandReplies(instanceId: string): string;
     readonly sessionRevoked: string;
@@ -82,6 +88,9 @@ export function createRegistry(prefix = ''): Registry {
     },
     subjects: {
       liveUser: (userId) => dotted(`im.live.user.${userId}`),
+      liveConversation: (tenantId, conversationId) =>
+        dotted(`im.live.conversation.${tenantId}.${conversationId}`),
+      liveConversations: dotted('im.live.conversation.*.*'),
       commandReplies: (instanceId) =>
         dotted(`im.message.replies.${instanceId.replace(/[^A-Za-z0-9_-]/g, '_')}`),
       sessionRevoked: dotted('im.auth.session.revoked'),

@@ -8,6 +8,8 @@ describe('registry', () => {
     assert.equal(r.topics.conversationCommands, 'im.messages.v1');
     assert.equal(r.topics.conversationEvents, 'im.events.v1');
     assert.equal(r.subjects.liveUser('u1'), 'im.live.user.u1');
+    assert.equal(r.subjects.liveConversation('t1', 'c1'), 'im.live.conversation.t1.c1');
+    assert.equal(r.subjects.liveConversations, 'im.live.conversation.*.*');
     assert.equal(r.buckets.presence, 'im_presence');
     assert.equal(r.keyspace('message'), 'im_message');
   });

@@ -55,8 +55,10 @@ export async function runService<S extends EnvSchema>(
   const config = loadConfigOrExit(options.name, options.schema) as z.output<S> & BaseConfig;
   const logger = createLogger(options.name, config.LOG_LEVEL);
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled promise rejection'));
-  // a migration job serves and calls nothing
-  if (!config.MIGRATE_ONLY) useInternalIdentity(options.name, config, logger);
+  // a migration job serves and calls nothing; neither do processes without gRPC
+  const onInternalPlane =
+    options.grpc !== undefined || Object.keys(config).some((k) => k.endsWith('_GRPC_ADDR'));
+  if (onInternalPlane && !config.MIGRATE_ONLY) useInternalIdentity(options.name, config, logger);
 
   let app: INestApplicationContext | undefined;
   const servers: EdgeServer[] = [];

@@ -57,6 +57,7 @@ const tlsDir =
   (existsSync(CHART_OPERATOR_TLS) ? CHART_OPERATOR_TLS : undefined) ??
   process.env.GRPC_TLS_DIR;
 if (tlsDir) useGrpcIdentity(loadGrpcIdentity(tlsDir));
+else process.stderr.write('im-admin: no IM_ADMIN_TLS_DIR or GRPC_TLS_DIR: calling auth without TLS\n');
 const auth = createGrpcClient(AuthServiceService, {
   name: 'auth',
   address: process.env.AUTH_GRPC_ADDR ?? '127.0.0.1:50051',

@@ -43,6 +43,7 @@ export class Downstream implements OnApplicationShutdown {
         'markRead',
         'addMembers',
         'removeMember',
+        'listMembers',
       ],
     });
     this.presence = createGrpcClient(PresenceServiceService, {

@@ -62,6 +62,10 @@ export class ConnectionRegistry {
     return this.bySession.get(sessionId);
   }
 
+  users(): Iterable<string> {
+    return this.byUser.keys();
+  }
+
   *all(): Iterable<Connection> {
     for (const set of this.byUser.values()) yield* set;
   }

@@ -7,15 +7,21 @@ import { meter } from '@im/platform/telemetry';
 import { LiveEvent } from '@im/proto/events/v1';
 import { liveEventToFrame } from './server-frames.js';
 import { ConnectionRegistry } from './connection-registry.js';
+import { ConversationMembers } from './conversation-members.js';
 
 /**
  * Interest-based routing: this gateway subscribes to im.live.user.<id> only while the user has a
  * socket here, so a publish costs O(online members), not O(gateways). Each event is decoded and
- * serialized once, then written to every socket of the user.
+ * serialized once, then written to every socket of the user. Events of large conversations come
+ * once per conversation (im.live.conversation.*.*) to every gateway, which writes them to its
+ * connected members, in the order they came.
  */
 @Injectable()
 export class LiveRouter implements OnApplicationShutdown {
   private readonly subs = new Map<string, Subscription>();
+  private conversationSub: Subscription | undefined;
+  /** Per large conversation: the delivery in progress, so events keep their order. */
+  private readonly conversationQueues = new Map<string, Promise<void>>();
   private readonly delivered = meter().createCounter('im_gateway_live_frames_total', {
     description: 'live event frames written to sockets',
   });
@@ -25,16 +31,56 @@ export class LiveRouter implements OnApplicationShutdown {
     @Inject(REGISTRY) private readonly names: Registry,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly connections: ConnectionRegistry,
+    private readonly members: ConversationMembers,
   ) {
     connections.onUserPresence({
       userOnline: (userId) => this.subscribe(userId),
       userOffline: (userId) => this.unsubscribe(userId),
+    });
+    this.conversationSub = nats.subscribe(names.subjects.liveConversations, {
+      callback: (err, msg) => {
+        if (err) return this.logger.warn({ err }, 'live conversation subscription error');
+        const [conversationId, tenantId] = msg.subject.split('.').reverse();
+        this.enqueue(tenantId!, conversationId!, msg.data);
+      },
     });
   }
 
   onApplicationShutdown(): void {
     for (const sub of this.subs.values()) sub.unsubscribe();
     this.subs.clear();
+    this.conversationSub?.unsubscribe();
+  }
+
+  private enqueue(tenantId: string, conversationId: string, data: Uint8Array): void {
+    const previous = this.conversationQueues.get(conversationId) ?? Promise.resolve();
+    const next = previous
+      .then(() => this.deliverToMembers(tenantId, conversationId, data))
+      .catch((err: unknown) =>
+        // dropped like any at-most-once event: the members heal with sync
+        this.logger.warn({ err: String(err), conversationId }, 'large-conversation event not delivered'),
+      );
+    this.conversationQueues.set(conversationId, next);
+    void next.then(() => {
+      if (this.conversationQueues.get(conversationId) === next)
+        this.conversationQueues.delete(conversationId);
+    });
+  }
+
+  private async deliverToMembers(tenantId: string, conversationId: string, data: Uint8Array): Promise<void> {
+    if (this.connections.userCount === 0) return;
+    const members = await this.members.of(tenantId, conversationId);
+    const json = this.frameOf(data, conversationId);
+    if (!json) return;
+    let n = 0;
+    const write = (userId: string) => {
+      for (const conn of this.connections.ofUser(userId) ?? []) if (conn.send(json)) n++;
+    };
+    // whichever is smaller: this gateway's users, or the conversation's members
+    if (this.connections.userCount < members.size) {
+      for (const userId of this.connections.users()) if (members.has(userId)) write(userId);
+    } else for (const userId of members) write(userId);
+    this.delivered.add(n);
   }
 
   private subscribe(userId: string): void {
@@ -56,17 +102,19 @@ export class LiveRouter implements OnApplicationShutdown {
     this.subs.delete(userId);
   }
 
+  private frameOf(data: Uint8Array, about: string): string | undefined {
+    try {
+      return liveEventToFrame(LiveEvent.decode(data));
+    } catch (err) {
+      this.logger.warn({ err, about }, 'undecodable live event dropped');
+      return undefined;
+    }
+  }
+
   private deliver(userId: string, data: Uint8Array): void {
     const conns = this.connections.ofUser(userId);
     if (!conns) return;
-    let event: LiveEvent;
-    try {
-      event = LiveEvent.decode(data);
-    } catch (err) {
-      this.logger.warn({ err, userId }, 'undecodable live event dropped');
-      return;
-    }
-    const json = liveEventToFrame(event);
+    const json = this.frameOf(data, userId);
     if (!json) return;
     let n = 0;
     for (const conn of conns) if (conn.send(json)) n++;

@@ -1,20 +1,42 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { traceHeaders, type NatsConnection } from '@im/platform/nats';
-import { NATS, REGISTRY } from '@im/platform/nest';
+import { CONFIG, NATS, REGISTRY } from '@im/platform/nest';
 import type { Registry } from '@im/platform/registry';
 import { LiveEvent } from '@im/proto/events/v1';
+import type { MessageConfig } from '../config.js';
 
 /**
  * Live events to users over core NATS (im.live.user.<id>): at most once per publish, which is
  * fine because clients detect gaps in seq and heal with sync. The event is encoded once and the
- * same bytes go to every recipient's subject.
+ * same bytes go to every recipient's subject. An event for every member of a large conversation
+ * is published once on its conversation subject instead (ADR 0007).
  */
 @Injectable()
 export class LivePublisher {
   constructor(
     @Inject(NATS) private readonly nats: NatsConnection,
     @Inject(REGISTRY) private readonly registry: Registry,
+    @Inject(CONFIG) private readonly config: MessageConfig,
   ) {}
+
+  /**
+   * An event for all of a conversation's members: per member below
+   * LIVE_CONVERSATION_FANOUT_MIN_MEMBERS, else one publish that every gateway filters.
+   */
+  publishToMembers(
+    conversation: { conversationId: string; tenantId: string },
+    memberIds: readonly string[],
+    event: LiveEvent,
+  ): void {
+    const min = this.config.LIVE_CONVERSATION_FANOUT_MIN_MEMBERS;
+    if (min === 0 || memberIds.length < min) return this.publish(memberIds, event);
+    const headers = traceHeaders();
+    this.nats.publish(
+      this.registry.subjects.liveConversation(conversation.tenantId, conversation.conversationId),
+      LiveEvent.encode(event).finish(),
+      headers ? { headers } : undefined,
+    );
+  }
 
   publish(userIds: Iterable<string>, event: LiveEvent): void {
     this.publishEach(

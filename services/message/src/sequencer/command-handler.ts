@@ -61,6 +61,8 @@ export interface ConversationBatch {
 export interface Outbox {
   reply(command: ConversationCommand, result: CommandResult['result']): void;
   live(userIds: Iterable<string>, event: LiveEvent): void;
+  /** A live event for every member of the conversation (batch.memberIds): the large-channel path. */
+  liveToMembers(memberIds: readonly string[], event: LiveEvent): void;
   /** A live event that differs per recipient: `build` runs once per distinct variantOf(userId). */
   liveEach(
     userIds: Iterable<string>,

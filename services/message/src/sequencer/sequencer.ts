@@ -335,6 +335,7 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     return {
       reply: (command, result) => this.reply(command, result),
       live: (userIds, event) => this.live.publish(userIds, event),
+      liveToMembers: (memberIds, event) => this.live.publishToMembers(conversation, memberIds, event),
       liveEach: (userIds, variantOf, build) => this.live.publishEach(userIds, variantOf, build),
       event: (name, at, event) => events.push(sequencedEvent(conversation, name, at, event)),
     };

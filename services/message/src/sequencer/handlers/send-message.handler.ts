@@ -96,7 +96,7 @@ export class SendMessageHandler implements CommandHandler<'sendMessage'> {
     out.reply(command, { $case: 'messageStored', value: { message: msg, created: d.kind === 'new' } });
     if (d.kind === 'duplicate') return;
     // existing ones too: a replay may not have published before the crash (clients dedupe by seq)
-    out.live(batch.memberIds, { event: { $case: 'messageNew', value: msg } });
+    out.liveToMembers(batch.memberIds, { event: { $case: 'messageNew', value: msg } });
     out.event(`created/${msg.seq}`, msg.createdAt ? new Date(msg.createdAt) : batch.now, {
       $case: 'messageCreated',
       value: { message: msg, conversationType: batch.conversation.type },

@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import grpc from '@grpc/grpc-js';
+import { AuthServiceService } from '@im/proto/auth/v1';
+import {
+  bindService,
+  createGrpcClient,
+  grpcCallersOf,
+  GrpcServer,
+  loadGrpcIdentity,
+  type GrpcIdentity,
+} from '../src/grpc/index.js';
+import { quietLogger } from './env.js';
+
+const CERTS = fileURLToPath(new URL('../../../../deploy/local/grpc-certs.sh', import.meta.url));
+
+/** Real TLS between a server and clients, with certificates of deploy/local/grpc-certs.sh. */
+describe('gRPC mutual TLS: the server takes only its CA’s certificates, and only wired callers', () => {
+  let dir: string;
+  let server: GrpcServer;
+  let address: string;
+  const id = (name: string, ca = 'own') => loadGrpcIdentity(join(dir, ca, name));
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'im-mtls-'));
+    const names = ['auth', 'gateway', 'media', 'operator'];
+    execFileSync('bash', [CERTS, join(dir, 'own'), ...names]);
+    execFileSync('bash', [CERTS, join(dir, 'foreign'), ...names]);
+    const notImplemented = async () => {
+      throw new Error('not used');
+    };
+    const handlers = Object.fromEntries(
+      Object.keys(AuthServiceService).map((m) => [m, notImplemented]),
+    ) as Record<string, () => Promise<never>>;
+    handlers.getJwks = async () => ({ keys: [] }) as never;
+    handlers.createTenant = async () =>
+      ({ tenant: undefined, adminInvite: 'x', inviteExpiresAt: new Date().toISOString() }) as never;
+    server = new GrpcServer({
+      port: 0,
+      host: '127.0.0.1',
+      logger: quietLogger,
+      identity: id('auth'),
+      allowedCallers: grpcCallersOf('auth'),
+      services: [bindService('im.auth.v1.AuthService', AuthServiceService, handlers as never)],
+    });
+    address = `127.0.0.1:${await server.start()}`;
+  });
+  after(async () => {
+    await server?.shutdown(1_000);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function outcome(
+    identity: GrpcIdentity | undefined,
+    call: 'getJwks' | 'createTenant' = 'getJwks',
+    name = 'auth',
+  ) {
+    const client = createGrpcClient(AuthServiceService, { name, address, identity, deadlineMs: 2_000 });
+    try {
+      await (call === 'getJwks'
+        ? client.getJwks({})
+        : client.createTenant({ operatorToken: '', name: 'x', registration: '', inviteTtlSeconds: 0 }));
+      return 'ok';
+    } catch (err) {
+      return (err as { code?: string }).code ?? String(err);
+    } finally {
+      client.close();
+    }
+  }
+
+  /** TLS that trusts the server's CA but presents no certificate of its own. */
+  async function caOnlyCall(ca: Buffer): Promise<string> {
+    const Ctor = grpc.makeGenericClientConstructor(AuthServiceService, 'auth');
+    const client = new Ctor(address, grpc.ChannelCredentials.createSsl(ca), {
+      'grpc.ssl_target_name_override': 'auth',
+    }) as unknown as Record<string, Function> & grpc.Client;
+    try {
+      return await new Promise<string>((resolve) =>
+        client.getJwks!(
+          {},
+          new grpc.Metadata(),
+          { deadline: Date.now() + 2_000 },
+          (err: grpc.ServiceError | null) =>
+            resolve(err ? (err.code === grpc.status.UNAVAILABLE ? 'unavailable' : String(err.code)) : 'ok'),
+        ),
+      );
+    } finally {
+      client.close();
+    }
+  }
+
+  it('a wired caller gets answers', async () => {
+    assert.equal(await outcome(id('gateway')), 'ok');
+  });
+
+  it('no client certificate, or one of another CA (even trusting ours): no connection', async () => {
+    assert.equal(await outcome(undefined), 'unavailable', 'plaintext');
+    const own = id('gateway');
+    assert.equal(await caOnlyCall(own.ca), 'unavailable', 'TLS without a client certificate');
+    const foreign = id('gateway', 'foreign');
+    assert.equal(
+      await outcome({ ...foreign, ca: own.ca, dir: undefined }),
+      'unavailable',
+      'a foreign CA’s client certificate',
+    );
+  });
+
+  it('a server that is not the one named is refused by the client (no impersonation)', async () => {
+    assert.equal(await outcome(id('gateway'), 'getJwks', 'media'), 'unavailable');
+  });
+
+  it('a service that is not wired to call auth is forbidden; the operator only reaches its own methods', async () => {
+    assert.equal(await outcome(id('media')), 'forbidden');
+    assert.equal(await outcome(id('operator'), 'getJwks'), 'forbidden');
+    assert.equal(await outcome(id('operator'), 'createTenant'), 'ok');
+  });
+
+  it('refuses to build a server with mTLS and no callers (it would admit anyone)', () => {
+    assert.throws(
+      () => new GrpcServer({ port: 0, logger: quietLogger, identity: id('auth'), services: [] }),
+      /allowed callers/,
+    );
+  });
+});

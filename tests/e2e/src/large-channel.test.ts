@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { connectNats, type NatsConnection } from '@im/platform/nats';
+import { createRegistry } from '@im/platform/registry';
+import type { ImSocket } from '@im/sdk';
+import { eventually, Platform } from '@im/testing';
+import { pino } from 'pino';
+import { closeAll, registerUsers } from './support/users.js';
+
+const THRESHOLD = 4;
+
+/**
+ * Large conversations (ADR 0007): from LIVE_CONVERSATION_FANOUT_MIN_MEMBERS on, a new message is
+ * published once for the conversation and every gateway writes it to its own connected members.
+ */
+describe('large-conversation fan-out: one publish per message, every gateway delivers to its members only', () => {
+  let platform: Platform;
+  let nats: NatsConnection;
+  const published = { conversation: 0, user: 0 };
+
+  before(async () => {
+    platform = await Platform.start({
+      gateways: 2,
+      env: { message: { LIVE_CONVERSATION_FANOUT_MIN_MEMBERS: String(THRESHOLD) } },
+    });
+    nats = await connectNats({
+      servers: process.env.NATS_URL!,
+      user: process.env.NATS_USER,
+      pass: process.env.NATS_PASS,
+      name: 'e2e-large-channel',
+      logger: pino({ level: 'silent' }),
+    });
+    const subjects = createRegistry(platform.prefix).subjects;
+    nats.subscribe(subjects.liveConversations, {
+      callback: () => {
+        published.conversation++;
+      },
+    });
+    nats.subscribe(subjects.liveUser('*'), {
+      callback: () => {
+        published.user++;
+      },
+    });
+  });
+  after(async () => {
+    await nats?.close();
+    await platform?.stop();
+  });
+
+  /** Every message.new a socket got in the conversation, by seq. */
+  function received(socket: ImSocket, conversationId: string): number[] {
+    return socket.messagesOf(conversationId).map((m) => Number(m.seq));
+  }
+
+  it('members on both gateways get each message once; an outsider on the same gateway gets nothing; one publish per message', async () => {
+    const [owner, a, b, outsider] = await registerUsers(platform, 4, 'bigch');
+    const [c, d] = await registerUsers(platform, 2, 'bigch', undefined, 1);
+    const channel = await owner!.createConversation(
+      'channel',
+      [a, b, c, d].map((u) => u!.user.id),
+      'announcements',
+    );
+    const sockets = await Promise.all([a, b, outsider, c, d].map((u) => u!.connect()));
+    const [sa, sb, so, sc, sd] = sockets;
+    try {
+      const before = { ...published };
+      const sent = [];
+      for (let i = 0; i < 5; i++) sent.push(await owner!.sendMessage(channel.id, `m${i}`, `hello ${i}`));
+      const seqs = sent.map((m) => Number(m.seq));
+      for (const s of [sa, sb, sc, sd])
+        await eventually(() => assert.deepEqual(received(s!, channel.id), seqs, 'each once, in order'));
+      assert.deepEqual(received(so!, channel.id), [], 'not a member: nothing');
+      await eventually(() => assert.equal(published.conversation - before.conversation, 5));
+      assert.equal(published.user - before.user, 0, 'no per-member publish for a new message');
+    } finally {
+      await closeAll(sockets);
+    }
+  });
+
+  it('membership changes take effect for the next message: a removed member gets nothing more, an added one starts getting them', async () => {
+    const [owner, a, b, c, late] = await registerUsers(platform, 5, 'bigch');
+    const channel = await owner!.createConversation(
+      'channel',
+      [a, b, c].map((u) => u!.user.id),
+      'changes',
+    );
+    const sockets = await Promise.all([a, b, c, late].map((u) => u!.connect()));
+    const [sa, sb, sc, sl] = sockets;
+    const seqOf = async (text: string) => Number((await owner!.sendMessage(channel.id, text, text)).seq);
+    try {
+      const first = await seqOf('first');
+      await eventually(() => assert.deepEqual(received(sc!, channel.id), [first]));
+      await owner!.removeMember(channel.id, c!.user.id);
+      await owner!.addMembers(channel.id, [late!.user.id]);
+      const second = await seqOf('second');
+      for (const s of [sa, sb, sl])
+        await eventually(() => assert.ok(received(s!, channel.id).includes(second)));
+      // the membership events were sequenced between the two messages; nothing after them for c
+      await new Promise((r) => setTimeout(r, 500));
+      assert.deepEqual(received(sc!, channel.id), [first], 'removed: no more messages');
+      assert.deepEqual(received(sl!, channel.id), [second], 'added: from the next message on');
+    } finally {
+      await closeAll(sockets);
+    }
+  });
+
+  it('small conversations keep the per-member path', async () => {
+    const [x, y] = await registerUsers(platform, 2, 'smallch');
+    const conv = await x!.createConversation('group', [y!.user.id], 'two');
+    const sy = await y!.connect();
+    try {
+      const before = { ...published };
+      const sent = await x!.sendMessage(conv.id, 'only', 'just us');
+      await sy.waitFor('message.new', (f) => f.message?.seq === sent.seq);
+      assert.equal(published.conversation - before.conversation, 0);
+      assert.ok(published.user - before.user >= 2, 'one publish per member');
+    } finally {
+      await closeAll([sy]);
+    }
+  });
+});
