@@ -271,6 +271,100 @@ describe('authorization matrix: every conversation route and frame × every kind
     }
   });
 
+  it('things one user owns (an upload, a push device) and one tenant owns (a bot’s keys, a webhook): nobody else reaches them, and refusals change nothing', async () => {
+    const member = clients.get('member')!;
+    const owner = clients.get('owner')!;
+    const others = (allowed: Actor, code: string) =>
+      Object.fromEntries(
+        ACTORS.map((a) => [a, a === allowed ? 'ok' : a === 'anonymous' ? '401 unauthenticated' : code]),
+      );
+    const tryAll = async (method: string, path: string, body: unknown, skip: readonly Actor[] = []) => {
+      const got: Record<string, string> = {};
+      for (const actor of ACTORS)
+        if (!skip.includes(actor)) got[actor] = await rest(actor, method, path, body);
+      return got;
+    };
+    const without = (o: Record<string, string>, skip: readonly Actor[]) =>
+      Object.fromEntries(Object.entries(o).filter(([k]) => !skip.includes(k as Actor)));
+
+    // an upload not sent anywhere yet: its uploader's alone
+    const { mediaId } = await member.call<{ mediaId: string }>('POST', '/v1/media/uploads', {
+      filename: 'notes.txt',
+      contentType: 'text/plain',
+      size: 5,
+    });
+    assert.deepEqual(
+      await tryAll('GET', `/v1/media/${mediaId}`, undefined),
+      others('member', '404 not_found'),
+    );
+    const notMember = ['member'] as const;
+    assert.deepEqual(
+      await tryAll('POST', `/v1/media/${mediaId}/complete`, {}, notMember),
+      without(others('member', '404 not_found'), notMember),
+    );
+    assert.deepEqual(
+      await tryAll('GET', `/v1/media/${mediaId}/parts`, undefined, notMember),
+      without(others('member', '404 not_found'), notMember),
+    );
+    assert.equal(
+      (await member.call<{ media: { status: string } }>('GET', `/v1/media/${mediaId}`)).media.status,
+      'pending',
+    );
+
+    // a push device: removable by its owner only, listed to nobody else
+    const device = await member.call<{ id: string }>('POST', '/v1/devices', {
+      platform: 'apns',
+      token: randomBytes(32).toString('hex'),
+    });
+    assert.deepEqual(
+      await tryAll('DELETE', `/v1/devices/${device.id}`, undefined, notMember),
+      without(others('member', '404 not_found'), notMember),
+    );
+    for (const actor of ['owner', 'admin', 'nonMember', 'otherTenant'] as const) {
+      const { devices } = await clients
+        .get(actor)!
+        .call<{ devices: Array<{ id: string }> }>('GET', '/v1/devices');
+      assert.ok(!devices.some((d) => d.id === device.id), `${actor} lists the member's device`);
+    }
+    const { devices } = await member.call<{ devices: Array<{ id: string }> }>('GET', '/v1/devices');
+    assert.ok(
+      devices.some((d) => d.id === device.id),
+      'still there',
+    );
+
+    // a bot's keys: the tenant's admins only; refused rotations leave its key working
+    const bot = await owner.call<{ bot: { id: string }; apiKey: string }>('POST', '/v1/bots', {
+      username: username('keybot'),
+    });
+    const adminsOnly = { ...others('owner', '403 forbidden'), otherTenant: '404 not_found' };
+    const notOwner = ['owner'] as const;
+    for (const method of ['POST', 'DELETE'])
+      assert.deepEqual(
+        await tryAll(method, `/v1/bots/${bot.bot.id}/keys`, undefined, notOwner),
+        without(adminsOnly, notOwner),
+        `${method} keys`,
+      );
+    const asBot = await fetch(`${platform.gatewayUrl()}/v1/users/me`, {
+      headers: { authorization: `Bearer ${bot.apiKey}` },
+    });
+    assert.equal(asBot.status, 200, 'the bot’s key still works');
+
+    // a webhook: only its tenant's admins remove it
+    const hook = await owner.call<{ webhook: { id: string } }>('POST', '/v1/webhooks', {
+      url: 'https://hooks.example.com/im',
+      events: ['message.created'],
+    });
+    assert.deepEqual(
+      await tryAll('DELETE', `/v1/webhooks/${hook.webhook.id}`, undefined, notOwner),
+      without(adminsOnly, notOwner),
+    );
+    const { webhooks } = await owner.call<{ webhooks: Array<{ id: string }> }>('GET', '/v1/webhooks');
+    assert.ok(
+      webhooks.some((w) => w.id === hook.webhook.id),
+      'still there',
+    );
+  });
+
   it('tenant routes (users, invites, webhooks): only the tenant’s admins; another tenant’s admin reaches only their own tenant', async () => {
     // the owner runs this tenant; the outsider runs another one, so its own-tenant calls work
     const tenantAdmins = (allowedElsewhere: string) => ({

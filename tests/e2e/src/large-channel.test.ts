@@ -54,14 +54,14 @@ describe('large-conversation fan-out: one publish per message, every gateway del
 
   it('members on both gateways get each message once; an outsider on the same gateway gets nothing; one publish per message', async () => {
     const [owner, a, b, outsider] = await registerUsers(platform, 4, 'bigch');
-    const [c, d] = await registerUsers(platform, 2, 'bigch', undefined, 1);
+    const [c, d, outsider1] = await registerUsers(platform, 3, 'bigch', undefined, 1);
     const channel = await owner!.createConversation(
       'channel',
       [a, b, c, d].map((u) => u!.user.id),
       'announcements',
     );
-    const sockets = await Promise.all([a, b, outsider, c, d].map((u) => u!.connect()));
-    const [sa, sb, so, sc, sd] = sockets;
+    const sockets = await Promise.all([a, b, outsider, c, d, outsider1].map((u) => u!.connect()));
+    const [sa, sb, so, sc, sd, so1] = sockets;
     try {
       const before = { ...published };
       const sent = [];
@@ -69,7 +69,8 @@ describe('large-conversation fan-out: one publish per message, every gateway del
       const seqs = sent.map((m) => Number(m.seq));
       for (const s of [sa, sb, sc, sd])
         await eventually(() => assert.deepEqual(received(s!, channel.id), seqs, 'each once, in order'));
-      assert.deepEqual(received(so!, channel.id), [], 'not a member: nothing');
+      assert.deepEqual(received(so!, channel.id), [], 'not a member: nothing (gateway 0)');
+      assert.deepEqual(received(so1!, channel.id), [], 'not a member: nothing (gateway 1)');
       await eventually(() => assert.equal(published.conversation - before.conversation, 5));
       assert.equal(published.user - before.user, 0, 'no per-member publish for a new message');
     } finally {

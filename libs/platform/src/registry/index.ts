@@ -47,6 +47,12 @@ export interface Registry {
     presenceOf(tenantId: string, userId: string): string;
     /** A conversation's members changed: message replicas drop their cached membership. */
     readonly membershipChanged: string;
+    /**
+     * Who joined and left a conversation (JSON {conversationId, added, removed} or {conversationId,
+     * reset}), published by its sequencer before anything that follows: gateways patch the member
+     * sets of large conversations.
+     */
+    readonly conversationMembersChanged: string;
     /** A user's messaging settings changed: message replicas drop their cached copy. */
     readonly userSettingsChanged: string;
   };
@@ -96,6 +102,7 @@ export function createRegistry(prefix = ''): Registry {
       sessionRevoked: dotted('im.auth.session.revoked'),
       presenceOf: (tenantId, userId) => dotted(`im.presence.${tenantId}.${userId}`),
       membershipChanged: dotted('im.message.membership.changed'),
+      conversationMembersChanged: dotted('im.message.members.changed'),
       userSettingsChanged: dotted('im.message.settings.changed'),
     },
     buckets: {

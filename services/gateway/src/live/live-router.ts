@@ -9,6 +9,9 @@ import { liveEventToFrame } from './server-frames.js';
 import { ConnectionRegistry } from './connection-registry.js';
 import { ConversationMembers } from './conversation-members.js';
 
+/** Events of one large conversation waiting for its member set, beyond which they are dropped. */
+const MAX_WAITING_PER_CONVERSATION = 1_000;
+
 /**
  * Interest-based routing: this gateway subscribes to im.live.user.<id> only while the user has a
  * socket here, so a publish costs O(online members), not O(gateways). Each event is decoded and
@@ -21,7 +24,11 @@ export class LiveRouter implements OnApplicationShutdown {
   private readonly subs = new Map<string, Subscription>();
   private conversationSub: Subscription | undefined;
   /** Per large conversation: the delivery in progress, so events keep their order. */
-  private readonly conversationQueues = new Map<string, Promise<void>>();
+  private readonly conversationQueues = new Map<string, { tail: Promise<void>; waiting: number }>();
+  private readonly dropped = meter().createCounter('im_gateway_live_dropped_total', {
+    description:
+      'live events of large conversations not delivered (member set unavailable, or too many waiting); clients heal with sync',
+  });
   private readonly delivered = meter().createCounter('im_gateway_live_frames_total', {
     description: 'live event frames written to sockets',
   });
@@ -53,18 +60,26 @@ export class LiveRouter implements OnApplicationShutdown {
   }
 
   private enqueue(tenantId: string, conversationId: string, data: Uint8Array): void {
-    const previous = this.conversationQueues.get(conversationId) ?? Promise.resolve();
-    const next = previous
+    const queue = this.conversationQueues.get(conversationId) ?? { tail: Promise.resolve(), waiting: 0 };
+    if (queue.waiting >= MAX_WAITING_PER_CONVERSATION) {
+      this.dropped.add(1, { reason: 'backlog' });
+      return;
+    }
+    queue.waiting++;
+    const tail = queue.tail
       .then(() => this.deliverToMembers(tenantId, conversationId, data))
-      .catch((err: unknown) =>
+      .catch((err: unknown) => {
         // dropped like any at-most-once event: the members heal with sync
-        this.logger.warn({ err: String(err), conversationId }, 'large-conversation event not delivered'),
-      );
-    this.conversationQueues.set(conversationId, next);
-    void next.then(() => {
-      if (this.conversationQueues.get(conversationId) === next)
-        this.conversationQueues.delete(conversationId);
-    });
+        this.dropped.add(1, { reason: 'members' });
+        this.logger.warn({ err: String(err), conversationId }, 'large-conversation event not delivered');
+      })
+      .finally(() => {
+        queue.waiting--;
+        if (queue.waiting === 0 && this.conversationQueues.get(conversationId) === queue)
+          this.conversationQueues.delete(conversationId);
+      });
+    queue.tail = tail;
+    this.conversationQueues.set(conversationId, queue);
   }
 
   private async deliverToMembers(tenantId: string, conversationId: string, data: Uint8Array): Promise<void> {

@@ -7,6 +7,8 @@ import { MembersTable, type MemberRow, type MembershipRow } from '../storage/mem
 
 const TTL_MS = 30_000;
 const MAX_ENTRIES = 200_000;
+/** Beyond this many ids in one change, gateways reload the member set instead of patching it. */
+const DELTA_MAX_IDS = 10_000;
 
 interface Entry<T> {
   value: T;
@@ -39,6 +41,15 @@ export class MembershipCache implements OnModuleInit, OnApplicationShutdown {
     this.sub = this.nats.subscribe(this.registry.subjects.membershipChanged, {
       callback: (_err, msg) => this.forget(msg.string()),
     });
+    // announcements sent while disconnected are lost: after a reconnect, trust nothing cached
+    void (async () => {
+      for await (const s of this.nats.status())
+        if (s.type === 'reconnect') {
+          this.members.clear();
+          this.memberships.clear();
+          this.settings.clear();
+        }
+    })().catch(() => undefined);
   }
 
   onApplicationShutdown(): void {
@@ -84,10 +95,19 @@ export class MembershipCache implements OnModuleInit, OnApplicationShutdown {
     return value ?? undefined;
   }
 
-  /** Drops cached entries here and tells the other replicas to do the same. */
-  announceChange(conversationId: string): void {
+  /**
+   * Drops cached entries here and tells the other replicas to do the same; with who joined and
+   * left (the sequencer knows), tells the gateways too, which patch their member sets.
+   */
+  announceChange(conversationId: string, delta?: { added: string[]; removed: string[] }): void {
     this.forget(conversationId);
     this.nats.publish(this.registry.subjects.membershipChanged, conversationId);
+    if (!delta) return;
+    const body =
+      delta.added.length + delta.removed.length > DELTA_MAX_IDS
+        ? { conversationId, reset: true }
+        : { conversationId, ...delta };
+    this.nats.publish(this.registry.subjects.conversationMembersChanged, JSON.stringify(body));
   }
 
   private forget(conversationId: string): void {

@@ -310,10 +310,19 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
       if (update) changed.set(update.seq, messages.get(update.seq)!);
     }
     this.state.advanceUpdates(generation, conversationId, sequencing.lastVersion, changed);
+    /** Who is a member after the batch, of those it changed (a later decision wins). */
+    const isMember = new Map<string, boolean>();
     for (const d of decisions)
-      if (d.kind === 'membersChanged')
+      if (d.kind === 'membersChanged') {
         this.state.membersChanged(generation, conversationId, d.added, d.removed, sequencing.lastSeq);
-    if (decisions.some((d) => d.kind === 'membersChanged')) this.membership.announceChange(conversationId);
+        for (const u of d.added) isMember.set(u, true);
+        for (const u of d.removed) isMember.set(u, false);
+      }
+    if (decisions.some((d) => d.kind === 'membersChanged'))
+      this.membership.announceChange(conversationId, {
+        added: [...isMember].filter(([, m]) => m).map(([u]) => u),
+        removed: [...isMember].filter(([, m]) => !m).map(([u]) => u),
+      });
 
     // 4. answer, fan out, emit
     batch.memberIds = (await this.membership.membersOf(conversationId)).map((m) => m.userId);
