@@ -67,24 +67,33 @@ function passes(r: TrafficResult, maxP99Ms: number): boolean {
   );
 }
 
+/** Traffic at --rate for --duration (defaults given), with the platform's CPU per message. */
+async function measuredTraffic(
+  s: Awaited<ReturnType<typeof directPairs>>,
+  defaultRate: number,
+  defaultDuration: number,
+) {
+  const processes = platformPids();
+  const cpu = new CpuMeter([...processes.keys()]);
+  cpu.start();
+  const result = await runTraffic({
+    runId: env.runId,
+    members: s.members,
+    lanes: s.lanes,
+    ratePerSec: opt('rate', defaultRate),
+    durationSec: opt('duration', defaultDuration),
+    textBytes: opt('bytes', 64),
+  });
+  const cpuMsPerMessage = cpu.stop(result.acked, (p) => processes.get(p) ?? String(p));
+  s.sockets.forEach((x) => x.close());
+  return { result, cpuMsPerMessage };
+}
+
 async function main(): Promise<Record<string, unknown>> {
   switch (scenario) {
     case 'direct': {
       const s = await directPairs(env, opt('pairs', 200));
-      const processes = platformPids();
-      const cpu = new CpuMeter([...processes.keys()]);
-      cpu.start();
-      const r = await runTraffic({
-        runId: env.runId,
-        members: s.members,
-        lanes: s.lanes,
-        ratePerSec: opt('rate', 1000),
-        durationSec: opt('duration', 60),
-        textBytes: opt('bytes', 64),
-      });
-      const cpuPerMessage = cpu.stop(r.acked, (p) => processes.get(p) ?? String(p));
-      s.sockets.forEach((x) => x.close());
-      return { pairs: opt('pairs', 200), result: r, cpuMsPerMessage: cpuPerMessage };
+      return { pairs: opt('pairs', 200), ...(await measuredTraffic(s, 1000, 60)) };
     }
     case 'xmpp-direct': {
       // the same 1:1 traffic against an XMPP server (load-tests/peers/ejabberd.sh)
@@ -125,24 +134,10 @@ async function main(): Promise<Record<string, unknown>> {
       // a large channel: compare LIVE_CONVERSATION_FANOUT_MIN_MEMBERS=0 (a publish per member) with
       // the default (one publish per message, gateways filter) by restarting the platform between runs
       const s = await channel(env, opt('members', 10_000), opt('connected', 2_000));
-      const processes = platformPids();
-      const cpu = new CpuMeter([...processes.keys()]);
-      cpu.start();
-      const r = await runTraffic({
-        runId: env.runId,
-        members: s.members,
-        lanes: s.lanes,
-        ratePerSec: opt('rate', 5),
-        durationSec: opt('duration', 30),
-        textBytes: opt('bytes', 64),
-      });
-      const cpuPerMessage = cpu.stop(r.acked, (p) => processes.get(p) ?? String(p));
-      s.sockets.forEach((x) => x.close());
       return {
         members: opt('members', 10_000),
         connected: opt('connected', 2_000),
-        result: r,
-        cpuMsPerMessage: cpuPerMessage,
+        ...(await measuredTraffic(s, 5, 30)),
       };
     }
     case 'ramp': {

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
-import { connectCassandra } from '@im/platform/cassandra';
 import { createGrpcClient } from '@im/platform/grpc';
-import { createRegistry } from '@im/platform/registry';
 import { AuthServiceService } from '@im/proto/auth/v1';
 import { ApiError, ImClient, ImSocket } from '@im/sdk';
-import { eventually, infraEnvFromProcess, OPERATOR_TOKEN, Platform, testGrpcIdentity } from '@im/testing';
+import { eventually, OPERATOR_TOKEN, Platform, testGrpcIdentity } from '@im/testing';
+import { serviceKeyspace } from './support/keyspace.js';
 import { PASSWORD, registerUsers, username } from './support/users.js';
 
 const rejects = async (p: Promise<unknown>, code: string, status?: number) => {
@@ -194,14 +193,7 @@ describe('auth through the gateway', () => {
 
     before(async () => {
       client = (await registerUsers(platform, 1, 'tokens'))[0]!;
-      const infra = infraEnvFromProcess();
-      const db = await connectCassandra({
-        contactPoints: infra.CASSANDRA_CONTACT_POINTS!.split(','),
-        localDataCenter: infra.CASSANDRA_LOCAL_DC ?? 'datacenter1',
-        keyspace: createRegistry(platform.prefix).keyspace('auth'),
-        consistency: 'LOCAL_ONE',
-        logger: (await import('pino')).pino({ level: 'silent' }),
-      });
+      const db = await serviceKeyspace(platform, 'auth');
       const kid = (await db.execute("SELECT kid FROM signing_key_current WHERE id = 'current'"))
         .first()
         .get('kid') as string;

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { connectCassandra } from '@im/platform/cassandra';
-import { createRegistry } from '@im/platform/registry';
 import { ApiError, ImClient, TenantAdmin } from '@im/sdk';
-import { authenticatorCode, infraEnvFromProcess, Platform } from '@im/testing';
+import { authenticatorCode, Platform } from '@im/testing';
+import { serviceKeyspace } from './support/keyspace.js';
 import { outcome } from './support/outcome.js';
 import { PASSWORD, username } from './support/users.js';
 
@@ -351,14 +350,7 @@ describe('MFA: TOTP enrolment, the second step of a login, recovery codes, tenan
     const { tenant } = await newTenant();
     const u = await user(tenant);
     const { secret } = await u.client.beginMfaEnrolment({ password: PASSWORD });
-    const infra = infraEnvFromProcess();
-    const db = await connectCassandra({
-      contactPoints: infra.CASSANDRA_CONTACT_POINTS!.split(','),
-      localDataCenter: infra.CASSANDRA_LOCAL_DC ?? 'datacenter1',
-      keyspace: createRegistry(platform.prefix).keyspace('auth'),
-      consistency: 'LOCAL_ONE',
-      logger: (await import('pino')).pino({ level: 'silent' }),
-    });
+    const db = await serviceKeyspace(platform, 'auth');
     try {
       const stored = (await db.execute('SELECT secret FROM mfa_totp WHERE user_id = ?', [u.client.user.id]))
         .first()
