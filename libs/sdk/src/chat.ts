@@ -1,4 +1,4 @@
-import type { AnyServerFrame, Conversation, Message, Presence } from '@im/proto/client/v1';
+import type { AnyServerFrame, Conversation, Invitation, Message, Presence } from '@im/proto/client/v1';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import type { ImClient } from './client.js';
 import { ImConnection, type ConnectionState, type SocketFactory } from './connection.js';
@@ -55,6 +55,8 @@ export interface ChatEvents {
   state: (state: ConnectionState) => void;
   /** The session ended (revoked, or the token could not be renewed): log in again. */
   stopped: (error?: ApiError) => void;
+  /** Someone invited the user into a group or channel (tenants that ask for consent). */
+  invited: (invitation: Invitation) => void;
 }
 
 const TYPING_THROTTLE_MS = 3_000;
@@ -382,6 +384,9 @@ export class ImChat extends Emitter<ChatEvents> {
       }
       case 'conversation.updated':
         if (frame.conversation) this.upsert(frame.conversation);
+        break;
+      case 'conversation.invited':
+        if (frame.invitation) this.emit('invited', frame.invitation);
         break;
       default:
         return;

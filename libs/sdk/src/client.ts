@@ -1,6 +1,7 @@
 import type {
   Conversation,
   Device,
+  Invitation,
   Media,
   Message,
   PinnedMessage,
@@ -284,6 +285,21 @@ export class ImClient {
   /** Leaves; an owner hands over to `handOverTo` (default: the longest-standing admin, else member). */
   async leave(id: string, handOverTo?: string): Promise<void> {
     await this.call('POST', `/v1/conversations/${id}/leave`, handOverTo ? { handOverTo } : {});
+  }
+
+  /** Open invitations into groups and channels (tenants where being added needs consent). */
+  async invitations(): Promise<Invitation[]> {
+    return (await this.call<{ invitations: Invitation[] }>('GET', '/v1/invitations')).invitations;
+  }
+
+  async acceptInvitation(conversationId: string): Promise<Conversation> {
+    return (
+      await this.call<{ conversation: Conversation }>('POST', `/v1/invitations/${conversationId}/accept`)
+    ).conversation;
+  }
+
+  declineInvitation(conversationId: string): Promise<void> {
+    return this.call('DELETE', `/v1/invitations/${conversationId}`);
   }
 
   async removeMember(id: string, userId: string): Promise<Conversation> {

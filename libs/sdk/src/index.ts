@@ -11,6 +11,7 @@ export type {
   AnyServerFrame,
   Attachment,
   Conversation,
+  Invitation,
   Media,
   Message,
   Presence,

@@ -45,6 +45,7 @@ export class TenantAdmin {
   updateTenant(change: {
     registration?: 'open' | 'invite';
     mfaPolicy?: 'off' | 'admins' | 'everyone';
+    groupAdds?: 'anyone' | 'consent';
   }): Promise<Tenant> {
     return this.client.call('PATCH', '/v1/tenant', change);
   }

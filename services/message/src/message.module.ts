@@ -1,3 +1,5 @@
+import { InvitationsService } from './conversations/invitations.service.js';
+import { InvitationsTable } from './storage/invitations.table.js';
 import { MemberDirectory } from './conversations/member-directory.js';
 import { fileURLToPath } from 'node:url';
 import { Module, type DynamicModule } from '@nestjs/common';
@@ -90,6 +92,8 @@ export class MessageModule {
         AuthClient,
         MediaClient,
         MediaUsesTable,
+        InvitationsTable,
+        InvitationsService,
         LivePublisher,
         ConversationEvents,
         ConversationService,

@@ -142,6 +142,7 @@ describe('tenant boundary: closed tenants, operator-made tenants, invites, tenan
       name,
       registration: 'open',
       mfaPolicy: 'off',
+      groupAdds: 'anyone',
     });
     await client(name).register(username('walkin'), PASSWORD);
     for (const body of [{ registration: 'sometimes' }, { role: 'admin' }])

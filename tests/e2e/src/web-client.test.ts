@@ -294,6 +294,37 @@ describe('web client in a real browser', () => {
     }
   });
 
+  it('an invitation into a group (a workspace that asks before adding people): shown, joined, the group opens', async () => {
+    const tenant = `webinv-${Date.now().toString(36)}`;
+    const admin = new ImClient(base, tenant);
+    await admin.register(`boss-${Date.now().toString(36)}`, PASSWORD);
+    await new TenantAdmin(admin).updateTenant({ groupAdds: 'consent' });
+    const [gus] = await registerUsers(platform, 1, 'webinv', tenant);
+    const ctx = await browser.newContext();
+    try {
+      const page = await ctx.newPage();
+      page.on('pageerror', (e) => browserLog.push(`page error: ${e.message}`));
+      await page.goto(base);
+      const form = page.getByTestId('login');
+      await form.locator('input[name=tenant]').fill(tenant);
+      await form.locator('input[name=username]').fill(gus!.user.username);
+      await form.locator('input[name=password]').fill(PASSWORD);
+      await form.locator('button[type=submit]').click();
+      await page.getByTestId('connection-state').filter({ hasText: 'connected' }).waitFor();
+      // invited while the page is open: the frame brings it up
+      const group = await admin.createConversation('group', [gus!.user.id], 'book club');
+      const invitation = page.getByTestId('invitations').locator(`li[data-conversation="${group.id}"]`);
+      await invitation.filter({ hasText: 'book club' }).waitFor();
+      await page.screenshot({ path: join(ARTIFACTS, 'invitation.png') });
+      await invitation.getByText('Join').click();
+      await page.locator(`button[data-conversation="${group.id}"]`).waitFor();
+      await admin.sendMessage(group.id, 'hello-club', 'welcome to the club');
+      await page.getByTestId('timeline').getByText('welcome to the club').waitFor();
+    } finally {
+      await ctx.close();
+    }
+  });
+
   async function waitForSeqs(page: Page, expected: number[]): Promise<void> {
     const deadline = Date.now() + 15_000;
     let shown: number[] = [];

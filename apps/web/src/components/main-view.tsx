@@ -4,6 +4,7 @@ import { directPeer } from '../conversation-title.js';
 import { useChanges } from '../hooks.js';
 import { ChatView } from './chat-view.js';
 import { ConversationList } from './conversation-list.js';
+import { Invitations } from './invitations.js';
 import { NewConversation } from './new-conversation.js';
 import { SearchPanel } from './search-panel.js';
 
@@ -45,6 +46,7 @@ export function MainView({ session, onLogout }: { session: AppSession; onLogout(
       <aside>
         <SearchPanel session={session} onOpen={setSelected} />
         <NewConversation session={session} onCreated={setSelected} />
+        <Invitations session={session} onJoined={setSelected} />
         <ConversationList session={session} selected={selected} onSelect={setSelected} />
       </aside>
       <section class="pane">

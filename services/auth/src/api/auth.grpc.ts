@@ -58,7 +58,9 @@ export class AuthGrpcApi {
         this.tenancy.updateTenant(caller(req.caller), {
           registration: req.registration,
           mfaPolicy: req.mfaPolicy,
+          groupAdds: req.groupAdds,
         }),
+      getTenantSettings: (req) => this.tenancy.settings(req.tenantId),
       getCallerRole: async (req) => ({ role: await this.tenancy.callerRole(caller(req.caller)) }),
       createBot: (req) => this.bots.create(caller(req.caller), req.username, req.displayName),
       rotateBotKey: async (req) => ({ apiKey: await this.bots.rotate(caller(req.caller), req.botId) }),

@@ -8,8 +8,10 @@ import type { Tenant, TenantUser } from '@im/proto/auth/v1';
 import type { Caller } from '@im/proto/common/v1';
 import type { AuthConfig } from '../config.js';
 import {
+  GROUP_ADDS,
   MFA_POLICIES,
   TenantsTable,
+  type GroupAdds,
   type MfaPolicy,
   type Registration,
   type TenantRow,
@@ -138,7 +140,11 @@ export class TenancyService {
 
   async updateTenant(
     caller: Caller | undefined,
-    change: { registration?: string | undefined; mfaPolicy?: string | undefined },
+    change: {
+      registration?: string | undefined;
+      mfaPolicy?: string | undefined;
+      groupAdds?: string | undefined;
+    },
   ) {
     const admin = await this.requireAdmin(caller);
     const tenant = await this.tenants.findById(admin.tenantId);
@@ -147,10 +153,19 @@ export class TenancyService {
       change.registration === undefined ? undefined : this.registration(change.registration);
     if (change.mfaPolicy !== undefined && !MFA_POLICIES.includes(change.mfaPolicy as MfaPolicy))
       throw new AppError('invalid_argument', 'mfaPolicy: off, admins or everyone');
+    if (change.groupAdds !== undefined && !GROUP_ADDS.includes(change.groupAdds as GroupAdds))
+      throw new AppError('invalid_argument', 'groupAdds: anyone or consent');
+    if (change.groupAdds !== undefined)
+      await this.tenants.setGroupAdds(tenant.name, change.groupAdds as GroupAdds);
     if (registration) await this.tenants.setRegistration(tenant.name, registration);
     if (change.mfaPolicy !== undefined)
       await this.tenants.setMfaPolicy(tenant.name, change.mfaPolicy as MfaPolicy);
     return { tenant: view((await this.tenants.findByName(tenant.name))!) };
+  }
+
+  /** What other services act on; an unknown tenant reads as the defaults. */
+  async settings(tenantId: string): Promise<{ groupAdds: GroupAdds }> {
+    return { groupAdds: (await this.tenants.findById(tenantId))?.groupAdds ?? 'anyone' };
   }
 
   async callerRole(caller: Caller | undefined): Promise<string> {
@@ -184,7 +199,13 @@ export class TenancyService {
 }
 
 function view(t: TenantRow): Tenant {
-  return { id: t.id, name: t.name, registration: t.registration, mfaPolicy: t.mfaPolicy };
+  return {
+    id: t.id,
+    name: t.name,
+    registration: t.registration,
+    mfaPolicy: t.mfaPolicy,
+    groupAdds: t.groupAdds,
+  };
 }
 
 function tenantUser(u: UserRow, mfa: boolean): TenantUser {

@@ -5,6 +5,8 @@ import { CASSANDRA } from '@im/platform/nest';
 export type Registration = 'open' | 'invite';
 export type MfaPolicy = 'off' | 'admins' | 'everyone';
 export const MFA_POLICIES: readonly MfaPolicy[] = ['off', 'admins', 'everyone'];
+export type GroupAdds = 'anyone' | 'consent';
+export const GROUP_ADDS: readonly GroupAdds[] = ['anyone', 'consent'];
 
 export interface TenantRow {
   id: string;
@@ -12,6 +14,7 @@ export interface TenantRow {
   /** Tenants from before invites read as open (they were). */
   registration: Registration;
   mfaPolicy: MfaPolicy;
+  groupAdds: GroupAdds;
 }
 
 const toRegistration = (v: unknown): Registration => (v === 'invite' ? 'invite' : 'open');
@@ -22,6 +25,7 @@ const toTenant = (row: { get(name: string): unknown }, name: string): TenantRow 
   id: row.get('id') as string,
   registration: toRegistration(row.get('registration')),
   mfaPolicy: toMfaPolicy(row.get('mfa_policy')),
+  groupAdds: row.get('group_adds') === 'consent' ? 'consent' : 'anyone',
 });
 
 @Injectable()
@@ -30,7 +34,9 @@ export class TenantsTable {
 
   async findByName(name: string): Promise<TenantRow | undefined> {
     const row = (
-      await this.db.execute('SELECT id, registration, mfa_policy FROM tenants WHERE name = ?', [name])
+      await this.db.execute('SELECT id, registration, mfa_policy, group_adds FROM tenants WHERE name = ?', [
+        name,
+      ])
     ).first();
     return row ? toTenant(row, name) : undefined;
   }
@@ -53,12 +59,16 @@ export class TenantsTable {
     const first = rs.first();
     if (first.get('[applied]') !== true) return { tenant: toTenant(first, name), created: false };
     await this.db.execute('INSERT INTO tenants_by_id (id, name) VALUES (?, ?)', [id, name]);
-    return { tenant: { name, id, registration, mfaPolicy: 'off' }, created: true };
+    return { tenant: { name, id, registration, mfaPolicy: 'off', groupAdds: 'anyone' }, created: true };
   }
 
   /** Indexes a tenant from before tenants_by_id existed (idempotent; done at login). */
   async indexId(t: TenantRow): Promise<void> {
     await this.db.execute('INSERT INTO tenants_by_id (id, name) VALUES (?, ?)', [t.id, t.name]);
+  }
+
+  async setGroupAdds(name: string, groupAdds: GroupAdds): Promise<void> {
+    await this.db.execute('UPDATE tenants SET group_adds = ? WHERE name = ?', [groupAdds, name]);
   }
 
   async setMfaPolicy(name: string, policy: MfaPolicy): Promise<void> {

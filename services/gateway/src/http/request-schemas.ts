@@ -261,6 +261,10 @@ export const updateTenantBody = z
       .enum(['off', 'admins', 'everyone'])
       .optional()
       .describe('who must log in with a second factor (existing sessions go on)'),
+    groupAdds: z
+      .enum(['anyone', 'consent'])
+      .optional()
+      .describe('being added to a group or channel: directly, or by an invitation the person accepts'),
   })
   .strict();
 

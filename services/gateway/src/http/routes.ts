@@ -36,6 +36,7 @@ import {
 import { notificationRoutes } from './notification-routes.js';
 import { tenantRoutes } from './tenant-routes.js';
 import { mfaRoutes } from './mfa-routes.js';
+import { invitationRoutes } from './invitation-routes.js';
 
 export interface RouteContext<B = unknown, Q = unknown, P = unknown> {
   principal: Principal;
@@ -268,7 +269,10 @@ export function buildRoutes(d: RouteDeps): Route[] {
           memberIds: body.memberIds,
           title: body.title ?? '',
         });
-        return { status: res.created ? 201 : 200, body: { conversation: res.conversation } };
+        return {
+          status: res.created ? 201 : 200,
+          body: { conversation: res.conversation, invitedUserIds: res.invitedUserIds },
+        };
       },
     }),
     route({
@@ -337,7 +341,8 @@ export function buildRoutes(d: RouteDeps): Route[] {
     route({
       method: 'POST',
       path: '/v1/conversations/:id/members',
-      summary: 'Add members (owner or admin; anyone of the tenant may add themselves to a channel)',
+      summary:
+        'Add members (owner or admin; anyone of the tenant may add themselves to a channel); where the tenant asks for consent, the others are invited instead (invitedUserIds)',
       tag: 'conversations',
       auth: true,
       params: conversationParams,
@@ -642,6 +647,7 @@ export function buildRoutes(d: RouteDeps): Route[] {
     ...notificationRoutes(d),
     ...tenantRoutes(d),
     ...mfaRoutes(d),
+    ...invitationRoutes(d),
     route({
       method: 'POST',
       path: '/v1/media/uploads',

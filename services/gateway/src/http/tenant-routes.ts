@@ -26,6 +26,7 @@ const tenant = {
     name: { type: 'string' },
     registration: { type: 'string', enum: ['open', 'invite'] },
     mfaPolicy: { type: 'string', enum: ['off', 'admins', 'everyone'] },
+    groupAdds: { type: 'string', enum: ['anyone', 'consent'] },
   },
 };
 
@@ -123,7 +124,8 @@ export function tenantRoutes(d: RouteDeps): Route[] {
     route({
       method: 'PATCH',
       path: '/v1/tenant',
-      summary: 'Open self-registration on or off; who must use a second factor (tenant admins)',
+      summary:
+        'Open self-registration on or off; who must use a second factor; whether being added to a group needs consent (tenant admins)',
       tag: 'tenant',
       auth: true,
       body: updateTenantBody,
@@ -135,6 +137,7 @@ export function tenantRoutes(d: RouteDeps): Route[] {
             caller: caller(principal),
             registration: body.registration,
             mfaPolicy: body.mfaPolicy,
+            groupAdds: body.groupAdds,
           })
         ).tenant,
       }),

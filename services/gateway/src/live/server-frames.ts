@@ -31,6 +31,8 @@ export function liveEventToFrame(event: LiveEvent): string | undefined {
       return serverFrameJson({ type: 'presence', ...e.value });
     case 'conversationUpdated':
       return serverFrameJson({ type: 'conversation.updated', conversation: e.value });
+    case 'conversationInvited':
+      return serverFrameJson({ type: 'conversation.invited', invitation: e.value });
     default:
       return undefined;
   }

@@ -3,6 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { bindService, requireCaller as caller, type ServiceBinding } from '@im/platform/grpc';
 import { MessageServiceService } from '@im/proto/message/v1';
 import { ConversationService } from '../conversations/conversation.service.js';
+import { InvitationsService } from '../conversations/invitations.service.js';
 import { UserSettingsCache } from '../conversations/user-settings-cache.js';
 import { HistoryService } from '../history/history.service.js';
 import { SearchService } from '../search/search.service.js';
@@ -20,6 +21,7 @@ export class MessageGrpcApi {
     private readonly searching: SearchService,
     private readonly settings: UserSettingsCache,
     private readonly directory: MemberDirectory,
+    private readonly invitations: InvitationsService,
   ) {}
 
   binding(): ServiceBinding {
@@ -29,15 +31,21 @@ export class MessageGrpcApi {
         conversation: await this.conversations.get(caller(r.caller), r.conversationId),
       }),
       listConversations: (r) => this.conversations.list(caller(r.caller), r.cursor, r.limit),
-      addMembers: async (r) => ({
-        conversation: await this.membership.add(caller(r.caller), r.conversationId, r.userIds, r.role),
-      }),
+      addMembers: (r) => this.membership.add(caller(r.caller), r.conversationId, r.userIds, r.role),
       removeMember: async (r) => ({
         conversation: await this.membership.remove(caller(r.caller), r.conversationId, r.userId),
       }),
       updateMember: async (r) => ({
         conversation: await this.membership.update(caller(r.caller), r.conversationId, r.userId, r),
       }),
+      listInvitations: async (r) => ({ invitations: await this.invitations.list(caller(r.caller)) }),
+      acceptInvitation: async (r) => ({
+        conversation: await this.membership.accept(caller(r.caller), r.conversationId),
+      }),
+      declineInvitation: async (r) => {
+        await this.invitations.remove(caller(r.caller), r.conversationId);
+        return {};
+      },
       joinConversation: async (r) => ({
         conversation: await this.membership.join(caller(r.caller), r.conversationId),
       }),

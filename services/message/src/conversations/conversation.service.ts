@@ -1,3 +1,4 @@
+import { InvitationsService } from './invitations.service.js';
 import { Inject, Injectable } from '@nestjs/common';
 import { AppError } from '@im/platform/errors';
 import { uuidv7 } from '@im/platform/ids';
@@ -43,6 +44,7 @@ export class ConversationService {
     private readonly events: ConversationEvents,
     private readonly mentions: MentionsTable,
     private readonly settings: UserSettingsCache,
+    private readonly invitations: InvitationsService,
     @Inject(CONFIG) private readonly config: MessageConfig,
   ) {}
 
@@ -129,13 +131,17 @@ export class ConversationService {
     type: string,
     memberIds: readonly string[],
     title: string,
-  ): Promise<{ conversation: Conversation; created: boolean }> {
-    const others = newConversationMembers(type, caller.userId, memberIds, {
+  ): Promise<{ conversation: Conversation; created: boolean; invitedUserIds: string[] }> {
+    const named = newConversationMembers(type, caller.userId, memberIds, {
       groupMaxMembers: this.config.GROUP_MAX_MEMBERS,
       channelMaxMembers: this.config.CHANNEL_MAX_MEMBERS,
     });
     const cleanTitle = validateTitle(title);
-    await this.requireUsers(caller, others);
+    await this.requireUsers(caller, named);
+    // where being added needs consent, the people named are invited, not added
+    const consent =
+      type !== 'direct' && named.length > 0 && (await this.auth.groupAddsNeedConsent(caller.tenantId));
+    const others = consent ? [] : named;
     await this.requireRoomFor([caller.userId, ...others]);
     const now = new Date();
     let id = uuidv7();
@@ -143,7 +149,12 @@ export class ConversationService {
       const claim = await this.directs.claim(caller.tenantId, directPairKey(caller.userId, others[0]!), id);
       if (!claim.created) {
         const existing = await this.conversations.get(claim.conversationId);
-        if (existing) return { conversation: await this.view(existing, caller.userId), created: false };
+        if (existing)
+          return {
+            conversation: await this.view(existing, caller.userId),
+            created: false,
+            invitedUserIds: [],
+          };
         id = claim.conversationId; // the first creator stopped halfway: finish its conversation
       }
     }
@@ -192,7 +203,12 @@ export class ConversationService {
       },
     };
     await this.events.publish([event]);
-    return { conversation: await this.view(stored, caller.userId), created: true };
+    if (consent) await this.invitations.invite(caller, stored, named);
+    return {
+      conversation: await this.view(stored, caller.userId),
+      created: true,
+      invitedUserIds: consent ? [...named] : [],
+    };
   }
 
   async get(caller: Caller, conversationId: string): Promise<Conversation> {

@@ -6,7 +6,8 @@ import type { Caller } from '@im/proto/common/v1';
 import type { ChangeMembersCommand } from '@im/proto/events/v1';
 import type { MessageConfig } from '../config.js';
 import { ConversationService } from '../conversations/conversation.service.js';
-import { validateMemberUpdate, type Role } from '../domain/conversation-rules.js';
+import { InvitationsService } from '../conversations/invitations.service.js';
+import { assertMayAdd, validateMemberUpdate, type Role } from '../domain/conversation-rules.js';
 import { CommandBus } from './command-bus.js';
 
 const ADD_MAX = 1_000;
@@ -21,15 +22,21 @@ export class MembershipCommands {
   constructor(
     private readonly conversations: ConversationService,
     private readonly bus: CommandBus,
+    private readonly invitations: InvitationsService,
     @Inject(CONFIG) private readonly config: MessageConfig,
   ) {}
 
+  /**
+   * Adds the users; where the tenant asks for consent, the others (not the caller) are invited
+   * instead (`consented`: they accepted an invitation).
+   */
   async add(
     caller: Caller,
     conversationId: string,
     userIds: readonly string[],
     role: string,
-  ): Promise<Conversation> {
+    consented = false,
+  ): Promise<{ conversation: Conversation; invitedUserIds: string[] }> {
     const unique = [...new Set(userIds)];
     if (unique.length === 0 || unique.length > ADD_MAX)
       throw new AppError('invalid_argument', `userIds: 1-${ADD_MAX} user ids`);
@@ -44,19 +51,55 @@ export class MembershipCommands {
       unique.filter((u) => u !== caller.userId),
     );
     const already = await Promise.all(unique.map((u) => this.conversations.isMember(u, conversationId)));
-    await this.conversations.requireRoomFor(unique.filter((_, i) => !already[i]));
+    const consent = !consented && (await this.invitations.needed(caller, row));
+    const invitedUserIds = consent ? unique.filter((u, i) => u !== caller.userId && !already[i]) : [];
+    const adding = unique.filter((u) => !invitedUserIds.includes(u));
+    if (invitedUserIds.length) {
+      // only those who may add may invite: the sequencer decides that for adds, so ask it first
+      if (wanted !== 'member') throw new AppError('invalid_argument', 'role: invited people join as members');
+      const { membership } = await this.conversations.requireMember(caller, conversationId);
+      assertMayAdd(row.type, caller.userId, membership.role, invitedUserIds, 'member');
+      await this.invitations.invite(caller, row, invitedUserIds);
+    }
+    if (adding.length === 0)
+      return { conversation: await this.conversations.get(caller, conversationId), invitedUserIds };
+    await this.conversations.requireRoomFor(adding.filter((u) => !already[unique.indexOf(u)]));
     const maxMembers =
       row.type === 'channel' ? this.config.CHANNEL_MAX_MEMBERS : this.config.GROUP_MAX_MEMBERS;
     await this.submit(caller, conversationId, {
       $case: 'add',
-      value: { userIds: unique, role: wanted, maxMembers },
+      value: { userIds: adding, role: wanted, maxMembers },
     });
-    return this.conversations.announceMembership(caller, conversationId, []);
+    return {
+      conversation: await this.conversations.announceMembership(caller, conversationId, []),
+      invitedUserIds,
+    };
   }
 
   /** Joins a channel of the caller's tenant. */
-  join(caller: Caller, conversationId: string): Promise<Conversation> {
-    return this.add(caller, conversationId, [caller.userId], 'member');
+  async join(caller: Caller, conversationId: string): Promise<Conversation> {
+    return (await this.add(caller, conversationId, [caller.userId], 'member')).conversation;
+  }
+
+  /**
+   * The invited caller joins, added by whoever invited them, with that person's rights as they are
+   * now (the sequencer decides); the invitation is used up either way.
+   */
+  async accept(caller: Caller, conversationId: string): Promise<Conversation> {
+    const inv = await this.invitations.require(caller, conversationId);
+    const inviter = { userId: inv.invitedBy, tenantId: caller.tenantId, sessionId: '' };
+    try {
+      await this.add(inviter, conversationId, [caller.userId], 'member', true);
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'not_found') {
+        await this.invitations.remove(caller, conversationId);
+        throw new AppError('forbidden', 'whoever invited you may no longer add people here');
+      }
+      throw err;
+    } finally {
+      await this.invitations.remove(caller, conversationId).catch(() => undefined);
+    }
+    return this.conversations.get(caller, conversationId);
   }
 
   async remove(caller: Caller, conversationId: string, userId: string): Promise<Conversation> {

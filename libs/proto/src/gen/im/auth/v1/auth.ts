@@ -146,6 +146,15 @@ export interface VerifyApiKeyResponse {
   sessionId: string;
 }
 
+export interface GetTenantSettingsRequest {
+  tenantId: string;
+}
+
+export interface GetTenantSettingsResponse {
+  /** "anyone" | "consent" */
+  groupAdds: string;
+}
+
 export interface GetCallerRoleRequest {
   caller: Caller | undefined;
 }
@@ -163,6 +172,11 @@ export interface Tenant {
   registration: string;
   /** Who must log in with a second factor: "off" | "admins" | "everyone" */
   mfaPolicy: string;
+  /**
+   * Being added to a group or channel: "anyone" (a member with the role adds you) | "consent"
+   * (you are invited and accept or decline)
+   */
+  groupAdds: string;
 }
 
 /** A user as the tenant's admins see it. */
@@ -252,7 +266,11 @@ export interface UpdateTenantRequest {
     | string
     | undefined;
   /** "off" | "admins" | "everyone" */
-  mfaPolicy?: string | undefined;
+  mfaPolicy?:
+    | string
+    | undefined;
+  /** "anyone" | "consent" */
+  groupAdds?: string | undefined;
 }
 
 export interface UpdateTenantResponse {
@@ -1552,6 +1570,98 @@ export const VerifyApiKeyResponse: MessageFns<VerifyApiKeyResponse> = {
   },
 };
 
+function createBaseGetTenantSettingsRequest(): GetTenantSettingsRequest {
+  return { tenantId: "" };
+}
+
+export const GetTenantSettingsRequest: MessageFns<GetTenantSettingsRequest> = {
+  encode(message: GetTenantSettingsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tenantId !== "") {
+      writer.uint32(10).string(message.tenantId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetTenantSettingsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetTenantSettingsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tenantId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseGetTenantSettingsResponse(): GetTenantSettingsResponse {
+  return { groupAdds: "" };
+}
+
+export const GetTenantSettingsResponse: MessageFns<GetTenantSettingsResponse> = {
+  encode(message: GetTenantSettingsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.groupAdds !== "") {
+      writer.uint32(10).string(message.groupAdds);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetTenantSettingsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetTenantSettingsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.groupAdds = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 function createBaseGetCallerRoleRequest(): GetCallerRoleRequest {
   return { caller: undefined };
 }
@@ -1645,7 +1755,7 @@ export const GetCallerRoleResponse: MessageFns<GetCallerRoleResponse> = {
 };
 
 function createBaseTenant(): Tenant {
-  return { id: "", name: "", registration: "", mfaPolicy: "" };
+  return { id: "", name: "", registration: "", mfaPolicy: "", groupAdds: "" };
 }
 
 export const Tenant: MessageFns<Tenant> = {
@@ -1661,6 +1771,9 @@ export const Tenant: MessageFns<Tenant> = {
     }
     if (message.mfaPolicy !== "") {
       writer.uint32(34).string(message.mfaPolicy);
+    }
+    if (message.groupAdds !== "") {
+      writer.uint32(42).string(message.groupAdds);
     }
     return writer;
   },
@@ -1708,6 +1821,14 @@ export const Tenant: MessageFns<Tenant> = {
             }
 
             message.mfaPolicy = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.groupAdds = reader.string();
             continue;
           }
         }
@@ -2369,7 +2490,7 @@ export const UpdateTenantUserResponse: MessageFns<UpdateTenantUserResponse> = {
 };
 
 function createBaseUpdateTenantRequest(): UpdateTenantRequest {
-  return { caller: undefined, registration: undefined, mfaPolicy: undefined };
+  return { caller: undefined, registration: undefined, mfaPolicy: undefined, groupAdds: undefined };
 }
 
 export const UpdateTenantRequest: MessageFns<UpdateTenantRequest> = {
@@ -2382,6 +2503,9 @@ export const UpdateTenantRequest: MessageFns<UpdateTenantRequest> = {
     }
     if (message.mfaPolicy !== undefined) {
       writer.uint32(26).string(message.mfaPolicy);
+    }
+    if (message.groupAdds !== undefined) {
+      writer.uint32(34).string(message.groupAdds);
     }
     return writer;
   },
@@ -2421,6 +2545,14 @@ export const UpdateTenantRequest: MessageFns<UpdateTenantRequest> = {
             }
 
             message.mfaPolicy = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.groupAdds = reader.string();
             continue;
           }
         }
@@ -3836,6 +3968,18 @@ export const AuthServiceService = {
       Buffer.from(RevokeBotKeysResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RevokeBotKeysResponse => RevokeBotKeysResponse.decode(value),
   },
+  /** Internal (message): the settings of a tenant other services act on. */
+  getTenantSettings: {
+    path: "/im.auth.v1.AuthService/GetTenantSettings" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetTenantSettingsRequest): Buffer =>
+      Buffer.from(GetTenantSettingsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetTenantSettingsRequest => GetTenantSettingsRequest.decode(value),
+    responseSerialize: (value: GetTenantSettingsResponse): Buffer =>
+      Buffer.from(GetTenantSettingsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetTenantSettingsResponse => GetTenantSettingsResponse.decode(value),
+  },
   /** Internal (gateway): who an API key speaks for. Errors: UNAUTHENTICATED "invalid_token". */
   verifyApiKey: {
     path: "/im.auth.v1.AuthService/VerifyApiKey" as const,
@@ -3971,6 +4115,8 @@ export interface AuthServiceServer extends UntypedServiceImplementation {
   rotateBotKey: handleUnaryCall<RotateBotKeyRequest, RotateBotKeyResponse>;
   /** Tenant admins: every key of the bot stops working. */
   revokeBotKeys: handleUnaryCall<RevokeBotKeysRequest, RevokeBotKeysResponse>;
+  /** Internal (message): the settings of a tenant other services act on. */
+  getTenantSettings: handleUnaryCall<GetTenantSettingsRequest, GetTenantSettingsResponse>;
   /** Internal (gateway): who an API key speaks for. Errors: UNAUTHENTICATED "invalid_token". */
   verifyApiKey: handleUnaryCall<VerifyApiKeyRequest, VerifyApiKeyResponse>;
   /**
@@ -4278,6 +4424,22 @@ export interface AuthServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RevokeBotKeysResponse) => void,
+  ): ClientUnaryCall;
+  /** Internal (message): the settings of a tenant other services act on. */
+  getTenantSettings(
+    request: GetTenantSettingsRequest,
+    callback: (error: ServiceError | null, response: GetTenantSettingsResponse) => void,
+  ): ClientUnaryCall;
+  getTenantSettings(
+    request: GetTenantSettingsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetTenantSettingsResponse) => void,
+  ): ClientUnaryCall;
+  getTenantSettings(
+    request: GetTenantSettingsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetTenantSettingsResponse) => void,
   ): ClientUnaryCall;
   /** Internal (gateway): who an API key speaks for. Errors: UNAUTHENTICATED "invalid_token". */
   verifyApiKey(

@@ -7,7 +7,7 @@
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import { Timestamp } from "../../../google/protobuf/timestamp.js";
-import { Attachment, Conversation, Message, Presence } from "./resources.js";
+import { Attachment, Conversation, Invitation, Message, Presence } from "./resources.js";
 
 /** type "auth": first frame when the upgrade had no Authorization header (browsers). */
 export interface AuthFrame {
@@ -235,6 +235,15 @@ export interface ConversationUpdatedEvent {
   conversation: Conversation | undefined;
 }
 
+/**
+ * type "conversation.invited": someone invited the user into a group or channel (the tenant
+ * asks for consent); accept or decline with the invitations routes.
+ */
+export interface ConversationInvitedEvent {
+  type: string;
+  invitation: Invitation | undefined;
+}
+
 /** type "reconnect": sent before the gateway closes with 1012 during a drain. */
 export interface ReconnectFrame {
   type: string;
@@ -277,6 +286,7 @@ export interface ServerFrame {
     | { $case: "presence"; value: PresenceEvent }
     | { $case: "conversationUpdated"; value: ConversationUpdatedEvent }
     | { $case: "reconnect"; value: ReconnectFrame }
+    | { $case: "conversationInvited"; value: ConversationInvitedEvent }
     | undefined;
 }
 
@@ -2225,6 +2235,63 @@ export const ConversationUpdatedEvent: MessageFns<ConversationUpdatedEvent> = {
   },
 };
 
+function createBaseConversationInvitedEvent(): ConversationInvitedEvent {
+  return { type: "", invitation: undefined };
+}
+
+export const ConversationInvitedEvent: MessageFns<ConversationInvitedEvent> = {
+  encode(message: ConversationInvitedEvent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.type !== "") {
+      writer.uint32(10).string(message.type);
+    }
+    if (message.invitation !== undefined) {
+      Invitation.encode(message.invitation, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConversationInvitedEvent {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConversationInvitedEvent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.invitation = Invitation.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 function createBaseReconnectFrame(): ReconnectFrame {
   return { type: "", afterMs: 0 };
 }
@@ -2502,6 +2569,9 @@ export const ServerFrame: MessageFns<ServerFrame> = {
       case "reconnect":
         ReconnectFrame.encode(message.frame.value, writer.uint32(82).fork()).join();
         break;
+      case "conversationInvited":
+        ConversationInvitedEvent.encode(message.frame.value, writer.uint32(90).fork()).join();
+        break;
     }
     return writer;
   },
@@ -2600,6 +2670,17 @@ export const ServerFrame: MessageFns<ServerFrame> = {
             }
 
             message.frame = { $case: "reconnect", value: ReconnectFrame.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.frame = {
+              $case: "conversationInvited",
+              value: ConversationInvitedEvent.decode(reader, reader.uint32()),
+            };
             continue;
           }
         }

@@ -261,6 +261,20 @@ export interface WebhookDeadLetter {
   lastError: string;
 }
 
+/**
+ * An invitation into a group or channel, in a tenant where being added needs consent: what the
+ * invited person sees of the conversation before they accept.
+ */
+export interface Invitation {
+  conversationId: string;
+  /** "group" | "channel" */
+  type: string;
+  title: string;
+  memberCount: number;
+  invitedBy: string;
+  invitedAt: string | undefined;
+}
+
 function createBaseUser(): User {
   return { id: "", tenantId: "", username: "", displayName: "", createdAt: undefined };
 }
@@ -2296,6 +2310,107 @@ export const WebhookDeadLetter: MessageFns<WebhookDeadLetter> = {
             }
 
             message.lastError = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseInvitation(): Invitation {
+  return { conversationId: "", type: "", title: "", memberCount: 0, invitedBy: "", invitedAt: undefined };
+}
+
+export const Invitation: MessageFns<Invitation> = {
+  encode(message: Invitation, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.conversationId !== "") {
+      writer.uint32(10).string(message.conversationId);
+    }
+    if (message.type !== "") {
+      writer.uint32(18).string(message.type);
+    }
+    if (message.title !== "") {
+      writer.uint32(26).string(message.title);
+    }
+    if (message.memberCount !== 0) {
+      writer.uint32(32).int32(message.memberCount);
+    }
+    if (message.invitedBy !== "") {
+      writer.uint32(42).string(message.invitedBy);
+    }
+    if (message.invitedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.invitedAt), writer.uint32(50).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Invitation {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInvitation();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.conversationId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.title = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.memberCount = reader.int32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.invitedBy = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.invitedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
         }

@@ -6,7 +6,7 @@
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
-import { Conversation, Message, Presence } from "../../client/v1/resources.js";
+import { Conversation, Invitation, Message, Presence } from "../../client/v1/resources.js";
 
 export interface LiveEvent {
   event:
@@ -16,6 +16,7 @@ export interface LiveEvent {
     | { $case: "typing"; value: TypingLive }
     | { $case: "presence"; value: Presence }
     | { $case: "conversationUpdated"; value: Conversation }
+    | { $case: "conversationInvited"; value: Invitation }
     | undefined;
 }
 
@@ -54,6 +55,9 @@ export const LiveEvent: MessageFns<LiveEvent> = {
         break;
       case "conversationUpdated":
         Conversation.encode(message.event.value, writer.uint32(122).fork()).join();
+        break;
+      case "conversationInvited":
+        Invitation.encode(message.event.value, writer.uint32(130).fork()).join();
         break;
     }
     return writer;
@@ -118,6 +122,14 @@ export const LiveEvent: MessageFns<LiveEvent> = {
             }
 
             message.event = { $case: "conversationUpdated", value: Conversation.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.event = { $case: "conversationInvited", value: Invitation.decode(reader, reader.uint32()) };
             continue;
           }
         }

@@ -22,6 +22,7 @@ import { SyncCursor, SyncedConversation } from "../../client/v1/frames.js";
 import {
   Attachment,
   Conversation,
+  Invitation,
   Member,
   Message,
   PinnedMessage,
@@ -29,6 +30,31 @@ import {
   SearchResult,
 } from "../../client/v1/resources.js";
 import { Caller } from "../../common/v1/common.js";
+
+export interface ListInvitationsRequest {
+  caller: Caller | undefined;
+}
+
+export interface ListInvitationsResponse {
+  invitations: Invitation[];
+}
+
+export interface AcceptInvitationRequest {
+  caller: Caller | undefined;
+  conversationId: string;
+}
+
+export interface AcceptInvitationResponse {
+  conversation: Conversation | undefined;
+}
+
+export interface DeclineInvitationRequest {
+  caller: Caller | undefined;
+  conversationId: string;
+}
+
+export interface DeclineInvitationResponse {
+}
 
 export interface CreateConversationRequest {
   caller:
@@ -44,6 +70,8 @@ export interface CreateConversationRequest {
 export interface CreateConversationResponse {
   conversation: Conversation | undefined;
   created: boolean;
+  /** Where being added needs consent: those invited instead of added. */
+  invitedUserIds: string[];
 }
 
 export interface GetConversationRequest {
@@ -76,7 +104,11 @@ export interface AddMembersRequest {
 }
 
 export interface AddMembersResponse {
-  conversation: Conversation | undefined;
+  conversation:
+    | Conversation
+    | undefined;
+  /** Where being added needs consent: those invited instead of added. */
+  invitedUserIds: string[];
 }
 
 export interface RemoveMemberRequest {
@@ -378,6 +410,293 @@ export interface GetUnreadTotalsResponse_TotalsEntry {
   value: number;
 }
 
+function createBaseListInvitationsRequest(): ListInvitationsRequest {
+  return { caller: undefined };
+}
+
+export const ListInvitationsRequest: MessageFns<ListInvitationsRequest> = {
+  encode(message: ListInvitationsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.caller !== undefined) {
+      Caller.encode(message.caller, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListInvitationsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListInvitationsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.caller = Caller.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseListInvitationsResponse(): ListInvitationsResponse {
+  return { invitations: [] };
+}
+
+export const ListInvitationsResponse: MessageFns<ListInvitationsResponse> = {
+  encode(message: ListInvitationsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.invitations) {
+      Invitation.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListInvitationsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListInvitationsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.invitations.push(Invitation.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseAcceptInvitationRequest(): AcceptInvitationRequest {
+  return { caller: undefined, conversationId: "" };
+}
+
+export const AcceptInvitationRequest: MessageFns<AcceptInvitationRequest> = {
+  encode(message: AcceptInvitationRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.caller !== undefined) {
+      Caller.encode(message.caller, writer.uint32(10).fork()).join();
+    }
+    if (message.conversationId !== "") {
+      writer.uint32(18).string(message.conversationId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AcceptInvitationRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAcceptInvitationRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.caller = Caller.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.conversationId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseAcceptInvitationResponse(): AcceptInvitationResponse {
+  return { conversation: undefined };
+}
+
+export const AcceptInvitationResponse: MessageFns<AcceptInvitationResponse> = {
+  encode(message: AcceptInvitationResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.conversation !== undefined) {
+      Conversation.encode(message.conversation, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AcceptInvitationResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAcceptInvitationResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.conversation = Conversation.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseDeclineInvitationRequest(): DeclineInvitationRequest {
+  return { caller: undefined, conversationId: "" };
+}
+
+export const DeclineInvitationRequest: MessageFns<DeclineInvitationRequest> = {
+  encode(message: DeclineInvitationRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.caller !== undefined) {
+      Caller.encode(message.caller, writer.uint32(10).fork()).join();
+    }
+    if (message.conversationId !== "") {
+      writer.uint32(18).string(message.conversationId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeclineInvitationRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeclineInvitationRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.caller = Caller.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.conversationId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseDeclineInvitationResponse(): DeclineInvitationResponse {
+  return {};
+}
+
+export const DeclineInvitationResponse: MessageFns<DeclineInvitationResponse> = {
+  encode(_: DeclineInvitationResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeclineInvitationResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeclineInvitationResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 function createBaseCreateConversationRequest(): CreateConversationRequest {
   return { caller: undefined, type: "", memberIds: [], title: "" };
 }
@@ -458,7 +777,7 @@ export const CreateConversationRequest: MessageFns<CreateConversationRequest> = 
 };
 
 function createBaseCreateConversationResponse(): CreateConversationResponse {
-  return { conversation: undefined, created: false };
+  return { conversation: undefined, created: false, invitedUserIds: [] };
 }
 
 export const CreateConversationResponse: MessageFns<CreateConversationResponse> = {
@@ -468,6 +787,9 @@ export const CreateConversationResponse: MessageFns<CreateConversationResponse> 
     }
     if (message.created !== false) {
       writer.uint32(16).bool(message.created);
+    }
+    for (const v of message.invitedUserIds) {
+      writer.uint32(26).string(v!);
     }
     return writer;
   },
@@ -499,6 +821,14 @@ export const CreateConversationResponse: MessageFns<CreateConversationResponse> 
             }
 
             message.created = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.invitedUserIds.push(reader.string());
             continue;
           }
         }
@@ -822,13 +1152,16 @@ export const AddMembersRequest: MessageFns<AddMembersRequest> = {
 };
 
 function createBaseAddMembersResponse(): AddMembersResponse {
-  return { conversation: undefined };
+  return { conversation: undefined, invitedUserIds: [] };
 }
 
 export const AddMembersResponse: MessageFns<AddMembersResponse> = {
   encode(message: AddMembersResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.conversation !== undefined) {
       Conversation.encode(message.conversation, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.invitedUserIds) {
+      writer.uint32(18).string(v!);
     }
     return writer;
   },
@@ -852,6 +1185,14 @@ export const AddMembersResponse: MessageFns<AddMembersResponse> = {
             }
 
             message.conversation = Conversation.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.invitedUserIds.push(reader.string());
             continue;
           }
         }
@@ -4269,6 +4610,44 @@ export const MessageServiceService = {
       Buffer.from(GetUnreadTotalsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetUnreadTotalsResponse => GetUnreadTotalsResponse.decode(value),
   },
+  /** The caller's open invitations (tenants where being added to a group needs consent). */
+  listInvitations: {
+    path: "/im.message.v1.MessageService/ListInvitations" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListInvitationsRequest): Buffer =>
+      Buffer.from(ListInvitationsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListInvitationsRequest => ListInvitationsRequest.decode(value),
+    responseSerialize: (value: ListInvitationsResponse): Buffer =>
+      Buffer.from(ListInvitationsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListInvitationsResponse => ListInvitationsResponse.decode(value),
+  },
+  /**
+   * Joins as the inviter added them (the inviter's role is checked now). Errors: NOT_FOUND
+   * "not_found" (no such invitation), PERMISSION_DENIED "forbidden" (the inviter may no longer add).
+   */
+  acceptInvitation: {
+    path: "/im.message.v1.MessageService/AcceptInvitation" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AcceptInvitationRequest): Buffer =>
+      Buffer.from(AcceptInvitationRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AcceptInvitationRequest => AcceptInvitationRequest.decode(value),
+    responseSerialize: (value: AcceptInvitationResponse): Buffer =>
+      Buffer.from(AcceptInvitationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AcceptInvitationResponse => AcceptInvitationResponse.decode(value),
+  },
+  declineInvitation: {
+    path: "/im.message.v1.MessageService/DeclineInvitation" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeclineInvitationRequest): Buffer =>
+      Buffer.from(DeclineInvitationRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeclineInvitationRequest => DeclineInvitationRequest.decode(value),
+    responseSerialize: (value: DeclineInvitationResponse): Buffer =>
+      Buffer.from(DeclineInvitationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeclineInvitationResponse => DeclineInvitationResponse.decode(value),
+  },
 } as const;
 
 export interface MessageServiceServer extends UntypedServiceImplementation {
@@ -4331,6 +4710,14 @@ export interface MessageServiceServer extends UntypedServiceImplementation {
   listMembers: handleUnaryCall<ListMembersRequest, ListMembersResponse>;
   /** Internal (notification): each user's unread messages over all their conversations (the badge). */
   getUnreadTotals: handleUnaryCall<GetUnreadTotalsRequest, GetUnreadTotalsResponse>;
+  /** The caller's open invitations (tenants where being added to a group needs consent). */
+  listInvitations: handleUnaryCall<ListInvitationsRequest, ListInvitationsResponse>;
+  /**
+   * Joins as the inviter added them (the inviter's role is checked now). Errors: NOT_FOUND
+   * "not_found" (no such invitation), PERMISSION_DENIED "forbidden" (the inviter may no longer add).
+   */
+  acceptInvitation: handleUnaryCall<AcceptInvitationRequest, AcceptInvitationResponse>;
+  declineInvitation: handleUnaryCall<DeclineInvitationRequest, DeclineInvitationResponse>;
 }
 
 export interface MessageServiceClient extends Client {
@@ -4781,6 +5168,56 @@ export interface MessageServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetUnreadTotalsResponse) => void,
+  ): ClientUnaryCall;
+  /** The caller's open invitations (tenants where being added to a group needs consent). */
+  listInvitations(
+    request: ListInvitationsRequest,
+    callback: (error: ServiceError | null, response: ListInvitationsResponse) => void,
+  ): ClientUnaryCall;
+  listInvitations(
+    request: ListInvitationsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListInvitationsResponse) => void,
+  ): ClientUnaryCall;
+  listInvitations(
+    request: ListInvitationsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListInvitationsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Joins as the inviter added them (the inviter's role is checked now). Errors: NOT_FOUND
+   * "not_found" (no such invitation), PERMISSION_DENIED "forbidden" (the inviter may no longer add).
+   */
+  acceptInvitation(
+    request: AcceptInvitationRequest,
+    callback: (error: ServiceError | null, response: AcceptInvitationResponse) => void,
+  ): ClientUnaryCall;
+  acceptInvitation(
+    request: AcceptInvitationRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: AcceptInvitationResponse) => void,
+  ): ClientUnaryCall;
+  acceptInvitation(
+    request: AcceptInvitationRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: AcceptInvitationResponse) => void,
+  ): ClientUnaryCall;
+  declineInvitation(
+    request: DeclineInvitationRequest,
+    callback: (error: ServiceError | null, response: DeclineInvitationResponse) => void,
+  ): ClientUnaryCall;
+  declineInvitation(
+    request: DeclineInvitationRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeclineInvitationResponse) => void,
+  ): ClientUnaryCall;
+  declineInvitation(
+    request: DeclineInvitationRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeclineInvitationResponse) => void,
   ): ClientUnaryCall;
 }
 

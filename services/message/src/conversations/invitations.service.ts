@@ -1,0 +1,84 @@
+import { Injectable } from '@nestjs/common';
+import { AppError } from '@im/platform/errors';
+import type { Invitation } from '@im/proto/client/v1';
+import type { Caller } from '@im/proto/common/v1';
+import { AuthClient } from '../clients/auth.client.js';
+import { LivePublisher } from '../producers/live-publisher.js';
+import { ConversationsTable, type ConversationRow } from '../storage/conversations.table.js';
+import { InvitationsTable, type InvitationRow } from '../storage/invitations.table.js';
+
+const LIST_MAX = 200;
+
+/**
+ * Consent to being added (a tenant setting, groupAdds "consent"): adding someone to a group or
+ * channel invites them instead; they accept (joining as the inviter added them) or decline.
+ */
+@Injectable()
+export class InvitationsService {
+  constructor(
+    private readonly table: InvitationsTable,
+    private readonly conversations: ConversationsTable,
+    private readonly auth: AuthClient,
+    private readonly live: LivePublisher,
+  ) {}
+
+  /** Whether adding others to this conversation invites them instead. */
+  async needed(caller: Caller, row: ConversationRow): Promise<boolean> {
+    return row.type !== 'direct' && (await this.auth.groupAddsNeedConsent(caller.tenantId));
+  }
+
+  /** Invites each user (an open invitation is renewed); each is told on their sockets. */
+  async invite(caller: Caller, row: ConversationRow, userIds: readonly string[]): Promise<void> {
+    const invitedAt = new Date();
+    await Promise.all(
+      userIds.map((userId) =>
+        this.table.put({ userId, conversationId: row.conversationId, invitedBy: caller.userId, invitedAt }),
+      ),
+    );
+    for (const userId of userIds)
+      this.live.publish([userId], {
+        event: {
+          $case: 'conversationInvited',
+          value: view(row, {
+            userId,
+            conversationId: row.conversationId,
+            invitedBy: caller.userId,
+            invitedAt,
+          }),
+        },
+      });
+  }
+
+  async list(caller: Caller): Promise<Invitation[]> {
+    const rows = await this.table.ofUser(caller.userId, LIST_MAX);
+    const out: Invitation[] = [];
+    for (const inv of rows) {
+      const row = await this.conversations.get(inv.conversationId);
+      if (row && row.tenantId === caller.tenantId) out.push(view(row, inv));
+    }
+    return out;
+  }
+
+  /** The caller's invitation into the conversation, or not_found. */
+  async require(caller: Caller, conversationId: string): Promise<InvitationRow> {
+    const inv = await this.table.get(caller.userId, conversationId);
+    if (!inv) throw new AppError('not_found', 'no such invitation');
+    return inv;
+  }
+
+  async remove(caller: Caller, conversationId: string): Promise<void> {
+    await this.require(caller, conversationId);
+    await this.table.delete(caller.userId, conversationId);
+  }
+}
+
+function view(row: ConversationRow, inv: InvitationRow): Invitation {
+  return {
+    conversationId: row.conversationId,
+    type: row.type,
+    title: row.title,
+    memberCount: row.memberCount,
+    invitedBy: inv.invitedBy,
+    invitedAt: inv.invitedAt.toISOString(),
+  };
+}
