@@ -123,6 +123,32 @@ describe('group adds with consent: invitations to accept or decline', () => {
     assert.deepEqual(await erin!.invitations(), [], 'used up');
   });
 
+  it('an inviter who left, or a conversation that closed: refused for good; a member who left is not added back by a repeated add', async () => {
+    const [alice, bob, carol, dave] = await tenant(3);
+    const made = await alice!.call<Created>('POST', '/v1/conversations', {
+      type: 'group',
+      memberIds: [bob!.user.id],
+      title: 'leaving',
+    });
+    const id = made.conversation.id;
+    await bob!.acceptInvitation(id);
+    await alice!.call('PATCH', `/v1/conversations/${id}/members/${bob!.user.id}`, { role: 'admin' });
+    await bob!.call('POST', `/v1/conversations/${id}/members`, { userIds: [carol!.user.id] });
+    await bob!.call('POST', `/v1/conversations/${id}/leave`, {});
+    assert.equal(await outcome(carol!.acceptInvitation(id)), '403 forbidden', 'the inviter left');
+    assert.deepEqual(await carol!.invitations(), []);
+
+    // an add of someone who is a member adds nobody: were they to leave meanwhile, they stay out
+    await alice!.call('POST', `/v1/conversations/${id}/members`, { userIds: [dave!.user.id] });
+    await dave!.acceptInvitation(id);
+    const again = await alice!.call<Created>('POST', `/v1/conversations/${id}/members`, {
+      userIds: [dave!.user.id],
+    });
+    assert.deepEqual(again.invitedUserIds, []);
+    await dave!.call('POST', `/v1/conversations/${id}/leave`, {});
+    assert.equal(await outcome(dave!.getConversation(id)), '404 not_found');
+  });
+
   it('channels stay open to join; tenants that do not ask for consent add directly', async () => {
     const [alice, bob] = await tenant(1);
     const channel = await alice!.call<Created>('POST', '/v1/conversations', {

@@ -35,12 +35,11 @@ export function Invitations({ session, onJoined }: { session: AppSession; onJoin
         onJoined(inv.conversationId);
       }
     } catch (err) {
+      const gone = err instanceof ApiError && (err.code === 'forbidden' || err.code === 'not_found');
       setError(
-        err instanceof ApiError && err.code === 'forbidden'
-          ? 'That invitation is no longer valid.'
-          : String(err),
+        gone ? 'That invitation is no longer valid.' : err instanceof ApiError ? err.message : String(err),
       );
-      setInvitations((list) => list.filter((i) => i.conversationId !== inv.conversationId));
+      if (gone) setInvitations((list) => list.filter((i) => i.conversationId !== inv.conversationId));
     }
   }
 

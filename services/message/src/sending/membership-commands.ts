@@ -53,7 +53,11 @@ export class MembershipCommands {
     const already = await Promise.all(unique.map((u) => this.conversations.isMember(u, conversationId)));
     const consent = !consented && (await this.invitations.needed(caller, row));
     const invitedUserIds = consent ? unique.filter((u, i) => u !== caller.userId && !already[i]) : [];
-    const adding = unique.filter((u) => !invitedUserIds.includes(u));
+    // with consent nobody but the caller is added: someone who is a member now may have left by
+    // the time the sequencer applies an add, which would put them back without asking
+    const adding = consent
+      ? unique.filter((u, i) => u === caller.userId && !already[i])
+      : unique.filter((u) => !invitedUserIds.includes(u));
     if (invitedUserIds.length) {
       // only those who may add may invite: the sequencer decides that for adds, so ask it first
       if (wanted !== 'member') throw new AppError('invalid_argument', 'role: invited people join as members');
@@ -83,22 +87,29 @@ export class MembershipCommands {
 
   /**
    * The invited caller joins, added by whoever invited them, with that person's rights as they are
-   * now (the sequencer decides); the invitation is used up either way.
+   * now (the sequencer decides). The invitation is used up when that succeeds or is refused for
+   * good (the conversation is gone, the inviter left or may no longer add); it stays for a retry
+   * after anything else (the caller's conversation cap, an outage).
    */
   async accept(caller: Caller, conversationId: string): Promise<Conversation> {
     const inv = await this.invitations.require(caller, conversationId);
     const inviter = { userId: inv.invitedBy, tenantId: caller.tenantId, sessionId: '' };
+    const usedUp = () => this.invitations.remove(caller, conversationId);
+    await this.conversations.requireInTenant(caller, conversationId).catch(async (err: unknown) => {
+      if (err instanceof AppError && err.code === 'not_found') await usedUp();
+      throw err;
+    });
+    if (!(await this.conversations.isMember(inviter.userId, conversationId))) {
+      await usedUp();
+      throw new AppError('forbidden', 'whoever invited you is no longer in this conversation');
+    }
     try {
       await this.add(inviter, conversationId, [caller.userId], 'member', true);
     } catch (err) {
-      if (err instanceof AppError && err.code === 'not_found') {
-        await this.invitations.remove(caller, conversationId);
-        throw new AppError('forbidden', 'whoever invited you may no longer add people here');
-      }
+      if (err instanceof AppError && err.code === 'forbidden') await usedUp();
       throw err;
-    } finally {
-      await this.invitations.remove(caller, conversationId).catch(() => undefined);
     }
+    await usedUp().catch(() => undefined);
     return this.conversations.get(caller, conversationId);
   }
 
