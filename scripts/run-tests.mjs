@@ -201,6 +201,11 @@ async function main() {
         'tools/config-docs.mjs',
         '--check',
       ]);
+    if (buildOk)
+      await check('nats: deploy/local users match the permission table', process.execPath, [
+        'tools/nats-auth.mjs',
+        '--check',
+      ]);
   } else {
     const { code } = await runCommand(process.execPath, [bin('im-tsc'), '-b']);
     buildOk = code === 0;

@@ -203,11 +203,31 @@ start_nats() {
   local dir="$RUN/nats"
   mkdir -p "$dir/data"
   render "$HERE/nats/nats.conf.tmpl" "$dir/im-local-nats.conf" PORT="$NATS_PORT" MONITOR_PORT="$NATS_MONITOR_PORT" DATA="$dir/data"
-  setsid nohup "$CACHE/bin/nats-server" -c "$dir/im-local-nats.conf" >"$dir/out.log" 2>&1 </dev/null &
+  cp "$HERE/nats/authorization.conf" "$dir/authorization.conf"
+  # the users' passwords reach the server as the environment variables authorization.conf names
+  (
+    set -a
+    # shellcheck disable=SC1090
+    source <(nats_credentials)
+    exec setsid nohup "$CACHE/bin/nats-server" -c "$dir/im-local-nats.conf" >"$dir/out.log" 2>&1 </dev/null
+  ) &
   echo $! >"$dir/pid"
   nats_ready() { curl -fs "http://127.0.0.1:$NATS_MONITOR_PORT/healthz?js-enabled-only=true" >/dev/null 2>&1; }
   await nats 30 nats_ready
   log "nats ready on 127.0.0.1:$NATS_PORT"
+}
+
+# NATS passwords, one per user of deploy/local/nats/authorization.conf (ADR 0023): made once per
+# machine, given to the server by start_nats and to the services by write_env (IM_NATS_PASS_<SERVICE>;
+# the test runner and tools use the unrestricted im-infra-admin, NATS_USER/NATS_PASS).
+nats_credentials() {
+  local file="$RUN/nats/credentials" var
+  mkdir -p "$RUN/nats"
+  touch "$file" && chmod 600 "$file"
+  for var in $(grep -o '\$IM_NATS_[A-Z_]*' "$HERE/nats/authorization.conf" | tr -d '$' | sort -u); do
+    grep -q "^$var=" "$file" || printf '%s=im%s\n' "$var" "$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')" >>"$file"
+  done
+  cat "$file"
 }
 
 # The S3 store's keys: made once per machine (.run is git-ignored), read by write_env.
@@ -342,6 +362,8 @@ export KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
 export CASSANDRA_CONTACT_POINTS=127.0.0.1:$CASSANDRA_PORT
 export CASSANDRA_LOCAL_DC=datacenter1
 export NATS_URL=nats://127.0.0.1:$NATS_PORT
+export NATS_USER=im-infra-admin
+$(nats_credentials | sed -e 's/^IM_NATS_ADMIN_PASS=/NATS_PASS=/' -e 's/^/export /')
 export OPENSEARCH_URL=http://127.0.0.1:$OPENSEARCH_PORT
 export S3_ENDPOINT=http://127.0.0.1:$S3_PORT
 export S3_REGION=us-east-1

@@ -88,11 +88,18 @@ common_env() {
     "S3_SECRET_ACCESS_KEY=${S3_SECRET_ACCESS_KEY:-}"
 }
 
+# Each service is its own NATS user when deploy/local's NATS has one for it (ADR 0023); on
+# infrastructure of your own, NATS_USER/NATS_PASS (if any) are shared.
+nats_user_env() {
+  local pass_var="IM_NATS_PASS_${1^^}"
+  if [ -n "${!pass_var:-}" ] && [ -z "${IM_NAME_PREFIX:-}" ]; then echo "NATS_USER=$1" "NATS_PASS=${!pass_var}"; fi
+}
+
 start_service() {
   local name=$1
   shift
   # shellcheck disable=SC2046
-  env $(common_env) HTTP_PORT="${HTTP[$name]}" GRPC_TLS_DIR="$TLS/$name" "$@" \
+  env $(common_env) $(nats_user_env "$name") HTTP_PORT="${HTTP[$name]}" GRPC_TLS_DIR="$TLS/$name" "$@" \
     node --enable-source-maps "services/$name/dist/src/main.js" >"$RUN/$name.log" 2>&1 &
   PIDS[$name]=$!
 }

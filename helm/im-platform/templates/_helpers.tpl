@@ -70,10 +70,11 @@ notification: [presence, message, auth]
   valueFrom: { secretKeyRef: { name: {{ . }}, key: password } }
 {{- end }}
 {{- with $root.Values.infrastructure.nats.existingSecret }}
+{{- /* each service is its own NATS user, limited to its subjects (ADR 0023) */}}
 - name: NATS_USER
-  valueFrom: { secretKeyRef: { name: {{ . }}, key: username } }
+  value: {{ ternary (printf "%s-%s" $root.Values.namePrefix $svc) $svc (ne $root.Values.namePrefix "") | quote }}
 - name: NATS_PASS
-  valueFrom: { secretKeyRef: { name: {{ . }}, key: password } }
+  valueFrom: { secretKeyRef: { name: {{ . }}, key: {{ $svc }} } }
 {{- end }}
 {{- if eq $svc "gateway" }}
 - { name: PUBLIC_PORT, value: {{ $root.Values.services.gateway.publicPort | quote }} }

@@ -4,6 +4,7 @@ import { Kvm, type KV, type KvOptions } from '@nats-io/kv';
 import { headers as natsHeaders, type MsgHdrs, type NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
+import { inboxPrefixOf } from './permissions.js';
 
 export type { KV } from '@nats-io/kv';
 export type { Msg, MsgHdrs, NatsConnection, Subscription } from '@nats-io/nats-core';
@@ -24,6 +25,8 @@ export async function connectNats(options: NatsOptions): Promise<NatsConnection>
     name: options.name,
     user: options.user,
     pass: options.pass,
+    // a service's user may subscribe to its own replies only (permissions.ts)
+    ...(options.user ? { inboxPrefix: inboxPrefixOf(options.user) } : {}),
     timeout: options.connectTimeoutMs ?? 3_000,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
@@ -100,3 +103,12 @@ export async function bindKv(nc: NatsConnection, bucket: string): Promise<KV> {
   return kv;
 }
 export { RevocationWatch } from './revocation-watch.js';
+export {
+  NATS_ACCESS,
+  natsPermissionsOf,
+  natsUserOf,
+  natsPasswordVariable,
+  renderNatsAuthorization,
+  type BucketAccess,
+  type NatsPermissions,
+} from './permissions.js';

@@ -42,6 +42,8 @@ export interface Registry {
     readonly liveConversations: string;
     /** Replies from the sequencer to the replica that accepted a command. */
     commandReplies(instanceId: string): string;
+    /** Every replica's reply subject (a wildcard, for permissions). */
+    readonly allCommandReplies: string;
     readonly sessionRevoked: string;
     /** Presence changes of one user; gateways subscribe for the users their sockets watch. */
     presenceOf(tenantId: string, userId: string): string;
@@ -99,6 +101,7 @@ export function createRegistry(prefix = ''): Registry {
       liveConversations: dotted('im.live.conversation.*.*'),
       commandReplies: (instanceId) =>
         dotted(`im.message.replies.${instanceId.replace(/[^A-Za-z0-9_-]/g, '_')}`),
+      allCommandReplies: dotted('im.message.replies.*'),
       sessionRevoked: dotted('im.auth.session.revoked'),
       presenceOf: (tenantId, userId) => dotted(`im.presence.${tenantId}.${userId}`),
       membershipChanged: dotted('im.message.membership.changed'),

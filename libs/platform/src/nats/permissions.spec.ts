@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { GRPC_WIRING } from '../grpc/identity.js';
+import { createRegistry } from '../registry/index.js';
+import { NATS_ACCESS, natsPermissionsOf, renderNatsAuthorization } from './permissions.js';
+
+const services = Object.keys(NATS_ACCESS);
+const r = createRegistry('p1');
+
+describe('NATS permissions (ADR 0023)', () => {
+  it('every service has a user', () => {
+    assert.deepEqual(
+      services.sort(),
+      Object.keys(GRPC_WIRING)
+        .filter((s) => s !== 'operator')
+        .sort(),
+    );
+  });
+
+  it('only the message service and presence (typing) write live events; only gateways read them', () => {
+    const live = r.subjects.liveUser('*');
+    const writers = services.filter((s) => natsPermissionsOf(s, 'p1').publish.includes(live));
+    const readers = services.filter((s) => natsPermissionsOf(s, 'p1').subscribe.includes(live));
+    assert.deepEqual(writers.sort(), ['message', 'presence']);
+    assert.deepEqual(readers, ['gateway']);
+  });
+
+  it('only auth writes revocations; readers of a bucket cannot write or delete its keys', () => {
+    const key = `$KV.${r.buckets.revokedSessions}.>`;
+    const writers = services.filter((s) => natsPermissionsOf(s, 'p1').publish.includes(key));
+    assert.deepEqual(writers, ['auth']);
+    for (const s of services) {
+      const p = natsPermissionsOf(s, 'p1').publish;
+      assert.ok(!p.some((x) => /STREAM\.(DELETE|PURGE)/.test(x)), `${s} can delete a stream`);
+    }
+  });
+
+  it('a prefixed deployment names only its own subjects, buckets and inbox', () => {
+    for (const s of services) {
+      const { publish, subscribe } = natsPermissionsOf(s, 'p1');
+      for (const subject of [...publish, ...subscribe]) {
+        const own = /^p1\.|^\$KV\.p1_|KV_p1_|^_INBOX_p1-/.test(subject) || subject === '$JS.API.INFO';
+        assert.ok(own, `${s}: ${subject} is not the deployment's own`);
+      }
+    }
+  });
+
+  it('the rendered block holds no password, only the variables the NATS server reads them from', () => {
+    const text = renderNatsAuthorization({ prefixes: ['', 'p1'], adminUser: 'ops' });
+    assert.match(text, /user: "p1-gateway"\n\s+password: \$IM_NATS_PASS_GATEWAY/);
+    assert.match(text, /user: "ops", password: \$IM_NATS_ADMIN_PASS/);
+    assert.match(text, /user: "media"[^}]+publish: \{ allow: \["\$JS.API.INFO"\] \}/);
+  });
+});

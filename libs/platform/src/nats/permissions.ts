@@ -1,0 +1,161 @@
+import { createRegistry, type Registry } from '../registry/index.js';
+
+/** What a service may do with a KV bucket: read it, also write keys, or also create the bucket. */
+export type BucketAccess = 'read' | 'write' | 'own';
+
+interface NatsAccess {
+  publish: (r: Registry) => string[];
+  subscribe: (r: Registry) => string[];
+  buckets: (r: Registry) => Record<string, BucketAccess>;
+}
+
+const none = () => [];
+
+/**
+ * The one table of what each service may do on NATS (ADR 0023). NATS enforces it: every service
+ * connects as its own user whose permissions are rendered from this table, so a compromised
+ * notification pod cannot read live messages, and only the message service and presence (typing)
+ * can write to a user's live subject.
+ */
+export const NATS_ACCESS: Readonly<Record<string, NatsAccess>> = {
+  gateway: {
+    publish: none,
+    subscribe: (r) => [
+      r.subjects.liveUser('*'),
+      r.subjects.liveConversations,
+      r.subjects.conversationMembersChanged,
+      r.subjects.presenceOf('*', '*'),
+    ],
+    buckets: (r) => ({ [r.buckets.gateways]: 'write', [r.buckets.revokedSessions]: 'read' }),
+  },
+  auth: {
+    publish: none,
+    subscribe: none,
+    buckets: (r) => ({ [r.buckets.revokedSessions]: 'own' }),
+  },
+  presence: {
+    // typing indicators go straight to the members' live subjects
+    publish: (r) => [r.subjects.presenceOf('*', '*'), r.subjects.liveUser('*')],
+    subscribe: none,
+    buckets: (r) => ({ [r.buckets.presence]: 'own', [r.buckets.gateways]: 'own' }),
+  },
+  message: {
+    publish: (r) => [
+      r.subjects.liveUser('*'),
+      r.subjects.liveConversation('*', '*'),
+      r.subjects.allCommandReplies,
+      r.subjects.membershipChanged,
+      r.subjects.conversationMembersChanged,
+      r.subjects.userSettingsChanged,
+    ],
+    subscribe: (r) => [
+      r.subjects.allCommandReplies,
+      r.subjects.membershipChanged,
+      r.subjects.userSettingsChanged,
+    ],
+    buckets: () => ({}),
+  },
+  media: { publish: none, subscribe: none, buckets: () => ({}) },
+  notification: {
+    publish: none,
+    subscribe: none,
+    buckets: (r) => ({ [r.buckets.revokedSessions]: 'read' }),
+  },
+};
+
+/** The NATS user a service connects as: its name, after the deployment's name prefix. */
+export function natsUserOf(service: string, prefix = ''): string {
+  return prefix ? `${prefix}-${service}` : service;
+}
+
+/** Where a connection's request replies arrive; each user may subscribe to its own only. */
+export function inboxPrefixOf(user: string): string {
+  return `_INBOX_${user.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+}
+
+/** The JetStream API subjects behind each level of access to one KV bucket. */
+function bucketSubjects(bucket: string, access: BucketAccess): string[] {
+  const stream = `KV_${bucket}`;
+  const api = '$JS.API';
+  const read = [
+    `${api}.STREAM.INFO.${stream}`,
+    `${api}.STREAM.MSG.GET.${stream}`,
+    `${api}.DIRECT.GET.${stream}`,
+    `${api}.DIRECT.GET.${stream}.>`,
+    `${api}.CONSUMER.CREATE.${stream}`,
+    `${api}.CONSUMER.CREATE.${stream}.>`,
+    `${api}.CONSUMER.INFO.${stream}.*`,
+    `${api}.CONSUMER.DELETE.${stream}.*`,
+    `${api}.CONSUMER.MSG.NEXT.${stream}.*`,
+    `$JS.FC.${stream}.>`,
+    `$JS.ACK.${stream}.>`,
+  ];
+  if (access === 'read') return read;
+  const write = [...read, `$KV.${bucket}.>`];
+  if (access === 'write') return write;
+  return [...write, `${api}.STREAM.CREATE.${stream}`, `${api}.STREAM.UPDATE.${stream}`];
+}
+
+export interface NatsPermissions {
+  publish: string[];
+  subscribe: string[];
+}
+
+/** What one service's NATS user may publish and subscribe to, for a deployment's name prefix. */
+export function natsPermissionsOf(service: string, prefix = ''): NatsPermissions {
+  const access = NATS_ACCESS[service];
+  if (!access) throw new Error(`no NATS access is defined for "${service}"`);
+  const r = createRegistry(prefix);
+  const buckets = Object.entries(access.buckets(r));
+  return {
+    // account info: every service's readiness check asks JetStream for it
+    publish: [...access.publish(r), '$JS.API.INFO', ...buckets.flatMap(([b, a]) => bucketSubjects(b, a))],
+    subscribe: [...access.subscribe(r), `${inboxPrefixOf(natsUserOf(service, prefix))}.>`],
+  };
+}
+
+/**
+ * The `authorization` block of a NATS server's configuration: one user per service and name
+ * prefix, with the permissions above, and optionally an unrestricted user for operators and tests.
+ * Passwords are references to environment variables of the NATS server (IM_NATS_PASS_<SERVICE>,
+ * shared across prefixes; IM_NATS_ADMIN_PASS), so the file holds no secret.
+ */
+export function renderNatsAuthorization(options: { prefixes: string[]; adminUser?: string }): string {
+  const list = (items: string[]) => `[${items.map((s) => JSON.stringify(s)).join(', ')}]`;
+  const users: string[] = [];
+  if (options.adminUser) {
+    users.push(`    { user: ${JSON.stringify(options.adminUser)}, password: $IM_NATS_ADMIN_PASS }`);
+  }
+  for (const prefix of options.prefixes) {
+    for (const service of Object.keys(NATS_ACCESS)) {
+      const p = natsPermissionsOf(service, prefix);
+      users.push(
+        [
+          `    {`,
+          `      user: ${JSON.stringify(natsUserOf(service, prefix))}`,
+          `      password: ${natsPasswordVariable(service)}`,
+          `      permissions: {`,
+          `        publish: { allow: ${list(p.publish)} }`,
+          `        subscribe: { allow: ${list(p.subscribe)} }`,
+          `      }`,
+          `    }`,
+        ].join('\n'),
+      );
+    }
+  }
+  return [
+    '# Generated by `node tools/nats-auth.mjs` from NATS_ACCESS (libs/platform/src/nats/permissions.ts).',
+    '# Do not edit: a unit test compares this file with the table.',
+    'authorization {',
+    '  users: [',
+    users.join('\n'),
+    '  ]',
+    '}',
+    '',
+  ].join('\n');
+}
+
+/** The NATS server's environment variable holding one service's password. */
+export function natsPasswordVariable(service: string): string {
+  return `$IM_NATS_PASS_${service.toUpperCase()}`;
+}

@@ -1,0 +1,158 @@
+import assert from 'node:assert/strict';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import pino from 'pino';
+import { bindKv, connectNats, natsUserOf, type NatsConnection } from '@im/platform/nats';
+import { createRegistry } from '@im/platform/registry';
+import { eventually, localNatsUsers, Platform, repoRoot, sleep, type ServiceName } from '@im/testing';
+import { closeAll, registerUsers } from './support/users.js';
+
+// deploy/local/nats/authorization.conf has users for this prefix (tools/nats-auth.mjs)
+const PREFIX = 'natsperm';
+const NATS_LOG = join(repoRoot(), '.run/infra/nats/out.log');
+const local = process.env.IM_INFRA_SOURCE === 'local';
+
+describe(
+  'NATS: every service is its own user, limited to its subjects (ADR 0023)',
+  { skip: !local && 'needs the NATS of deploy/local (its users and their permissions)' },
+  () => {
+    let platform: Platform;
+    let users: Record<ServiceName, Record<string, string>>;
+    let logStart: number;
+    const names = createRegistry(PREFIX);
+    const open: NatsConnection[] = [];
+
+    const connectAs = async (service: ServiceName | 'admin', pass?: string) => {
+      const creds =
+        service === 'admin'
+          ? { user: process.env.NATS_USER, pass: process.env.NATS_PASS }
+          : { user: users[service].NATS_USER, pass: pass ?? users[service].NATS_PASS };
+      const nc = await connectNats({
+        servers: process.env.NATS_URL!,
+        ...creds,
+        name: `e2e-natsperm-${service}`,
+        logger: pino({ level: 'silent' }),
+      });
+      open.push(nc);
+      return nc;
+    };
+    const violations = () =>
+      readFileSync(NATS_LOG, 'utf8')
+        .slice(logStart)
+        .split('\n')
+        .filter((l) => / (Publish|Subscription) Violation /.test(l));
+
+    before(async () => {
+      logStart = statSync(NATS_LOG).size;
+      users = await localNatsUsers(PREFIX);
+      platform = await Platform.start({ prefix: PREFIX, gateways: 2, env: users });
+    });
+    after(async () => {
+      await Promise.all(open.map((nc) => nc.close()));
+      await platform?.stop();
+    });
+
+    it('the platform works with only these permissions: live messages, typing, presence, revocation, on two gateways', async () => {
+      const [alice, bob] = await registerUsers(platform, 2, 'natsperm');
+      const conv = await alice!.createConversation('direct', [bob!.user.id]);
+      const a = await alice!.connect();
+      const b = await bob!.connect();
+      try {
+        // presence: the gateway's lease and device reports, the KV record, the change published
+        const watch = await b.request('presence.subscribe', { userIds: [alice!.user.id] });
+        if (watch.presence?.[0]?.status !== 'online') {
+          await b.waitFor('presence', (f) => f.userId === alice!.user.id && f.status === 'online', 5_000);
+        }
+        const sent = await a.sendMessage(conv.id, 'over permitted subjects only');
+        const got = await b.waitFor('message.new', (f) => f.message!.seq === sent.seq, 5_000);
+        assert.equal(got.message!.text, 'over permitted subjects only');
+        await a.request('typing', { conversationId: conv.id });
+        await b.waitFor('typing', (f) => f.userId === alice!.user.id, 5_000);
+        await alice!.logout();
+        assert.equal((await a.closed).code, 4401, 'the revocation reached the gateway through the KV bucket');
+      } finally {
+        await closeAll([a, b]);
+      }
+      for (const svc of [...platform.services.values(), ...platform.gateways]) {
+        const res = await fetch(`http://${svc.address('httpPort')}/readyz`);
+        assert.equal(res.status, 200, `${svc.name} ready (its checks use NATS too): ${await res.text()}`);
+      }
+      assert.deepEqual(violations(), [], 'no service was refused anything it does');
+    });
+
+    it('nobody connects without a password of theirs', async () => {
+      await assert.rejects(
+        connectNats({
+          servers: process.env.NATS_URL!,
+          name: 'e2e-anonymous',
+          logger: pino({ level: 'silent' }),
+        }),
+        /authorization|auth/i,
+      );
+      await assert.rejects(connectAs('gateway', 'not-the-password'), /authorization|auth/i);
+    });
+
+    /** Whether `subject` reaches an unrestricted subscriber when `nc` publishes to it. */
+    const delivered = async (nc: NatsConnection, subject: string) => {
+      const admin = await connectAs('admin');
+      let seen = 0;
+      admin.subscribe(subject, { callback: () => void seen++ });
+      await admin.flush();
+      nc.publish(subject, 'forged');
+      await nc.flush();
+      await sleep(300);
+      return seen > 0;
+    };
+
+    /** Whether the server lets `nc` subscribe to `subject` (a refusal closes the subscription). */
+    const subscribable = async (nc: NatsConnection, subject: string) => {
+      const sub = nc.subscribe(subject);
+      const closed = await Promise.race([
+        sub.closed.then((e) => e ?? 'closed'),
+        sleep(500).then(() => 'open'),
+      ]);
+      sub.unsubscribe();
+      return closed === 'open';
+    };
+
+    it('a service reaches only its own subjects: no reading live messages, no forged frames, no revocations', async () => {
+      const gateway = await connectAs('gateway');
+      const notification = await connectAs('notification');
+      const media = await connectAs('media');
+      const message = await connectAs('message');
+      const liveUser = names.subjects.liveUser('someone');
+      assert.equal(
+        await subscribable(notification, names.subjects.liveUser('*')),
+        false,
+        'notification reads no live messages',
+      );
+      assert.equal(await subscribable(media, '>'), false);
+      assert.equal(
+        await subscribable(gateway, `_INBOX_${natsUserOf('message', PREFIX)}.>`),
+        false,
+        "another user's replies",
+      );
+      assert.equal(
+        await subscribable(gateway, names.subjects.liveUser('*')),
+        true,
+        'the gateway delivers live messages',
+      );
+
+      assert.equal(await delivered(gateway, liveUser), false, 'the gateway forges no message.new');
+      assert.equal(await delivered(notification, names.subjects.presenceOf('t', 'u')), false);
+      assert.equal(await delivered(media, names.subjects.membershipChanged), false);
+      assert.equal(await delivered(message, liveUser), true, 'the message service publishes live events');
+
+      // the revocation bucket: auth writes it, the gateway and notification only read it
+      const asGateway = await bindKv(gateway, names.buckets.revokedSessions);
+      await assert.rejects(asGateway.put('forged-session', new Uint8Array([1])), /permission/i);
+      await assert.rejects(asGateway.delete('any-session'), /permission/i);
+      await assert.rejects(bindKv(media, names.buckets.revokedSessions), /permission|timeout/i);
+      await eventually(() => {
+        const logged = violations().filter((l) => l.includes(`user:${natsUserOf('gateway', PREFIX)}`));
+        assert.ok(logged.length > 0, 'the server logs each refusal with the user');
+      });
+    });
+  },
+);
