@@ -11,8 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { renderNatsAuthorization } from '../libs/platform/dist/src/nats/index.js';
 
 // deploy/local/infra.sh's users: the quick start's platform (no prefix), the prefix of
-// tests/e2e/src/nats-permissions.test.ts, and an unrestricted user for the test runner and tools
-const LOCAL = { prefixes: ['', 'natsperm'], adminUser: 'im-infra-admin' };
+// the own-credentials suites (OWN_CREDENTIALS_PREFIX in libs/testing), and an unrestricted user for
+// the test runner and tools
+const LOCAL = { prefixes: ['', 'ownroles'], adminUser: 'im-infra-admin' };
 const LOCAL_FILE = join(dirname(fileURLToPath(import.meta.url)), '../deploy/local/nats/authorization.conf');
 
 const arg = (name) => {

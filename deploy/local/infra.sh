@@ -197,6 +197,11 @@ render() { # template output key=value...
 }
 
 start_nats() {
+  # a server started with other users (or none, before ADR 0023) is not what the env file says
+  if running nats && ! cmp -s "$HERE/nats/authorization.conf" "$RUN/nats/authorization.conf"; then
+    log "nats runs with other users than deploy/local/nats/authorization.conf: restarting it"
+    stop_one nats
+  fi
   running nats && return 0
   # shellcheck disable=SC2046
   claim_ports nats $(ports_of nats)
@@ -285,7 +290,14 @@ start_kafka() {
 }
 
 start_cassandra() {
-  running cassandra && return 0
+  if running cassandra && ! grep -q '^authenticator: PasswordAuthenticator' "$RUN/cassandra/cassandra.yaml"; then
+    log "cassandra runs without logins (started before ADR 0024): restarting it"
+    stop_one cassandra
+  fi
+  if running cassandra; then
+    cassandra_roles
+    return 0
+  fi
   # shellcheck disable=SC2046
   claim_ports cassandra $(ports_of cassandra)
   local dir="$RUN/cassandra" lib="$CACHE/cassandra/lib" jamm opts
@@ -318,12 +330,42 @@ start_cassandra() {
     -Dcassandra.config="file://$dir/cassandra.yaml" -Dcassandra-foreground=yes \
     -Dcassandra.storagedir="$dir/data" -Dcassandra.logdir="$dir/logs" -Dcassandra.triggers_dir="$dir/triggers" \
     -Dlogback.configurationFile="$HERE/cassandra/logback.xml" -Dcassandra.jmx.local.port="$CASSANDRA_JMX_PORT" \
+    -Dcassandra.superuser_setup_delay_ms=0 \
     -cp "$lib/*" org.apache.cassandra.service.CassandraDaemon >>"$dir/out.log" 2>&1 </dev/null
   ) &
   echo $! >"$dir/pid"
   cassandra_ready() { grep -q 'Startup complete' "$dir/out.log" && port_open "$CASSANDRA_PORT"; }
   await cassandra 240 cassandra_ready
+  cassandra_roles
   log "cassandra ready on 127.0.0.1:$CASSANDRA_PORT"
+}
+
+# Cassandra passwords (ADR 0024): made once per machine, like the NATS ones; the variables are the
+# ones tools/cassandra-roles.mjs names (IM_CASSANDRA_ADMIN_PASS for the test runner and tools,
+# IM_CASSANDRA_PASS_<SERVICE> for platform.sh).
+cassandra_credentials() {
+  local file="$RUN/cassandra/credentials" var
+  mkdir -p "$RUN/cassandra"
+  touch "$file" && chmod 600 "$file"
+  for var in $(node "$ROOT/tools/cassandra-roles.mjs" --variables 2>/dev/null); do
+    grep -q "^$var=" "$file" || printf '%s=im%s\n' "$var" "$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')" >>"$file"
+  done
+  cat "$file"
+}
+
+# The roles need the build (libs/platform): platform.sh and the test runner build first.
+cassandra_roles() {
+  [ -f "$ROOT/libs/platform/dist/src/cassandra/roles.js" ] ||
+    die "libs/platform is not built: run npx im-tsc -b first (Cassandra's roles are made with it)"
+  (
+    set -a
+    # shellcheck disable=SC1090
+    source <(cassandra_credentials)
+    CASSANDRA_CONTACT_POINTS=127.0.0.1:$CASSANDRA_PORT node "$ROOT/tools/cassandra-roles.mjs" --local
+  ) >>"$RUN/cassandra/roles.log" 2>&1 || {
+    tail -5 "$RUN/cassandra/roles.log" >&2
+    die "setting up Cassandra's roles failed (log: $RUN/cassandra/roles.log)"
+  }
 }
 
 start_opensearch() {
@@ -361,6 +403,8 @@ write_env() {
 export KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
 export CASSANDRA_CONTACT_POINTS=127.0.0.1:$CASSANDRA_PORT
 export CASSANDRA_LOCAL_DC=datacenter1
+export CASSANDRA_USERNAME=im_infra_admin
+$(cassandra_credentials | sed -e 's/^IM_CASSANDRA_ADMIN_PASS=/CASSANDRA_PASSWORD=/' -e 's/^/export /')
 export NATS_URL=nats://127.0.0.1:$NATS_PORT
 export NATS_USER=im-infra-admin
 $(nats_credentials | sed -e 's/^IM_NATS_ADMIN_PASS=/NATS_PASS=/' -e 's/^/export /')

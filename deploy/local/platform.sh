@@ -88,18 +88,24 @@ common_env() {
     "S3_SECRET_ACCESS_KEY=${S3_SECRET_ACCESS_KEY:-}"
 }
 
-# Each service is its own NATS user when deploy/local's NATS has one for it (ADR 0023); on
-# infrastructure of your own, NATS_USER/NATS_PASS (if any) are shared.
-nats_user_env() {
-  local pass_var="IM_NATS_PASS_${1^^}"
-  if [ -n "${!pass_var:-}" ] && [ -z "${IM_NAME_PREFIX:-}" ]; then echo "NATS_USER=$1" "NATS_PASS=${!pass_var}"; fi
+# Each service is its own NATS user and Cassandra role when deploy/local has them (ADR 0023, 0024):
+# `env` options that drop every password a service must not hold (the infrastructure's admin ones,
+# the other services'), then its own. On infrastructure of your own, or under IM_NAME_PREFIX,
+# NATS_USER/NATS_PASS and CASSANDRA_USERNAME/PASSWORD are shared as given.
+own_credentials() {
+  local var nats="IM_NATS_PASS_${1^^}" cassandra="IM_CASSANDRA_PASS_${1^^}"
+  for var in $(compgen -e | grep -E '^IM_(NATS|CASSANDRA)_PASS_'); do echo "-u $var"; done
+  [ -z "${IM_NAME_PREFIX:-}" ] && [ -n "${IM_NATS_PASS_GATEWAY:-}" ] || return 0
+  echo "-u NATS_USER -u NATS_PASS -u CASSANDRA_USERNAME -u CASSANDRA_PASSWORD"
+  if [ -n "${!nats:-}" ]; then echo "NATS_USER=$1" "NATS_PASS=${!nats}"; fi
+  if [ -n "${!cassandra:-}" ]; then echo "CASSANDRA_USERNAME=$1" "CASSANDRA_PASSWORD=${!cassandra}"; fi
 }
 
 start_service() {
   local name=$1
   shift
   # shellcheck disable=SC2046
-  env $(common_env) $(nats_user_env "$name") HTTP_PORT="${HTTP[$name]}" GRPC_TLS_DIR="$TLS/$name" "$@" \
+  env $(own_credentials "$name") $(common_env) HTTP_PORT="${HTTP[$name]}" GRPC_TLS_DIR="$TLS/$name" "$@" \
     node --enable-source-maps "services/$name/dist/src/main.js" >"$RUN/$name.log" 2>&1 &
   PIDS[$name]=$!
 }

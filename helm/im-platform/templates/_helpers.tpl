@@ -63,18 +63,23 @@ notification: [presence, message, auth]
 {{- else }}
 - { name: GRPC_ALLOW_PLAINTEXT, value: "true" }
 {{- end }}
+{{- /* services with a keyspace log in as their own role (ADR 0024; CASSANDRA_SERVICES in libs/platform) */}}
+{{- if has $svc (list "auth" "message" "media" "notification") }}
 {{- with $root.Values.infrastructure.cassandra.existingSecret }}
 - name: CASSANDRA_USERNAME
-  valueFrom: { secretKeyRef: { name: {{ . }}, key: username } }
+  value: {{ ternary (printf "%s_%s" (replace "-" "_" $root.Values.namePrefix) $svc) $svc (ne $root.Values.namePrefix "") | quote }}
 - name: CASSANDRA_PASSWORD
-  valueFrom: { secretKeyRef: { name: {{ . }}, key: password } }
+  valueFrom: { secretKeyRef: { name: {{ . }}, key: {{ $svc }} } }
 {{- end }}
+{{- end }}
+{{- /* each service that uses NATS is its own user, limited to its subjects (ADR 0023; NATS_ACCESS) */}}
+{{- if has $svc (list "gateway" "auth" "presence" "message" "notification") }}
 {{- with $root.Values.infrastructure.nats.existingSecret }}
-{{- /* each service is its own NATS user, limited to its subjects (ADR 0023) */}}
 - name: NATS_USER
   value: {{ ternary (printf "%s-%s" $root.Values.namePrefix $svc) $svc (ne $root.Values.namePrefix "") | quote }}
 - name: NATS_PASS
   valueFrom: { secretKeyRef: { name: {{ . }}, key: {{ $svc }} } }
+{{- end }}
 {{- end }}
 {{- if eq $svc "gateway" }}
 - { name: PUBLIC_PORT, value: {{ $root.Values.services.gateway.publicPort | quote }} }

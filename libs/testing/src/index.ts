@@ -10,4 +10,4 @@ export * from './tcp-failover.js';
 export * from './clamd.js';
 export * from './authenticator.js';
 export * from './internal-identities.js';
-export * from './nats-users.js';
+export * from './service-credentials.js';

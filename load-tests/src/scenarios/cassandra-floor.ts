@@ -23,7 +23,12 @@ export async function runCassandraFloor(opts: {
 }): Promise<FloorStep[]> {
   const pid = findPids('im-local-cassandra')[0];
   if (!pid) throw new Error('no local Cassandra (deploy/local/infra.sh up)');
-  const db = new cassandra.Client({ contactPoints: [opts.contactPoint], localDataCenter: 'datacenter1' });
+  const user = process.env.CASSANDRA_USERNAME;
+  const db = new cassandra.Client({
+    contactPoints: [opts.contactPoint],
+    localDataCenter: 'datacenter1',
+    ...(user ? { credentials: { username: user, password: process.env.CASSANDRA_PASSWORD ?? '' } } : {}),
+  });
   await db.connect();
   try {
     await db.execute(

@@ -3,13 +3,20 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
-import { bindKv, connectNats, natsUserOf, type NatsConnection } from '@im/platform/nats';
+import { bindKv, connectNats, jetStreamManager, natsUserOf, type NatsConnection } from '@im/platform/nats';
 import { createRegistry } from '@im/platform/registry';
-import { eventually, localNatsUsers, Platform, repoRoot, sleep, type ServiceName } from '@im/testing';
+import {
+  eventually,
+  localServiceCredentials,
+  OWN_CREDENTIALS_PREFIX,
+  Platform,
+  repoRoot,
+  type ServiceName,
+} from '@im/testing';
 import { closeAll, registerUsers } from './support/users.js';
 
 // deploy/local/nats/authorization.conf has users for this prefix (tools/nats-auth.mjs)
-const PREFIX = 'natsperm';
+const PREFIX = OWN_CREDENTIALS_PREFIX;
 const NATS_LOG = join(repoRoot(), '.run/infra/nats/out.log');
 const local = process.env.IM_INFRA_SOURCE === 'local';
 
@@ -31,7 +38,7 @@ describe(
       const nc = await connectNats({
         servers: process.env.NATS_URL!,
         ...creds,
-        name: `e2e-natsperm-${service}`,
+        name: `e2e-ownroles-${service}`,
         logger: pino({ level: 'silent' }),
       });
       open.push(nc);
@@ -45,7 +52,7 @@ describe(
 
     before(async () => {
       logStart = statSync(NATS_LOG).size;
-      users = await localNatsUsers(PREFIX);
+      users = await localServiceCredentials(PREFIX);
       platform = await Platform.start({ prefix: PREFIX, gateways: 2, env: users });
     });
     after(async () => {
@@ -54,7 +61,7 @@ describe(
     });
 
     it('the platform works with only these permissions: live messages, typing, presence, revocation, on two gateways', async () => {
-      const [alice, bob] = await registerUsers(platform, 2, 'natsperm');
+      const [alice, bob] = await registerUsers(platform, 2, 'natsusers');
       const conv = await alice!.createConversation('direct', [bob!.user.id]);
       const a = await alice!.connect();
       const b = await bob!.connect();
@@ -93,7 +100,11 @@ describe(
       await assert.rejects(connectAs('gateway', 'not-the-password'), /authorization|auth/i);
     });
 
-    /** Whether `subject` reaches an unrestricted subscriber when `nc` publishes to it. */
+    /**
+     * Whether `subject` reaches an unrestricted subscriber when `nc` publishes to it. Each flush is
+     * a ping the server answers after what came before it on that connection: the publish was
+     * routed (or refused) before the first pong, and delivered before the second.
+     */
     const delivered = async (nc: NatsConnection, subject: string) => {
       const admin = await connectAs('admin');
       let seen = 0;
@@ -101,25 +112,23 @@ describe(
       await admin.flush();
       nc.publish(subject, 'forged');
       await nc.flush();
-      await sleep(300);
+      await admin.flush();
       return seen > 0;
     };
 
-    /** Whether the server lets `nc` subscribe to `subject` (a refusal closes the subscription). */
+    /** Whether the server lets `nc` subscribe to `subject` (it refuses before answering a ping). */
     const subscribable = async (nc: NatsConnection, subject: string) => {
       const sub = nc.subscribe(subject);
-      const closed = await Promise.race([
-        sub.closed.then((e) => e ?? 'closed'),
-        sleep(500).then(() => 'open'),
-      ]);
+      await nc.flush();
+      const open = !sub.isClosed();
       sub.unsubscribe();
-      return closed === 'open';
+      return open;
     };
 
     it('a service reaches only its own subjects: no reading live messages, no forged frames, no revocations', async () => {
       const gateway = await connectAs('gateway');
       const notification = await connectAs('notification');
-      const media = await connectAs('media');
+      const auth = await connectAs('auth');
       const message = await connectAs('message');
       const liveUser = names.subjects.liveUser('someone');
       assert.equal(
@@ -127,7 +136,7 @@ describe(
         false,
         'notification reads no live messages',
       );
-      assert.equal(await subscribable(media, '>'), false);
+      assert.equal(await subscribable(auth, '>'), false);
       assert.equal(
         await subscribable(gateway, `_INBOX_${natsUserOf('message', PREFIX)}.>`),
         false,
@@ -141,14 +150,28 @@ describe(
 
       assert.equal(await delivered(gateway, liveUser), false, 'the gateway forges no message.new');
       assert.equal(await delivered(notification, names.subjects.presenceOf('t', 'u')), false);
-      assert.equal(await delivered(media, names.subjects.membershipChanged), false);
+      assert.equal(await delivered(auth, names.subjects.conversationMembersChanged), false);
       assert.equal(await delivered(message, liveUser), true, 'the message service publishes live events');
 
       // the revocation bucket: auth writes it, the gateway and notification only read it
       const asGateway = await bindKv(gateway, names.buckets.revokedSessions);
       await assert.rejects(asGateway.put('forged-session', new Uint8Array([1])), /permission/i);
       await assert.rejects(asGateway.delete('any-session'), /permission/i);
-      await assert.rejects(bindKv(media, names.buckets.revokedSessions), /permission|timeout/i);
+      const asNotification = await bindKv(notification, names.buckets.revokedSessions);
+      await assert.rejects(asNotification.put('forged-session', new Uint8Array([1])), /permission/i);
+      // a consumer delivers to whatever subject its creator names: the gateway, which writes its
+      // lease, may not create one there (nor change or delete the bucket's stream)
+      const jsm = await jetStreamManager(gateway);
+      const leases = `KV_${names.buckets.gateways}`;
+      await assert.rejects(
+        jsm.consumers.add(leases, {
+          deliver_subject: liveUser,
+          filter_subject: `$KV.${names.buckets.gateways}.>`,
+        }),
+        /permission|timeout/i,
+      );
+      await assert.rejects(jsm.streams.update(leases, { subjects: ['>'] }), /permission|timeout/i);
+      await assert.rejects(jsm.streams.delete(leases), /permission|timeout/i);
       await eventually(() => {
         const logged = violations().filter((l) => l.includes(`user:${natsUserOf('gateway', PREFIX)}`));
         assert.ok(logged.length > 0, 'the server logs each refusal with the user');

@@ -124,6 +124,14 @@ export async function ensureKeyspace(
   replication: string,
 ): Promise<void> {
   if (!KEYSPACE_NAME.test(keyspace)) throw new Error(`invalid keyspace name "${keyspace}"`);
+  // a service's own role may use its keyspace but not create keyspaces (ADR 0024), and Cassandra
+  // checks that right before IF NOT EXISTS: look first
+  const existing = await client.execute(
+    'SELECT keyspace_name FROM system_schema.keyspaces WHERE keyspace_name = ?',
+    [keyspace],
+    { prepare: true },
+  );
+  if (existing.rowLength > 0) return;
   await client.execute(
     `CREATE KEYSPACE IF NOT EXISTS ${keyspace} WITH replication = ${replicationClause(replication)}`,
     [],

@@ -1,2 +1,3 @@
 export * from './client.js';
 export * from './migrations.js';
+export * from './roles.js';

@@ -109,6 +109,6 @@ export {
   natsUserOf,
   natsPasswordVariable,
   renderNatsAuthorization,
-  type BucketAccess,
+  type BucketRight,
   type NatsPermissions,
 } from './permissions.js';

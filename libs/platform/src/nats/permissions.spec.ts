@@ -8,13 +8,9 @@ const services = Object.keys(NATS_ACCESS);
 const r = createRegistry('p1');
 
 describe('NATS permissions (ADR 0023)', () => {
-  it('every service has a user', () => {
-    assert.deepEqual(
-      services.sort(),
-      Object.keys(GRPC_WIRING)
-        .filter((s) => s !== 'operator')
-        .sort(),
-    );
+  it('every service that uses NATS has a user (media does not use it)', () => {
+    const expected = Object.keys(GRPC_WIRING).filter((s) => s !== 'operator' && s !== 'media');
+    assert.deepEqual([...services].sort(), expected.sort());
   });
 
   it('only the message service and presence (typing) write live events; only gateways read them', () => {
@@ -31,8 +27,15 @@ describe('NATS permissions (ADR 0023)', () => {
     assert.deepEqual(writers, ['auth']);
     for (const s of services) {
       const p = natsPermissionsOf(s, 'p1').publish;
-      assert.ok(!p.some((x) => /STREAM\.(DELETE|PURGE)/.test(x)), `${s} can delete a stream`);
+      assert.ok(!p.some((x) => /STREAM\.(DELETE|PURGE|UPDATE)/.test(x)), `${s} can change a stream`);
     }
+  });
+
+  it('writers that need not read get no consumers (a consumer delivers wherever its creator says)', () => {
+    const gateway = natsPermissionsOf('gateway', 'p1').publish;
+    assert.ok(gateway.includes(`$KV.${r.buckets.gateways}.>`), 'the gateway renews its lease');
+    assert.ok(!gateway.some((x) => x.includes(`CONSUMER.CREATE.KV_${r.buckets.gateways}`)));
+    assert.ok(!natsPermissionsOf('auth', 'p1').publish.some((x) => x.includes('CONSUMER')));
   });
 
   it('a prefixed deployment names only its own subjects, buckets and inbox', () => {
@@ -47,8 +50,9 @@ describe('NATS permissions (ADR 0023)', () => {
 
   it('the rendered block holds no password, only the variables the NATS server reads them from', () => {
     const text = renderNatsAuthorization({ prefixes: ['', 'p1'], adminUser: 'ops' });
-    assert.match(text, /user: "p1-gateway"\n\s+password: \$IM_NATS_PASS_GATEWAY/);
+    assert.match(text, /user: "gateway"\n\s+password: \$IM_NATS_PASS_GATEWAY\n/);
+    assert.match(text, /user: "p1-gateway"\n\s+password: \$IM_NATS_PASS_P1_GATEWAY\n/);
     assert.match(text, /user: "ops", password: \$IM_NATS_ADMIN_PASS/);
-    assert.match(text, /user: "media"[^}]+publish: \{ allow: \["\$JS.API.INFO"\] \}/);
+    assert.doesNotMatch(text, /user: "media"/);
   });
 });

@@ -1,12 +1,16 @@
 import { createRegistry, type Registry } from '../registry/index.js';
 
-/** What a service may do with a KV bucket: read it, also write keys, or also create the bucket. */
-export type BucketAccess = 'read' | 'write' | 'own';
+/**
+ * What a service may do with a KV bucket: make it, read it (get, watch, keys), write keys (put,
+ * delete, purge a key). Deliberately apart: whoever may read can create consumers, and a consumer
+ * delivers to any subject its creator names, so writers that need not read get no consumers.
+ */
+export type BucketRight = 'create' | 'read' | 'write';
 
 interface NatsAccess {
   publish: (r: Registry) => string[];
   subscribe: (r: Registry) => string[];
-  buckets: (r: Registry) => Record<string, BucketAccess>;
+  buckets: (r: Registry) => Record<string, readonly BucketRight[]>;
 }
 
 const none = () => [];
@@ -26,18 +30,22 @@ export const NATS_ACCESS: Readonly<Record<string, NatsAccess>> = {
       r.subjects.conversationMembersChanged,
       r.subjects.presenceOf('*', '*'),
     ],
-    buckets: (r) => ({ [r.buckets.gateways]: 'write', [r.buckets.revokedSessions]: 'read' }),
+    // renews its lease without reading anyone's
+    buckets: (r) => ({ [r.buckets.gateways]: ['write'], [r.buckets.revokedSessions]: ['read'] }),
   },
   auth: {
     publish: none,
     subscribe: none,
-    buckets: (r) => ({ [r.buckets.revokedSessions]: 'own' }),
+    buckets: (r) => ({ [r.buckets.revokedSessions]: ['create', 'write'] }),
   },
   presence: {
     // typing indicators go straight to the members' live subjects
     publish: (r) => [r.subjects.presenceOf('*', '*'), r.subjects.liveUser('*')],
     subscribe: none,
-    buckets: (r) => ({ [r.buckets.presence]: 'own', [r.buckets.gateways]: 'own' }),
+    buckets: (r) => ({
+      [r.buckets.presence]: ['create', 'read', 'write'],
+      [r.buckets.gateways]: ['create', 'read', 'write'],
+    }),
   },
   message: {
     publish: (r) => [
@@ -55,11 +63,10 @@ export const NATS_ACCESS: Readonly<Record<string, NatsAccess>> = {
     ],
     buckets: () => ({}),
   },
-  media: { publish: none, subscribe: none, buckets: () => ({}) },
   notification: {
     publish: none,
     subscribe: none,
-    buckets: (r) => ({ [r.buckets.revokedSessions]: 'read' }),
+    buckets: (r) => ({ [r.buckets.revokedSessions]: ['read'] }),
   },
 };
 
@@ -73,27 +80,30 @@ export function inboxPrefixOf(user: string): string {
   return `_INBOX_${user.replace(/[^A-Za-z0-9_-]/g, '_')}`;
 }
 
-/** The JetStream API subjects behind each level of access to one KV bucket. */
-function bucketSubjects(bucket: string, access: BucketAccess): string[] {
+/**
+ * The JetStream API subjects behind each right on one KV bucket. Nobody may update, delete or purge
+ * a bucket's stream through the API (an update could widen its subjects to read anything).
+ */
+function bucketSubjects(bucket: string, rights: readonly BucketRight[]): string[] {
   const stream = `KV_${bucket}`;
   const api = '$JS.API';
-  const read = [
-    `${api}.STREAM.INFO.${stream}`,
-    `${api}.STREAM.MSG.GET.${stream}`,
-    `${api}.DIRECT.GET.${stream}`,
-    `${api}.DIRECT.GET.${stream}.>`,
-    `${api}.CONSUMER.CREATE.${stream}`,
-    `${api}.CONSUMER.CREATE.${stream}.>`,
-    `${api}.CONSUMER.INFO.${stream}.*`,
-    `${api}.CONSUMER.DELETE.${stream}.*`,
-    `${api}.CONSUMER.MSG.NEXT.${stream}.*`,
-    `$JS.FC.${stream}.>`,
-    `$JS.ACK.${stream}.>`,
-  ];
-  if (access === 'read') return read;
-  const write = [...read, `$KV.${bucket}.>`];
-  if (access === 'write') return write;
-  return [...write, `${api}.STREAM.CREATE.${stream}`, `${api}.STREAM.UPDATE.${stream}`];
+  const out = [`${api}.STREAM.INFO.${stream}`];
+  if (rights.includes('create')) out.push(`${api}.STREAM.CREATE.${stream}`);
+  if (rights.includes('read')) {
+    out.push(
+      `${api}.STREAM.MSG.GET.${stream}`,
+      `${api}.DIRECT.GET.${stream}`,
+      `${api}.DIRECT.GET.${stream}.>`,
+      // watches and keys: ordered push consumers, with flow control
+      `${api}.CONSUMER.CREATE.${stream}`,
+      `${api}.CONSUMER.CREATE.${stream}.>`,
+      `${api}.CONSUMER.INFO.${stream}.*`,
+      `${api}.CONSUMER.DELETE.${stream}.*`,
+      `$JS.FC.${stream}.>`,
+    );
+  }
+  if (rights.includes('write')) out.push(`$KV.${bucket}.>`);
+  return out;
 }
 
 export interface NatsPermissions {
@@ -109,7 +119,11 @@ export function natsPermissionsOf(service: string, prefix = ''): NatsPermissions
   const buckets = Object.entries(access.buckets(r));
   return {
     // account info: every service's readiness check asks JetStream for it
-    publish: [...access.publish(r), '$JS.API.INFO', ...buckets.flatMap(([b, a]) => bucketSubjects(b, a))],
+    publish: [
+      ...access.publish(r),
+      '$JS.API.INFO',
+      ...buckets.flatMap(([b, rights]) => bucketSubjects(b, rights)),
+    ],
     subscribe: [...access.subscribe(r), `${inboxPrefixOf(natsUserOf(service, prefix))}.>`],
   };
 }
@@ -117,8 +131,8 @@ export function natsPermissionsOf(service: string, prefix = ''): NatsPermissions
 /**
  * The `authorization` block of a NATS server's configuration: one user per service and name
  * prefix, with the permissions above, and optionally an unrestricted user for operators and tests.
- * Passwords are references to environment variables of the NATS server (IM_NATS_PASS_<SERVICE>,
- * shared across prefixes; IM_NATS_ADMIN_PASS), so the file holds no secret.
+ * Passwords are references to environment variables of the NATS server (natsPasswordVariable;
+ * IM_NATS_ADMIN_PASS), so the file holds no secret.
  */
 export function renderNatsAuthorization(options: { prefixes: string[]; adminUser?: string }): string {
   const list = (items: string[]) => `[${items.map((s) => JSON.stringify(s)).join(', ')}]`;
@@ -133,7 +147,7 @@ export function renderNatsAuthorization(options: { prefixes: string[]; adminUser
         [
           `    {`,
           `      user: ${JSON.stringify(natsUserOf(service, prefix))}`,
-          `      password: ${natsPasswordVariable(service)}`,
+          `      password: $${natsPasswordVariable(service, prefix)}`,
           `      permissions: {`,
           `        publish: { allow: ${list(p.publish)} }`,
           `        subscribe: { allow: ${list(p.subscribe)} }`,
@@ -155,7 +169,11 @@ export function renderNatsAuthorization(options: { prefixes: string[]; adminUser
   ].join('\n');
 }
 
-/** The NATS server's environment variable holding one service's password. */
-export function natsPasswordVariable(service: string): string {
-  return `$IM_NATS_PASS_${service.toUpperCase()}`;
+/**
+ * The NATS server's environment variable holding one service's password under a name prefix, e.g.
+ * IM_NATS_PASS_GATEWAY, IM_NATS_PASS_ACME_EU_GATEWAY: platforms sharing a NATS share no password.
+ * Passwords must be letters and digits: the server parses a variable's value as configuration.
+ */
+export function natsPasswordVariable(service: string, prefix = ''): string {
+  return `IM_NATS_PASS_${[prefix, service].filter(Boolean).join('_').replaceAll('-', '_').toUpperCase()}`;
 }

@@ -9,6 +9,8 @@ export function serviceKeyspace(platform: Platform, service: string): Promise<Ca
   return connectCassandra({
     contactPoints: infra.CASSANDRA_CONTACT_POINTS!.split(','),
     localDataCenter: infra.CASSANDRA_LOCAL_DC ?? 'datacenter1',
+    username: infra.CASSANDRA_USERNAME,
+    password: infra.CASSANDRA_PASSWORD,
     keyspace: createRegistry(platform.prefix).keyspace(service),
     consistency: 'LOCAL_ONE',
     logger: pino({ level: 'silent' }),

@@ -1,0 +1,112 @@
+#!/usr/bin/env node
+// Cassandra roles, one per service with rights on its own keyspace only (ADR 0024). Needs the
+// build (npx im-tsc -b).
+//   node tools/cassandra-roles.mjs --print [--prefix X] [--replication dc1:3]
+//       the CQL an administrator runs for a deployment (passwords as placeholders)
+//   node tools/cassandra-roles.mjs --variables
+//       the password variables deploy/local/infra.sh makes
+//   node tools/cassandra-roles.mjs --local
+//       what deploy/local/infra.sh runs once Cassandra is up: an unrestricted im_infra_admin
+//       instead of the default superuser (which it disables), and the services' roles for the
+//       quick start (no prefix) and tests/e2e/src/cassandra-roles.test.ts (prefix ownroles); passwords from the
+//       environment (IM_CASSANDRA_ADMIN_PASS, cassandraPasswordVariable)
+import { randomBytes } from 'node:crypto';
+import pino from 'pino';
+import {
+  CASSANDRA_SERVICES,
+  cassandraPasswordVariable,
+  cassandraRoleStatements,
+  connectCassandra,
+} from '../libs/platform/dist/src/cassandra/index.js';
+
+const LOCAL_PREFIXES = ['', 'ownroles'];
+const ADMIN = 'im_infra_admin';
+const arg = (name) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : undefined;
+};
+
+if (process.argv.includes('--print')) {
+  for (const service of CASSANDRA_SERVICES) {
+    const statements = cassandraRoleStatements({
+      service,
+      prefix: arg('--prefix') ?? '',
+      replication: arg('--replication') ?? '3',
+      password: `<password of ${service}>`,
+    });
+    console.log(statements.map((s) => `${s};`).join('\n'));
+  }
+} else if (process.argv.includes('--variables')) {
+  const roles = LOCAL_PREFIXES.flatMap((prefix) =>
+    CASSANDRA_SERVICES.map((service) => cassandraPasswordVariable(service, prefix)),
+  );
+  console.log(['IM_CASSANDRA_ADMIN_PASS', ...roles].join('\n'));
+} else if (process.argv.includes('--local')) {
+  await setUpLocal();
+} else {
+  console.error('usage: node tools/cassandra-roles.mjs --print [--prefix X] | --variables | --local');
+  process.exit(64);
+}
+
+async function setUpLocal() {
+  const env = (name) => {
+    if (!process.env[name]) throw new Error(`${name} is not set`);
+    return process.env[name];
+  };
+  const adminPass = env('IM_CASSANDRA_ADMIN_PASS');
+  const connectAs = async (username, password) => {
+    const client = await connectCassandra({
+      contactPoints: env('CASSANDRA_CONTACT_POINTS').split(','),
+      localDataCenter: 'datacenter1',
+      username,
+      password,
+      consistency: 'ONE',
+      logger: pino({ level: 'silent' }),
+    });
+    await client.execute('SELECT release_version FROM system.local');
+    return client;
+  };
+  const quoted = (s) => `'${s.replaceAll("'", "''")}'`;
+  let admin;
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    try {
+      admin = await connectAs(ADMIN, adminPass);
+      break;
+    } catch (asAdmin) {
+      // a fresh node has only the default superuser (made shortly after start): replace it
+      try {
+        const initial = await connectAs('cassandra', 'cassandra');
+        await initial.execute(
+          `CREATE ROLE IF NOT EXISTS ${quoted(ADMIN)} WITH SUPERUSER = true AND LOGIN = true AND PASSWORD = ${quoted(adminPass)}`,
+        );
+        await initial.execute(`ALTER ROLE ${quoted(ADMIN)} WITH PASSWORD = ${quoted(adminPass)}`);
+        await initial.shutdown();
+        admin = await connectAs(ADMIN, adminPass);
+        await admin.execute(
+          `ALTER ROLE 'cassandra' WITH PASSWORD = ${quoted(randomBytes(24).toString('hex'))} AND LOGIN = false`,
+        );
+        break;
+      } catch (asDefault) {
+        if (Date.now() > deadline) {
+          throw new Error(
+            `neither ${ADMIN} nor the default superuser could log in: ${asAdmin.message}; ${asDefault.message}`,
+          );
+        }
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+      }
+    }
+  }
+  try {
+    for (const prefix of LOCAL_PREFIXES) {
+      for (const service of CASSANDRA_SERVICES) {
+        const password = env(cassandraPasswordVariable(service, prefix));
+        for (const statement of cassandraRoleStatements({ service, prefix, replication: '1', password })) {
+          await admin.execute(statement);
+        }
+      }
+    }
+  } finally {
+    await admin.shutdown();
+  }
+}
