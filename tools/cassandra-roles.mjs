@@ -10,11 +10,11 @@
 //       instead of the default superuser (which it disables), and the services' roles for the
 //       quick start (no prefix) and tests/e2e/src/cassandra-roles.test.ts (prefix ownroles); passwords from the
 //       environment (IM_CASSANDRA_ADMIN_PASS, cassandraPasswordVariable)
-import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import {
   CASSANDRA_SERVICES,
   cassandraPasswordVariable,
+  cassandraRoleOf,
   cassandraRoleStatements,
   connectCassandra,
 } from '../libs/platform/dist/src/cassandra/index.js';
@@ -63,47 +63,60 @@ async function setUpLocal() {
       consistency: 'ONE',
       logger: pino({ level: 'silent' }),
     });
-    await client.execute('SELECT release_version FROM system.local');
-    return client;
+    try {
+      await client.execute('SELECT release_version FROM system.local');
+      return client;
+    } catch (err) {
+      await client.shutdown();
+      throw err;
+    }
   };
   const quoted = (s) => `'${s.replaceAll("'", "''")}'`;
+  // statements carrying passwords are not prepared (Cassandra keeps prepared statements' text)
+  const run = (client, cql) => client.execute(cql, [], { prepare: false });
+  const tryLogin = (username, password) =>
+    connectAs(username, password).then(
+      (client) => client,
+      () => undefined,
+    );
   let admin;
   const deadline = Date.now() + 90_000;
-  for (;;) {
-    try {
-      admin = await connectAs(ADMIN, adminPass);
-      break;
-    } catch (asAdmin) {
-      // a fresh node has only the default superuser (made shortly after start): replace it
+  while (!admin) {
+    if (Date.now() > deadline) throw new Error(`neither ${ADMIN} nor the default superuser can log in`);
+    admin = await tryLogin(ADMIN, adminPass);
+    if (admin) break;
+    // a fresh node has only the default superuser (made shortly after start): add ours with it
+    const initial = await tryLogin('cassandra', 'cassandra');
+    if (initial) {
       try {
-        const initial = await connectAs('cassandra', 'cassandra');
-        await initial.execute(
+        await run(
+          initial,
           `CREATE ROLE IF NOT EXISTS ${quoted(ADMIN)} WITH SUPERUSER = true AND LOGIN = true AND PASSWORD = ${quoted(adminPass)}`,
         );
-        await initial.execute(`ALTER ROLE ${quoted(ADMIN)} WITH PASSWORD = ${quoted(adminPass)}`);
+        await run(initial, `ALTER ROLE ${quoted(ADMIN)} WITH PASSWORD = ${quoted(adminPass)}`);
+      } finally {
         await initial.shutdown();
-        admin = await connectAs(ADMIN, adminPass);
-        await admin.execute(
-          `ALTER ROLE 'cassandra' WITH PASSWORD = ${quoted(randomBytes(24).toString('hex'))} AND LOGIN = false`,
-        );
-        break;
-      } catch (asDefault) {
-        if (Date.now() > deadline) {
-          throw new Error(
-            `neither ${ADMIN} nor the default superuser could log in: ${asAdmin.message}; ${asDefault.message}`,
-          );
-        }
-        await new Promise((resolve) => setTimeout(resolve, 1_000));
       }
+      continue;
     }
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
   }
   try {
+    // every run: the default superuser's well-known password must not open the node
+    await run(admin, `ALTER ROLE 'cassandra' WITH LOGIN = false`).catch((err) => {
+      if (!/doesn't exist|does not exist/i.test(err.message)) throw err;
+    });
     for (const prefix of LOCAL_PREFIXES) {
       for (const service of CASSANDRA_SERVICES) {
         const password = env(cassandraPasswordVariable(service, prefix));
         for (const statement of cassandraRoleStatements({ service, prefix, replication: '1', password })) {
-          await admin.execute(statement);
+          await run(admin, statement);
         }
+        // the passwords file is the truth (deploy/local sets a zero interval between changes)
+        await run(
+          admin,
+          `ALTER ROLE ${quoted(cassandraRoleOf(service, prefix))} WITH PASSWORD = ${quoted(password)}`,
+        );
       }
     }
   } finally {

@@ -330,7 +330,8 @@ start_cassandra() {
     -Dcassandra.config="file://$dir/cassandra.yaml" -Dcassandra-foreground=yes \
     -Dcassandra.storagedir="$dir/data" -Dcassandra.logdir="$dir/logs" -Dcassandra.triggers_dir="$dir/triggers" \
     -Dlogback.configurationFile="$HERE/cassandra/logback.xml" -Dcassandra.jmx.local.port="$CASSANDRA_JMX_PORT" \
-    -Dcassandra.superuser_setup_delay_ms=0 \
+    -Dcassandra.superuser_setup_delay_ms=0 -Dcassandra.role_password_update_min_interval_in_ms=0 \
+    -Dcassandra.auth_bcrypt_gensalt_log2_rounds=4 \
     -cp "$lib/*" org.apache.cassandra.service.CassandraDaemon >>"$dir/out.log" 2>&1 </dev/null
   ) &
   echo $! >"$dir/pid"
@@ -353,15 +354,18 @@ cassandra_credentials() {
   cat "$file"
 }
 
-# The roles need the build (libs/platform): platform.sh and the test runner build first.
+# The roles need the build (libs/platform): platform.sh and the test runner build first. On a node
+# that is already running they were made when it started: without the build, leave them.
 cassandra_roles() {
-  [ -f "$ROOT/libs/platform/dist/src/cassandra/roles.js" ] ||
+  if [ ! -f "$ROOT/libs/platform/dist/src/cassandra/roles.js" ]; then
+    running cassandra && return 0
     die "libs/platform is not built: run npx im-tsc -b first (Cassandra's roles are made with it)"
+  fi
   (
     set -a
     # shellcheck disable=SC1090
     source <(cassandra_credentials)
-    CASSANDRA_CONTACT_POINTS=127.0.0.1:$CASSANDRA_PORT node "$ROOT/tools/cassandra-roles.mjs" --local
+    CASSANDRA_CONTACT_POINTS=127.0.0.1:$CASSANDRA_PORT timeout 180 node "$ROOT/tools/cassandra-roles.mjs" --local
   ) >>"$RUN/cassandra/roles.log" 2>&1 || {
     tail -5 "$RUN/cassandra/roles.log" >&2
     die "setting up Cassandra's roles failed (log: $RUN/cassandra/roles.log)"
@@ -403,8 +407,7 @@ write_env() {
 export KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
 export CASSANDRA_CONTACT_POINTS=127.0.0.1:$CASSANDRA_PORT
 export CASSANDRA_LOCAL_DC=datacenter1
-export CASSANDRA_USERNAME=im_infra_admin
-$(cassandra_credentials | sed -e 's/^IM_CASSANDRA_ADMIN_PASS=/CASSANDRA_PASSWORD=/' -e 's/^/export /')
+$(cassandra_credentials | sed -e 's/^IM_CASSANDRA_ADMIN_PASS=\(.*\)/CASSANDRA_USERNAME=im_infra_admin\nexport CASSANDRA_PASSWORD=\1/' -e 's/^/export /')
 export NATS_URL=nats://127.0.0.1:$NATS_PORT
 export NATS_USER=im-infra-admin
 $(nats_credentials | sed -e 's/^IM_NATS_ADMIN_PASS=/NATS_PASS=/' -e 's/^/export /')

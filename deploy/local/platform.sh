@@ -95,10 +95,15 @@ common_env() {
 own_credentials() {
   local var nats="IM_NATS_PASS_${1^^}" cassandra="IM_CASSANDRA_PASS_${1^^}"
   for var in $(compgen -e | grep -E '^IM_(NATS|CASSANDRA)_PASS_'); do echo "-u $var"; done
-  [ -z "${IM_NAME_PREFIX:-}" ] && [ -n "${IM_NATS_PASS_GATEWAY:-}" ] || return 0
-  echo "-u NATS_USER -u NATS_PASS -u CASSANDRA_USERNAME -u CASSANDRA_PASSWORD"
-  if [ -n "${!nats:-}" ]; then echo "NATS_USER=$1" "NATS_PASS=${!nats}"; fi
-  if [ -n "${!cassandra:-}" ]; then echo "CASSANDRA_USERNAME=$1" "CASSANDRA_PASSWORD=${!cassandra}"; fi
+  [ -z "${IM_NAME_PREFIX:-}" ] || return 0
+  if [ -n "${IM_NATS_PASS_GATEWAY:-}" ]; then
+    echo "-u NATS_USER -u NATS_PASS"
+    if [ -n "${!nats:-}" ]; then echo "NATS_USER=$1" "NATS_PASS=${!nats}"; fi
+  fi
+  if [ -n "${IM_CASSANDRA_PASS_MESSAGE:-}" ]; then
+    echo "-u CASSANDRA_USERNAME -u CASSANDRA_PASSWORD"
+    if [ -n "${!cassandra:-}" ]; then echo "CASSANDRA_USERNAME=$1" "CASSANDRA_PASSWORD=${!cassandra}"; fi
+  fi
 }
 
 start_service() {

@@ -12,7 +12,9 @@ export function cassandraRoleOf(service: string, prefix = ''): string {
 /**
  * What an administrator runs once per service and deployment: the service's role, its keyspace,
  * and the rights on that keyspace and on nothing else (no other keyspace, no creating keyspaces,
- * no roles, no granting). Idempotent; `password` is put in as a CQL string.
+ * no roles, no granting rights on the keyspace; Cassandra does give a role every right on the
+ * tables it creates). Idempotent (an existing role keeps its password); `password` is put in as a
+ * CQL string.
  */
 export function cassandraRoleStatements(options: {
   service: string;
@@ -25,7 +27,6 @@ export function cassandraRoleStatements(options: {
   const keyspace = createRegistry(options.prefix ?? '').keyspace(options.service);
   return [
     `CREATE ROLE IF NOT EXISTS ${role} WITH LOGIN = true AND PASSWORD = ${password}`,
-    `ALTER ROLE ${role} WITH PASSWORD = ${password}`,
     `CREATE KEYSPACE IF NOT EXISTS ${keyspace} WITH replication = ${replicationClause(options.replication)}`,
     // every right on the keyspace but AUTHORIZE (handing them to other roles); DROP and ALTER for
     // migrations
