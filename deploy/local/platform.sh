@@ -93,17 +93,18 @@ common_env() {
 # the other services'), then its own. On infrastructure of your own, or under IM_NAME_PREFIX,
 # NATS_USER/NATS_PASS and CASSANDRA_USERNAME/PASSWORD are shared as given.
 own_credentials() {
-  local var nats="IM_NATS_PASS_${1^^}" cassandra="IM_CASSANDRA_PASS_${1^^}"
-  for var in $(compgen -e | grep -E '^IM_(NATS|CASSANDRA)_PASS_'); do echo "-u $var"; done
-  [ -z "${IM_NAME_PREFIX:-}" ] || return 0
-  if [ -n "${IM_NATS_PASS_GATEWAY:-}" ]; then
-    echo "-u NATS_USER -u NATS_PASS"
-    if [ -n "${!nats:-}" ]; then echo "NATS_USER=$1" "NATS_PASS=${!nats}"; fi
+  local var nats="IM_NATS_PASS_${1^^}" cassandra="IM_CASSANDRA_PASS_${1^^}" unset=() own=()
+  for var in $(compgen -e | grep -E '^IM_(NATS|CASSANDRA)_PASS_'); do unset+=(-u "$var"); done
+  if [ -z "${IM_NAME_PREFIX:-}" ] && [ -n "${IM_NATS_PASS_GATEWAY:-}" ]; then
+    unset+=(-u NATS_USER -u NATS_PASS)
+    if [ -n "${!nats:-}" ]; then own+=("NATS_USER=$1" "NATS_PASS=${!nats}"); fi
   fi
-  if [ -n "${IM_CASSANDRA_PASS_MESSAGE:-}" ]; then
-    echo "-u CASSANDRA_USERNAME -u CASSANDRA_PASSWORD"
-    if [ -n "${!cassandra:-}" ]; then echo "CASSANDRA_USERNAME=$1" "CASSANDRA_PASSWORD=${!cassandra}"; fi
+  if [ -z "${IM_NAME_PREFIX:-}" ] && [ -n "${IM_CASSANDRA_PASS_MESSAGE:-}" ]; then
+    unset+=(-u CASSANDRA_USERNAME -u CASSANDRA_PASSWORD)
+    if [ -n "${!cassandra:-}" ]; then own+=("CASSANDRA_USERNAME=$1" "CASSANDRA_PASSWORD=${!cassandra}"); fi
   fi
+  # env takes its -u options before any assignment
+  echo "${unset[@]}" "${own[@]}"
 }
 
 start_service() {
