@@ -1,4 +1,4 @@
-import { createRegistry } from '../registry/index.js';
+import { createRegistry, passwordVariable } from '../registry/index.js';
 import { replicationClause } from './client.js';
 
 /** The services with a keyspace of their own; each logs in as its own role (ADR 0024). */
@@ -38,5 +38,5 @@ export function cassandraRoleStatements(options: {
 
 /** The variable deploy/local keeps one role's password in, e.g. IM_CASSANDRA_PASS_ACME_EU_MEDIA. */
 export function cassandraPasswordVariable(service: string, prefix = ''): string {
-  return `IM_CASSANDRA_PASS_${[prefix, service].filter(Boolean).join('_').replaceAll('-', '_').toUpperCase()}`;
+  return passwordVariable('CASSANDRA', service, prefix);
 }

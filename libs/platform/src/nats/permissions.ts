@@ -1,4 +1,4 @@
-import { createRegistry, type Registry } from '../registry/index.js';
+import { createRegistry, passwordVariable, type Registry } from '../registry/index.js';
 
 /**
  * What a service may do with a KV bucket: make it, read it (get, watch, keys), write keys (put,
@@ -175,5 +175,5 @@ export function renderNatsAuthorization(options: { prefixes: string[]; adminUser
  * Passwords must be letters and digits: the server parses a variable's value as configuration.
  */
 export function natsPasswordVariable(service: string, prefix = ''): string {
-  return `IM_NATS_PASS_${[prefix, service].filter(Boolean).join('_').replaceAll('-', '_').toUpperCase()}`;
+  return passwordVariable('NATS', service, prefix);
 }
