@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import grpc from '@grpc/grpc-js';
 import { AuthServiceService } from '@im/proto/auth/v1';
+import { MessageServiceService } from '@im/proto/message/v1';
 import {
   bindService,
   createGrpcClient,
@@ -118,6 +119,54 @@ describe('gRPC mutual TLS: the server takes only its CA’s certificates, and on
     assert.equal(await outcome(id('media')), 'forbidden');
     assert.equal(await outcome(id('operator'), 'getJwks'), 'forbidden');
     assert.equal(await outcome(id('operator'), 'createTenant'), 'ok');
+  });
+
+  it('a request stream admits the same callers, checked once per stream', async () => {
+    // a server with the message service's callers and its one request stream (the certificate
+    // it shows is auth's: only who calls is under test here)
+    const definition = { sendMessages: MessageServiceService.sendMessages };
+    const streams = new GrpcServer({
+      port: 0,
+      host: '127.0.0.1',
+      logger: quietLogger,
+      identity: id('auth'),
+      allowedCallers: grpcCallersOf('message'),
+      services: [
+        bindService('im.message.v1.MessageService', definition, {
+          sendMessages: async () => ({ message: undefined, created: true }),
+        }),
+      ],
+    });
+    const at = `127.0.0.1:${await streams.start()}`;
+    const send = async (identity: GrpcIdentity) => {
+      const client = createGrpcClient(definition, { name: 'auth', address: at, identity, deadlineMs: 2_000 });
+      try {
+        const results = await Promise.allSettled(
+          Array.from({ length: 5 }, (_, i) =>
+            client.sendMessages({
+              caller: undefined,
+              conversationId: 'c',
+              clientMsgId: String(i),
+              text: 't',
+              attachments: [],
+              mentions: [],
+              replyTo: undefined,
+            }),
+          ),
+        );
+        return results.map((r) =>
+          r.status === 'fulfilled' ? 'ok' : ((r.reason as { code?: string }).code ?? String(r.reason)),
+        );
+      } finally {
+        client.close();
+      }
+    };
+    try {
+      assert.deepEqual(await send(id('gateway')), ['ok', 'ok', 'ok', 'ok', 'ok']);
+      assert.deepEqual(await send(id('operator')), Array(5).fill('forbidden'));
+    } finally {
+      await streams.shutdown(1_000);
+    }
   });
 
   it('refuses to build a server with mTLS and no callers (it would admit anyone)', () => {

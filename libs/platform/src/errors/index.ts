@@ -122,6 +122,12 @@ export function toGrpcError(err: unknown): Partial<ServiceError> {
   return { code: app.grpcStatus, details: app.message, metadata };
 }
 
+/** Whether a gRPC error was sent by one of our handlers (it carries a stable code). */
+export function hasStableCode(err: unknown): boolean {
+  const code = (err as Partial<ServiceError>)?.metadata?.get(CODE_KEY)[0];
+  return typeof code === 'string' && isErrorCode(code);
+}
+
 /** The AppError a client sees for a failed gRPC call, whatever failed. */
 export function fromGrpcError(err: unknown, target: string): AppError {
   if (err instanceof AppError) return err;

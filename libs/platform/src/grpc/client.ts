@@ -11,17 +11,32 @@ import grpc, {
 import { service as healthService } from 'grpc-health-check';
 import { AppError, fromGrpcError } from '../errors/index.js';
 import { channelCredentials, channelOptions, grpcIdentity, type GrpcIdentity } from './identity.js';
+import {
+  RequestStreamPool,
+  type RequestStreamPoolOptions,
+  type StreamedRequest,
+  type StreamedResult,
+} from './request-stream.js';
 
 export interface CallOptions {
   /** Overrides the client's default deadline for this call. */
   deadlineMs?: number;
 }
 
-/** Promise-returning methods of a generated grpc-js service definition. */
+/**
+ * Promise-returning methods of a generated grpc-js service definition. A request stream (see
+ * request-stream.ts) is called like a unary method, with its single requests.
+ */
 export type PromiseClient<S> = {
-  [K in keyof S]: S[K] extends MethodDefinition<infer Req, infer Res>
+  [K in keyof S]: S[K] extends MethodDefinition<StreamedRequest<infer Req>, StreamedResult<infer Res>> & {
+    requestStream: true;
+  }
     ? (request: Req, options?: CallOptions) => Promise<Res>
-    : never;
+    : S[K] extends { requestStream: true } | { responseStream: true }
+      ? never // other streaming shapes are not supported
+      : S[K] extends MethodDefinition<infer Req, infer Res>
+        ? (request: Req, options?: CallOptions) => Promise<Res>
+        : never;
 };
 
 export interface GrpcClientOptions {
@@ -37,11 +52,20 @@ export interface GrpcClientOptions {
    */
   idempotent?: readonly string[];
   maxAttempts?: number;
+  /** How request streams are spread (the default: 8 streams, each replaced after about 15 s). */
+  requestStreams?: RequestStreamPoolOptions;
+  /**
+   * For a request stream, the unary method of the same requests, used while the server does not
+   * know the stream (a server of the previous version during a rolling upgrade).
+   */
+  unaryFallback?: Readonly<Record<string, string>>;
   /** mTLS identity to call with (the process's by default; see useGrpcIdentity). */
   identity?: GrpcIdentity | undefined;
 }
 
 const RETRY_BASE_MS = 50;
+/** How long a client uses the unary fallback before it tries the request stream again. */
+const UNARY_FALLBACK_MS = 30_000;
 
 /**
  * Wraps a generated grpc-js service in a client whose every call has a deadline, fails with an
@@ -66,34 +90,69 @@ export function createGrpcClient<S extends ServiceDefinition>(
   const idempotent = new Set(options.idempotent ?? []);
   const defaultDeadline = options.deadlineMs ?? 5_000;
   const maxAttempts = options.maxAttempts ?? 3;
-  const out: Record<string, unknown> = { close: () => client.close() };
-
-  for (const method of Object.keys(definition)) {
-    const invoke = (client as unknown as Record<string, Function>)[method]!.bind(client) as (
+  const pools: Array<RequestStreamPool<unknown, unknown>> = [];
+  const out: Record<string, unknown> = {
+    close: () => {
+      for (const pool of pools) pool.close();
+      client.close();
+    },
+  };
+  const methods = client as unknown as Record<string, Function>;
+  const unary = (method: string) => {
+    const invoke = methods[method]!.bind(client) as (
       req: unknown,
       md: Metadata,
       opts: { deadline: number },
       cb: (err: ServiceError | null, res: unknown) => void,
     ) => void;
+    return (request: unknown, deadline: number) =>
+      new Promise((resolve, reject) =>
+        invoke(request, new Metadata(), { deadline }, (err, res) => (err ? reject(err) : resolve(res))),
+      );
+  };
+
+  for (const [method, def] of Object.entries(definition)) {
+    let attempt: (request: unknown, deadline: number) => Promise<unknown>;
+    if (def.requestStream && def.responseStream) {
+      const open = methods[method]!.bind(client) as ConstructorParameters<typeof RequestStreamPool>[0];
+      const pool = new RequestStreamPool<unknown, unknown>(
+        open,
+        () => new Metadata(),
+        options.requestStreams ?? { streams: 8, maxStreamAgeMs: 15_000 },
+      );
+      pools.push(pool);
+      const fallback = options.unaryFallback?.[method];
+      let unaryUntil = 0;
+      attempt = async (request, deadline) => {
+        if (fallback && Date.now() < unaryUntil) return unary(fallback)(request, deadline);
+        try {
+          return await pool.request(request, deadline);
+        } catch (err) {
+          if (!fallback || (err as ServiceError).code !== GrpcStatus.UNIMPLEMENTED) throw err;
+          unaryUntil = Date.now() + UNARY_FALLBACK_MS;
+          return unary(fallback)(request, deadline);
+        }
+      };
+    } else {
+      attempt = unary(method);
+    }
     out[method] = async (request: unknown, callOptions?: CallOptions) => {
       const deadline = Date.now() + (callOptions?.deadlineMs ?? defaultDeadline);
-      for (let attempt = 1; ; attempt++) {
+      for (let n = 1; ; n++) {
         try {
-          return await new Promise((resolve, reject) =>
-            invoke(request, new Metadata(), { deadline }, (err, res) => (err ? reject(err) : resolve(res))),
-          );
+          return await attempt(request, deadline);
         } catch (err) {
           // the address stays out of the message (it reaches clients) and goes to the detail
           const app = fromGrpcError(err, options.name);
           app.detail = `${options.address}: ${app.detail ?? ''}`;
           // a server that says when to come back (overloaded, its log down) is not asked again at
           // once: the hint goes to the caller, and on to the client, who waits as told
-          const retriable =
-            idempotent.has(method) &&
-            (err as ServiceError).code === GrpcStatus.UNAVAILABLE &&
-            app.retryAfterMs === undefined;
-          const backoff = RETRY_BASE_MS * 2 ** (attempt - 1);
-          if (!retriable || attempt >= maxAttempts || Date.now() + backoff >= deadline) throw app;
+          const unavailable =
+            (err as ServiceError).code === GrpcStatus.UNAVAILABLE ||
+            (err instanceof AppError && err.code === 'unavailable');
+          const retriable = idempotent.has(method) && unavailable && app.retryAfterMs === undefined;
+          const backoff = RETRY_BASE_MS * 2 ** (n - 1);
+          if (!retriable || n >= maxAttempts || Date.now() + backoff >= deadline) throw app;
           await new Promise((r) => setTimeout(r, backoff));
         }
       }

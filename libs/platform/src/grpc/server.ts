@@ -1,6 +1,7 @@
 import {
   Server,
   type MethodDefinition,
+  type ServerDuplexStream,
   type ServerUnaryCall,
   type ServiceDefinition,
   type sendUnaryData,
@@ -11,13 +12,26 @@ import { TLSSocket, type PeerCertificate } from 'node:tls';
 import type { Logger } from 'pino';
 import { AppError, asAppError, toGrpcError } from '../errors/index.js';
 import { GRPC_METHODS_OF, grpcIdentity, serverCredentials, type GrpcIdentity } from './identity.js';
+import { serveRequestStream, type StreamedRequest, type StreamedResult } from './request-stream.js';
 
 /** A unary handler: thin, async, throws AppError for expected failures. */
 export type UnaryHandler<Req, Res> = (request: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res>;
 
-/** Handlers for every method of a generated grpc-js service definition. */
+/**
+ * Handlers for every method of a generated grpc-js service definition. A request stream (a
+ * bidirectional method of StreamedRequest/StreamedResult, see request-stream.ts) is served by a
+ * handler of its single requests, like a unary one.
+ */
 export type ServiceHandlers<S> = {
-  [K in keyof S]: S[K] extends MethodDefinition<infer Req, infer Res> ? UnaryHandler<Req, Res> : never;
+  [K in keyof S]: S[K] extends MethodDefinition<StreamedRequest<infer Req>, StreamedResult<infer Res>> & {
+    requestStream: true;
+  }
+    ? (request: Req) => Promise<Res>
+    : S[K] extends { requestStream: true } | { responseStream: true }
+      ? never // other streaming shapes are not supported
+      : S[K] extends MethodDefinition<infer Req, infer Res>
+        ? UnaryHandler<Req, Res>
+        : never;
 };
 
 export interface ServiceBinding {
@@ -62,6 +76,8 @@ export class GrpcServer {
   });
   private readonly health: HealthImplementation;
   private boundPort = 0;
+  /** Open request streams: a shutdown ends each once its requests in flight are answered. */
+  private readonly streams = new Set<() => void>();
 
   constructor(private readonly options: GrpcServerOptions) {
     if (this.identity && !options.allowedCallers)
@@ -103,6 +119,7 @@ export class GrpcServer {
   /** Stops accepting calls, waits for in-flight ones up to timeoutMs, then cancels the rest. */
   async shutdown(timeoutMs: number): Promise<void> {
     this.setServing(false);
+    for (const drain of this.streams) drain();
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         this.options.logger.warn('gRPC calls still running at shutdown deadline, cancelling them');
@@ -121,32 +138,30 @@ export class GrpcServer {
     for (const [method, def] of Object.entries(svc.definition)) {
       const handler = svc.handlers[method];
       if (!handler) throw new Error(`${svc.name}.${method} has no handler`);
-      const log = this.options.logger;
-      const allowed = this.identity ? this.options.allowedCallers : undefined;
+      const failed = (err: unknown) => this.logFailure(err, def.path);
+      if (def.requestStream !== def.responseStream)
+        throw new Error(`${svc.name}.${method}: only unary methods and request streams are served`);
+      if (def.requestStream) {
+        impl[def.originalName ?? method] = (
+          call: ServerDuplexStream<StreamedRequest<unknown>, StreamedResult<unknown>>,
+        ) => {
+          if (!this.mayCall(call, method, def.path)) return void call.emit('error', forbidden());
+          const drain = serveRequestStream(call, (request) => handler(request, call as never), failed);
+          this.streams.add(drain);
+          call.on('close', () => this.streams.delete(drain));
+          call.on('cancelled', () => this.streams.delete(drain));
+        };
+        continue;
+      }
       impl[def.originalName ?? method] = (
         call: ServerUnaryCall<unknown, unknown>,
         callback: sendUnaryData<unknown>,
       ) => {
-        const cn = allowed && call.getAuthContext().sslPeerCertificate?.subject?.CN;
-        const caller = typeof cn === 'string' ? cn : undefined;
-        const methods = caller ? GRPC_METHODS_OF[caller] : undefined;
-        if (allowed && !(caller && allowed.has(caller) && (!methods || methods.includes(method)))) {
-          log.warn({ caller, method: def.path }, 'gRPC call from a service not wired to call this one');
-          callback(
-            toGrpcError(new AppError('forbidden', 'this caller may not call this service')) as never,
-            null,
-          );
-          return;
-        }
+        if (!this.mayCall(call, method, def.path)) return void callback(forbidden() as never, null);
         handler(call.request, call).then(
           (res) => callback(null, res),
           (err: unknown) => {
-            const app = asAppError(err);
-            if (!app) log.error({ err, method: def.path }, 'unexpected error in gRPC handler');
-            else if (app.code === 'internal')
-              log.error({ err, method: def.path }, 'internal error in gRPC handler');
-            else if (app.code === 'unavailable' && app !== err)
-              log.warn({ err: String(err), method: def.path }, 'dependency unavailable');
+            failed(err);
             callback(toGrpcError(err) as never, null);
           },
         );
@@ -154,6 +169,35 @@ export class GrpcServer {
     }
     return impl;
   }
+
+  /** With mTLS, whether the caller's certificate names a service wired to call this method. */
+  private mayCall(
+    call: ServerUnaryCall<unknown, unknown> | ServerDuplexStream<unknown, unknown>,
+    method: string,
+    path: string,
+  ): boolean {
+    const allowed = this.identity ? this.options.allowedCallers : undefined;
+    if (!allowed) return true;
+    const cn = call.getAuthContext().sslPeerCertificate?.subject?.CN;
+    const caller = typeof cn === 'string' ? cn : undefined;
+    const methods = caller ? GRPC_METHODS_OF[caller] : undefined;
+    if (caller && allowed.has(caller) && (!methods || methods.includes(method))) return true;
+    this.options.logger.warn({ caller, method: path }, 'gRPC call from a service not wired to call this one');
+    return false;
+  }
+
+  private logFailure(err: unknown, path: string): void {
+    const log = this.options.logger;
+    const app = asAppError(err);
+    if (!app) log.error({ err, method: path }, 'unexpected error in gRPC handler');
+    else if (app.code === 'internal') log.error({ err, method: path }, 'internal error in gRPC handler');
+    else if (app.code === 'unavailable' && app !== err)
+      log.warn({ err: String(err), method: path }, 'dependency unavailable');
+  }
+}
+
+function forbidden() {
+  return toGrpcError(new AppError('forbidden', 'this caller may not call this service'));
 }
 
 const PEER_CERTIFICATES = new WeakMap<TLSSocket, PeerCertificate>();

@@ -40,11 +40,14 @@ export class Downstream implements OnApplicationShutdown {
         'checkMembership',
         'listContacts',
         'sendMessage',
+        'sendMessages',
         'markRead',
         'addMembers',
         'removeMember',
         'listMembers',
       ],
+      // a message service of the previous version during a rolling upgrade knows only SendMessage
+      unaryFallback: { sendMessages: 'sendMessage' },
     });
     this.presence = createGrpcClient(PresenceServiceService, {
       name: 'presence',

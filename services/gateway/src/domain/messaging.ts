@@ -24,7 +24,7 @@ export class Messaging {
 
   async send(caller: Caller, input: SendInput): Promise<{ message: Message; created: boolean }> {
     this.limiter.take(caller.userId);
-    const res = await this.downstream.message.sendMessage({
+    const res = await this.downstream.message.sendMessages({
       caller,
       conversationId: input.conversationId,
       clientMsgId: input.clientMsgId,

@@ -1,7 +1,7 @@
 import { MemberDirectory } from '../conversations/member-directory.js';
 import { Injectable } from '@nestjs/common';
 import { bindService, requireCaller as caller, type ServiceBinding } from '@im/platform/grpc';
-import { MessageServiceService } from '@im/proto/message/v1';
+import { MessageServiceService, type SendMessageRequest } from '@im/proto/message/v1';
 import { ConversationService } from '../conversations/conversation.service.js';
 import { InvitationsService } from '../conversations/invitations.service.js';
 import { UserSettingsCache } from '../conversations/user-settings-cache.js';
@@ -53,10 +53,8 @@ export class MessageGrpcApi {
         await this.membership.leave(caller(r.caller), r.conversationId, r.handOverTo);
         return {};
       },
-      sendMessage: async (r) => {
-        const stored = await this.commands.send(caller(r.caller), r);
-        return { message: stored.message, created: stored.created };
-      },
+      sendMessage: (r) => this.send(r),
+      sendMessages: (r) => this.send(r),
       listMessages: (r) =>
         this.history.list(caller(r.caller), r.conversationId, r.beforeSeq, r.afterSeq, r.limit, r.ascending),
       markRead: (r) => this.commands.markRead(caller(r.caller), r.conversationId, r.seq),
@@ -92,5 +90,9 @@ export class MessageGrpcApi {
       listMembers: (r) => this.directory.page(r.tenantId, r.conversationId, r.afterUserId, r.limit),
       getUnreadTotals: async (r) => ({ totals: await this.directory.unreadTotals(r.tenantId, r.userIds) }),
     });
+  }
+  private async send(r: SendMessageRequest) {
+    const stored = await this.commands.send(caller(r.caller), r);
+    return { message: stored.message, created: stored.created };
   }
 }

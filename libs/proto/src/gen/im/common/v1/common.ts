@@ -21,6 +21,8 @@ export interface Caller {
 export interface Error {
   code: string;
   message: string;
+  /** When the caller should try again (an overloaded service, a log that is down); unset otherwise. */
+  retryAfterMs?: number | undefined;
 }
 
 function createBaseCaller(): Caller {
@@ -92,7 +94,7 @@ export const Caller: MessageFns<Caller> = {
 };
 
 function createBaseError(): Error {
-  return { code: "", message: "" };
+  return { code: "", message: "", retryAfterMs: undefined };
 }
 
 export const Error: MessageFns<Error> = {
@@ -102,6 +104,9 @@ export const Error: MessageFns<Error> = {
     }
     if (message.message !== "") {
       writer.uint32(18).string(message.message);
+    }
+    if (message.retryAfterMs !== undefined) {
+      writer.uint32(24).int64(message.retryAfterMs);
     }
     return writer;
   },
@@ -135,6 +140,14 @@ export const Error: MessageFns<Error> = {
             message.message = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.retryAfterMs = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -147,6 +160,17 @@ export const Error: MessageFns<Error> = {
     }
   },
 };
+
+function longToNumber(int64: { toString(): string }): number {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
+}
 
 interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;

@@ -10,8 +10,10 @@ import {
   type CallOptions,
   type ChannelCredentials,
   Client,
+  type ClientDuplexStream,
   type ClientOptions,
   type ClientUnaryCall,
+  type handleBidiStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
@@ -29,7 +31,7 @@ import {
   Receipt,
   SearchResult,
 } from "../../client/v1/resources.js";
-import { Caller } from "../../common/v1/common.js";
+import { Caller, Error } from "../../common/v1/common.js";
 
 export interface ListInvitationsRequest {
   caller: Caller | undefined;
@@ -170,6 +172,28 @@ export interface SendMessageResponse {
     | undefined;
   /** False when this was a retry of an already stored clientMsgId. */
   created: boolean;
+}
+
+export interface SendMessagesRequest {
+  /** Not 0: a response with id 0 is the server's notice that it is shutting down. */
+  id: number;
+  request:
+    | SendMessageRequest
+    | undefined;
+  /** The W3C trace context of this request (a stream outlives the requests it carries). */
+  traceContext: { [key: string]: string };
+}
+
+export interface SendMessagesRequest_TraceContextEntry {
+  key: string;
+  value: string;
+}
+
+export interface SendMessagesResponse {
+  id: number;
+  /** Exactly one of response and error. */
+  response: SendMessageResponse | undefined;
+  error: Error | undefined;
 }
 
 export interface ListMessagesRequest {
@@ -1826,6 +1850,202 @@ export const SendMessageResponse: MessageFns<SendMessageResponse> = {
             }
 
             message.created = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseSendMessagesRequest(): SendMessagesRequest {
+  return { id: 0, request: undefined, traceContext: {} };
+}
+
+export const SendMessagesRequest: MessageFns<SendMessagesRequest> = {
+  encode(message: SendMessagesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== 0) {
+      writer.uint32(8).uint64(message.id);
+    }
+    if (message.request !== undefined) {
+      SendMessageRequest.encode(message.request, writer.uint32(18).fork()).join();
+    }
+    globalThis.Object.entries(message.traceContext).forEach(([key, value]: [string, string]) => {
+      SendMessagesRequest_TraceContextEntry.encode({ key: key as any, value }, writer.uint32(26).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SendMessagesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSendMessagesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.id = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.request = SendMessageRequest.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            const entry3 = SendMessagesRequest_TraceContextEntry.decode(reader, reader.uint32());
+            if (entry3.value !== undefined) {
+              message.traceContext[entry3.key] = entry3.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseSendMessagesRequest_TraceContextEntry(): SendMessagesRequest_TraceContextEntry {
+  return { key: "", value: "" };
+}
+
+export const SendMessagesRequest_TraceContextEntry: MessageFns<SendMessagesRequest_TraceContextEntry> = {
+  encode(message: SendMessagesRequest_TraceContextEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SendMessagesRequest_TraceContextEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSendMessagesRequest_TraceContextEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseSendMessagesResponse(): SendMessagesResponse {
+  return { id: 0, response: undefined, error: undefined };
+}
+
+export const SendMessagesResponse: MessageFns<SendMessagesResponse> = {
+  encode(message: SendMessagesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== 0) {
+      writer.uint32(8).uint64(message.id);
+    }
+    if (message.response !== undefined) {
+      SendMessageResponse.encode(message.response, writer.uint32(18).fork()).join();
+    }
+    if (message.error !== undefined) {
+      Error.encode(message.error, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SendMessagesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSendMessagesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.id = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.response = SendMessageResponse.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.error = Error.decode(reader, reader.uint32());
             continue;
           }
         }
@@ -4404,6 +4624,22 @@ export const MessageServiceService = {
     responseSerialize: (value: SendMessageResponse): Buffer => Buffer.from(SendMessageResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): SendMessageResponse => SendMessageResponse.decode(value),
   },
+  /**
+   * The gateway's hot path: many sends over one long-lived stream instead of a call each. Every
+   * request carries an id its result echoes; results come back as they are decided, in any order,
+   * with the semantics of SendMessage. The server ends the stream when it shuts down; requests it
+   * has not answered then are safe to send again (clientMsgId).
+   */
+  sendMessages: {
+    path: "/im.message.v1.MessageService/SendMessages" as const,
+    requestStream: true as const,
+    responseStream: true as const,
+    requestSerialize: (value: SendMessagesRequest): Buffer => Buffer.from(SendMessagesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SendMessagesRequest => SendMessagesRequest.decode(value),
+    responseSerialize: (value: SendMessagesResponse): Buffer =>
+      Buffer.from(SendMessagesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SendMessagesResponse => SendMessagesResponse.decode(value),
+  },
   listMessages: {
     path: "/im.message.v1.MessageService/ListMessages" as const,
     requestStream: false as const,
@@ -4673,6 +4909,13 @@ export interface MessageServiceServer extends UntypedServiceImplementation {
   leaveConversation: handleUnaryCall<LeaveConversationRequest, LeaveConversationResponse>;
   /** Answers once the message is in Kafka and sequenced. Idempotent on (conversation_id, client_msg_id). */
   sendMessage: handleUnaryCall<SendMessageRequest, SendMessageResponse>;
+  /**
+   * The gateway's hot path: many sends over one long-lived stream instead of a call each. Every
+   * request carries an id its result echoes; results come back as they are decided, in any order,
+   * with the semantics of SendMessage. The server ends the stream when it shuts down; requests it
+   * has not answered then are safe to send again (clientMsgId).
+   */
+  sendMessages: handleBidiStreamingCall<SendMessagesRequest, SendMessagesResponse>;
   listMessages: handleUnaryCall<ListMessagesRequest, ListMessagesResponse>;
   /** Monotonic: a lower seq than the current marker changes nothing and returns the current one. */
   markRead: handleUnaryCall<MarkReadRequest, MarkReadResponse>;
@@ -4869,6 +5112,18 @@ export interface MessageServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: SendMessageResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * The gateway's hot path: many sends over one long-lived stream instead of a call each. Every
+   * request carries an id its result echoes; results come back as they are decided, in any order,
+   * with the semantics of SendMessage. The server ends the stream when it shuts down; requests it
+   * has not answered then are safe to send again (clientMsgId).
+   */
+  sendMessages(): ClientDuplexStream<SendMessagesRequest, SendMessagesResponse>;
+  sendMessages(options: Partial<CallOptions>): ClientDuplexStream<SendMessagesRequest, SendMessagesResponse>;
+  sendMessages(
+    metadata: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientDuplexStream<SendMessagesRequest, SendMessagesResponse>;
   listMessages(
     request: ListMessagesRequest,
     callback: (error: ServiceError | null, response: ListMessagesResponse) => void,
