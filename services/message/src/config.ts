@@ -24,6 +24,12 @@ export const messageConfigSchema = z.object({
     120_000,
   ),
   GROUP_MAX_MEMBERS: env.int('members of a group at most', 1_000, 2, 100_000),
+  USER_MAX_OPEN_INVITATIONS: env.int(
+    'open invitations one user may hold (consent tenants); past it nobody new can invite them until they answer some or they lapse',
+    100,
+    1,
+    10_000,
+  ),
   USER_MAX_CONVERSATIONS: env.int(
     'conversations (direct, groups, channels) one user may belong to: bounds every list and sync, and what spam can add',
     2_000,

@@ -11,12 +11,14 @@ interface Created {
   invitedUserIds: string[];
 }
 
+const OPEN_MAX = 3;
+
 /** A tenant setting: being added to a group or channel needs the person's consent (an invitation). */
 describe('group adds with consent: invitations to accept or decline', () => {
   let platform: Platform;
 
   before(async () => {
-    platform = await Platform.start();
+    platform = await Platform.start({ env: { message: { USER_MAX_OPEN_INVITATIONS: String(OPEN_MAX) } } });
   });
   after(() => platform?.stop());
 
@@ -147,6 +149,44 @@ describe('group adds with consent: invitations to accept or decline', () => {
     assert.deepEqual(again.invitedUserIds, []);
     await dave!.call('POST', `/v1/conversations/${id}/leave`, {});
     assert.equal(await outcome(dave!.getConversation(id)), '404 not_found');
+  });
+
+  it('a declined conversation does not invite again; nobody holds more than USER_MAX_OPEN_INVITATIONS', async () => {
+    const [alice, bob, carol] = await tenant(2);
+    const group = async (title: string, memberIds: string[] = []) =>
+      alice!.call<Created>('POST', '/v1/conversations', { type: 'group', memberIds, title });
+    const invite = (id: string, userIds: string[]) =>
+      alice!.call<Created>('POST', `/v1/conversations/${id}/members`, { userIds });
+
+    const spam = await group('spam', [bob!.user.id]);
+    const id = spam.conversation.id;
+    assert.deepEqual(spam.invitedUserIds, [bob!.user.id]);
+    assert.deepEqual((await invite(id, [bob!.user.id])).invitedUserIds, [bob!.user.id], 'renewed while open');
+    await bob!.declineInvitation(id);
+    const socket = await bob!.connect();
+    let other: Created;
+    try {
+      const again = await invite(id, [bob!.user.id, carol!.user.id]);
+      assert.deepEqual(again.invitedUserIds, [carol!.user.id], 'bob declined: only carol is invited');
+      assert.deepEqual(await bob!.invitations(), [], 'no invitation written');
+      // the next frame bob gets is the one of another conversation: none came for the declined one
+      other = await group('other', [bob!.user.id]);
+      const told = await socket.waitFor('conversation.invited');
+      assert.equal(told.invitation!.conversationId, other.conversation.id);
+    } finally {
+      socket.close();
+    }
+
+    // bob now holds one open invitation ("other"); OPEN_MAX in all, then no more
+    for (let i = 1; i < OPEN_MAX; i++)
+      assert.deepEqual((await group(`g${i}`, [bob!.user.id])).invitedUserIds, [bob!.user.id]);
+    const over = await group('one too many', [bob!.user.id, carol!.user.id]);
+    assert.deepEqual(over.invitedUserIds, [carol!.user.id], 'bob is full; carol is not');
+    assert.equal((await bob!.invitations()).length, OPEN_MAX);
+    assert.ok(!(await bob!.invitations()).some((i) => i.conversationId === over.conversation.id));
+    // answering one makes room
+    await bob!.declineInvitation(other.conversation.id);
+    assert.deepEqual((await invite(over.conversation.id, [bob!.user.id])).invitedUserIds, [bob!.user.id]);
   });
 
   it('channels stay open to join; tenants that do not ask for consent add directly', async () => {

@@ -43,7 +43,7 @@ export class MessageGrpcApi {
         conversation: await this.membership.accept(caller(r.caller), r.conversationId),
       }),
       declineInvitation: async (r) => {
-        await this.invitations.remove(caller(r.caller), r.conversationId);
+        await this.invitations.decline(caller(r.caller), r.conversationId);
         return {};
       },
       joinConversation: async (r) => ({

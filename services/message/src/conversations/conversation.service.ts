@@ -203,12 +203,8 @@ export class ConversationService {
       },
     };
     await this.events.publish([event]);
-    if (consent) await this.invitations.invite(caller, stored, named);
-    return {
-      conversation: await this.view(stored, caller.userId),
-      created: true,
-      invitedUserIds: consent ? [...named] : [],
-    };
+    const invitedUserIds = consent ? await this.invitations.invite(caller, stored, named) : [];
+    return { conversation: await this.view(stored, caller.userId), created: true, invitedUserIds };
   }
 
   async get(caller: Caller, conversationId: string): Promise<Conversation> {

@@ -1,8 +1,10 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { CONFIG } from '@im/platform/nest';
 import { AppError } from '@im/platform/errors';
 import type { Invitation } from '@im/proto/client/v1';
 import type { Caller } from '@im/proto/common/v1';
 import { AuthClient } from '../clients/auth.client.js';
+import type { MessageConfig } from '../config.js';
 import { LivePublisher } from '../producers/live-publisher.js';
 import { ConversationsTable, type ConversationRow } from '../storage/conversations.table.js';
 import { InvitationsTable, type InvitationRow } from '../storage/invitations.table.js';
@@ -20,6 +22,7 @@ export class InvitationsService {
     private readonly conversations: ConversationsTable,
     private readonly auth: AuthClient,
     private readonly live: LivePublisher,
+    @Inject(CONFIG) private readonly config: MessageConfig,
   ) {}
 
   /** Whether adding others to this conversation invites them instead. */
@@ -27,15 +30,30 @@ export class InvitationsService {
     return row.type !== 'direct' && (await this.auth.groupAddsNeedConsent(caller.tenantId));
   }
 
-  /** Invites each user (an open invitation is renewed); each is told on their sockets. */
-  async invite(caller: Caller, row: ConversationRow, userIds: readonly string[]): Promise<void> {
+  /**
+   * Invites each user (an open invitation is renewed); each is told on their sockets. Returns who
+   * was invited: not those who declined this conversation within 30 days, nor those who already
+   * hold USER_MAX_OPEN_INVITATIONS others (so inviting cannot flood anyone), and the inviter learns
+   * no more than that they were not invited.
+   */
+  async invite(caller: Caller, row: ConversationRow, userIds: readonly string[]): Promise<string[]> {
     const invitedAt = new Date();
+    const conversationId = row.conversationId;
+    const cap = this.config.USER_MAX_OPEN_INVITATIONS;
+    const invitable = await Promise.all(
+      userIds.map(async (userId) => {
+        if (await this.table.declined(userId, conversationId)) return false;
+        if (await this.table.get(userId, conversationId)) return true;
+        return (await this.table.countOfUser(userId, cap)) < cap;
+      }),
+    );
+    const invited = userIds.filter((_, i) => invitable[i]);
     await Promise.all(
-      userIds.map((userId) =>
-        this.table.put({ userId, conversationId: row.conversationId, invitedBy: caller.userId, invitedAt }),
+      invited.map((userId) =>
+        this.table.put({ userId, conversationId, invitedBy: caller.userId, invitedAt }),
       ),
     );
-    for (const userId of userIds)
+    for (const userId of invited)
       this.live.publish([userId], {
         event: {
           $case: 'conversationInvited',
@@ -47,6 +65,7 @@ export class InvitationsService {
           }),
         },
       });
+    return invited;
   }
 
   async list(caller: Caller): Promise<Invitation[]> {
@@ -66,9 +85,16 @@ export class InvitationsService {
     return inv;
   }
 
+  /** The invitation is used up (accepted, or refused for good). */
   async remove(caller: Caller, conversationId: string): Promise<void> {
     await this.require(caller, conversationId);
     await this.table.delete(caller.userId, conversationId);
+  }
+
+  /** Declined: dropped, and the conversation does not invite the caller again for 30 days. */
+  async decline(caller: Caller, conversationId: string): Promise<void> {
+    await this.require(caller, conversationId);
+    await this.table.decline(caller.userId, conversationId, new Date());
   }
 }
 

@@ -9,7 +9,7 @@ export interface InvitationRow {
   invitedAt: Date;
 }
 
-/** Open invitations by invited user (rows lapse after 30 days). */
+/** Open invitations by invited user, and the ones they declined (rows lapse after 30 days). */
 @Injectable()
 export class InvitationsTable {
   constructor(@Inject(CASSANDRA) private readonly db: CassandraClient) {}
@@ -44,6 +44,32 @@ export class InvitationsTable {
       invitedBy: r.get('invited_by'),
       invitedAt: r.get('invited_at'),
     }));
+  }
+
+  /** How many open invitations the user holds, counted up to `upTo`. */
+  async countOfUser(userId: string, upTo: number): Promise<number> {
+    const rs = await this.db.execute(
+      'SELECT conversation_id FROM invitations_by_user WHERE user_id = ? LIMIT ?',
+      [userId, upTo],
+    );
+    return rs.rows.length;
+  }
+
+  async declined(userId: string, conversationId: string): Promise<boolean> {
+    const rs = await this.db.execute(
+      'SELECT declined_at FROM declined_invitations WHERE user_id = ? AND conversation_id = ?',
+      [userId, conversationId],
+    );
+    return rs.rows.length > 0;
+  }
+
+  /** Drops the invitation and remembers the decline (the row lapses after 30 days). */
+  async decline(userId: string, conversationId: string, at: Date): Promise<void> {
+    await this.db.execute(
+      'INSERT INTO declined_invitations (user_id, conversation_id, declined_at) VALUES (?, ?, ?)',
+      [userId, conversationId, at],
+    );
+    await this.delete(userId, conversationId);
   }
 
   async delete(userId: string, conversationId: string): Promise<void> {
