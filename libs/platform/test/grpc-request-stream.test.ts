@@ -32,6 +32,20 @@ const send = (clientMsgId: string, text = 'ok'): SendMessageRequest => ({
   replyTo: undefined,
 });
 
+/** A server of the test's own, and a client of it that has opened its streams. */
+async function ownServerAndClient(deadlineMs: number) {
+  const own = serve();
+  const port = await own.start();
+  const c = createGrpcClient(definition, {
+    name: 'message',
+    address: `127.0.0.1:${port}`,
+    idempotent: ['sendMessages'],
+    deadlineMs,
+  });
+  await c.sendMessages(send('warm'));
+  return { own, port, c };
+}
+
 function serve(port = 0): GrpcServer {
   return new GrpcServer({
     port,
@@ -134,16 +148,8 @@ describe('gRPC request streams: many requests over a few long-lived streams', ()
   });
 
   it('a server that shuts down answers what is in flight, then ends its streams; the client moves on', async () => {
-    const own = serve();
-    const port = await own.start();
-    const c = createGrpcClient(definition, {
-      name: 'message',
-      address: `127.0.0.1:${port}`,
-      idempotent: ['sendMessages'],
-      deadlineMs: 10_000,
-    });
+    const { own, port, c } = await ownServerAndClient(10_000);
     try {
-      await c.sendMessages(send('warm'));
       const inFlight = c.sendMessages(send('in-flight', 'ok:300'));
       await new Promise((r) => setTimeout(r, 50));
       const t0 = Date.now();
@@ -250,16 +256,8 @@ describe('gRPC request streams: many requests over a few long-lived streams', ()
   });
 
   it('a server that dies fails the requests it held as "unavailable", sent again while the deadline allows', async () => {
-    const own = serve();
-    const port = await own.start();
-    const c = createGrpcClient(definition, {
-      name: 'message',
-      address: `127.0.0.1:${port}`,
-      idempotent: ['sendMessages'],
-      deadlineMs: 60_000,
-    });
+    const { own, c } = await ownServerAndClient(60_000);
     try {
-      await c.sendMessages(send('warm'));
       const lost = c.sendMessages(send('lost', 'ok:2000'));
       await new Promise((r) => setTimeout(r, 50));
       await own.shutdown(0); // cancels the streams at once: the request gets no answer

@@ -25,10 +25,16 @@ export const messageConfigSchema = z.object({
   ),
   GROUP_MAX_MEMBERS: env.int('members of a group at most', 1_000, 2, 100_000),
   USER_MAX_OPEN_INVITATIONS: env.int(
-    'open invitations one user may hold (consent tenants); past it nobody new can invite them until they answer some or they lapse',
+    'open invitations one user may hold (consent tenants; at most the 200 a listing shows): past it nobody invites them until they answer some or some lapse',
     100,
     1,
-    10_000,
+    200,
+  ),
+  INVITER_MAX_OPEN_INVITATIONS: env.int(
+    'open invitations one user may hold from one inviter: no single member can fill someone’s invitations',
+    5,
+    1,
+    200,
   ),
   USER_MAX_CONVERSATIONS: env.int(
     'conversations (direct, groups, channels) one user may belong to: bounds every list and sync, and what spam can add',

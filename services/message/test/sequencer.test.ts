@@ -155,7 +155,7 @@ describe('sequencer (real Kafka, Cassandra, NATS)', () => {
     assert.equal(back!.result?.$case === 'readMarked' && back!.result.value.readSeq, 2, 'never back');
     assert.deepEqual(stranger!.result, {
       $case: 'error',
-      value: { code: 'not_found', message: 'no such conversation' },
+      value: { code: 'not_found', message: 'no such conversation', retryAfterMs: undefined },
     });
     assert.equal(await new MembersTable(h.db).membership('mallory', conv), undefined);
     assert.equal((await new MembersTable(h.db).membership('bob', conv))!.readSeq, 2);
@@ -168,7 +168,7 @@ describe('sequencer (real Kafka, Cassandra, NATS)', () => {
     );
     assert.deepEqual(unknown!.result, {
       $case: 'error',
-      value: { code: 'invalid_argument', message: 'unknown command kind' },
+      value: { code: 'invalid_argument', message: 'unknown command kind', retryAfterMs: undefined },
     });
     assert.equal(missing!.result?.$case === 'error' && missing!.result.value.code, 'not_found');
   });

@@ -11,14 +11,14 @@ interface Created {
   invitedUserIds: string[];
 }
 
-const OPEN_MAX = 3;
-
 /** A tenant setting: being added to a group or channel needs the person's consent (an invitation). */
 describe('group adds with consent: invitations to accept or decline', () => {
   let platform: Platform;
 
   before(async () => {
-    platform = await Platform.start({ env: { message: { USER_MAX_OPEN_INVITATIONS: String(OPEN_MAX) } } });
+    platform = await Platform.start({
+      env: { message: { USER_MAX_OPEN_INVITATIONS: '3', INVITER_MAX_OPEN_INVITATIONS: '2' } },
+    });
   });
   after(() => platform?.stop());
 
@@ -151,42 +151,52 @@ describe('group adds with consent: invitations to accept or decline', () => {
     assert.equal(await outcome(dave!.getConversation(id)), '404 not_found');
   });
 
-  it('a declined conversation does not invite again; nobody holds more than USER_MAX_OPEN_INVITATIONS', async () => {
-    const [alice, bob, carol] = await tenant(2);
-    const group = async (title: string, memberIds: string[] = []) =>
-      alice!.call<Created>('POST', '/v1/conversations', { type: 'group', memberIds, title });
-    const invite = (id: string, userIds: string[]) =>
-      alice!.call<Created>('POST', `/v1/conversations/${id}/members`, { userIds });
+  it('declining is final for 30 days, whoever asks; open invitations are capped per person and per inviter; the inviter learns none of it', async () => {
+    const [alice, bob, carol, dave] = await tenant(3);
+    const group = (by: ImClient, title: string, memberIds: string[]) =>
+      by.call<Created>('POST', '/v1/conversations', { type: 'group', memberIds, title });
+    const invite = (by: ImClient, id: string, userIds: string[]) =>
+      by.call<Created>('POST', `/v1/conversations/${id}/members`, { userIds });
+    const invitedTo = async (c: ImClient) => (await c.invitations()).map((i) => i.conversationId).sort();
 
-    const spam = await group('spam', [bob!.user.id]);
-    const id = spam.conversation.id;
-    assert.deepEqual(spam.invitedUserIds, [bob!.user.id]);
-    assert.deepEqual((await invite(id, [bob!.user.id])).invitedUserIds, [bob!.user.id], 'renewed while open');
-    await bob!.declineInvitation(id);
+    const spam = (await group(alice!, 'spam', [bob!.user.id, carol!.user.id])).conversation.id;
+    const [first] = await bob!.invitations();
+    await invite(alice!, spam, [bob!.user.id]);
+    assert.deepEqual(await bob!.invitations(), [first], 'an open invitation is not renewed (no new 30 days)');
+    await bob!.declineInvitation(spam);
     const socket = await bob!.connect();
-    let other: Created;
     try {
-      const again = await invite(id, [bob!.user.id, carol!.user.id]);
-      assert.deepEqual(again.invitedUserIds, [carol!.user.id], 'bob declined: only carol is invited');
+      const again = await invite(alice!, spam, [bob!.user.id]);
+      assert.deepEqual(
+        again.invitedUserIds,
+        [bob!.user.id],
+        'the answer does not tell the inviter bob declined',
+      );
+      // an admin other than the first inviter asks: still nothing
+      await carol!.acceptInvitation(spam);
+      await alice!.call('PATCH', `/v1/conversations/${spam}/members/${carol!.user.id}`, { role: 'admin' });
+      await invite(carol!, spam, [bob!.user.id]);
       assert.deepEqual(await bob!.invitations(), [], 'no invitation written');
-      // the next frame bob gets is the one of another conversation: none came for the declined one
-      other = await group('other', [bob!.user.id]);
-      const told = await socket.waitFor('conversation.invited');
-      assert.equal(told.invitation!.conversationId, other.conversation.id);
-    } finally {
-      socket.close();
-    }
+      // the next frame bob gets is of another conversation: none came for the declined one
+      const other = (await group(alice!, 'other', [bob!.user.id])).conversation.id;
+      assert.equal((await socket.waitFor('conversation.invited')).invitation!.conversationId, other);
 
-    // bob now holds one open invitation ("other"); OPEN_MAX in all, then no more
-    for (let i = 1; i < OPEN_MAX; i++)
-      assert.deepEqual((await group(`g${i}`, [bob!.user.id])).invitedUserIds, [bob!.user.id]);
-    const over = await group('one too many', [bob!.user.id, carol!.user.id]);
-    assert.deepEqual(over.invitedUserIds, [carol!.user.id], 'bob is full; carol is not');
-    assert.equal((await bob!.invitations()).length, OPEN_MAX);
-    assert.ok(!(await bob!.invitations()).some((i) => i.conversationId === over.conversation.id));
-    // answering one makes room
-    await bob!.declineInvitation(other.conversation.id);
-    assert.deepEqual((await invite(over.conversation.id, [bob!.user.id])).invitedUserIds, [bob!.user.id]);
+      // alice may hold INVITER_MAX (2) of bob's invitations: "other" and one more
+      const g1 = (await group(alice!, 'g1', [bob!.user.id])).conversation.id;
+      const g2 = await group(alice!, 'g2', [bob!.user.id]);
+      assert.deepEqual(g2.invitedUserIds, [bob!.user.id], 'not invited, and not told so');
+      assert.deepEqual(await invitedTo(bob!), [g1, other].sort());
+      // others still can, up to OPEN_MAX (3) in all
+      const h1 = (await group(carol!, 'h1', [bob!.user.id])).conversation.id;
+      await group(dave!, 'd1', [bob!.user.id]);
+      assert.deepEqual(await invitedTo(bob!), [g1, h1, other].sort(), 'bob is full');
+      // an invitation answered makes room
+      await bob!.declineInvitation(other);
+      const d2 = (await group(dave!, 'd2', [bob!.user.id])).conversation.id;
+      assert.deepEqual(await invitedTo(bob!), [d2, g1, h1].sort());
+    } finally {
+      await closeAll([socket]);
+    }
   });
 
   it('channels stay open to join; tenants that do not ask for consent add directly', async () => {

@@ -48,7 +48,7 @@ export function invitationRoutes(d: RouteDeps): Route[] {
     route({
       method: 'DELETE',
       path: '/v1/invitations/:id',
-      summary: 'Decline an invitation',
+      summary: 'Decline an invitation (final for 30 days: the conversation cannot invite you again)',
       tag: 'conversations',
       auth: true,
       params: conversationParams,

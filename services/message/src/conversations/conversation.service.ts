@@ -203,8 +203,12 @@ export class ConversationService {
       },
     };
     await this.events.publish([event]);
-    const invitedUserIds = consent ? await this.invitations.invite(caller, stored, named) : [];
-    return { conversation: await this.view(stored, caller.userId), created: true, invitedUserIds };
+    if (consent) await this.invitations.invite(caller, stored, named);
+    return {
+      conversation: await this.view(stored, caller.userId),
+      created: true,
+      invitedUserIds: consent ? [...named] : [],
+    };
   }
 
   async get(caller: Caller, conversationId: string): Promise<Conversation> {

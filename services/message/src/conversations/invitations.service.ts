@@ -31,20 +31,30 @@ export class InvitationsService {
   }
 
   /**
-   * Invites each user (an open invitation is renewed); each is told on their sockets. Returns who
-   * was invited: not those who declined this conversation within 30 days, nor those who already
-   * hold USER_MAX_OPEN_INVITATIONS others (so inviting cannot flood anyone), and the inviter learns
-   * no more than that they were not invited.
+   * Invites each user who holds no open invitation into this conversation (an open one stays as it
+   * is, with its first 30 days); each new one is told on their sockets. Nobody is invited who
+   * declined this conversation within 30 days, who holds USER_MAX_OPEN_INVITATIONS already, or
+   * INVITER_MAX_OPEN_INVITATIONS from this inviter: neither one inviter nor a few can flood anyone
+   * or fill their invitations for everybody else. The caller hears nothing about who was left out
+   * or why: what the person declined is theirs.
    */
-  async invite(caller: Caller, row: ConversationRow, userIds: readonly string[]): Promise<string[]> {
+  async invite(caller: Caller, row: ConversationRow, userIds: readonly string[]): Promise<void> {
     const invitedAt = new Date();
     const conversationId = row.conversationId;
-    const cap = this.config.USER_MAX_OPEN_INVITATIONS;
+    const { USER_MAX_OPEN_INVITATIONS: cap, INVITER_MAX_OPEN_INVITATIONS: capPerInviter } = this.config;
     const invitable = await Promise.all(
       userIds.map(async (userId) => {
-        if (await this.table.declined(userId, conversationId)) return false;
-        if (await this.table.get(userId, conversationId)) return true;
-        return (await this.table.countOfUser(userId, cap)) < cap;
+        const [open, declined, held] = await Promise.all([
+          this.table.get(userId, conversationId),
+          this.table.declined(userId, conversationId),
+          this.table.ofUser(userId, cap),
+        ]);
+        return (
+          !open &&
+          !declined &&
+          held.length < cap &&
+          held.filter((i) => i.invitedBy === caller.userId).length < capPerInviter
+        );
       }),
     );
     const invited = userIds.filter((_, i) => invitable[i]);
@@ -57,15 +67,9 @@ export class InvitationsService {
       this.live.publish([userId], {
         event: {
           $case: 'conversationInvited',
-          value: view(row, {
-            userId,
-            conversationId: row.conversationId,
-            invitedBy: caller.userId,
-            invitedAt,
-          }),
+          value: view(row, { userId, conversationId, invitedBy: caller.userId, invitedAt }),
         },
       });
-    return invited;
   }
 
   async list(caller: Caller): Promise<Invitation[]> {

@@ -52,19 +52,18 @@ export class MembershipCommands {
     );
     const already = await Promise.all(unique.map((u) => this.conversations.isMember(u, conversationId)));
     const consent = !consented && (await this.invitations.needed(caller, row));
-    const inviting = consent ? unique.filter((u, i) => u !== caller.userId && !already[i]) : [];
+    const invitedUserIds = consent ? unique.filter((u, i) => u !== caller.userId && !already[i]) : [];
     // with consent nobody but the caller is added: someone who is a member now may have left by
     // the time the sequencer applies an add, which would put them back without asking
     const adding = consent
       ? unique.filter((u, i) => u === caller.userId && !already[i])
-      : unique.filter((u) => !inviting.includes(u));
-    let invitedUserIds: string[] = [];
-    if (inviting.length) {
+      : unique.filter((u) => !invitedUserIds.includes(u));
+    if (invitedUserIds.length) {
       // only those who may add may invite: the sequencer decides that for adds, so ask it first
       if (wanted !== 'member') throw new AppError('invalid_argument', 'role: invited people join as members');
       const { membership } = await this.conversations.requireMember(caller, conversationId);
-      assertMayAdd(row.type, caller.userId, membership.role, inviting, 'member');
-      invitedUserIds = await this.invitations.invite(caller, row, inviting);
+      assertMayAdd(row.type, caller.userId, membership.role, invitedUserIds, 'member');
+      await this.invitations.invite(caller, row, invitedUserIds);
     }
     if (adding.length === 0)
       return { conversation: await this.conversations.get(caller, conversationId), invitedUserIds };

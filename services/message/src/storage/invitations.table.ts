@@ -46,15 +46,6 @@ export class InvitationsTable {
     }));
   }
 
-  /** How many open invitations the user holds, counted up to `upTo`. */
-  async countOfUser(userId: string, upTo: number): Promise<number> {
-    const rs = await this.db.execute(
-      'SELECT conversation_id FROM invitations_by_user WHERE user_id = ? LIMIT ?',
-      [userId, upTo],
-    );
-    return rs.rows.length;
-  }
-
   async declined(userId: string, conversationId: string): Promise<boolean> {
     const rs = await this.db.execute(
       'SELECT declined_at FROM declined_invitations WHERE user_id = ? AND conversation_id = ?',

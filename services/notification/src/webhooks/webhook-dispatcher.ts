@@ -86,6 +86,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
       await new Promise((r) => setTimeout(r, 200));
       await batch.heartbeat();
     }
+    const hooksOf = new Map<string, WebhookRow[]>();
     for (const ev of decodeRecords(
       batch,
       (v) => ConversationEvent.decode(v),
@@ -94,7 +95,9 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
     )) {
       const events = webhookEventsOf(ev);
       if (events.length === 0) continue;
-      const hooks = await this.webhooks.ofTenant(ev.tenantId);
+      // one read per tenant and batch, not per event (it was a Cassandra read per message sent)
+      let hooks = hooksOf.get(ev.tenantId);
+      if (!hooks) hooksOf.set(ev.tenantId, (hooks = await this.webhooks.ofTenant(ev.tenantId)));
       for (const event of events)
         for (const hook of hooks) if (hook.events.includes(event.type)) this.enqueue(hook, event);
     }

@@ -72,7 +72,10 @@ export interface CreateConversationRequest {
 export interface CreateConversationResponse {
   conversation: Conversation | undefined;
   created: boolean;
-  /** Where being added needs consent: those invited instead of added. */
+  /**
+   * Where being added needs consent: those asked instead of added (including any not invited
+   * because they declined or hold too many invitations: the inviter is not told).
+   */
   invitedUserIds: string[];
 }
 
@@ -109,7 +112,10 @@ export interface AddMembersResponse {
   conversation:
     | Conversation
     | undefined;
-  /** Where being added needs consent: those invited instead of added. */
+  /**
+   * Where being added needs consent: those asked instead of added (including any not invited
+   * because they declined or hold too many invitations: the inviter is not told).
+   */
   invitedUserIds: string[];
 }
 
