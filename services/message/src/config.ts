@@ -77,6 +77,12 @@ export const messageConfigSchema = z.object({
     0,
     600_000,
   ),
+  SEQUENCER_WRITE_BATCH_STATEMENTS: env.int(
+    "statements per unlogged batch at most when the sequencer groups the writes of many conversations into one request (set Cassandra's unlogged_batch_across_partitions_warn_threshold at least this high, or it logs a warning per batch)",
+    50,
+    1,
+    500,
+  ),
   SEQUENCER_SESSION_TIMEOUT_MS: env.int(
     'Kafka session timeout of the sequencer (how fast a dead replica is replaced)',
     10_000,

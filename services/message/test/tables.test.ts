@@ -35,7 +35,7 @@ describe('message service tables (real Cassandra)', () => {
     ...extra,
   });
 
-  it('message_claims: one claim per (sender, clientMsgId); another sender’s same id is another claim', async () => {
+  it('message_claims_by_key: one claim per (sender, clientMsgId); another sender’s same id is another claim', async () => {
     const t = new MessageClaimsTable(h.db);
     const conv = id();
     for (const [senderId, seq] of [
@@ -54,6 +54,33 @@ describe('message service tables (real Cassandra)', () => {
       messageId: 'm-bob',
     });
     assert.equal(await t.get(conv, { senderId: 'carol', clientMsgId: '42' }), undefined);
+  });
+
+  it('message_claims_by_key: 300 concurrent reads across conversations share requests and each gets its own answer', async () => {
+    const t = new MessageClaimsTable(h.db);
+    const convs = Array.from({ length: 30 }, () => id());
+    const keys = convs.flatMap((c) =>
+      Array.from({ length: 10 }, (_, i) => ({
+        c,
+        key: { senderId: `s${i % 3}`, clientMsgId: `m${i}` },
+        seq: i + 1,
+      })),
+    );
+    const claimed = keys.filter((_, i) => i % 2 === 0);
+    for (const k of claimed)
+      await t.write(t.claimStatement(k.c, k.key, { seq: k.seq, messageId: `${k.c}-${k.seq}` }));
+    let requests = 0;
+    const counted = Object.create(h.db) as typeof h.db;
+    counted.execute = ((...args: Parameters<typeof h.db.execute>) => {
+      requests++;
+      return h.db.execute(...args);
+    }) as typeof h.db.execute;
+    const reader = new MessageClaimsTable(counted);
+    const answers = await Promise.all(keys.map((k) => reader.get(k.c, k.key)));
+    assert.ok(requests <= 3, `300 reads took ${requests} requests`);
+    keys.forEach((k, i) =>
+      assert.deepEqual(answers[i], i % 2 === 0 ? { seq: k.seq, messageId: `${k.c}-${k.seq}` } : undefined),
+    );
   });
 
   it('messages: rows across bucket boundaries, read back newest-first and oldest-first, attachments kept', async () => {
@@ -104,8 +131,11 @@ describe('message service tables (real Cassandra)', () => {
       lastSeq: 0,
       lastActivityAt: now,
     });
-    await t.updateLast(conv, 5, message(conv, 5));
-    await t.updateLast(conv, 3, message(conv, 3)); // a stale sequencer, late
+    for (const seq of [5, 3]) {
+      // 3: a stale sequencer, late
+      const last = t.lastStatement(conv, seq, message(conv, seq));
+      await h.db.execute(last.query, last.params, { prepare: true });
+    }
     const row = (await t.get(conv))!;
     assert.equal(row.lastSeq, 5);
     assert.equal(row.lastMessage!.seq, 5, 'the last message moves with it');

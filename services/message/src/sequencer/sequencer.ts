@@ -5,7 +5,7 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import type { Kafka, KafkaMessage } from 'kafkajs';
-import { executeBatched, type CassandraClient } from '@im/platform/cassandra';
+import { GroupedWrites, type CassandraClient } from '@im/platform/cassandra';
 import { nameUuid } from '@im/platform/ids';
 import { BatchConsumer, type ConsumedBatch, SKIP_BATCH } from '@im/platform/kafka';
 import type { Logger } from '@im/platform/logging';
@@ -43,7 +43,8 @@ const CONVERSATIONS_IN_PARALLEL = 64;
  *   1. reads what the commands need (claims, read markers; cached while it owns the partition),
  *   2. lets each command's handler decide, in partition order (domain/sequencing.ts),
  *   3. writes claims, rows and read markers, then last_seq (claims and rows before last_seq, so a
- *      replay after a crash recomputes the same seqs from the stored last_seq),
+ *      replay after a crash recomputes the same seqs from the stored last_seq); the writes of all
+ *      conversations in flight share requests (GroupedWrites), the order per conversation holds,
  *   4. lets each handler answer, publish live events and emit sequenced events,
  * then produces the events to im.events.v1, and only then lets the consumer commit the offsets.
  */
@@ -54,6 +55,8 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
   private outages = 0;
   private replayedOutages = 0;
   private replaying: Promise<void> | undefined;
+  /** The writes of every conversation in flight share requests (group commit). */
+  private readonly writes: GroupedWrites;
   private readonly sequenced = meter().createCounter('im_message_sequenced_total', {
     description: 'messages given a seq',
   });
@@ -82,6 +85,10 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     private readonly events: ConversationEvents,
     readiness: Readiness,
   ) {
+    this.writes = new GroupedWrites(db, {
+      maxStatements: config.SEQUENCER_WRITE_BATCH_STATEMENTS,
+      maxBytes: 40_000,
+    });
     readiness.add({
       name: 'sequencer',
       check: async () => {
@@ -282,18 +289,15 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     });
     for (const [userId, seq] of sequencing.readSeqsMoved)
       batch.statements.push(this.members.readSeqStatement(userId, conversationId, seq));
-    await Promise.all([
-      batch.statements.length > 0 ? executeBatched(this.db, batch.statements) : undefined,
-      ...batch.writes,
-    ]);
+    await Promise.all([this.writes.write(batch.statements), ...batch.writes]);
     const newest = newestStored(batch, lastSeq);
-    await Promise.all([
-      sequencing.lastSeq > lastSeq || newest
-        ? this.conversations.updateLast(conversationId, sequencing.lastSeq, newest)
-        : undefined,
-      sequencing.lastVersion > lastVersion
-        ? this.conversations.updateLastVersion(conversationId, sequencing.lastVersion)
-        : undefined,
+    await this.writes.write([
+      ...(sequencing.lastSeq > lastSeq || newest
+        ? [this.conversations.lastStatement(conversationId, sequencing.lastSeq, newest)]
+        : []),
+      ...(sequencing.lastVersion > lastVersion
+        ? [this.conversations.lastVersionStatement(conversationId, sequencing.lastVersion)]
+        : []),
     ]);
     this.consumer!.confirmStoreWrite(writesStartedAt);
     this.state.advance(

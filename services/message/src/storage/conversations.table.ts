@@ -80,33 +80,32 @@ export class ConversationsTable {
    * Written by the partition's sequencer only, with the seq as write timestamp: last_seq (and the
    * last message with it) never moves back, whoever writes last.
    */
-  async updateLast(conversationId: string, lastSeq: number, lastMessage: Message | undefined): Promise<void> {
+  lastStatement(conversationId: string, lastSeq: number, lastMessage: Message | undefined): Statement {
     const ts = monotonicTimestamp(lastSeq);
-    if (lastMessage) {
-      await this.db.execute(
+    if (!lastMessage)
+      return {
+        query: 'UPDATE conversations USING TIMESTAMP ? SET last_seq = ? WHERE conversation_id = ?',
+        params: [ts, lastSeq, conversationId],
+      };
+    return {
+      query:
         'UPDATE conversations USING TIMESTAMP ? SET last_seq = ?, last_activity_at = ?, last_message = ? WHERE conversation_id = ?',
-        [
-          ts,
-          lastSeq,
-          new Date(lastMessage.createdAt!),
-          Buffer.from(Message.encode(lastMessage).finish()),
-          conversationId,
-        ],
-      );
-    } else {
-      await this.db.execute(
-        'UPDATE conversations USING TIMESTAMP ? SET last_seq = ? WHERE conversation_id = ?',
-        [ts, lastSeq, conversationId],
-      );
-    }
+      params: [
+        ts,
+        lastSeq,
+        new Date(lastMessage.createdAt!),
+        Buffer.from(Message.encode(lastMessage).finish()),
+        conversationId,
+      ],
+    };
   }
 
   /** Written by the partition's sequencer after an update's rows; never moves back (like last_seq). */
-  async updateLastVersion(conversationId: string, version: number): Promise<void> {
-    await this.db.execute(
-      'UPDATE conversations USING TIMESTAMP ? SET last_version = ? WHERE conversation_id = ?',
-      [monotonicTimestamp(version), version, conversationId],
-    );
+  lastVersionStatement(conversationId: string, version: number): Statement {
+    return {
+      query: 'UPDATE conversations USING TIMESTAMP ? SET last_version = ? WHERE conversation_id = ?',
+      params: [monotonicTimestamp(version), version, conversationId],
+    };
   }
 
   /** The settings a command changed, at its version's timestamp (the latest change wins). */
