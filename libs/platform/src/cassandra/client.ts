@@ -163,7 +163,7 @@ export interface Statement {
 
 /**
  * Executes statements as unlogged batches of at most maxStatements / roughly maxBytes each (under
- * Cassandra's batch_size_fail_threshold of 50 KiB, and within its 10-partition warning threshold). Unlogged: no atomicity across partitions, just
+ * Cassandra's batch_size_fail_threshold of 50 KiB, and, at the default of 10, within its default 10-partition warning threshold). Unlogged: no atomicity across partitions, just
  * one request instead of many; callers order what must be ordered with separate calls.
  */
 export async function executeBatched(

@@ -1,3 +1,4 @@
+import cassandra from 'cassandra-driver';
 import { executeBatched, type CassandraClient, type Statement } from './client.js';
 
 type Outcome<T> = PromiseSettledResult<T>;
@@ -30,22 +31,36 @@ export class GroupCommit<In, Out> {
   }
 
   private async flush(): Promise<void> {
-    while (this.waiting.length > 0) {
-      const group = this.waiting;
-      this.waiting = [];
-      let outcomes: ReadonlyArray<Outcome<Out>>;
-      try {
-        outcomes = await this.run(group.map((w) => w.input));
-      } catch (reason) {
-        outcomes = group.map(() => ({ status: 'rejected', reason }));
+    try {
+      while (this.waiting.length > 0) {
+        const group = this.waiting;
+        this.waiting = [];
+        await this.settle(group);
       }
-      group.forEach((w, i) => {
-        const o = outcomes[i]!;
-        if (o.status === 'fulfilled') w.resolve(o.value);
-        else w.reject(o.reason);
-      });
+    } finally {
+      this.flushing = false;
+      // only if settle() itself threw: nobody may wait on a loop that stopped
+      if (this.waiting.length > 0) {
+        this.flushing = true;
+        setImmediate(() => void this.flush());
+      }
     }
-    this.flushing = false;
+  }
+
+  private async settle(group: ReadonlyArray<Waiting<In, Out>>): Promise<void> {
+    let outcomes: ReadonlyArray<Outcome<Out>>;
+    try {
+      outcomes = await this.run(group.map((w) => w.input));
+      if (outcomes.length !== group.length)
+        throw new Error('a group commit answered the wrong number of inputs');
+    } catch (reason) {
+      outcomes = group.map(() => ({ status: 'rejected', reason }));
+    }
+    group.forEach((w, i) => {
+      const o = outcomes[i]!;
+      if (o.status === 'fulfilled') w.resolve(o.value);
+      else w.reject(o.reason);
+    });
   }
 }
 
@@ -61,8 +76,9 @@ export interface GroupedWritesOptions {
  * as the size limits allow. Cassandra's cost here is per request far more than per row
  * (docs/benchmarks.md, "the floor"), and with commitlog_sync: batch every request waits for its
  * own fsync. A write returns only once its group is stored, so callers order what must be ordered
- * themselves. A group that fails is tried again caller by caller: one caller's bad write never
- * fails the others.
+ * themselves. A group refused for what it holds (a bad statement) is tried again caller by caller,
+ * so one caller's bad write never fails the others; a group that failed because Cassandra is down,
+ * slow or overloaded fails every caller at once, and they retry as they would any write.
  */
 export class GroupedWrites {
   private readonly group: GroupCommit<readonly Statement[], void>;
@@ -76,7 +92,7 @@ export class GroupedWrites {
         await this.execute(writes.flat());
         return writes.map(() => ({ status: 'fulfilled', value: undefined }));
       } catch (err) {
-        if (writes.length === 1) throw err;
+        if (writes.length === 1 || isOutage(err)) throw err;
         return Promise.allSettled(writes.map((w) => this.execute(w)));
       }
     });
@@ -89,4 +105,27 @@ export class GroupedWrites {
   private execute(statements: readonly Statement[]): Promise<void> {
     return executeBatched(this.client, statements, this.options.maxStatements, this.options.maxBytes);
   }
+}
+
+const { responseErrorCodes: codes } = cassandra.types;
+const OUTAGE_CODES: ReadonlySet<number> = new Set([
+  codes.unavailableException,
+  codes.overloaded,
+  codes.isBootstrapping,
+  codes.writeTimeout,
+  codes.readTimeout,
+  codes.writeFailure,
+  codes.readFailure,
+]);
+
+/** Cassandra down, slow or overloaded: nothing about the request itself. */
+function isOutage(err: unknown): boolean {
+  const e = cassandra.errors;
+  if (
+    err instanceof e.NoHostAvailableError ||
+    err instanceof e.OperationTimedOutError ||
+    err instanceof e.BusyConnectionError
+  )
+    return true;
+  return err instanceof e.ResponseError && OUTAGE_CODES.has(err.code);
 }

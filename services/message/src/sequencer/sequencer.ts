@@ -291,15 +291,20 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
       batch.statements.push(this.members.readSeqStatement(userId, conversationId, seq));
     await Promise.all([this.writes.write(batch.statements), ...batch.writes]);
     const newest = newestStored(batch, lastSeq);
-    await this.writes.write([
+    const recoveryPoint = [
       ...(sequencing.lastSeq > lastSeq || newest
         ? [this.conversations.lastStatement(conversationId, sequencing.lastSeq, newest)]
         : []),
       ...(sequencing.lastVersion > lastVersion
         ? [this.conversations.lastVersionStatement(conversationId, sequencing.lastVersion)]
         : []),
-    ]);
-    this.consumer!.confirmStoreWrite(writesStartedAt);
+    ];
+    // a replay began while the rows were queued or stored: it recomputes last_seq from what is stored
+    if (generation !== this.state.generation) return undefined;
+    await this.writes.write(recoveryPoint);
+    // time alone never confirms the store (ADR 0006): only a write that went out
+    if (batch.statements.length + batch.writes.length + recoveryPoint.length > 0)
+      this.consumer!.confirmStoreWrite(writesStartedAt);
     this.state.advance(
       generation,
       conversationId,
