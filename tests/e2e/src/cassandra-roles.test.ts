@@ -113,6 +113,16 @@ describe(
         ),
         denied,
       );
+      // Cassandra gave media every right on the tables its migrations created, AUTHORIZE included;
+      // media gave that one back once its schema was up to date
+      await assert.rejects(
+        media.execute(
+          `GRANT SELECT ON TABLE ${names.keyspace('media')}.schema_migrations TO ${credentials.notification.CASSANDRA_USERNAME}`,
+        ),
+        denied,
+        'media cannot hand its own tables to another role',
+      );
+      await media.execute(`SELECT * FROM ${names.keyspace('media')}.schema_migrations LIMIT 1`);
       const notification = await as('notification');
       await assert.rejects(
         notification.execute(`SELECT * FROM ${names.keyspace('auth')}.schema_migrations LIMIT 1`),

@@ -121,3 +121,53 @@ export async function runMigrations(
   }
   return result;
 }
+
+/**
+ * Cassandra gives a role every right on the tables it creates, AUTHORIZE included, so a service
+ * that ran its own migrations could hand its tables to another role (ADR 0024). Once the schema is
+ * up to date it gives that right back on every table of its keyspace. Only a role that holds it
+ * can revoke it, so only the grants still held are revoked (a role may list its own). Returns the
+ * tables it revoked AUTHORIZE on.
+ */
+export async function revokeCreatorAuthorize(
+  client: CassandraClient,
+  keyspace: string,
+  role: string,
+): Promise<string[]> {
+  const quoted = `'${role.replaceAll("'", "''")}'`;
+  let roles;
+  try {
+    roles = await client.execute(`LIST ROLES OF ${quoted}`, [], { prepare: false });
+  } catch (err) {
+    // AllowAllAuthenticator / AllowAllAuthorizer: there are no rights to give back
+    if (/not support|AllowAll|require authentication/i.test((err as Error).message)) return [];
+    throw err;
+  }
+  if ((roles.rows ?? []).some((r) => r.get('role') === role && r.get('super') === true)) return [];
+  const held = await client.execute(`LIST AUTHORIZE OF ${quoted} NORECURSIVE`, [], { prepare: false });
+  const prefix = `<table ${keyspace}.`;
+  const tables = (held.rows ?? [])
+    .map((r) => String(r.get('resource')))
+    .filter((resource) => resource.startsWith(prefix) && resource.endsWith('>'))
+    .map((resource) => resource.slice(prefix.length, -1));
+  for (const table of tables) {
+    try {
+      await client.execute(
+        `REVOKE AUTHORIZE ON TABLE ${keyspace}."${table.replaceAll('"', '""')}" FROM ${quoted}`,
+        [],
+        { prepare: false },
+      );
+    } catch (err) {
+      // another replica starting at the same time gave it back first (so this one no longer may)
+      const still = await client
+        .execute(
+          `LIST AUTHORIZE ON TABLE ${keyspace}."${table.replaceAll('"', '""')}" OF ${quoted} NORECURSIVE`,
+          [],
+          { prepare: false },
+        )
+        .catch(() => undefined);
+      if (!still || (still.rows ?? []).length > 0) throw err;
+    }
+  }
+  return tables;
+}

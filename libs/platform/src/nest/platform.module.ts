@@ -14,6 +14,7 @@ import {
   connectCassandra,
   ensureKeyspace,
   loadMigrations,
+  revokeCreatorAuthorize,
   runMigrations,
   type CassandraClient,
 } from '../cassandra/index.js';
@@ -141,6 +142,11 @@ async function openServiceKeyspace(
       { keyspace, applied: result.applied.length, alreadyApplied: result.skipped.length },
       'schema up to date',
     );
+    if (config.CASSANDRA_USERNAME) {
+      const revoked = await revokeCreatorAuthorize(client, keyspace, config.CASSANDRA_USERNAME);
+      if (revoked.length > 0)
+        logger.info({ keyspace, tables: revoked }, 'AUTHORIZE on own tables given back');
+    }
   } catch (err) {
     await client.shutdown();
     throw err;
