@@ -11,3 +11,4 @@ export * from './clamd.js';
 export * from './authenticator.js';
 export * from './internal-identities.js';
 export * from './service-credentials.js';
+export * from './keyspaces.js';

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { repoRoot } from './paths.js';
 import { newRunPrefix } from './isolation.js';
+import { dropPrefixKeyspaces } from './keyspaces.js';
 import { freePort } from './ports.js';
 import { ServiceProcess, type ServiceName } from './service-process.js';
 
@@ -70,6 +71,8 @@ export class Platform {
     readonly prefix: string,
     private readonly baseEnv: Record<string, string>,
     private readonly extraEnv: PlatformOptions['env'],
+    /** The prefix was made for this platform alone: its keyspaces go when it stops. */
+    private readonly ownsPrefix: boolean,
   ) {}
 
   static async start(options: PlatformOptions = {}): Promise<Platform> {
@@ -90,7 +93,7 @@ export class Platform {
       AUTH_OPERATOR_TOKEN: OPERATOR_TOKEN,
       AUTH_KEY_ENCRYPTION_KEY: TEST_KEY_ENCRYPTION_KEY,
     };
-    const platform = new Platform(prefix, baseEnv, options.env);
+    const platform = new Platform(prefix, baseEnv, options.env, options.prefix === undefined);
     try {
       await platform.startService('auth', {});
       // message and media call each other: media's port is chosen first
@@ -257,5 +260,7 @@ export class Platform {
   async stop(): Promise<void> {
     await Promise.all(this.gateways.map((g) => g.stop()));
     await Promise.all([...this.services.values(), ...this.replicas].map((s) => s.stop()));
+    // best effort: a suite that stopped Cassandra still passes
+    if (this.ownsPrefix) await dropPrefixKeyspaces(this.baseEnv, this.prefix).catch(() => undefined);
   }
 }

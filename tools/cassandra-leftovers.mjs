@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+// Keyspaces left in the local Cassandra by test suites and benchmarks. A Cassandra that holds
+// thousands of tables spends about twice the CPU per request (docs/benchmarks.md), so benchmarks
+// report the count first. Needs the build (npx im-tsc -b) and the infrastructure's env
+// (.run/infra/env: CASSANDRA_CONTACT_POINTS and the admin login).
+//   node tools/cassandra-leftovers.mjs --count           "<tables> tables in <keyspaces> keyspaces"
+//   node tools/cassandra-leftovers.mjs --drop-prefix P   drops the keyspaces of name prefix P
+//   node tools/cassandra-leftovers.mjs --drop-prefixed [--matching REGEX] [--keep P,...]
+//       drops the service keyspaces (<prefix>_im_<service>) of every prefix the REGEX matches
+//       (default: all) but ownroles (the roles suite's, made by infra.sh) and those kept; the
+//       quick start's im_* stay
+import { connectCassandra } from '../libs/platform/dist/src/cassandra/index.js';
+import { createLogger } from '../libs/platform/dist/src/logging/index.js';
+import { dropPrefixKeyspaces } from '../libs/testing/dist/src/keyspaces.js';
+
+const arg = (name) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : undefined;
+};
+const env = process.env;
+
+async function withClient(fn) {
+  const client = await connectCassandra({
+    contactPoints: (env.CASSANDRA_CONTACT_POINTS ?? '127.0.0.1:9042').split(','),
+    localDataCenter: env.CASSANDRA_LOCAL_DC ?? 'datacenter1',
+    username: env.CASSANDRA_USERNAME,
+    password: env.CASSANDRA_PASSWORD,
+    consistency: 'LOCAL_ONE',
+    logger: createLogger('cassandra-leftovers', 'silent'),
+  });
+  try {
+    return await fn(client);
+  } finally {
+    await client.shutdown();
+  }
+}
+
+if (process.argv.includes('--count')) {
+  await withClient(async (c) => {
+    const keyspaces = (await c.execute('SELECT keyspace_name FROM system_schema.keyspaces')).rowLength;
+    const tables = (await c.execute('SELECT table_name FROM system_schema.tables')).rowLength;
+    console.log(`${tables} tables in ${keyspaces} keyspaces`);
+  });
+} else if (arg('--drop-prefix')) {
+  await dropPrefixKeyspaces(env, arg('--drop-prefix'));
+} else if (process.argv.includes('--drop-prefixed')) {
+  const keep = new Set(['ownroles', ...(arg('--keep') ?? '').split(',').filter(Boolean)]);
+  const matching = new RegExp(arg('--matching') ?? '.');
+  await withClient(async (c) => {
+    const names = (await c.execute('SELECT keyspace_name FROM system_schema.keyspaces')).rows.map((r) =>
+      String(r.get('keyspace_name')),
+    );
+    const prefixed = names.filter((k) => {
+      const prefix = /^([a-z0-9]+)_im_[a-z]+$/.exec(k)?.[1];
+      return prefix !== undefined && matching.test(prefix) && !keep.has(prefix);
+    });
+    for (const k of prefixed) await c.execute(`DROP KEYSPACE IF EXISTS ${k}`, [], { prepare: false });
+    console.log(`dropped ${prefixed.length} keyspaces`);
+  });
+} else {
+  console.error(
+    'usage: node tools/cassandra-leftovers.mjs --count | --drop-prefix P | --drop-prefixed [--matching REGEX] [--keep P,...]',
+  );
+  process.exit(64);
+}
