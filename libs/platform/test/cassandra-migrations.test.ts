@@ -107,11 +107,12 @@ describe('cassandra migrations (real server)', () => {
     });
     const i = infra();
     const fixture = fileURLToPath(new URL('./fixtures/migrating-service.js', import.meta.url));
+    const prefix = uniquePrefix('migsvc');
     const child = spawn(process.execPath, [fixture], {
       env: {
         ...process.env,
         MIGRATIONS_DIR: dir,
-        IM_NAME_PREFIX: uniquePrefix('migsvc'),
+        IM_NAME_PREFIX: prefix,
         CASSANDRA_CONTACT_POINTS: i.cassandraContactPoints.join(','),
         CASSANDRA_LOCAL_DC: i.cassandraLocalDc,
         CASSANDRA_CONSISTENCY: 'LOCAL_ONE',
@@ -122,6 +123,7 @@ describe('cassandra migrations (real server)', () => {
     const lines: string[] = [];
     createInterface({ input: child.stdout }).on('line', (l) => lines.push(l));
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    await admin.execute(`DROP KEYSPACE IF EXISTS ${prefix}_im_fixture`);
     assert.equal(code, 1, 'the process exits with status 1');
     const fatal = lines.map((l) => JSON.parse(l)).find((l) => l.level === 'fatal');
     assert.ok(fatal, `a fatal log line, got:\n${lines.join('\n')}`);

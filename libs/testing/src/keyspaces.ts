@@ -1,21 +1,36 @@
-import { CASSANDRA_SERVICES, connectCassandra } from '@im/platform/cassandra';
+import { CASSANDRA_SERVICES, connectCassandra, type CassandraClient } from '@im/platform/cassandra';
 import { createLogger } from '@im/platform/logging';
 import { createRegistry } from '@im/platform/registry';
 
 /**
- * Drops the keyspaces of a name prefix's services, with the infrastructure's admin login from
- * `env`. A Cassandra that keeps the thousands of tables earlier suites made spends about twice the
- * CPU per request (docs/benchmarks.md), which slows every suite after them.
+ * A Cassandra session with the infrastructure's admin login from `env` (.run/infra/env or the
+ * test runner's), on `keyspace` if given, at LOCAL_ONE: for tests and tools that inspect or clean up.
  */
-export async function dropPrefixKeyspaces(env: Record<string, string>, prefix: string): Promise<void> {
-  const client = await connectCassandra({
-    contactPoints: (env.CASSANDRA_CONTACT_POINTS ?? '').split(','),
+export function connectAdminCassandra(
+  env: Record<string, string | undefined>,
+  keyspace?: string,
+): Promise<CassandraClient> {
+  return connectCassandra({
+    contactPoints: (env.CASSANDRA_CONTACT_POINTS ?? '127.0.0.1:9042').split(','),
     localDataCenter: env.CASSANDRA_LOCAL_DC ?? 'datacenter1',
     username: env.CASSANDRA_USERNAME,
     password: env.CASSANDRA_PASSWORD,
+    ...(keyspace ? { keyspace } : {}),
     consistency: 'LOCAL_ONE',
-    logger: createLogger('test-cleanup', 'silent'),
+    logger: createLogger('test-cassandra', 'silent'),
   });
+}
+
+/**
+ * Drops the keyspaces of a name prefix's services. A Cassandra that keeps the thousands of tables
+ * earlier suites made spends about twice the CPU per request (docs/benchmarks.md), which slows
+ * every suite after them.
+ */
+export async function dropPrefixKeyspaces(
+  env: Record<string, string | undefined>,
+  prefix: string,
+): Promise<void> {
+  const client = await connectAdminCassandra(env);
   try {
     const names = createRegistry(prefix);
     for (const service of CASSANDRA_SERVICES)

@@ -1,9 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { connectCassandra, type CassandraClient } from '@im/platform/cassandra';
+import type { CassandraClient } from '@im/platform/cassandra';
 import { createKafka } from '@im/platform/kafka';
 import { connectNats, type NatsConnection } from '@im/platform/nats';
 import { createRegistry, type Registry } from '@im/platform/registry';
-import { infraEnvFromProcess, newRunPrefix, ServiceProcess } from '@im/testing';
+import {
+  connectAdminCassandra,
+  dropPrefixKeyspaces,
+  infraEnvFromProcess,
+  newRunPrefix,
+  ServiceProcess,
+} from '@im/testing';
 import type { Kafka } from 'kafkajs';
 import { pino } from 'pino';
 
@@ -21,6 +27,7 @@ export class MessageServiceHarness {
     readonly db: CassandraClient,
     readonly kafka: Kafka,
     readonly nats: NatsConnection,
+    private readonly dropKeyspaces: () => Promise<void>,
   ) {}
 
   static async start(): Promise<MessageServiceHarness> {
@@ -39,15 +46,7 @@ export class MessageServiceHarness {
       },
     });
     const registry = createRegistry(prefix);
-    const db = await connectCassandra({
-      contactPoints: env.CASSANDRA_CONTACT_POINTS!.split(','),
-      localDataCenter: env.CASSANDRA_LOCAL_DC ?? 'datacenter1',
-      username: env.CASSANDRA_USERNAME,
-      password: env.CASSANDRA_PASSWORD,
-      keyspace: registry.keyspace('message'),
-      consistency: 'LOCAL_ONE',
-      logger: quiet,
-    });
+    const db = await connectAdminCassandra(env, registry.keyspace('message'));
     const kafka = createKafka({
       brokers: env.KAFKA_BROKERS!.split(','),
       clientId: 'message-it',
@@ -60,13 +59,16 @@ export class MessageServiceHarness {
       name: 'message-it',
       logger: quiet,
     });
-    return new MessageServiceHarness(service, registry, db, kafka, nats);
+    return new MessageServiceHarness(service, registry, db, kafka, nats, () =>
+      dropPrefixKeyspaces(env, prefix),
+    );
   }
 
   async stop(): Promise<void> {
     await this.service.stop();
     await this.nats.drain();
     await this.db.shutdown();
+    await this.dropKeyspaces();
   }
 }
 

@@ -57,9 +57,9 @@ export class GroupCommit<In, Out> {
       outcomes = group.map(() => ({ status: 'rejected', reason }));
     }
     group.forEach((w, i) => {
-      const o = outcomes[i]!;
-      if (o.status === 'fulfilled') w.resolve(o.value);
-      else w.reject(o.reason);
+      const o = outcomes[i];
+      if (o?.status === 'fulfilled') w.resolve(o.value);
+      else w.reject(o ? o.reason : new Error('a group commit gave no outcome for an input'));
     });
   }
 }
@@ -121,6 +121,8 @@ const OUTAGE_CODES: ReadonlySet<number> = new Set([
 /** Cassandra down, slow or overloaded: nothing about the request itself. */
 function isOutage(err: unknown): boolean {
   const e = cassandra.errors;
+  // the driver's "Socket was closed" (a node died with the request in flight) is a plain DriverError
+  if ((err as { isSocketError?: unknown } | null)?.isSocketError === true) return true;
   if (
     err instanceof e.NoHostAvailableError ||
     err instanceof e.OperationTimedOutError ||

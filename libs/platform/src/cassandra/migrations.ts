@@ -135,18 +135,22 @@ export async function revokeCreatorAuthorize(
   role: string,
 ): Promise<string[]> {
   const quoted = `'${role.replaceAll("'", "''")}'`;
-  let roles;
-  try {
-    roles = await client.execute(`LIST ROLES OF ${quoted}`, [], { prepare: false });
-  } catch (err) {
-    // AllowAllAuthenticator / AllowAllAuthorizer: there are no rights to give back
-    if (/not support|AllowAll|require authentication/i.test((err as Error).message)) return [];
+  // AllowAllAuthenticator / AllowAllAuthorizer (logins without rights, too): no rights to give back
+  const unlessUnsupported = (err: unknown) => {
+    if (/not support|AllowAll|require authentication/i.test((err as Error).message)) return undefined;
     throw err;
-  }
-  if ((roles.rows ?? []).some((r) => r.get('role') === role && r.get('super') === true)) return [];
-  const held = await client.execute(`LIST AUTHORIZE OF ${quoted} NORECURSIVE`, [], { prepare: false });
+  };
+  const roles = await client
+    .execute(`LIST ROLES OF ${quoted}`, [], { prepare: false })
+    .catch(unlessUnsupported);
+  if (!roles || (roles.rows ?? []).some((r) => r.get('role') === role && r.get('super') === true)) return [];
+  const held = await client
+    .execute(`LIST AUTHORIZE OF ${quoted} NORECURSIVE`, [], { prepare: false })
+    .catch(unlessUnsupported);
+  if (!held) return [];
   const prefix = `<table ${keyspace}.`;
   const tables = (held.rows ?? [])
+    .filter((r) => r.get('role') === role)
     .map((r) => String(r.get('resource')))
     .filter((resource) => resource.startsWith(prefix) && resource.endsWith('>'))
     .map((resource) => resource.slice(prefix.length, -1));

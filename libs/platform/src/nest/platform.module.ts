@@ -143,7 +143,13 @@ async function openServiceKeyspace(
       'schema up to date',
     );
     if (config.CASSANDRA_USERNAME) {
-      const revoked = await revokeCreatorAuthorize(client, keyspace, config.CASSANDRA_USERNAME);
+      // hardening, not a precondition: a service whose Cassandra refuses it still starts, and says so
+      const revoked = await revokeCreatorAuthorize(client, keyspace, config.CASSANDRA_USERNAME).catch(
+        (err: unknown) => {
+          logger.warn({ err, keyspace }, 'could not give back AUTHORIZE on own tables (ADR 0024)');
+          return [];
+        },
+      );
       if (revoked.length > 0)
         logger.info({ keyspace, tables: revoked }, 'AUTHORIZE on own tables given back');
     }

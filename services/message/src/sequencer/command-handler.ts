@@ -43,8 +43,8 @@ export interface ConversationBatch {
   readonly now: Date;
   /** Unlogged writes that land before last_seq. */
   readonly statements: Statement[];
-  /** Other writes that land before last_seq (may read first). */
-  readonly writes: Array<Promise<void>>;
+  /** Other writes that land before last_seq (may read first); each says whether it wrote. */
+  readonly writes: Array<Promise<boolean>>;
   /** The message each command stored or found, by item index. */
   readonly stored: Array<Message | undefined>;
   /** Claims this batch holds now, by claimId() (kept in memory for retries). */

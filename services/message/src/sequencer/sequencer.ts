@@ -289,7 +289,7 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     });
     for (const [userId, seq] of sequencing.readSeqsMoved)
       batch.statements.push(this.members.readSeqStatement(userId, conversationId, seq));
-    await Promise.all([this.writes.write(batch.statements), ...batch.writes]);
+    const [, ...wrote] = await Promise.all([this.writes.write(batch.statements), ...batch.writes]);
     const newest = newestStored(batch, lastSeq);
     const recoveryPoint = [
       ...(sequencing.lastSeq > lastSeq || newest
@@ -299,11 +299,12 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
         ? [this.conversations.lastVersionStatement(conversationId, sequencing.lastVersion)]
         : []),
     ];
-    // a replay began while the rows were queued or stored: it recomputes last_seq from what is stored
-    if (generation !== this.state.generation) return undefined;
+    // a replay began (or became due) while the rows were queued or stored: it recomputes last_seq
+    // from what is stored
+    if (generation !== this.state.generation || this.replayNeeded) return undefined;
     await this.writes.write(recoveryPoint);
-    // time alone never confirms the store (ADR 0006): only a write that went out
-    if (batch.statements.length + batch.writes.length + recoveryPoint.length > 0)
+    // neither time nor a read confirms the store (ADR 0006): only a write that went out
+    if (batch.statements.length + recoveryPoint.length > 0 || wrote.includes(true))
       this.consumer!.confirmStoreWrite(writesStartedAt);
     this.state.advance(
       generation,

@@ -68,6 +68,7 @@ export class SendMessageHandler implements CommandHandler<'sendMessage'> {
       (async () => {
         // the original, or (a replay after a crash between claim and row) the row written now
         let msg = await this.messages.get(item.command.conversationId, d.seq);
+        const wrote = !msg;
         if (!msg) {
           // and its claim again: a store that lost the row may have lost the claim with it
           msg = toMessage(item.command, d.seq, d.messageId, batch.now);
@@ -83,6 +84,7 @@ export class SendMessageHandler implements CommandHandler<'sendMessage'> {
           ]);
         }
         batch.stored[index] = msg;
+        return wrote;
       })(),
     );
   }
