@@ -7,15 +7,21 @@
 #
 # 50 pairs, 100-byte messages; settings of lib/bench-platform.sh; CPU per message from /proc, all
 # processes of the platform. Results: load-tests/results/.
+# PROFILE_DIR=/tmp/prof: every service writes a CPU profile there when the platform stops
+# (node --cpu-prof); `node tools/cpuprofile-top.mjs /tmp/prof --match message` reads them.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 [ $# -gt 0 ] || { echo "usage: bash load-tests/warm-runs.sh RATE [RATE...]" >&2; exit 64; }
 # shellcheck source=lib/bench-platform.sh
 source load-tests/lib/bench-platform.sh
+if [ -n "${PROFILE_DIR:-}" ]; then
+  mkdir -p "$PROFILE_DIR"
+  export NODE_OPTIONS="${NODE_OPTIONS:-} --cpu-prof --cpu-prof-dir=$PROFILE_DIR"
+fi
 bench_platform_up
 direct() {
-  node --max-old-space-size=4096 load-tests/dist/src/cli.js direct --pairs 50 --rate "$1" --duration "$2" \
+  NODE_OPTIONS='' node --max-old-space-size=4096 load-tests/dist/src/cli.js direct --pairs 50 --rate "$1" --duration "$2" \
     --bytes 100 --gateway "http://127.0.0.1:$IM_GATEWAY_PORT"
 }
 echo "== warm-up: 400 msg/s for 15 s"

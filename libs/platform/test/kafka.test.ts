@@ -61,6 +61,29 @@ describe('kafka (real broker)', () => {
     }
   });
 
+  it('lingers only while records keep coming: after a quiet spell a record leaves at once', async () => {
+    const topic = `${prefix}.linger.v1`;
+    await ensureTopics(kafka, [{ topic, numPartitions: 1, replicationFactor: 1 }]);
+    const lingerMs = 300;
+    const producer = new BatchingProducer(kafka, { lingerMs });
+    await producer.connect();
+    try {
+      const record = (v: string) => ({ topic, key: 'k', value: Buffer.from(v) });
+      await producer.send(record('first'));
+      assert.equal(producer.requests, 1);
+      // right after a request: the next records wait for the linger and share one request
+      // (without it, the first leaves alone and the second waits for it: two requests)
+      await Promise.all([producer.send(record('a')), producer.send(record('b'))]);
+      assert.equal(producer.requests, 2, 'records within the linger of a request share the next one');
+      // after a quiet spell longer than the linger: the first record leaves at once, alone
+      await new Promise((r) => setTimeout(r, lingerMs + 100));
+      await Promise.all([producer.send(record('c')), producer.send(record('d'))]);
+      assert.equal(producer.requests, 4, 'after a quiet spell a record does not wait');
+    } finally {
+      await producer.close();
+    }
+  });
+
   it('produces with the idempotent batching producer, consumes in a group and commits offsets', async () => {
     const producer = new BatchingProducer(kafka);
     await producer.connect();

@@ -202,6 +202,12 @@ export const kafkaEnv = {
   KAFKA_CLIENT_ID: env.optionalString('Kafka client id (default: service name)'),
   KAFKA_TOPIC_PARTITIONS: env.int('partitions of topics this service creates', 12, 1, 10_000),
   KAFKA_TOPIC_REPLICATION: env.int('replication factor of topics this service creates', 1, 1, 15),
+  KAFKA_PRODUCER_LINGER_MS: env.int(
+    'while records keep coming, a produce request leaves at most this often (linger.ms; after a quiet spell a record leaves at once)',
+    5,
+    0,
+    1_000,
+  ),
 };
 
 export const cassandraEnv = {

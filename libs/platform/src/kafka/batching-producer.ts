@@ -19,6 +19,12 @@ export interface BatchingProducerOptions {
   stallAfterMs?: number;
   /** Most records waiting at once; beyond, new ones are refused (memory stays bounded). */
   maxQueuedRecords?: number;
+  /**
+   * A record that arrives less than this long after the last request started waits until then,
+   * with whatever else arrives meanwhile (Kafka's linger.ms, applied only while records keep
+   * coming: after a quiet spell a record leaves at once).
+   */
+  lingerMs?: number;
 }
 
 /** The log cannot take records now (brokers unreachable, or too much queued): retry later. */
@@ -39,7 +45,9 @@ interface Pending {
  * An idempotent (acks=all) producer that batches by itself: a record sent while a request is in
  * flight waits for it and goes out with everything else that queued up meanwhile. At low load a
  * record leaves at once; under load requests grow instead of queueing one round trip per record,
- * which matters because the idempotent producer keeps one request in flight per broker.
+ * which matters because the idempotent producer keeps one request in flight per broker. While
+ * records keep coming, a request leaves at most every lingerMs (each one costs the broker and this
+ * process far more than a record in it: docs/benchmarks.md).
  *
  * send() resolves only when the broker has the record on all in-sync replicas.
  */
@@ -53,6 +61,11 @@ export class BatchingProducer {
   private readonly stallAfterMs: number;
   private readonly maxQueued: number;
   private requestStartedAt = 0;
+  private readonly lingerMs: number;
+  /** performance.now() when the last produce request left. */
+  private lastRequestAt = -Infinity;
+  /** Produce requests sent so far. */
+  requests = 0;
   /** Callers of sendMany({ waitForRoom }) waiting for the queue to shrink. */
   private roomWaiters: Array<() => void> = [];
 
@@ -71,6 +84,7 @@ export class BatchingProducer {
     this.maxBytes = options.maxBatchBytes ?? 900 * 1024;
     this.stallAfterMs = options.stallAfterMs ?? 2_000;
     this.maxQueued = options.maxQueuedRecords ?? 20_000;
+    this.lingerMs = options.lingerMs ?? 0;
   }
 
   /** True while a produce request has been unanswered for longer than stallAfterMs. */
@@ -129,7 +143,12 @@ export class BatchingProducer {
     if (this.closed) return Promise.reject(new Error('producer is closed'));
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ record, resolve, reject });
-      if (!this.inFlight) void this.flush();
+      if (!this.inFlight) {
+        this.inFlight = true;
+        const wait = this.lastRequestAt + this.lingerMs - performance.now();
+        if (wait > 0) setTimeout(() => void this.flush(), wait);
+        else void this.flush();
+      }
     });
   }
 
@@ -137,6 +156,8 @@ export class BatchingProducer {
     while (this.queue.length > 0) {
       this.inFlight = true;
       this.requestStartedAt = Date.now();
+      this.lastRequestAt = performance.now();
+      this.requests++;
       const batch = this.takeBatch();
       try {
         await this.producer.sendBatch({ acks: -1, topicMessages: groupByTopic(batch) });

@@ -82,7 +82,7 @@ export class PlatformModule {
         providers.push({
           provide: PRODUCER,
           useFactory: async (kafka: Kafka) => {
-            const producer = new BatchingProducer(kafka);
+            const producer = new BatchingProducer(kafka, { lingerMs: config.KAFKA_PRODUCER_LINGER_MS });
             await producer.connect();
             return producer;
           },
