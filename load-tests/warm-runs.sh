@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Warm runs of the direct scenario on one freshly started platform: 15 s at 400 msg/s to warm it
-# up (reported, not kept), then 10 s at each rate given, in order, against the same platform. The
+# up (not reported), then 10 s at each rate given, in order, against the same platform. The
 # figures of docs/benchmarks.md marked "warm runs" come from here.
 #
 #   bash load-tests/warm-runs.sh 500 500 1000
@@ -17,11 +17,11 @@ cd "$ROOT"
 source load-tests/lib/bench-platform.sh
 if [ -n "${PROFILE_DIR:-}" ]; then
   mkdir -p "$PROFILE_DIR"
-  export NODE_OPTIONS="${NODE_OPTIONS:-} --cpu-prof --cpu-prof-dir=$PROFILE_DIR"
+  export BENCH_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=$PROFILE_DIR"
 fi
 bench_platform_up
 direct() {
-  NODE_OPTIONS='' node --max-old-space-size=4096 load-tests/dist/src/cli.js direct --pairs 50 --rate "$1" --duration "$2" \
+  node --max-old-space-size=4096 load-tests/dist/src/cli.js direct --pairs 50 --rate "$1" --duration "$2" \
     --bytes 100 --gateway "http://127.0.0.1:$IM_GATEWAY_PORT"
 }
 echo "== warm-up: 400 msg/s for 15 s"

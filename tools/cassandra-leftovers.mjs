@@ -41,9 +41,11 @@ if (process.argv.includes('--count')) {
   const keep = new Set(['ownroles', ...(arg('--keep') ?? '').split(',').filter(Boolean)]);
   const matching = new RegExp(arg('--matching') ?? '.');
   await withClient(async (c) => {
-    const names = (await c.execute('SELECT keyspace_name FROM system_schema.keyspaces')).rows.map((r) =>
-      String(r.get('keyspace_name')),
-    );
+    // one page of all of them (the default page is 5 000 rows)
+    const all = await c.execute('SELECT keyspace_name FROM system_schema.keyspaces', [], {
+      fetchSize: 1_000_000,
+    });
+    const names = all.rows.map((r) => String(r.get('keyspace_name')));
     const prefixed = names.filter((k) => {
       const prefix = /^([a-z0-9]+)_im_[a-z]+$/.exec(k)?.[1];
       return prefix !== undefined && matching.test(prefix) && !keep.has(prefix);

@@ -55,7 +55,8 @@ for (const file of files) {
   const parent = new Map();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const self = new Map();
-  profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  // timeDeltas[i] is the time before sample i: a sample lasts until the next one (as DevTools counts)
+  profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i + 1] ?? 0)));
   // the main script names the service: keep only the profiles asked for
   const main = profile.nodes.find((n) => /\/dist\/src\/main\.js$/.test(n.callFrame.url))?.callFrame.url ?? '';
   if (match && !main.includes(match) && !file.includes(match)) continue;

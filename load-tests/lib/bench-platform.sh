@@ -17,7 +17,8 @@ bench_platform_up() {
     REGISTER_MAX_PER_IP_PER_MIN=1000000 REGISTER_MAX_PER_TENANT_PER_MIN=1000000 AUTH_ALLOW_TENANT_CREATION=true
   export IM_NAME_PREFIX=${IM_NAME_PREFIX:-bench$(date +%s | tail -c 6)}
   export IM_GATEWAY_PORT=${IM_GATEWAY_PORT:-18080}
-  bash "$ROOT/deploy/local/platform.sh" >"$BENCH_RUN/platform.out" 2>&1 &
+  # BENCH_NODE_OPTIONS: for the platform's processes only (e.g. --cpu-prof, warm-runs.sh)
+  NODE_OPTIONS="${BENCH_NODE_OPTIONS:-${NODE_OPTIONS:-}}" bash "$ROOT/deploy/local/platform.sh" >"$BENCH_RUN/platform.out" 2>&1 &
   BENCH_PLATFORM=$!
   trap 'kill -TERM $BENCH_PLATFORM 2>/dev/null; wait $BENCH_PLATFORM 2>/dev/null || true' EXIT
   for _ in $(seq 1 180); do

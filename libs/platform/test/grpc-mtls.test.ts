@@ -7,10 +7,15 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import grpc from '@grpc/grpc-js';
 import { AuthServiceService } from '@im/proto/auth/v1';
+import { MediaServiceService } from '@im/proto/media/v1';
 import { MessageServiceService } from '@im/proto/message/v1';
+import { NotificationServiceService } from '@im/proto/notification/v1';
+import { PresenceServiceService } from '@im/proto/presence/v1';
 import {
   bindService,
   createGrpcClient,
+  GRPC_METHODS_OF,
+  GRPC_WIRING,
   grpcCallersOf,
   GrpcServer,
   loadGrpcIdentity,
@@ -29,7 +34,7 @@ describe('gRPC mutual TLS: the server takes only its CA’s certificates, and on
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'im-mtls-'));
-    const names = ['auth', 'gateway', 'media', 'operator'];
+    const names = ['auth', 'gateway', 'media', 'operator', 'notification', 'message'];
     execFileSync('bash', [CERTS, join(dir, 'own'), ...names]);
     execFileSync('bash', [CERTS, join(dir, 'foreign'), ...names]);
     const notImplemented = async () => {
@@ -39,6 +44,7 @@ describe('gRPC mutual TLS: the server takes only its CA’s certificates, and on
       Object.keys(AuthServiceService).map((m) => [m, notImplemented]),
     ) as Record<string, () => Promise<never>>;
     handlers.getJwks = async () => ({ keys: [] }) as never;
+    handlers.getCallerRole = async () => ({ role: 'member' }) as never;
     handlers.createTenant = async () =>
       ({ tenant: undefined, adminInvite: 'x', inviteExpiresAt: new Date().toISOString() }) as never;
     server = new GrpcServer({
@@ -58,14 +64,16 @@ describe('gRPC mutual TLS: the server takes only its CA’s certificates, and on
 
   async function outcome(
     identity: GrpcIdentity | undefined,
-    call: 'getJwks' | 'createTenant' = 'getJwks',
+    call: 'getJwks' | 'createTenant' | 'getCallerRole' = 'getJwks',
     name = 'auth',
   ) {
     const client = createGrpcClient(AuthServiceService, { name, address, identity, deadlineMs: 2_000 });
     try {
       await (call === 'getJwks'
         ? client.getJwks({})
-        : client.createTenant({ operatorToken: '', name: 'x', registration: '', inviteTtlSeconds: 0 }));
+        : call === 'getCallerRole'
+          ? client.getCallerRole({ caller: undefined })
+          : client.createTenant({ operatorToken: '', name: 'x', registration: '', inviteTtlSeconds: 0 }));
       return 'ok';
     } catch (err) {
       return (err as { code?: string }).code ?? String(err);
@@ -121,6 +129,36 @@ describe('gRPC mutual TLS: the server takes only its CA’s certificates, and on
     assert.equal(await outcome(id('operator'), 'createTenant'), 'ok');
   });
 
+  it('a wired service other than the gateway reaches only the lookups it needs, not methods that act as a user', async () => {
+    // notification may ask auth for a caller's role, not for tenants or keys; only the gateway,
+    // which verifies users' tokens, may call anything with a Caller
+    assert.equal(await outcome(id('notification'), 'getCallerRole'), 'ok');
+    assert.equal(await outcome(id('notification'), 'createTenant'), 'forbidden');
+    assert.equal(await outcome(id('notification'), 'getJwks'), 'forbidden');
+    assert.equal(await outcome(id('message'), 'getCallerRole'), 'forbidden');
+    assert.equal(await outcome(id('gateway'), 'getCallerRole'), 'ok');
+  });
+
+  it('the method limits name real methods of services their callers are wired to', () => {
+    const definitions: Record<string, object> = {
+      auth: AuthServiceService,
+      message: MessageServiceService,
+      media: MediaServiceService,
+      notification: NotificationServiceService,
+      presence: PresenceServiceService,
+    };
+    for (const [caller, byService] of Object.entries(GRPC_METHODS_OF))
+      for (const [service, methods] of Object.entries(byService)) {
+        assert.ok(GRPC_WIRING[caller]?.includes(service), `${caller} is wired to call ${service}`);
+        for (const m of methods) assert.ok(m in definitions[service]!, `${service} has a method ${m}`);
+      }
+    assert.deepEqual(
+      Object.keys(GRPC_WIRING).filter((c) => !(c in GRPC_METHODS_OF)),
+      ['gateway', 'auth'],
+      'only the gateway calls without a method list (auth calls nobody)',
+    );
+  });
+
   it('a request stream admits the same callers, checked once per stream', async () => {
     // a server with the message service's callers and its one request stream (the certificate
     // it shows is auth's: only who calls is under test here)
@@ -164,6 +202,8 @@ describe('gRPC mutual TLS: the server takes only its CA’s certificates, and on
     try {
       assert.deepEqual(await send(id('gateway')), ['ok', 'ok', 'ok', 'ok', 'ok']);
       assert.deepEqual(await send(id('operator')), Array(5).fill('forbidden'));
+      // media is wired to call the message service, but only to ask whether a caller may see a file
+      assert.deepEqual(await send(id('media')), Array(5).fill('forbidden'));
     } finally {
       await streams.shutdown(1_000);
     }

@@ -65,10 +65,13 @@ export class MessageServiceHarness {
   }
 
   async stop(): Promise<void> {
-    await this.service.stop();
-    await this.nats.drain();
-    await this.db.shutdown();
-    await this.dropKeyspaces();
+    try {
+      await this.service.stop();
+      await this.nats.drain();
+      await this.db.shutdown();
+    } finally {
+      await this.dropKeyspaces();
+    }
   }
 }
 

@@ -81,6 +81,32 @@ describe('internal plane: mutual TLS between services, callers limited to the wi
     }
   });
 
+  it('a wired service other than the gateway cannot act as a user: only its lookups answer', async () => {
+    const [carol] = await registerUsers(platform, 1, 'plane');
+    const caller = { userId: carol!.user.id, tenantId: carol!.user.tenantId, sessionId: '' };
+    const as = (name: string) =>
+      createGrpcClient(MessageServiceService, {
+        name: 'message',
+        address: platform.grpc('message'),
+        identity: testGrpcIdentity(name),
+      });
+    const [notification, presence, gateway] = [as('notification'), as('presence'), as('gateway')];
+    try {
+      // a forged Caller gets nobody's conversations from notification or presence, the gateway's works
+      const list = (c: typeof gateway) =>
+        codeOf(c.listConversations({ caller, cursor: '', limit: 10 } as never));
+      assert.equal(await list(notification), 'forbidden');
+      assert.equal(await list(presence), 'forbidden');
+      assert.equal(await list(gateway), 'ok');
+      // what they are wired for still answers
+      const member = (c: typeof gateway) => codeOf(c.checkMembership({ caller, conversationId: 'none' }));
+      assert.equal(await member(notification), 'ok');
+      assert.equal(await member(presence), 'ok');
+    } finally {
+      for (const c of [notification, presence, gateway]) c.close();
+    }
+  });
+
   it('a service will not start without its certificate, or with another service’s', async () => {
     for (const env of [{ GRPC_TLS_DIR: '' }, { GRPC_TLS_DIR: testGrpcTlsDir('gateway') }]) {
       const proc = await ServiceProcess.start('presence', {

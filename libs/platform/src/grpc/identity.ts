@@ -89,7 +89,7 @@ export function channelOptions(service: string, identity = processIdentity): Rec
 /**
  * Which services may call which: caller → the services it calls. The chart's `im.grpcWiring`
  * (NetworkPolicies, *_GRPC_ADDR) must say the same; tools/helm-grpc-tls-check.mjs compares them.
- * "operator" is the im-admin CLI of platform operators, limited to GRPC_METHODS_OF.operator.
+ * "operator" is the im-admin CLI of platform operators. Which methods each may call: GRPC_METHODS_OF.
  */
 export const GRPC_WIRING: Readonly<Record<string, readonly string[]>> = {
   gateway: ['auth', 'message', 'presence', 'media', 'notification'],
@@ -102,13 +102,33 @@ export const GRPC_WIRING: Readonly<Record<string, readonly string[]>> = {
 };
 
 /**
- * Callers that may use only some methods (the names of the generated service definition): an
- * operator's certificate leaves the cluster, so it can make tenants and invites and rotate keys,
- * not act as the gateway (a forged Caller on any auth method).
+ * What each caller other than the gateway may call, per service (method names of the generated
+ * service definitions). The gateway verifies users' tokens, so the `Caller` it passes is the one
+ * the platform trusts; every other service reaches only the lookups it needs (memberships,
+ * members, names, roles, presence, unread counts, media access), never a method that reads or
+ * writes messages as a user, so a compromised one cannot act as any user through a forged
+ * `Caller` (ADR 0021). The operator's certificate leaves the cluster: tenants, invites and keys only.
  */
-export const GRPC_METHODS_OF: Readonly<Record<string, readonly string[]>> = {
-  operator: ['createTenant', 'createInvite', 'rotateSigningKey'],
+export const GRPC_METHODS_OF: Readonly<Record<string, Readonly<Record<string, readonly string[]>>>> = {
+  operator: { auth: ['createTenant', 'createInvite', 'rotateSigningKey'] },
+  message: { auth: ['batchGetUsers', 'getTenantSettings'], media: ['getAttachments'] },
+  presence: { message: ['checkMembership'] },
+  media: { message: ['checkMediaAccess'] },
+  notification: {
+    auth: ['batchGetUsers', 'getCallerRole'],
+    message: ['checkMembership', 'listMembers', 'getUnreadTotals'],
+    presence: ['getPresence'],
+  },
 };
+
+/**
+ * Whether `caller` may call `method` of `service` (given it is wired to call the service at all):
+ * the gateway anything, the others only what GRPC_METHODS_OF lists.
+ */
+export function grpcMayCallMethod(caller: string, service: string, method: string): boolean {
+  const limited = GRPC_METHODS_OF[caller];
+  return !limited || (limited[service] ?? []).includes(method);
+}
 
 /** The identities allowed to call `service`. */
 export function grpcCallersOf(service: string): ReadonlySet<string> {

@@ -11,7 +11,7 @@ import { HealthImplementation } from 'grpc-health-check';
 import { TLSSocket, type PeerCertificate } from 'node:tls';
 import type { Logger } from 'pino';
 import { AppError, asAppError, toGrpcError } from '../errors/index.js';
-import { GRPC_METHODS_OF, grpcIdentity, serverCredentials, type GrpcIdentity } from './identity.js';
+import { grpcIdentity, grpcMayCallMethod, serverCredentials, type GrpcIdentity } from './identity.js';
 import { serveRequestStream, type StreamedRequest, type StreamedResult } from './request-stream.js';
 
 /** A unary handler: thin, async, throws AppError for expected failures. */
@@ -180,8 +180,9 @@ export class GrpcServer {
     if (!allowed) return true;
     const cn = call.getAuthContext().sslPeerCertificate?.subject?.CN;
     const caller = typeof cn === 'string' ? cn : undefined;
-    const methods = caller ? GRPC_METHODS_OF[caller] : undefined;
-    if (caller && allowed.has(caller) && (!methods || methods.includes(method))) return true;
+    // "/im.message.v1.MessageService/SendMessages" is the message service's
+    const service = /^\/im\.([a-z]+)\.v\d+\./.exec(path)?.[1] ?? '';
+    if (caller && allowed.has(caller) && grpcMayCallMethod(caller, service, method)) return true;
     this.options.logger.warn({ caller, method: path }, 'gRPC call from a service not wired to call this one');
     return false;
   }

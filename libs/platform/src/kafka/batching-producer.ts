@@ -64,7 +64,7 @@ export class BatchingProducer {
   private readonly lingerMs: number;
   /** performance.now() when the last produce request left. */
   private lastRequestAt = -Infinity;
-  /** Produce requests sent so far. */
+  /** Batches sent so far (one produce request per broker that leads a partition in it). */
   requests = 0;
   /** Callers of sendMany({ waitForRoom }) waiting for the queue to shrink. */
   private roomWaiters: Array<() => void> = [];
@@ -145,31 +145,37 @@ export class BatchingProducer {
       this.queue.push({ record, resolve, reject });
       if (!this.inFlight) {
         this.inFlight = true;
-        const wait = this.lastRequestAt + this.lingerMs - performance.now();
-        if (wait > 0) setTimeout(() => void this.flush(), wait);
-        else void this.flush();
+        void this.flush();
       }
     });
   }
 
   private async flush(): Promise<void> {
-    while (this.queue.length > 0) {
-      this.inFlight = true;
-      this.requestStartedAt = Date.now();
-      this.lastRequestAt = performance.now();
-      this.requests++;
-      const batch = this.takeBatch();
-      try {
-        await this.producer.sendBatch({ acks: -1, topicMessages: groupByTopic(batch) });
-        for (const p of batch) p.resolve();
-      } catch (err) {
-        for (const p of batch) p.reject(err);
+    try {
+      while (this.queue.length > 0) {
+        // within lingerMs of the last request: wait, and take whatever arrives meanwhile along
+        const wait = this.lastRequestAt + this.lingerMs - performance.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        this.requestStartedAt = Date.now();
+        this.lastRequestAt = performance.now();
+        this.requests++;
+        const batch = this.takeBatch();
+        try {
+          await this.producer.sendBatch({ acks: -1, topicMessages: groupByTopic(batch) });
+          for (const p of batch) p.resolve();
+        } catch (err) {
+          for (const p of batch) p.reject(err);
+        }
+        const waiters = this.roomWaiters;
+        this.roomWaiters = [];
+        for (const w of waiters) w();
       }
-      const waiters = this.roomWaiters;
-      this.roomWaiters = [];
-      for (const w of waiters) w();
+    } catch (err) {
+      // only a record that cannot be sized or grouped gets here: nobody may wait on a stopped loop
+      for (const p of this.queue.splice(0)) p.reject(err);
+    } finally {
+      this.inFlight = false;
     }
-    this.inFlight = false;
   }
 
   private takeBatch(): Pending[] {

@@ -306,6 +306,9 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     // neither time nor a read confirms the store (ADR 0006): only a write that went out
     if (batch.statements.length + recoveryPoint.length > 0 || wrote.includes(true))
       this.consumer!.confirmStoreWrite(writesStartedAt);
+    // and once more: an outage noticed while last_seq was stored replays this batch, and the
+    // replay answers its commands (none may hear a seq the replay could give another message)
+    if (generation !== this.state.generation || this.replayNeeded) return undefined;
     this.state.advance(
       generation,
       conversationId,
