@@ -307,7 +307,7 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     if (batch.statements.length + recoveryPoint.length > 0 || wrote.includes(true))
       this.consumer!.confirmStoreWrite(writesStartedAt);
     // and once more: an outage noticed while last_seq was stored replays this batch, and the
-    // replay answers its commands (none may hear a seq the replay could give another message)
+    // replay answers its commands (with the same seqs: the claims were stored before last_seq)
     if (generation !== this.state.generation || this.replayNeeded) return undefined;
     this.state.advance(
       generation,
