@@ -57,9 +57,9 @@ export class GroupCommit<In, Out> {
       outcomes = group.map(() => ({ status: 'rejected', reason }));
     }
     group.forEach((w, i) => {
-      const o = outcomes[i];
-      if (o?.status === 'fulfilled') w.resolve(o.value);
-      else w.reject(o ? o.reason : new Error('a group commit gave no outcome for an input'));
+      const o = outcomes[i]!; // as many as the group: checked above
+      if (o.status === 'fulfilled') w.resolve(o.value);
+      else w.reject(o.reason);
     });
   }
 }

@@ -150,7 +150,6 @@ export async function revokeCreatorAuthorize(
   if (!held) return [];
   const prefix = `<table ${keyspace}.`;
   const tables = (held.rows ?? [])
-    .filter((r) => r.get('role') === role)
     .map((r) => String(r.get('resource')))
     .filter((resource) => resource.startsWith(prefix) && resource.endsWith('>'))
     .map((resource) => resource.slice(prefix.length, -1));

@@ -139,13 +139,15 @@ export class GrpcServer {
       const handler = svc.handlers[method];
       if (!handler) throw new Error(`${svc.name}.${method} has no handler`);
       const failed = (err: unknown) => this.logFailure(err, def.path);
+      // "/im.message.v1.MessageService/SendMessages" is the message service's
+      const target = { service: /^\/im\.([a-z]+)\.v\d+\./.exec(def.path)?.[1] ?? '', method, path: def.path };
       if (def.requestStream !== def.responseStream)
         throw new Error(`${svc.name}.${method}: only unary methods and request streams are served`);
       if (def.requestStream) {
         impl[def.originalName ?? method] = (
           call: ServerDuplexStream<StreamedRequest<unknown>, StreamedResult<unknown>>,
         ) => {
-          if (!this.mayCall(call, method, def.path)) return void call.emit('error', forbidden());
+          if (!this.mayCall(call, target)) return void call.emit('error', forbidden());
           const drain = serveRequestStream(call, (request) => handler(request, call as never), failed);
           this.streams.add(drain);
           call.on('close', () => this.streams.delete(drain));
@@ -157,7 +159,7 @@ export class GrpcServer {
         call: ServerUnaryCall<unknown, unknown>,
         callback: sendUnaryData<unknown>,
       ) => {
-        if (!this.mayCall(call, method, def.path)) return void callback(forbidden() as never, null);
+        if (!this.mayCall(call, target)) return void callback(forbidden() as never, null);
         handler(call.request, call).then(
           (res) => callback(null, res),
           (err: unknown) => {
@@ -173,17 +175,18 @@ export class GrpcServer {
   /** With mTLS, whether the caller's certificate names a service wired to call this method. */
   private mayCall(
     call: ServerUnaryCall<unknown, unknown> | ServerDuplexStream<unknown, unknown>,
-    method: string,
-    path: string,
+    target: { service: string; method: string; path: string },
   ): boolean {
     const allowed = this.identity ? this.options.allowedCallers : undefined;
     if (!allowed) return true;
     const cn = call.getAuthContext().sslPeerCertificate?.subject?.CN;
     const caller = typeof cn === 'string' ? cn : undefined;
-    // "/im.message.v1.MessageService/SendMessages" is the message service's
-    const service = /^\/im\.([a-z]+)\.v\d+\./.exec(path)?.[1] ?? '';
-    if (caller && allowed.has(caller) && grpcMayCallMethod(caller, service, method)) return true;
-    this.options.logger.warn({ caller, method: path }, 'gRPC call from a service not wired to call this one');
+    if (caller && allowed.has(caller) && grpcMayCallMethod(caller, target.service, target.method))
+      return true;
+    this.options.logger.warn(
+      { caller, method: target.path },
+      'gRPC call from a service not wired to call this one',
+    );
     return false;
   }
 
