@@ -189,11 +189,11 @@ claim_ports() { # name ports...
   return 0
 }
 
-render() { # template output key=value...
+render() { # template output(- for stdout) key=value...
   local tmpl=$1 out=$2 expr=()
   shift 2
   for kv in "$@"; do expr+=(-e "s#__${kv%%=*}__#${kv#*=}#g"); done
-  sed "${expr[@]}" "$tmpl" >"$out"
+  if [ "$out" = - ]; then sed "${expr[@]}" "$tmpl"; else sed "${expr[@]}" "$tmpl" >"$out"; fi
 }
 
 start_nats() {
@@ -226,10 +226,18 @@ start_nats() {
 # machine, given to the server by start_nats and to the services by write_env (IM_NATS_PASS_<SERVICE>;
 # the test runner and tools use the unrestricted im-infra-admin, NATS_USER/NATS_PASS).
 nats_credentials() {
-  local file="$RUN/nats/credentials" var
-  mkdir -p "$RUN/nats"
+  # shellcheck disable=SC2046
+  passwords "$RUN/nats/credentials" $(grep -o '\$IM_NATS_[A-Z_]*' "$HERE/nats/authorization.conf" | tr -d '$' | sort -u)
+}
+
+# Prints a file of VARIABLE=password lines (only we read it), adding a random password (letters and
+# digits) for each variable named that it lacks.
+passwords() { # file variables...
+  local file=$1 var
+  shift
+  mkdir -p "$(dirname "$file")"
   touch "$file" && chmod 600 "$file"
-  for var in $(grep -o '\$IM_NATS_[A-Z_]*' "$HERE/nats/authorization.conf" | tr -d '$' | sort -u); do
+  for var in "$@"; do
     grep -q "^$var=" "$file" || printf '%s=im%s\n' "$var" "$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')" >>"$file"
   done
   cat "$file"
@@ -267,13 +275,25 @@ start_s3() {
 }
 
 start_kafka() {
-  running kafka && return 0
+  local dir="$RUN/kafka" lib="$CACHE/kafka/lib"
+  # without the build, a running broker is left as it is (its users and ACLs were made at its start)
+  [ -f "$ROOT/libs/platform/dist/src/kafka/access.js" ] || ! running kafka || return 0
+  mkdir -p "$dir/data" "$dir/logs"
+  install -m 600 /dev/null "$dir/server.properties.next"
+  kafka_properties >"$dir/server.properties.next"
+  # a broker started with other users or settings (or none, before ADR 0028) is not what the env file says
+  if running kafka && ! cmp -s "$dir/server.properties.next" "$dir/server.properties"; then
+    log "kafka runs with other settings or users than deploy/local/kafka: restarting it"
+    stop_one kafka
+  fi
+  if running kafka; then
+    rm -f "$dir/server.properties.next"
+    kafka_acls
+    return 0
+  fi
   # shellcheck disable=SC2046
   claim_ports kafka $(ports_of kafka)
-  local dir="$RUN/kafka" lib="$CACHE/kafka/lib"
-  mkdir -p "$dir/data" "$dir/logs"
-  render "$HERE/kafka/server.properties.tmpl" "$dir/server.properties" \
-    PORT="$KAFKA_PORT" CONTROLLER_PORT="$KAFKA_CONTROLLER_PORT" DATA="$dir/data"
+  mv "$dir/server.properties.next" "$dir/server.properties"
   local logopt="-Dlog4j.configuration=file:$HERE/kafka/log4j.properties"
   java "$logopt" -cp "$lib/*" kafka.tools.StorageTool format -t "im-local-kafka-cluster1" \
     -c "$dir/server.properties" --ignore-formatted >"$dir/format.log" 2>&1 ||
@@ -286,7 +306,49 @@ start_kafka() {
   echo $! >"$dir/pid"
   kafka_ready() { grep -q 'Kafka Server started' "$dir/out.log" && port_open "$KAFKA_PORT"; }
   await kafka 120 kafka_ready
+  kafka_acls
   log "kafka ready on 127.0.0.1:$KAFKA_PORT"
+}
+
+# The broker's settings with its SASL users (ADR 0028); the users' lines need the build, and are
+# rendered into a file only readable by us.
+kafka_properties() {
+  render "$HERE/kafka/server.properties.tmpl" - \
+    PORT="$KAFKA_PORT" CONTROLLER_PORT="$KAFKA_CONTROLLER_PORT" DATA="$RUN/kafka/data"
+  need_build "Kafka's users"
+  (
+    set -a
+    # shellcheck disable=SC1090
+    source <(kafka_credentials)
+    node "$ROOT/tools/kafka-access.mjs" --server-properties
+  ) || die "rendering Kafka's users failed"
+}
+
+# Kafka passwords (ADR 0028): made once per machine, like the NATS ones; the variables are the ones
+# tools/kafka-access.mjs names (IM_KAFKA_ADMIN_PASS for the test runner and tools,
+# IM_KAFKA_PASS_<SERVICE> for platform.sh, IM_KAFKA_BROKER_PASS for the broker itself).
+kafka_credentials() {
+  # shellcheck disable=SC2046
+  passwords "$RUN/kafka/credentials" $(node "$ROOT/tools/kafka-access.mjs" --variables 2>/dev/null)
+}
+
+# The services' ACLs, made on every start (idempotent), as im-infra-admin.
+kafka_acls() {
+  need_build "Kafka's ACLs"
+  (
+    set -a
+    # shellcheck disable=SC1090
+    source <(kafka_credentials)
+    KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT timeout 120 node "$ROOT/tools/kafka-access.mjs" --local
+  ) >>"$RUN/kafka/acls.log" 2>&1 || {
+    tail -5 "$RUN/kafka/acls.log" >&2
+    die "setting up Kafka's ACLs failed (log: $RUN/kafka/acls.log)"
+  }
+}
+
+need_build() {
+  [ -f "$ROOT/libs/platform/dist/src/kafka/access.js" ] ||
+    die "libs/platform is not built: run npx im-tsc -b first ($1 are made with it)"
 }
 
 start_cassandra() {
@@ -345,13 +407,8 @@ start_cassandra() {
 # ones tools/cassandra-roles.mjs names (IM_CASSANDRA_ADMIN_PASS for the test runner and tools,
 # IM_CASSANDRA_PASS_<SERVICE> for platform.sh).
 cassandra_credentials() {
-  local file="$RUN/cassandra/credentials" var
-  mkdir -p "$RUN/cassandra"
-  touch "$file" && chmod 600 "$file"
-  for var in $(node "$ROOT/tools/cassandra-roles.mjs" --variables 2>/dev/null); do
-    grep -q "^$var=" "$file" || printf '%s=im%s\n' "$var" "$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')" >>"$file"
-  done
-  cat "$file"
+  # shellcheck disable=SC2046
+  passwords "$RUN/cassandra/credentials" $(node "$ROOT/tools/cassandra-roles.mjs" --variables 2>/dev/null)
 }
 
 # The roles need the build (libs/platform): platform.sh and the test runner build first. On a node
@@ -405,6 +462,9 @@ write_env() {
   mkdir -p "$RUN"
   cat >"$RUN/env" <<EOF
 export KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
+export KAFKA_SASL_MECHANISM=plain
+export KAFKA_USERNAME=im-infra-admin
+$(kafka_credentials | sed -e '/^IM_KAFKA_BROKER_PASS=/d' -e 's/^IM_KAFKA_ADMIN_PASS=/KAFKA_PASSWORD=/' -e 's/^/export /')
 export CASSANDRA_CONTACT_POINTS=127.0.0.1:$CASSANDRA_PORT
 export CASSANDRA_LOCAL_DC=datacenter1
 $(cassandra_credentials | sed -e 's/^IM_CASSANDRA_ADMIN_PASS=\(.*\)/CASSANDRA_USERNAME=im_infra_admin\nexport CASSANDRA_PASSWORD=\1/' -e 's/^/export /')

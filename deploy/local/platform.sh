@@ -81,20 +81,21 @@ stop_all() {
 trap 'stop_all; exit 0' INT TERM
 
 common_env() {
-  echo "KAFKA_BROKERS=$KAFKA_BROKERS" "CASSANDRA_CONTACT_POINTS=$CASSANDRA_CONTACT_POINTS" \
+  echo "KAFKA_BROKERS=$KAFKA_BROKERS" "KAFKA_SASL_MECHANISM=${KAFKA_SASL_MECHANISM:-scram-sha-512}" "CASSANDRA_CONTACT_POINTS=$CASSANDRA_CONTACT_POINTS" \
     "CASSANDRA_LOCAL_DC=${CASSANDRA_LOCAL_DC:-datacenter1}" "NATS_URL=$NATS_URL" "OPENSEARCH_URL=$OPENSEARCH_URL" \
     "CASSANDRA_CONSISTENCY=${CASSANDRA_CONSISTENCY:-LOCAL_ONE}" "LOG_LEVEL=${LOG_LEVEL:-info}" \
     "S3_ENDPOINT=$S3_ENDPOINT" "S3_REGION=${S3_REGION:-us-east-1}" "S3_ACCESS_KEY_ID=${S3_ACCESS_KEY_ID:-}" \
     "S3_SECRET_ACCESS_KEY=${S3_SECRET_ACCESS_KEY:-}"
 }
 
-# Each service is its own NATS user and Cassandra role when deploy/local has them (ADR 0023, 0024):
-# `env` options that drop every password a service must not hold (the infrastructure's admin ones,
-# the other services'), then its own. On infrastructure of your own, or under IM_NAME_PREFIX,
-# NATS_USER/NATS_PASS and CASSANDRA_USERNAME/PASSWORD are shared as given.
+# Each service is its own NATS user, Cassandra role and Kafka user when deploy/local has them (ADR
+# 0023, 0024, 0028): `env` options that drop every password a service must not hold (the
+# infrastructure's admin ones, the other services'), then its own. On infrastructure of your own, or
+# under IM_NAME_PREFIX, NATS_USER/NATS_PASS, CASSANDRA_USERNAME/PASSWORD and
+# KAFKA_USERNAME/PASSWORD are shared as given.
 own_credentials() {
-  local var nats="IM_NATS_PASS_${1^^}" cassandra="IM_CASSANDRA_PASS_${1^^}" unset=() own=()
-  for var in $(compgen -e | grep -E '^IM_(NATS|CASSANDRA)_PASS_'); do unset+=(-u "$var"); done
+  local var nats="IM_NATS_PASS_${1^^}" cassandra="IM_CASSANDRA_PASS_${1^^}" kafka="IM_KAFKA_PASS_${1^^}" unset=() own=()
+  for var in $(compgen -e | grep -E '^IM_(NATS|CASSANDRA|KAFKA)_(PASS_|ADMIN_PASS$)'); do unset+=(-u "$var"); done
   if [ -z "${IM_NAME_PREFIX:-}" ] && [ -n "${IM_NATS_PASS_GATEWAY:-}" ]; then
     unset+=(-u NATS_USER -u NATS_PASS)
     if [ -n "${!nats:-}" ]; then own+=("NATS_USER=$1" "NATS_PASS=${!nats}"); fi
@@ -102,6 +103,10 @@ own_credentials() {
   if [ -z "${IM_NAME_PREFIX:-}" ] && [ -n "${IM_CASSANDRA_PASS_MESSAGE:-}" ]; then
     unset+=(-u CASSANDRA_USERNAME -u CASSANDRA_PASSWORD)
     if [ -n "${!cassandra:-}" ]; then own+=("CASSANDRA_USERNAME=$1" "CASSANDRA_PASSWORD=${!cassandra}"); fi
+  fi
+  if [ -z "${IM_NAME_PREFIX:-}" ] && [ -n "${IM_KAFKA_PASS_MESSAGE:-}" ]; then
+    unset+=(-u KAFKA_USERNAME -u KAFKA_PASSWORD)
+    if [ -n "${!kafka:-}" ]; then own+=("KAFKA_USERNAME=$1" "KAFKA_PASSWORD=${!kafka}"); fi
   fi
   # env takes its -u options before any assignment
   echo "${unset[@]}" "${own[@]}"

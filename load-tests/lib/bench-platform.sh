@@ -23,6 +23,13 @@ bench_platform_up() {
   trap 'kill -TERM $BENCH_PLATFORM 2>/dev/null; wait $BENCH_PLATFORM 2>/dev/null || true' EXIT
   for _ in $(seq 1 180); do
     if grep -q '^platform ready' "$BENCH_RUN/platform.out"; then
+      # the generator's own Kafka client (search-seed) logs in like the platform's tools do
+      if [ -z "${KAFKA_BROKERS:-}" ] && [ -f "$ROOT/.run/infra/env" ]; then
+        set -a
+        # shellcheck disable=SC1091
+        source "$ROOT/.run/infra/env"
+        set +a
+      fi
       # thousands of tables left by earlier test and bench runs double Cassandra's CPU per request
       # (docs/benchmarks.md): the keyspaces of earlier runs of this script go (the prefixes it
       # makes, bench + digits; a prefix given, e.g. a seeded history, is never one), and the

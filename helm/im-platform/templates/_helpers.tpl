@@ -72,6 +72,15 @@ notification: [presence, message, auth]
   valueFrom: { secretKeyRef: { name: {{ . }}, key: {{ $svc }} } }
 {{- end }}
 {{- end }}
+{{- /* each service that uses Kafka is its own SASL user, with ACLs on its topics and groups (ADR 0028; KAFKA_ACCESS) */}}
+{{- if has $svc (list "message" "media" "notification") }}
+{{- with $root.Values.infrastructure.kafka.existingSecret }}
+- name: KAFKA_USERNAME
+  value: {{ ternary (printf "%s-%s" $root.Values.namePrefix $svc) $svc (ne $root.Values.namePrefix "") | quote }}
+- name: KAFKA_PASSWORD
+  valueFrom: { secretKeyRef: { name: {{ . }}, key: {{ $svc }} } }
+{{- end }}
+{{- end }}
 {{- /* each service that uses NATS is its own user, limited to its subjects (ADR 0023; NATS_ACCESS) */}}
 {{- if has $svc (list "gateway" "auth" "presence" "message" "notification") }}
 {{- with $root.Values.infrastructure.nats.existingSecret }}

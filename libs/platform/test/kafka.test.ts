@@ -5,6 +5,7 @@ import {
   BatchConsumer,
   BatchingProducer,
   createKafka,
+  kafkaAuthFromEnv,
   LogUnavailableError,
   ensureTopics,
   SKIP_BATCH,
@@ -17,7 +18,12 @@ describe('kafka (real broker)', () => {
   const topic = `${prefix}.orders.v1`;
 
   before(async () => {
-    kafka = createKafka({ brokers: infra().kafkaBrokers, clientId: 'platform-test', logger: quietLogger });
+    kafka = createKafka({
+      brokers: infra().kafkaBrokers,
+      clientId: 'platform-test',
+      logger: quietLogger,
+      auth: kafkaAuthFromEnv(),
+    });
   });
 
   it('creates a topic through admin, and leaves an existing one alone', async () => {

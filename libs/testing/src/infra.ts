@@ -10,6 +10,8 @@ const run = promisify(execFile);
 export interface InfraEndpoints {
   source: 'env' | 'testcontainers' | 'local';
   kafkaBrokers: string[];
+  /** The SASL login of the test runner and tools (deploy/local: the unrestricted im-infra-admin). */
+  kafkaLogin?: { username: string; password: string; mechanism: string } | undefined;
   cassandraContactPoints: string[];
   cassandraLocalDc: string;
   cassandraUsername?: string | undefined;
@@ -47,6 +49,14 @@ export async function resolveInfra(env: NodeJS.ProcessEnv = process.env): Promis
     return {
       source: 'env',
       kafkaBrokers: env.KAFKA_BROKERS.split(','),
+      kafkaLogin:
+        env.KAFKA_USERNAME && env.KAFKA_PASSWORD
+          ? {
+              username: env.KAFKA_USERNAME,
+              password: env.KAFKA_PASSWORD,
+              mechanism: env.KAFKA_SASL_MECHANISM ?? 'scram-sha-512',
+            }
+          : undefined,
       cassandraContactPoints: env.CASSANDRA_CONTACT_POINTS.split(','),
       cassandraLocalDc: env.CASSANDRA_LOCAL_DC ?? 'datacenter1',
       cassandraUsername: env.CASSANDRA_USERNAME,
@@ -88,6 +98,11 @@ export function infraEnv(infra: InfraEndpoints): Record<string, string> {
     S3_ACCESS_KEY_ID: infra.s3.accessKeyId,
     S3_SECRET_ACCESS_KEY: infra.s3.secretAccessKey,
   };
+  if (infra.kafkaLogin) {
+    out.KAFKA_USERNAME = infra.kafkaLogin.username;
+    out.KAFKA_PASSWORD = infra.kafkaLogin.password;
+    out.KAFKA_SASL_MECHANISM = infra.kafkaLogin.mechanism;
+  }
   if (infra.cassandraUsername) out.CASSANDRA_USERNAME = infra.cassandraUsername;
   if (infra.cassandraPassword) out.CASSANDRA_PASSWORD = infra.cassandraPassword;
   if (infra.natsUser) out.NATS_USER = infra.natsUser;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Kafka, CompressionTypes, logLevel } from 'kafkajs';
+import { kafkaAuthFromEnv } from '@im/platform/kafka';
 import { createRegistry } from '@im/platform/registry';
 import { ConversationCommand } from '@im/proto/events/v1';
 import { ImClient } from '@im/sdk';
@@ -100,6 +101,8 @@ export async function seedSearch(
     brokers: opts.kafka.split(','),
     clientId: 'load-search-seed',
     logLevel: logLevel.NOTHING,
+    // the platform's Kafka login from the environment (deploy/local/infra.sh env: the admin user)
+    ...kafkaAuthFromEnv(),
   });
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 5 });
   await producer.connect();

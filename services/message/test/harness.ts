@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { CassandraClient } from '@im/platform/cassandra';
-import { createKafka } from '@im/platform/kafka';
+import { createKafka, kafkaAuthFromEnv } from '@im/platform/kafka';
 import { connectNats, type NatsConnection } from '@im/platform/nats';
 import { createRegistry, type Registry } from '@im/platform/registry';
 import {
@@ -51,6 +51,7 @@ export class MessageServiceHarness {
       brokers: env.KAFKA_BROKERS!.split(','),
       clientId: 'message-it',
       logger: quiet,
+      auth: kafkaAuthFromEnv(env),
     });
     const nats = await connectNats({
       servers: env.NATS_URL!,

@@ -197,8 +197,26 @@ export const grpcServerEnv = {
   GRPC_PORT: env.port('port of the internal gRPC API (0 = any free port)', 50051),
 };
 
+/** How a service logs in to Kafka (its own SASL user, ADR 0028) and whether the brokers speak TLS. */
+export const kafkaAuthEnv = {
+  KAFKA_USERNAME: env.optionalString(
+    "Kafka SASL user (this service's own: <prefix>-<service>); unset: no login, the brokers must allow anyone",
+  ),
+  KAFKA_PASSWORD: env.optionalString('Kafka SASL password'),
+  KAFKA_SASL_MECHANISM: env.oneOf(
+    'Kafka SASL mechanism (plain sends the password as is: only over TLS or loopback)',
+    ['scram-sha-512', 'scram-sha-256', 'plain'] as const,
+    'scram-sha-512',
+  ),
+  KAFKA_TLS: env.bool('connect to the brokers over TLS', false),
+  KAFKA_TLS_CA_FILE: env.optionalString(
+    "PEM file of the CA that signed the brokers' certificates (default: the system's CAs)",
+  ),
+};
+
 export const kafkaEnv = {
   KAFKA_BROKERS: env.hostPorts('Kafka bootstrap brokers'),
+  ...kafkaAuthEnv,
   KAFKA_CLIENT_ID: env.optionalString('Kafka client id (default: service name)'),
   KAFKA_TOPIC_PARTITIONS: env.int('partitions of topics this service creates', 12, 1, 10_000),
   KAFKA_TOPIC_REPLICATION: env.int('replication factor of topics this service creates', 1, 1, 15),
@@ -249,6 +267,7 @@ export type ConfigOf<T extends Shape> = z.output<z.ZodObject<T>>;
 export type BaseConfig = ConfigOf<typeof baseEnv>;
 export type GrpcServerConfig = ConfigOf<typeof grpcServerEnv>;
 export type KafkaConfig = ConfigOf<typeof kafkaEnv>;
+export type KafkaAuthConfig = ConfigOf<typeof kafkaAuthEnv>;
 export type CassandraConfig = ConfigOf<typeof cassandraEnv>;
 export type NatsConfig = ConfigOf<typeof natsEnv>;
 export type SearchConfig = ConfigOf<typeof searchEnv>;

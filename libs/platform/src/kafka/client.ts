@@ -1,11 +1,40 @@
-import { Kafka, logLevel, type Admin, type ITopicConfig, type KafkaConfig } from 'kafkajs';
+import { readFileSync } from 'node:fs';
+import { Kafka, logLevel, type Admin, type ITopicConfig, type KafkaConfig, type SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
+import { z } from 'zod';
+import { ConfigError, kafkaAuthEnv, loadConfig, type KafkaAuthConfig } from '../config/index.js';
+
+/** The SASL login and TLS of a Kafka client; empty: neither. */
+export interface KafkaAuth {
+  sasl?: SASLOptions;
+  ssl?: true | { ca: string[] };
+}
 
 export interface KafkaClientOptions {
   brokers: readonly string[];
   clientId: string;
   logger: Logger;
   connectionTimeoutMs?: number;
+  auth?: KafkaAuth;
+}
+
+/** The KAFKA_USERNAME/PASSWORD/SASL_MECHANISM/TLS variables as kafkajs options. */
+export function kafkaAuthOf(config: Partial<KafkaAuthConfig>): KafkaAuth {
+  const auth: KafkaAuth = {};
+  if (config.KAFKA_USERNAME) {
+    if (!config.KAFKA_PASSWORD)
+      throw new ConfigError(['KAFKA_PASSWORD: needed with KAFKA_USERNAME (missing)']);
+    const login = { username: config.KAFKA_USERNAME, password: config.KAFKA_PASSWORD };
+    auth.sasl = { mechanism: config.KAFKA_SASL_MECHANISM ?? 'scram-sha-512', ...login } as SASLOptions;
+  }
+  if (config.KAFKA_TLS)
+    auth.ssl = config.KAFKA_TLS_CA_FILE ? { ca: [readFileSync(config.KAFKA_TLS_CA_FILE, 'utf8')] } : true;
+  return auth;
+}
+
+/** The Kafka login of the environment: tests and tools that talk to Kafka beside the services. */
+export function kafkaAuthFromEnv(source: NodeJS.ProcessEnv = process.env): KafkaAuth {
+  return kafkaAuthOf(loadConfig(z.object(kafkaAuthEnv), source));
 }
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
@@ -22,6 +51,7 @@ export function createKafka(options: KafkaClientOptions): Kafka {
     connectionTimeout: options.connectionTimeoutMs ?? 3_000,
     requestTimeout: 30_000,
     retry: { initialRetryTime: 100, retries: 8, maxRetryTime: 5_000 },
+    ...options.auth,
     logLevel: logLevel.WARN,
     logCreator: () => (entry) => {
       const level = LEVELS[entry.level] ?? 'info';

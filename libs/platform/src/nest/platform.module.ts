@@ -19,7 +19,7 @@ import {
   type CassandraClient,
 } from '../cassandra/index.js';
 import type { BaseConfig, CassandraConfig, KafkaConfig, NatsConfig } from '../config/index.js';
-import { BatchingProducer, createKafka, ensureTopics } from '../kafka/index.js';
+import { BatchingProducer, createKafka, ensureTopics, kafkaAuthOf } from '../kafka/index.js';
 import { connectNats, jetStreamManager, type NatsConnection } from '../nats/index.js';
 import { createRegistry, type Registry } from '../registry/index.js';
 import { Readiness } from './readiness.js';
@@ -73,6 +73,7 @@ export class PlatformModule {
             brokers: required(config.KAFKA_BROKERS, 'KAFKA_BROKERS'),
             clientId: config.KAFKA_CLIENT_ID ?? service,
             logger,
+            auth: kafkaAuthOf(config),
           });
           if (topics) await ensureTopics(kafka, topics(registry, config));
           return kafka;

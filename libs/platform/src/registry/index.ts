@@ -121,6 +121,10 @@ export function createRegistry(prefix = ''): Registry {
  * The environment variable holding one service's password for an infrastructure component under a
  * name prefix, e.g. IM_NATS_PASS_GATEWAY, IM_CASSANDRA_PASS_ACME_EU_MEDIA.
  */
-export function passwordVariable(component: 'NATS' | 'CASSANDRA', service: string, prefix = ''): string {
+export function passwordVariable(
+  component: 'NATS' | 'CASSANDRA' | 'KAFKA',
+  service: string,
+  prefix = '',
+): string {
   return `IM_${component}_PASS_${[prefix, service].filter(Boolean).join('_').replaceAll('-', '_').toUpperCase()}`;
 }

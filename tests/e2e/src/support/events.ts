@@ -1,4 +1,4 @@
-import { createKafka } from '@im/platform/kafka';
+import { createKafka, kafkaAuthFromEnv } from '@im/platform/kafka';
 import { createRegistry } from '@im/platform/registry';
 import { ConversationEvent } from '@im/proto/events/v1';
 import type { Platform } from '@im/testing';
@@ -21,6 +21,7 @@ export async function conversationEvents(
     brokers: process.env.KAFKA_BROKERS!.split(','),
     clientId: 'e2e-events-reader',
     logger: pino({ level: 'silent' }),
+    auth: kafkaAuthFromEnv(),
   });
   const consumer = kafka.consumer({ groupId: `${platform.prefix}.e2e-reader-${randomUUID()}` });
   const events: ConversationEvent[] = [];

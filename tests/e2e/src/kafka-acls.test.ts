@@ -1,0 +1,251 @@
+import assert from 'node:assert/strict';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import kafkajs, { Kafka, logLevel, type Admin, type SASLOptions } from 'kafkajs';
+import { createRegistry } from '@im/platform/registry';
+import {
+  eventually,
+  localServiceCredentials,
+  OWN_CREDENTIALS_PREFIX,
+  Platform,
+  repoRoot,
+  type ServiceName,
+} from '@im/testing';
+import { closeAll, registerUsers } from './support/users.js';
+
+// deploy/local's Kafka has users and ACLs for this prefix (tools/kafka-access.mjs)
+const PREFIX = OWN_CREDENTIALS_PREFIX;
+const KAFKA_LOG = join(repoRoot(), '.run/infra/kafka/out.log');
+const local = process.env.IM_INFRA_SOURCE === 'local';
+/** A refusal for want of an ACL, however kafkajs wraps it (aggregate errors, retries, causes). */
+const DENIED = (err: unknown): boolean => {
+  const e = err as {
+    type?: string;
+    message?: string;
+    errors?: unknown[];
+    cause?: unknown;
+    originalError?: unknown;
+  };
+  if (!e) return false;
+  if (
+    /AUTHORIZATION_FAILED/.test(e.type ?? '') ||
+    /not authorized|authorization failed/i.test(e.message ?? '')
+  )
+    return true;
+  return [...(e.errors ?? []), e.cause, e.originalError].some(
+    (inner) => inner !== undefined && DENIED(inner),
+  );
+};
+
+describe(
+  'Kafka: every service logs in as its own user, with ACLs on its own topics and groups only (ADR 0028)',
+  { skip: !local && 'needs the Kafka of deploy/local (its users and ACLs)' },
+  () => {
+    let platform: Platform;
+    let users: Record<ServiceName, Record<string, string>>;
+    let logStart: number;
+    const names = createRegistry(PREFIX);
+    const admins: Admin[] = [];
+
+    const client = (sasl: SASLOptions | undefined, clientId: string) =>
+      new Kafka({
+        clientId,
+        brokers: process.env.KAFKA_BROKERS!.split(','),
+        ...(sasl ? { sasl } : {}),
+        connectionTimeout: 3_000,
+        // a refusal is an answer: no retrying it for half a minute
+        retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 500 },
+        logLevel: logLevel.NOTHING,
+      });
+    const loginOf = (service: ServiceName | 'admin', password?: string): SASLOptions => {
+      const [username, own] =
+        service === 'admin'
+          ? [process.env.KAFKA_USERNAME!, process.env.KAFKA_PASSWORD!]
+          : [users[service].KAFKA_USERNAME!, users[service].KAFKA_PASSWORD!];
+      return { mechanism: 'plain', username, password: password ?? own };
+    };
+    const as = (service: ServiceName | 'admin') => client(loginOf(service), `e2e-acl-${service}`);
+    const adminOf = async (service: ServiceName | 'admin') => {
+      const admin = as(service).admin();
+      admins.push(admin);
+      await admin.connect();
+      return admin;
+    };
+    const denials = () =>
+      readFileSync(KAFKA_LOG, 'utf8')
+        .slice(logStart)
+        .split('\n')
+        .filter((l) => new RegExp(`Principal = User:${PREFIX}-\\S+ is Denied`).test(l));
+    /** The broker's authorizer logged refusing `service` the operation on the resource. */
+    const refused = (service: ServiceName, operation: string, resource: string) =>
+      eventually(
+        () => {
+          const line = `User:${users[service].KAFKA_USERNAME} is Denied operation = ${operation} `;
+          const on = `on resource = ${resource} `;
+          assert.ok(denials().some((l) => l.includes(line) && l.includes(on)));
+        },
+        { timeoutMs: 5_000, what: `the broker to log refusing ${service} ${operation} on ${resource}` },
+      );
+    /** The committed offsets of a group on a topic, summed over its partitions. */
+    const committed = async (group: string, topic: string) => {
+      const admin = await adminOf('admin');
+      const [offsets] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+      return (offsets?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+    };
+    const GROUPS = [
+      [names.groups.messageSequencer, names.topics.conversationCommands],
+      [names.groups.searchIndexer, names.topics.conversationEvents],
+      [names.groups.pushDispatcher, names.topics.conversationEvents],
+      [names.groups.webhookDispatcher, names.topics.conversationEvents],
+    ] as const;
+
+    before(async () => {
+      logStart = statSync(KAFKA_LOG).size;
+      users = await localServiceCredentials(PREFIX);
+      platform = await Platform.start({
+        prefix: PREFIX,
+        // the sequencer's offsets are committed at once, so that one message moves its group
+        env: { ...users, message: { ...users.message, SEQUENCER_COMMIT_DELAY_MS: '0' } },
+      });
+    });
+    after(async () => {
+      await Promise.all(admins.map((a) => a.disconnect()));
+      await platform?.stop();
+    });
+
+    it('the platform runs on these users: a message is sequenced, and every consumer group (sequencer, search, push, webhooks) moves past it', async () => {
+      for (const s of ['message', 'media', 'notification'] as const) {
+        assert.match(
+          users[s].KAFKA_USERNAME ?? '',
+          new RegExp(`^${PREFIX}-${s}$`),
+          `${s} has a user of its own`,
+        );
+      }
+      for (const s of ['gateway', 'auth', 'presence'] as const) {
+        assert.equal(users[s].KAFKA_USERNAME, undefined, `${s} does not use Kafka and has no user`);
+      }
+      const before = await Promise.all(GROUPS.map(([group, topic]) => committed(group, topic)));
+      const [alice, bob] = await registerUsers(platform, 2, 'kafkausers');
+      const conv = await alice!.createConversation('direct', [bob!.user.id]);
+      const a = await alice!.connect();
+      try {
+        const sent = await a.sendMessage(conv.id, 'through the message user');
+        const history = await bob!.allMessages(conv.id);
+        assert.equal(history.at(-1)?.seq, sent.seq);
+      } finally {
+        await closeAll([a]);
+      }
+      await eventually(
+        async () => {
+          const now = await Promise.all(GROUPS.map(([group, topic]) => committed(group, topic)));
+          GROUPS.forEach(([group], i) =>
+            assert.ok(now[i]! > before[i]!, `${group} committed past the new records`),
+          );
+        },
+        { timeoutMs: 30_000, what: 'every consumer group to commit' },
+      );
+      for (const svc of [...platform.services.values(), ...platform.gateways]) {
+        const res = await fetch(`http://${svc.address('httpPort')}/readyz`);
+        assert.equal(res.status, 200, `${svc.name} ready: ${await res.text()}`);
+      }
+      assert.deepEqual(denials(), [], 'no service was refused anything it does');
+    });
+
+    it('nobody connects without a password of theirs', async () => {
+      const anonymous = client(undefined, 'e2e-acl-anonymous').admin();
+      await assert.rejects(
+        (async () => {
+          await anonymous.connect();
+          await anonymous.listTopics();
+        })(),
+      );
+      await anonymous.disconnect();
+      const wrong = client(loginOf('message', 'not-the-password'), 'e2e-acl-wrong').admin();
+      await assert.rejects(wrong.connect(), /SASL|authenticat/i);
+      await wrong.disconnect();
+    });
+
+    it('only the message service writes commands and events: a forged send from notification or media is refused', async () => {
+      for (const service of ['notification', 'media'] as const) {
+        const producer = as(service).producer();
+        await producer.connect();
+        try {
+          for (const topic of [names.topics.conversationCommands, names.topics.conversationEvents]) {
+            await assert.rejects(
+              producer.send({ topic, messages: [{ key: 'c1', value: 'forged' }] }),
+              DENIED,
+              `${service} writes to ${topic}`,
+            );
+            // a topic it may not read is refused at the metadata request already; one it reads, at the write
+            const reads = service === 'notification' && topic === names.topics.conversationEvents;
+            await refused(service, reads ? 'WRITE' : 'DESCRIBE', `Topic:LITERAL:${topic}`);
+          }
+        } finally {
+          await producer.disconnect();
+        }
+      }
+    });
+
+    it('media reads no messages; notification reads events but no commands, and only in its own groups', async () => {
+      const reads = async (service: ServiceName, group: string, topic: string) => {
+        const consumer = as(service).consumer({ groupId: group });
+        await consumer.connect();
+        try {
+          await consumer.subscribe({ topic, fromBeginning: true });
+          // joining the group and fetching: what a refusal of the group or the topic stops
+          await new Promise<void>((resolve, reject) => {
+            consumer.on(consumer.events.CRASH, (e) => reject(e.payload.error));
+            consumer.on(consumer.events.GROUP_JOIN, () => resolve());
+            void consumer.run({ eachMessage: async () => undefined }).catch(reject);
+          });
+        } finally {
+          await consumer.disconnect();
+        }
+      };
+      // kafkajs reports some refusals as other errors (no coordinator found): the broker's log says which
+      await assert.rejects(reads('media', names.groups.mediaProcessor, names.topics.conversationEvents));
+      await refused('media', 'DESCRIBE', `Topic:LITERAL:${names.topics.conversationEvents}`);
+      await assert.rejects(
+        reads('notification', names.groups.pushDispatcher, names.topics.conversationCommands),
+      );
+      await refused('notification', 'DESCRIBE', `Topic:LITERAL:${names.topics.conversationCommands}`);
+      // joining the sequencer's group would let it move the group's offsets (skip commands)
+      await assert.rejects(
+        reads('notification', names.groups.messageSequencer, names.topics.conversationEvents),
+      );
+      await refused('notification', 'DESCRIBE', `Group:LITERAL:${names.groups.messageSequencer}`);
+    });
+
+    it('no service creates or deletes topics beyond its own, or changes ACLs', async () => {
+      const notification = await adminOf('notification');
+      await assert.rejects(
+        notification.createTopics({ topics: [{ topic: `${PREFIX}.squatted`, numPartitions: 1 }] }),
+        DENIED,
+      );
+      await refused('notification', 'CREATE', `Topic:LITERAL:${PREFIX}.squatted`);
+      const message = await adminOf('message');
+      await assert.rejects(message.deleteTopics({ topics: [names.topics.conversationEvents] }), DENIED);
+      await refused('message', 'DELETE', `Topic:LITERAL:${names.topics.conversationEvents}`);
+      await assert.rejects(
+        message.createAcls({
+          acl: [
+            {
+              resourceType: kafkajs.AclResourceTypes.TOPIC,
+              resourceName: names.topics.conversationCommands,
+              resourcePatternType: kafkajs.ResourcePatternTypes.LITERAL,
+              principal: `User:${users.notification.KAFKA_USERNAME}`,
+              host: '*',
+              operation: kafkajs.AclOperationTypes.WRITE,
+              permissionType: kafkajs.AclPermissionTypes.ALLOW,
+            },
+          ],
+        }),
+      );
+      await refused('message', 'ALTER', 'Cluster:LITERAL:kafka-cluster');
+      const topics = await (await adminOf('admin')).listTopics();
+      assert.ok(topics.includes(names.topics.conversationEvents), 'the events topic is still there');
+      assert.ok(!topics.includes(`${PREFIX}.squatted`));
+    });
+  },
+);
