@@ -206,6 +206,12 @@ async function main() {
         'tools/nats-auth.mjs',
         '--check',
       ]);
+    if (buildOk)
+      await check(
+        'grpc: the methods services call are exactly those GRPC_METHODS_OF allows',
+        process.execPath,
+        ['tools/grpc-methods-check.mjs'],
+      );
   } else {
     const { code } = await runCommand(process.execPath, [bin('im-tsc'), '-b']);
     buildOk = code === 0;
