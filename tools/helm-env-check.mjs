@@ -9,6 +9,7 @@ import { parseAllDocuments } from 'yaml';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const { loadConfig } = await import(join(root, 'libs/platform/dist/src/config/index.js'));
+const { KAFKA_SERVICES } = await import(join(root, 'libs/platform/dist/src/kafka/access.js'));
 const docs = parseAllDocuments(readFileSync(0, 'utf8'))
   .map((d) => d.toJS())
   .filter(Boolean);
@@ -16,6 +17,8 @@ const configMaps = new Map(
   docs.filter((d) => d.kind === 'ConfigMap').map((d) => [d.metadata.name, d.data ?? {}]),
 );
 let checked = 0;
+const deployed = new Set();
+const withKafkaLogin = new Set();
 for (const d of docs.filter((x) => x.kind === 'Deployment' || x.kind === 'Job')) {
   for (const c of d.spec.template.spec.containers) {
     const service = /services\/([a-z]+)\//.exec(c.command.join(' '))?.[1];
@@ -25,6 +28,8 @@ for (const d of docs.filter((x) => x.kind === 'Deployment' || x.kind === 'Job'))
     for (const e of c.env ?? [])
       env[e.name] =
         e.value ?? (e.name.endsWith('_KEY') ? 'A'.repeat(43) : 'value-from-a-secret-or-the-pod-spec');
+    if (d.kind === 'Deployment') deployed.add(service);
+    if (d.kind === 'Deployment' && env.KAFKA_USERNAME) withKafkaLogin.add(service);
     const mod = await import(join(root, `services/${service}/dist/src/config.js`));
     const schema = Object.values(mod).find((v) => v && typeof v === 'object' && 'shape' in v);
     try {
@@ -35,5 +40,13 @@ for (const d of docs.filter((x) => x.kind === 'Deployment' || x.kind === 'Job'))
     }
     checked++;
   }
+}
+// with a Kafka Secret, exactly the services of KAFKA_ACCESS log in (the chart keeps its own list)
+const kafkaExpected = KAFKA_SERVICES.filter((s) => deployed.has(s)).sort();
+if (withKafkaLogin.size > 0 && [...withKafkaLogin].sort().join() !== kafkaExpected.join()) {
+  console.error(
+    `Kafka logins for ${[...withKafkaLogin].sort()}, but KAFKA_SERVICES deployed: ${kafkaExpected}`,
+  );
+  process.exit(1);
 }
 console.log(`[helm-check] ${checked} workloads get a valid configuration for their service`);

@@ -3,7 +3,11 @@
 // (KAFKA_ACCESS in libs/platform, ADR 0028). Needs the build (npx im-tsc -b).
 //   node tools/kafka-access.mjs --print [--prefix X]
 //       the kafka-acls.sh commands an administrator runs for a deployment (the users themselves,
-//       SCRAM credentials, are made the cluster's way: kafka-configs.sh, a Strimzi KafkaUser...)
+//       SCRAM credentials, are made the cluster's way, e.g. kafka-configs.sh)
+//   node tools/kafka-access.mjs --print --strimzi --cluster C [--prefix X] [--secret S]
+//       Strimzi KafkaUser manifests instead, users and ACLs in one (Strimzi's user operator owns a
+//       KafkaUser's ACLs and removes any made beside it); each password comes from key <service>
+//       of the chart's Secret S (infrastructure.kafka.existingSecret)
 //   node tools/kafka-access.mjs --variables
 //       the password variables deploy/local/infra.sh makes
 //   node tools/kafka-access.mjs --server-properties
@@ -12,6 +16,7 @@
 //       what deploy/local/infra.sh runs once Kafka is up: the ACLs of the services' users for the
 //       quick start (no prefix) and the own-credentials suites (prefix ownroles), as im-infra-admin
 import pino from 'pino';
+import { stringify } from 'yaml';
 import kafkajs from 'kafkajs';
 import {
   createKafka,
@@ -53,7 +58,12 @@ const password = (name) => {
   return env(name);
 };
 
-if (process.argv.includes('--print')) {
+if (process.argv.includes('--print') && process.argv.includes('--strimzi')) {
+  const cluster = arg('--cluster');
+  if (!cluster) throw new Error("--strimzi needs --cluster <the Kafka resource's name>");
+  for (const service of KAFKA_SERVICES)
+    process.stdout.write(`---\n${stringify(strimziUser(service, arg('--prefix') ?? '', cluster))}`);
+} else if (process.argv.includes('--print')) {
   for (const service of KAFKA_SERVICES)
     console.log(kafkaAclCommands(service, arg('--prefix') ?? '').join('\n'));
 } else if (process.argv.includes('--variables')) {
@@ -82,6 +92,34 @@ if (process.argv.includes('--print')) {
   process.exit(64);
 }
 
+function strimziUser(service, prefix, cluster) {
+  const byResource = new Map();
+  for (const a of kafkaAclsOf(service, prefix)) {
+    const id = `${a.resource} ${a.name}`;
+    if (!byResource.has(id))
+      byResource.set(id, {
+        resource: { type: a.resource, name: a.name, patternType: 'literal' },
+        operations: [],
+        host: '*',
+      });
+    byResource.get(id).operations.push(a.operation[0].toUpperCase() + a.operation.slice(1));
+  }
+  return {
+    apiVersion: 'kafka.strimzi.io/v1beta2',
+    kind: 'KafkaUser',
+    metadata: { name: kafkaUserOf(service, prefix), labels: { 'strimzi.io/cluster': cluster } },
+    spec: {
+      authentication: {
+        type: 'scram-sha-512',
+        password: {
+          valueFrom: { secretKeyRef: { name: arg('--secret') ?? 'im-kafka-credentials', key: service } },
+        },
+      },
+      authorization: { type: 'simple', acls: [...byResource.values()] },
+    },
+  };
+}
+
 async function makeLocalAcls() {
   const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } = kafkajs;
   const kafka = createKafka({
@@ -106,7 +144,34 @@ async function makeLocalAcls() {
     }));
     // an ACL that exists already is left as it is
     await admin.createAcls({ acl });
-    console.log(`${acl.length} ACLs for ${LOCAL_PREFIXES.length * KAFKA_SERVICES.length} users`);
+    // and one the table no longer has goes, so that this broker allows what a new one would
+    const key = (a) =>
+      [
+        a.principal,
+        a.resourceType,
+        a.resourceName,
+        a.resourcePatternType,
+        a.operation,
+        a.permissionType,
+        a.host,
+      ].join(' ');
+    const wanted = new Set(acl.map(key));
+    const principals = new Set(acl.map((a) => a.principal));
+    const { resources } = await admin.describeAcls({
+      resourceType: AclResourceTypes.ANY,
+      resourcePatternType: ResourcePatternTypes.ANY,
+      operation: AclOperationTypes.ANY,
+      permissionType: AclPermissionTypes.ANY,
+    });
+    const stale = resources.flatMap(({ acls, ...resource }) =>
+      acls
+        .map((a) => ({ ...resource, ...a }))
+        .filter((a) => principals.has(a.principal) && !wanted.has(key(a))),
+    );
+    if (stale.length > 0) await admin.deleteAcls({ filters: stale });
+    console.log(
+      `${acl.length} ACLs for ${principals.size} users; ${stale.length} no longer in the table removed`,
+    );
   } finally {
     await admin.disconnect();
   }

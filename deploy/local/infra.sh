@@ -335,14 +335,23 @@ kafka_credentials() {
 # The services' ACLs, made on every start (idempotent), as im-infra-admin.
 kafka_acls() {
   need_build "Kafka's ACLs"
+  with_passwords "setting up Kafka's ACLs" kafka_credentials "$RUN/kafka/acls.log" \
+    env KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT" timeout 120 node "$ROOT/tools/kafka-access.mjs" --local
+}
+
+# Runs one of our tools with a component's passwords in its environment, appending its output to a
+# log; a failure ends this script with the log's tail.
+with_passwords() { # what credentials-function log command...
+  local what=$1 credentials=$2 logfile=$3
+  shift 3
   (
     set -a
     # shellcheck disable=SC1090
-    source <(kafka_credentials)
-    KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT timeout 120 node "$ROOT/tools/kafka-access.mjs" --local
-  ) >>"$RUN/kafka/acls.log" 2>&1 || {
-    tail -5 "$RUN/kafka/acls.log" >&2
-    die "setting up Kafka's ACLs failed (log: $RUN/kafka/acls.log)"
+    source <("$credentials")
+    "$@"
+  ) >>"$logfile" 2>&1 || {
+    tail -5 "$logfile" >&2
+    die "$what failed (log: $logfile)"
   }
 }
 
@@ -418,15 +427,8 @@ cassandra_roles() {
     running cassandra && return 0
     die "libs/platform is not built: run npx im-tsc -b first (Cassandra's roles are made with it)"
   fi
-  (
-    set -a
-    # shellcheck disable=SC1090
-    source <(cassandra_credentials)
-    CASSANDRA_CONTACT_POINTS=127.0.0.1:$CASSANDRA_PORT timeout 180 node "$ROOT/tools/cassandra-roles.mjs" --local
-  ) >>"$RUN/cassandra/roles.log" 2>&1 || {
-    tail -5 "$RUN/cassandra/roles.log" >&2
-    die "setting up Cassandra's roles failed (log: $RUN/cassandra/roles.log)"
-  }
+  with_passwords "setting up Cassandra's roles" cassandra_credentials "$RUN/cassandra/roles.log" \
+    env CASSANDRA_CONTACT_POINTS="127.0.0.1:$CASSANDRA_PORT" timeout 180 node "$ROOT/tools/cassandra-roles.mjs" --local
 }
 
 start_opensearch() {
@@ -460,11 +462,11 @@ start_opensearch() {
 
 write_env() {
   mkdir -p "$RUN"
+  # it holds every password: only we read it
+  install -m 600 /dev/null "$RUN/env"
   cat >"$RUN/env" <<EOF
 export KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
-export KAFKA_SASL_MECHANISM=plain
-export KAFKA_USERNAME=im-infra-admin
-$(kafka_credentials | sed -e '/^IM_KAFKA_BROKER_PASS=/d' -e 's/^IM_KAFKA_ADMIN_PASS=/KAFKA_PASSWORD=/' -e 's/^/export /')
+$(kafka_credentials | sed -n -e 's/^IM_KAFKA_ADMIN_PASS=/export KAFKA_SASL_MECHANISM=plain\nexport KAFKA_USERNAME=im-infra-admin\nexport KAFKA_PASSWORD=/p' -e '/^IM_KAFKA_PASS_/s/^/export /p')
 export CASSANDRA_CONTACT_POINTS=127.0.0.1:$CASSANDRA_PORT
 export CASSANDRA_LOCAL_DC=datacenter1
 $(cassandra_credentials | sed -e 's/^IM_CASSANDRA_ADMIN_PASS=\(.*\)/CASSANDRA_USERNAME=im_infra_admin\nexport CASSANDRA_PASSWORD=\1/' -e 's/^/export /')
@@ -539,7 +541,8 @@ status() {
       rc=3
     fi
   done
-  [ -f "$RUN/env" ] && sed 's/^export /  /' "$RUN/env"
+  # the passwords stay in the file
+  [ -f "$RUN/env" ] && sed -E -e 's/^export /  /' -e 's/^(  [A-Z0-9_]*(PASS|PASSWORD|SECRET[A-Z_]*)[A-Z_0-9]*=).*/\1…/' "$RUN/env"
   return $rc
 }
 

@@ -95,7 +95,7 @@ common_env() {
 # KAFKA_USERNAME/PASSWORD are shared as given.
 own_credentials() {
   local var nats="IM_NATS_PASS_${1^^}" cassandra="IM_CASSANDRA_PASS_${1^^}" kafka="IM_KAFKA_PASS_${1^^}" unset=() own=()
-  for var in $(compgen -e | grep -E '^IM_(NATS|CASSANDRA|KAFKA)_(PASS_|ADMIN_PASS$)'); do unset+=(-u "$var"); done
+  for var in $(compgen -e | grep -E '^IM_(NATS|CASSANDRA|KAFKA)_[A-Z_]*PASS'); do unset+=(-u "$var"); done
   if [ -z "${IM_NAME_PREFIX:-}" ] && [ -n "${IM_NATS_PASS_GATEWAY:-}" ]; then
     unset+=(-u NATS_USER -u NATS_PASS)
     if [ -n "${!nats:-}" ]; then own+=("NATS_USER=$1" "NATS_PASS=${!nats}"); fi

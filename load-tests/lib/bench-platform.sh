@@ -24,11 +24,8 @@ bench_platform_up() {
   for _ in $(seq 1 180); do
     if grep -q '^platform ready' "$BENCH_RUN/platform.out"; then
       # the generator's own Kafka client (search-seed) logs in like the platform's tools do
-      if [ -z "${KAFKA_BROKERS:-}" ] && [ -f "$ROOT/.run/infra/env" ]; then
-        set -a
-        # shellcheck disable=SC1091
-        source "$ROOT/.run/infra/env"
-        set +a
+      if [ -z "${KAFKA_BROKERS:-}" ] && [ -f "${IM_RUN_DIR:-$ROOT/.run}/infra/env" ]; then
+        eval "$(grep -E '^export KAFKA_(BROKERS|USERNAME|PASSWORD|SASL_MECHANISM)=' "${IM_RUN_DIR:-$ROOT/.run}/infra/env")"
       fi
       # thousands of tables left by earlier test and bench runs double Cassandra's CPU per request
       # (docs/benchmarks.md): the keyspaces of earlier runs of this script go (the prefixes it

@@ -73,7 +73,10 @@ notification: [presence, message, auth]
 {{- end }}
 {{- end }}
 {{- /* each service that uses Kafka is its own SASL user, with ACLs on its topics and groups (ADR 0028; KAFKA_ACCESS) */}}
-{{- if has $svc (list "message" "media" "notification") }}
+{{- if has $svc (splitList " " (include "im.kafkaServices" $root)) }}
+{{- if include "im.kafkaCaSecret" (list $root $svc) }}
+- { name: KAFKA_TLS_CA_FILE, value: /etc/im/kafka-ca/ca.crt }
+{{- end }}
 {{- with $root.Values.infrastructure.kafka.existingSecret }}
 - name: KAFKA_USERNAME
   value: {{ ternary (printf "%s-%s" $root.Values.namePrefix $svc) $svc (ne $root.Values.namePrefix "") | quote }}
@@ -171,10 +174,21 @@ notification: [presence, message, auth]
 {{- end -}}
 
 {{/* The services that own a Cassandra keyspace (and so run migrations). */}}
-{{- define "im.cassandraServices" -}}auth message media notification{{- end -}}
+{{- define "im.cassandraServices" -}}auth message notification{{- end -}}
 
 {{/* The Secret with a service's (or the operators') internal-plane certificate. */}}
 {{- define "im.grpcTlsSecret" -}}
 {{- $root := index . 0 -}}{{- $who := index . 1 -}}
 {{- printf "%s-grpc-tls" (include "im.componentname" (list $root $who)) -}}
+{{- end -}}
+
+{{- /* the services that use Kafka (KAFKA_SERVICES in libs/platform; tools/helm-env-check.mjs compares) */}}
+{{- define "im.kafkaServices" -}}message media notification{{- end -}}
+
+{{- /* the Secret with the Kafka brokers' CA, when service (list root name) uses Kafka over TLS with one */}}
+{{- define "im.kafkaCaSecret" -}}
+{{- $root := index . 0 }}{{- $kafka := $root.Values.infrastructure.kafka }}
+{{- if and (has (index . 1) (splitList " " (include "im.kafkaServices" $root))) $kafka.tls.enabled $kafka.tls.caSecret }}
+{{- $kafka.tls.caSecret }}
+{{- end }}
 {{- end -}}

@@ -28,19 +28,21 @@ export async function localServiceCredentials(
       m[2]!,
     ]),
   );
+  // per component: the login variables, the password variable and the user name of a service
+  const components = [
+    ['NATS_USER', 'NATS_PASS', natsPasswordVariable, natsUserOf],
+    ['CASSANDRA_USERNAME', 'CASSANDRA_PASSWORD', cassandraPasswordVariable, cassandraRoleOf],
+    ['KAFKA_USERNAME', 'KAFKA_PASSWORD', kafkaPasswordVariable, kafkaUserOf],
+  ] as const;
   const out = {} as Record<ServiceName, Record<string, string>>;
   for (const service of SERVICES) {
     out[service] = {};
-    const nats = vars[natsPasswordVariable(service, prefix)];
-    if (nats) Object.assign(out[service], { NATS_USER: natsUserOf(service, prefix), NATS_PASS: nats });
-    const cassandra = vars[cassandraPasswordVariable(service, prefix)];
-    if (cassandra) {
-      out[service].CASSANDRA_USERNAME = cassandraRoleOf(service, prefix);
-      out[service].CASSANDRA_PASSWORD = cassandra;
+    for (const [userVar, passVar, passwordOf, userOf] of components) {
+      const password = vars[passwordOf(service, prefix)];
+      // a service without a login of its own gets none (empty is unset), not the runner's admin one
+      out[service][userVar] = password ? userOf(service, prefix) : '';
+      out[service][passVar] = password ?? '';
     }
-    const kafka = vars[kafkaPasswordVariable(service, prefix)];
-    if (kafka)
-      Object.assign(out[service], { KAFKA_USERNAME: kafkaUserOf(service, prefix), KAFKA_PASSWORD: kafka });
   }
   if (!out.gateway.NATS_USER || !out.message.CASSANDRA_USERNAME || !out.message.KAFKA_USERNAME) {
     throw new Error(`deploy/local/infra.sh env has no credentials for the prefix "${prefix}"`);

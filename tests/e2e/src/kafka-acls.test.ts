@@ -16,7 +16,7 @@ import { closeAll, registerUsers } from './support/users.js';
 
 // deploy/local's Kafka has users and ACLs for this prefix (tools/kafka-access.mjs)
 const PREFIX = OWN_CREDENTIALS_PREFIX;
-const KAFKA_LOG = join(repoRoot(), '.run/infra/kafka/out.log');
+const KAFKA_LOG = join(process.env.IM_RUN_DIR ?? join(repoRoot(), '.run'), 'infra/kafka/out.log');
 const local = process.env.IM_INFRA_SOURCE === 'local';
 /** A refusal for want of an ACL, however kafkajs wraps it (aggregate errors, retries, causes). */
 const DENIED = (err: unknown): boolean => {
@@ -72,11 +72,9 @@ describe(
       await admin.connect();
       return admin;
     };
+    const logLines = () => readFileSync(KAFKA_LOG).subarray(logStart).toString('utf8').split('\n');
     const denials = () =>
-      readFileSync(KAFKA_LOG, 'utf8')
-        .slice(logStart)
-        .split('\n')
-        .filter((l) => new RegExp(`Principal = User:${PREFIX}-\\S+ is Denied`).test(l));
+      logLines().filter((l) => new RegExp(`Principal = User:${PREFIX}-\\S+ is Denied`).test(l));
     /** The broker's authorizer logged refusing `service` the operation on the resource. */
     const refused = (service: ServiceName, operation: string, resource: string) =>
       eventually(
@@ -87,9 +85,10 @@ describe(
         },
         { timeoutMs: 5_000, what: `the broker to log refusing ${service} ${operation} on ${resource}` },
       );
+    let superAdmin: Promise<Admin> | undefined;
     /** The committed offsets of a group on a topic, summed over its partitions. */
     const committed = async (group: string, topic: string) => {
-      const admin = await adminOf('admin');
+      const admin = await (superAdmin ??= adminOf('admin'));
       const [offsets] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
       return (offsets?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
     };
@@ -123,7 +122,8 @@ describe(
         );
       }
       for (const s of ['gateway', 'auth', 'presence'] as const) {
-        assert.equal(users[s].KAFKA_USERNAME, undefined, `${s} does not use Kafka and has no user`);
+        const env = platform.serviceEnv(s);
+        assert.ok(!env.KAFKA_USERNAME && !env.KAFKA_PASSWORD, `${s} does not use Kafka and holds no login`);
       }
       const before = await Promise.all(GROUPS.map(([group, topic]) => committed(group, topic)));
       const [alice, bob] = await registerUsers(platform, 2, 'kafkausers');
@@ -154,6 +154,9 @@ describe(
 
     it('nobody connects without a password of theirs', async () => {
       const anonymous = client(undefined, 'e2e-acl-anonymous').admin();
+      const failedLogins = (why: string) =>
+        logLines().filter((l) => l.includes('Failed authentication') && l.includes(why)).length;
+      const anonymousBefore = failedLogins('during SASL handshake');
       await assert.rejects(
         (async () => {
           await anonymous.connect();
@@ -161,6 +164,10 @@ describe(
         })(),
       );
       await anonymous.disconnect();
+      await eventually(() => assert.ok(failedLogins('during SASL handshake') > anonymousBefore), {
+        timeoutMs: 5_000,
+        what: 'the broker to log refusing a request without a login',
+      });
       const wrong = client(loginOf('message', 'not-the-password'), 'e2e-acl-wrong').admin();
       await assert.rejects(wrong.connect(), /SASL|authenticat/i);
       await wrong.disconnect();

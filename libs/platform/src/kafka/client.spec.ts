@@ -31,6 +31,8 @@ describe('Kafka login from the environment (ADR 0028)', () => {
         return true;
       },
     );
+    assert.throws(() => kafkaAuthFromEnv({ KAFKA_PASSWORD: 'hunter2' }), /KAFKA_USERNAME/);
+    assert.throws(() => kafkaAuthFromEnv({ KAFKA_TLS_CA_FILE: '/etc/ca.crt' }), /KAFKA_TLS/);
     assert.throws(
       () =>
         kafkaAuthFromEnv({ KAFKA_USERNAME: 'm', KAFKA_PASSWORD: 'hunter2', KAFKA_SASL_MECHANISM: 'gssapi' }),

@@ -21,9 +21,20 @@ export interface KafkaClientOptions {
 /** The KAFKA_USERNAME/PASSWORD/SASL_MECHANISM/TLS variables as kafkajs options. */
 export function kafkaAuthOf(config: Partial<KafkaAuthConfig>): KafkaAuth {
   const auth: KafkaAuth = {};
-  if (config.KAFKA_USERNAME) {
-    if (!config.KAFKA_PASSWORD)
-      throw new ConfigError(['KAFKA_PASSWORD: needed with KAFKA_USERNAME (missing)']);
+  // half a setting is a mistake, not a choice: say so rather than connect without it
+  const problems = [
+    ...(config.KAFKA_USERNAME && !config.KAFKA_PASSWORD
+      ? ['KAFKA_PASSWORD: needed with KAFKA_USERNAME (missing)']
+      : []),
+    ...(config.KAFKA_PASSWORD && !config.KAFKA_USERNAME
+      ? ['KAFKA_USERNAME: needed with KAFKA_PASSWORD (missing)']
+      : []),
+    ...(config.KAFKA_TLS_CA_FILE && !config.KAFKA_TLS
+      ? ['KAFKA_TLS: must be true with KAFKA_TLS_CA_FILE']
+      : []),
+  ];
+  if (problems.length > 0) throw new ConfigError(problems);
+  if (config.KAFKA_USERNAME && config.KAFKA_PASSWORD) {
     const login = { username: config.KAFKA_USERNAME, password: config.KAFKA_PASSWORD };
     auth.sasl = { mechanism: config.KAFKA_SASL_MECHANISM ?? 'scram-sha-512', ...login } as SASLOptions;
   }
