@@ -97,6 +97,7 @@ describe(
       [names.groups.searchIndexer, names.topics.conversationEvents],
       [names.groups.pushDispatcher, names.topics.conversationEvents],
       [names.groups.webhookDispatcher, names.topics.conversationEvents],
+      [names.groups.mediaProcessor, names.topics.mediaJobs],
     ] as const;
 
     before(async () => {
@@ -113,7 +114,7 @@ describe(
       await platform?.stop();
     });
 
-    it('the platform runs on these users: a message is sequenced, and every consumer group (sequencer, search, push, webhooks) moves past it', async () => {
+    it('the platform runs on these users: a message is sequenced, and an upload is processed, and every consumer group (sequencer, search, push, webhooks, media) moves past them', async () => {
       for (const s of ['message', 'media', 'notification'] as const) {
         assert.match(
           users[s].KAFKA_USERNAME ?? '',
@@ -133,6 +134,13 @@ describe(
         const sent = await a.sendMessage(conv.id, 'through the message user');
         const history = await bob!.allMessages(conv.id);
         assert.equal(history.at(-1)?.seq, sent.seq);
+        // an image upload is a media job (thumbnails, metadata removed), produced and processed as media
+        const pixel = Buffer.from(
+          'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+          'base64',
+        );
+        const upload = await alice!.upload(pixel, { filename: 'pixel.png', contentType: 'image/png' });
+        await alice!.waitUntilReady(upload.id);
       } finally {
         await closeAll([a]);
       }
