@@ -10,6 +10,7 @@ import { parseAllDocuments } from 'yaml';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const { loadConfig } = await import(join(root, 'libs/platform/dist/src/config/index.js'));
 const { KAFKA_SERVICES } = await import(join(root, 'libs/platform/dist/src/kafka/access.js'));
+const { CASSANDRA_SERVICES } = await import(join(root, 'libs/platform/dist/src/cassandra/roles.js'));
 const docs = parseAllDocuments(readFileSync(0, 'utf8'))
   .map((d) => d.toJS())
   .filter(Boolean);
@@ -19,6 +20,7 @@ const configMaps = new Map(
 let checked = 0;
 const deployed = new Set();
 const withKafkaLogin = new Set();
+const migrated = new Set();
 for (const d of docs.filter((x) => x.kind === 'Deployment' || x.kind === 'Job')) {
   for (const c of d.spec.template.spec.containers) {
     const service = /services\/([a-z]+)\//.exec(c.command.join(' '))?.[1];
@@ -29,6 +31,7 @@ for (const d of docs.filter((x) => x.kind === 'Deployment' || x.kind === 'Job'))
       env[e.name] =
         e.value ?? (e.name.endsWith('_KEY') ? 'A'.repeat(43) : 'value-from-a-secret-or-the-pod-spec');
     if (d.kind === 'Deployment') deployed.add(service);
+    if (d.kind === 'Job' && env.MIGRATE_ONLY === 'true') migrated.add(service);
     if (d.kind === 'Deployment' && env.KAFKA_USERNAME) withKafkaLogin.add(service);
     const mod = await import(join(root, `services/${service}/dist/src/config.js`));
     const schema = Object.values(mod).find((v) => v && typeof v === 'object' && 'shape' in v);
@@ -46,6 +49,14 @@ const kafkaExpected = KAFKA_SERVICES.filter((s) => deployed.has(s)).sort();
 if (withKafkaLogin.size > 0 && [...withKafkaLogin].sort().join() !== kafkaExpected.join()) {
   console.error(
     `Kafka logins for ${[...withKafkaLogin].sort()}, but KAFKA_SERVICES deployed: ${kafkaExpected}`,
+  );
+  process.exit(1);
+}
+// with migrations on, every deployed service with a keyspace has its migration Job (and no other)
+const migratedExpected = CASSANDRA_SERVICES.filter((s) => deployed.has(s)).sort();
+if (migrated.size > 0 && [...migrated].sort().join() !== migratedExpected.join()) {
+  console.error(
+    `migration Jobs for ${[...migrated].sort()}, but CASSANDRA_SERVICES deployed: ${migratedExpected}`,
   );
   process.exit(1);
 }

@@ -33,6 +33,7 @@ import {
 const LOCAL_PREFIXES = ['', 'ownroles'];
 const ADMIN = { user: 'im-infra-admin', variable: 'IM_KAFKA_ADMIN_PASS' };
 const BROKER = { user: 'im-broker', variable: 'IM_KAFKA_BROKER_PASS' };
+const SUPER_USERS = new Set([`User:${ADMIN.user}`, `User:${BROKER.user}`]);
 const localUsers = () => [
   ADMIN,
   BROKER,
@@ -87,7 +88,7 @@ if (process.argv.includes('--print') && process.argv.includes('--strimzi')) {
   await makeLocalAcls();
 } else {
   console.error(
-    'usage: node tools/kafka-access.mjs --print [--prefix X] | --variables | --server-properties | --local',
+    'usage: node tools/kafka-access.mjs --print [--prefix X] [--strimzi --cluster C [--secret S]] | --variables | --server-properties | --local',
   );
   process.exit(64);
 }
@@ -166,7 +167,9 @@ async function makeLocalAcls() {
     const stale = resources.flatMap(({ acls, ...resource }) =>
       acls
         .map((a) => ({ ...resource, ...a }))
-        .filter((a) => principals.has(a.principal) && !wanted.has(key(a))),
+        // every user's but the super users' is ours to manage on this broker, a user dropped from
+        // the table included (it can no longer log in, but its rights should not wait for it)
+        .filter((a) => !SUPER_USERS.has(a.principal) && !wanted.has(key(a))),
     );
     if (stale.length > 0) await admin.deleteAcls({ filters: stale });
     console.log(

@@ -174,7 +174,7 @@ notification: [presence, message, auth]
 {{- end -}}
 
 {{/* The services that own a Cassandra keyspace (and so run migrations). */}}
-{{- define "im.cassandraServices" -}}auth message notification{{- end -}}
+{{- define "im.cassandraServices" -}}auth message media notification{{- end -}}
 
 {{/* The Secret with a service's (or the operators') internal-plane certificate. */}}
 {{- define "im.grpcTlsSecret" -}}

@@ -88,7 +88,11 @@ describe(
     let superAdmin: Promise<Admin> | undefined;
     /** The committed offsets of a group on a topic, summed over its partitions. */
     const committed = async (group: string, topic: string) => {
-      const admin = await (superAdmin ??= adminOf('admin'));
+      // a failed connect is not kept: the next poll tries again
+      const admin = await (superAdmin ??= adminOf('admin').catch((err: unknown) => {
+        superAdmin = undefined;
+        throw err;
+      }));
       const [offsets] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
       return (offsets?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
     };
