@@ -23,6 +23,7 @@ import {
   KAFKA_SERVICES,
   kafkaAclCommands,
   kafkaAclsOf,
+  kafkaOperationName,
   kafkaPasswordVariable,
   kafkaUserOf,
 } from '../libs/platform/dist/src/kafka/index.js';
@@ -103,7 +104,7 @@ function strimziUser(service, prefix, cluster) {
         operations: [],
         host: '*',
       });
-    byResource.get(id).operations.push(a.operation[0].toUpperCase() + a.operation.slice(1));
+    byResource.get(id).operations.push(kafkaOperationName(a.operation));
   }
   return {
     apiVersion: 'kafka.strimzi.io/v1beta2',

@@ -115,9 +115,23 @@ own_credentials() {
 start_service() {
   local name=$1
   shift
-  # shellcheck disable=SC2046
-  env $(own_credentials "$name") $(common_env) HTTP_PORT="${HTTP[$name]}" GRPC_TLS_DIR="$TLS/$name" "$@" \
-    node --enable-source-maps "services/$name/dist/src/main.js" >"$RUN/$name.log" 2>&1 &
+  # the passwords reach the service through its environment, never a command line (ps shows
+  # those to every local user): `env`-style words, applied in order, then exec
+  (
+    local word unset_next=false
+    # shellcheck disable=SC2046
+    for word in $(own_credentials "$name") $(common_env) HTTP_PORT="${HTTP[$name]}" GRPC_TLS_DIR="$TLS/$name" "$@"; do
+      if $unset_next; then
+        unset "$word"
+        unset_next=false
+      elif [ "$word" = -u ]; then
+        unset_next=true
+      else
+        export "${word?}"
+      fi
+    done
+    exec node --enable-source-maps "services/$name/dist/src/main.js"
+  ) >"$RUN/$name.log" 2>&1 &
   PIDS[$name]=$!
 }
 

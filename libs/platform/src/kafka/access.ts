@@ -89,12 +89,17 @@ export function kafkaAclsOf(service: string, prefix = ''): KafkaAcl[] {
   return [...new Map(acls.map((a) => [`${a.resource}:${a.name}:${a.operation}`, a])).values()];
 }
 
+/** An operation as Kafka's tools and Strimzi spell it: "Describe". */
+export function kafkaOperationName(operation: KafkaOperation): string {
+  return operation[0]!.toUpperCase() + operation.slice(1);
+}
+
 /** `kafka-acls.sh` commands that make one service's ACLs, for an administrator. */
 export function kafkaAclCommands(service: string, prefix = ''): string[] {
   return kafkaAclsOf(service, prefix).map(
     (a) =>
       `kafka-acls.sh --bootstrap-server "$KAFKA_BOOTSTRAP" --command-config admin.properties --add ` +
-      `--allow-principal '${a.principal}' --operation ${a.operation[0]!.toUpperCase()}${a.operation.slice(1)} ` +
+      `--allow-principal '${a.principal}' --operation ${kafkaOperationName(a.operation)} ` +
       `--${a.resource} '${a.name}'`,
   );
 }
