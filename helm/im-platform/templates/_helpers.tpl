@@ -158,6 +158,13 @@ notification: [presence, message, auth]
 - name: AUTH_OPERATOR_TOKEN
   valueFrom: { secretKeyRef: { name: {{ $root.Values.auth.operatorToken.secretName }}, key: {{ $root.Values.auth.operatorToken.secretKey | default "token" }} } }
 {{- end }}
+{{- if and (eq $svc "auth") (dig "auth" "smtp" "secretName" "" $root.Values.AsMap) }}
+- name: SMTP_URL
+  valueFrom: { secretKeyRef: { name: {{ $root.Values.auth.smtp.secretName }}, key: {{ $root.Values.auth.smtp.secretKey | default "url" }} } }
+{{- end }}
+{{- if and (eq $svc "auth") (dig "auth" "mailFrom" "" $root.Values.AsMap) }}
+- { name: MAIL_FROM, value: {{ $root.Values.auth.mailFrom | quote }} }
+{{- end }}
 {{- if eq $svc "auth" }}
 {{- if $root.Values.auth.keyEncryptionKey.secretName }}
 - name: AUTH_KEY_ENCRYPTION_KEY

@@ -117,6 +117,14 @@ export class ImClient {
     );
   }
 
+  /**
+   * Mails a single-use invite to `email` when the tenant takes people from its domain
+   * (`email_domain_not_allowed` otherwise); register with the invite from the mail.
+   */
+  requestEmailInvite(email: string): Promise<{ expiresAt: string }> {
+    return this.call('POST', '/v1/auth/email-invites', { tenant: this.tenant, email }, false);
+  }
+
   /** Throws ApiError `mfa_required` with `.mfa` when a second factor is needed: then completeMfa. */
   async login(username: string, password: string): Promise<Session> {
     return this.startSession(

@@ -46,6 +46,8 @@ export class TenantAdmin {
     registration?: 'open' | 'invite';
     mfaPolicy?: 'off' | 'admins' | 'everyone';
     groupAdds?: 'anyone' | 'consent';
+    /** Replaces the domains whose people may join by a mailed invite; [] turns it off. */
+    emailDomains?: string[];
   }): Promise<Tenant> {
     return this.client.call('PATCH', '/v1/tenant', change);
   }

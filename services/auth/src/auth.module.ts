@@ -23,6 +23,9 @@ import { RegistrationLimiter } from './domain/registration-limiter.js';
 import { MfaService } from './domain/mfa.service.js';
 import { MfaChallengesTable } from './storage/mfa-challenges.table.js';
 import { MfaTable } from './storage/mfa.table.js';
+import { EmailInvites } from './domain/email-invites.service.js';
+import { Mailer } from './mail/mailer.js';
+import { EmailSendsTable } from './storage/email-sends.table.js';
 
 const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url));
 
@@ -56,6 +59,9 @@ export class AuthModule {
         MfaTable,
         MfaChallengesTable,
         Invites,
+        EmailSendsTable,
+        Mailer,
+        EmailInvites,
         MfaService,
         AuthService,
         TenancyService,

@@ -120,6 +120,28 @@ export const authConfigSchema = z
     LOGIN_FAILURE_WINDOW_SEC: env.int('window of the failed-login counters', 900, 10, 86_400),
     ARGON2_MEMORY_KIB: env.int('argon2id memory cost in KiB', 19_456, 1_024, 1_048_576),
     ARGON2_PASSES: env.int('argon2id time cost (passes)', 2, 1, 20),
+    SMTP_URL: z
+      .string()
+      .trim()
+      .regex(/^smtps?:\/\/[^\s]+$/, 'must be an smtp:// or smtps:// URL')
+      .optional()
+      .describe(
+        'mail server for email invites: smtp://[user:pass@]host:port (STARTTLS when offered; ?requireTLS=true to insist) or smtps:// (TLS from the start); unset: nobody joins a tenant by email',
+      ),
+    MAIL_FROM: z
+      .string()
+      .trim()
+      .min(3)
+      .max(320)
+      .default('IM <no-reply@localhost>')
+      .describe('From: of the mails auth sends (email invites)'),
+    AUTH_EMAIL_INVITE_TTL_SEC: env.int('how long a mailed invite stays valid', 3_600, 300, 7 * 86_400),
+    AUTH_EMAIL_RESEND_SEC: env.int(
+      'one mail per address per this many seconds, across auth replicas (nobody mail-bombs an inbox)',
+      60,
+      1,
+      86_400,
+    ),
     AUTH_ALLOW_UNENCRYPTED_SIGNING_KEYS: env.bool(
       'start without AUTH_KEY_ENCRYPTION_KEY, keeping signing keys in clear (throwaway setups only)',
       false,

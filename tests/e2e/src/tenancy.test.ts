@@ -1,14 +1,11 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { ImClient, TenantAdmin } from '@im/sdk';
-import { eventually, OPERATOR_TOKEN, Platform, repoRoot, testGrpcTlsDir } from '@im/testing';
+import { eventually, Platform } from '@im/testing';
+import { imAdmin as runImAdmin } from './support/im-admin.js';
 import { outcome } from './support/outcome.js';
 import { PASSWORD, username } from './support/users.js';
-
-const run = promisify(execFile);
 
 interface TenantUser {
   user: { id: string; username: string };
@@ -26,27 +23,7 @@ describe('tenant boundary: closed tenants, operator-made tenants, invites, tenan
   });
   after(() => platform?.stop());
 
-  /** The operators' CLI, as a process, against this platform's auth service. */
-  async function imAdmin(args: string[], token = OPERATOR_TOKEN) {
-    try {
-      const { stdout } = await run(
-        process.execPath,
-        [`${repoRoot()}/services/auth/dist/src/cli/im-admin.js`, ...args],
-        {
-          env: {
-            ...process.env,
-            AUTH_OPERATOR_TOKEN: token,
-            AUTH_GRPC_ADDR: platform.grpc('auth'),
-            GRPC_TLS_DIR: testGrpcTlsDir('operator'),
-          },
-        },
-      );
-      return { code: 0, out: JSON.parse(stdout) as Record<string, unknown>, err: '' };
-    } catch (e) {
-      const err = e as { code?: number; stderr?: string };
-      return { code: err.code ?? -1, out: {}, err: err.stderr ?? '' };
-    }
-  }
+  const imAdmin = (args: string[], token?: string) => runImAdmin(platform, args, token);
 
   const client = (tenant?: string) => new ImClient(platform.gatewayUrl(), tenant);
 
@@ -77,6 +54,12 @@ describe('tenant boundary: closed tenants, operator-made tenants, invites, tenan
       ),
       '403 invalid_invite',
     );
+  });
+
+  it('without a mail server, nobody joins by email', async () => {
+    const { name, admin } = await tenantWithAdmin();
+    await new TenantAdmin(admin).updateTenant({ emailDomains: ['acme.example'] });
+    assert.equal(await outcome(client(name).requestEmailInvite('bob@acme.example')), '503 unavailable');
   });
 
   it('an operator makes a tenant with im-admin; its first admin registers with the invite, which works once', async () => {
@@ -143,6 +126,7 @@ describe('tenant boundary: closed tenants, operator-made tenants, invites, tenan
       registration: 'open',
       mfaPolicy: 'off',
       groupAdds: 'anyone',
+      emailDomains: [],
     });
     await client(name).register(username('walkin'), PASSWORD);
     for (const body of [{ registration: 'sometimes' }, { role: 'admin' }])

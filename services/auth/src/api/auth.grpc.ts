@@ -3,6 +3,7 @@ import { bindService, requireCaller as caller, type ServiceBinding } from '@im/p
 import { AuthServiceService } from '@im/proto/auth/v1';
 import { AuthService, type AuthResult, type SecondStep } from '../domain/auth.service.js';
 import { BotsService } from '../domain/bots.service.js';
+import { EmailInvites } from '../domain/email-invites.service.js';
 import { MfaService } from '../domain/mfa.service.js';
 import { TenancyService } from '../domain/tenancy.service.js';
 import { KeyRing } from '../keys/key-ring.js';
@@ -19,6 +20,7 @@ export class AuthGrpcApi {
     private readonly tenancy: TenancyService,
     private readonly bots: BotsService,
     private readonly mfa: MfaService,
+    private readonly emailInvites: EmailInvites,
   ) {}
 
   binding(): ServiceBinding {
@@ -59,7 +61,9 @@ export class AuthGrpcApi {
           registration: req.registration,
           mfaPolicy: req.mfaPolicy,
           groupAdds: req.groupAdds,
+          emailDomains: req.emailDomains?.domains,
         }),
+      requestEmailInvite: (req) => this.emailInvites.request(req),
       getTenantSettings: (req) => this.tenancy.settings(req.tenantId),
       getCallerRole: async (req) => ({ role: await this.tenancy.callerRole(caller(req.caller)) }),
       createBot: (req) => this.bots.create(caller(req.caller), req.username, req.displayName),

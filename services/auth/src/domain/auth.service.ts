@@ -103,8 +103,12 @@ export class AuthService {
       throw new AppError('username_taken', `username "${reg.username}" is taken`);
     }
     let spent = false;
+    let emailClaimed = false;
     let row: UserRow;
     try {
+      // a mailed invite proved its address: one account per address in the tenant
+      if (invite?.email && !(emailClaimed = await this.users.claimEmail(tenant.id, invite.email, userId)))
+        throw new AppError('email_taken', 'this email address already has an account here; log in instead');
       if (invite && !(spent = await this.invites.spend(invite, userId)))
         throw new AppError('invalid_invite', 'the invite was used meanwhile');
       row = {
@@ -115,12 +119,14 @@ export class AuthService {
         passwordHash: await this.hasher.hash(reg.password),
         createdAt: new Date(),
         role: founder ? 'admin' : (invite?.role ?? 'member'),
+        email: invite?.email,
       };
       await this.users.insert(row);
     } catch (err) {
-      // nothing half-made stays: the username and the invite go back (best effort, logged)
+      // nothing half-made stays: the username, the address and the invite go back (best effort, logged)
       await Promise.all([
         this.users.releaseUsername(tenant.id, reg.username, userId),
+        invite?.email && emailClaimed ? this.users.releaseEmail(tenant.id, invite.email, userId) : undefined,
         invite && spent ? this.invites.unspend(invite, userId) : undefined,
       ]).catch((e: unknown) =>
         this.logger.error({ err: e, userId }, 'registration left a claimed name or invite'),

@@ -19,6 +19,7 @@ import {
 import { UsersTable, type UserRow } from '../storage/users.table.js';
 import { AuthService, toUser } from './auth.service.js';
 import { normalizeTenant } from './credentials.js';
+import { normalizeEmailDomains } from './email-address.js';
 import { Invites, OPERATOR } from './invites.js';
 import { MfaService } from './mfa.service.js';
 
@@ -144,6 +145,7 @@ export class TenancyService {
       registration?: string | undefined;
       mfaPolicy?: string | undefined;
       groupAdds?: string | undefined;
+      emailDomains?: readonly string[] | undefined;
     },
   ) {
     const admin = await this.requireAdmin(caller);
@@ -155,6 +157,8 @@ export class TenancyService {
       throw new AppError('invalid_argument', 'mfaPolicy: off, admins or everyone');
     if (change.groupAdds !== undefined && !GROUP_ADDS.includes(change.groupAdds as GroupAdds))
       throw new AppError('invalid_argument', 'groupAdds: anyone or consent');
+    const emailDomains = change.emailDomains && normalizeEmailDomains(change.emailDomains);
+    if (emailDomains) await this.tenants.setEmailDomains(tenant.name, emailDomains);
     if (change.groupAdds !== undefined)
       await this.tenants.setGroupAdds(tenant.name, change.groupAdds as GroupAdds);
     if (registration) await this.tenants.setRegistration(tenant.name, registration);
@@ -205,6 +209,7 @@ function view(t: TenantRow): Tenant {
     registration: t.registration,
     mfaPolicy: t.mfaPolicy,
     groupAdds: t.groupAdds,
+    emailDomains: t.emailDomains,
   };
 }
 
@@ -214,5 +219,6 @@ function tenantUser(u: UserRow, mfa: boolean): TenantUser {
     role: u.role,
     disabled: u.disabledAt !== undefined,
     mfa,
+    email: u.email ?? '',
   };
 }

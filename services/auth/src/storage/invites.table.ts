@@ -7,6 +7,8 @@ export interface InviteRow {
   role: 'admin' | 'member';
   createdBy: string;
   expiresAt: Date;
+  /** A mailed invite: the address it was sent to, which registering with it proves. */
+  email?: string | undefined;
 }
 
 /** invites by SHA-256 of the code; spent once by a conditional update. */
@@ -17,8 +19,8 @@ export class InvitesTable {
   async insert(codeHash: string, invite: InviteRow): Promise<void> {
     const ttl = Math.max(1, Math.ceil((invite.expiresAt.getTime() - Date.now()) / 1000));
     await this.db.execute(
-      'INSERT INTO invites (code_hash, tenant_id, role, created_by, expires_at) VALUES (?, ?, ?, ?, ?) USING TTL ?',
-      [codeHash, invite.tenantId, invite.role, invite.createdBy, invite.expiresAt, ttl],
+      'INSERT INTO invites (code_hash, tenant_id, role, created_by, expires_at, email) VALUES (?, ?, ?, ?, ?, ?) USING TTL ?',
+      [codeHash, invite.tenantId, invite.role, invite.createdBy, invite.expiresAt, invite.email ?? null, ttl],
     );
   }
 
@@ -26,7 +28,7 @@ export class InvitesTable {
   async usable(codeHash: string): Promise<InviteRow | undefined> {
     const row = (
       await this.db.execute(
-        'SELECT tenant_id, role, created_by, expires_at, used_by FROM invites WHERE code_hash = ?',
+        'SELECT tenant_id, role, created_by, expires_at, used_by, email FROM invites WHERE code_hash = ?',
         [codeHash],
       )
     ).first();
@@ -37,6 +39,7 @@ export class InvitesTable {
       role: row.get('role') === 'admin' ? 'admin' : 'member',
       createdBy: row.get('created_by'),
       expiresAt,
+      email: row.get('email') ?? undefined,
     };
   }
 
@@ -49,6 +52,11 @@ export class InvitesTable {
       [ttl, userId, new Date(), codeHash, tenantId],
     );
     return rs.first().get('[applied]') === true;
+  }
+
+  /** Withdraws an invite that never reached its person (the mail failed). */
+  async delete(codeHash: string): Promise<void> {
+    await this.db.execute('DELETE FROM invites WHERE code_hash = ?', [codeHash]);
   }
 
   /** Gives the invite back (the registration failed after spending it). */

@@ -15,6 +15,8 @@ export interface TenantRow {
   registration: Registration;
   mfaPolicy: MfaPolicy;
   groupAdds: GroupAdds;
+  /** People with a verified address at one of these may join (email invites). */
+  emailDomains: string[];
 }
 
 const toRegistration = (v: unknown): Registration => (v === 'invite' ? 'invite' : 'open');
@@ -26,6 +28,7 @@ const toTenant = (row: { get(name: string): unknown }, name: string): TenantRow 
   registration: toRegistration(row.get('registration')),
   mfaPolicy: toMfaPolicy(row.get('mfa_policy')),
   groupAdds: row.get('group_adds') === 'consent' ? 'consent' : 'anyone',
+  emailDomains: [...((row.get('email_domains') as string[] | null) ?? [])].sort(),
 });
 
 @Injectable()
@@ -34,9 +37,10 @@ export class TenantsTable {
 
   async findByName(name: string): Promise<TenantRow | undefined> {
     const row = (
-      await this.db.execute('SELECT id, registration, mfa_policy, group_adds FROM tenants WHERE name = ?', [
-        name,
-      ])
+      await this.db.execute(
+        'SELECT id, registration, mfa_policy, group_adds, email_domains FROM tenants WHERE name = ?',
+        [name],
+      )
     ).first();
     return row ? toTenant(row, name) : undefined;
   }
@@ -59,7 +63,10 @@ export class TenantsTable {
     const first = rs.first();
     if (first.get('[applied]') !== true) return { tenant: toTenant(first, name), created: false };
     await this.db.execute('INSERT INTO tenants_by_id (id, name) VALUES (?, ?)', [id, name]);
-    return { tenant: { name, id, registration, mfaPolicy: 'off', groupAdds: 'anyone' }, created: true };
+    return {
+      tenant: { name, id, registration, mfaPolicy: 'off', groupAdds: 'anyone', emailDomains: [] },
+      created: true,
+    };
   }
 
   /** Indexes a tenant from before tenants_by_id existed (idempotent; done at login). */
@@ -69,6 +76,10 @@ export class TenantsTable {
 
   async setGroupAdds(name: string, groupAdds: GroupAdds): Promise<void> {
     await this.db.execute('UPDATE tenants SET group_adds = ? WHERE name = ?', [groupAdds, name]);
+  }
+
+  async setEmailDomains(name: string, domains: readonly string[]): Promise<void> {
+    await this.db.execute('UPDATE tenants SET email_domains = ? WHERE name = ?', [domains, name]);
   }
 
   async setMfaPolicy(name: string, policy: MfaPolicy): Promise<void> {

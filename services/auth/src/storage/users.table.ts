@@ -15,10 +15,12 @@ export interface UserRow {
   kind?: 'user' | 'bot' | undefined;
   disabledAt?: Date | undefined;
   removedAt?: Date | undefined;
+  /** The address a mailed invite proved (joined by email), lower-cased. */
+  email?: string | undefined;
 }
 
 const COLUMNS =
-  'user_id, tenant_id, username, display_name, password_hash, created_at, role, disabled_at, removed_at, kind';
+  'user_id, tenant_id, username, display_name, password_hash, created_at, role, disabled_at, removed_at, kind, email';
 
 @Injectable()
 export class UsersTable {
@@ -41,6 +43,23 @@ export class UsersTable {
     );
   }
 
+  /** Claims the address in the tenant (one account per address); false when someone holds it. */
+  async claimEmail(tenantId: string, email: string, userId: string): Promise<boolean> {
+    const rs = await this.db.execute(
+      'INSERT INTO users_by_email (tenant_id, email, user_id) VALUES (?, ?, ?) IF NOT EXISTS',
+      [tenantId, email, userId],
+    );
+    return rs.first().get('[applied]') as boolean;
+  }
+
+  async releaseEmail(tenantId: string, email: string, userId: string): Promise<void> {
+    await this.db.execute('DELETE FROM users_by_email WHERE tenant_id = ? AND email = ? IF user_id = ?', [
+      tenantId,
+      email,
+      userId,
+    ]);
+  }
+
   /** Indexes a user from before users_by_tenant existed (idempotent; done at login). */
   async indexInTenant(tenantId: string, userId: string): Promise<void> {
     await this.db.execute('INSERT INTO users_by_tenant (tenant_id, user_id) VALUES (?, ?)', [
@@ -52,7 +71,7 @@ export class UsersTable {
   async insert(user: UserRow): Promise<void> {
     await Promise.all([
       this.db.execute(
-        'INSERT INTO users (user_id, tenant_id, username, display_name, password_hash, created_at, role, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO users (user_id, tenant_id, username, display_name, password_hash, created_at, role, kind, email) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
         [
           user.userId,
           user.tenantId,
@@ -62,6 +81,7 @@ export class UsersTable {
           user.createdAt,
           user.role,
           user.kind ?? 'user',
+          user.email ?? null,
         ],
       ),
       this.db.execute('INSERT INTO users_by_tenant (tenant_id, user_id) VALUES (?, ?)', [
@@ -120,6 +140,7 @@ export class UsersTable {
       disabledAt: row.get('disabled_at') ?? undefined,
       removedAt: row.get('removed_at') ?? undefined,
       kind: row.get('kind') === 'bot' ? 'bot' : 'user',
+      email: row.get('email') ?? undefined,
     };
   }
 

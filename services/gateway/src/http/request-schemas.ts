@@ -41,6 +41,11 @@ export const registerBody = z.object({
   invite: z.string().max(128).optional().describe('an invite of the tenant (needed unless it is open)'),
 });
 
+export const emailInviteBody = z.object({
+  tenant: z.string().max(64).optional().describe('tenant name; the default tenant when absent'),
+  email: z.string().min(3).max(254).describe('your address at one of the tenant’s email domains'),
+});
+
 export const loginBody = z.object({
   tenant: z.string().max(64).optional(),
   username: z.string().min(1).max(64),
@@ -265,6 +270,13 @@ export const updateTenantBody = z
       .enum(['anyone', 'consent'])
       .optional()
       .describe('being added to a group or channel: directly, or by an invitation the person accepts'),
+    emailDomains: z
+      .array(z.string().max(253))
+      .max(50)
+      .optional()
+      .describe(
+        'replaces the domains whose people may join by a mailed invite (POST /v1/auth/email-invites); [] turns it off',
+      ),
   })
   .strict();
 

@@ -30,6 +30,7 @@ import {
   readBody,
   refreshBody,
   registerBody,
+  emailInviteBody,
   searchQuery,
   sendMessageBody,
 } from './request-schemas.js';
@@ -142,6 +143,29 @@ export function buildRoutes(d: RouteDeps): Route[] {
         // the tenant requires MFA: the account exists, the first session waits for enrolment
         return res.mfa ? mfaRequired(res.mfa, res.user) : { status: 201, body: authBody(res) };
       },
+    }),
+    route({
+      method: 'POST',
+      path: '/v1/auth/email-invites',
+      summary:
+        'Mails a single-use invite to your address when its domain is one the tenant takes; register with it (one mail per address per minute)',
+      tag: 'auth',
+      auth: false,
+      body: emailInviteBody,
+      responses: {
+        202: { type: 'object', properties: { expiresAt: { type: 'string' } } },
+        403: 'Error',
+        429: 'Error',
+        503: 'Error',
+      },
+      handler: async ({ body, request }) => ({
+        status: 202,
+        body: await d.downstream.auth.requestEmailInvite({
+          tenant: body.tenant ?? '',
+          email: body.email,
+          client: d.clientInfo(request),
+        }),
+      }),
     }),
     route({
       method: 'POST',

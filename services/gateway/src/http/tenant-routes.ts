@@ -16,6 +16,10 @@ const tenantUser = {
     role: { type: 'string', enum: ['admin', 'member'] },
     disabled: { type: 'boolean' },
     mfa: { type: 'boolean', description: 'a second factor is on' },
+    email: {
+      type: 'string',
+      description: 'the address a mailed invite proved ("" when not joined by email)',
+    },
   },
 };
 
@@ -27,6 +31,7 @@ const tenant = {
     registration: { type: 'string', enum: ['open', 'invite'] },
     mfaPolicy: { type: 'string', enum: ['off', 'admins', 'everyone'] },
     groupAdds: { type: 'string', enum: ['anyone', 'consent'] },
+    emailDomains: { type: 'array', items: { type: 'string' } },
   },
 };
 
@@ -125,7 +130,7 @@ export function tenantRoutes(d: RouteDeps): Route[] {
       method: 'PATCH',
       path: '/v1/tenant',
       summary:
-        'Open self-registration on or off; who must use a second factor; whether being added to a group needs consent (tenant admins)',
+        'Open self-registration on or off; the email domains whose people may join; who must use a second factor; whether being added to a group needs consent (tenant admins)',
       tag: 'tenant',
       auth: true,
       body: updateTenantBody,
@@ -138,6 +143,7 @@ export function tenantRoutes(d: RouteDeps): Route[] {
             registration: body.registration,
             mfaPolicy: body.mfaPolicy,
             groupAdds: body.groupAdds,
+            emailDomains: body.emailDomains && { domains: body.emailDomains },
           })
         ).tenant,
       }),

@@ -177,6 +177,8 @@ export interface Tenant {
    * (you are invited and accept or decline)
    */
   groupAdds: string;
+  /** People with a verified address at one of these domains may join (RequestEmailInvite). */
+  emailDomains: string[];
 }
 
 /** A user as the tenant's admins see it. */
@@ -189,6 +191,8 @@ export interface TenantUser {
   disabled: boolean;
   /** A second factor is on. */
   mfa: boolean;
+  /** The address a mailed invite proved, when they joined by email. */
+  email: string;
 }
 
 export interface CreateTenantRequest {
@@ -270,7 +274,27 @@ export interface UpdateTenantRequest {
     | string
     | undefined;
   /** "anyone" | "consent" */
-  groupAdds?: string | undefined;
+  groupAdds?:
+    | string
+    | undefined;
+  /** Replaces the tenant's email domains (empty: nobody joins by email). */
+  emailDomains?: EmailDomains | undefined;
+}
+
+export interface EmailDomains {
+  domains: string[];
+}
+
+export interface RequestEmailInviteRequest {
+  /** Tenant name; empty means the default tenant. */
+  tenant: string;
+  email: string;
+  client: ClientInfo | undefined;
+}
+
+export interface RequestEmailInviteResponse {
+  /** When the mailed invite stops working. */
+  expiresAt: string | undefined;
 }
 
 export interface UpdateTenantResponse {
@@ -1755,7 +1779,7 @@ export const GetCallerRoleResponse: MessageFns<GetCallerRoleResponse> = {
 };
 
 function createBaseTenant(): Tenant {
-  return { id: "", name: "", registration: "", mfaPolicy: "", groupAdds: "" };
+  return { id: "", name: "", registration: "", mfaPolicy: "", groupAdds: "", emailDomains: [] };
 }
 
 export const Tenant: MessageFns<Tenant> = {
@@ -1774,6 +1798,9 @@ export const Tenant: MessageFns<Tenant> = {
     }
     if (message.groupAdds !== "") {
       writer.uint32(42).string(message.groupAdds);
+    }
+    for (const v of message.emailDomains) {
+      writer.uint32(50).string(v!);
     }
     return writer;
   },
@@ -1831,6 +1858,14 @@ export const Tenant: MessageFns<Tenant> = {
             message.groupAdds = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.emailDomains.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1845,7 +1880,7 @@ export const Tenant: MessageFns<Tenant> = {
 };
 
 function createBaseTenantUser(): TenantUser {
-  return { user: undefined, role: "", disabled: false, mfa: false };
+  return { user: undefined, role: "", disabled: false, mfa: false, email: "" };
 }
 
 export const TenantUser: MessageFns<TenantUser> = {
@@ -1861,6 +1896,9 @@ export const TenantUser: MessageFns<TenantUser> = {
     }
     if (message.mfa !== false) {
       writer.uint32(32).bool(message.mfa);
+    }
+    if (message.email !== "") {
+      writer.uint32(42).string(message.email);
     }
     return writer;
   },
@@ -1908,6 +1946,14 @@ export const TenantUser: MessageFns<TenantUser> = {
             }
 
             message.mfa = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.email = reader.string();
             continue;
           }
         }
@@ -2490,7 +2536,13 @@ export const UpdateTenantUserResponse: MessageFns<UpdateTenantUserResponse> = {
 };
 
 function createBaseUpdateTenantRequest(): UpdateTenantRequest {
-  return { caller: undefined, registration: undefined, mfaPolicy: undefined, groupAdds: undefined };
+  return {
+    caller: undefined,
+    registration: undefined,
+    mfaPolicy: undefined,
+    groupAdds: undefined,
+    emailDomains: undefined,
+  };
 }
 
 export const UpdateTenantRequest: MessageFns<UpdateTenantRequest> = {
@@ -2506,6 +2558,9 @@ export const UpdateTenantRequest: MessageFns<UpdateTenantRequest> = {
     }
     if (message.groupAdds !== undefined) {
       writer.uint32(34).string(message.groupAdds);
+    }
+    if (message.emailDomains !== undefined) {
+      EmailDomains.encode(message.emailDomains, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -2553,6 +2608,174 @@ export const UpdateTenantRequest: MessageFns<UpdateTenantRequest> = {
             }
 
             message.groupAdds = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.emailDomains = EmailDomains.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseEmailDomains(): EmailDomains {
+  return { domains: [] };
+}
+
+export const EmailDomains: MessageFns<EmailDomains> = {
+  encode(message: EmailDomains, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.domains) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EmailDomains {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEmailDomains();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.domains.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseRequestEmailInviteRequest(): RequestEmailInviteRequest {
+  return { tenant: "", email: "", client: undefined };
+}
+
+export const RequestEmailInviteRequest: MessageFns<RequestEmailInviteRequest> = {
+  encode(message: RequestEmailInviteRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tenant !== "") {
+      writer.uint32(10).string(message.tenant);
+    }
+    if (message.email !== "") {
+      writer.uint32(18).string(message.email);
+    }
+    if (message.client !== undefined) {
+      ClientInfo.encode(message.client, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RequestEmailInviteRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRequestEmailInviteRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tenant = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.email = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.client = ClientInfo.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseRequestEmailInviteResponse(): RequestEmailInviteResponse {
+  return { expiresAt: undefined };
+}
+
+export const RequestEmailInviteResponse: MessageFns<RequestEmailInviteResponse> = {
+  encode(message: RequestEmailInviteResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.expiresAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.expiresAt), writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RequestEmailInviteResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRequestEmailInviteResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.expiresAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
         }
@@ -3914,7 +4137,7 @@ export const AuthServiceService = {
       Buffer.from(UpdateTenantUserResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): UpdateTenantUserResponse => UpdateTenantUserResponse.decode(value),
   },
-  /** Tenant admins: open self-registration on or off. */
+  /** Tenant admins: open self-registration on or off; the email domains whose people may join. */
   updateTenant: {
     path: "/im.auth.v1.AuthService/UpdateTenant" as const,
     requestStream: false as const,
@@ -3924,6 +4147,23 @@ export const AuthServiceService = {
     responseSerialize: (value: UpdateTenantResponse): Buffer =>
       Buffer.from(UpdateTenantResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): UpdateTenantResponse => UpdateTenantResponse.decode(value),
+  },
+  /**
+   * Anyone (through the gateway): mails a single-use member invite to an address whose domain the
+   * tenant's admins allow (Tenant.email_domains); registering with it proves the address. Errors:
+   * PERMISSION_DENIED "email_domain_not_allowed", RESOURCE_EXHAUSTED "rate_limited" (one mail
+   * per address per AUTH_EMAIL_RESEND_SEC), UNAVAILABLE "unavailable" (no mail server).
+   */
+  requestEmailInvite: {
+    path: "/im.auth.v1.AuthService/RequestEmailInvite" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RequestEmailInviteRequest): Buffer =>
+      Buffer.from(RequestEmailInviteRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RequestEmailInviteRequest => RequestEmailInviteRequest.decode(value),
+    responseSerialize: (value: RequestEmailInviteResponse): Buffer =>
+      Buffer.from(RequestEmailInviteResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RequestEmailInviteResponse => RequestEmailInviteResponse.decode(value),
   },
   /** Internal: the caller's role in their tenant, read fresh (other services' admin checks). */
   getCallerRole: {
@@ -4105,8 +4345,15 @@ export interface AuthServiceServer extends UntypedServiceImplementation {
   listTenantUsers: handleUnaryCall<ListTenantUsersRequest, ListTenantUsersResponse>;
   /** Tenant admins: disable (every session revoked, no login) or enable a user; or remove one. */
   updateTenantUser: handleUnaryCall<UpdateTenantUserRequest, UpdateTenantUserResponse>;
-  /** Tenant admins: open self-registration on or off. */
+  /** Tenant admins: open self-registration on or off; the email domains whose people may join. */
   updateTenant: handleUnaryCall<UpdateTenantRequest, UpdateTenantResponse>;
+  /**
+   * Anyone (through the gateway): mails a single-use member invite to an address whose domain the
+   * tenant's admins allow (Tenant.email_domains); registering with it proves the address. Errors:
+   * PERMISSION_DENIED "email_domain_not_allowed", RESOURCE_EXHAUSTED "rate_limited" (one mail
+   * per address per AUTH_EMAIL_RESEND_SEC), UNAVAILABLE "unavailable" (no mail server).
+   */
+  requestEmailInvite: handleUnaryCall<RequestEmailInviteRequest, RequestEmailInviteResponse>;
   /** Internal: the caller's role in their tenant, read fresh (other services' admin checks). */
   getCallerRole: handleUnaryCall<GetCallerRoleRequest, GetCallerRoleResponse>;
   /** Tenant admins: a bot user and its first API key (shown once). */
@@ -4345,7 +4592,7 @@ export interface AuthServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: UpdateTenantUserResponse) => void,
   ): ClientUnaryCall;
-  /** Tenant admins: open self-registration on or off. */
+  /** Tenant admins: open self-registration on or off; the email domains whose people may join. */
   updateTenant(
     request: UpdateTenantRequest,
     callback: (error: ServiceError | null, response: UpdateTenantResponse) => void,
@@ -4360,6 +4607,27 @@ export interface AuthServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: UpdateTenantResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Anyone (through the gateway): mails a single-use member invite to an address whose domain the
+   * tenant's admins allow (Tenant.email_domains); registering with it proves the address. Errors:
+   * PERMISSION_DENIED "email_domain_not_allowed", RESOURCE_EXHAUSTED "rate_limited" (one mail
+   * per address per AUTH_EMAIL_RESEND_SEC), UNAVAILABLE "unavailable" (no mail server).
+   */
+  requestEmailInvite(
+    request: RequestEmailInviteRequest,
+    callback: (error: ServiceError | null, response: RequestEmailInviteResponse) => void,
+  ): ClientUnaryCall;
+  requestEmailInvite(
+    request: RequestEmailInviteRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RequestEmailInviteResponse) => void,
+  ): ClientUnaryCall;
+  requestEmailInvite(
+    request: RequestEmailInviteRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RequestEmailInviteResponse) => void,
   ): ClientUnaryCall;
   /** Internal: the caller's role in their tenant, read fresh (other services' admin checks). */
   getCallerRole(

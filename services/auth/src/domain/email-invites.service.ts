@@ -1,0 +1,72 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { AppError } from '@im/platform/errors';
+import type { Logger } from '@im/platform/logging';
+import { CONFIG, LOGGER } from '@im/platform/nest';
+import type { AuthConfig } from '../config.js';
+import { Mailer } from '../mail/mailer.js';
+import { EmailSendsTable } from '../storage/email-sends.table.js';
+import { TenantsTable } from '../storage/tenants.table.js';
+import { normalizeTenant } from './credentials.js';
+import { normalizeEmail } from './email-address.js';
+import { EMAIL_DOMAIN_RULE, Invites } from './invites.js';
+import { RegistrationLimiter } from './registration-limiter.js';
+
+/**
+ * Joining a tenant by email: an address at one of the tenant's email domains is mailed a
+ * single-use member invite; registering with it proves the address (ADR 0029).
+ */
+@Injectable()
+export class EmailInvites {
+  constructor(
+    @Inject(CONFIG) private readonly config: AuthConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+    private readonly tenants: TenantsTable,
+    private readonly invites: Invites,
+    private readonly sends: EmailSendsTable,
+    private readonly registrations: RegistrationLimiter,
+    private readonly mailer: Mailer,
+  ) {}
+
+  async request(req: { tenant: string; email: string; client?: { ip: string } | undefined }) {
+    const { address, domain } = normalizeEmail(req.email);
+    const name = normalizeTenant(req.tenant, this.config.DEFAULT_TENANT);
+    if (!this.mailer.configured)
+      throw new AppError('unavailable', 'this server sends no mail, so nobody joins by email here');
+    this.registrations.take(req.client?.ip || 'unknown', name);
+    const tenant = await this.tenants.findByName(name);
+    // an unknown tenant reads the same as a domain it does not take
+    if (!tenant?.emailDomains.includes(domain))
+      throw new AppError('email_domain_not_allowed', `tenant "${name}" does not take people from ${domain}`);
+    const wait = this.config.AUTH_EMAIL_RESEND_SEC;
+    if (!(await this.sends.claim(tenant.id, address, wait)))
+      throw new AppError(
+        'rate_limited',
+        'a mail went to this address a moment ago; retry later',
+        wait * 1000,
+      );
+    const ttl = this.config.AUTH_EMAIL_INVITE_TTL_SEC;
+    const made = await this.invites.create(tenant.id, 'member', EMAIL_DOMAIN_RULE, ttl, address);
+    try {
+      await this.mailer.send({
+        to: address,
+        subject: `Your invite to ${name}`,
+        text: [
+          `Someone (hopefully you) asked to join "${name}" with this address.`,
+          '',
+          `Your invite: ${made.invite}`,
+          '',
+          `Register in "${name}" with it before ${made.expiresAt.toISOString()}; it works once.`,
+          'If you did not ask for it, ignore this mail.',
+        ].join('\n'),
+      });
+    } catch (err) {
+      // nobody holds this invite: withdraw it, and let the person try again at once
+      await Promise.all([this.invites.withdraw(made.invite), this.sends.release(tenant.id, address)]).catch(
+        (e: unknown) => this.logger.error({ err: e }, 'an unsent email invite was not withdrawn'),
+      );
+      throw err;
+    }
+    this.logger.info({ tenantId: tenant.id, domain }, 'email invite sent');
+    return { expiresAt: made.expiresAt.toISOString() };
+  }
+}

@@ -1,0 +1,190 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { ApiError, ImClient, TenantAdmin } from '@im/sdk';
+import { eventually, Platform } from '@im/testing';
+import { imAdmin } from './support/im-admin.js';
+import { LocalSmtp } from './support/local-smtp.js';
+import { outcome } from './support/outcome.js';
+import { PASSWORD, username } from './support/users.js';
+
+const RESEND_SEC = 2;
+
+interface Tenant {
+  emailDomains: string[];
+}
+
+describe('joining a tenant by a verified email address at a domain its admins allow', () => {
+  let platform: Platform;
+  const smtp = new LocalSmtp();
+
+  before(async () => {
+    await smtp.start();
+    platform = await Platform.start({
+      env: {
+        auth: {
+          AUTH_ALLOW_TENANT_CREATION: 'false',
+          SMTP_URL: smtp.url,
+          MAIL_FROM: 'Chat <no-reply@chat.example>',
+          AUTH_EMAIL_RESEND_SEC: String(RESEND_SEC),
+        },
+      },
+    });
+  });
+  after(async () => {
+    await platform?.stop();
+    await smtp.stop();
+  });
+
+  const client = (tenant?: string) => new ImClient(platform.gatewayUrl(), tenant);
+
+  /** A closed tenant made by an operator (im-admin), with its first admin registered. */
+  async function closedTenant(): Promise<{ name: string; admin: ImClient }> {
+    const name = `initech-${randomBytes(5).toString('hex')}`;
+    const made = await imAdmin(platform, ['create-tenant', name]);
+    assert.equal(made.code, 0, made.err);
+    const admin = client(name);
+    await admin.register(username('admin'), PASSWORD, undefined, made.out.adminInvite as string);
+    return { name, admin };
+  }
+
+  /** The invite in the one mail `address` received (waits for it). */
+  async function mailedInvite(address: string, count = 1): Promise<string> {
+    const mails = await eventually(() => {
+      const got = smtp.to(address);
+      assert.equal(got.length, count, `mails to ${address}`);
+      return got;
+    });
+    const mail = mails.at(-1)!;
+    assert.equal(mail.user, smtp.user, 'auth logged in to the mail server');
+    assert.match(mail.subject, /invite/i);
+    return /(inv1\.\S+)/.exec(mail.text)![1]!;
+  }
+
+  const unique = (local: string) => `${local}-${randomBytes(4).toString('hex')}`;
+
+  it('a tenant admin sets the domains; bad ones change nothing; members and strangers cannot', async () => {
+    const { admin } = await closedTenant();
+    const admins = new TenantAdmin(admin);
+    const set = await admins.updateTenant({
+      emailDomains: ['Initech.example', 'eu.initech.example', 'initech.example'],
+    });
+    assert.deepEqual((set as unknown as Tenant).emailDomains, ['eu.initech.example', 'initech.example']);
+    for (const bad of [
+      ['not a domain'],
+      ['initech'],
+      ['*.initech.example'],
+      Array.from({ length: 51 }, (_, i) => `d${i}.example`),
+    ])
+      assert.equal(await outcome(admins.updateTenant({ emailDomains: bad })), '400 invalid_argument', bad[0]);
+    assert.equal(
+      await outcome(admin.call('PATCH', '/v1/tenant', { emailDomains: 'initech.example' })),
+      '400 invalid_argument',
+    );
+    const now = (await admins.updateTenant({})) as unknown as Tenant;
+    assert.deepEqual(now.emailDomains, ['eu.initech.example', 'initech.example'], 'nothing changed');
+
+    const stranger = (await closedTenant()).admin;
+    await new TenantAdmin(stranger).updateTenant({ emailDomains: ['globex.example'] });
+    assert.deepEqual(((await admins.updateTenant({})) as unknown as Tenant).emailDomains, now.emailDomains);
+  });
+
+  it('an address at an allowed domain is mailed an invite that registers it once; other domains, unknown tenants and a second mail at once are refused, with nothing mailed', async () => {
+    const { name, admin } = await closedTenant();
+    await new TenantAdmin(admin).updateTenant({ emailDomains: ['initech.example'] });
+    const local = unique('bob');
+    const address = `${local}@initech.example`;
+
+    const asked = await client(name).requestEmailInvite(`  ${local.toUpperCase()}@Initech.EXAMPLE `);
+    assert.ok(Date.parse(asked.expiresAt) > Date.now() + 3_000_000, 'valid for about an hour');
+    const invite = await mailedInvite(address);
+    assert.equal(
+      await outcome(client(name).requestEmailInvite(address)),
+      '429 rate_limited',
+      'one mail per address per interval',
+    );
+
+    const bob = client(name);
+    await bob.register(username('bob'), PASSWORD, 'Bob', invite);
+    assert.equal(
+      await outcome(client(name).register(username('again'), PASSWORD, undefined, invite)),
+      '403 invalid_invite',
+      'single use',
+    );
+    const { users } = await admin.call<{
+      users: Array<{ user: { id: string }; role: string; email: string }>;
+    }>('GET', '/v1/tenant/users');
+    const listed = users.find((u) => u.user.id === bob.user.id)!;
+    assert.deepEqual([listed.role, listed.email], ['member', address]);
+    assert.equal(
+      await outcome(new TenantAdmin(bob).updateTenant({ emailDomains: ['evil.example'] })),
+      '403 forbidden',
+      'members do not set the rule',
+    );
+
+    const before = smtp.received.length;
+    for (const [tenant, email, expected] of [
+      [name, `${unique('carol')}@globex.example`, '403 email_domain_not_allowed'],
+      [name, `${unique('carol')}@eu.initech.example`, '403 email_domain_not_allowed'],
+      [
+        `nowhere-${randomBytes(4).toString('hex')}`,
+        `${unique('carol')}@initech.example`,
+        '403 email_domain_not_allowed',
+      ],
+      [name, 'not-an-address', '400 invalid_argument'],
+      [name, `${unique('carol')}@initech.example\r\nBcc: x@globex.example`, '400 invalid_argument'],
+    ] as const)
+      assert.equal(await outcome(client(tenant).requestEmailInvite(email)), expected, email);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(smtp.received.length, before, 'nothing was mailed');
+  });
+
+  it('one account per address; a mailed invite dies with its domain rule; a mail that fails leaves no wait and no secret in the answer', async () => {
+    const { name, admin } = await closedTenant();
+    const admins = new TenantAdmin(admin);
+    await admins.updateTenant({ emailDomains: ['initech.example'] });
+
+    const dave = `${unique('dave')}@initech.example`;
+    await client(name).requestEmailInvite(dave);
+    const first = await mailedInvite(dave);
+    await new Promise((r) => setTimeout(r, RESEND_SEC * 1000 + 200));
+    await client(name).requestEmailInvite(dave);
+    const second = await mailedInvite(dave, 2);
+    await client(name).register(username('dave'), PASSWORD, undefined, first);
+    const twin = username('dave2');
+    assert.equal(await outcome(client(name).register(twin, PASSWORD, undefined, second)), '409 email_taken');
+    const { invite } = await admins.createInvite();
+    await client(name).register(twin, PASSWORD, undefined, invite); // the name stayed free
+
+    const erin = `${unique('erin')}@initech.example`;
+    await client(name).requestEmailInvite(erin);
+    const erinInvite = await mailedInvite(erin);
+    await admins.updateTenant({ emailDomains: [] });
+    assert.equal(
+      await outcome(client(name).register(username('erin'), PASSWORD, undefined, erinInvite)),
+      '403 invalid_invite',
+      'the rule that let it be sent is gone',
+    );
+    assert.equal(
+      await outcome(client(name).requestEmailInvite(`${unique('frank')}@initech.example`)),
+      '403 email_domain_not_allowed',
+    );
+
+    await admins.updateTenant({ emailDomains: ['initech.example'] });
+    const bounce = `${unique('bounce')}@initech.example`;
+    for (let i = 0; i < 2; i++) {
+      const err = await client(name)
+        .requestEmailInvite(bounce)
+        .then(
+          () => undefined,
+          (e: unknown) => e as ApiError,
+        );
+      assert.equal(`${err?.status} ${err?.code}`, '503 unavailable', 'not rate_limited: the slot was freed');
+      assert.doesNotMatch(
+        err!.message,
+        /127\.0\.0\.1|550|mailbox/,
+        'the mail server’s answer stays in the log',
+      );
+    }
+  });
+});
