@@ -126,8 +126,12 @@ export const authConfigSchema = z
       .regex(/^smtps?:\/\/[^\s]+$/, 'must be an smtp:// or smtps:// URL')
       .optional()
       .describe(
-        'mail server for email invites: smtp://[user:pass@]host:port (STARTTLS when offered; ?requireTLS=true to insist) or smtps:// (TLS from the start); unset: nobody joins a tenant by email',
+        'mail server for email invites: smtp://[user:pass@]host:port (STARTTLS) or smtps:// (TLS from the start); unset: nobody joins a tenant by email',
       ),
+    SMTP_REQUIRE_TLS: env.bool(
+      'refuse to send mail unencrypted to a mail server other than loopback (smtp:// must then offer STARTTLS)',
+      true,
+    ),
     MAIL_FROM: z
       .string()
       .trim()

@@ -48,10 +48,18 @@ describe('auth configuration', () => {
     assert.match(missing.problems.join('\n'), /^AUTH_KEY_ENCRYPTION_KEY: required/m);
 
     const secret = 'hunter2-this-is-a-real-secret-value';
-    const bad = await failsWith({ ...valid, AUTH_KEY_ENCRYPTION_KEY: secret, AUTH_OPERATOR_TOKEN: 'short' });
+    // a mail server's password with "/" and a space makes the URL malformed, and must not show
+    const smtp = 'smtp://im:pa ss/w@rd@mail.example:587';
+    const bad = await failsWith({
+      ...valid,
+      AUTH_KEY_ENCRYPTION_KEY: secret,
+      AUTH_OPERATOR_TOKEN: 'short',
+      SMTP_URL: smtp,
+    });
     const text = bad.problems.join('\n');
     assert.match(text, /AUTH_KEY_ENCRYPTION_KEY: .*got a value of 35 characters/);
     assert.match(text, /AUTH_OPERATOR_TOKEN: .*got a value of 5 characters/);
-    assert.ok(!text.includes(secret) && !text.includes('"short"'), text);
+    assert.match(text, /SMTP_URL: .*got a value of 37 characters/);
+    assert.ok(!text.includes(secret) && !text.includes('"short"') && !text.includes('ss/w'), text);
   });
 });

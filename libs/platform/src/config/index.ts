@@ -55,7 +55,11 @@ export function loadConfigOrExit<S extends EnvSchema>(service: string, schema: S
 
 /** Variables whose values never appear in an error (they end up in logs and CI output). */
 export function isSecretName(name: string): boolean {
-  return /SECRET|PASSWORD/.test(name) || /(_PASS|_TOKEN|_KEY|_CREDENTIALS?)$/.test(name);
+  // SMTP_URL: a mail server's login rides in it, and a password with "/" or "@" defeats the
+  // masking of user:password@ below
+  return (
+    /SECRET|PASSWORD/.test(name) || /(_PASS|_TOKEN|_KEY|_CREDENTIALS?)$/.test(name) || name === 'SMTP_URL'
+  );
 }
 
 /** A URL's user:password@ (NATS_URL, OPENSEARCH_URL may carry one) is never shown. */

@@ -33,6 +33,9 @@ describe('email addresses and domains', () => {
       'bo..b@acme.example',
       'bob smith@acme.example',
       'bob@acme.example>',
+      'bob%relay.example@acme.example',
+      'relay!bob@acme.example',
+      'bob/x@acme.example',
       `${'b'.repeat(65)}@acme.example`,
       `bob@${'a'.repeat(250)}.example`,
     ])

@@ -38,35 +38,56 @@ export class EmailInvites {
     if (!tenant?.emailDomains.includes(domain))
       throw new AppError('email_domain_not_allowed', `tenant "${name}" does not take people from ${domain}`);
     const wait = this.config.AUTH_EMAIL_RESEND_SEC;
-    if (!(await this.sends.claim(tenant.id, address, wait)))
+    if (!(await this.sends.claim(address, wait)))
       throw new AppError(
         'rate_limited',
         'a mail went to this address a moment ago; retry later',
         wait * 1000,
       );
-    const ttl = this.config.AUTH_EMAIL_INVITE_TTL_SEC;
-    const made = await this.invites.create(tenant.id, 'member', EMAIL_DOMAIN_RULE, ttl, address);
+    let made: { invite: string; expiresAt: Date } | undefined;
+    let outcome: 'delivered' | 'refused';
     try {
-      await this.mailer.send({
-        to: address,
-        subject: `Your invite to ${name}`,
-        text: [
-          `Someone (hopefully you) asked to join "${name}" with this address.`,
-          '',
-          `Your invite: ${made.invite}`,
-          '',
-          `Register in "${name}" with it before ${made.expiresAt.toISOString()}; it works once.`,
-          'If you did not ask for it, ignore this mail.',
-        ].join('\n'),
-      });
+      made = await this.invites.create(
+        tenant.id,
+        'member',
+        EMAIL_DOMAIN_RULE,
+        this.config.AUTH_EMAIL_INVITE_TTL_SEC,
+        address,
+      );
+      outcome = await this.mailer.send(inviteMail(name, address, made));
     } catch (err) {
       // nobody holds this invite: withdraw it, and let the person try again at once
-      await Promise.all([this.invites.withdraw(made.invite), this.sends.release(tenant.id, address)]).catch(
-        (e: unknown) => this.logger.error({ err: e }, 'an unsent email invite was not withdrawn'),
-      );
+      await this.undo(made, address, true);
       throw err;
     }
-    this.logger.info({ tenantId: tenant.id, domain }, 'email invite sent');
+    if (outcome === 'refused') {
+      // answered as if sent (and the address waits as if it were), so the answer does not tell
+      // which mailboxes exist at the domain
+      await this.undo(made, address, false);
+      this.logger.info({ tenantId: tenant.id, domain }, 'the mail server refused an email invite');
+    } else this.logger.info({ tenantId: tenant.id, domain }, 'email invite sent');
     return { expiresAt: made.expiresAt.toISOString() };
   }
+
+  private async undo(made: { invite: string } | undefined, address: string, freeSlot: boolean) {
+    await Promise.all([
+      made && this.invites.withdraw(made.invite),
+      freeSlot && this.sends.release(address),
+    ]).catch((e: unknown) => this.logger.error({ err: e }, 'an unsent email invite was not withdrawn'));
+  }
+}
+
+function inviteMail(tenant: string, to: string, invite: { invite: string; expiresAt: Date }) {
+  return {
+    to,
+    subject: `Your invite to ${tenant}`,
+    text: [
+      `Someone (hopefully you) asked to join "${tenant}" with this address.`,
+      '',
+      `Your invite: ${invite.invite}`,
+      '',
+      `Register in "${tenant}" with it before ${invite.expiresAt.toISOString()}; it works once.`,
+      'If you did not ask for it, ignore this mail.',
+    ].join('\n'),
+  };
 }

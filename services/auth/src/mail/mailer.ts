@@ -10,14 +10,29 @@ export interface Mail {
   text: string;
 }
 
+/** A mail server that keeps a client waiting longer than this is down, as far as a request goes. */
+const TIMEOUT_MS = 10_000;
+
 /** Outgoing mail over SMTP (nodemailer); absent SMTP_URL, nothing is sent and callers are told. */
 @Injectable()
 export class Mailer implements OnApplicationShutdown {
   private readonly transport: Transporter | undefined;
 
   constructor(@Inject(CONFIG) config: AuthConfig) {
-    this.transport = config.SMTP_URL
-      ? createTransport(config.SMTP_URL, { from: config.MAIL_FROM })
+    const url = config.SMTP_URL;
+    this.transport = url
+      ? createTransport(
+          {
+            url,
+            // a mailed invite is a credential: never in clear past loopback, even when a man in the
+            // middle strips STARTTLS from the server's greeting
+            requireTLS: config.SMTP_REQUIRE_TLS && !isLoopback(new URL(url).hostname),
+            connectionTimeout: TIMEOUT_MS,
+            greetingTimeout: TIMEOUT_MS,
+            socketTimeout: TIMEOUT_MS,
+          },
+          { from: config.MAIL_FROM },
+        )
       : undefined;
   }
 
@@ -25,12 +40,19 @@ export class Mailer implements OnApplicationShutdown {
     return this.transport !== undefined;
   }
 
-  /** Handed to the mail server, or `unavailable` (the server's answer is logged, never returned). */
-  async send(mail: Mail): Promise<void> {
+  /**
+   * `delivered` once the server took the mail; `refused` when it refused the recipient (no such
+   * mailbox); `unavailable` when it could not be reached or refused us.
+   */
+  async send(mail: Mail): Promise<'delivered' | 'refused'> {
     if (!this.transport) throw new AppError('unavailable', 'this server sends no mail (SMTP_URL is not set)');
     try {
       await this.transport.sendMail(mail);
+      return 'delivered';
     } catch (err) {
+      const rejected = (err as { code?: string; rejected?: unknown[] }).rejected;
+      if ((err as { code?: string }).code === 'EENVELOPE' && rejected && rejected.length > 0)
+        return 'refused';
       // the server's answer goes to the log with the error's detail, never to the client
       throw new AppError('unavailable', 'the mail could not be sent; retry later', 5_000, String(err));
     }
@@ -39,4 +61,8 @@ export class Mailer implements OnApplicationShutdown {
   onApplicationShutdown(): void {
     this.transport?.close();
   }
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '[::1]' || host === '::1' || /^127\./.test(host);
 }

@@ -20,7 +20,7 @@ export class InvitesTable {
     const ttl = Math.max(1, Math.ceil((invite.expiresAt.getTime() - Date.now()) / 1000));
     await this.db.execute(
       'INSERT INTO invites (code_hash, tenant_id, role, created_by, expires_at, email) VALUES (?, ?, ?, ?, ?, ?) USING TTL ?',
-      [codeHash, invite.tenantId, invite.role, invite.createdBy, invite.expiresAt, invite.email ?? null, ttl],
+      [codeHash, invite.tenantId, invite.role, invite.createdBy, invite.expiresAt, invite.email, ttl],
     );
   }
 
@@ -54,9 +54,9 @@ export class InvitesTable {
     return rs.first().get('[applied]') === true;
   }
 
-  /** Withdraws an invite that never reached its person (the mail failed). */
+  /** Withdraws an invite that never reached its person (the mail failed); conditional, as a spend is. */
   async delete(codeHash: string): Promise<void> {
-    await this.db.execute('DELETE FROM invites WHERE code_hash = ?', [codeHash]);
+    await this.db.execute('DELETE FROM invites WHERE code_hash = ? IF EXISTS', [codeHash]);
   }
 
   /** Gives the invite back (the registration failed after spending it). */

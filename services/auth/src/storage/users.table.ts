@@ -81,7 +81,7 @@ export class UsersTable {
           user.createdAt,
           user.role,
           user.kind ?? 'user',
-          user.email ?? null,
+          user.email,
         ],
       ),
       this.db.execute('INSERT INTO users_by_tenant (tenant_id, user_id) VALUES (?, ?)', [

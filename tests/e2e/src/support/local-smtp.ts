@@ -12,8 +12,8 @@ export interface ReceivedMail {
 
 /**
  * A local mail server (smtp-server, the SMTP protocol for real) that takes mail only after an
- * AUTH login, keeps what it receives, and refuses recipients whose local part starts with
- * "bounce" (a mail server saying no).
+ * AUTH login and keeps what it receives. Recipients whose local part starts with "bounce" do not
+ * exist (550 at RCPT TO); mail to "deferred…" fails for now (451 after DATA: a server in trouble).
  */
 export class LocalSmtp {
   readonly user = 'im-auth';
@@ -37,6 +37,11 @@ export class LocalSmtp {
           ? cb(Object.assign(new Error('no such mailbox'), { responseCode: 550 }))
           : cb(),
       onData: (stream, session, cb) => {
+        if (session.envelope.rcptTo.some((r) => r.address.startsWith('deferred'))) {
+          stream.resume();
+          stream.on('end', () => cb(Object.assign(new Error('try again later'), { responseCode: 451 })));
+          return;
+        }
         simpleParser(stream)
           .then((mail) => {
             this.received.push({

@@ -4151,8 +4151,10 @@ export const AuthServiceService = {
   /**
    * Anyone (through the gateway): mails a single-use member invite to an address whose domain the
    * tenant's admins allow (Tenant.email_domains); registering with it proves the address. Errors:
-   * PERMISSION_DENIED "email_domain_not_allowed", RESOURCE_EXHAUSTED "rate_limited" (one mail
-   * per address per AUTH_EMAIL_RESEND_SEC), UNAVAILABLE "unavailable" (no mail server).
+   * INVALID_ARGUMENT "invalid_argument" (not an address), PERMISSION_DENIED
+   * "email_domain_not_allowed", RESOURCE_EXHAUSTED "rate_limited" (one mail per address per
+   * AUTH_EMAIL_RESEND_SEC), UNAVAILABLE "unavailable" (no mail server, or it could not take the
+   * mail). A mailbox the server refuses is answered as sent.
    */
   requestEmailInvite: {
     path: "/im.auth.v1.AuthService/RequestEmailInvite" as const,
@@ -4350,8 +4352,10 @@ export interface AuthServiceServer extends UntypedServiceImplementation {
   /**
    * Anyone (through the gateway): mails a single-use member invite to an address whose domain the
    * tenant's admins allow (Tenant.email_domains); registering with it proves the address. Errors:
-   * PERMISSION_DENIED "email_domain_not_allowed", RESOURCE_EXHAUSTED "rate_limited" (one mail
-   * per address per AUTH_EMAIL_RESEND_SEC), UNAVAILABLE "unavailable" (no mail server).
+   * INVALID_ARGUMENT "invalid_argument" (not an address), PERMISSION_DENIED
+   * "email_domain_not_allowed", RESOURCE_EXHAUSTED "rate_limited" (one mail per address per
+   * AUTH_EMAIL_RESEND_SEC), UNAVAILABLE "unavailable" (no mail server, or it could not take the
+   * mail). A mailbox the server refuses is answered as sent.
    */
   requestEmailInvite: handleUnaryCall<RequestEmailInviteRequest, RequestEmailInviteResponse>;
   /** Internal: the caller's role in their tenant, read fresh (other services' admin checks). */
@@ -4611,8 +4615,10 @@ export interface AuthServiceClient extends Client {
   /**
    * Anyone (through the gateway): mails a single-use member invite to an address whose domain the
    * tenant's admins allow (Tenant.email_domains); registering with it proves the address. Errors:
-   * PERMISSION_DENIED "email_domain_not_allowed", RESOURCE_EXHAUSTED "rate_limited" (one mail
-   * per address per AUTH_EMAIL_RESEND_SEC), UNAVAILABLE "unavailable" (no mail server).
+   * INVALID_ARGUMENT "invalid_argument" (not an address), PERMISSION_DENIED
+   * "email_domain_not_allowed", RESOURCE_EXHAUSTED "rate_limited" (one mail per address per
+   * AUTH_EMAIL_RESEND_SEC), UNAVAILABLE "unavailable" (no mail server, or it could not take the
+   * mail). A mailbox the server refuses is answered as sent.
    */
   requestEmailInvite(
     request: RequestEmailInviteRequest,
