@@ -26,6 +26,7 @@ import { MfaTable } from './storage/mfa.table.js';
 import { EmailInvites } from './domain/email-invites.service.js';
 import { Mailer } from './mail/mailer.js';
 import { EmailSendsTable } from './storage/email-sends.table.js';
+import { RecentRevocationsTable } from './storage/recent-revocations.table.js';
 
 const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url));
 
@@ -48,6 +49,7 @@ export class AuthModule {
         UsersTable,
         SessionsTable,
         RevocationsPendingTable,
+        RecentRevocationsTable,
         RefreshTokensTable,
         LoginFailuresTable,
         SigningKeysTable,

@@ -1,45 +1,18 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import {
-  connectCassandra,
-  ensureKeyspace,
-  loadMigrations,
-  runMigrations,
-  type CassandraClient,
-} from '@im/platform/cassandra';
-import { infraEnvFromProcess, newRunPrefix } from '@im/testing';
-import { pino } from 'pino';
+import type { CassandraClient } from '@im/platform/cassandra';
 import { RefreshTokensTable } from '../src/storage/refresh-tokens.table.js';
-
-const quiet = pino({ level: 'silent' });
-const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url));
+import { authKeyspace } from './keyspace.js';
 
 describe('refresh_tokens (real Cassandra)', () => {
-  const keyspace = newRunPrefix('authit').replaceAll('-', '_');
   let db: CassandraClient;
+  let drop: () => Promise<void>;
 
   before(async () => {
-    const env = infraEnvFromProcess();
-    const connection = {
-      contactPoints: env.CASSANDRA_CONTACT_POINTS!.split(','),
-      localDataCenter: env.CASSANDRA_LOCAL_DC ?? 'datacenter1',
-      username: env.CASSANDRA_USERNAME,
-      password: env.CASSANDRA_PASSWORD,
-      consistency: 'LOCAL_ONE' as const,
-      logger: quiet,
-    };
-    const admin = await connectCassandra(connection);
-    await ensureKeyspace(admin, keyspace, '1');
-    await admin.shutdown();
-    db = await connectCassandra({ ...connection, keyspace });
-    await runMigrations(db, await loadMigrations(MIGRATIONS), quiet);
+    ({ db, drop } = await authKeyspace());
   });
-  after(async () => {
-    await db?.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`).catch(() => undefined);
-    await db?.shutdown();
-  });
+  after(() => drop?.());
 
   it('a spent token expires with its row (a spent mark outliving it made an old token answer 500)', async () => {
     const t = new RefreshTokensTable(db);

@@ -2,11 +2,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
 import { createGrpcClient } from '@im/platform/grpc';
+import { jetStreamManager } from '@im/platform/nats';
+import { createRegistry } from '@im/platform/registry';
 import { AuthServiceService } from '@im/proto/auth/v1';
 import { ApiError, ImClient, ImSocket } from '@im/sdk';
 import { eventually, OPERATOR_TOKEN, Platform, testGrpcIdentity } from '@im/testing';
 import { serviceKeyspace } from './support/keyspace.js';
 import { PASSWORD, registerUsers, username } from './support/users.js';
+import { runnerNats } from './support/nats.js';
 
 const rejects = async (p: Promise<unknown>, code: string, status?: number) => {
   await assert.rejects(p, (err: unknown) => {
@@ -185,6 +188,35 @@ describe('auth through the gateway', () => {
       (e: unknown) => e instanceof ApiError && e.code === 'session_revoked',
     );
     await rejects(stale.refresh(), 'session_revoked', 401);
+  });
+
+  it('a revocation outlives the NATS bucket that carried it: a gateway started after the bucket was emptied still refuses the session', async () => {
+    const [u] = await registerUsers(platform, 1, 'lostbucket');
+    const stale = new ImClient(u!.baseUrl);
+    stale.session = u!.session;
+    await u!.logout();
+    await rejects(stale.me(), 'session_revoked', 401);
+    // NATS loses the bucket's contents (its storage gone, or a purge by mistake)
+    const nats = await runnerNats('e2e-lost-bucket');
+    try {
+      const jsm = await jetStreamManager(nats);
+      await jsm.streams.purge(`KV_${createRegistry(platform.prefix).buckets.revokedSessions}`);
+    } finally {
+      await nats.close();
+    }
+    await platform.startGateway();
+    const late = new ImClient(platform.gatewayUrl(platform.gateways.length - 1));
+    late.session = stale.session;
+    await rejects(late.me(), 'session_revoked', 401);
+    await assert.rejects(
+      ImSocket.connect(late.wsUrl, late.session!.accessToken),
+      (e: unknown) => e instanceof ApiError && e.code === 'session_revoked',
+    );
+    // a live session is not caught up in it
+    const [live] = await registerUsers(platform, 1, 'lostbucket-live');
+    const fresh = new ImClient(platform.gatewayUrl(platform.gateways.length - 1));
+    fresh.session = live!.session;
+    await fresh.me();
   });
 
   describe('access tokens that must be refused (REST 401 and WebSocket close 4401)', () => {

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { connectNats, type NatsConnection } from '@im/platform/nats';
+import type { NatsConnection } from '@im/platform/nats';
 import { createRegistry } from '@im/platform/registry';
 import type { ImSocket } from '@im/sdk';
 import { eventually, Platform } from '@im/testing';
-import { pino } from 'pino';
 import { closeAll, registerUsers } from './support/users.js';
+import { runnerNats } from './support/nats.js';
 
 const THRESHOLD = 4;
 
@@ -23,13 +23,7 @@ describe('large-conversation fan-out: one publish per message, every gateway del
       gateways: 2,
       env: { message: { LIVE_CONVERSATION_FANOUT_MIN_MEMBERS: String(THRESHOLD) } },
     });
-    nats = await connectNats({
-      servers: process.env.NATS_URL!,
-      user: process.env.NATS_USER,
-      pass: process.env.NATS_PASS,
-      name: 'e2e-large-channel',
-      logger: pino({ level: 'silent' }),
-    });
+    nats = await runnerNats('e2e-large-channel');
     const subjects = createRegistry(platform.prefix).subjects;
     nats.subscribe(subjects.liveConversations, {
       callback: () => {

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { checkGrpcHealth } from '@im/platform/grpc';
-import { bindKv, connectNats } from '@im/platform/nats';
+import { bindKv } from '@im/platform/nats';
 import { createRegistry } from '@im/platform/registry';
 import { eventually, Platform, testGrpcIdentity } from '@im/testing';
-import { pino } from 'pino';
 import { registerUsers } from './support/users.js';
+import { runnerNats } from './support/nats.js';
 
 interface Readyz {
   status: string;
@@ -51,13 +51,7 @@ describe('readiness across services', () => {
   });
 
   it('an undecodable entry in the revocation bucket is skipped: the gateway stays ready and later revocations land', async () => {
-    const nats = await connectNats({
-      servers: process.env.NATS_URL!,
-      user: process.env.NATS_USER,
-      pass: process.env.NATS_PASS,
-      name: 'e2e-bad-revocation',
-      logger: pino({ level: 'silent' }),
-    });
+    const nats = await runnerNats('e2e-bad-revocation');
     try {
       const kv = await bindKv(nats, createRegistry(platform.prefix).buckets.revokedSessions);
       // not a SessionRevoked: an invalid protobuf wire type

@@ -7,11 +7,18 @@ import { bindKv, type NatsConnection } from './index.js';
  * one within milliseconds. The bucket appears when auth starts; until then, and after a NATS
  * outage, it keeps trying. One undecodable entry is skipped and logged (restarting the watch at it
  * would loop forever).
+ *
+ * With `reconcile` (the revocations auth kept in Cassandra), each time the watch starts it also
+ * reads those back, retrying until they come: a revocation lands even when the bucket lost it (NATS
+ * storage gone) or it expired from the watch's view while the watch was down. `watching` turns true
+ * once the first read-back is done, so a new gateway takes no traffic before it knows them.
  */
 export class RevocationWatch {
   private stopped = false;
   private stopIter: (() => void) | undefined;
   private isWatching = false;
+  private reconciled = false;
+  private reconciling: Promise<void> | undefined;
 
   constructor(
     private readonly nats: NatsConnection,
@@ -20,11 +27,12 @@ export class RevocationWatch {
   ) {}
 
   get watching(): boolean {
-    return this.isWatching;
+    return this.isWatching && this.reconciled;
   }
 
-  start(onRevoked: (ev: SessionRevoked) => void): void {
-    void this.loop(onRevoked);
+  start(onRevoked: (ev: SessionRevoked) => void, reconcile?: () => Promise<SessionRevoked[]>): void {
+    this.reconciled = !reconcile;
+    void this.loop(onRevoked, reconcile);
   }
 
   stop(): void {
@@ -32,13 +40,18 @@ export class RevocationWatch {
     this.stopIter?.();
   }
 
-  private async loop(onRevoked: (ev: SessionRevoked) => void): Promise<void> {
+  private async loop(
+    onRevoked: (ev: SessionRevoked) => void,
+    reconcile: (() => Promise<SessionRevoked[]>) | undefined,
+  ): Promise<void> {
     while (!this.stopped) {
       try {
         const kv = await bindKv(this.nats, this.bucket);
         const iter = await kv.watch();
         this.stopIter = () => iter.stop();
         this.isWatching = true;
+        // beside the watch, which must keep draining meanwhile
+        if (reconcile) this.reconciling ??= this.readBack(onRevoked, reconcile);
         for await (const entry of iter) {
           if (entry.operation !== 'PUT') continue;
           const ev = decodeRevocation(entry.value);
@@ -51,6 +64,26 @@ export class RevocationWatch {
       this.isWatching = false;
       if (!this.stopped) await new Promise((r) => setTimeout(r, 1_000));
     }
+  }
+
+  /** Reads the kept revocations back, retrying (1 s, doubling to 30 s) until they come or the watch stops. */
+  private async readBack(
+    onRevoked: (ev: SessionRevoked) => void,
+    reconcile: () => Promise<SessionRevoked[]>,
+  ): Promise<void> {
+    for (let wait = 1_000; !this.stopped; wait = Math.min(wait * 2, 30_000)) {
+      try {
+        const kept = await reconcile();
+        for (const ev of kept) if (ev.sessionId) onRevoked(ev);
+        this.reconciled = true;
+        this.logger.debug({ revocations: kept.length }, 'revocations read back');
+        break;
+      } catch (err) {
+        this.logger.warn({ err }, 'revocations not read back yet: retrying');
+        await new Promise((r) => setTimeout(r, wait).unref());
+      }
+    }
+    this.reconciling = undefined;
   }
 }
 

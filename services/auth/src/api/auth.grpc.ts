@@ -7,6 +7,7 @@ import { EmailInvites } from '../domain/email-invites.service.js';
 import { MfaService } from '../domain/mfa.service.js';
 import { TenancyService } from '../domain/tenancy.service.js';
 import { KeyRing } from '../keys/key-ring.js';
+import { SessionRevocations } from '../producers/session-revocations.js';
 
 /** Tokens, or the challenge of a second step instead. */
 const answer = (r: AuthResult | SecondStep) => ({ user: undefined, tokens: undefined, mfa: undefined, ...r });
@@ -21,6 +22,7 @@ export class AuthGrpcApi {
     private readonly bots: BotsService,
     private readonly mfa: MfaService,
     private readonly emailInvites: EmailInvites,
+    private readonly revocations: SessionRevocations,
   ) {}
 
   binding(): ServiceBinding {
@@ -73,6 +75,7 @@ export class AuthGrpcApi {
         return {};
       },
       verifyApiKey: (req) => this.bots.verify(req.apiKey),
+      listRecentRevocations: (req) => this.revocations.listRecent(req.pageToken),
       completeMfa: (req) => this.auth.completeMfa(req),
       beginTotpEnrolment: async (req) => {
         if (req.mfaToken) return this.mfa.beginEnrolment({ mfaToken: req.mfaToken });

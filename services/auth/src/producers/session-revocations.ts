@@ -5,10 +5,13 @@ import { openKv, type KV, type NatsConnection } from '@im/platform/nats';
 import type { Registry } from '@im/platform/registry';
 import { SessionRevoked } from '@im/proto/events/v1';
 import type { AuthConfig } from '../config.js';
+import { RecentRevocationsTable } from '../storage/recent-revocations.table.js';
 import { RevocationsPendingTable } from '../storage/revocations-pending.table.js';
 
 /** How often revocations that could not be published are tried again. */
 const RETRY_EVERY_MS = 2_000;
+/** Revocations per page of ListRecentRevocations. */
+const RECENT_PAGE = 2_000;
 
 /**
  * Publishes revoked sessions to the KV bucket im_revoked_sessions, which every gateway watches.
@@ -17,7 +20,8 @@ const RETRY_EVERY_MS = 2_000;
  *
  * A revocation is first written to an outbox (Cassandra), then put; one that cannot be put (NATS
  * down) stays in the outbox and is put again every 2 s until it lands: a logout is never lost
- * between the database and the gateways.
+ * between the database and the gateways. Each is also kept by the minute for the same lifetime, for
+ * gateways to read back after their watch was down or the bucket was lost (listRecent).
  */
 @Injectable()
 export class SessionRevocations implements OnModuleInit, OnApplicationShutdown {
@@ -33,6 +37,7 @@ export class SessionRevocations implements OnModuleInit, OnApplicationShutdown {
     @Inject(CONFIG) private readonly config: AuthConfig,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly pending: RevocationsPendingTable,
+    private readonly recent: RecentRevocationsTable,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -50,7 +55,8 @@ export class SessionRevocations implements OnModuleInit, OnApplicationShutdown {
 
   /** Durable once this resolves: published now, or as soon as NATS takes it. */
   async publish(revoked: SessionRevoked): Promise<void> {
-    await this.pending.add(revoked, this.ttlSec);
+    // the outbox until it is in the bucket; the minute's list for whoever lost the bucket or its watch
+    await Promise.all([this.pending.add(revoked, this.ttlSec), this.recent.add(revoked, this.ttlSec)]);
     try {
       // NATS away: do not hold the caller (logout) for the publish timeout; the retrier has it
       await Promise.race([
@@ -83,6 +89,11 @@ export class SessionRevocations implements OnModuleInit, OnApplicationShutdown {
     } finally {
       this.retrying = false;
     }
+  }
+
+  /** What gateways read back after their watch was down or the bucket was lost (paged). */
+  listRecent(pageToken: string) {
+    return this.recent.page(pageToken, this.ttlSec, RECENT_PAGE);
   }
 
   /** The longest an access token of a revoked session could still be presented, plus a margin. */

@@ -3,6 +3,8 @@ import type { Logger } from '@im/platform/logging';
 import { LOGGER, NATS, Readiness, REGISTRY } from '@im/platform/nest';
 import { RevocationWatch, type NatsConnection } from '@im/platform/nats';
 import type { Registry } from '@im/platform/registry';
+import type { SessionRevoked } from '@im/proto/events/v1';
+import { Downstream } from '../clients/downstream.js';
 
 type Listener = (sessionId: string, reason: string) => void;
 
@@ -10,7 +12,8 @@ type Listener = (sessionId: string, reason: string) => void;
  * Sessions revoked by logout or refresh-token reuse, watched from the KV bucket auth writes.
  * The watch delivers every live entry at start and each new one within milliseconds, so a
  * revoked session is refused here as soon as NATS carries the entry (see docs/security.md for
- * the bound). Entries expire with the last access token they could concern.
+ * the bound). Entries expire with the last access token they could concern. Each time the watch
+ * starts, the revocations auth kept in Cassandra are read back too, so none depends on NATS alone.
  */
 @Injectable()
 export class RevokedSessions implements OnModuleInit, OnApplicationShutdown {
@@ -24,6 +27,7 @@ export class RevokedSessions implements OnModuleInit, OnApplicationShutdown {
     @Inject(REGISTRY) registry: Registry,
     @Inject(LOGGER) logger: Logger,
     readiness: Readiness,
+    private readonly downstream: Downstream,
   ) {
     this.watch = new RevocationWatch(nats, registry.buckets.revokedSessions, logger);
     readiness.add({
@@ -35,10 +39,15 @@ export class RevokedSessions implements OnModuleInit, OnApplicationShutdown {
   }
 
   onModuleInit(): void {
-    this.watch.start((ev) => {
-      this.revoked.set(ev.sessionId, ev.expiresAt ? Date.parse(ev.expiresAt) : Date.now() + 3_600_000);
-      for (const l of this.listeners) l(ev.sessionId, ev.reason);
-    });
+    this.watch.start(
+      (ev) => {
+        // read back and watched both: a session is announced to the listeners once
+        const known = this.revoked.has(ev.sessionId);
+        this.revoked.set(ev.sessionId, ev.expiresAt ? Date.parse(ev.expiresAt) : Date.now() + 3_600_000);
+        if (!known) for (const l of this.listeners) l(ev.sessionId, ev.reason);
+      },
+      () => this.kept(),
+    );
     this.sweeper = setInterval(() => {
       const now = Date.now();
       for (const [sid, until] of this.revoked) if (until < now) this.revoked.delete(sid);
@@ -49,6 +58,17 @@ export class RevokedSessions implements OnModuleInit, OnApplicationShutdown {
   onApplicationShutdown(): void {
     this.watch.stop();
     clearInterval(this.sweeper);
+  }
+
+  private async kept(): Promise<SessionRevoked[]> {
+    const all: SessionRevoked[] = [];
+    let pageToken = '';
+    do {
+      const page = await this.downstream.auth.listRecentRevocations({ pageToken });
+      all.push(...page.revocations);
+      pageToken = page.nextPageToken;
+    } while (pageToken);
+    return all;
   }
 
   isRevoked(sessionId: string): boolean {

@@ -21,6 +21,7 @@ import {
 import { Timestamp } from "../../../google/protobuf/timestamp.js";
 import { User } from "../../client/v1/resources.js";
 import { Caller } from "../../common/v1/common.js";
+import { SessionRevoked } from "../../events/v1/auth_events.js";
 
 /** Instead of tokens: the password was right, a second factor is needed (CompleteMfa). */
 export interface MfaChallenge {
@@ -417,6 +418,17 @@ export interface RotateSigningKeyRequest {
 export interface RotateSigningKeyResponse {
   kid: string;
   activatedAt: string | undefined;
+}
+
+export interface ListRecentRevocationsRequest {
+  /** From the previous answer; empty for the first page. */
+  pageToken: string;
+}
+
+export interface ListRecentRevocationsResponse {
+  revocations: SessionRevoked[];
+  /** Empty on the last page. */
+  nextPageToken: string;
 }
 
 function createBaseMfaChallenge(): MfaChallenge {
@@ -3997,6 +4009,109 @@ export const RotateSigningKeyResponse: MessageFns<RotateSigningKeyResponse> = {
   },
 };
 
+function createBaseListRecentRevocationsRequest(): ListRecentRevocationsRequest {
+  return { pageToken: "" };
+}
+
+export const ListRecentRevocationsRequest: MessageFns<ListRecentRevocationsRequest> = {
+  encode(message: ListRecentRevocationsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pageToken !== "") {
+      writer.uint32(10).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListRecentRevocationsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListRecentRevocationsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseListRecentRevocationsResponse(): ListRecentRevocationsResponse {
+  return { revocations: [], nextPageToken: "" };
+}
+
+export const ListRecentRevocationsResponse: MessageFns<ListRecentRevocationsResponse> = {
+  encode(message: ListRecentRevocationsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.revocations) {
+      SessionRevoked.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListRecentRevocationsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListRecentRevocationsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.revocations.push(SessionRevoked.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 export type AuthServiceService = typeof AuthServiceService;
 export const AuthServiceService = {
   /** Errors: ALREADY_EXISTS "username_taken", INVALID_ARGUMENT "invalid_argument". */
@@ -4222,6 +4337,21 @@ export const AuthServiceService = {
       Buffer.from(GetTenantSettingsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetTenantSettingsResponse => GetTenantSettingsResponse.decode(value),
   },
+  /**
+   * Internal (gateway): the revocations of the last access-token lifetime, paged, read back from
+   * Cassandra after a watch of the revocation bucket was down or the bucket was lost.
+   */
+  listRecentRevocations: {
+    path: "/im.auth.v1.AuthService/ListRecentRevocations" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListRecentRevocationsRequest): Buffer =>
+      Buffer.from(ListRecentRevocationsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListRecentRevocationsRequest => ListRecentRevocationsRequest.decode(value),
+    responseSerialize: (value: ListRecentRevocationsResponse): Buffer =>
+      Buffer.from(ListRecentRevocationsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListRecentRevocationsResponse => ListRecentRevocationsResponse.decode(value),
+  },
   /** Internal (gateway): who an API key speaks for. Errors: UNAUTHENTICATED "invalid_token". */
   verifyApiKey: {
     path: "/im.auth.v1.AuthService/VerifyApiKey" as const,
@@ -4368,6 +4498,11 @@ export interface AuthServiceServer extends UntypedServiceImplementation {
   revokeBotKeys: handleUnaryCall<RevokeBotKeysRequest, RevokeBotKeysResponse>;
   /** Internal (message): the settings of a tenant other services act on. */
   getTenantSettings: handleUnaryCall<GetTenantSettingsRequest, GetTenantSettingsResponse>;
+  /**
+   * Internal (gateway): the revocations of the last access-token lifetime, paged, read back from
+   * Cassandra after a watch of the revocation bucket was down or the bucket was lost.
+   */
+  listRecentRevocations: handleUnaryCall<ListRecentRevocationsRequest, ListRecentRevocationsResponse>;
   /** Internal (gateway): who an API key speaks for. Errors: UNAUTHENTICATED "invalid_token". */
   verifyApiKey: handleUnaryCall<VerifyApiKeyRequest, VerifyApiKeyResponse>;
   /**
@@ -4714,6 +4849,25 @@ export interface AuthServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetTenantSettingsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Internal (gateway): the revocations of the last access-token lifetime, paged, read back from
+   * Cassandra after a watch of the revocation bucket was down or the bucket was lost.
+   */
+  listRecentRevocations(
+    request: ListRecentRevocationsRequest,
+    callback: (error: ServiceError | null, response: ListRecentRevocationsResponse) => void,
+  ): ClientUnaryCall;
+  listRecentRevocations(
+    request: ListRecentRevocationsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListRecentRevocationsResponse) => void,
+  ): ClientUnaryCall;
+  listRecentRevocations(
+    request: ListRecentRevocationsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListRecentRevocationsResponse) => void,
   ): ClientUnaryCall;
   /** Internal (gateway): who an API key speaks for. Errors: UNAUTHENTICATED "invalid_token". */
   verifyApiKey(
