@@ -173,9 +173,30 @@ describe('authorization matrix: every conversation route and frame × every kind
       run: (a) => rest(a, 'PUT', `${conv()}/messages/${memberMessage}/reactions/${encodeURIComponent('👍')}`),
     },
     {
+      what: 'DELETE a reaction',
+      allowed: MEMBERS,
+      prepare: async () => {
+        const emoji = encodeURIComponent('🔥');
+        for (const a of MEMBERS)
+          await rest(a, 'PUT', `${conv()}/messages/${memberMessage}/reactions/${emoji}`);
+        return emoji;
+      },
+      run: (a, emoji) => rest(a, 'DELETE', `${conv()}/messages/${memberMessage}/reactions/${emoji}`),
+    },
+    {
       what: 'PUT a pin (any member in groups)',
       allowed: MEMBERS,
       run: (a) => rest(a, 'PUT', `${conv()}/pins/${memberMessage}`),
+    },
+    {
+      what: 'DELETE a pin',
+      allowed: MEMBERS,
+      prepare: async () => {
+        const seq = String(await freshMessage());
+        await rest('owner', 'PUT', `${conv()}/pins/${seq}`);
+        return seq;
+      },
+      run: (a, seq) => rest(a, 'DELETE', `${conv()}/pins/${seq}`),
     },
     { what: 'GET pins', allowed: MEMBERS, run: (a) => rest(a, 'GET', `${conv()}/pins`) },
     {
@@ -243,6 +264,11 @@ describe('authorization matrix: every conversation route and frame × every kind
           payload: async () => ({ conversationId: group, seq: memberMessage, emoji: '🎉' }),
         },
         {
+          type: 'reaction.remove',
+          allowed: MEMBERS,
+          payload: async () => ({ conversationId: group, seq: memberMessage, emoji: '🎉' }),
+        },
+        {
           type: 'message.edit',
           allowed: ['member'],
           payload: async () => ({ conversationId: group, seq: memberMessage, text: 'edited over ws' }),
@@ -266,6 +292,24 @@ describe('authorization matrix: every conversation route and frame × every kind
         }
         assert.deepEqual(got, want, f.type);
       }
+      // sync names conversations by cursor: a stranger's cursor is skipped, not refused, and the
+      // answer holds nothing of the conversation
+      const synced: Record<string, string> = {};
+      for (const [actor, socket] of sockets) {
+        const res = await socket.request('sync', {
+          conversations: [{ conversationId: group, afterSeq: 0, afterVersion: 0 }],
+          limit: 5,
+        });
+        synced[actor] = (res.conversations ?? []).some((c) => c.conversationId === group)
+          ? 'sees it'
+          : 'sees nothing';
+      }
+      assert.deepEqual(
+        synced,
+        Object.fromEntries(
+          [...sockets.keys()].map((a) => [a, MEMBERS.includes(a) ? 'sees it' : 'sees nothing']),
+        ),
+      );
     } finally {
       await closeAll(sockets.values());
     }
