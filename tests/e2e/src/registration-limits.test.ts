@@ -57,6 +57,14 @@ describe('registration limits (per client IP and per tenant)', () => {
     assert.equal((await register('192.0.2.2', tenant)).status, 201, 'another address is not affected');
   });
 
+  it('IPv6 addresses count by their /64: new addresses of one block share its budget', async () => {
+    const tenant = `reg-v6-${randomBytes(3).toString('hex')}`;
+    for (let i = 0; i < PER_IP; i++)
+      assert.equal((await register(`2001:db8:7:1::${i + 1}`, tenant)).status, 201);
+    assert.equal((await register('2001:db8:7:1:ffff::99', tenant)).code, 'rate_limited', 'same /64');
+    assert.equal((await register('2001:db8:7:2::1', tenant)).status, 201, 'another /64 is not affected');
+  });
+
   it(`one tenant takes ${PER_TENANT} registrations a minute, from any number of addresses`, async () => {
     const tenant = `reg-tenant-${randomBytes(3).toString('hex')}`;
     for (let i = 0; i < PER_TENANT; i++)

@@ -16,6 +16,7 @@ import { SessionsTable } from '../storage/sessions.table.js';
 import { TenantsTable } from '../storage/tenants.table.js';
 import { UsersTable, type UserRow } from '../storage/users.table.js';
 import { isPlausibleLogin, normalizeTenant, normalizeUsername, validateRegistration } from './credentials.js';
+import { clientKey } from './client-address.js';
 import { loginWaitMs } from './login-throttle.js';
 import { PasswordHasher } from './password-hasher.js';
 import { hashRefreshToken, isWellFormedRefreshToken, newRefreshToken } from './tokens.js';
@@ -78,7 +79,7 @@ export class AuthService {
       password: req.password,
       displayName: req.displayName,
     });
-    this.registrations.take(req.client?.ip || 'unknown', reg.tenant);
+    this.registrations.take(clientKey(req.client?.ip), reg.tenant);
     let tenant = await this.tenants.findByName(reg.tenant);
     let founder = false;
     if (!tenant) {
@@ -148,7 +149,7 @@ export class AuthService {
   }): Promise<AuthResult | SecondStep> {
     const tenantName = normalizeTenant(req.tenant, this.config.DEFAULT_TENANT);
     const username = normalizeUsername(req.username);
-    const ip = req.client?.ip || 'unknown';
+    const ip = clientKey(req.client?.ip);
     const account = `${tenantName}:${username}`;
     const attempt = await this.throttle(account, ip);
 

@@ -6,6 +6,7 @@ import type { AuthConfig } from '../config.js';
 import { Mailer } from '../mail/mailer.js';
 import { EmailSendsTable } from '../storage/email-sends.table.js';
 import { TenantsTable } from '../storage/tenants.table.js';
+import { clientKey } from './client-address.js';
 import { normalizeTenant } from './credentials.js';
 import { normalizeEmail } from './email-address.js';
 import { EMAIL_DOMAIN_RULE, Invites } from './invites.js';
@@ -32,7 +33,7 @@ export class EmailInvites {
     const name = normalizeTenant(req.tenant, this.config.DEFAULT_TENANT);
     if (!this.mailer.configured)
       throw new AppError('unavailable', 'this server sends no mail, so nobody joins by email here');
-    this.registrations.take(req.client?.ip || 'unknown', name);
+    this.registrations.take(clientKey(req.client?.ip), name);
     const tenant = await this.tenants.findByName(name);
     // an unknown tenant reads the same as a domain it does not take
     if (!tenant?.emailDomains.includes(domain))
