@@ -1,6 +1,7 @@
 import { ApiError, ImClient, type Session } from '@im/sdk';
 
 const KEY = 'im.session';
+const DEVICE_KEY = 'im.device';
 
 interface Saved {
   tenant?: string;
@@ -21,6 +22,9 @@ function saved(): Saved | undefined {
  */
 export function newClient(tenant?: string): ImClient {
   const client = new ImClient(location.origin, tenant || undefined);
+  // outlives logout: the next login from this browser is not held back by strangers' failures
+  client.deviceToken = localStorage.getItem(DEVICE_KEY) ?? undefined;
+  client.onDeviceToken = (token) => localStorage.setItem(DEVICE_KEY, token);
   client.onSession = (session) => {
     if (session)
       localStorage.setItem(KEY, JSON.stringify({ tenant: client.tenant, session } satisfies Saved));

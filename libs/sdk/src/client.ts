@@ -19,6 +19,8 @@ export interface Session {
   accessToken: string;
   refreshToken: string;
   expiresIn: number;
+  /** A login's: kept (deviceToken) and presented at the next login. */
+  deviceToken?: string;
 }
 
 /** The REST API of the gateway, plus sockets for the same user. */
@@ -59,6 +61,13 @@ const REFRESH_AHEAD_MS = 60_000;
 export class ImClient {
   /** Told of every new session (login, refresh) and of its end: persist it to stay logged in. */
   onSession: ((session: Session | undefined) => void) | undefined;
+  /**
+   * This device's token from its last login, sent with the next one: a known device is not held
+   * back when strangers' failed guesses lock the account. Outlives logout; persist it with
+   * onDeviceToken.
+   */
+  deviceToken: string | undefined;
+  onDeviceToken: ((token: string) => void) | undefined;
   /** Set where several tabs or processes share this session (see RefreshCoordinator). */
   refreshCoordinator: RefreshCoordinator | undefined;
   private current: Session | undefined;
@@ -128,7 +137,12 @@ export class ImClient {
   /** Throws ApiError `mfa_required` with `.mfa` when a second factor is needed: then completeMfa. */
   async login(username: string, password: string): Promise<Session> {
     return this.startSession(
-      await this.call<Session>('POST', '/v1/auth/login', { tenant: this.tenant, username, password }, false),
+      await this.call<Session>(
+        'POST',
+        '/v1/auth/login',
+        { tenant: this.tenant, username, password, deviceToken: this.deviceToken },
+        false,
+      ),
     );
   }
 
@@ -211,6 +225,10 @@ export class ImClient {
   }
 
   private startSession(session: Session): Session {
+    if (session.deviceToken) {
+      this.deviceToken = session.deviceToken;
+      this.onDeviceToken?.(session.deviceToken);
+    }
     this.session = session;
     this.onSession?.(session);
     return session;

@@ -27,6 +27,7 @@ import { EmailInvites } from './domain/email-invites.service.js';
 import { Mailer } from './mail/mailer.js';
 import { EmailSendsTable } from './storage/email-sends.table.js';
 import { RecentRevocationsTable } from './storage/recent-revocations.table.js';
+import { DeviceTokensTable } from './storage/device-tokens.table.js';
 
 const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url));
 
@@ -50,6 +51,7 @@ export class AuthModule {
         SessionsTable,
         RevocationsPendingTable,
         RecentRevocationsTable,
+        DeviceTokensTable,
         RefreshTokensTable,
         LoginFailuresTable,
         SigningKeysTable,

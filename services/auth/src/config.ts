@@ -117,6 +117,12 @@ export const authConfigSchema = z
       1,
       10_000,
     ),
+    AUTH_DEVICE_TOKEN_TTL_SEC: env.int(
+      'how long a device stays known after a login from it: its logins are not held back when failures from many addresses lock the account',
+      90 * 86_400,
+      86_400,
+      400 * 86_400,
+    ),
     LOGIN_FAILURE_WINDOW_SEC: env.int('window of the failed-login counters', 900, 10, 86_400),
     ARGON2_MEMORY_KIB: env.int('argon2id memory cost in KiB', 19_456, 1_024, 1_048_576),
     ARGON2_PASSES: env.int('argon2id time cost (passes)', 2, 1, 20),

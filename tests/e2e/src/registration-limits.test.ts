@@ -6,8 +6,10 @@ import { PASSWORD, username } from './support/users.js';
 
 const PER_IP = 3;
 const PER_TENANT = 5;
+/** Failures on one account from all addresses before it waits for the window (a distributed attack). */
+const ACCOUNT_LOCK_AFTER = 3;
 
-describe('registration limits (per client IP and per tenant)', () => {
+describe('registration and login limits (per address, per tenant, per account)', () => {
   let platform: Platform;
 
   before(async () => {
@@ -18,6 +20,7 @@ describe('registration limits (per client IP and per tenant)', () => {
         auth: {
           REGISTER_MAX_PER_IP_PER_MIN: String(PER_IP),
           REGISTER_MAX_PER_TENANT_PER_MIN: String(PER_TENANT),
+          LOGIN_MAX_FAILURES_PER_ACCOUNT_ALL_IPS: String(ACCOUNT_LOCK_AFTER),
         },
       },
     });
@@ -34,13 +37,20 @@ describe('registration limits (per client IP and per tenant)', () => {
     return { status: res.status, code: body.error?.code, retryAfterMs: body.error?.retryAfterMs, name };
   }
 
-  async function login(tenant: string, name: string): Promise<number> {
+  async function login(
+    tenant: string,
+    name: string,
+    from = '192.0.2.250',
+    password = PASSWORD,
+    deviceToken?: string,
+  ) {
     const res = await fetch(`${platform.gatewayUrl()}/v1/auth/login`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-forwarded-for': '192.0.2.250' },
-      body: JSON.stringify({ tenant, username: name, password: PASSWORD }),
+      headers: { 'content-type': 'application/json', 'x-forwarded-for': from },
+      body: JSON.stringify({ tenant, username: name, password, deviceToken }),
     });
-    return res.status;
+    const body = (await res.json()) as { deviceToken?: string; error?: { code: string } };
+    return { status: res.status, code: body.error?.code, deviceToken: body.deviceToken };
   }
 
   it(`one address registers ${PER_IP} accounts a minute; the next is refused with a retry hint and not created`, async () => {
@@ -53,7 +63,7 @@ describe('registration limits (per client IP and per tenant)', () => {
       refused.retryAfterMs! > 0 && refused.retryAfterMs! <= 60_000 / PER_IP,
       `retry after ${refused.retryAfterMs} ms`,
     );
-    assert.equal(await login(tenant, refused.name), 401, 'the refused account does not exist');
+    assert.equal((await login(tenant, refused.name)).status, 401, 'the refused account does not exist');
     assert.equal((await register('192.0.2.2', tenant)).status, 201, 'another address is not affected');
   });
 
@@ -73,5 +83,29 @@ describe('registration limits (per client IP and per tenant)', () => {
     assert.deepEqual([refused.status, refused.code], [429, 'rate_limited']);
     const other = `reg-other-${randomBytes(3).toString('hex')}`;
     assert.equal((await register('198.51.100.98', other)).status, 201, 'another tenant is not affected');
+  });
+
+  it('failures from many addresses hold an account back, but not a login from a device it logged in from before', async () => {
+    const tenant = `login-dev-${randomBytes(3).toString('hex')}`;
+    const owner = await register('192.0.2.50', tenant);
+    const other = await register('192.0.2.51', tenant);
+    const known = await login(tenant, owner.name, '192.0.2.50');
+    assert.equal(known.status, 200);
+    assert.match(known.deviceToken ?? '', /^dev1\./, 'a login hands the device a token');
+    const othersDevice = (await login(tenant, other.name, '192.0.2.51')).deviceToken;
+
+    // strangers guess from several addresses, each below its own per-address limits
+    for (let i = 1; i <= ACCOUNT_LOCK_AFTER; i++)
+      assert.equal((await login(tenant, owner.name, `198.51.100.${i}`, 'wrong-password')).status, 401);
+    assert.equal((await login(tenant, owner.name, '192.0.2.60')).code, 'rate_limited', 'the account waits');
+    for (const token of [othersDevice, 'dev1.not-a-device-token', `${known.deviceToken}x`])
+      assert.equal(
+        (await login(tenant, owner.name, '192.0.2.60', PASSWORD, token)).code,
+        'rate_limited',
+        'another user’s or a made-up device token is no key',
+      );
+    const again = await login(tenant, owner.name, '192.0.2.60', PASSWORD, known.deviceToken);
+    assert.equal(again.status, 200, 'the owner’s device logs in');
+    assert.match(again.deviceToken ?? '', /^dev1\./);
   });
 });

@@ -10,6 +10,7 @@ import type { AuthConfig } from '../config.js';
 import { KeyRing } from '../keys/key-ring.js';
 import { SessionRevocations } from '../producers/session-revocations.js';
 import { ApiKeysTable } from '../storage/api-keys.table.js';
+import { DeviceTokensTable } from '../storage/device-tokens.table.js';
 import { LoginFailuresTable } from '../storage/login-failures.table.js';
 import { RefreshTokensTable } from '../storage/refresh-tokens.table.js';
 import { SessionsTable } from '../storage/sessions.table.js';
@@ -19,7 +20,14 @@ import { isPlausibleLogin, normalizeTenant, normalizeUsername, validateRegistrat
 import { clientKey } from './client-address.js';
 import { loginWaitMs } from './login-throttle.js';
 import { PasswordHasher } from './password-hasher.js';
-import { hashRefreshToken, isWellFormedRefreshToken, newRefreshToken } from './tokens.js';
+import {
+  hashDeviceToken,
+  hashRefreshToken,
+  isWellFormedDeviceToken,
+  isWellFormedRefreshToken,
+  newDeviceToken,
+  newRefreshToken,
+} from './tokens.js';
 import { Invites } from './invites.js';
 import { RegistrationLimiter } from './registration-limiter.js';
 import { MfaService } from './mfa.service.js';
@@ -56,6 +64,7 @@ export class AuthService {
     private readonly invites: Invites,
     private readonly apiKeys: ApiKeysTable,
     private readonly mfa: MfaService,
+    private readonly deviceTokens: DeviceTokensTable,
   ) {
     this.hasher = new PasswordHasher({ memoryKiB: config.ARGON2_MEMORY_KIB, passes: config.ARGON2_PASSES });
     this.decoyHash = this.hasher.hash(`decoy-${uuidv7()}`);
@@ -146,12 +155,14 @@ export class AuthService {
     username: string;
     password: string;
     client?: ClientInfo | undefined;
+    deviceToken?: string | undefined;
   }): Promise<AuthResult | SecondStep> {
     const tenantName = normalizeTenant(req.tenant, this.config.DEFAULT_TENANT);
     const username = normalizeUsername(req.username);
     const ip = clientKey(req.client?.ip);
     const account = `${tenantName}:${username}`;
-    const attempt = await this.throttle(account, ip);
+    const knownDevice = await this.isKnownDevice(req.deviceToken, tenantName, username);
+    const attempt = await this.throttle(account, ip, knownDevice);
 
     let user: UserRow | undefined;
     let ok: boolean;
@@ -215,8 +226,25 @@ export class AuthService {
     await attempt.forget();
   }
 
+  /**
+   * Whether the device token is one this account's user got at a login: then the account-wide
+   * throttle (a distributed attack's failures) does not hold this login back. Read only when a
+   * token is presented.
+   */
+  private async isKnownDevice(token: string | undefined, tenantName: string, username: string) {
+    if (!token || !isWellFormedDeviceToken(token)) return false;
+    const owner = await this.deviceTokens.userOf(hashDeviceToken(token));
+    const tenant = owner && (await this.tenants.findByName(tenantName));
+    return !!tenant && owner === (await this.users.findIdByUsername(tenant.id, username));
+  }
+
   private async openSession(user: UserRow, client: ClientInfo | undefined): Promise<AuthResult> {
-    const tokens = await this.startSession(user, client);
+    const device = newDeviceToken();
+    const [tokens] = await Promise.all([
+      this.startSession(user, client),
+      this.deviceTokens.insert(device.hash, user.userId, this.config.AUTH_DEVICE_TOKEN_TTL_SEC),
+    ]);
+    tokens.deviceToken = device.token;
     // a disable that read the sessions before this one was written: end it here
     if ((await this.users.get(user.userId))?.disabledAt) {
       await this.revoke(tokens.sessionId, user.userId, 'admin');
@@ -266,6 +294,7 @@ export class AuthService {
         accessToken: access.token,
         refreshToken: next.token,
         expiresIn: access.expiresIn,
+        deviceToken: '',
         sessionId: session.sessionId,
       },
     };
@@ -326,7 +355,13 @@ export class AuthService {
     });
     await this.refreshTokens.insert(refresh.hash, sessionId, this.config.REFRESH_TOKEN_TTL_SEC);
     const access = await this.keys.sign({ sub: user.userId, tid: user.tenantId, sid: sessionId });
-    return { accessToken: access.token, refreshToken: refresh.token, expiresIn: access.expiresIn, sessionId };
+    return {
+      accessToken: access.token,
+      refreshToken: refresh.token,
+      expiresIn: access.expiresIn,
+      sessionId,
+      deviceToken: '',
+    };
   }
 
   /** Every API key of the user (a bot) stops working, on every gateway within the revocation bound. */
@@ -370,7 +405,11 @@ export class AuthService {
    * the attempt in each scope and decides again against the others, so parallel guesses cannot all
    * pass one check together. The caller keeps the record of a wrong password and forgets the rest.
    */
-  private async throttle(account: string, ip: string): Promise<{ forget(): Promise<void> }> {
+  private async throttle(
+    account: string,
+    ip: string,
+    knownDevice = false,
+  ): Promise<{ forget(): Promise<void> }> {
     const c = this.config;
     const ttl = c.LOGIN_FAILURE_WINDOW_SEC;
     const scopes = [
@@ -397,7 +436,10 @@ export class AuthService {
       );
     const decide = (rows: Array<Array<{ id: string; at: number }>>, own: readonly string[] = []) => {
       const times = rows.map((r, i) => r.filter((x) => x.id !== own[i]).map((x) => x.at));
-      return loginWaitMs({ ip: times[0]!, accountAndIp: times[1]!, account: times[2]! }, limits, Date.now());
+      // a known device is not locked out by strangers' failures on the account (it is still
+      // counted, and slowed like anyone on its own address)
+      const account = knownDevice ? [] : times[2]!;
+      return loginWaitMs({ ip: times[0]!, accountAndIp: times[1]!, account }, limits, Date.now());
     };
     const refuse = (wait: number) =>
       new AppError('rate_limited', 'too many failed logins; try again later', wait);

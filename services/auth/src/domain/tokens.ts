@@ -55,3 +55,17 @@ export const hashApiKey = sha256Hex;
 export function isWellFormedApiKey(key: string): boolean {
   return API_KEY.test(key);
 }
+
+const DEVICE = /^dev1\.[A-Za-z0-9_-]{43}$/;
+
+/** A device token (256 random bits): marks a device a user logged in from (login throttling). */
+export function newDeviceToken(): { token: string; hash: string } {
+  const { value, hash } = opaqueSecret('dev1', 32);
+  return { token: value, hash };
+}
+
+export const hashDeviceToken = sha256Hex;
+
+export function isWellFormedDeviceToken(token: string): boolean {
+  return DEVICE.test(token);
+}

@@ -66,6 +66,11 @@ function components(): Record<string, unknown> {
       accessToken: { type: 'string', description: 'JWT (EdDSA); send as Authorization: Bearer' },
       refreshToken: { type: 'string', description: 'opaque; single use' },
       expiresIn: { type: 'integer', description: 'seconds until the access token expires' },
+      deviceToken: {
+        type: 'string',
+        description:
+          'a login’s (not a refresh’s): keep it on the device and send it with the next login, which strangers’ failures then do not hold back',
+      },
     },
   };
   schemas.ConversationEnvelope = {

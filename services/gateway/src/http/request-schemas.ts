@@ -50,6 +50,13 @@ export const loginBody = z.object({
   tenant: z.string().max(64).optional(),
   username: z.string().min(1).max(64),
   password: z.string().min(1).max(1024),
+  deviceToken: z
+    .string()
+    .max(128)
+    .optional()
+    .describe(
+      'from an earlier login on this device: not held back when strangers’ failures lock the account',
+    ),
 });
 
 export const refreshBody = z.object({ refreshToken: z.string().min(1).max(512) });

@@ -81,6 +81,8 @@ export const authBody = (res: Pick<AuthResponse, 'user' | 'tokens'>) => ({
   accessToken: res.tokens!.accessToken,
   refreshToken: res.tokens!.refreshToken,
   expiresIn: res.tokens!.expiresIn,
+  // a login's: the device keeps it for its next login (not held back by strangers' failures)
+  ...(res.tokens!.deviceToken ? { deviceToken: res.tokens!.deviceToken } : {}),
 });
 
 /**
@@ -182,6 +184,7 @@ export function buildRoutes(d: RouteDeps): Route[] {
           username: body.username,
           password: body.password,
           client: d.clientInfo(request),
+          deviceToken: body.deviceToken ?? '',
         });
         return res.mfa ? mfaRequired(res.mfa) : { status: 200, body: authBody(res) };
       },

@@ -314,6 +314,11 @@ export interface TokenPair {
   /** Seconds until the access token expires. */
   expiresIn: number;
   sessionId: string;
+  /**
+   * Set by a login (and its second step): keep it on the device and present it at the next login
+   * (LoginRequest.device_token).
+   */
+  deviceToken: string;
 }
 
 export interface RegisterRequest {
@@ -342,7 +347,14 @@ export interface LoginRequest {
   tenant: string;
   username: string;
   password: string;
-  client: ClientInfo | undefined;
+  client:
+    | ClientInfo
+    | undefined;
+  /**
+   * From an earlier login of this user on this device (TokenPair.device_token): such a login is
+   * not held back when strangers' failures lock the account for everyone else.
+   */
+  deviceToken: string;
 }
 
 export interface LoginResponse {
@@ -2907,7 +2919,7 @@ export const ClientInfo: MessageFns<ClientInfo> = {
 };
 
 function createBaseTokenPair(): TokenPair {
-  return { accessToken: "", refreshToken: "", expiresIn: 0, sessionId: "" };
+  return { accessToken: "", refreshToken: "", expiresIn: 0, sessionId: "", deviceToken: "" };
 }
 
 export const TokenPair: MessageFns<TokenPair> = {
@@ -2923,6 +2935,9 @@ export const TokenPair: MessageFns<TokenPair> = {
     }
     if (message.sessionId !== "") {
       writer.uint32(34).string(message.sessionId);
+    }
+    if (message.deviceToken !== "") {
+      writer.uint32(42).string(message.deviceToken);
     }
     return writer;
   },
@@ -2970,6 +2985,14 @@ export const TokenPair: MessageFns<TokenPair> = {
             }
 
             message.sessionId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.deviceToken = reader.string();
             continue;
           }
         }
@@ -3155,7 +3178,7 @@ export const RegisterResponse: MessageFns<RegisterResponse> = {
 };
 
 function createBaseLoginRequest(): LoginRequest {
-  return { tenant: "", username: "", password: "", client: undefined };
+  return { tenant: "", username: "", password: "", client: undefined, deviceToken: "" };
 }
 
 export const LoginRequest: MessageFns<LoginRequest> = {
@@ -3171,6 +3194,9 @@ export const LoginRequest: MessageFns<LoginRequest> = {
     }
     if (message.client !== undefined) {
       ClientInfo.encode(message.client, writer.uint32(34).fork()).join();
+    }
+    if (message.deviceToken !== "") {
+      writer.uint32(42).string(message.deviceToken);
     }
     return writer;
   },
@@ -3218,6 +3244,14 @@ export const LoginRequest: MessageFns<LoginRequest> = {
             }
 
             message.client = ClientInfo.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.deviceToken = reader.string();
             continue;
           }
         }
