@@ -129,7 +129,10 @@ export const authConfigSchema = z
     SMTP_URL: z
       .string()
       .trim()
-      .regex(/^smtps?:\/\/[^\s]+$/, 'must be an smtp:// or smtps:// URL')
+      .regex(
+        /^smtps?:\/\/[^\s?#]+$/,
+        'must be an smtp:// or smtps:// URL without query parameters (TLS follows SMTP_REQUIRE_TLS)',
+      )
       .optional()
       .describe(
         'mail server for email invites: smtp://[user:pass@]host:port (STARTTLS) or smtps:// (TLS from the start); unset: nobody joins a tenant by email',

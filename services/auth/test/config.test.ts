@@ -61,5 +61,8 @@ describe('auth configuration', () => {
     assert.match(text, /AUTH_OPERATOR_TOKEN: .*got a value of 5 characters/);
     assert.match(text, /SMTP_URL: .*got a value of 37 characters/);
     assert.ok(!text.includes(secret) && !text.includes('"short"') && !text.includes('ss/w'), text);
+    // TLS follows SMTP_REQUIRE_TLS: nodemailer would let ?ignoreTLS=true in the URL override it
+    const plain = await failsWith({ ...valid, SMTP_URL: 'smtp://mail.example:587?ignoreTLS=true' });
+    assert.match(plain.problems.join('\n'), /SMTP_URL: .*without query parameters/);
   });
 });

@@ -194,6 +194,10 @@ describe('joining a tenant by a verified email address at a domain its admins al
     const bounce = `${unique('bounce')}@initech.example`;
     await client(name).requestEmailInvite(bounce);
     assert.equal(await outcome(client(name).requestEmailInvite(bounce)), '429 rate_limited');
+    const rejected = `${unique('rejected')}@initech.example`; // refused for good after the message
+    await client(name).requestEmailInvite(rejected);
+    assert.equal(await outcome(client(name).requestEmailInvite(rejected)), '429 rate_limited');
+    assert.equal(await invitesTo(rejected), 0);
     assert.equal(await invitesTo(bounce), 0, 'no invite lives for the refused address');
     assert.equal(await invitesTo(dave), 2, 'the query sees invites (the two of dave)');
 

@@ -107,5 +107,19 @@ describe('registration and login limits (per address, per tenant, per account)',
     const again = await login(tenant, owner.name, '192.0.2.60', PASSWORD, known.deviceToken);
     assert.equal(again.status, 200, 'the owner’s device logs in');
     assert.match(again.deviceToken ?? '', /^dev1\./);
+    assert.equal(
+      (await login(tenant, owner.name, '192.0.2.60', PASSWORD, known.deviceToken)).code,
+      'rate_limited',
+      'a token works once',
+    );
+    // whoever lifts the device's token gets one guess past the lock with it, not a way around it
+    assert.equal(
+      (await login(tenant, owner.name, '203.0.113.9', 'wrong-password', again.deviceToken)).status,
+      401,
+    );
+    assert.equal(
+      (await login(tenant, owner.name, '203.0.113.10', 'wrong-password', again.deviceToken)).code,
+      'rate_limited',
+    );
   });
 });

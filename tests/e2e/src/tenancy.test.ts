@@ -39,7 +39,8 @@ describe('tenant boundary: closed tenants, operator-made tenants, invites, tenan
   it('nobody registers into an unknown tenant, nor into an invite-only one without an invite', async () => {
     assert.equal(
       await outcome(client('nowhere-inc').register(username('x'), PASSWORD)),
-      '400 invalid_argument',
+      '403 invite_required',
+      'an unknown tenant reads like a closed one',
     );
     const name = username('walkin');
     assert.equal(await outcome(client().register(name, PASSWORD)), '403 invite_required');
@@ -152,11 +153,17 @@ describe('tenant boundary: closed tenants, operator-made tenants, invites, tenan
     assert.equal(await outcome(member.call('GET', '/v1/conversations')), '401 session_revoked');
     assert.equal(await outcome(member.refresh()), '401 session_revoked');
     assert.equal(await outcome(client(name).login(memberName, PASSWORD)), '403 account_disabled');
-    assert.equal(
-      await outcome(admin.call('PATCH', `/v1/tenant/users/${admin.user.id}`, { disabled: true })),
-      '403 forbidden',
-      'not oneself',
-    );
+    for (const [method, body] of [
+      ['PATCH', { disabled: true }],
+      ['PATCH', { role: 'member' }],
+      ['PATCH', { resetMfa: true }],
+      ['DELETE', undefined],
+    ] as const)
+      assert.equal(
+        await outcome(admin.call(method, `/v1/tenant/users/${admin.user.id}`, body)),
+        '403 forbidden',
+        `not oneself: ${method} ${JSON.stringify(body)}`,
+      );
 
     await admin.call('PATCH', `/v1/tenant/users/${member.user.id}`, { disabled: false });
     const back = client(name);

@@ -102,7 +102,7 @@ export async function bindKv(nc: NatsConnection, bucket: string): Promise<KV> {
   await kv.status();
   return kv;
 }
-export { RevocationWatch } from './revocation-watch.js';
+export { RevocationWatch, type ReadBack } from './revocation-watch.js';
 export {
   NATS_ACCESS,
   natsPermissionsOf,

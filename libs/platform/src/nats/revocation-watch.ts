@@ -2,6 +2,9 @@ import type { Logger } from 'pino';
 import { SessionRevoked } from '@im/proto/events/v1';
 import { bindKv, type NatsConnection } from './index.js';
 
+/** Reads the revocations kept elsewhere back, handing each page to `apply` as it comes. */
+export type ReadBack = (apply: (page: readonly SessionRevoked[]) => void) => Promise<void>;
+
 /**
  * Watches the revoked-sessions KV bucket auth writes: every live entry at start, then each new
  * one within milliseconds. The bucket appears when auth starts; until then, and after a NATS
@@ -30,7 +33,7 @@ export class RevocationWatch {
     return this.isWatching && this.reconciled;
   }
 
-  start(onRevoked: (ev: SessionRevoked) => void, reconcile?: () => Promise<SessionRevoked[]>): void {
+  start(onRevoked: (ev: SessionRevoked) => void, reconcile?: ReadBack): void {
     this.reconciled = !reconcile;
     void this.loop(onRevoked, reconcile);
   }
@@ -42,7 +45,7 @@ export class RevocationWatch {
 
   private async loop(
     onRevoked: (ev: SessionRevoked) => void,
-    reconcile: (() => Promise<SessionRevoked[]>) | undefined,
+    reconcile: ReadBack | undefined,
   ): Promise<void> {
     while (!this.stopped) {
       try {
@@ -67,16 +70,17 @@ export class RevocationWatch {
   }
 
   /** Reads the kept revocations back, retrying (1 s, doubling to 30 s) until they come or the watch stops. */
-  private async readBack(
-    onRevoked: (ev: SessionRevoked) => void,
-    reconcile: () => Promise<SessionRevoked[]>,
-  ): Promise<void> {
+  private async readBack(onRevoked: (ev: SessionRevoked) => void, reconcile: ReadBack): Promise<void> {
     for (let wait = 1_000; !this.stopped; wait = Math.min(wait * 2, 30_000)) {
       try {
-        const kept = await reconcile();
-        for (const ev of kept) if (ev.sessionId) onRevoked(ev);
+        let count = 0;
+        // each page lands as it comes: a retry after a failed page loses nothing already applied
+        await reconcile((page) => {
+          for (const ev of page) if (ev.sessionId) onRevoked(ev);
+          count += page.length;
+        });
         this.reconciled = true;
-        this.logger.debug({ revocations: kept.length }, 'revocations read back');
+        this.logger.debug({ revocations: count }, 'revocations read back');
         break;
       } catch (err) {
         this.logger.warn({ err }, 'revocations not read back yet: retrying');

@@ -92,8 +92,9 @@ export class AuthService {
     let tenant = await this.tenants.findByName(reg.tenant);
     let founder = false;
     if (!tenant) {
+      // read as a closed tenant: the answer does not tell which tenant names exist
       if (!this.config.AUTH_ALLOW_TENANT_CREATION && reg.tenant !== this.config.DEFAULT_TENANT) {
-        throw new AppError('invalid_argument', `unknown tenant "${reg.tenant}"`);
+        throw new AppError('invite_required', `tenant "${reg.tenant}" takes new users by invite only`);
       }
       const isDefault = reg.tenant === this.config.DEFAULT_TENANT;
       const made = await this.tenants.createIfAbsent(
@@ -161,7 +162,7 @@ export class AuthService {
     const username = normalizeUsername(req.username);
     const ip = clientKey(req.client?.ip);
     const account = `${tenantName}:${username}`;
-    const knownDevice = await this.isKnownDevice(req.deviceToken, tenantName, username);
+    const knownDevice = await this.spendKnownDevice(req.deviceToken, tenantName, username);
     const attempt = await this.throttle(account, ip, knownDevice);
 
     let user: UserRow | undefined;
@@ -228,14 +229,15 @@ export class AuthService {
 
   /**
    * Whether the device token is one this account's user got at a login: then the account-wide
-   * throttle (a distributed attack's failures) does not hold this login back. Read only when a
-   * token is presented.
+   * throttle (a distributed attack's failures) does not hold this login back. A token works once,
+   * right or wrong password (a successful login hands out the next), so whoever lifts one gets one
+   * guess past the lock, not a way around it. Read only when a token is presented.
    */
-  private async isKnownDevice(token: string | undefined, tenantName: string, username: string) {
+  private async spendKnownDevice(token: string | undefined, tenantName: string, username: string) {
     if (!token || !isWellFormedDeviceToken(token)) return false;
-    const owner = await this.deviceTokens.userOf(hashDeviceToken(token));
-    const tenant = owner && (await this.tenants.findByName(tenantName));
-    return !!tenant && owner === (await this.users.findIdByUsername(tenant.id, username));
+    const tenant = await this.tenants.findByName(tenantName);
+    const userId = tenant && (await this.users.findIdByUsername(tenant.id, username));
+    return !!userId && (await this.deviceTokens.spend(hashDeviceToken(token), userId));
   }
 
   private async openSession(user: UserRow, client: ClientInfo | undefined): Promise<AuthResult> {

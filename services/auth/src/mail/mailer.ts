@@ -41,8 +41,9 @@ export class Mailer implements OnApplicationShutdown {
   }
 
   /**
-   * `delivered` once the server took the mail; `refused` when it refused the recipient (no such
-   * mailbox); `unavailable` when it could not be reached or refused us.
+   * `delivered` once the server took the mail; `refused` when it refused it for good (no such
+   * mailbox, or a 5xx after the message); `unavailable` when it could not be reached, refused us
+   * or asked to try later.
    */
   async send(mail: Mail): Promise<'delivered' | 'refused'> {
     if (!this.transport) throw new AppError('unavailable', 'this server sends no mail (SMTP_URL is not set)');
@@ -50,9 +51,10 @@ export class Mailer implements OnApplicationShutdown {
       await this.transport.sendMail(mail);
       return 'delivered';
     } catch (err) {
-      const rejected = (err as { code?: string; rejected?: unknown[] }).rejected;
-      if ((err as { code?: string }).code === 'EENVELOPE' && rejected && rejected.length > 0)
-        return 'refused';
+      // refused for good (5xx), at RCPT TO or after the message: reads like a missing mailbox
+      // (a refused sender, at MAIL FROM, is our configuration: unavailable)
+      const { command, responseCode } = err as { command?: string; responseCode?: number };
+      if ((command === 'RCPT TO' || command === 'DATA') && (responseCode ?? 0) >= 500) return 'refused';
       // the server's answer goes to the log with the error's detail, never to the client
       throw new AppError('unavailable', 'the mail could not be sent; retry later', 5_000, String(err));
     }

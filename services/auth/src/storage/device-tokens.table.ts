@@ -15,10 +15,12 @@ export class DeviceTokensTable {
     ]);
   }
 
-  async userOf(tokenHash: string): Promise<string | undefined> {
-    const row = (
-      await this.db.execute('SELECT user_id FROM device_tokens WHERE token_hash = ?', [tokenHash])
-    ).first();
-    return row?.get('user_id') ?? undefined;
+  /** Spends the user's token (single use, race-safe); false when it is not theirs or already spent. */
+  async spend(tokenHash: string, userId: string): Promise<boolean> {
+    const rs = await this.db.execute('DELETE FROM device_tokens WHERE token_hash = ? IF user_id = ?', [
+      tokenHash,
+      userId,
+    ]);
+    return rs.first().get('[applied]') === true;
   }
 }

@@ -46,7 +46,7 @@ export class RevokedSessions implements OnModuleInit, OnApplicationShutdown {
         this.revoked.set(ev.sessionId, ev.expiresAt ? Date.parse(ev.expiresAt) : Date.now() + 3_600_000);
         if (!known) for (const l of this.listeners) l(ev.sessionId, ev.reason);
       },
-      () => this.kept(),
+      (apply) => this.kept(apply),
     );
     this.sweeper = setInterval(() => {
       const now = Date.now();
@@ -60,15 +60,13 @@ export class RevokedSessions implements OnModuleInit, OnApplicationShutdown {
     clearInterval(this.sweeper);
   }
 
-  private async kept(): Promise<SessionRevoked[]> {
-    const all: SessionRevoked[] = [];
+  private async kept(apply: (page: readonly SessionRevoked[]) => void): Promise<void> {
     let pageToken = '';
     do {
       const page = await this.downstream.auth.listRecentRevocations({ pageToken });
-      all.push(...page.revocations);
+      apply(page.revocations);
       pageToken = page.nextPageToken;
     } while (pageToken);
-    return all;
   }
 
   isRevoked(sessionId: string): boolean {

@@ -13,7 +13,8 @@ export interface ReceivedMail {
 /**
  * A local mail server (smtp-server, the SMTP protocol for real) that takes mail only after an
  * AUTH login and keeps what it receives. Recipients whose local part starts with "bounce" do not
- * exist (550 at RCPT TO); mail to "deferred…" fails for now (451 after DATA: a server in trouble).
+ * exist (550 at RCPT TO); mail to "rejected…" is refused for good after DATA (554); mail to
+ * "deferred…" fails for now (451 after DATA: a server in trouble).
  */
 export class LocalSmtp {
   readonly user = 'im-auth';
@@ -37,9 +38,16 @@ export class LocalSmtp {
           ? cb(Object.assign(new Error('no such mailbox'), { responseCode: 550 }))
           : cb(),
       onData: (stream, session, cb) => {
-        if (session.envelope.rcptTo.some((r) => r.address.startsWith('deferred'))) {
+        const refusal = session.envelope.rcptTo.some((r) => r.address.startsWith('deferred'))
+          ? { message: 'try again later', responseCode: 451 }
+          : session.envelope.rcptTo.some((r) => r.address.startsWith('rejected'))
+            ? { message: 'message refused', responseCode: 554 }
+            : undefined;
+        if (refusal) {
           stream.resume();
-          stream.on('end', () => cb(Object.assign(new Error('try again later'), { responseCode: 451 })));
+          stream.on('end', () =>
+            cb(Object.assign(new Error(refusal.message), { responseCode: refusal.responseCode })),
+          );
           return;
         }
         simpleParser(stream)
