@@ -5,7 +5,7 @@ import { createGrpcClient } from '@im/platform/grpc';
 import { jetStreamManager } from '@im/platform/nats';
 import { createRegistry } from '@im/platform/registry';
 import { AuthServiceService } from '@im/proto/auth/v1';
-import { ApiError, ImClient, ImSocket } from '@im/sdk';
+import { ApiError, ImClient, ImSocket, type Session } from '@im/sdk';
 import { eventually, OPERATOR_TOKEN, Platform, testGrpcIdentity } from '@im/testing';
 import { serviceKeyspace } from './support/keyspace.js';
 import { PASSWORD, registerUsers, username } from './support/users.js';
@@ -190,6 +190,30 @@ describe('auth through the gateway', () => {
     await rejects(stale.refresh(), 'session_revoked', 401);
   });
 
+  /** Runs a JetStream operation on the revocation bucket's stream, as the test runner. */
+  async function onRevocationStream(
+    op: (jsm: Awaited<ReturnType<typeof jetStreamManager>>, stream: string) => Promise<unknown>,
+  ) {
+    const nats = await runnerNats('e2e-revocation-stream');
+    try {
+      await op(await jetStreamManager(nats), `KV_${createRegistry(platform.prefix).buckets.revokedSessions}`);
+    } finally {
+      await nats.close();
+    }
+  }
+
+  /** A gateway started now: it refuses the revoked session once it has read the revocations back. */
+  async function newGatewayRefuses(session: Session): Promise<ImClient> {
+    await platform.startGateway();
+    const late = new ImClient(platform.gatewayUrl(platform.gateways.length - 1));
+    late.session = session;
+    await eventually(() => rejects(late.me(), 'session_revoked', 401), {
+      timeoutMs: 30_000,
+      what: 'the new gateway refuses the revoked session',
+    });
+    return late;
+  }
+
   it('a revocation outlives the NATS bucket that carried it: a gateway started after the bucket was emptied still refuses the session', async () => {
     const [u] = await registerUsers(platform, 1, 'lostbucket');
     const stale = new ImClient(u!.baseUrl);
@@ -197,17 +221,8 @@ describe('auth through the gateway', () => {
     await u!.logout();
     await rejects(stale.me(), 'session_revoked', 401);
     // NATS loses the bucket's contents (its storage gone, or a purge by mistake)
-    const nats = await runnerNats('e2e-lost-bucket');
-    try {
-      const jsm = await jetStreamManager(nats);
-      await jsm.streams.purge(`KV_${createRegistry(platform.prefix).buckets.revokedSessions}`);
-    } finally {
-      await nats.close();
-    }
-    await platform.startGateway();
-    const late = new ImClient(platform.gatewayUrl(platform.gateways.length - 1));
-    late.session = stale.session;
-    await rejects(late.me(), 'session_revoked', 401);
+    await onRevocationStream((jsm, stream) => jsm.streams.purge(stream));
+    const late = await newGatewayRefuses(stale.session!);
     await assert.rejects(
       ImSocket.connect(late.wsUrl, late.session!.accessToken),
       (e: unknown) => e instanceof ApiError && e.code === 'session_revoked',
@@ -217,6 +232,20 @@ describe('auth through the gateway', () => {
     const fresh = new ImClient(platform.gatewayUrl(platform.gateways.length - 1));
     fresh.session = live!.session;
     await fresh.me();
+  });
+
+  it('a revocation bucket deleted outright is made again: revocations before it are read back, later ones land', async () => {
+    const [before, after] = await registerUsers(platform, 2, 'deletedbucket');
+    const staleBefore = new ImClient(before!.baseUrl);
+    staleBefore.session = before!.session;
+    await before!.logout();
+    await onRevocationStream((jsm, stream) => jsm.streams.delete(stream));
+    // a gateway started now waits until auth made the bucket again, then reads back
+    const late = await newGatewayRefuses(staleBefore.session!);
+    // and a logout after the loss reaches the gateways through the new bucket
+    const socket = await ImSocket.connect(late.wsUrl, after!.session!.accessToken);
+    await after!.logout();
+    assert.equal((await socket.closed).code, 4401);
   });
 
   describe('access tokens that must be refused (REST 401 and WebSocket close 4401)', () => {

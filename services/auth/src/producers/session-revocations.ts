@@ -12,6 +12,8 @@ import { RevocationsPendingTable } from '../storage/revocations-pending.table.js
 const RETRY_EVERY_MS = 2_000;
 /** Revocations per page of ListRecentRevocations. */
 const RECENT_PAGE = 2_000;
+/** How often the bucket is checked for, and made again when NATS lost it. */
+const BUCKET_CHECK_MS = 10_000;
 
 /**
  * Publishes revoked sessions to the KV bucket im_revoked_sessions, which every gateway watches.
@@ -27,6 +29,7 @@ const RECENT_PAGE = 2_000;
 export class SessionRevocations implements OnModuleInit, OnApplicationShutdown {
   private kv: KV | undefined;
   private retrier: NodeJS.Timeout | undefined;
+  private keeper: NodeJS.Timeout | undefined;
   private retrying = false;
   /** Something may wait in the outbox: set at start (another replica's leftovers) and on a failed put. */
   private dirty = true;
@@ -41,16 +44,32 @@ export class SessionRevocations implements OnModuleInit, OnApplicationShutdown {
   ) {}
 
   async onModuleInit(): Promise<void> {
-    this.kv = await openKv(this.nats, this.registry.buckets.revokedSessions, {
-      ttl: this.ttlSec * 1000,
-      history: 1,
-    });
+    await this.openBucket();
     this.retrier = setInterval(() => void this.retryPending(), RETRY_EVERY_MS);
     this.retrier.unref();
+    // a bucket NATS lost (storage gone, deleted by mistake) is made again: gateways wait for it
+    // to watch, and read the revocations back from Cassandra once they can
+    this.keeper = setInterval(
+      () =>
+        void this.openBucket().catch((err: unknown) =>
+          this.logger.warn({ err }, 'the revocation bucket could not be checked'),
+        ),
+      BUCKET_CHECK_MS,
+    );
+    this.keeper.unref();
   }
 
   onApplicationShutdown(): void {
     clearInterval(this.retrier);
+    clearInterval(this.keeper);
+  }
+
+  /** Opens the bucket, creating it when it is missing (idempotent). */
+  private async openBucket(): Promise<void> {
+    this.kv = await openKv(this.nats, this.registry.buckets.revokedSessions, {
+      ttl: this.ttlSec * 1000,
+      history: 1,
+    });
   }
 
   /** Durable once this resolves: published now, or as soon as NATS takes it. */
