@@ -28,6 +28,7 @@ import { Mailer } from './mail/mailer.js';
 import { EmailSendsTable } from './storage/email-sends.table.js';
 import { RecentRevocationsTable } from './storage/recent-revocations.table.js';
 import { DeviceTokensTable } from './storage/device-tokens.table.js';
+import { KnownDevices } from './domain/known-devices.js';
 
 const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url));
 
@@ -52,6 +53,7 @@ export class AuthModule {
         RevocationsPendingTable,
         RecentRevocationsTable,
         DeviceTokensTable,
+        KnownDevices,
         RefreshTokensTable,
         LoginFailuresTable,
         SigningKeysTable,

@@ -10,7 +10,6 @@ import type { AuthConfig } from '../config.js';
 import { KeyRing } from '../keys/key-ring.js';
 import { SessionRevocations } from '../producers/session-revocations.js';
 import { ApiKeysTable } from '../storage/api-keys.table.js';
-import { DeviceTokensTable } from '../storage/device-tokens.table.js';
 import { LoginFailuresTable } from '../storage/login-failures.table.js';
 import { RefreshTokensTable } from '../storage/refresh-tokens.table.js';
 import { SessionsTable } from '../storage/sessions.table.js';
@@ -20,14 +19,8 @@ import { isPlausibleLogin, normalizeTenant, normalizeUsername, validateRegistrat
 import { clientKey } from './client-address.js';
 import { loginWaitMs } from './login-throttle.js';
 import { PasswordHasher } from './password-hasher.js';
-import {
-  hashDeviceToken,
-  hashRefreshToken,
-  isWellFormedDeviceToken,
-  isWellFormedRefreshToken,
-  newDeviceToken,
-  newRefreshToken,
-} from './tokens.js';
+import { hashRefreshToken, isWellFormedRefreshToken, newRefreshToken } from './tokens.js';
+import { KnownDevices } from './known-devices.js';
 import { Invites } from './invites.js';
 import { RegistrationLimiter } from './registration-limiter.js';
 import { MfaService } from './mfa.service.js';
@@ -64,7 +57,7 @@ export class AuthService {
     private readonly invites: Invites,
     private readonly apiKeys: ApiKeysTable,
     private readonly mfa: MfaService,
-    private readonly deviceTokens: DeviceTokensTable,
+    private readonly devices: KnownDevices,
   ) {
     this.hasher = new PasswordHasher({ memoryKiB: config.ARGON2_MEMORY_KIB, passes: config.ARGON2_PASSES });
     this.decoyHash = this.hasher.hash(`decoy-${uuidv7()}`);
@@ -162,7 +155,7 @@ export class AuthService {
     const username = normalizeUsername(req.username);
     const ip = clientKey(req.client?.ip);
     const account = `${tenantName}:${username}`;
-    const knownDevice = await this.spendKnownDevice(req.deviceToken, tenantName, username);
+    const knownDevice = await this.devices.spend(req.deviceToken, tenantName, username);
     const attempt = await this.throttle(account, ip, knownDevice);
 
     let user: UserRow | undefined;
@@ -227,26 +220,12 @@ export class AuthService {
     await attempt.forget();
   }
 
-  /**
-   * Whether the device token is one this account's user got at a login: then the account-wide
-   * throttle (a distributed attack's failures) does not hold this login back. A token works once,
-   * right or wrong password (a successful login hands out the next), so whoever lifts one gets one
-   * guess past the lock, not a way around it. Read only when a token is presented.
-   */
-  private async spendKnownDevice(token: string | undefined, tenantName: string, username: string) {
-    if (!token || !isWellFormedDeviceToken(token)) return false;
-    const tenant = await this.tenants.findByName(tenantName);
-    const userId = tenant && (await this.users.findIdByUsername(tenant.id, username));
-    return !!userId && (await this.deviceTokens.spend(hashDeviceToken(token), userId));
-  }
-
   private async openSession(user: UserRow, client: ClientInfo | undefined): Promise<AuthResult> {
-    const device = newDeviceToken();
-    const [tokens] = await Promise.all([
+    const [tokens, deviceToken] = await Promise.all([
       this.startSession(user, client),
-      this.deviceTokens.insert(device.hash, user.userId, this.config.AUTH_DEVICE_TOKEN_TTL_SEC),
+      this.devices.issue(user.userId),
     ]);
-    tokens.deviceToken = device.token;
+    tokens.deviceToken = deviceToken;
     // a disable that read the sessions before this one was written: end it here
     if ((await this.users.get(user.userId))?.disabledAt) {
       await this.revoke(tokens.sessionId, user.userId, 'admin');
