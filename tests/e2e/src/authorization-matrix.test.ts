@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { ImClient, ImSocket } from '@im/sdk';
-import { Platform } from '@im/testing';
+import { ImClient, ImSocket, TenantAdmin } from '@im/sdk';
+import { eventually, Platform } from '@im/testing';
 import { outcome } from './support/outcome.js';
 import { closeAll, PASSWORD, username } from './support/users.js';
 
@@ -22,7 +22,7 @@ function expected(actor: Actor, allowed: readonly Actor[], ws = false): string {
   return ws ? `ws ${code}` : `${MEMBERS.includes(actor) ? 403 : 404} ${code}`;
 }
 
-describe('authorization matrix: every conversation route and frame × every kind of caller', () => {
+describe('authorization matrix: every route and frame × every kind of caller', () => {
   let platform: Platform;
   const clients = new Map<Exclude<Actor, 'anonymous' | 'bot'>, ImClient>();
   let botKey: string;
@@ -310,6 +310,17 @@ describe('authorization matrix: every conversation route and frame × every kind
           [...sockets.keys()].map((a) => [a, MEMBERS.includes(a) ? 'sees it' : 'sees nothing']),
         ),
       );
+      // presence: the member's socket is open; only its tenant may learn that
+      const memberId = clients.get('member')!.user.id;
+      const watched: Record<string, string> = {};
+      for (const [actor, socket] of sockets) {
+        const ack = await socket.request('presence.subscribe', { userIds: [memberId] });
+        watched[actor] = ack.presence?.find((p) => p.userId === memberId)?.status ?? 'nothing';
+      }
+      assert.deepEqual(
+        watched,
+        Object.fromEntries([...sockets.keys()].map((a) => [a, a === 'otherTenant' ? 'offline' : 'online'])),
+      );
     } finally {
       await closeAll(sockets.values());
     }
@@ -409,6 +420,255 @@ describe('authorization matrix: every conversation route and frame × every kind
     );
   });
 
+  /** "sees it" when `seen` holds of the answer, "sees nothing" when it does not, else the refusal. */
+  async function look<T>(actor: Actor, path: string, seen: (body: T) => boolean): Promise<string> {
+    let body: T | undefined;
+    const got =
+      actor === 'anonymous' || actor === 'bot'
+        ? await (async () => {
+            const res = await fetch(`${platform.gatewayUrl()}${path}`, {
+              headers: actor === 'bot' ? { authorization: `Bearer ${botKey}` } : {},
+            });
+            const json = (await res.json().catch(() => ({}))) as T & { error?: { code?: string } };
+            if (!res.ok) return `${res.status} ${json.error?.code ?? ''}`;
+            body = json;
+            return 'ok';
+          })()
+        : await outcome(
+            clients
+              .get(actor)!
+              .call<T>('GET', path)
+              .then((b) => (body = b)),
+          );
+    return got !== 'ok' ? got : seen(body!) ? 'sees it' : 'sees nothing';
+  }
+  const byActor = (f: (a: Actor) => string) => Object.fromEntries(ACTORS.map((a) => [a, f(a)]));
+  const tenantMembers: readonly Actor[] = ['bot', 'nonMember', 'member', 'admin', 'owner'];
+
+  it('per-user reads (the caller, their lists, MFA state): every signed-in caller gets their own, anonymous nobody', async () => {
+    const own: Array<[string, (body: never) => boolean]> = [
+      ['/v1/users/me', (b: { user: { id: string } }) => typeof b.user.id === 'string'],
+      ['/v1/conversations', (b: { conversations: unknown[] }) => Array.isArray(b.conversations)],
+      ['/v1/invitations', (b: { invitations: unknown[] }) => Array.isArray(b.invitations)],
+      ['/v1/devices', (b: { devices: unknown[] }) => Array.isArray(b.devices)],
+      ['/v1/me/notification-settings', (b: object) => typeof b === 'object'],
+    ];
+    for (const [path, seen] of own) {
+      const got: Record<string, string> = {};
+      for (const actor of ACTORS) got[actor] = await look(actor, path, seen);
+      assert.deepEqual(
+        got,
+        byActor((a) => (a === 'anonymous' ? '401 unauthenticated' : 'sees it')),
+        path,
+      );
+    }
+    const mfa: Record<string, string> = {};
+    for (const actor of ACTORS)
+      mfa[actor] = await look(actor, '/v1/users/me/mfa', (b: { totp?: string }) => b.totp === 'off');
+    assert.deepEqual(
+      mfa,
+      byActor((a) => (a === 'anonymous' ? '401 unauthenticated' : 'sees it')),
+      'a second factor is off for all (a bot never has one)',
+    );
+    // the member's conversation list holds the group; nobody else's list does
+    const lists: Record<string, string> = {};
+    for (const actor of ACTORS)
+      lists[actor] = await look(
+        actor,
+        '/v1/conversations?limit=100',
+        (b: { conversations: Array<{ id: string }> }) => b.conversations.some((c) => c.id === group),
+      );
+    assert.deepEqual(
+      lists,
+      byActor((a) =>
+        a === 'anonymous' ? '401 unauthenticated' : MEMBERS.includes(a) ? 'sees it' : 'sees nothing',
+      ),
+    );
+  });
+
+  it('looking people up (ids, username, presence): the tenant sees its own users; another tenant sees nobody', async () => {
+    const member = clients.get('member')!;
+    const id = member.user.id;
+    const online = await ImSocket.connect(platform.wsUrl(), member.session!.accessToken);
+    const seenOnline = (b: { presence: Array<{ userId: string; status: string }> }) =>
+      b.presence.some((p) => p.userId === id && p.status !== 'offline');
+    await eventually(
+      async () => assert.equal(await look('owner', `/v1/presence?userIds=${id}`, seenOnline), 'sees it'),
+      {
+        timeoutMs: 10_000,
+      },
+    );
+    const got: Record<string, Record<string, string>> = { ids: {}, username: {}, presence: {} };
+    for (const actor of ACTORS) {
+      got.ids![actor] = await look(actor, `/v1/users?ids=${id}`, (b: { users: Array<{ id: string }> }) =>
+        b.users.some((u) => u.id === id),
+      );
+      got.username![actor] = await look(
+        actor,
+        `/v1/users/by-username/${encodeURIComponent(member.user.username)}`,
+        (b: { user: { id: string } }) => b.user.id === id,
+      );
+      // the member is online: only its tenant may know it
+      got.presence![actor] = await look(actor, `/v1/presence?userIds=${id}`, seenOnline);
+    }
+    await online.close();
+    const inTenant = (outside: string) =>
+      byActor((a) =>
+        a === 'anonymous' ? '401 unauthenticated' : tenantMembers.includes(a) ? 'sees it' : outside,
+      );
+    assert.deepEqual(got, {
+      ids: inTenant('sees nothing'),
+      username: inTenant('404 not_found'),
+      presence: inTenant('sees nothing'),
+    });
+  });
+
+  it('search: the group’s text is found by its members only', async () => {
+    const word = `matrix${randomBytes(4).toString('hex')}`;
+    await clients.get('member')!.sendMessage(group, `s-${word}`, `findable ${word}`);
+    const path = `/v1/search/messages?q=${word}`;
+    const hit = (b: { results: unknown[] }) => b.results.length > 0;
+    await eventually(async () => assert.equal(await look('owner', path, hit), 'sees it'), {
+      timeoutMs: 15_000,
+    });
+    const got: Record<string, string> = {};
+    for (const actor of ACTORS) got[actor] = await look(actor, path, hit);
+    assert.deepEqual(
+      got,
+      byActor((a) =>
+        a === 'anonymous' ? '401 unauthenticated' : MEMBERS.includes(a) ? 'sees it' : 'sees nothing',
+      ),
+    );
+    // naming the conversation does not widen it
+    const scoped: Record<string, string> = {};
+    for (const actor of ACTORS) scoped[actor] = await look(actor, `${path}&conversationId=${group}`, hit);
+    assert.deepEqual(
+      scoped,
+      byActor((a) =>
+        a === 'anonymous' ? '401 unauthenticated' : MEMBERS.includes(a) ? 'sees it' : '404 not_found',
+      ),
+    );
+  });
+
+  it('join and leave: channels are open to their tenant; groups to nobody; leaving is for members', async () => {
+    const owner = clients.get('owner')!;
+    const channel = (await owner.createConversation('channel', [], 'open')).id;
+    const members = async (id: string, reader = owner) =>
+      (
+        await reader.call<{ conversation: { members: Array<{ userId: string }> } }>(
+          'GET',
+          `/v1/conversations/${id}`,
+        )
+      ).conversation.members
+        .map((m) => m.userId)
+        .sort();
+    const joins: Record<string, string> = {};
+    const groupJoins: Record<string, string> = {};
+    for (const actor of ACTORS) {
+      const before = await members(channel);
+      joins[actor] = await rest(actor, 'POST', `/v1/conversations/${channel}/join`);
+      if (joins[actor] !== 'ok')
+        assert.deepEqual(await members(channel), before, `join refused for ${actor}`);
+      const groupBefore = await snapshot();
+      groupJoins[actor] = await rest(actor, 'POST', `${conv()}/join`);
+      if (groupJoins[actor] !== 'ok')
+        assert.deepEqual(await snapshot(), groupBefore, `group join by ${actor}`);
+    }
+    assert.deepEqual(
+      joins,
+      byActor((a) =>
+        a === 'anonymous' ? '401 unauthenticated' : a === 'otherTenant' ? '404 not_found' : 'ok',
+      ),
+    );
+    // joining is adding oneself: a no-op for a group's admins, refused to its members (who may not
+    // add anyone), and nothing to know about for everyone else
+    const joinGroup = (a: Actor) =>
+      ROLE_HOLDERS.includes(a) ? 'ok' : a === 'member' ? '403 forbidden' : '404 not_found';
+    assert.deepEqual(
+      groupJoins,
+      byActor((a) => (a === 'anonymous' ? '401 unauthenticated' : joinGroup(a))),
+    );
+    // leaving a group of its own for each caller, so one leaving changes no other row
+    const leaves: Record<string, string> = {};
+    for (const actor of ACTORS) {
+      const g = (
+        await owner.createConversation(
+          'group',
+          [clients.get('admin')!.user.id, clients.get('member')!.user.id],
+          `leave-${actor}`,
+        )
+      ).id;
+      await owner.call('PATCH', `/v1/conversations/${g}/members/${clients.get('admin')!.user.id}`, {
+        role: 'admin',
+      });
+      const before = await members(g);
+      leaves[actor] = await rest(actor, 'POST', `/v1/conversations/${g}/leave`, {});
+      // the owner who left reads no more: its admin does
+      const after = await members(g, actor === 'owner' ? clients.get('admin')! : owner);
+      if (leaves[actor] !== 'ok') assert.deepEqual(after, before, `leave refused for ${actor}`);
+      else if (actor !== 'owner') assert.equal(after.length, before.length - 1, `${actor} left`);
+    }
+    assert.deepEqual(
+      leaves,
+      byActor((a) =>
+        a === 'anonymous' ? '401 unauthenticated' : MEMBERS.includes(a) ? 'ok' : '404 not_found',
+      ),
+    );
+  });
+
+  it('an invitation is its invitee’s alone: nobody else sees, accepts or declines it', async () => {
+    const name = `${tenant}-consent`;
+    const runner = new ImClient(platform.gatewayUrl(), name);
+    await runner.register(username('runner'), PASSWORD);
+    const invitee = new ImClient(platform.gatewayUrl(), name);
+    await invitee.register(username('invitee'), PASSWORD);
+    await new TenantAdmin(runner).updateTenant({ groupAdds: 'consent' });
+    const g = (await runner.createConversation('group', [invitee.user.id], 'consent')).id;
+    const listed = (b: { invitations: Array<{ conversation?: { id: string }; conversationId?: string }> }) =>
+      b.invitations.some((i) => (i.conversation?.id ?? i.conversationId) === g);
+    const got: Record<string, Record<string, string>> = { list: {}, accept: {}, decline: {} };
+    for (const actor of ACTORS) {
+      got.list![actor] = await look(actor, '/v1/invitations', listed);
+      got.accept![actor] = await rest(actor, 'POST', `/v1/invitations/${g}/accept`);
+      got.decline![actor] = await rest(actor, 'DELETE', `/v1/invitations/${g}`);
+    }
+    const stranger = (refusal: string) =>
+      byActor((a) => (a === 'anonymous' ? '401 unauthenticated' : refusal));
+    assert.deepEqual(got, {
+      list: stranger('sees nothing'),
+      accept: stranger('404 not_found'),
+      decline: stranger('404 not_found'),
+    });
+    assert.equal(await look('owner', '/v1/invitations', listed), 'sees nothing');
+    const { invitations } = await invitee.call<{ invitations: unknown[] }>('GET', '/v1/invitations');
+    assert.equal(invitations.length, 1, 'the invitation is still open');
+    assert.equal(await outcome(invitee.call('POST', `/v1/invitations/${g}/accept`)), 'ok');
+  });
+
+  it('per-user writes (settings, MFA enrolment) act on the caller alone', async () => {
+    const settings: Record<string, string> = {};
+    for (const actor of ACTORS)
+      settings[actor] = await rest(actor, 'PUT', `${conv()}/notification-settings`, { level: 'mentions' });
+    assert.deepEqual(
+      settings,
+      byActor((a) =>
+        a === 'anonymous' ? '401 unauthenticated' : MEMBERS.includes(a) ? 'ok' : '404 not_found',
+      ),
+    );
+    const mine = await clients
+      .get('member')!
+      .call<{ level: string }>('GET', `${conv()}/notification-settings`);
+    assert.equal(mine.level, 'mentions', 'the member set its own');
+    // a bot signs in with a key: it has no password to confirm, so no second factor to enrol
+    const enrol: Record<string, string> = {};
+    for (const actor of ACTORS)
+      enrol[actor] = await rest(actor, 'POST', '/v1/users/me/mfa/totp', { password: PASSWORD });
+    assert.deepEqual(
+      enrol,
+      byActor((a) => (a === 'anonymous' ? '401 unauthenticated' : a === 'bot' ? '403 forbidden' : 'ok')),
+    );
+  });
+
   it('tenant routes (users, invites, webhooks): only the tenant’s admins; another tenant’s admin reaches only their own tenant', async () => {
     // the owner runs this tenant; the outsider runs another one, so its own-tenant calls work
     const tenantAdmins = (allowedElsewhere: string) => ({
@@ -421,18 +681,37 @@ describe('authorization matrix: every conversation route and frame × every kind
       owner: 'ok',
     });
     const memberId = clients.get('member')!.user.id;
-    const routes: Array<[string, string, unknown, Record<string, string>]> = [
-      ['GET', '/v1/tenant/users', undefined, tenantAdmins('ok')],
-      ['POST', '/v1/tenant/invites', {}, tenantAdmins('ok')],
-      ['GET', '/v1/webhooks', undefined, tenantAdmins('ok')],
-      // a user of this tenant, named by id from another one: not found there
-      ['PATCH', `/v1/tenant/users/${memberId}`, { disabled: false }, tenantAdmins('404 not_found')],
+    const doomed = (await spare()).user.id;
+    const hook = await clients.get('owner')!.call<{ webhook: { id: string } }>('POST', '/v1/webhooks', {
+      url: 'https://hooks.example.com/dead',
+      events: ['message.created'],
+    });
+    const routes: Array<[string, string, (a: Actor) => unknown, Record<string, string>]> = [
+      ['GET', '/v1/tenant/users', () => undefined, tenantAdmins('ok')],
+      ['POST', '/v1/tenant/invites', () => ({}), tenantAdmins('ok')],
+      ['PATCH', '/v1/tenant', () => ({ groupAdds: 'anyone' }), tenantAdmins('ok')],
+      ['GET', '/v1/webhooks', () => undefined, tenantAdmins('ok')],
+      [
+        'POST',
+        '/v1/webhooks',
+        () => ({ url: 'https://hooks.example.com/new', events: ['message.created'] }),
+        tenantAdmins('ok'),
+      ],
+      ['POST', '/v1/bots', (a) => ({ username: username(`bot${a.slice(0, 3)}`) }), tenantAdmins('ok')],
+      // things of this tenant, named by id from another one: not found there
+      ['PATCH', `/v1/tenant/users/${memberId}`, () => ({ disabled: false }), tenantAdmins('404 not_found')],
+      ['GET', `/v1/webhooks/${hook.webhook.id}/dead-letters`, () => undefined, tenantAdmins('404 not_found')],
+      ['DELETE', `/v1/tenant/users/${doomed}`, () => undefined, tenantAdmins('404 not_found')],
     ];
     for (const [method, path, body, want] of routes) {
       const got: Record<string, string> = {};
-      for (const actor of ACTORS) got[actor] = await rest(actor, method, path, body);
+      for (const actor of ACTORS) got[actor] = await rest(actor, method, path, body(actor));
       assert.deepEqual(got, want, `${method} ${path}`);
     }
+    const { users } = await clients
+      .get('owner')!
+      .call<{ users: Array<{ user: { id: string } }> }>('GET', '/v1/tenant/users');
+    assert.ok(!users.some((u) => u.user.id === doomed), 'removed by the owner, and only then');
     const theirs = await clients
       .get('otherTenant')!
       .call<{ users: Array<{ user: { id: string } }> }>('GET', '/v1/tenant/users');

@@ -208,6 +208,7 @@ export class AuthService {
     const tenant = user && (await this.tenants.findById(user.tenantId));
     if (!user || !tenant || user.tenantId !== caller.tenantId || user.disabledAt)
       throw new AppError('not_found', 'no such user');
+    if (user.kind === 'bot') throw new AppError('forbidden', 'bots sign in with API keys, not a password');
     const attempt = await this.throttle(`${tenant.name}:${user.username}`, `session:${caller.sessionId}`);
     let ok: boolean;
     try {
