@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { ERROR_CODES } from '@im/platform/errors';
@@ -40,7 +41,10 @@ describe('fuzz: random frames and bodies change nothing they should not, and nev
 
   before(async () => {
     platform = await Platform.start({ env: { gateway: unlimited } });
-    const [a, b] = await registerUsers(platform, 2, 'fuzz');
+    // alice runs a tenant of her own (its first user), so tenant routes change things too
+    const tenant = `fuzz-${randomBytes(4).toString('hex')}`;
+    const [a] = await registerUsers(platform, 1, 'fuzz', tenant);
+    const [b] = await registerUsers(platform, 1, 'fuzz', tenant);
     alice = a!;
     bobId = b!.user.id;
     conversationId = (await alice.createConversation('group', [bobId], 'fuzz')).id;
@@ -143,7 +147,27 @@ describe('fuzz: random frames and bodies change nothing they should not, and nev
     assert.ok((codes.get('invalid_argument') ?? 0) > 0, seen);
   });
 
-  it('random REST bodies and queries: never a 5xx, errors in the stable shape', async () => {
+  /** Everything the REST routes below can change, as the caller reads it. */
+  async function state(): Promise<unknown> {
+    const get = (path: string) => alice.call('GET', path);
+    const conv = `/v1/conversations/${conversationId}`;
+    const [conversation, messages, pins, list, devices, settings, webhooks, users, mfa] = await Promise.all([
+      get(conv),
+      get(`${conv}/messages?limit=100`),
+      get(`${conv}/pins`),
+      get('/v1/conversations?limit=100'),
+      get('/v1/devices'),
+      get('/v1/me/notification-settings'),
+      get('/v1/webhooks'),
+      get('/v1/tenant/users'),
+      get('/v1/users/me/mfa'),
+    ]);
+    return { conversation, messages, pins, list, devices, settings, webhooks, users, mfa };
+  }
+
+  it('random REST bodies and queries: never a 5xx, errors in the stable shape, and a refusal changes nothing', async () => {
+    let last = await state();
+    let refused = 0;
     const routes: Array<[string, string]> = [
       ['POST', '/v1/conversations'],
       ['POST', `/v1/conversations/${conversationId}/messages`],
@@ -229,9 +253,20 @@ describe('fuzz: random frames and bodies change nothing they should not, and nev
           );
           if (res.status >= 400)
             assert.ok(json?.error?.code && STABLE.has(json.error.code), JSON.stringify(json));
+          const now = await state();
+          if (res.status >= 400) {
+            refused++;
+            assert.deepEqual(
+              now,
+              last,
+              `${method} ${path} ${JSON.stringify(body)?.slice(0, 200)} was refused (${res.status}), yet changed what the caller reads`,
+            );
+          }
+          last = now;
         },
       ),
       { numRuns: Math.ceil(RUNS / 4) },
     );
+    assert.ok(refused > RUNS / 20, `refusals checked: ${refused}`);
   });
 });
