@@ -11,6 +11,7 @@ import { authenticatorCode, eventually, Platform, repoRoot } from '@im/testing';
 import { PASSWORD, registerUsers } from './support/users.js';
 
 const run = promisify(execFile);
+const ACCOUNT_LOCK_AFTER = 3;
 const IM = () => join(repoRoot(), 'libs/sdk/dist/src/cli/im.js');
 
 /** The `im` CLI as a user runs it: separate processes, a session file per user. */
@@ -19,7 +20,13 @@ describe('im CLI', () => {
   const dirs: string[] = [];
 
   before(async () => {
-    platform = await Platform.start();
+    platform = await Platform.start({
+      env: {
+        // strangers' failures come "from" other addresses (X-Forwarded-For); the CLI from loopback
+        gateway: { TRUSTED_PROXIES: '127.0.0.1' },
+        auth: { LOGIN_MAX_FAILURES_PER_ACCOUNT_ALL_IPS: String(ACCOUNT_LOCK_AFTER) },
+      },
+    });
   });
   after(async () => {
     await platform?.stop();
@@ -143,6 +150,30 @@ describe('im CLI', () => {
 
     assert.equal((await im(dir, ['logout'])).code, 0);
     assert.equal((await im(dir, ['whoami'])).code, 1);
+  });
+
+  it('keeps its device token across a logout: its next login passes a lock that strangers caused', async () => {
+    const [dan] = await registerUsers(platform, 1, 'clidev');
+    const [dir, elsewhere] = [await profileDir(), await profileDir()];
+    const login = (d: string) =>
+      im(d, ['login', dan!.user.username, '--url', platform.gatewayUrl()], { IM_PASSWORD: PASSWORD });
+    assert.equal((await login(dir)).code, 0);
+    assert.equal((await stat(join(dir, 'devices.json'))).mode & 0o777, 0o600, 'the device file is private');
+    assert.equal((await im(dir, ['logout'])).code, 0);
+    for (let i = 1; i <= ACCOUNT_LOCK_AFTER; i++) {
+      const res = await fetch(`${platform.gatewayUrl()}/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': `198.51.100.${i}` },
+        body: JSON.stringify({ username: dan!.user.username, password: 'a wrong guess' }),
+      });
+      assert.equal(res.status, 401);
+    }
+    const stranger = await login(elsewhere);
+    assert.equal(stranger.code, 1);
+    assert.match(stranger.stderr, /rate_limited/, 'a login without the device token waits');
+    const known = await login(dir);
+    assert.equal(known.code, 0, known.stderr);
+    assert.equal((await login(dir)).code, 0, 'and hands out the next token, kept for the login after');
   });
 
   it('logs in with a second factor: --code or IM_MFA_CODE, and says so when it is missing', async () => {

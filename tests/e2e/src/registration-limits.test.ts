@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { ImClient } from '@im/sdk';
 import { Platform } from '@im/testing';
 import { PASSWORD, username } from './support/users.js';
 
@@ -121,5 +122,31 @@ describe('registration and login limits (per address, per tenant, per account)',
       (await login(tenant, owner.name, '203.0.113.10', 'wrong-password', again.deviceToken)).code,
       'rate_limited',
     );
+  });
+
+  it('a user disabled (then enabled again) or whose second factor was reset: its devices are strangers again', async () => {
+    const tenant = `login-forget-${randomBytes(3).toString('hex')}`;
+    const admin = new ImClient(platform.gatewayUrl(), tenant);
+    await admin.register(username('admin'), PASSWORD); // the tenant's first user runs it
+    for (const [i, change] of [
+      [1, [{ disabled: true }, { disabled: false }]],
+      [2, [{ resetMfa: true }]],
+    ] as const) {
+      const user = await register(`192.0.2.7${i}`, tenant);
+      const device = (await login(tenant, user.name, `192.0.2.7${i}`)).deviceToken;
+      assert.match(device ?? '', /^dev1\./);
+      const { user: found } = await admin.call<{ user: { id: string } }>(
+        'GET',
+        `/v1/users/by-username/${user.name}`,
+      );
+      for (const body of change) await admin.call('PATCH', `/v1/tenant/users/${found.id}`, body);
+      for (let n = 1; n <= ACCOUNT_LOCK_AFTER; n++)
+        assert.equal((await login(tenant, user.name, `198.51.10${i}.${n}`, 'wrong-password')).status, 401);
+      assert.equal(
+        (await login(tenant, user.name, `192.0.2.7${i}`, PASSWORD, device)).code,
+        'rate_limited',
+        `${JSON.stringify(change)}: the device's token no longer lifts the lock`,
+      );
+    }
   });
 });

@@ -7,7 +7,15 @@ import { ImChat } from '../chat.js';
 import { ImClient } from '../client.js';
 import { ApiError } from '../errors.js';
 import { headerSocketFactory } from '../socket.js';
-import { clearProfile, loadProfile, readPassword, saveProfile, type Profile } from './profile.js';
+import {
+  clearProfile,
+  loadDeviceToken,
+  loadProfile,
+  readPassword,
+  saveDeviceToken,
+  saveProfile,
+  type Profile,
+} from './profile.js';
 
 const USAGE = `im: the IM platform from a terminal (for operators, bot authors and scripts)
 
@@ -59,12 +67,16 @@ async function main(argv: string[]): Promise<void> {
       need(1, '<username> [--url …] [--tenant …]');
       const url = values.url ?? process.env.IM_URL ?? 'http://127.0.0.1:8080';
       const client = new ImClient(url.replace(/\/+$/, ''), values.tenant);
+      client.deviceToken = await loadDeviceToken(client.baseUrl, values.tenant, args[0]!);
       const session = await client.login(args[0]!, await readPassword()).catch(async (err: unknown) => {
         const code = values.code ?? process.env.IM_MFA_CODE;
         if (!(err instanceof ApiError && err.code === 'mfa_required' && err.mfa?.enrolled && code)) throw err;
         return client.completeMfa(err.mfa.mfaToken, code);
       });
       await saveProfile({ url: client.baseUrl, tenant: values.tenant, session });
+      // the next login presents it, after a logout too
+      if (client.deviceToken)
+        await saveDeviceToken(client.baseUrl, values.tenant, args[0]!, client.deviceToken);
       return out.line({ user: session.user }, `logged in as ${session.user.username} (${session.user.id})`);
     }
     case 'logout': {

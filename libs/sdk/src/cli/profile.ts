@@ -23,15 +23,49 @@ export async function loadProfile(): Promise<Profile | undefined> {
 }
 
 export async function saveProfile(profile: Profile): Promise<void> {
+  await writePrivate('session.json', profile);
+}
+
+/** Write-then-rename, mode 600: a concurrent reader sees the old file or the new one, never half of one. */
+async function writePrivate(name: string, value: unknown): Promise<void> {
   await mkdir(dir(), { recursive: true, mode: 0o700 });
-  // write-then-rename: a concurrent reader sees the old file or the new one, never half of one
-  const tmp = join(dir(), `session.json.${process.pid}.tmp`);
-  await writeFile(tmp, JSON.stringify(profile, null, 2), { mode: 0o600 });
-  await rename(tmp, join(dir(), 'session.json'));
+  const tmp = join(dir(), `${name}.${process.pid}.tmp`);
+  await writeFile(tmp, JSON.stringify(value, null, 2), { mode: 0o600 });
+  await rename(tmp, join(dir(), name));
 }
 
 export async function clearProfile(): Promise<void> {
   await rm(join(dir(), 'session.json'), { force: true });
+}
+
+/**
+ * Device tokens by gateway, tenant and username, kept across logouts (unlike the session): a login
+ * that presents its device's token is not held back when strangers' failures lock the account.
+ */
+type DeviceTokens = Record<string, string>;
+const deviceKey = (url: string, tenant: string | undefined, username: string) =>
+  JSON.stringify([url, tenant ?? '', username]);
+
+async function loadDeviceTokens(): Promise<DeviceTokens> {
+  try {
+    return JSON.parse(await readFile(join(dir(), 'devices.json'), 'utf8')) as DeviceTokens;
+  } catch {
+    return {};
+  }
+}
+
+export async function loadDeviceToken(url: string, tenant: string | undefined, username: string) {
+  return (await loadDeviceTokens())[deviceKey(url, tenant, username)];
+}
+
+export async function saveDeviceToken(
+  url: string,
+  tenant: string | undefined,
+  username: string,
+  token: string,
+): Promise<void> {
+  const tokens = { ...(await loadDeviceTokens()), [deviceKey(url, tenant, username)]: token };
+  await writePrivate('devices.json', tokens);
 }
 
 /** IM_PASSWORD, else a prompt that does not echo (a terminal), else the first line of stdin (a pipe). */

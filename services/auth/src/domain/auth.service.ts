@@ -354,9 +354,13 @@ export class AuthService {
       await this.revocations.publish({ sessionId: `key-${keyId}`, userId, expiresAt, reason: 'admin' });
   }
 
-  /** Every live session (and API key) of the user: a tenant admin disabled or removed them. */
+  /**
+   * Every live session and API key of the user (a tenant admin disabled or removed them), and the
+   * devices it logged in from are strangers again.
+   */
   async revokeAll(userId: string, reason: string): Promise<number> {
     await this.revokeKeys(userId);
+    await this.devices.forgetAll(userId);
     let n = 0;
     for (const sessionId of await this.sessions.idsOfUser(userId)) {
       const session = await this.sessions.get(sessionId);

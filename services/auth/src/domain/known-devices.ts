@@ -28,6 +28,14 @@ export class KnownDevices {
     return device.token;
   }
 
+  /**
+   * Every device of the user becomes a stranger again: after a disable, a removal or a reset of the
+   * second factor (a lost or stolen device), none of its tokens lifts the account-wide limit.
+   */
+  async forgetAll(userId: string): Promise<void> {
+    await this.table.removeAll(userId);
+  }
+
   /** Spends the token when it is the account's (read only when one is presented). */
   async spend(token: string | undefined, tenantName: string, username: string): Promise<boolean> {
     if (!token || !isWellFormedDeviceToken(token)) return false;

@@ -11,6 +11,7 @@ import { MfaChallengesTable, type ChallengeRow } from '../storage/mfa-challenges
 import { MfaTable, type TotpRow } from '../storage/mfa.table.js';
 import { TenantsTable } from '../storage/tenants.table.js';
 import { UsersTable, type UserRow } from '../storage/users.table.js';
+import { KnownDevices } from './known-devices.js';
 import {
   hashSecretToken,
   newRecoveryCodes,
@@ -37,6 +38,7 @@ export class MfaService {
     private readonly failures: LoginFailuresTable,
     private readonly tenants: TenantsTable,
     private readonly users: UsersTable,
+    private readonly devices: KnownDevices,
   ) {
     this.sealer = new KeyEncryption(config.AUTH_KEY_ENCRYPTION_KEY);
   }
@@ -150,9 +152,13 @@ export class MfaService {
     return (await this.liveChallenge(hashSecretToken(mfaToken))).userId;
   }
 
-  /** A tenant admin's reset (a lost phone): the user enrols again when policy asks. */
+  /**
+   * A tenant admin's reset (a lost phone): the user enrols again when policy asks, and the devices
+   * they logged in from are strangers again (the lost phone among them).
+   */
   async reset(userId: string): Promise<void> {
     await this.mfa.removeAll(userId);
+    await this.devices.forgetAll(userId);
   }
 
   async isOn(userId: string): Promise<boolean> {
