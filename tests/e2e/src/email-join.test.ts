@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { CassandraClient } from '@im/platform/cassandra';
-import { ApiError, ImClient, TenantAdmin } from '@im/sdk';
+import { ImClient, TenantAdmin } from '@im/sdk';
 import { eventually, Platform } from '@im/testing';
 import { imAdmin } from './support/im-admin.js';
 import { serviceKeyspace } from './support/keyspace.js';
@@ -10,7 +10,8 @@ import { LocalSmtp } from './support/local-smtp.js';
 import { outcome } from './support/outcome.js';
 import { PASSWORD, username } from './support/users.js';
 
-const RESEND_SEC = 2;
+/** Longer than auth's retries of a mail server in trouble (1 s, then 2 s): a freed slot shows. */
+const RESEND_SEC = 6;
 
 interface Tenant {
   emailDomains: string[];
@@ -152,7 +153,7 @@ describe('joining a tenant by a verified email address at a domain its admins al
     assert.equal(smtp.received.length, before + 1, 'nothing was mailed for the refusals');
   });
 
-  it('one account per address; a mailed invite dies with its domain rule; a refused mailbox reads as any other; a mail server in trouble leaves nothing behind', async () => {
+  it('one account per address; a mailed invite dies with its domain rule; answered before the mail server is asked; a refused mailbox reads as any other; a mail server in trouble leaves nothing behind', async () => {
     const { name, admin } = await closedTenant();
     const admins = new TenantAdmin(admin);
     await admins.updateTenant({ emailDomains: ['initech.example'] });
@@ -189,34 +190,44 @@ describe('joining a tenant by a verified email address at a domain its admins al
     );
 
     await admins.updateTenant({ emailDomains: ['initech.example'] });
+    // the answer does not wait for the mail server: a mailbox it is still deciding on is answered
+    const held = `${unique('held')}@initech.example`;
+    await client(name).requestEmailInvite(held);
+    assert.equal(smtp.to(held).length, 0, 'answered before the mail went');
+    await eventually(() => assert.equal(smtp.heldCount, 1, 'the mail server is still deciding'));
+    smtp.releaseHeld();
+    await mailedInvite(held);
+
     // a mailbox that does not exist reads like one that does (no list of a tenant's people), and
-    // its address waits as any other; the invite was withdrawn
+    // its address waits as any other; the invite is withdrawn
     const bounce = `${unique('bounce')}@initech.example`;
     await client(name).requestEmailInvite(bounce);
     assert.equal(await outcome(client(name).requestEmailInvite(bounce)), '429 rate_limited');
     const rejected = `${unique('rejected')}@initech.example`; // refused for good after the message
     await client(name).requestEmailInvite(rejected);
     assert.equal(await outcome(client(name).requestEmailInvite(rejected)), '429 rate_limited');
-    assert.equal(await invitesTo(rejected), 0);
-    assert.equal(await invitesTo(bounce), 0, 'no invite lives for the refused address');
+    await eventually(async () => {
+      assert.equal(await invitesTo(rejected), 0);
+      assert.equal(await invitesTo(bounce), 0, 'no invite lives for the refused address');
+    });
     assert.equal(await invitesTo(dave), 2, 'the query sees invites (the two of dave)');
 
-    // a mail server in trouble: 503, nothing left behind, and a retry is not held back
+    // a mail server in trouble for now: asked again a few times, then given up on; nothing is left
+    // behind, and the person may ask again at once (the address does not wait)
     const deferred = `${unique('deferred')}@initech.example`;
+    const mailedTo = async (address: string) =>
+      (await authDb.execute('SELECT email FROM email_sends WHERE email = ?', [address])).rows.length;
     for (let i = 0; i < 2; i++) {
-      const err = await client(name)
-        .requestEmailInvite(deferred)
-        .then(
-          () => undefined,
-          (e: unknown) => e as ApiError,
-        );
-      assert.equal(`${err?.status} ${err?.code}`, '503 unavailable', 'not rate_limited: the slot was freed');
-      assert.doesNotMatch(
-        err!.message,
-        /127\.0\.0\.1|451|try again/,
-        'the mail server’s answer stays in the log',
+      // the second ask comes before the address's wait would have ended: its slot was freed
+      assert.equal(await outcome(client(name).requestEmailInvite(deferred)), 'ok', `ask ${i + 1}`);
+      await eventually(
+        async () => {
+          assert.equal(await invitesTo(deferred), 0, 'withdrawn after the retries');
+          assert.equal(await mailedTo(deferred), 0, 'the address does not wait');
+        },
+        { timeoutMs: 20_000 },
       );
     }
-    assert.equal(await invitesTo(deferred), 0, 'the invites of the failed mails were withdrawn');
+    assert.equal(smtp.to(deferred).length, 0);
   });
 });

@@ -1,4 +1,5 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
+import { ExponentialBackoff, handleWhen, noJitterGenerator, retry } from 'cockatiel';
 import { AppError } from '@im/platform/errors';
 import type { Logger } from '@im/platform/logging';
 import { CONFIG, LOGGER } from '@im/platform/nest';
@@ -12,12 +13,24 @@ import { normalizeEmail } from './email-address.js';
 import { EMAIL_DOMAIN_RULE, Invites } from './invites.js';
 import { RegistrationLimiter } from './registration-limiter.js';
 
+const SEND_RETRIES = 2;
+
 /**
  * Joining a tenant by email: an address at one of the tenant's email domains is mailed a
  * single-use member invite; registering with it proves the address (ADR 0029).
  */
 @Injectable()
-export class EmailInvites {
+export class EmailInvites implements BeforeApplicationShutdown {
+  /** A mail server in trouble for now (4xx, unreachable) is asked again after 1 s and 2 s, then given up on. */
+  private readonly retries = retry(
+    handleWhen((err) => err instanceof AppError && err.code === 'unavailable'),
+    {
+      maxAttempts: SEND_RETRIES,
+      backoff: new ExponentialBackoff({ generator: noJitterGenerator, initialDelay: 1_000 }),
+    },
+  );
+  private readonly sending = new Set<Promise<void>>();
+
   constructor(
     @Inject(CONFIG) private readonly config: AuthConfig,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -45,8 +58,7 @@ export class EmailInvites {
         'a mail went to this address a moment ago; retry later',
         wait * 1000,
       );
-    let made: { invite: string; expiresAt: Date } | undefined;
-    let outcome: 'delivered' | 'refused';
+    let made: { invite: string; expiresAt: Date };
     try {
       made = await this.invites.create(
         tenant.id,
@@ -55,19 +67,48 @@ export class EmailInvites {
         this.config.AUTH_EMAIL_INVITE_TTL_SEC,
         address,
       );
-      outcome = await this.mailer.send(inviteMail(name, address, made));
     } catch (err) {
-      // nobody holds this invite: withdraw it, and let the person try again at once
-      await this.undo(made, address, true);
+      await this.undo(undefined, address, true);
       throw err;
     }
-    if (outcome === 'refused') {
-      // answered as if sent (and the address waits as if it were), so the answer does not tell
-      // which mailboxes exist at the domain
-      await this.undo(made, address, false);
-      this.logger.info({ tenantId: tenant.id, domain }, 'the mail server refused an email invite');
-    } else this.logger.info({ tenantId: tenant.id, domain }, 'email invite sent');
+    // answered before the mail server is asked: how it answers (and how fast) must not tell which
+    // mailboxes exist at the domain
+    this.track(this.mail({ tenantId: tenant.id, name, domain, address, made }));
     return { expiresAt: made.expiresAt.toISOString() };
+  }
+
+  /** Waits for the mails still being sent (their retries included), so none is cut off halfway. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await Promise.allSettled(this.sending);
+  }
+
+  private async mail(m: {
+    tenantId: string;
+    name: string;
+    domain: string;
+    address: string;
+    made: { invite: string; expiresAt: Date };
+  }): Promise<void> {
+    const log = { tenantId: m.tenantId, domain: m.domain };
+    let outcome: 'delivered' | 'refused';
+    try {
+      outcome = await this.retries.execute(() => this.mailer.send(inviteMail(m.name, m.address, m.made)));
+    } catch (err) {
+      // nobody holds this invite: withdraw it, and let the person ask again at once
+      this.logger.error({ ...log, err }, 'an email invite could not be sent');
+      return this.undo(m.made, m.address, true);
+    }
+    if (outcome === 'refused') {
+      // the address waits like any other, so asking again tells nothing either
+      this.logger.info(log, 'the mail server refused an email invite');
+      return this.undo(m.made, m.address, false);
+    }
+    this.logger.info(log, 'email invite sent');
+  }
+
+  private track(sending: Promise<void>): void {
+    this.sending.add(sending);
+    void sending.finally(() => this.sending.delete(sending));
   }
 
   private async undo(made: { invite: string } | undefined, address: string, freeSlot: boolean) {

@@ -14,13 +14,15 @@ export interface ReceivedMail {
  * A local mail server (smtp-server, the SMTP protocol for real) that takes mail only after an
  * AUTH login and keeps what it receives. Recipients whose local part starts with "bounce" do not
  * exist (550 at RCPT TO); mail to "rejected…" is refused for good after DATA (554); mail to
- * "deferred…" fails for now (451 after DATA: a server in trouble).
+ * "deferred…" fails for now (451 after DATA: a server in trouble); "held…" waits at RCPT TO until
+ * `releaseHeld()` (a slow server).
  */
 export class LocalSmtp {
   readonly user = 'im-auth';
   readonly password = 'smtp-test-password';
   readonly received: ReceivedMail[] = [];
   private readonly server: SMTPServer;
+  private readonly held: Array<() => void> = [];
   private port = 0;
 
   constructor() {
@@ -33,10 +35,12 @@ export class LocalSmtp {
         auth.username === this.user && auth.password === this.password
           ? cb(null, { user: auth.username })
           : cb(new Error('bad login')),
-      onRcptTo: (address, _session, cb) =>
-        address.address.startsWith('bounce')
-          ? cb(Object.assign(new Error('no such mailbox'), { responseCode: 550 }))
-          : cb(),
+      onRcptTo: (address, _session, cb) => {
+        if (address.address.startsWith('held')) this.held.push(() => cb());
+        else if (address.address.startsWith('bounce'))
+          cb(Object.assign(new Error('no such mailbox'), { responseCode: 550 }));
+        else cb();
+      },
       onData: (stream, session, cb) => {
         const refusal = session.envelope.rcptTo.some((r) => r.address.startsWith('deferred'))
           ? { message: 'try again later', responseCode: 451 }
@@ -73,6 +77,16 @@ export class LocalSmtp {
   /** SMTP_URL for the auth service. */
   get url(): string {
     return `smtp://${this.user}:${this.password}@127.0.0.1:${this.port}`;
+  }
+
+  /** Recipients waiting at RCPT TO. */
+  get heldCount(): number {
+    return this.held.length;
+  }
+
+  /** Lets every held recipient through. */
+  releaseHeld(): void {
+    for (const release of this.held.splice(0)) release();
   }
 
   /** Mails received for `address`. */
