@@ -27,7 +27,7 @@ import { EmailInvites } from './domain/email-invites.service.js';
 import { Mailer } from './mail/mailer.js';
 import { EmailSendsTable } from './storage/email-sends.table.js';
 import { RecentRevocationsTable } from './storage/recent-revocations.table.js';
-import { DeviceTokensTable } from './storage/device-tokens.table.js';
+import { KnownDevicesTable } from './storage/known-devices.table.js';
 import { KnownDevices } from './domain/known-devices.js';
 
 const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url));
@@ -52,7 +52,7 @@ export class AuthModule {
         SessionsTable,
         RevocationsPendingTable,
         RecentRevocationsTable,
-        DeviceTokensTable,
+        KnownDevicesTable,
         KnownDevices,
         RefreshTokensTable,
         LoginFailuresTable,

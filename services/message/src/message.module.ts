@@ -10,6 +10,7 @@ import { AuthClient } from './clients/auth.client.js';
 import { MediaClient } from './clients/media.client.js';
 import type { MessageConfig } from './config.js';
 import { ConversationService } from './conversations/conversation.service.js';
+import { ConversationSets } from './conversations/conversation-sets.js';
 import { MembershipCache } from './conversations/membership-cache.js';
 import { HistoryService } from './history/history.service.js';
 import { ConversationEvents } from './producers/conversation-events.js';
@@ -89,6 +90,7 @@ export class MessageModule {
         UserSettingsTable,
         UserSettingsCache,
         MembershipCache,
+        ConversationSets,
         AuthClient,
         MediaClient,
         MediaUsesTable,

@@ -37,7 +37,13 @@ describe('authorization matrix: every route and frame × every kind of caller', 
     return c;
   }
 
-  async function rest(actor: Actor, method: string, path: string, body?: unknown): Promise<string> {
+  /** What `actor` gets: "ok" with the answer's body, or the refusal ("<status> <code>"). */
+  async function request<T>(
+    actor: Actor,
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ got: string; body?: T }> {
     if (actor === 'anonymous' || actor === 'bot') {
       const res = await fetch(`${platform.gatewayUrl()}${path}`, {
         method,
@@ -47,12 +53,21 @@ describe('authorization matrix: every route and frame × every kind of caller', 
         },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
-      if (res.ok) return 'ok';
-      const json = (await res.json().catch(() => ({}))) as { error?: { code?: string } };
-      return `${res.status} ${json.error?.code ?? ''}`;
+      const json = (await res.json().catch(() => ({}))) as T & { error?: { code?: string } };
+      return res.ok ? { got: 'ok', body: json } : { got: `${res.status} ${json.error?.code ?? ''}` };
     }
-    return outcome(clients.get(actor)!.call(method, path, body));
+    let answer: T | undefined;
+    const got = await outcome(
+      clients
+        .get(actor)!
+        .call<T>(method, path, body)
+        .then((b) => (answer = b)),
+    );
+    return { got, body: answer };
   }
+
+  const rest = async (actor: Actor, method: string, path: string, body?: unknown) =>
+    (await request(actor, method, path, body)).got;
 
   /** A new member of the conversation, for rows that remove or mute one. */
   async function memberToChange(): Promise<string> {
@@ -312,6 +327,13 @@ describe('authorization matrix: every route and frame × every kind of caller', 
       );
       // presence: the member's socket is open; only its tenant may learn that
       const memberId = clients.get('member')!.user.id;
+      const statusOf = async (id: string) =>
+        (
+          await clients
+            .get('owner')!
+            .call<{ presence: Array<{ status: string }> }>('GET', `/v1/presence?userIds=${id}`)
+        ).presence[0]?.status;
+      await eventually(async () => assert.equal(await statusOf(memberId), 'online'));
       const watched: Record<string, string> = {};
       for (const [actor, socket] of sockets) {
         const ack = await socket.request('presence.subscribe', { userIds: [memberId] });
@@ -321,6 +343,19 @@ describe('authorization matrix: every route and frame × every kind of caller', 
         watched,
         Object.fromEntries([...sockets.keys()].map((a) => [a, a === 'otherTenant' ? 'offline' : 'online'])),
       );
+      // presence.set and ping: anyone signed in, each about itself only
+      const set: Record<string, string> = {};
+      for (const [actor, socket] of sockets) {
+        set[actor] = await outcome(
+          socket.request('presence.set', { status: actor === 'member' ? 'busy' : 'away' }),
+        );
+        set[`${actor} ping`] = await outcome(socket.request('ping'));
+      }
+      assert.ok(
+        Object.values(set).every((o) => o === 'ok'),
+        JSON.stringify(set),
+      );
+      await eventually(async () => assert.equal(await statusOf(memberId), 'busy', 'the member’s own choice'));
     } finally {
       await closeAll(sockets.values());
     }
@@ -422,24 +457,7 @@ describe('authorization matrix: every route and frame × every kind of caller', 
 
   /** "sees it" when `seen` holds of the answer, "sees nothing" when it does not, else the refusal. */
   async function look<T>(actor: Actor, path: string, seen: (body: T) => boolean): Promise<string> {
-    let body: T | undefined;
-    const got =
-      actor === 'anonymous' || actor === 'bot'
-        ? await (async () => {
-            const res = await fetch(`${platform.gatewayUrl()}${path}`, {
-              headers: actor === 'bot' ? { authorization: `Bearer ${botKey}` } : {},
-            });
-            const json = (await res.json().catch(() => ({}))) as T & { error?: { code?: string } };
-            if (!res.ok) return `${res.status} ${json.error?.code ?? ''}`;
-            body = json;
-            return 'ok';
-          })()
-        : await outcome(
-            clients
-              .get(actor)!
-              .call<T>('GET', path)
-              .then((b) => (body = b)),
-          );
+    const { got, body } = await request<T>(actor, 'GET', path);
     return got !== 'ok' ? got : seen(body!) ? 'sees it' : 'sees nothing';
   }
   const byActor = (f: (a: Actor) => string) => Object.fromEntries(ACTORS.map((a) => [a, f(a)]));
@@ -639,33 +657,150 @@ describe('authorization matrix: every route and frame × every kind of caller', 
       accept: stranger('404 not_found'),
       decline: stranger('404 not_found'),
     });
-    assert.equal(await look('owner', '/v1/invitations', listed), 'sees nothing');
+    // in the invitation's own tenant too: the inviter (a member of the group) and a bystander
+    const bystander = new ImClient(platform.gatewayUrl(), name);
+    await bystander.register(username('bystander'), PASSWORD);
+    const insiders: Record<string, string> = {};
+    for (const [who, c] of [
+      ['inviter', runner],
+      ['bystander', bystander],
+    ] as const) {
+      const { invitations: theirs } = await c.call<{ invitations: Array<{ conversation?: { id: string } }> }>(
+        'GET',
+        '/v1/invitations',
+      );
+      insiders[`${who} lists`] = theirs.some((i) => i.conversation?.id === g) ? 'sees it' : 'sees nothing';
+      insiders[`${who} accepts`] = await outcome(c.call('POST', `/v1/invitations/${g}/accept`));
+      insiders[`${who} declines`] = await outcome(c.call('DELETE', `/v1/invitations/${g}`));
+    }
+    assert.deepEqual(insiders, {
+      'inviter lists': 'sees nothing',
+      'inviter accepts': '404 not_found',
+      'inviter declines': '404 not_found',
+      'bystander lists': 'sees nothing',
+      'bystander accepts': '404 not_found',
+      'bystander declines': '404 not_found',
+    });
     const { invitations } = await invitee.call<{ invitations: unknown[] }>('GET', '/v1/invitations');
     assert.equal(invitations.length, 1, 'the invitation is still open');
     assert.equal(await outcome(invitee.call('POST', `/v1/invitations/${g}/accept`)), 'ok');
+    const { conversation } = await runner.call<{ conversation: { members: Array<{ userId: string }> } }>(
+      'GET',
+      `/v1/conversations/${g}`,
+    );
+    assert.deepEqual(
+      conversation.members.map((m) => m.userId).sort(),
+      [runner.user.id, invitee.user.id].sort(),
+      'only the invitee joined',
+    );
   });
 
-  it('per-user writes (settings, MFA enrolment) act on the caller alone', async () => {
+  it('per-user writes act on the caller alone: settings, MFA steps, new conversations, uploads', async () => {
+    const signedIn = (f: (a: Actor) => string) =>
+      byActor((a) => (a === 'anonymous' ? '401 unauthenticated' : f(a)));
+    // each member sets a level of its own, and reads back its own
+    const levels: Partial<Record<Actor, string>> = { member: 'mentions', admin: 'none', owner: 'all' };
     const settings: Record<string, string> = {};
     for (const actor of ACTORS)
-      settings[actor] = await rest(actor, 'PUT', `${conv()}/notification-settings`, { level: 'mentions' });
+      settings[actor] = await rest(actor, 'PUT', `${conv()}/notification-settings`, {
+        level: levels[actor] ?? 'mentions',
+      });
     assert.deepEqual(
       settings,
-      byActor((a) =>
-        a === 'anonymous' ? '401 unauthenticated' : MEMBERS.includes(a) ? 'ok' : '404 not_found',
-      ),
+      signedIn((a) => (MEMBERS.includes(a) ? 'ok' : '404 not_found')),
     );
-    const mine = await clients
-      .get('member')!
-      .call<{ level: string }>('GET', `${conv()}/notification-settings`);
-    assert.equal(mine.level, 'mentions', 'the member set its own');
+    for (const actor of MEMBERS)
+      assert.equal(
+        await look(
+          actor,
+          `${conv()}/notification-settings`,
+          (b: { level: string }) => b.level === levels[actor],
+        ),
+        'sees it',
+        `${actor} reads its own level`,
+      );
+    // account-wide settings, each caller its own keyword
+    const own: Record<string, string> = {};
+    for (const actor of ACTORS)
+      own[actor] = await rest(actor, 'PUT', '/v1/me/notification-settings', { keywords: [`kw${actor}`] });
+    const readBack: Record<string, string> = {};
+    for (const actor of ACTORS)
+      readBack[actor] = await look(
+        actor,
+        '/v1/me/notification-settings',
+        (b: { keywords?: string[] }) => b.keywords?.length === 1 && b.keywords[0] === `kw${actor}`,
+      );
+    assert.deepEqual({ own, readBack }, { own: signedIn(() => 'ok'), readBack: signedIn(() => 'sees it') });
+
     // a bot signs in with a key: it has no password to confirm, so no second factor to enrol
     const enrol: Record<string, string> = {};
     for (const actor of ACTORS)
       enrol[actor] = await rest(actor, 'POST', '/v1/users/me/mfa/totp', { password: PASSWORD });
     assert.deepEqual(
       enrol,
-      byActor((a) => (a === 'anonymous' ? '401 unauthenticated' : a === 'bot' ? '403 forbidden' : 'ok')),
+      signedIn((a) => (a === 'bot' ? '403 forbidden' : 'ok')),
+    );
+    // the later MFA steps with a wrong code: refused for everyone, each on its own account, and
+    // the pending secret stays; turning off what is only pending needs no code
+    const steps: Record<string, Record<string, string>> = {};
+    const mfaState = async (totp: string) => {
+      const out: Record<string, string> = {};
+      for (const actor of ACTORS)
+        out[actor] = await look(actor, '/v1/users/me/mfa', (b: { totp?: string }) => b.totp === totp);
+      return out;
+    };
+    for (const path of ['totp/confirm', 'recovery-codes']) {
+      steps[path] = {};
+      for (const actor of ACTORS)
+        steps[path]![actor] = await rest(actor, 'POST', `/v1/users/me/mfa/${path}`, { code: '000000' });
+    }
+    const pending = await mfaState('pending');
+    steps.disable = {};
+    for (const actor of ACTORS)
+      steps.disable[actor] = await rest(actor, 'POST', '/v1/users/me/mfa/disable', { code: '000000' });
+    assert.deepEqual(
+      { steps, pending, off: await mfaState('off') },
+      {
+        steps: {
+          'totp/confirm': signedIn((a) =>
+            a === 'bot' ? '409 mfa_enrolment_required' : '401 invalid_mfa_code',
+          ),
+          'recovery-codes': signedIn(() => '409 conflict'),
+          disable: signedIn(() => 'ok'),
+        },
+        pending: signedIn((a) => (a === 'bot' ? 'sees nothing' : 'sees it')),
+        off: signedIn(() => 'sees it'),
+      },
+    );
+
+    // things anyone signed in may start: a direct conversation with a user of the tenant, an upload
+    const target = (await spare()).user.id;
+    const starts: Record<string, Record<string, string>> = { direct: {}, upload: {}, webPushKey: {} };
+    for (const actor of ACTORS) {
+      starts.direct![actor] = await rest(actor, 'POST', '/v1/conversations', {
+        type: 'direct',
+        memberIds: [target],
+      });
+      starts.upload![actor] = await rest(actor, 'POST', '/v1/media/uploads', {
+        filename: 'a.txt',
+        contentType: 'text/plain',
+        size: 5,
+      });
+      starts.webPushKey![actor] = await rest(actor, 'GET', '/v1/devices/webpush-key');
+    }
+    assert.deepEqual(starts, {
+      // another tenant's user reads like no user at all
+      direct: signedIn((a) => (a === 'otherTenant' ? '400 invalid_argument' : 'ok')),
+      upload: signedIn(() => 'ok'),
+      webPushKey: signedIn(() => 'ok'),
+    });
+    assert.equal(
+      await rest('otherTenant', 'POST', '/v1/conversations', {
+        type: 'direct',
+        memberIds: ['0190c0de-0000-7000-8000-000000000000'],
+      }),
+      '400 invalid_argument',
+      'the same answer for an id nobody has',
     );
   });
 
@@ -689,7 +824,13 @@ describe('authorization matrix: every route and frame × every kind of caller', 
     const routes: Array<[string, string, (a: Actor) => unknown, Record<string, string>]> = [
       ['GET', '/v1/tenant/users', () => undefined, tenantAdmins('ok')],
       ['POST', '/v1/tenant/invites', () => ({}), tenantAdmins('ok')],
-      ['PATCH', '/v1/tenant', () => ({ groupAdds: 'anyone' }), tenantAdmins('ok')],
+      // refused callers ask for a change; the owner's own call changes nothing, so rows stay apart
+      [
+        'PATCH',
+        '/v1/tenant',
+        (a) => ({ groupAdds: a === 'owner' ? 'anyone' : 'consent' }),
+        tenantAdmins('ok'),
+      ],
       ['GET', '/v1/webhooks', () => undefined, tenantAdmins('ok')],
       [
         'POST',
@@ -699,13 +840,40 @@ describe('authorization matrix: every route and frame × every kind of caller', 
       ],
       ['POST', '/v1/bots', (a) => ({ username: username(`bot${a.slice(0, 3)}`) }), tenantAdmins('ok')],
       // things of this tenant, named by id from another one: not found there
-      ['PATCH', `/v1/tenant/users/${memberId}`, () => ({ disabled: false }), tenantAdmins('404 not_found')],
+      [
+        'PATCH',
+        `/v1/tenant/users/${memberId}`,
+        (a) => ({ disabled: a !== 'owner' }),
+        tenantAdmins('404 not_found'),
+      ],
       ['GET', `/v1/webhooks/${hook.webhook.id}/dead-letters`, () => undefined, tenantAdmins('404 not_found')],
       ['DELETE', `/v1/tenant/users/${doomed}`, () => undefined, tenantAdmins('404 not_found')],
     ];
+    const owner = clients.get('owner')!;
+    /** The tenant as its admin sees it: users (role, disabled), webhooks, settings. */
+    const tenantState = async () => {
+      const [{ users }, { webhooks }, settings] = await Promise.all([
+        owner.call<{ users: Array<{ user: { id: string }; role?: string; disabled?: boolean }> }>(
+          'GET',
+          '/v1/tenant/users?limit=500',
+        ),
+        owner.call<{ webhooks: Array<{ id: string }> }>('GET', '/v1/webhooks'),
+        owner.call<{ tenant: unknown }>('PATCH', '/v1/tenant', {}),
+      ]);
+      return { users, webhooks: webhooks.map((w) => w.id).sort(), settings };
+    };
     for (const [method, path, body, want] of routes) {
       const got: Record<string, string> = {};
-      for (const actor of ACTORS) got[actor] = await rest(actor, method, path, body(actor));
+      for (const actor of ACTORS) {
+        const before = await tenantState();
+        got[actor] = await rest(actor, method, path, body(actor));
+        if (got[actor] !== 'ok')
+          assert.deepEqual(
+            await tenantState(),
+            before,
+            `${method} ${path}: refused for ${actor}, yet changed`,
+          );
+      }
       assert.deepEqual(got, want, `${method} ${path}`);
     }
     const { users } = await clients

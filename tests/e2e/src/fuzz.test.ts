@@ -151,18 +151,20 @@ describe('fuzz: random frames and bodies change nothing they should not, and nev
   async function state(): Promise<unknown> {
     const get = (path: string) => alice.call('GET', path);
     const conv = `/v1/conversations/${conversationId}`;
-    const [conversation, messages, pins, list, devices, settings, webhooks, users, mfa] = await Promise.all([
-      get(conv),
-      get(`${conv}/messages?limit=100`),
-      get(`${conv}/pins`),
-      get('/v1/conversations?limit=100'),
-      get('/v1/devices'),
-      get('/v1/me/notification-settings'),
-      get('/v1/webhooks'),
-      get('/v1/tenant/users'),
-      get('/v1/users/me/mfa'),
-    ]);
-    return { conversation, messages, pins, list, devices, settings, webhooks, users, mfa };
+    const [conversation, messages, pins, list, devices, settings, webhooks, users, mfa, tenant] =
+      await Promise.all([
+        get(conv),
+        get(`${conv}/messages?limit=100`),
+        get(`${conv}/pins`),
+        get('/v1/conversations?limit=100'),
+        get('/v1/devices'),
+        get('/v1/me/notification-settings'),
+        get('/v1/webhooks'),
+        get('/v1/tenant/users'),
+        get('/v1/users/me/mfa'),
+        alice.call('PATCH', '/v1/tenant', {}), // the tenant's settings (no GET; an empty change)
+      ]);
+    return { conversation, messages, pins, list, devices, settings, webhooks, users, mfa, tenant };
   }
 
   it('random REST bodies and queries: never a 5xx, errors in the stable shape, and a refusal changes nothing', async () => {

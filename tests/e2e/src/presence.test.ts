@@ -280,10 +280,21 @@ describe('presence and typing', () => {
     }
   });
 
-  it('typing into many unknown conversations is cut off after a burst (each costs a membership read); others are not affected', async () => {
+  /** The message service's membership reads from the database so far, by kind (its /metrics). */
+  async function membershipReads(): Promise<Record<string, number>> {
+    const port = platform.services.get('message')!.ports.httpPort!;
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const out: Record<string, number> = { membership: 0, conversation_set: 0 };
+    for (const m of text.matchAll(/^im_membership_reads_total\{[^}]*kind="(\w+)"[^}]*\} (\d+)/gm))
+      out[m[1]!] = (out[m[1]!] ?? 0) + Number(m[2]);
+    return out;
+  }
+
+  it('typing into many unknown conversations costs no membership read each, and is cut off after a burst; others are not affected', async () => {
     const [prober, other] = await registerUsers(platform, 2, 'typeprobe');
     const conv = await other!.createConversation('group', [prober!.user.id], 'typing probe');
     const s = await prober!.connect();
+    const readsBefore = await membershipReads();
     try {
       // 10 at once, then 2 per second: type into unknown conversations until refused
       const started = Date.now();
@@ -305,6 +316,15 @@ describe('presence and typing', () => {
       assert.ok(
         before.length >= 10 && before.length <= 10 + refills,
         `${before.length} lookups, ${refills} refills`,
+      );
+      // the prober's set of conversations is read (again every 5 s at most); no id is read alone
+      const reads = await membershipReads();
+      assert.equal(reads.membership, readsBefore.membership, 'no membership read per unknown id');
+      const setReads = reads.conversation_set! - readsBefore.conversation_set!;
+      const seconds = (Date.now() - started) / 1000;
+      assert.ok(
+        setReads >= 1 && setReads <= 1 + Math.ceil(seconds / 5),
+        `${setReads} set reads in ${seconds} s`,
       );
       // another user types on as usual
       const o = await other!.connect();

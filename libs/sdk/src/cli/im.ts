@@ -31,7 +31,8 @@ const USAGE = `im: the IM platform from a terminal (for operators, bot authors a
   im upload <conversationId> <file> [--text caption] [--type image/png]
 
   --json    one JSON object per line (scriptable)
-  Session: $IM_CONFIG_DIR/session.json (default ~/.config/im), mode 600.
+  Session: $IM_CONFIG_DIR/session.json (default ~/.config/im), mode 600; this device's login
+  token (kept across logouts, so strangers' failed guesses cannot lock you out): devices.json.
   Exit codes: 0 ok, 1 refused or failed (the API's error code is printed), 2 usage.`;
 
 class UsageError extends Error {}

@@ -44,11 +44,12 @@ export async function clearProfile(): Promise<void> {
  */
 type DeviceTokens = Record<string, string>;
 const deviceKey = (url: string, tenant: string | undefined, username: string) =>
-  JSON.stringify([url, tenant ?? '', username]);
+  JSON.stringify([url, ...[tenant ?? '', username].map((s) => s.normalize('NFKC').trim().toLowerCase())]);
 
 async function loadDeviceTokens(): Promise<DeviceTokens> {
   try {
-    return JSON.parse(await readFile(join(dir(), 'devices.json'), 'utf8')) as DeviceTokens;
+    const tokens: unknown = JSON.parse(await readFile(join(dir(), 'devices.json'), 'utf8'));
+    return tokens && typeof tokens === 'object' ? (tokens as DeviceTokens) : {};
   } catch {
     return {};
   }

@@ -30,6 +30,7 @@ export class EmailInvites implements BeforeApplicationShutdown {
     },
   );
   private readonly sending = new Set<Promise<void>>();
+  private readonly stopping = new AbortController();
 
   constructor(
     @Inject(CONFIG) private readonly config: AuthConfig,
@@ -68,7 +69,7 @@ export class EmailInvites implements BeforeApplicationShutdown {
         address,
       );
     } catch (err) {
-      await this.undo(undefined, address, true);
+      await this.sends.release(address).catch(() => undefined); // nothing was sent: ask again at once
       throw err;
     }
     // answered before the mail server is asked: how it answers (and how fast) must not tell which
@@ -77,8 +78,9 @@ export class EmailInvites implements BeforeApplicationShutdown {
     return { expiresAt: made.expiresAt.toISOString() };
   }
 
-  /** Waits for the mails still being sent (their retries included), so none is cut off halfway. */
+  /** Lets the mails being sent finish their attempt, without further retries. */
   async beforeApplicationShutdown(): Promise<void> {
+    this.stopping.abort();
     await Promise.allSettled(this.sending);
   }
 
@@ -92,16 +94,20 @@ export class EmailInvites implements BeforeApplicationShutdown {
     const log = { tenantId: m.tenantId, domain: m.domain };
     let outcome: 'delivered' | 'refused';
     try {
-      outcome = await this.retries.execute(() => this.mailer.send(inviteMail(m.name, m.address, m.made)));
+      outcome = await this.retries.execute(
+        () => this.mailer.send(inviteMail(m.name, m.address, m.made)),
+        this.stopping.signal,
+      );
     } catch (err) {
-      // nobody holds this invite: withdraw it, and let the person ask again at once
+      // nobody holds this invite: withdraw it. The address waits like any other, because a
+      // server's "not now" may depend on the mailbox (450 unverified, 452 full), and a slot freed
+      // only then would tell which mailboxes exist.
       this.logger.error({ ...log, err }, 'an email invite could not be sent');
-      return this.undo(m.made, m.address, true);
+      return this.withdraw(m.made);
     }
     if (outcome === 'refused') {
-      // the address waits like any other, so asking again tells nothing either
       this.logger.info(log, 'the mail server refused an email invite');
-      return this.undo(m.made, m.address, false);
+      return this.withdraw(m.made);
     }
     this.logger.info(log, 'email invite sent');
   }
@@ -111,11 +117,10 @@ export class EmailInvites implements BeforeApplicationShutdown {
     void sending.finally(() => this.sending.delete(sending));
   }
 
-  private async undo(made: { invite: string } | undefined, address: string, freeSlot: boolean) {
-    await Promise.all([
-      made && this.invites.withdraw(made.invite),
-      freeSlot && this.sends.release(address),
-    ]).catch((e: unknown) => this.logger.error({ err: e }, 'an unsent email invite was not withdrawn'));
+  private async withdraw(made: { invite: string }): Promise<void> {
+    await this.invites
+      .withdraw(made.invite)
+      .catch((e: unknown) => this.logger.error({ err: e }, 'an unsent email invite was not withdrawn'));
   }
 }
 

@@ -1,10 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CONFIG } from '@im/platform/nest';
 import type { AuthConfig } from '../config.js';
-import { DeviceTokensTable } from '../storage/device-tokens.table.js';
+import { KnownDevicesTable } from '../storage/known-devices.table.js';
 import { TenantsTable } from '../storage/tenants.table.js';
 import { UsersTable } from '../storage/users.table.js';
 import { hashDeviceToken, isWellFormedDeviceToken, newDeviceToken } from './tokens.js';
+
+/** A user id no user has (ids are UUIDs). */
+const NOBODY = 'nobody';
 
 /**
  * Devices a user logged in from: a login presenting one of its user's device tokens is not held
@@ -16,7 +19,7 @@ import { hashDeviceToken, isWellFormedDeviceToken, newDeviceToken } from './toke
 export class KnownDevices {
   constructor(
     @Inject(CONFIG) private readonly config: AuthConfig,
-    private readonly table: DeviceTokensTable,
+    private readonly table: KnownDevicesTable,
     private readonly tenants: TenantsTable,
     private readonly users: UsersTable,
   ) {}
@@ -41,6 +44,7 @@ export class KnownDevices {
     if (!token || !isWellFormedDeviceToken(token)) return false;
     const tenant = await this.tenants.findByName(tenantName);
     const userId = tenant && (await this.users.findIdByUsername(tenant.id, username));
-    return !!userId && (await this.table.spend(hashDeviceToken(token), userId));
+    // spent (an LWT) for a user nobody has too, so the time a login takes does not tell who exists
+    return (await this.table.spend(hashDeviceToken(token), userId || NOBODY)) && !!userId;
   }
 }

@@ -82,7 +82,8 @@ export class MessageGrpcApi {
       },
       searchMessages: (r) =>
         this.searching.search(caller(r.caller), r.query, r.conversationId, r.cursor, r.limit),
-      checkMembership: (r) => this.conversations.checkMembership(caller(r.caller), r.conversationId),
+      checkMembership: (r) =>
+        this.conversations.checkMembership(caller(r.caller), r.conversationId, r.quickNegative),
       checkMediaAccess: async (r) => ({
         allowed: await this.conversations.mayAccessMedia(caller(r.caller), r.mediaId),
       }),

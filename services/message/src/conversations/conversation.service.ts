@@ -26,6 +26,7 @@ import { MentionsTable } from '../storage/mentions.table.js';
 import { MediaUsesTable } from '../storage/media-uses.table.js';
 import { MembersTable, type MembershipRow } from '../storage/members.table.js';
 import { conversationView, VIEW_MEMBERS } from './conversation-view.js';
+import { ConversationSets } from './conversation-sets.js';
 import { MembershipCache } from './membership-cache.js';
 
 const LIST_DEFAULT = 50;
@@ -38,6 +39,7 @@ export class ConversationService {
     private readonly directs: DirectConversationsTable,
     private readonly members: MembersTable,
     private readonly membership: MembershipCache,
+    private readonly sets: ConversationSets,
     private readonly mediaUses: MediaUsesTable,
     private readonly auth: AuthClient,
     private readonly live: LivePublisher,
@@ -322,12 +324,13 @@ export class ConversationService {
     return false;
   }
 
-  async checkMembership(caller: Caller, conversationId: string) {
+  async checkMembership(caller: Caller, conversationId: string, quickNegative = false) {
+    const no = { member: false, role: '', otherMemberIds: [], memberCount: 0 };
+    if (quickNegative && !(await this.sets.mayBeIn(caller.userId, conversationId))) return no;
     const membership = await this.membership.membership(caller.userId, conversationId);
-    if (!membership) return { member: false, role: '', otherMemberIds: [], memberCount: 0 };
+    if (!membership) return no;
     const row = await this.conversations.get(conversationId);
-    if (!row || row.tenantId !== caller.tenantId)
-      return { member: false, role: '', otherMemberIds: [], memberCount: 0 };
+    if (!row || row.tenantId !== caller.tenantId) return no;
     const others =
       row.memberCount <= 1_000
         ? (await this.membership.membersOf(conversationId))

@@ -4,6 +4,7 @@ import { NATS, REGISTRY } from '@im/platform/nest';
 import type { Registry } from '@im/platform/registry';
 import { ConversationsTable } from '../storage/conversations.table.js';
 import { MembersTable, type MemberRow, type MembershipRow } from '../storage/members.table.js';
+import { membershipReads } from './conversation-sets.js';
 
 const TTL_MS = 30_000;
 const MAX_ENTRIES = 200_000;
@@ -60,6 +61,7 @@ export class MembershipCache implements OnModuleInit, OnApplicationShutdown {
     const key = `${conversationId}/${userId}`;
     const hit = this.memberships.get(key);
     if (hit && hit.until > Date.now()) return hit.value ?? undefined;
+    membershipReads.add(1, { kind: 'membership' });
     const value = (await this.table.membership(userId, conversationId)) ?? null;
     this.put(this.memberships, key, value);
     return value ?? undefined;

@@ -122,6 +122,18 @@ export class MembersTable {
     return Number(row?.get('n') ?? 0);
   }
 
+  /** The ids of every conversation the user is in (paged through by the driver). */
+  async conversationIdsOf(userId: string): Promise<string[]> {
+    const out: string[] = [];
+    for await (const row of allRows(
+      this.db,
+      'SELECT conversation_id, role FROM conversations_by_user WHERE user_id = ?',
+      [userId],
+    ))
+      if (row.get('role')) out.push(row.get('conversation_id') as string);
+    return out;
+  }
+
   /** Every conversation of the user (paged through by the driver). */
   async conversationsOf(userId: string): Promise<MembershipRow[]> {
     const out: MembershipRow[] = [];

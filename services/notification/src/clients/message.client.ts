@@ -45,7 +45,7 @@ export class MessageClient implements OnApplicationShutdown {
   }
 
   async isMember(caller: Caller, conversationId: string): Promise<boolean> {
-    return (await this.client.checkMembership({ caller, conversationId })).member;
+    return (await this.client.checkMembership({ caller, conversationId, quickNegative: false })).member;
   }
 
   onApplicationShutdown(): void {

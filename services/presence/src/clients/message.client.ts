@@ -27,7 +27,8 @@ export class MessageClient implements OnApplicationShutdown {
     const key = `${caller.userId}/${conversationId}`;
     const hit = this.cache.get(key);
     if (hit && hit.until > Date.now()) return hit.others;
-    const res = await this.client.checkMembership({ caller, conversationId });
+    // an id the caller is not in costs no database read (typing may name random ids)
+    const res = await this.client.checkMembership({ caller, conversationId, quickNegative: true });
     const others = res.member ? res.otherMemberIds : null;
     if (this.cache.size > 100_000) this.cache.clear();
     this.cache.set(key, { others, until: Date.now() + TTL_MS });

@@ -379,6 +379,12 @@ export interface SearchMessagesResponse {
 export interface CheckMembershipRequest {
   caller: Caller | undefined;
   conversationId: string;
+  /**
+   * Check the id against the caller's set of conversations first, so an id the caller is not in
+   * costs no database read (the set is read again at most every few seconds, so a conversation
+   * joined a moment ago may read as not a member: fine for typing, not for sends).
+   */
+  quickNegative: boolean;
 }
 
 export interface CheckMembershipResponse {
@@ -3871,7 +3877,7 @@ export const SearchMessagesResponse: MessageFns<SearchMessagesResponse> = {
 };
 
 function createBaseCheckMembershipRequest(): CheckMembershipRequest {
-  return { caller: undefined, conversationId: "" };
+  return { caller: undefined, conversationId: "", quickNegative: false };
 }
 
 export const CheckMembershipRequest: MessageFns<CheckMembershipRequest> = {
@@ -3881,6 +3887,9 @@ export const CheckMembershipRequest: MessageFns<CheckMembershipRequest> = {
     }
     if (message.conversationId !== "") {
       writer.uint32(18).string(message.conversationId);
+    }
+    if (message.quickNegative !== false) {
+      writer.uint32(24).bool(message.quickNegative);
     }
     return writer;
   },
@@ -3912,6 +3921,14 @@ export const CheckMembershipRequest: MessageFns<CheckMembershipRequest> = {
             }
 
             message.conversationId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.quickNegative = reader.bool();
             continue;
           }
         }

@@ -4,7 +4,7 @@ import { CASSANDRA } from '@im/platform/nest';
 
 /** Devices users logged in from, by user and SHA-256 of the device token (migration 0013). */
 @Injectable()
-export class DeviceTokensTable {
+export class KnownDevicesTable {
   constructor(@Inject(CASSANDRA) private readonly db: CassandraClient) {}
 
   async insert(tokenHash: string, userId: string, ttlSec: number): Promise<void> {
