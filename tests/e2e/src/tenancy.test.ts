@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { ImClient, TenantAdmin } from '@im/sdk';
-import { eventually, Platform } from '@im/testing';
+import { eventually, Platform, sleep } from '@im/testing';
 import { imAdmin as runImAdmin } from './support/im-admin.js';
 import { outcome } from './support/outcome.js';
 import { PASSWORD, username } from './support/users.js';
@@ -175,7 +175,15 @@ describe('tenant boundary: closed tenants, operator-made tenants, invites, tenan
       '404 not_found',
     );
 
+    const backSocket = await back.connect();
     await admin.call('DELETE', `/v1/tenant/users/${member.user.id}`);
+    // the removed user's open socket is closed too, within the revocation bound (milliseconds with
+    // NATS healthy; 10 s allowed here for a busy machine)
+    const removedClose = await Promise.race([
+      backSocket.closed,
+      sleep(10_000).then(() => ({ code: 0, reason: 'still open after 10 s' })),
+    ]);
+    assert.equal(removedClose.code, 4401, removedClose.reason);
     await eventually(async () =>
       assert.equal(await outcome(back.call('GET', '/v1/conversations')), '401 session_revoked'),
     );
