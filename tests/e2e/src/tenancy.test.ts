@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { ImClient, TenantAdmin } from '@im/sdk';
-import { eventually, Platform, sleep } from '@im/testing';
+import { eventually, Platform } from '@im/testing';
 import { imAdmin as runImAdmin } from './support/im-admin.js';
 import { outcome } from './support/outcome.js';
 import { PASSWORD, username } from './support/users.js';
@@ -181,8 +181,11 @@ describe('tenant boundary: closed tenants, operator-made tenants, invites, tenan
     // NATS healthy; 10 s allowed here for a busy machine)
     const removedClose = await Promise.race([
       backSocket.closed,
-      sleep(10_000).then(() => ({ code: 0, reason: 'still open after 10 s' })),
+      new Promise<{ code: number; reason: string }>((resolve) =>
+        setTimeout(() => resolve({ code: 0, reason: 'still open after 10 s' }), 10_000).unref(),
+      ),
     ]);
+    await backSocket.close();
     assert.equal(removedClose.code, 4401, removedClose.reason);
     await eventually(async () =>
       assert.equal(await outcome(back.call('GET', '/v1/conversations')), '401 session_revoked'),

@@ -56,7 +56,8 @@ async function loadDeviceTokens(): Promise<DeviceTokens> {
 }
 
 export async function loadDeviceToken(url: string, tenant: string | undefined, username: string) {
-  return (await loadDeviceTokens())[deviceKey(url, tenant, username)];
+  const token = (await loadDeviceTokens())[deviceKey(url, tenant, username)];
+  return typeof token === 'string' ? token : undefined;
 }
 
 export async function saveDeviceToken(

@@ -94,10 +94,11 @@ export class EmailInvites implements BeforeApplicationShutdown {
     const log = { tenantId: m.tenantId, domain: m.domain };
     let outcome: 'delivered' | 'refused';
     try {
-      outcome = await this.retries.execute(
-        () => this.mailer.send(inviteMail(m.name, m.address, m.made)),
-        this.stopping.signal,
-      );
+      outcome = await this.retries.execute(({ signal }) => {
+        // the policy starts a due retry even when aborted during its backoff
+        if (signal.aborted) throw new AppError('unavailable', 'shutting down: the mail was not sent');
+        return this.mailer.send(inviteMail(m.name, m.address, m.made));
+      }, this.stopping.signal);
     } catch (err) {
       // nobody holds this invite: withdraw it. The address waits like any other, because a
       // server's "not now" may depend on the mailbox (450 unverified, 452 full), and a slot freed

@@ -6,7 +6,7 @@ import { TenantsTable } from '../storage/tenants.table.js';
 import { UsersTable } from '../storage/users.table.js';
 import { hashDeviceToken, isWellFormedDeviceToken, newDeviceToken } from './tokens.js';
 
-/** A user id no user has (ids are UUIDs). */
+/** Begins user ids no user has (ids are UUIDs). */
 const NOBODY = 'nobody';
 
 /**
@@ -45,6 +45,7 @@ export class KnownDevices {
     const tenant = await this.tenants.findByName(tenantName);
     const userId = tenant && (await this.users.findIdByUsername(tenant.id, username));
     // spent (an LWT) for a user nobody has too, so the time a login takes does not tell who exists
-    return (await this.table.spend(hashDeviceToken(token), userId || NOBODY)) && !!userId;
+    const spendAs = userId || `${NOBODY}/${tenantName}/${username}`; // a partition of its own each
+    return (await this.table.spend(hashDeviceToken(token), spendAs)) && !!userId;
   }
 }

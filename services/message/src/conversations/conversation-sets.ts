@@ -1,15 +1,23 @@
+import { performance } from 'node:perf_hooks';
 import { Injectable } from '@nestjs/common';
 import { meter } from '@im/platform/telemetry';
 import { MembersTable } from '../storage/members.table.js';
 
 /** A user's set is read again when an id is missing from it and it is older than this. */
 const RELOAD_AFTER_MS = 5_000;
-/** Ids held across all sets; past it the oldest sets go (a user may be in thousands). */
-const MAX_IDS = 2_000_000;
+/** Ids (and users) held across all sets; past it the oldest sets go (a user may be in thousands). */
+const MAX_HELD = 500_000;
 
 export const membershipReads = meter().createCounter('im_membership_reads_total', {
-  description: 'membership reads from the database, by kind (one membership, or a user’s whole set)',
+  description:
+    'membership reads from the database by the membership cache and the conversation sets, by kind (one membership, or a user’s whole set)',
 });
+
+interface ConversationSet {
+  ids: Set<string>;
+  /** When the read that produced it began (monotonic clock). */
+  readAt: number;
+}
 
 /**
  * The conversations each user is in, by id: a quick "no" for ids the user is not in, so a client
@@ -19,7 +27,9 @@ export const membershipReads = meter().createCounter('im_membership_reads_total'
  */
 @Injectable()
 export class ConversationSets {
-  private readonly sets = new Map<string, { ids: Set<string>; readAt: number }>();
+  private readonly sets = new Map<string, ConversationSet>();
+  /** One read per user at a time: concurrent checks wait for the read in flight. */
+  private readonly reading = new Map<string, Promise<ConversationSet>>();
   private held = 0;
 
   constructor(private readonly members: MembersTable) {}
@@ -27,22 +37,34 @@ export class ConversationSets {
   async mayBeIn(userId: string, conversationId: string): Promise<boolean> {
     const known = this.sets.get(userId);
     if (known?.ids.has(conversationId)) return true;
-    if (known && Date.now() - known.readAt < RELOAD_AFTER_MS) return false;
-    membershipReads.add(1, { kind: 'conversation_set' });
-    const ids = new Set(await this.members.conversationIdsOf(userId));
-    this.keep(userId, { ids, readAt: Date.now() });
-    return ids.has(conversationId);
+    if (known && performance.now() - known.readAt < RELOAD_AFTER_MS) return false;
+    return (await this.read(userId)).ids.has(conversationId);
   }
 
-  private keep(userId: string, entry: { ids: Set<string>; readAt: number }): void {
-    this.held -= this.sets.get(userId)?.ids.size ?? 0;
+  private read(userId: string): Promise<ConversationSet> {
+    const inFlight = this.reading.get(userId);
+    if (inFlight) return inFlight;
+    const readAt = performance.now();
+    membershipReads.add(1, { kind: 'conversation_set' });
+    const read = this.members
+      .conversationIdsOf(userId)
+      .then((ids) => this.keep(userId, { ids: new Set(ids), readAt }))
+      .finally(() => this.reading.delete(userId));
+    this.reading.set(userId, read);
+    return read;
+  }
+
+  private keep(userId: string, entry: ConversationSet): ConversationSet {
+    const size = (e: ConversationSet | undefined) => (e ? 1 + e.ids.size : 0);
+    this.held -= size(this.sets.get(userId));
     this.sets.delete(userId); // re-inserted last: the map's order is oldest read first
     this.sets.set(userId, entry);
-    this.held += entry.ids.size;
+    this.held += size(entry);
     for (const [user, oldest] of this.sets) {
-      if (this.held <= MAX_IDS || user === userId) break;
+      if (this.held <= MAX_HELD || user === userId) break;
       this.sets.delete(user);
-      this.held -= oldest.ids.size;
+      this.held -= size(oldest);
     }
+    return entry;
   }
 }

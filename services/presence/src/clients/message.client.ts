@@ -6,8 +6,13 @@ import { MessageServiceService } from '@im/proto/message/v1';
 import type { PresenceConfig } from '../config.js';
 
 const TTL_MS = 10_000;
+/** A "no" is cheap to ask again (no database read) and may be a join the message service has not seen yet. */
+const NO_TTL_MS = 1_000;
 
-/** Membership of conversations (for typing), asked of the message service and cached for 10 s. */
+/**
+ * Membership of conversations (for typing), asked of the message service and cached for 10 s
+ * ("not a member": 1 s).
+ */
 @Injectable()
 export class MessageClient implements OnApplicationShutdown {
   private readonly client: PromiseClient<typeof MessageServiceService> & { close(): void };
@@ -31,7 +36,7 @@ export class MessageClient implements OnApplicationShutdown {
     const res = await this.client.checkMembership({ caller, conversationId, quickNegative: true });
     const others = res.member ? res.otherMemberIds : null;
     if (this.cache.size > 100_000) this.cache.clear();
-    this.cache.set(key, { others, until: Date.now() + TTL_MS });
+    this.cache.set(key, { others, until: Date.now() + (others ? TTL_MS : NO_TTL_MS) });
     return others;
   }
 
