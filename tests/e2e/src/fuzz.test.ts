@@ -92,8 +92,28 @@ describe('fuzz: random frames and bodies change nothing they should not, and nev
       attachments: field(fc.constant([])),
     });
 
-  it(`${RUNS} random WebSocket frames: each answered with an ack or a stable error; only acked sends stored`, async () => {
+  it(`${RUNS} random WebSocket frames: each answered with an ack or a stable error; a refused one changes nothing; only acked sends stored`, async () => {
     const socket = await ImSocket.connect(platform.wsUrl(), alice.session!.accessToken);
+    // what frames can change (the frames name seqs 1..100). One changing frame in four is checked
+    // (a read before it when the last read is out of date, and one after it when refused): every
+    // frame would add about 25 s to CI; the long run in load-tests/ checks many more
+    const changing = new Set([
+      'message.send',
+      'message.edit',
+      'message.delete',
+      'reaction.add',
+      'reaction.remove',
+      'read',
+    ]);
+    const conversationState = async () =>
+      JSON.stringify(
+        await Promise.all([
+          alice.call('GET', `/v1/conversations/${conversationId}`),
+          alice.call('GET', `/v1/conversations/${conversationId}/messages?afterSeq=0&limit=100`),
+        ]),
+      );
+    let known: string | undefined;
+    let refusalsChecked = 0;
     const stored = new Set((await alice.allMessages(conversationId)).map((m) => m.id));
     const acked = new Map<string, number>();
     const codes = new Map<string, number>();
@@ -108,16 +128,28 @@ describe('fuzz: random frames and bodies change nothing they should not, and nev
               socket.sendRaw(f); // not a frame at all: an error without an id, the socket stays
               return;
             }
+            const mayChange = changing.has(String(f.type));
+            const checked = mayChange && n % 4 === 0;
+            if (checked) known ??= await conversationState();
             const answer = await socket.request(String(f.type), { ...f }, id).then(
               (ack) => ({ ok: true as const, ack }),
               (err: { code?: string }) => ({ ok: false as const, code: err.code ?? 'none' }),
             );
             if (answer.ok) {
+              if (mayChange) known = undefined;
               acked.set(String(f.type), (acked.get(String(f.type)) ?? 0) + 1);
               if (f.type === 'message.send' && answer.ack.message) stored.add(answer.ack.message.id);
               return;
             }
             codes.set(answer.code, (codes.get(answer.code) ?? 0) + 1);
+            if (checked) {
+              refusalsChecked++;
+              assert.equal(
+                await conversationState(),
+                known,
+                `frame ${JSON.stringify(f).slice(0, 300)} was refused (${answer.code}), yet changed the conversation`,
+              );
+            }
             assert.ok(
               STABLE.has(answer.code),
               `frame ${JSON.stringify(f).slice(0, 300)} got "${answer.code}"`,
@@ -127,6 +159,7 @@ describe('fuzz: random frames and bodies change nothing they should not, and nev
         { numRuns: RUNS },
       );
       assert.ok(socket.isOpen, 'the socket survived every frame');
+      assert.ok(refusalsChecked > RUNS / 100, `refused changes checked: ${refusalsChecked}`);
       await socket.request('ping');
       const history = await alice.allMessages(conversationId);
       assert.deepEqual(
