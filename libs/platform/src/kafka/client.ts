@@ -3,6 +3,7 @@ import { Kafka, logLevel, type Admin, type ITopicConfig, type KafkaConfig, type 
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { ConfigError, kafkaAuthEnv, loadConfig, type KafkaAuthConfig } from '../config/index.js';
+import { stopIdleRequestQueueTimers } from './request-queue-timer.js';
 
 /** The SASL login and TLS of a Kafka client; empty: neither. */
 export interface KafkaAuth {
@@ -56,6 +57,7 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
 };
 
 export function createKafka(options: KafkaClientOptions): Kafka {
+  stopIdleRequestQueueTimers();
   const config: KafkaConfig = {
     clientId: options.clientId,
     brokers: [...options.brokers],
