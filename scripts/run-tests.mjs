@@ -167,6 +167,18 @@ function skipFiles(phase, files, reason) {
   for (const f of files) record(phase, 'skip', `${relative(root, f)} (${reason})`);
 }
 
+const needsInfra = phases.some((p) => p === 'integration' || p === 'e2e' || p === 'faults');
+/** Resolves to { testing, infra, ms } or { error }; started at most once, never rejects. */
+let infraStarting;
+
+function startInfra() {
+  if (!needsInfra || infraStarting) return;
+  const t0 = Date.now();
+  infraStarting = import(join(root, 'libs/testing/dist/src/index.js'))
+    .then(async (testing) => ({ testing, infra: await testing.resolveInfra(), ms: Date.now() - t0 }))
+    .catch((error) => ({ error }));
+}
+
 function banner(text) {
   console.log(`\n━━ ${text} ━━`);
 }
@@ -183,6 +195,8 @@ async function main() {
     ]);
     await check('proto: no breaking change against main', process.execPath, ['tools/proto.mjs', 'breaking']);
     buildOk = await check('build: TypeScript (strict) compiles', process.execPath, [bin('im-tsc'), '-b']);
+    // the infrastructure needs the build (Cassandra's roles); it comes up while the checks run
+    if (buildOk) startInfra();
     buildOk = (await check('build: web client (type-checked, bundled by Vite)', 'npm', WEB_BUILD)) && buildOk;
     // The Nx boundary rule reads the cached project graph and skips itself (a warning, which
     // --max-warnings 0 turns into a failure) when there is none: build a fresh graph first.
@@ -222,6 +236,7 @@ async function main() {
     }
   }
   if (!buildOk) {
+    await (await infraStarting)?.infra?.stop();
     console.log('\nbuild failed: no tests can run');
     return finish();
   }
@@ -231,18 +246,19 @@ async function main() {
     await runNodeTests('unit', testFiles('unit'), { concurrency: 2, timeoutMs: 30_000 });
   }
 
-  const needsInfra = phases.some((p) => p === 'integration' || p === 'e2e' || p === 'faults');
   let infra;
   let infraEnvVars = {};
   if (needsInfra) {
     banner('infrastructure');
     const t0 = Date.now();
+    startInfra();
+    const started = await infraStarting;
     try {
-      const testing = await import(join(root, 'libs/testing/dist/src/index.js'));
-      infra = await testing.resolveInfra();
-      infraEnvVars = { ...testing.infraEnv(infra), IM_INFRA_SOURCE: infra.source };
+      if (started.error) throw started.error;
+      infra = started.infra;
+      infraEnvVars = { ...started.testing.infraEnv(infra), IM_INFRA_SOURCE: infra.source };
       console.log(
-        `  ${infra.source}: kafka ${infra.kafkaBrokers}, cassandra ${infra.cassandraContactPoints}, nats ${infra.natsUrl}, opensearch ${infra.opensearchUrl} (${Date.now() - t0} ms)`,
+        `  ${infra.source}: kafka ${infra.kafkaBrokers}, cassandra ${infra.cassandraContactPoints}, nats ${infra.natsUrl}, opensearch ${infra.opensearchUrl} (${started.ms} ms to start, ${Date.now() - t0} ms waited for)`,
       );
     } catch (err) {
       console.log(`  ✖ infrastructure did not come up: ${err.message}`);
@@ -266,7 +282,15 @@ async function main() {
     }
     if (phases.includes('e2e')) {
       banner('end-to-end tests (services as processes, through the gateway)');
-      await runNodeTests('e2e', testFiles('e2e'), { concurrency: 1, timeoutMs: 600_000, env: infraEnvVars });
+      // suites that start with { shared: true } run on one prefix, migrated once (ADR 0005)
+      const testing = await import(join(root, 'libs/testing/dist/src/index.js'));
+      const shared = testing.newRunPrefix('e2eshared');
+      await runNodeTests('e2e', testFiles('e2e'), {
+        concurrency: 1,
+        timeoutMs: 600_000,
+        env: { ...infraEnvVars, [testing.SHARED_PREFIX_VAR]: shared },
+      });
+      await testing.dropPrefixKeyspaces(infraEnvVars, shared).catch(() => undefined);
     }
     if (phases.includes('faults')) {
       banner('fault tests (processes and infrastructure killed under load, one at a time)');

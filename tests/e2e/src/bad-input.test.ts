@@ -21,7 +21,7 @@ describe('bad input gets a stable error code and changes nothing', () => {
   let conv: Conversation;
 
   before(async () => {
-    platform = await Platform.start();
+    platform = await Platform.start({ shared: true });
     [alice, bob] = (await registerUsers(platform, 2, 'bad')) as [ImClient, ImClient];
     conv = await alice.createConversation('direct', [bob.user.id]);
     await alice.sendMessage(conv.id, 'baseline', 'the only message');

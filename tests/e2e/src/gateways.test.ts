@@ -13,7 +13,7 @@ describe('gateways', () => {
   let platform: Platform;
 
   before(async () => {
-    platform = await Platform.start({ gateways: 2, env: { gateway: unlimited } });
+    platform = await Platform.start({ shared: true, gateways: 2, env: { gateway: unlimited } });
   });
   after(() => platform?.stop());
 

@@ -17,6 +17,7 @@ describe('group adds with consent: invitations to accept or decline', () => {
 
   before(async () => {
     platform = await Platform.start({
+      shared: true,
       env: { message: { USER_MAX_OPEN_INVITATIONS: '3', INVITER_MAX_OPEN_INVITATIONS: '2' } },
     });
   });

@@ -11,7 +11,7 @@ describe('internal plane: mutual TLS between services, callers limited to the wi
   let platform: Platform;
 
   before(async () => {
-    platform = await Platform.start();
+    platform = await Platform.start({ shared: true });
   });
   after(() => platform?.stop());
 

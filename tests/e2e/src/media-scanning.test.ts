@@ -14,7 +14,10 @@ describe('media: malware scanning with ClamAV (clamd)', () => {
 
   before(async () => {
     clamd = await Clamd.start({ streamMaxLength: '1M' });
-    platform = await Platform.start({ env: { media: { MEDIA_SCANNER_CLAMD_ADDR: clamd.address } } });
+    platform = await Platform.start({
+      shared: true,
+      env: { media: { MEDIA_SCANNER_CLAMD_ADDR: clamd.address } },
+    });
   });
   after(async () => {
     await platform?.stop();

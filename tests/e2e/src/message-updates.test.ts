@@ -33,6 +33,7 @@ describe('rich messaging: edits, deletes, reactions, pins, mentions, threads, mo
 
   before(async () => {
     platform = await Platform.start({
+      shared: true,
       env: { gateway: { SEND_RATE_PER_SEC: '100000', SEND_BURST: '100000' } },
     });
   });

@@ -13,6 +13,7 @@ describe('messaging through the gateway', () => {
 
   before(async () => {
     platform = await Platform.start({
+      shared: true,
       env: { gateway: { SEND_RATE_PER_SEC: '100000', SEND_BURST: '100000' } },
     });
   });

@@ -52,7 +52,10 @@ describe('MFA: TOTP enrolment, the second step of a login, recovery codes, tenan
   let platform: Platform;
 
   before(async () => {
-    platform = await Platform.start({ env: { auth: { MFA_MAX_FAILURES: String(MAX_FAILURES) } } });
+    platform = await Platform.start({
+      shared: true,
+      env: { auth: { MFA_MAX_FAILURES: String(MAX_FAILURES) } },
+    });
   });
   after(() => platform?.stop());
 

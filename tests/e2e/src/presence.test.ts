@@ -3,7 +3,10 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Presence } from '@im/proto/client/v1';
 import { ApiError, ImClient, ImSocket, type ServerFrame, type ServerFrameOf } from '@im/sdk';
+import { openKv } from '@im/platform/nats';
+import { createRegistry } from '@im/platform/registry';
 import { eventually, Platform, sleep } from '@im/testing';
+import { runnerNats } from './support/nats.js';
 import { closeAll, registerUsers } from './support/users.js';
 
 // Short bounds for the test; production defaults: lease TTL 15 s, renew 5 s, grace 5 s, throttle 2 s.
@@ -375,5 +378,57 @@ describe('presence and typing', () => {
       },
     );
     await s.close();
+  });
+
+  it('a connection storm (20 users × 50 sockets at once, then all dropped): presence is right again, no record keeps a device, the bucket goes quiet', async () => {
+    const USERS = 20;
+    const DEVICES = 50; // the gateway's default per-user socket cap
+    const [observer, ...users] = await registerUsers(platform, USERS + 1, 'storm');
+    const ids = users.map((u) => u.user.id);
+    const allAre = (status: string) =>
+      eventually(
+        async () => {
+          const { presence } = await observer!.presence(ids);
+          assert.deepEqual(
+            presence.filter((p) => p.status !== status).map((p) => p.userId),
+            [],
+          );
+        },
+        { timeoutMs: 30_000, intervalMs: 250, what: `all ${USERS} users ${status}` },
+      );
+
+    const sockets: ImSocket[] = [];
+    const devices = users.flatMap((u) => Array.from({ length: DEVICES }, () => u));
+    for (let i = 0; i < devices.length; i += 250)
+      sockets.push(...(await Promise.all(devices.slice(i, i + 250).map((u) => u.connect()))));
+    await allAre('online');
+    await closeAll(sockets);
+    await allAre('offline');
+
+    // every close was applied: the users' records list no device (the storm left 50 each before
+    // per-user coalescing), and nothing keeps rewriting them (it once retried for minutes)
+    const nats = await runnerNats('e2e-presence-storm');
+    try {
+      const bucket = createRegistry(platform.prefix).buckets.presence;
+      const kv = await openKv(nats, bucket, { history: 1 });
+      for (const id of ids) {
+        const e = await kv.get(`u.${id}`);
+        const record = e?.operation === 'PUT' ? e.json<{ devices: Record<string, number> }>() : undefined;
+        assert.deepEqual(Object.keys(record?.devices ?? {}), [], `devices still listed for ${id}`);
+      }
+      let writes = 0;
+      const subs = ids.map((id) =>
+        nats.subscribe(`$KV.${bucket}.u.${id}`, {
+          callback: () => {
+            writes++;
+          },
+        }),
+      );
+      await sleep(3_000);
+      for (const sub of subs) sub.unsubscribe();
+      assert.equal(writes, 0, 'writes to the users’ records after presence was right');
+    } finally {
+      await nats.close();
+    }
   });
 });

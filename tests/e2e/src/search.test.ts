@@ -28,6 +28,7 @@ describe('search (OpenSearch)', () => {
 
   before(async () => {
     platform = await Platform.start({
+      shared: true,
       env: { gateway: { SEND_RATE_PER_SEC: '100000', SEND_BURST: '100000' } },
     });
   });

@@ -19,7 +19,7 @@ describe('web client in a real browser', () => {
 
   before(async () => {
     await mkdir(ARTIFACTS, { recursive: true });
-    platform = await Platform.start();
+    platform = await Platform.start({ shared: true });
     base = platform.gatewayUrl();
     browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--no-sandbox'] });
   });
