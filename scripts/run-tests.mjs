@@ -285,12 +285,15 @@ async function main() {
       // suites that start with { shared: true } run on one prefix, migrated once (ADR 0005)
       const testing = await import(join(root, 'libs/testing/dist/src/index.js'));
       const shared = testing.newRunPrefix('e2eshared');
-      await runNodeTests('e2e', testFiles('e2e'), {
-        concurrency: 1,
-        timeoutMs: 600_000,
-        env: { ...infraEnvVars, [testing.SHARED_PREFIX_VAR]: shared },
-      });
-      await testing.dropPrefixKeyspaces(infraEnvVars, shared).catch(() => undefined);
+      try {
+        await runNodeTests('e2e', testFiles('e2e'), {
+          concurrency: 1,
+          timeoutMs: 600_000,
+          env: { ...infraEnvVars, [testing.SHARED_PREFIX_VAR]: shared },
+        });
+      } finally {
+        await testing.dropPrefixKeyspaces(infraEnvVars, shared).catch(() => undefined);
+      }
     }
     if (phases.includes('faults')) {
       banner('fault tests (processes and infrastructure killed under load, one at a time)');
@@ -322,8 +325,10 @@ function finish() {
   process.exit(failed.length > 0 || results.length === 0 ? 1 : 0);
 }
 
-main().catch((err) => {
+main().catch(async (err) => {
   console.error(err);
   record('runner', 'fail', 'test runner crashed', err.message);
+  // the infrastructure may have been starting beside the checks
+  await (await infraStarting)?.infra?.stop();
   finish();
 });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { repoRoot } from './paths.js';
 import { newRunPrefix } from './isolation.js';
@@ -87,6 +88,8 @@ export class Platform {
     private readonly extraEnv: PlatformOptions['env'],
     /** The prefix was made for this platform alone: its keyspaces go when it stops. */
     private readonly ownsPrefix: boolean,
+    /** Tells this platform's log files from other suites' on a shared prefix. */
+    private readonly logTag: string,
   ) {}
 
   static async start(options: PlatformOptions = {}): Promise<Platform> {
@@ -108,7 +111,13 @@ export class Platform {
       AUTH_OPERATOR_TOKEN: OPERATOR_TOKEN,
       AUTH_KEY_ENCRYPTION_KEY: TEST_KEY_ENCRYPTION_KEY,
     };
-    const platform = new Platform(prefix, baseEnv, options.env, options.prefix === undefined && !shared);
+    const platform = new Platform(
+      prefix,
+      baseEnv,
+      options.env,
+      options.prefix === undefined && !shared,
+      shared ? `-${randomBytes(3).toString('hex')}` : '',
+    );
     try {
       // every gRPC port is chosen first, so the five services start side by side (a client
       // connects when it first calls; the migrations of the five keyspaces overlap)
@@ -180,7 +189,7 @@ export class Platform {
 
   async startGateway(extra: Record<string, string> = {}): Promise<ServiceProcess> {
     const gw = await ServiceProcess.start('gateway', {
-      label: `gw${this.gateways.length}`,
+      label: `gw${this.gateways.length}${this.logTag}`,
       env: {
         ...this.baseEnv,
         ...this.downstreamEnv(),
@@ -200,7 +209,7 @@ export class Platform {
     label?: string,
   ): Promise<ServiceProcess> {
     const proc = await ServiceProcess.start(name, {
-      label: label ?? name,
+      label: `${label ?? name}${this.logTag}`,
       env: { ...this.baseEnv, ...env, ...this.extraEnv?.[name] },
     });
     this.services.set(name, proc);
@@ -231,7 +240,7 @@ export class Platform {
   /** Another message replica (same prefix, so it joins the sequencer group and shares the work). */
   async startMessageReplica(env: Record<string, string> = {}): Promise<ServiceProcess> {
     const replica = await ServiceProcess.start('message', {
-      label: `message-${this.replicas.length + 2}`,
+      label: `message-${this.replicas.length + 2}${this.logTag}`,
       env: {
         ...this.baseEnv,
         ...this.messageDependencies(),
@@ -249,7 +258,7 @@ export class Platform {
     if (!old) throw new Error(`no message replica ${i}`);
     if (old.running) await old.stop();
     const again = await ServiceProcess.start('message', {
-      label: `message-${i + 2}-restart`,
+      label: `message-${i + 2}-restart${this.logTag}`,
       env: {
         ...this.baseEnv,
         ...this.messageDependencies(),

@@ -85,7 +85,7 @@ describe('authorization matrix: every route and frame × every kind of caller', 
   }
 
   before(async () => {
-    platform = await Platform.start({ shared: true });
+    platform = await Platform.start();
     tenant = `authz-${randomBytes(4).toString('hex')}`;
     // the first user of a new tenant is its admin: the owner here also runs the tenant
     for (const actor of ['owner', 'admin', 'member', 'nonMember'] as const) {

@@ -40,7 +40,7 @@ describe('fuzz: random frames and bodies change nothing they should not, and nev
   let bobId: string;
 
   before(async () => {
-    platform = await Platform.start({ shared: true, env: { gateway: unlimited } });
+    platform = await Platform.start({ env: { gateway: unlimited } });
     // alice runs a tenant of her own (its first user), so tenant routes change things too
     const tenant = `fuzz-${randomBytes(4).toString('hex')}`;
     const [a] = await registerUsers(platform, 1, 'fuzz', tenant);

@@ -20,7 +20,6 @@ describe('large-conversation fan-out: one publish per message, every gateway del
 
   before(async () => {
     platform = await Platform.start({
-      shared: true,
       gateways: 2,
       env: { message: { LIVE_CONVERSATION_FANOUT_MIN_MEMBERS: String(THRESHOLD) } },
     });
