@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { bindKv, connectNats, jetStreamManager, natsUserOf, type NatsConnection } from '@im/platform/nats';
+import { LiveEvent } from '@im/proto/events/v1';
 import { createRegistry } from '@im/platform/registry';
 import {
   eventually,
@@ -124,6 +125,80 @@ describe(
       sub.unsubscribe();
       return open;
     };
+
+    it('presence publishes no live event, and a JetStream delivery it arranges onto a live subject reaches no socket', async () => {
+      const [victim, other] = await registerUsers(platform, 2, 'natsforge');
+      const conv = await other!.createConversation('direct', [victim!.user.id]);
+      const socket = await victim!.connect();
+      const presence = await connectAs('presence');
+      try {
+        const live = names.subjects.liveUser(victim!.user.id);
+        assert.equal(await delivered(presence, live), false, 'presence publishes no live event');
+        assert.equal(await delivered(presence, names.subjects.typingTo(victim!.user.id)), true);
+
+        // presence reads and writes its bucket: it may make a consumer that delivers to any
+        // subject, and write what the consumer delivers
+        const forged = LiveEvent.encode({
+          event: {
+            $case: 'messageNew',
+            value: {
+              id: 'forged',
+              conversationId: conv.id,
+              seq: 1,
+              senderId: other!.user.id,
+              clientMsgId: 'forged',
+              text: 'forged through a consumer',
+              createdAt: new Date().toISOString(),
+              attachments: [],
+              reactions: [],
+              version: 0,
+              mentions: [],
+              replyCount: 0,
+              lastReplySeq: 0,
+            },
+          },
+        }).finish();
+        const bucket = names.buckets.presence;
+        const key = `forge_${Date.now()}`;
+        const before = await liveDropped('not_published');
+        const jsm = await jetStreamManager(presence);
+        await jsm.consumers.add(`KV_${bucket}`, {
+          deliver_subject: live,
+          filter_subject: `$KV.${bucket}.${key}`,
+        });
+        await (await bindKv(presence, bucket)).put(key, forged);
+        await eventually(
+          async () => assert.ok((await liveDropped('not_published')) > before, 'the gateway got it'),
+          { what: 'the delivery reached the gateway and was dropped there' },
+        );
+        // on its own subject, typing is all a gateway takes from presence
+        const kindBefore = await liveDropped('kind');
+        presence.publish(names.subjects.typingTo(victim!.user.id), forged);
+        await eventually(async () => assert.ok((await liveDropped('kind')) > kindBefore), {
+          what: 'a message.new on the typing subject was dropped',
+        });
+        // the real message after it arrives; the forged one never did
+        const real = await other!.sendMessage(conv.id, 'real-one', 'the real one');
+        await socket.waitFor('message.new', (f) => f.message!.seq === real.seq, 5_000);
+        assert.deepEqual(
+          socket.events.filter((f) => f.type === 'message.new').map((f) => f.message!.text),
+          ['the real one'],
+        );
+      } finally {
+        await socket.close();
+      }
+    });
+
+    /** Live events the gateways dropped for a reason so far (their /metrics). */
+    async function liveDropped(reason: 'not_published' | 'kind'): Promise<number> {
+      let n = 0;
+      for (const gw of platform.gateways) {
+        const text = await (await fetch(`http://${gw.address('httpPort')}/metrics`)).text();
+        for (const m of text.matchAll(/^im_gateway_live_dropped_total\{[^}]*reason="(\w+)"[^}]*\} (\d+)/gm))
+          if (m[1] === reason) n += Number(m[2]);
+      }
+      return n;
+    }
 
     it('a service reaches only its own subjects: no reading live messages, no forged frames, no revocations', async () => {
       const gateway = await connectAs('gateway');

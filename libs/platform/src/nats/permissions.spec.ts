@@ -13,12 +13,18 @@ describe('NATS permissions (ADR 0023)', () => {
     assert.deepEqual([...services].sort(), expected.sort());
   });
 
-  it('only the message service and presence (typing) write live events; only gateways read them', () => {
-    const live = r.subjects.liveUser('*');
-    const writers = services.filter((s) => natsPermissionsOf(s, 'p1').publish.includes(live));
-    const readers = services.filter((s) => natsPermissionsOf(s, 'p1').subscribe.includes(live));
-    assert.deepEqual(writers.sort(), ['message', 'presence']);
-    assert.deepEqual(readers, ['gateway']);
+  it('only the message service writes live events, only presence typing; only gateways read them', () => {
+    const who = (subject: string) => ({
+      writers: services.filter((s) => natsPermissionsOf(s, 'p1').publish.includes(subject)),
+      readers: services.filter((s) => natsPermissionsOf(s, 'p1').subscribe.includes(subject)),
+    });
+    assert.deepEqual(who(r.subjects.liveUser('*')), { writers: ['message'], readers: ['gateway'] });
+    assert.deepEqual(who(r.subjects.liveConversations), { writers: ['message'], readers: ['gateway'] });
+    assert.deepEqual(who(r.subjects.typingTo('*')), { writers: ['presence'], readers: ['gateway'] });
+    for (const s of services) {
+      const { publish } = natsPermissionsOf(s, 'p1');
+      if (s !== 'message') assert.ok(!publish.some((x) => x.startsWith('p1.im.live.')), `${s} writes live`);
+    }
   });
 
   it('only auth writes revocations; readers of a bucket cannot write or delete its keys', () => {

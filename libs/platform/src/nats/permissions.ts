@@ -18,14 +18,15 @@ const none = () => [];
 /**
  * The one table of what each service may do on NATS (ADR 0023). NATS enforces it: every service
  * connects as its own user whose permissions are rendered from this table, so a compromised
- * notification pod cannot read live messages, and only the message service and presence (typing)
- * can write to a user's live subject.
+ * notification pod cannot read live messages, only the message service can write to a user's live
+ * subject, and presence only typing.
  */
 export const NATS_ACCESS: Readonly<Record<string, NatsAccess>> = {
   gateway: {
     publish: none,
     subscribe: (r) => [
       r.subjects.liveUser('*'),
+      r.subjects.typingTo('*'),
       r.subjects.liveConversations,
       r.subjects.conversationMembersChanged,
       r.subjects.presenceOf('*', '*'),
@@ -39,8 +40,8 @@ export const NATS_ACCESS: Readonly<Record<string, NatsAccess>> = {
     buckets: (r) => ({ [r.buckets.revokedSessions]: ['create', 'write'] }),
   },
   presence: {
-    // typing indicators go straight to the members' live subjects
-    publish: (r) => [r.subjects.presenceOf('*', '*'), r.subjects.liveUser('*')],
+    // typing indicators go to the members' typing subjects, which carry nothing else
+    publish: (r) => [r.subjects.presenceOf('*', '*'), r.subjects.typingTo('*')],
     subscribe: none,
     buckets: (r) => ({
       [r.buckets.presence]: ['create', 'read', 'write'],

@@ -32,8 +32,16 @@ export interface Registry {
     readonly messages: string;
   };
   readonly subjects: {
-    /** Live events for one user; gateways subscribe for their connected users only. */
+    /**
+     * Live events for one user, from the message service alone; gateways subscribe for their
+     * connected users only.
+     */
     liveUser(userId: string): string;
+    /**
+     * Typing indicators for one user, from presence: a subject of their own, so that presence may
+     * not publish anything else a client would take for a frame (ADR 0023).
+     */
+    typingTo(userId: string): string;
     /**
      * Live events for every member of a large conversation, published once; every gateway takes
      * them (liveConversations) and writes them to its connected members (ADR 0007).
@@ -96,6 +104,7 @@ export function createRegistry(prefix = ''): Registry {
     },
     subjects: {
       liveUser: (userId) => dotted(`im.live.user.${userId}`),
+      typingTo: (userId) => dotted(`im.typing.user.${userId}`),
       liveConversation: (tenantId, conversationId) =>
         dotted(`im.live.conversation.${tenantId}.${conversationId}`),
       liveConversations: dotted('im.live.conversation.*.*'),

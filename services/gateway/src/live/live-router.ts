@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { Logger } from '@im/platform/logging';
-import type { NatsConnection, Subscription } from '@im/platform/nats';
+import type { Msg, NatsConnection, Subscription } from '@im/platform/nats';
 import { LOGGER, NATS, REGISTRY } from '@im/platform/nest';
 import type { Registry } from '@im/platform/registry';
 import { meter } from '@im/platform/telemetry';
@@ -9,25 +9,38 @@ import { liveEventToFrame } from './server-frames.js';
 import { ConnectionRegistry } from './connection-registry.js';
 import { ConversationMembers } from './conversation-members.js';
 
+type LiveEventKind = NonNullable<LiveEvent['event']>['$case'];
+
 /** Events of one large conversation waiting for its member set, beyond which they are dropped. */
 const MAX_WAITING_PER_CONVERSATION = 1_000;
 
 /**
- * Interest-based routing: this gateway subscribes to im.live.user.<id> only while the user has a
- * socket here, so a publish costs O(online members), not O(gateways). Each event is decoded and
- * serialized once, then written to every socket of the user. Events of large conversations come
- * once per conversation (im.live.conversation.*.*) to every gateway, which writes them to its
- * connected members, in the order they came.
+ * What only a plain publish can be. JetStream delivers a consumer's messages to whatever subject
+ * the consumer's creator named, always with a reply subject ($JS.ACK…, $JS.FC…) or a status
+ * header (heartbeats): a service that may read a bucket could otherwise have entries it wrote
+ * delivered here as frames. Services publish live events without either (ADR 0023).
+ */
+function publishedDirectly(msg: Msg): boolean {
+  return !msg.reply && (msg.headers?.code ?? 0) === 0;
+}
+
+/**
+ * Interest-based routing: this gateway subscribes to im.live.user.<id> (events from the message
+ * service) and im.typing.user.<id> (typing, from presence) only while the user has a socket here,
+ * so a publish costs O(online members), not O(gateways). Each event is decoded and serialized
+ * once, then written to every socket of the user. Events of large conversations come once per
+ * conversation (im.live.conversation.*.*) to every gateway, which writes them to its connected
+ * members, in the order they came.
  */
 @Injectable()
 export class LiveRouter implements OnApplicationShutdown {
-  private readonly subs = new Map<string, Subscription>();
+  private readonly subs = new Map<string, Subscription[]>();
   private conversationSub: Subscription | undefined;
   /** Per large conversation: the delivery in progress, so events keep their order. */
   private readonly conversationQueues = new Map<string, { tail: Promise<void>; waiting: number }>();
   private readonly dropped = meter().createCounter('im_gateway_live_dropped_total', {
     description:
-      'live events of large conversations not delivered (member set unavailable, or too many waiting); clients heal with sync',
+      'live events not delivered: of large conversations (member set unavailable, or too many waiting; clients heal with sync), or not a plain publish of the kind the subject carries',
   });
   private readonly delivered = meter().createCounter('im_gateway_live_frames_total', {
     description: 'live event frames written to sockets',
@@ -47,6 +60,7 @@ export class LiveRouter implements OnApplicationShutdown {
     this.conversationSub = nats.subscribe(names.subjects.liveConversations, {
       callback: (err, msg) => {
         if (err) return this.logger.warn({ err }, 'live conversation subscription error');
+        if (!this.accepted(msg)) return;
         const [conversationId, tenantId] = msg.subject.split('.').reverse();
         this.enqueue(tenantId!, conversationId!, msg.data);
       },
@@ -54,7 +68,7 @@ export class LiveRouter implements OnApplicationShutdown {
   }
 
   onApplicationShutdown(): void {
-    for (const sub of this.subs.values()) sub.unsubscribe();
+    for (const subs of this.subs.values()) for (const sub of subs) sub.unsubscribe();
     this.subs.clear();
     this.conversationSub?.unsubscribe();
   }
@@ -100,36 +114,52 @@ export class LiveRouter implements OnApplicationShutdown {
 
   private subscribe(userId: string): void {
     if (this.subs.has(userId)) return;
-    const sub = this.nats.subscribe(this.names.subjects.liveUser(userId), {
-      callback: (err, msg) => {
-        if (err) {
-          this.logger.warn({ err, userId }, 'live subscription error');
-          return;
-        }
-        this.deliver(userId, msg.data);
-      },
-    });
-    this.subs.set(userId, sub);
+    const on = (subject: string, only?: LiveEventKind) =>
+      this.nats.subscribe(subject, {
+        callback: (err, msg) => {
+          if (err) {
+            this.logger.warn({ err, userId }, 'live subscription error');
+            return;
+          }
+          if (this.accepted(msg)) this.deliver(userId, msg.data, only);
+        },
+      });
+    this.subs.set(userId, [
+      on(this.names.subjects.liveUser(userId)),
+      on(this.names.subjects.typingTo(userId), 'typing'),
+    ]);
   }
 
   private unsubscribe(userId: string): void {
-    this.subs.get(userId)?.unsubscribe();
+    for (const sub of this.subs.get(userId) ?? []) sub.unsubscribe();
     this.subs.delete(userId);
   }
 
-  private frameOf(data: Uint8Array, about: string): string | undefined {
+  private accepted(msg: Msg): boolean {
+    if (publishedDirectly(msg)) return true;
+    this.dropped.add(1, { reason: 'not_published' });
+    return false;
+  }
+
+  /** The event as a frame; undefined if it does not decode, or is not of the kind the subject carries. */
+  private frameOf(data: Uint8Array, about: string, only?: LiveEventKind): string | undefined {
     try {
-      return liveEventToFrame(LiveEvent.decode(data));
+      const event = LiveEvent.decode(data);
+      if (only && event.event?.$case !== only) {
+        this.dropped.add(1, { reason: 'kind' });
+        return undefined;
+      }
+      return liveEventToFrame(event);
     } catch (err) {
       this.logger.warn({ err, about }, 'undecodable live event dropped');
       return undefined;
     }
   }
 
-  private deliver(userId: string, data: Uint8Array): void {
+  private deliver(userId: string, data: Uint8Array, only?: LiveEventKind): void {
     const conns = this.connections.ofUser(userId);
     if (!conns) return;
-    const json = this.frameOf(data, userId);
+    const json = this.frameOf(data, userId, only);
     if (!json) return;
     let n = 0;
     for (const conn of conns) if (conn.send(json)) n++;

@@ -55,7 +55,7 @@ export class TypingService implements OnApplicationShutdown {
     const data = LiveEvent.encode({
       event: { $case: 'typing', value: { conversationId, userId: caller.userId } },
     }).finish();
-    for (const userId of others) this.nats.publish(this.registry.subjects.liveUser(userId), data);
+    for (const userId of others) this.nats.publish(this.registry.subjects.typingTo(userId), data);
     return true;
   }
 
