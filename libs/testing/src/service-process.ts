@@ -121,7 +121,13 @@ export class ServiceProcess {
     };
     if (name === 'gateway') ports.PUBLIC_PORT = String(await freePort());
     const proc = ServiceProcess.spawn(name, { ...options, env: { ...ports, ...options.env } });
-    const ready = await proc.waitForLog((l) => l.msg === `${name} ready`, options.readyTimeoutMs ?? 60_000);
+    // a process that never got ready is nobody's to stop: it goes here, not on as an orphan
+    const ready = await proc
+      .waitForLog((l) => l.msg === `${name} ready`, options.readyTimeoutMs ?? 60_000)
+      .catch(async (err: unknown) => {
+        await proc.kill();
+        throw err;
+      });
     proc.ports = Object.fromEntries(
       Object.entries(ready).filter(([k, v]) => k.endsWith('Port') && typeof v === 'number'),
     ) as Record<string, number>;
