@@ -126,11 +126,12 @@ describe(
       return open;
     };
 
-    it('presence publishes no live event, and a JetStream delivery it arranges onto a live subject reaches no socket', async () => {
+    it('presence publishes no live event, and neither a consumer nor a direct get it points at a live subject reaches a socket', async () => {
       const [victim, other] = await registerUsers(platform, 2, 'natsforge');
       const conv = await other!.createConversation('direct', [victim!.user.id]);
       const socket = await victim!.connect();
       const presence = await connectAs('presence');
+      const forgeKey = `forge_${Date.now()}`;
       try {
         const live = names.subjects.liveUser(victim!.user.id);
         assert.equal(await delivered(presence, live), false, 'presence publishes no live event');
@@ -159,7 +160,7 @@ describe(
           },
         }).finish();
         const bucket = names.buckets.presence;
-        const key = `forge_${Date.now()}`;
+        const key = forgeKey;
         const before = await liveDropped('not_published');
         const jsm = await jetStreamManager(presence);
         await jsm.consumers.add(`KV_${bucket}`, {
@@ -170,6 +171,13 @@ describe(
         await eventually(
           async () => assert.ok((await liveDropped('not_published')) > before, 'the gateway got it'),
           { what: 'the delivery reached the gateway and was dropped there' },
+        );
+        // a direct get answers to whatever reply subject the asker names, with the stored bytes
+        const beforeDirect = await liveDropped('not_published');
+        presence.publish(`$JS.API.DIRECT.GET.KV_${bucket}.$KV.${bucket}.${key}`, '', { reply: live });
+        await eventually(
+          async () => assert.ok((await liveDropped('not_published')) > beforeDirect, 'the gateway got it'),
+          { what: 'a direct-get answer sent to the live subject reached the gateway and was dropped there' },
         );
         // on its own subject, typing is all a gateway takes from presence
         const kindBefore = await liveDropped('kind');
@@ -186,6 +194,7 @@ describe(
         );
       } finally {
         await socket.close();
+        await (await bindKv(presence, names.buckets.presence)).purge(forgeKey).catch(() => undefined);
       }
     });
 

@@ -103,6 +103,7 @@ export async function bindKv(nc: NatsConnection, bucket: string): Promise<KV> {
   return kv;
 }
 export { RevocationWatch, type ReadBack } from './revocation-watch.js';
+export { isPlainPublish } from './plain-publish.js';
 export {
   NATS_ACCESS,
   natsPermissionsOf,

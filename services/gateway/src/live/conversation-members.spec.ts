@@ -23,10 +23,11 @@ function fakes(members: string[]) {
       },
     },
   } as unknown as Downstream;
-  const subscriptions = new Map<string, (err: unknown, msg: { string(): string }) => void>();
+  type Delivered = { string(): string; reply?: string };
+  const subscriptions = new Map<string, (err: unknown, msg: Delivered) => void>();
   let reconnect: () => void = () => undefined;
   const nats = {
-    subscribe: (subject: string, o: { callback: (err: unknown, msg: { string(): string }) => void }) => {
+    subscribe: (subject: string, o: { callback: (err: unknown, msg: Delivered) => void }) => {
       subscriptions.set(subject, o.callback);
       return { unsubscribe: () => undefined };
     },
@@ -40,9 +41,10 @@ function fakes(members: string[]) {
   const registry = createRegistry('t');
   const cache = new ConversationMembers(downstream, nats as never, registry);
   cache.onModuleInit();
-  const publish = (delta: unknown) =>
+  const publish = (delta: unknown, reply = '') =>
     subscriptions.get(registry.subjects.conversationMembersChanged)!(null, {
       string: () => JSON.stringify(delta),
+      reply,
     });
   return {
     cache,
@@ -69,6 +71,13 @@ describe('ConversationMembers (member sets of large conversations at a gateway)'
     f.publish({ conversationId: 'other', added: ['y'] });
     assert.deepEqual([...(await f.cache.of('t1', 'c1'))].sort(), ['b', 'x']);
     assert.equal(f.calls.length, 1, 'no reload');
+  });
+
+  it('ignores a change that JetStream sent (a consumer pointed at the subject): only the message service publishes them', async () => {
+    const f = fakes(['a', 'b']);
+    await f.cache.of('t1', 'c1');
+    f.publish({ conversationId: 'c1', added: ['mallory'] }, '$JS.ACK.KV_im_presence.c.1.1.1.1.0');
+    assert.deepEqual([...(await f.cache.of('t1', 'c1'))].sort(), ['a', 'b']);
   });
 
   it('drops a set that was still loading when a change came, or on reset, or on a NATS reconnect', async () => {

@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import type { NatsConnection, Subscription } from '@im/platform/nats';
+import { isPlainPublish, type NatsConnection, type Subscription } from '@im/platform/nats';
 import { NATS, REGISTRY } from '@im/platform/nest';
 import type { Registry } from '@im/platform/registry';
 import { Downstream } from '../clients/downstream.js';
@@ -46,6 +46,8 @@ export class ConversationMembers implements OnModuleInit, OnApplicationShutdown 
   onModuleInit(): void {
     this.sub = this.nats.subscribe(this.registry.subjects.conversationMembersChanged, {
       callback: (_err, msg) => {
+        // only the message service publishes member changes; what JetStream sends here is forged
+        if (!isPlainPublish(msg)) return;
         try {
           this.apply(JSON.parse(msg.string()) as MembersDelta);
         } catch {

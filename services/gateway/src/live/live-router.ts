@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { Logger } from '@im/platform/logging';
-import type { Msg, NatsConnection, Subscription } from '@im/platform/nats';
+import { isPlainPublish, type Msg, type NatsConnection, type Subscription } from '@im/platform/nats';
 import { LOGGER, NATS, REGISTRY } from '@im/platform/nest';
 import type { Registry } from '@im/platform/registry';
 import { meter } from '@im/platform/telemetry';
@@ -13,16 +13,6 @@ type LiveEventKind = NonNullable<LiveEvent['event']>['$case'];
 
 /** Events of one large conversation waiting for its member set, beyond which they are dropped. */
 const MAX_WAITING_PER_CONVERSATION = 1_000;
-
-/**
- * What only a plain publish can be. JetStream delivers a consumer's messages to whatever subject
- * the consumer's creator named, always with a reply subject ($JS.ACK…, $JS.FC…) or a status
- * header (heartbeats): a service that may read a bucket could otherwise have entries it wrote
- * delivered here as frames. Services publish live events without either (ADR 0023).
- */
-function publishedDirectly(msg: Msg): boolean {
-  return !msg.reply && (msg.headers?.code ?? 0) === 0;
-}
 
 /**
  * Interest-based routing: this gateway subscribes to im.live.user.<id> (events from the message
@@ -136,7 +126,7 @@ export class LiveRouter implements OnApplicationShutdown {
   }
 
   private accepted(msg: Msg): boolean {
-    if (publishedDirectly(msg)) return true;
+    if (isPlainPublish(msg)) return true;
     this.dropped.add(1, { reason: 'not_published' });
     return false;
   }
