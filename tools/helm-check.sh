@@ -51,6 +51,11 @@ if "$HELM" template im "$CHART" >/dev/null 2>&1; then
   echo "[helm-check] rendered without auth.keyEncryptionKey.secretName" >&2
   exit 1
 fi
+# services on their own NATS users need an operator's user to provision the buckets (ADR 0023)
+if "$HELM" template im "$CHART" "${KEK[@]}" --set infrastructure.nats.existingSecret=nats >/dev/null 2>&1; then
+  echo "[helm-check] rendered NATS users without infrastructure.nats.operatorSecret" >&2
+  exit 1
+fi
 # the schema refuses what it should
 if "$HELM" template im "$CHART" "${KEK[@]}" --set logLevel=loud >/dev/null 2>&1; then
   echo "[helm-check] values.schema.json accepted logLevel=loud" >&2

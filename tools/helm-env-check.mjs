@@ -21,8 +21,19 @@ let checked = 0;
 const deployed = new Set();
 const withKafkaLogin = new Set();
 const migrated = new Set();
+const { natsBucketSchema, natsEnv } = await import(join(root, 'libs/platform/dist/src/config/index.js'));
+let natsBucketJobs = 0;
 for (const d of docs.filter((x) => x.kind === 'Deployment' || x.kind === 'Job')) {
   for (const c of d.spec.template.spec.containers) {
+    if (c.command.join(' ') === 'node tools/nats-buckets.mjs') {
+      // the operator's job that provisions the NATS buckets (ADR 0023): its own variables
+      const env = Object.fromEntries(
+        (c.env ?? []).map((e) => [e.name, e.value ?? secretPlaceholder(e.name)]),
+      );
+      loadConfig(natsBucketSchema.extend(natsEnv), env);
+      natsBucketJobs++;
+      continue;
+    }
     const service = /services\/([a-z]+)\//.exec(c.command.join(' '))?.[1];
     if (!service) throw new Error(`${d.metadata.name}: cannot tell which service it runs`);
     const env = {};
@@ -56,6 +67,10 @@ if (migrated.size > 0 && [...migrated].sort().join() !== migratedExpected.join()
   console.error(
     `migration Jobs for ${[...migrated].sort()}, but CASSANDRA_SERVICES deployed: ${migratedExpected}`,
   );
+  process.exit(1);
+}
+if (natsBucketJobs !== 1) {
+  console.error(`${natsBucketJobs} nats-buckets Jobs rendered, want one`);
   process.exit(1);
 }
 console.log(`[helm-check] ${checked} workloads get a valid configuration for their service`);

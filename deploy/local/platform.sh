@@ -170,6 +170,14 @@ fi
 # the internal plane's private CA and a certificate per service (mutual TLS): made once, kept
 TLS="$RUN/tls"
 bash "$ROOT/deploy/local/grpc-certs.sh" "$TLS" auth message presence media notification gateway operator
+# the NATS buckets, as the infrastructure's operator user (NATS_USER): the services' own users may
+# not make streams (ADR 0023); idempotent, and it brings the buckets' limits to the settings
+if ! NATS_URL=$NATS_URL node tools/nats-buckets.mjs >"$RUN/nats-buckets.log" 2>&1; then
+  cat "$RUN/nats-buckets.log" >&2
+  log "the NATS buckets could not be provisioned (NATS_USER must be an operator's user)"
+  stop_all
+  exit 1
+fi
 # the quick start's default tenant stays open; other tenants are made with im-admin
 start_service auth GRPC_PORT="${GRPC[auth]}" DEFAULT_TENANT_REGISTRATION="${DEFAULT_TENANT_REGISTRATION:-open}" \
   AUTH_OPERATOR_TOKEN="$AUTH_OPERATOR_TOKEN" AUTH_KEY_ENCRYPTION_KEY="$AUTH_KEY_ENCRYPTION_KEY"

@@ -1,5 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import pino from 'pino';
+import { loadConfig, natsBucketSchema } from '@im/platform/config';
+import { connectNats, provisionNatsBuckets } from '@im/platform/nats';
+import { createRegistry } from '@im/platform/registry';
 import { repoRoot } from './paths.js';
 import { newRunPrefix } from './isolation.js';
 import { dropPrefixKeyspaces } from './keyspaces.js';
@@ -119,6 +123,7 @@ export class Platform {
       shared ? `-${randomBytes(3).toString('hex')}` : '',
     );
     try {
+      await platform.provisionNatsBuckets();
       // every gRPC port is chosen first, so the five services start side by side (a client
       // connects when it first calls; the migrations of the five keyspaces overlap)
       const grpcPorts = new Map<Exclude<ServiceName, 'gateway'>, string>();
@@ -153,6 +158,29 @@ export class Platform {
       throw err;
     }
     return platform;
+  }
+
+  /**
+   * The NATS buckets, made as the infrastructure's unrestricted user the way an operator does
+   * before a deployment (tools/nats-buckets.mjs): services on their own users may not make them.
+   */
+  private async provisionNatsBuckets(): Promise<void> {
+    const settings = loadConfig(natsBucketSchema, {
+      ...this.serviceEnv('auth'),
+      GATEWAY_LEASE_TTL_MS: this.serviceEnv('presence').GATEWAY_LEASE_TTL_MS,
+    });
+    const nc = await connectNats({
+      servers: this.baseEnv.NATS_URL!,
+      user: this.baseEnv.NATS_USER,
+      pass: this.baseEnv.NATS_PASS,
+      name: `test-platform-${this.prefix}`,
+      logger: pino({ level: 'silent' }),
+    });
+    try {
+      await provisionNatsBuckets(nc, createRegistry(this.prefix), settings);
+    } finally {
+      await nc.close();
+    }
   }
 
   /** What a service of this platform starts with (before its dependencies' addresses). */

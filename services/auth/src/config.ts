@@ -1,4 +1,4 @@
-import { baseEnv, cassandraEnv, env, grpcServerEnv, natsEnv } from '@im/platform/config';
+import { baseEnv, cassandraEnv, env, grpcServerEnv, natsBucketEnv, natsEnv } from '@im/platform/config';
 import { z } from 'zod';
 
 export const authConfigSchema = z
@@ -13,7 +13,7 @@ export const authConfigSchema = z
       0,
       300,
     ),
-    ACCESS_TOKEN_TTL_SEC: env.int('lifetime of access tokens (JWT)', 900, 30, 86_400),
+    ACCESS_TOKEN_TTL_SEC: natsBucketEnv.ACCESS_TOKEN_TTL_SEC,
     REFRESH_TOKEN_TTL_SEC: env.int(
       'lifetime of a refresh token (each use issues a new one)',
       30 * 86_400,

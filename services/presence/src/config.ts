@@ -1,4 +1,4 @@
-import { baseEnv, env, grpcServerEnv, natsEnv } from '@im/platform/config';
+import { baseEnv, env, grpcServerEnv, natsBucketEnv, natsEnv } from '@im/platform/config';
 import { z } from 'zod';
 
 export const presenceConfigSchema = z.object({
@@ -6,12 +6,7 @@ export const presenceConfigSchema = z.object({
   ...grpcServerEnv,
   ...natsEnv,
   MESSAGE_GRPC_ADDR: env.grpcAddress('message'),
-  GATEWAY_LEASE_TTL_MS: env.int(
-    'a gateway that has not renewed its lease for this long is gone, with its devices',
-    15_000,
-    1_000,
-    600_000,
-  ),
+  GATEWAY_LEASE_TTL_MS: natsBucketEnv.GATEWAY_LEASE_TTL_MS,
   PRESENCE_OFFLINE_GRACE_MS: env.int(
     'a user whose last device left is announced offline only after this (debounces reconnects)',
     5_000,

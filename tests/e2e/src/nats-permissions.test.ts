@@ -3,7 +3,16 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
-import { bindKv, connectNats, jetStreamManager, natsUserOf, type NatsConnection } from '@im/platform/nats';
+import {
+  bindKv,
+  connectNats,
+  jetStreamManager,
+  NATS_BUCKETS,
+  natsUserOf,
+  openKv,
+  provisionNatsBuckets,
+  type NatsConnection,
+} from '@im/platform/nats';
 import { LiveEvent } from '@im/proto/events/v1';
 import { createRegistry } from '@im/platform/registry';
 import {
@@ -20,6 +29,8 @@ import { closeAll, registerUsers } from './support/users.js';
 const PREFIX = OWN_CREDENTIALS_PREFIX;
 const NATS_LOG = join(repoRoot(), '.run/infra/nats/out.log');
 const local = process.env.IM_INFRA_SOURCE === 'local';
+// the services' defaults, which the harness provisioned the buckets with
+const TTL = { ACCESS_TOKEN_TTL_SEC: 900, GATEWAY_LEASE_TTL_MS: 15_000 };
 
 describe(
   'NATS: every service is its own user, limited to its subjects (ADR 0023)',
@@ -260,6 +271,45 @@ describe(
         const logged = violations().filter((l) => l.includes(`user:${natsUserOf('gateway', PREFIX)}`));
         assert.ok(logged.length > 0, 'the server logs each refusal with the user');
       });
+    });
+
+    it('no service may make a bucket: whoever creates a missing stream chooses its subjects, so an operator provisions them', async () => {
+      // presence, were its bucket lost, would make it again over the live subjects and read them
+      const attempts = [
+        ['presence', names.buckets.presence],
+        ['presence', names.buckets.gateways],
+        ['auth', names.buckets.revokedSessions],
+      ] as const;
+      for (const [service, bucket] of attempts) {
+        const jsm = await jetStreamManager(await connectAs(service));
+        await assert.rejects(
+          jsm.streams.add({ name: `KV_${bucket}`, subjects: [names.subjects.liveUser('*')] }),
+        );
+        await eventually(() => {
+          const refused = violations().filter(
+            (l) =>
+              l.includes(`user:${natsUserOf(service, PREFIX)}`) &&
+              l.includes(`$JS.API.STREAM.CREATE.KV_${bucket}`),
+          );
+          assert.equal(refused.length, 1, `${service} may not create KV_${bucket}`);
+        });
+      }
+      // the platform above ran on buckets the harness provisioned as an operator, each over its
+      // own subjects only
+      const admin = await jetStreamManager(await connectAs('admin'));
+      for (const bucket of Object.values(names.buckets)) {
+        const info = await admin.streams.info(`KV_${bucket}`);
+        assert.deepEqual(info.config.subjects, [`$KV.${bucket}.>`]);
+      }
+      // a bucket lost for good: the service says how to provision it, an operator's run remakes it
+      await admin.streams.delete(`KV_${names.buckets.gateways}`);
+      await assert.rejects(
+        openKv(await connectAs('presence'), names.buckets.gateways, NATS_BUCKETS.gateways(TTL)),
+        /may not make it .*nats-buckets/,
+      );
+      const made = await provisionNatsBuckets(await connectAs('admin'), names, TTL);
+      assert.equal(made[names.buckets.gateways], 'created');
+      assert.equal(made[names.buckets.presence], 'unchanged');
     });
   },
 );

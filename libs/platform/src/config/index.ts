@@ -258,6 +258,23 @@ export const natsEnv = {
   NATS_PASS: env.optionalString('NATS password'),
 };
 
+/**
+ * The settings the NATS buckets' limits follow (libs/platform/src/nats/buckets.ts): read by the
+ * services that use them and by `tools/nats-buckets.mjs`, which provisions the buckets, under the
+ * same names and defaults.
+ */
+export const natsBucketEnv = {
+  ACCESS_TOKEN_TTL_SEC: env.int('lifetime of access tokens (JWT)', 900, 30, 86_400),
+  GATEWAY_LEASE_TTL_MS: env.int(
+    'a gateway that has not renewed its lease for this long is gone, with its devices',
+    15_000,
+    1_000,
+    600_000,
+  ),
+};
+
+export const natsBucketSchema = z.object(natsBucketEnv);
+
 export const searchEnv = {
   OPENSEARCH_URL: env.url('OpenSearch (message search)', ['http', 'https']),
   OPENSEARCH_USERNAME: env.optionalString('OpenSearch user (basic auth)'),

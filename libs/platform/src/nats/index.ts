@@ -4,6 +4,7 @@ import { Kvm, type KV, type KvOptions } from '@nats-io/kv';
 import { headers as natsHeaders, type MsgHdrs, type NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
+import { bucketDrift, isMissing } from './buckets.js';
 import { inboxPrefixOf } from './permissions.js';
 
 export type { KV } from '@nats-io/kv';
@@ -76,24 +77,45 @@ export async function ensureStream(
     await jsm.streams.info(config.name);
     await jsm.streams.update(config.name, config);
   } catch (err) {
-    if (!isNotFound(err)) throw err;
+    if (!isMissing(err)) throw err;
     await jsm.streams.add(config);
   }
 }
 
-/** Opens a KV bucket, creating it with these limits when it does not exist. */
+/**
+ * Opens a KV bucket with these limits. Buckets are provisioned by an operator's NATS user
+ * (buckets.ts); a missing one is made here only when this connection may create streams (no
+ * authentication, or an operator's user): a service's own user may not, and gets an error that
+ * says how to provision it. Limits that differ from these are logged, not changed.
+ */
 export async function openKv(
   nc: NatsConnection,
   bucket: string,
   options: Partial<KvOptions> = {},
+  logger?: Pick<Logger, 'warn'>,
 ): Promise<KV> {
   const kvm = new Kvm(nc);
-  return kvm.create(bucket, options);
-}
-
-function isNotFound(err: unknown): boolean {
-  const e = err as { code?: string | number; api_error?: { err_code?: number }; message?: string };
-  return e.api_error?.err_code === 10059 || e.code === 404 || /not found/i.test(e.message ?? '');
+  try {
+    const kv = await kvm.open(bucket);
+    const drift = bucketDrift(await kv.status(), options);
+    if (drift.length > 0) {
+      logger?.warn(
+        { bucket, drift },
+        "NATS bucket limits differ from this service's settings: run node tools/nats-buckets.mjs (the chart's nats-buckets job) with the same settings",
+      );
+    }
+    return kv;
+  } catch (err) {
+    if (!isMissing(err)) throw err;
+  }
+  try {
+    return await kvm.create(bucket, options);
+  } catch (err) {
+    throw new Error(
+      `NATS bucket "${bucket}" does not exist and this service may not make it (${(err as Error).message}): provision it with an operator's NATS user (node tools/nats-buckets.mjs, or the chart's nats-buckets job)`,
+      { cause: err },
+    );
+  }
 }
 
 /** Binds to a KV bucket that another service creates; fails while it does not exist. */
@@ -104,6 +126,15 @@ export async function bindKv(nc: NatsConnection, bucket: string): Promise<KV> {
 }
 export { RevocationWatch, type ReadBack } from './revocation-watch.js';
 export { isPlainPublish } from './plain-publish.js';
+export {
+  NATS_BUCKETS,
+  bucketDrift,
+  provisionKv,
+  provisionNatsBuckets,
+  revocationTtlSec,
+  type BucketSettings,
+  type ProvisionOutcome,
+} from './buckets.js';
 export {
   NATS_ACCESS,
   natsPermissionsOf,

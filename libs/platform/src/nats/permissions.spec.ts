@@ -34,6 +34,8 @@ describe('NATS permissions (ADR 0023)', () => {
     for (const s of services) {
       const p = natsPermissionsOf(s, 'p1').publish;
       assert.ok(!p.some((x) => /STREAM\.(DELETE|PURGE|UPDATE)/.test(x)), `${s} can change a stream`);
+      // whoever creates a missing stream chooses its subjects: buckets are an operator's to make
+      assert.ok(!p.some((x) => /STREAM\.CREATE|\$JS\.API\.>|^>$/.test(x)), `${s} can create a stream`);
     }
   });
 

@@ -1,11 +1,13 @@
 import { createRegistry, passwordVariable, type Registry } from '../registry/index.js';
 
 /**
- * What a service may do with a KV bucket: make it, read it (get, watch, keys), write keys (put,
- * delete, purge a key). Deliberately apart: whoever may read can create consumers, and a consumer
- * delivers to any subject its creator names, so writers that need not read get no consumers.
+ * What a service may do with a KV bucket: read it (get, watch, keys), write keys (put, delete,
+ * purge a key). Deliberately apart: whoever may read can create consumers, and a consumer delivers
+ * to any subject its creator names, so writers that need not read get no consumers. No service may
+ * make a bucket: an operator's user provisions them (buckets.ts), because whoever creates a missing
+ * stream chooses its subjects.
  */
-export type BucketRight = 'create' | 'read' | 'write';
+export type BucketRight = 'read' | 'write';
 
 interface NatsAccess {
   publish: (r: Registry) => string[];
@@ -37,15 +39,15 @@ export const NATS_ACCESS: Readonly<Record<string, NatsAccess>> = {
   auth: {
     publish: none,
     subscribe: none,
-    buckets: (r) => ({ [r.buckets.revokedSessions]: ['create', 'write'] }),
+    buckets: (r) => ({ [r.buckets.revokedSessions]: ['write'] }),
   },
   presence: {
     // typing indicators go to the members' typing subjects, which carry nothing else
     publish: (r) => [r.subjects.presenceOf('*', '*'), r.subjects.typingTo('*')],
     subscribe: none,
     buckets: (r) => ({
-      [r.buckets.presence]: ['create', 'read', 'write'],
-      [r.buckets.gateways]: ['create', 'read', 'write'],
+      [r.buckets.presence]: ['read', 'write'],
+      [r.buckets.gateways]: ['read', 'write'],
     }),
   },
   message: {
@@ -82,14 +84,14 @@ export function inboxPrefixOf(user: string): string {
 }
 
 /**
- * The JetStream API subjects behind each right on one KV bucket. Nobody may update, delete or purge
- * a bucket's stream through the API (an update could widen its subjects to read anything).
+ * The JetStream API subjects behind each right on one KV bucket. Nobody may create, update, delete
+ * or purge a bucket's stream through the API (creating or updating it chooses its subjects, so it
+ * could capture anything).
  */
 function bucketSubjects(bucket: string, rights: readonly BucketRight[]): string[] {
   const stream = `KV_${bucket}`;
   const api = '$JS.API';
   const out = [`${api}.STREAM.INFO.${stream}`];
-  if (rights.includes('create')) out.push(`${api}.STREAM.CREATE.${stream}`);
   if (rights.includes('read')) {
     out.push(
       `${api}.STREAM.MSG.GET.${stream}`,

@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { Logger } from '@im/platform/logging';
 import { CONFIG, LOGGER, NATS, REGISTRY } from '@im/platform/nest';
-import { openKv, type KV, type NatsConnection } from '@im/platform/nats';
+import { NATS_BUCKETS, openKv, revocationTtlSec, type KV, type NatsConnection } from '@im/platform/nats';
 import type { Registry } from '@im/platform/registry';
 import { SessionRevoked } from '@im/proto/events/v1';
 import type { AuthConfig } from '../config.js';
@@ -66,10 +66,12 @@ export class SessionRevocations implements OnModuleInit, OnApplicationShutdown {
 
   /** Opens the bucket, creating it when it is missing (idempotent). */
   private async openBucket(): Promise<void> {
-    this.kv = await openKv(this.nats, this.registry.buckets.revokedSessions, {
-      ttl: this.ttlSec * 1000,
-      history: 1,
-    });
+    this.kv = await openKv(
+      this.nats,
+      this.registry.buckets.revokedSessions,
+      NATS_BUCKETS.revokedSessions(this.config),
+      this.logger,
+    );
   }
 
   /** Durable once this resolves: published now, or as soon as NATS takes it. */
@@ -115,8 +117,7 @@ export class SessionRevocations implements OnModuleInit, OnApplicationShutdown {
     return this.recent.page(pageToken, this.ttlSec, RECENT_PAGE);
   }
 
-  /** The longest an access token of a revoked session could still be presented, plus a margin. */
   private get ttlSec(): number {
-    return this.config.ACCESS_TOKEN_TTL_SEC + 60;
+    return revocationTtlSec(this.config);
   }
 }

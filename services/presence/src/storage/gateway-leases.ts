@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { Logger } from '@im/platform/logging';
 import { CONFIG, LOGGER, NATS, REGISTRY } from '@im/platform/nest';
-import { openKv, type KV, type NatsConnection } from '@im/platform/nats';
+import { NATS_BUCKETS, openKv, type KV, type NatsConnection } from '@im/platform/nats';
 import type { Registry } from '@im/platform/registry';
 import type { PresenceConfig } from '../config.js';
 
@@ -24,11 +24,12 @@ export class GatewayLeases implements OnModuleInit, OnApplicationShutdown {
   ) {}
 
   async onModuleInit(): Promise<void> {
-    this.kv = await openKv(this.nats, this.registry.buckets.gateways, {
-      ttl: this.config.GATEWAY_LEASE_TTL_MS,
-      markerTTL: Math.max(1_000, this.config.GATEWAY_LEASE_TTL_MS),
-      history: 1,
-    });
+    this.kv = await openKv(
+      this.nats,
+      this.registry.buckets.gateways,
+      NATS_BUCKETS.gateways(this.config),
+      this.logger,
+    );
   }
 
   onApplicationShutdown(): void {

@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
-import { NATS, REGISTRY } from '@im/platform/nest';
-import { openKv, type KV, type NatsConnection } from '@im/platform/nats';
+import type { Logger } from '@im/platform/logging';
+import { LOGGER, NATS, REGISTRY } from '@im/platform/nest';
+import { NATS_BUCKETS, openKv, type KV, type NatsConnection } from '@im/platform/nats';
 import type { Registry } from '@im/platform/registry';
 import { keyToken, type UserPresence } from '../domain/presence-rules.js';
 
@@ -21,10 +22,11 @@ export class PresenceKv implements OnModuleInit {
   constructor(
     @Inject(NATS) private readonly nats: NatsConnection,
     @Inject(REGISTRY) private readonly registry: Registry,
+    @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   async onModuleInit(): Promise<void> {
-    this.kv = await openKv(this.nats, this.registry.buckets.presence, { history: 1 });
+    this.kv = await openKv(this.nats, this.registry.buckets.presence, NATS_BUCKETS.presence(), this.logger);
   }
 
   async get(userId: string): Promise<UserPresence | undefined> {
