@@ -14,6 +14,25 @@ const { CASSANDRA_SERVICES } = await import(join(root, 'libs/platform/dist/src/c
 const docs = parseAllDocuments(readFileSync(0, 'utf8'))
   .map((d) => d.toJS())
   .filter(Boolean);
+// a hook (pre-install, pre-upgrade) runs before the release's own resources are made or updated:
+// a hook Job may read only ConfigMaps that are hooks themselves, made before it
+const hookWeight = (d) =>
+  d.metadata.annotations?.['helm.sh/hook']
+    ? Number(d.metadata.annotations['helm.sh/hook-weight'] ?? 0)
+    : undefined;
+for (const job of docs.filter((d) => d.kind === 'Job' && hookWeight(d) !== undefined)) {
+  for (const c of job.spec.template.spec.containers) {
+    for (const from of c.envFrom ?? []) {
+      const cm = docs.find((d) => d.kind === 'ConfigMap' && d.metadata.name === from.configMapRef?.name);
+      if (!cm || hookWeight(cm) === undefined || hookWeight(cm) >= hookWeight(job)) {
+        console.error(
+          `hook Job ${job.metadata.name} reads ConfigMap ${from.configMapRef?.name}, which is not a hook made before it`,
+        );
+        process.exit(1);
+      }
+    }
+  }
+}
 const configMaps = new Map(
   docs.filter((d) => d.kind === 'ConfigMap').map((d) => [d.metadata.name, d.data ?? {}]),
 );
