@@ -40,17 +40,15 @@ let checked = 0;
 const deployed = new Set();
 const withKafkaLogin = new Set();
 const migrated = new Set();
-const { natsBucketSchema, natsEnv } = await import(join(root, 'libs/platform/dist/src/config/index.js'));
-let natsBucketJobs = 0;
+const natsBucketJobs = [];
+const deploymentEnv = {};
 for (const d of docs.filter((x) => x.kind === 'Deployment' || x.kind === 'Job')) {
   for (const c of d.spec.template.spec.containers) {
     if (c.command.join(' ') === 'node tools/nats-buckets.mjs') {
-      // the operator's job that provisions the NATS buckets (ADR 0023): its own variables
-      const env = Object.fromEntries(
-        (c.env ?? []).map((e) => [e.name, e.value ?? secretPlaceholder(e.name)]),
+      // the operator's job that provisions the NATS buckets (ADR 0023): checked below
+      natsBucketJobs.push(
+        Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value ?? secretPlaceholder(e.name)])),
       );
-      loadConfig(natsBucketSchema.extend(natsEnv), env);
-      natsBucketJobs++;
       continue;
     }
     const service = /services\/([a-z]+)\//.exec(c.command.join(' '))?.[1];
@@ -59,6 +57,7 @@ for (const d of docs.filter((x) => x.kind === 'Deployment' || x.kind === 'Job'))
     for (const from of c.envFrom ?? []) Object.assign(env, configMaps.get(from.configMapRef.name) ?? {});
     for (const e of c.env ?? []) env[e.name] = e.value ?? secretPlaceholder(e.name);
     if (d.kind === 'Deployment') deployed.add(service);
+    if (d.kind === 'Deployment') deploymentEnv[service] = env;
     if (d.kind === 'Job' && env.MIGRATE_ONLY === 'true') migrated.add(service);
     if (d.kind === 'Deployment' && env.KAFKA_USERNAME) withKafkaLogin.add(service);
     const mod = await import(join(root, `services/${service}/dist/src/config.js`));
@@ -88,10 +87,29 @@ if (migrated.size > 0 && [...migrated].sort().join() !== migratedExpected.join()
   );
   process.exit(1);
 }
-if (natsBucketJobs !== 1) {
-  console.error(`${natsBucketJobs} nats-buckets Jobs rendered, want one`);
+// the bucket provisioning: one Job, valid settings, and the same prefix and bucket settings as the
+// services that use the buckets (else every start logs drift and the TTLs are not theirs)
+const { natsBucketSchema, natsEnv } = await import(join(root, 'libs/platform/dist/src/config/index.js'));
+const fail = (message) => {
+  console.error(`nats-buckets Job: ${message}`);
   process.exit(1);
+};
+if (natsBucketJobs.length !== 1) fail(`${natsBucketJobs.length} rendered, want one`);
+const job = natsBucketJobs[0];
+try {
+  loadConfig(natsBucketSchema.extend(natsEnv), job);
+} catch (err) {
+  fail(err.message);
 }
+const sameAs = (service, key) => {
+  const want = deploymentEnv[service]?.[key];
+  if (deploymentEnv[service] && job[key] !== want)
+    fail(`${key} is ${job[key] ?? 'unset'}, the ${service} Deployment's ${want ?? 'unset'}`);
+};
+sameAs('auth', 'IM_NAME_PREFIX');
+sameAs('auth', 'NATS_URL');
+sameAs('auth', 'ACCESS_TOKEN_TTL_SEC');
+sameAs('presence', 'GATEWAY_LEASE_TTL_MS');
 console.log(`[helm-check] ${checked} workloads get a valid configuration for their service`);
 
 /** A value of the right form for a variable the pod reads from a Secret (its value is not in the chart). */

@@ -4,18 +4,29 @@
 // libs/platform, ADR 0023). Idempotent; run it before the services start and on every upgrade
 // (deploy/local/platform.sh does; the chart's nats-buckets job does). Needs the build.
 //   NATS_URL=… NATS_USER=… NATS_PASS=… [IM_NAME_PREFIX=…] [ACCESS_TOKEN_TTL_SEC=…] \
-//     [GATEWAY_LEASE_TTL_MS=…] node tools/nats-buckets.mjs
+//     [GATEWAY_LEASE_TTL_MS=…] [NATS_BUCKET_REPLICAS=1|3|5] node tools/nats-buckets.mjs
 // The two settings must be the auth and presence services' own (same names, same defaults).
 // Prints one JSON line: each bucket and whether it was created, updated or left unchanged.
 import pino from 'pino';
 import { z } from 'zod';
-import { baseEnv, loadConfigOrExit, natsBucketEnv, natsEnv } from '../libs/platform/dist/src/config/index.js';
+import {
+  baseEnv,
+  env,
+  loadConfigOrExit,
+  natsBucketEnv,
+  natsEnv,
+} from '../libs/platform/dist/src/config/index.js';
 import { connectNats, provisionNatsBuckets } from '../libs/platform/dist/src/nats/index.js';
 import { createRegistry } from '../libs/platform/dist/src/registry/index.js';
 
 const config = loadConfigOrExit(
   'nats-buckets',
-  z.object({ IM_NAME_PREFIX: baseEnv.IM_NAME_PREFIX, ...natsEnv, ...natsBucketEnv }),
+  z.object({
+    IM_NAME_PREFIX: baseEnv.IM_NAME_PREFIX,
+    ...natsEnv,
+    ...natsBucketEnv,
+    NATS_BUCKET_REPLICAS: env.int('copies of each bucket on a NATS cluster (1, 3 or 5)', 1, 1, 5),
+  }),
 );
 const nc = await connectNats({
   servers: config.NATS_URL,
@@ -25,7 +36,12 @@ const nc = await connectNats({
   logger: pino({ level: 'error' }),
 });
 try {
-  const buckets = await provisionNatsBuckets(nc, createRegistry(config.IM_NAME_PREFIX), config);
+  const buckets = await provisionNatsBuckets(
+    nc,
+    createRegistry(config.IM_NAME_PREFIX),
+    config,
+    config.NATS_BUCKET_REPLICAS,
+  );
   process.stdout.write(`${JSON.stringify({ buckets })}\n`);
 } catch (err) {
   process.stderr.write(`nats-buckets: ${err.message}\n`);

@@ -7,6 +7,7 @@ import {
   ensureStream,
   jetStreamManager,
   openKv,
+  provisionKv,
   traceContextOf,
   traceHeaders,
   type NatsConnection,
@@ -90,6 +91,31 @@ describe('nats (real server, JetStream)', () => {
     const t0 = Date.now();
     await waitFor(async () => assert.equal(await kv.get('user.u1'), null, 'entry gone after its TTL'));
     assert.ok(Date.now() - t0 >= 900, 'the entry lived for its TTL first');
+  });
+
+  it('KV provisioning: made, left alone, limits brought to the settings; a stream that is no bucket refused', async () => {
+    const bucket = `${prefix}_leases`;
+    const want = { ttl: 15_000, markerTTL: 15_000, history: 1 };
+    assert.equal(await provisionKv(nc, bucket, want), 'created');
+    assert.equal(await provisionKv(nc, bucket, want), 'unchanged');
+    // a service configured otherwise sees the bucket as the operator left it, and says so
+    const warned: unknown[] = [];
+    const kv = await openKv(nc, bucket, { ...want, ttl: 5_000 }, { warn: (o: unknown) => warned.push(o) });
+    assert.equal((await kv.status()).ttl, 15_000);
+    assert.deepEqual((warned[0] as { drift: string[] }).drift, ['ttl 15000 ms, want 5000 ms']);
+    // the operator's run with the new settings updates it in place, entries kept
+    await kv.put('gw1', 'x');
+    assert.equal(await provisionKv(nc, bucket, { ...want, ttl: 5_000, markerTTL: 5_000 }), 'updated');
+    const status = await kv.status();
+    assert.deepEqual([status.ttl, status.markerTTL, status.history], [5_000, 5_000, 1]);
+    assert.equal((await kv.get('gw1'))?.string(), 'x');
+
+    // a stream under a bucket's name over other subjects (what the create right allowed)
+    const jsm = await jetStreamManager(nc);
+    const rogue = `${prefix}_rogue`;
+    await jsm.streams.add({ name: `KV_${rogue}`, subjects: [`$KV.${rogue}.>`, `${prefix}.live.>`] });
+    await assert.rejects(provisionKv(nc, rogue, want), /not a bucket this platform made.*live/);
+    await assert.rejects(openKv(nc, rogue, want), /not a bucket this platform made/);
   });
 
   it('carries the trace context in message headers', async () => {

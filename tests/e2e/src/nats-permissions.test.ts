@@ -284,6 +284,7 @@ describe(
         const jsm = await jetStreamManager(await connectAs(service));
         await assert.rejects(
           jsm.streams.add({ name: `KV_${bucket}`, subjects: [names.subjects.liveUser('*')] }),
+          /permission/i,
         );
         await eventually(() => {
           const refused = violations().filter(

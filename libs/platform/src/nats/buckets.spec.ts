@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { KvStatus } from '@nats-io/kv';
 import { createRegistry } from '../registry/index.js';
-import { NATS_BUCKETS, bucketDrift, revocationTtlSec } from './buckets.js';
+import { NATS_BUCKETS, bucketDrift, bucketShapeProblems, revocationTtlSec } from './buckets.js';
 
 const settings = { ACCESS_TOKEN_TTL_SEC: 900, GATEWAY_LEASE_TTL_MS: 15_000 };
 const status = (s: { history: number; ttl: number; markerTTL: number }) => s as unknown as KvStatus;
@@ -30,5 +30,34 @@ describe('NATS buckets (ADR 0023)', () => {
       'ttl 3000 ms, want 15000 ms',
     ]);
     assert.deepEqual(bucketDrift(status({ history: 1, ttl: 0, markerTTL: 0 }), NATS_BUCKETS.presence()), []);
+  });
+
+  it('a stream over other subjects, or fed from or feeding elsewhere, is no bucket of ours', () => {
+    const stream = (config: object) => ({ streamInfo: { config } }) as unknown as KvStatus;
+    assert.deepEqual(bucketShapeProblems('b', stream({ subjects: ['$KV.b.>'] })), []);
+    assert.deepEqual(bucketShapeProblems('b', stream({ subjects: ['$KV.b.>', 'im.live.>'] })), [
+      'subjects ["$KV.b.>","im.live.>"], want ["$KV.b.>"]',
+    ]);
+    assert.deepEqual(
+      bucketShapeProblems(
+        'b',
+        stream({
+          subjects: ['$KV.b.>'],
+          sources: [{ name: 'LIVE' }],
+          republish: { src: '>', dest: 'x.>' },
+        }),
+      ),
+      ['sources', 'a republish'],
+    );
+    assert.deepEqual(bucketShapeProblems('b', stream({ mirror: { name: 'LIVE' } })), [
+      'subjects [], want ["$KV.b.>"]',
+      'a mirror of another stream',
+    ]);
+  });
+
+  it('replicas count only when the provisioning names them', () => {
+    const have = { history: 1, ttl: 0, markerTTL: 0, replicas: 1 } as unknown as KvStatus;
+    assert.deepEqual(bucketDrift(have, { history: 1 }), []);
+    assert.deepEqual(bucketDrift(have, { history: 1, replicas: 3 }), ['replicas 1, want 3']);
   });
 });

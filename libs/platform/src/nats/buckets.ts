@@ -36,6 +36,24 @@ export const NATS_BUCKETS = {
   }),
 } satisfies Record<BucketName, (s: BucketSettings) => Partial<KvOptions>>;
 
+/**
+ * What makes a bucket's stream something other than a bucket: subjects beyond its own keys, or
+ * messages it takes from or sends to other streams and subjects. A stream made with another's
+ * rights (or by a service, before services lost them) could capture live subjects this way; no
+ * tool here makes such a stream, so one is refused, not repaired.
+ */
+export function bucketShapeProblems(bucket: string, status: KvStatus): string[] {
+  const config = status.streamInfo.config;
+  const out: string[] = [];
+  const subjects = config.subjects ?? [];
+  if (subjects.length !== 1 || subjects[0] !== `$KV.${bucket}.>`)
+    out.push(`subjects ${JSON.stringify(subjects)}, want ["$KV.${bucket}.>"]`);
+  if (config.mirror) out.push('a mirror of another stream');
+  if ((config.sources ?? []).length > 0) out.push('sources');
+  if (config.republish) out.push('a republish');
+  return out;
+}
+
 /** The limits a bucket has that differ from `want`, e.g. ["ttl 15000 ms, want 5000 ms"]. */
 export function bucketDrift(status: KvStatus, want: Partial<KvOptions>): string[] {
   const out: string[] = [];
@@ -45,6 +63,8 @@ export function bucketDrift(status: KvStatus, want: Partial<KvOptions>): string[
   check('history', status.history, want.history ?? 1);
   check('ttl', status.ttl, want.ttl ?? 0, ' ms');
   check('markerTTL', status.markerTTL, want.markerTTL ?? 0, ' ms');
+  // only the provisioning says how many replicas (the services do not know)
+  if (want.replicas !== undefined) check('replicas', status.replicas, want.replicas);
   return out;
 }
 
@@ -70,11 +90,17 @@ export async function provisionKv(
     await kvm.create(bucket, options);
     return 'created';
   }
+  const shape = bucketShapeProblems(bucket, status);
+  if (shape.length > 0)
+    throw new Error(
+      `stream KV_${bucket} is not a bucket this platform made (${shape.join('; ')}): inspect it and delete it, then run this again`,
+    );
   if (bucketDrift(status, options).length === 0) return 'unchanged';
   const jsm = await jetstreamManager(nc);
   const config = status.streamInfo.config;
   await jsm.streams.update(config.name, {
     ...config,
+    ...(options.replicas !== undefined ? { num_replicas: options.replicas } : {}),
     max_msgs_per_subject: options.history ?? 1,
     max_age: nanos(options.ttl ?? 0),
     // the server's own default: two minutes, or the age limit when that is shorter
@@ -88,11 +114,15 @@ export async function provisionKv(
   return 'updated';
 }
 
-/** Provisions every bucket of the table for one deployment (its registry, i.e. name prefix). */
+/**
+ * Provisions every bucket of the table for one deployment (its registry, i.e. name prefix), with
+ * `replicas` copies each on a NATS cluster (1, 3 or 5).
+ */
 export async function provisionNatsBuckets(
   nc: NatsConnection,
   registry: Registry,
   settings: BucketSettings,
+  replicas = 1,
 ): Promise<Record<string, ProvisionOutcome>> {
   const out: Record<string, ProvisionOutcome> = {};
   for (const [name, options] of Object.entries(NATS_BUCKETS) as [
@@ -100,7 +130,7 @@ export async function provisionNatsBuckets(
     (s: BucketSettings) => Partial<KvOptions>,
   ][]) {
     const bucket = registry.buckets[name];
-    out[bucket] = await provisionKv(nc, bucket, options(settings));
+    out[bucket] = await provisionKv(nc, bucket, { ...options(settings), replicas });
   }
   return out;
 }

@@ -4,7 +4,7 @@ import { Kvm, type KV, type KvOptions } from '@nats-io/kv';
 import { headers as natsHeaders, type MsgHdrs, type NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import { bucketDrift, isMissing } from './buckets.js';
+import { bucketDrift, bucketShapeProblems, isMissing } from './buckets.js';
 import { inboxPrefixOf } from './permissions.js';
 
 export type { KV } from '@nats-io/kv';
@@ -82,11 +82,15 @@ export async function ensureStream(
   }
 }
 
+/** Drift already logged, so a bucket checked every few seconds warns once per difference. */
+const driftLogged = new Set<string>();
+
 /**
  * Opens a KV bucket with these limits. Buckets are provisioned by an operator's NATS user
  * (buckets.ts); a missing one is made here only when this connection may create streams (no
  * authentication, or an operator's user): a service's own user may not, and gets an error that
- * says how to provision it. Limits that differ from these are logged, not changed.
+ * says how to provision it. A stream that is not a bucket's (other subjects, sources) is refused;
+ * limits that differ from these are logged, not changed.
  */
 export async function openKv(
   nc: NatsConnection,
@@ -94,28 +98,31 @@ export async function openKv(
   options: Partial<KvOptions> = {},
   logger?: Pick<Logger, 'warn'>,
 ): Promise<KV> {
-  const kvm = new Kvm(nc);
+  let kv: KV;
   try {
-    const kv = await kvm.open(bucket);
-    const drift = bucketDrift(await kv.status(), options);
-    if (drift.length > 0) {
-      logger?.warn(
-        { bucket, drift },
-        "NATS bucket limits differ from this service's settings: run node tools/nats-buckets.mjs (the chart's nats-buckets job) with the same settings",
-      );
-    }
-    return kv;
+    // binds to an existing bucket without the create right (and keeps direct gets)
+    kv = await new Kvm(nc).create(bucket, options);
   } catch (err) {
-    if (!isMissing(err)) throw err;
-  }
-  try {
-    return await kvm.create(bucket, options);
-  } catch (err) {
+    if (!/permission/i.test((err as Error).message)) throw err;
     throw new Error(
       `NATS bucket "${bucket}" does not exist and this service may not make it (${(err as Error).message}): provision it with an operator's NATS user (node tools/nats-buckets.mjs, or the chart's nats-buckets job)`,
       { cause: err },
     );
   }
+  const status = await kv.status();
+  const shape = bucketShapeProblems(bucket, status);
+  if (shape.length > 0)
+    throw new Error(`NATS stream KV_${bucket} is not a bucket this platform made: ${shape.join('; ')}`);
+  const drift = bucketDrift(status, options);
+  const key = `${bucket} ${drift.join('; ')}`;
+  if (drift.length > 0 && !driftLogged.has(key)) {
+    driftLogged.add(key);
+    logger?.warn(
+      { bucket, drift },
+      "NATS bucket limits differ from this service's settings: run node tools/nats-buckets.mjs (the chart's nats-buckets job) with the same settings",
+    );
+  }
+  return kv;
 }
 
 /** Binds to a KV bucket that another service creates; fails while it does not exist. */
@@ -129,6 +136,7 @@ export { isPlainPublish } from './plain-publish.js';
 export {
   NATS_BUCKETS,
   bucketDrift,
+  bucketShapeProblems,
   provisionKv,
   provisionNatsBuckets,
   revocationTtlSec,

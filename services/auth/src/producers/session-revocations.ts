@@ -12,7 +12,7 @@ import { RevocationsPendingTable } from '../storage/revocations-pending.table.js
 const RETRY_EVERY_MS = 2_000;
 /** Revocations per page of ListRecentRevocations. */
 const RECENT_PAGE = 2_000;
-/** How often the bucket is checked for, and made again when NATS lost it. */
+/** How often the bucket is checked for, and made again when NATS lost it and auth may make it. */
 const BUCKET_CHECK_MS = 10_000;
 
 /**
@@ -47,8 +47,10 @@ export class SessionRevocations implements OnModuleInit, OnApplicationShutdown {
     await this.openBucket();
     this.retrier = setInterval(() => void this.retryPending(), RETRY_EVERY_MS);
     this.retrier.unref();
-    // a bucket NATS lost (storage gone, deleted by mistake) is made again: gateways wait for it
-    // to watch, and read the revocations back from Cassandra once they can
+    // a bucket NATS lost (storage gone, deleted by mistake) is made again where auth's NATS user
+    // may (no authentication); on its own user an operator's tools/nats-buckets.mjs remakes it and
+    // this warns until then. Gateways wait for it to watch, and read the revocations back from
+    // Cassandra once they can; revocations in between wait in the outbox
     this.keeper = setInterval(
       () =>
         void this.openBucket().catch((err: unknown) =>
@@ -64,7 +66,7 @@ export class SessionRevocations implements OnModuleInit, OnApplicationShutdown {
     clearInterval(this.keeper);
   }
 
-  /** Opens the bucket, creating it when it is missing (idempotent). */
+  /** Opens the bucket, creating it when it is missing and this user may (idempotent). */
   private async openBucket(): Promise<void> {
     this.kv = await openKv(
       this.nats,
