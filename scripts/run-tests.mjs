@@ -34,23 +34,53 @@ function record(phase, status, name, error) {
   results.push({ phase, status, name, error });
 }
 
+/** Each command runs as its own process group, so an interrupt reaches the services tests started. */
+const running = new Set();
+let interrupted;
+
 function runCommand(cmd, cmdArgs, { env = {}, quiet = false } = {}) {
+  if (interrupted) return Promise.resolve({ code: 1, output: `not run: ${interrupted}` });
   return new Promise((resolve) => {
     const child = spawn(cmd, cmdArgs, {
       cwd: root,
       env: { ...process.env, ...env },
       stdio: quiet ? ['ignore', 'pipe', 'pipe'] : 'inherit',
+      detached: true,
     });
+    running.add(child);
     let output = '';
     if (quiet) {
       child.stdout.on('data', (d) => (output += d));
       child.stderr.on('data', (d) => (output += d));
     }
-    child.on('exit', (code, signal) => resolve({ code: code ?? (signal ? 1 : 0), output }));
+    child.on('exit', (code, signal) => {
+      running.delete(child);
+      resolve({ code: code ?? (signal ? 1 : 0), output });
+    });
+  });
+}
+
+// Ctrl-C or a SIGTERM: the running tests and the services they started stop, nothing new starts,
+// and the run winds down as after a failure: it stops the infrastructure it started and prints the
+// summary (its own start-up, if interrupted, stops what it had started).
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    if (interrupted) return;
+    interrupted = `interrupted (${signal})`;
+    console.log(`\n${interrupted}: stopping the tests, then the infrastructure this run started`);
+    record('runner', 'fail', interrupted);
+    for (const child of running) {
+      try {
+        process.kill(-child.pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    }
   });
 }
 
 async function check(name, cmd, cmdArgs, env = {}) {
+  if (interrupted) return false;
   const t0 = Date.now();
   const { code, output } = await runCommand(cmd, cmdArgs, { quiet: true, env });
   const ms = Date.now() - t0;
@@ -115,6 +145,7 @@ function testFiles(kind) {
 }
 
 async function runNodeTests(phase, files, { concurrency, timeoutMs, env = {} }) {
+  if (interrupted) return;
   if (files.length === 0) {
     // a missing dist/test or a broken glob must not pass as "nothing to test"
     if (only) console.log(`  (no ${phase} test files match --only ${only})`);

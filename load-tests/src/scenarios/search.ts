@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Kafka, CompressionTypes, logLevel } from 'kafkajs';
-import { kafkaAuthFromEnv } from '@im/platform/kafka';
+import { kafkaAuthFromEnv, stopIdleRequestQueueTimers } from '@im/platform/kafka';
 import { createRegistry } from '@im/platform/registry';
 import { ConversationCommand } from '@im/proto/events/v1';
 import { ImClient } from '@im/sdk';
@@ -97,6 +97,8 @@ export async function seedSearch(
     );
     return { id: conv.id, members: members.map((m) => m.user.id) };
   });
+  // kafkajs' idle request queues wake every millisecond (tulios/kafkajs#1751), as in the services
+  stopIdleRequestQueueTimers();
   const kafka = new Kafka({
     brokers: opts.kafka.split(','),
     clientId: 'load-search-seed',

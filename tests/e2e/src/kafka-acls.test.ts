@@ -3,6 +3,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import kafkajs, { Kafka, logLevel, type Admin, type SASLOptions } from 'kafkajs';
+import { stopIdleRequestQueueTimers } from '@im/platform/kafka';
 import { createRegistry } from '@im/platform/registry';
 import {
   eventually,
@@ -48,6 +49,8 @@ describe(
     const names = createRegistry(PREFIX);
     const admins: Admin[] = [];
 
+    // kafkajs' idle request queues wake every millisecond (tulios/kafkajs#1751), as in the services
+    stopIdleRequestQueueTimers();
     const client = (sasl: SASLOptions | undefined, clientId: string) =>
       new Kafka({
         clientId,

@@ -4,3 +4,4 @@ export * from './batch-consumer.js';
 export * from './delayed-commits.js';
 export * from './decode-records.js';
 export * from './access.js';
+export { stopIdleRequestQueueTimers } from './request-queue-timer.js';

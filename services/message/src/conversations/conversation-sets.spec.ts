@@ -45,4 +45,16 @@ describe('conversation sets: a quick "no" for conversations a user is not in', (
     assert.deepEqual([await a, await b], [true, false]);
     assert.equal(members.reads(), 2);
   });
+
+  it('a search scope is the whole set, shared with the checks and reused while fresh', async () => {
+    const members = fakeMembers(['c1', 'c2']);
+    const sets = new ConversationSets(members.table);
+    const scope = sets.idsOf('u');
+    await new Promise((resolve) => setImmediate(resolve));
+    members.answer();
+    assert.deepEqual([...(await scope)], ['c1', 'c2']);
+    assert.deepEqual([...(await sets.idsOf('u'))], ['c1', 'c2']);
+    assert.equal(await sets.mayBeIn('u', 'c2'), true);
+    assert.equal(members.reads(), 1, 'one read for the scope, the next search and the check');
+  });
 });

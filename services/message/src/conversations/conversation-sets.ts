@@ -22,8 +22,9 @@ interface ConversationSet {
 /**
  * The conversations each user is in, by id: a quick "no" for ids the user is not in, so a client
  * naming random conversations (typing) costs at most one read of its set every few seconds, not a
- * read per id. Only a filter: "in the set" still goes through the exact membership check, and a
- * conversation joined since the set was read shows up once it is read again.
+ * read per id; and the scope of a search, read once for a user's searches of the next seconds.
+ * Only a filter: "in the set" still goes through the exact membership check, and a conversation
+ * joined since the set was read shows up once it is read again.
  */
 @Injectable()
 export class ConversationSets {
@@ -39,6 +40,13 @@ export class ConversationSets {
     if (known?.ids.has(conversationId)) return true;
     if (known && performance.now() - known.readAt < RELOAD_AFTER_MS) return false;
     return (await this.read(userId)).ids.has(conversationId);
+  }
+
+  /** Every conversation id of the user, as read at most RELOAD_AFTER_MS ago (search's scope). */
+  async idsOf(userId: string): Promise<ReadonlySet<string>> {
+    const known = this.sets.get(userId);
+    if (known && performance.now() - known.readAt < RELOAD_AFTER_MS) return known.ids;
+    return (await this.read(userId)).ids;
   }
 
   private read(userId: string): Promise<ConversationSet> {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Message, SearchResult } from '@im/proto/client/v1';
 import type { Caller } from '@im/proto/common/v1';
+import { ConversationSets } from '../conversations/conversation-sets.js';
 import { ConversationService } from '../conversations/conversation.service.js';
 import {
   decodeCursor,
@@ -10,15 +11,11 @@ import {
   type SearchCursor,
 } from '../domain/search-documents.js';
 import { HistoryService } from '../history/history.service.js';
-import { MembersTable } from '../storage/members.table.js';
 import { MessagesTable } from '../storage/messages.table.js';
 import { MessagesIndex, type Hit } from './messages-index.js';
 
 /** Conversations one search covers at most (OpenSearch's terms filter limit is 65 536). */
 const MAX_CONVERSATIONS = 10_000;
-/** A user's conversation ids are reused this long between searches (paging, typing ahead). */
-const CONVERSATIONS_TTL_MS = 5_000;
-const CACHED_USERS = 50_000;
 
 /**
  * GET /v1/search/messages: the caller's conversations in the caller's tenant, decided at query
@@ -28,11 +25,9 @@ const CACHED_USERS = 50_000;
  */
 @Injectable()
 export class SearchService {
-  private readonly conversationIds = new Map<string, { ids: string[]; until: number }>();
-
   constructor(
     private readonly conversations: ConversationService,
-    private readonly members: MembersTable,
+    private readonly sets: ConversationSets,
     private readonly messages: MessagesTable,
     private readonly history: HistoryService,
     private readonly index: MessagesIndex,
@@ -49,9 +44,8 @@ export class SearchService {
     const after = decodeCursor(cursor);
     const conversationIds = conversationId
       ? [(await this.conversations.requireMember(caller, conversationId)).row.conversationId]
-      : (await this.members.conversationsOf(caller.userId))
-          .slice(0, MAX_CONVERSATIONS)
-          .map((m) => m.conversationId);
+      : // reused for a few seconds (paging, typing ahead); hits are checked against membership again
+        [...(await this.sets.idsOf(caller.userId))].slice(0, MAX_CONVERSATIONS);
     if (conversationIds.length === 0) return { results: [], nextCursor: '' };
     const hits = await this.index.search(
       searchRequest({
@@ -81,19 +75,6 @@ export class SearchService {
       results: current.map((r, i) => ({ message: seen[i]!, highlights: r.highlights })),
       nextCursor: hits.length > valid.limit ? encodeCursor(page.at(-1)!.sort as SearchCursor) : '',
     };
-  }
-
-  /** The user's conversations, reused for a few seconds (membership is checked again per hit). */
-  private async conversationsOf(userId: string): Promise<string[]> {
-    const cached = this.conversationIds.get(userId);
-    if (cached && cached.until > Date.now()) return cached.ids;
-    const ids = (await this.members.conversationsOf(userId))
-      .slice(0, MAX_CONVERSATIONS)
-      .map((m) => m.conversationId);
-    if (this.conversationIds.size >= CACHED_USERS)
-      this.conversationIds.delete(this.conversationIds.keys().next().value!);
-    this.conversationIds.set(userId, { ids, until: Date.now() + CONVERSATIONS_TTL_MS });
-    return ids;
   }
 
   /**
