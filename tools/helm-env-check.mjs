@@ -20,9 +20,10 @@ const hookWeight = (d) =>
   d.metadata.annotations?.['helm.sh/hook']
     ? Number(d.metadata.annotations['helm.sh/hook-weight'] ?? 0)
     : undefined;
-for (const job of docs.filter((d) => d.kind === 'Job' && hookWeight(d) !== undefined)) {
+const runsBefore = (d) => /\bpre-(install|upgrade)\b/.test(d.metadata.annotations?.['helm.sh/hook'] ?? '');
+for (const job of docs.filter((d) => d.kind === 'Job' && runsBefore(d))) {
   for (const c of job.spec.template.spec.containers) {
-    for (const from of c.envFrom ?? []) {
+    for (const from of (c.envFrom ?? []).filter((f) => f.configMapRef)) {
       const cm = docs.find((d) => d.kind === 'ConfigMap' && d.metadata.name === from.configMapRef?.name);
       if (!cm || hookWeight(cm) === undefined || hookWeight(cm) >= hookWeight(job)) {
         console.error(
@@ -67,6 +68,17 @@ for (const d of docs.filter((x) => x.kind === 'Deployment' || x.kind === 'Job'))
     } catch (err) {
       console.error(`${d.kind} ${d.metadata.name} (${service}): ${err.message}`);
       process.exit(1);
+    }
+    // every file a variable names under /etc/im is mounted (a migration Job calls no gRPC, so it
+    // needs no certificate)
+    const mounts = (c.volumeMounts ?? []).map((m) => m.mountPath);
+    for (const [name, value] of Object.entries(env)) {
+      if (!/_(FILE|DIR)$/.test(name) || !String(value).startsWith('/etc/im/')) continue;
+      if (name === 'GRPC_TLS_DIR' && env.MIGRATE_ONLY === 'true') continue;
+      if (!mounts.some((m) => String(value) === m || String(value).startsWith(`${m}/`))) {
+        console.error(`${d.kind} ${d.metadata.name} (${service}): ${name}=${value} is not mounted`);
+        process.exit(1);
+      }
     }
     checked++;
   }

@@ -199,3 +199,38 @@ notification: [presence, message, auth]
 {{- $kafka.tls.caSecret }}
 {{- end }}
 {{- end -}}
+
+{{/*
+Mounts and volumes of the Secrets the operator supplies that a service's files come from (Kafka's
+CA, the push credentials): shared by its Deployment and its migration Job, which starts the same
+context. Secrets the chart makes itself (cert-manager's) are not here: hooks run before them.
+*/}}
+{{- define "im.suppliedSecretMounts" -}}
+{{- $root := index . 0 -}}{{- $svc := index . 1 -}}
+{{- if include "im.kafkaCaSecret" (list $root $svc) }}
+- { name: kafka-ca, mountPath: /etc/im/kafka-ca, readOnly: true }
+{{- end }}
+{{- if eq $svc "notification" }}
+{{- if dig "notification" "apns" "existingSecret" "" $root.Values.AsMap }}
+- { name: apns, mountPath: /etc/im/apns, readOnly: true }
+{{- end }}
+{{- if dig "notification" "fcm" "existingSecret" "" $root.Values.AsMap }}
+- { name: fcm, mountPath: /etc/im/fcm, readOnly: true }
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{- define "im.suppliedSecretVolumes" -}}
+{{- $root := index . 0 -}}{{- $svc := index . 1 -}}
+{{- with include "im.kafkaCaSecret" (list $root $svc) }}
+- { name: kafka-ca, secret: { secretName: {{ . }} } }
+{{- end }}
+{{- if eq $svc "notification" }}
+{{- with dig "notification" "apns" "existingSecret" "" $root.Values.AsMap }}
+- { name: apns, secret: { secretName: {{ . }} } }
+{{- end }}
+{{- with dig "notification" "fcm" "existingSecret" "" $root.Values.AsMap }}
+- { name: fcm, secret: { secretName: {{ . }} } }
+{{- end }}
+{{- end }}
+{{- end -}}
