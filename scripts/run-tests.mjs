@@ -63,19 +63,26 @@ function runCommand(cmd, cmdArgs, { env = {}, quiet = false } = {}) {
 // Ctrl-C or a SIGTERM: the running tests and the services they started stop, nothing new starts,
 // and the run winds down as after a failure: it stops the infrastructure it started and prints the
 // summary (its own start-up, if interrupted, stops what it had started).
-for (const signal of ['SIGINT', 'SIGTERM']) {
+// A second signal exits at once. SIGHUP too: the tests' process groups would outlive a closed terminal.
+function stopRunning() {
+  for (const child of running) {
+    try {
+      process.kill(-child.pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+  }
+}
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.on(signal, () => {
-    if (interrupted) return;
+    if (interrupted) {
+      console.log(`\n${signal} again: exiting without stopping the infrastructure`);
+      process.exit(130);
+    }
     interrupted = `interrupted (${signal})`;
     console.log(`\n${interrupted}: stopping the tests, then the infrastructure this run started`);
     record('runner', 'fail', interrupted);
-    for (const child of running) {
-      try {
-        process.kill(-child.pid, 'SIGTERM');
-      } catch {
-        // already gone
-      }
-    }
+    stopRunning();
   });
 }
 
@@ -279,6 +286,11 @@ async function main() {
 
   let infra;
   let infraEnvVars = {};
+  if (interrupted) {
+    // an infrastructure already starting beside the checks is stopped again
+    await (await infraStarting)?.infra?.stop();
+    return finish();
+  }
   if (needsInfra) {
     banner('infrastructure');
     const t0 = Date.now();
@@ -359,6 +371,7 @@ function finish() {
 main().catch(async (err) => {
   console.error(err);
   record('runner', 'fail', 'test runner crashed', err.message);
+  stopRunning();
   // the infrastructure may have been starting beside the checks
   await (await infraStarting)?.infra?.stop();
   finish();
