@@ -306,7 +306,7 @@ describe(
       await admin.streams.delete(`KV_${names.buckets.gateways}`);
       await assert.rejects(
         openKv(await connectAs('presence'), names.buckets.gateways, NATS_BUCKETS.gateways(TTL)),
-        /may not make it .*nats-buckets/,
+        /not this service's to make, provision it .*nats-buckets/,
       );
       const made = await provisionNatsBuckets(await connectAs('admin'), names, TTL);
       assert.equal(made[names.buckets.gateways], 'created');

@@ -105,6 +105,21 @@ describe('search (OpenSearch)', () => {
     assert.equal((await search(ana!, stays)).results.length, 1);
   });
 
+  it('a conversation joined a moment ago is searched at once, though the caller searched just before', async () => {
+    const [ana, bo, cy] = await registerUsers(platform, 3, 'searchjoin');
+    const w = word('joined');
+    const g = await ana!.createConversation('group', [bo!.user.id], 'join');
+    await ana!.sendMessage(g.id, 'j1', `${w} before cy came`);
+    await eventually(async () => assert.equal((await search(ana!, w)).results.length, 1), {
+      what: 'indexed',
+      timeoutMs: 30_000,
+    });
+    // cy's conversations are read for this search and kept a few seconds
+    assert.deepEqual((await search(cy!, w)).results, []);
+    await ana!.addMembers(g.id, [cy!.user.id]);
+    assert.deepEqual(texts(await search(cy!, w)), [`${w} before cy came`]);
+  });
+
   it('pages with a cursor, each result once', async () => {
     const [ana] = await registerUsers(platform, 1, 'searchpage');
     const g = await ana!.createConversation('group', [], 'paging');

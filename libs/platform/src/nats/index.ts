@@ -105,7 +105,7 @@ export async function openKv(
   } catch (err) {
     if (!/permission/i.test((err as Error).message)) throw err;
     throw new Error(
-      `NATS bucket "${bucket}" does not exist and this service may not make it (${(err as Error).message}): provision it with an operator's NATS user (node tools/nats-buckets.mjs, or the chart's nats-buckets job)`,
+      `NATS bucket "${bucket}" could not be opened (${(err as Error).message}): a missing bucket is not this service's to make, provision it with an operator's NATS user (node tools/nats-buckets.mjs, or the chart's nats-buckets job); an existing one needs this user's read rights (tools/nats-auth.mjs)`,
       { cause: err },
     );
   }
@@ -133,6 +133,7 @@ export async function bindKv(nc: NatsConnection, bucket: string): Promise<KV> {
 }
 export { RevocationWatch, type ReadBack } from './revocation-watch.js';
 export { isPlainPublish } from './plain-publish.js';
+export type { MembersDelta } from './members-delta.js';
 export {
   NATS_BUCKETS,
   bucketDrift,

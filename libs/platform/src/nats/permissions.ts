@@ -62,6 +62,8 @@ export const NATS_ACCESS: Readonly<Record<string, NatsAccess>> = {
     subscribe: (r) => [
       r.subjects.allCommandReplies,
       r.subjects.membershipChanged,
+      // who joined and left: each replica's per-user conversation sets (search, typing)
+      r.subjects.conversationMembersChanged,
       r.subjects.userSettingsChanged,
     ],
     buckets: () => ({}),

@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { isPlainPublish, type NatsConnection, type Subscription } from '@im/platform/nats';
+import { isPlainPublish, type MembersDelta, type NatsConnection, type Subscription } from '@im/platform/nats';
 import { NATS, REGISTRY } from '@im/platform/nest';
 import type { Registry } from '@im/platform/registry';
 import { Downstream } from '../clients/downstream.js';
@@ -16,13 +16,6 @@ interface Entry {
   /** Once loaded: the set itself, patched in place by membership deltas. */
   ready?: Set<string>;
   until: number;
-}
-
-interface MembersDelta {
-  conversationId: string;
-  added?: string[];
-  removed?: string[];
-  reset?: boolean;
 }
 
 /**

@@ -57,4 +57,20 @@ describe('conversation sets: a quick "no" for conversations a user is not in', (
     assert.equal(await sets.mayBeIn('u', 'c2'), true);
     assert.equal(members.reads(), 1, 'one read for the scope, the next search and the check');
   });
+
+  it('a user who joined or left is read again at the next search; others are not', async () => {
+    const members = fakeMembers(['c1']);
+    const sets = new ConversationSets(members.table);
+    const first = Promise.all([sets.idsOf('a'), sets.idsOf('b')]);
+    await new Promise((resolve) => setImmediate(resolve));
+    members.answer();
+    await first;
+    sets.forget(['a', 'nobody-cached']);
+    const again = sets.idsOf('a');
+    await new Promise((resolve) => setImmediate(resolve));
+    members.answer();
+    await again;
+    await sets.idsOf('b');
+    assert.equal(members.reads(), 3, 'a read twice, b once');
+  });
 });

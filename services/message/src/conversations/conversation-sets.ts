@@ -23,8 +23,9 @@ interface ConversationSet {
  * The conversations each user is in, by id: a quick "no" for ids the user is not in, so a client
  * naming random conversations (typing) costs at most one read of its set every few seconds, not a
  * read per id; and the scope of a search, read once for a user's searches of the next seconds.
- * Only a filter: "in the set" still goes through the exact membership check, and a conversation
- * joined since the set was read shows up once it is read again.
+ * Only a filter: "in the set" still goes through the exact membership check. A set is dropped
+ * when its user joins or leaves anywhere (the member-change announcements, MembershipCache); one
+ * lost announcement leaves it stale for at most RELOAD_AFTER_MS.
  */
 @Injectable()
 export class ConversationSets {
@@ -47,6 +48,21 @@ export class ConversationSets {
     const known = this.sets.get(userId);
     if (known && performance.now() - known.readAt < RELOAD_AFTER_MS) return known.ids;
     return (await this.read(userId)).ids;
+  }
+
+  /** Those users joined or left somewhere: their sets are read again when next needed. */
+  forget(userIds: Iterable<string>): void {
+    for (const userId of userIds) {
+      const known = this.sets.get(userId);
+      if (!known) continue;
+      this.sets.delete(userId);
+      this.held -= 1 + known.ids.size;
+    }
+  }
+
+  clear(): void {
+    this.sets.clear();
+    this.held = 0;
   }
 
   private read(userId: string): Promise<ConversationSet> {

@@ -1,10 +1,10 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import type { NatsConnection, Subscription } from '@im/platform/nats';
+import type { MembersDelta, NatsConnection, Subscription } from '@im/platform/nats';
 import { NATS, REGISTRY } from '@im/platform/nest';
 import type { Registry } from '@im/platform/registry';
 import { ConversationsTable } from '../storage/conversations.table.js';
 import { MembersTable, type MemberRow, type MembershipRow } from '../storage/members.table.js';
-import { membershipReads } from './conversation-sets.js';
+import { ConversationSets, membershipReads } from './conversation-sets.js';
 
 const TTL_MS = 30_000;
 const MAX_ENTRIES = 200_000;
@@ -29,19 +29,34 @@ export class MembershipCache implements OnModuleInit, OnApplicationShutdown {
   private readonly tenants = new Map<string, string>();
   /** What decides whether members may write (archived, announcement), forgotten on every change. */
   private readonly settings = new Map<string, Entry<{ archived: boolean; announcement: boolean } | null>>();
-  private sub: Subscription | undefined;
+  private subs: Subscription[] = [];
 
   constructor(
     private readonly table: MembersTable,
     private readonly conversations: ConversationsTable,
+    private readonly sets: ConversationSets,
     @Inject(NATS) private readonly nats: NatsConnection,
     @Inject(REGISTRY) private readonly registry: Registry,
   ) {}
 
   onModuleInit(): void {
-    this.sub = this.nats.subscribe(this.registry.subjects.membershipChanged, {
-      callback: (_err, msg) => this.forget(msg.string()),
-    });
+    this.subs.push(
+      this.nats.subscribe(this.registry.subjects.membershipChanged, {
+        callback: (_err, msg) => this.forget(msg.string()),
+      }),
+      // who joined or left: their conversation sets are read again
+      this.nats.subscribe(this.registry.subjects.conversationMembersChanged, {
+        callback: (_err, msg) => {
+          try {
+            const delta = JSON.parse(msg.string()) as MembersDelta;
+            if (delta.reset) this.sets.clear();
+            else this.sets.forget([...(delta.added ?? []), ...(delta.removed ?? [])]);
+          } catch {
+            this.sets.clear();
+          }
+        },
+      }),
+    );
     // announcements sent while disconnected are lost: after a reconnect, trust nothing cached
     void (async () => {
       for await (const s of this.nats.status())
@@ -49,12 +64,13 @@ export class MembershipCache implements OnModuleInit, OnApplicationShutdown {
           this.members.clear();
           this.memberships.clear();
           this.settings.clear();
+          this.sets.clear();
         }
     })().catch(() => undefined);
   }
 
   onApplicationShutdown(): void {
-    this.sub?.unsubscribe();
+    for (const sub of this.subs) sub.unsubscribe();
   }
 
   async membership(userId: string, conversationId: string): Promise<MembershipRow | undefined> {
@@ -105,7 +121,9 @@ export class MembershipCache implements OnModuleInit, OnApplicationShutdown {
     this.forget(conversationId);
     this.nats.publish(this.registry.subjects.membershipChanged, conversationId);
     if (!delta) return;
-    const body =
+    // this replica at once; the others when the announcement reaches them
+    this.sets.forget([...delta.added, ...delta.removed]);
+    const body: MembersDelta =
       delta.added.length + delta.removed.length > DELTA_MAX_IDS
         ? { conversationId, reset: true }
         : { conversationId, ...delta };
