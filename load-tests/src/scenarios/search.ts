@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { Kafka, CompressionTypes, logLevel } from 'kafkajs';
 import { kafkaAuthFromEnv, stopIdleRequestQueueTimers } from '@im/platform/kafka';
 import { createRegistry } from '@im/platform/registry';
@@ -173,6 +174,8 @@ export async function seedSearch(
     seededPerSec: Math.round(opts.messages / ((produced - t0) / 1000)),
     indexedPerSec: Math.round(opts.messages / ((done - t0) / 1000)),
   };
+  // results/ is git-ignored and absent on a fresh clone
+  mkdirSync(dirname(opts.manifest), { recursive: true });
   writeFileSync(opts.manifest, `${JSON.stringify(seed, null, 2)}\n`);
   return seed;
 }
