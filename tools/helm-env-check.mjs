@@ -101,7 +101,7 @@ if (migrated.size > 0 && [...migrated].sort().join() !== migratedExpected.join()
 }
 // the bucket provisioning: one Job, valid settings, and the same prefix and bucket settings as the
 // services that use the buckets (else every start logs drift and the TTLs are not theirs)
-const { natsBucketSchema, natsEnv } = await import(join(root, 'libs/platform/dist/src/config/index.js'));
+const { natsBucketProvisioningSchema } = await import(join(root, 'libs/platform/dist/src/config/index.js'));
 const fail = (message) => {
   console.error(`nats-buckets Job: ${message}`);
   process.exit(1);
@@ -109,7 +109,7 @@ const fail = (message) => {
 if (natsBucketJobs.length !== 1) fail(`${natsBucketJobs.length} rendered, want one`);
 const job = natsBucketJobs[0];
 try {
-  loadConfig(natsBucketSchema.extend(natsEnv), job);
+  loadConfig(natsBucketProvisioningSchema, job);
 } catch (err) {
   fail(err.message);
 }

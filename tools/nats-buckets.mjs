@@ -8,26 +8,11 @@
 // The two settings must be the auth and presence services' own (same names, same defaults).
 // Prints one JSON line: each bucket and whether it was created, updated or left unchanged.
 import pino from 'pino';
-import { z } from 'zod';
-import {
-  baseEnv,
-  env,
-  loadConfigOrExit,
-  natsBucketEnv,
-  natsEnv,
-} from '../libs/platform/dist/src/config/index.js';
+import { loadConfigOrExit, natsBucketProvisioningSchema } from '../libs/platform/dist/src/config/index.js';
 import { connectNats, provisionNatsBuckets } from '../libs/platform/dist/src/nats/index.js';
 import { createRegistry } from '../libs/platform/dist/src/registry/index.js';
 
-const config = loadConfigOrExit(
-  'nats-buckets',
-  z.object({
-    IM_NAME_PREFIX: baseEnv.IM_NAME_PREFIX,
-    ...natsEnv,
-    ...natsBucketEnv,
-    NATS_BUCKET_REPLICAS: env.int('copies of each bucket on a NATS cluster (1, 3 or 5)', 1, 1, 5),
-  }),
-);
+const config = loadConfigOrExit('nats-buckets', natsBucketProvisioningSchema);
 const nc = await connectNats({
   servers: config.NATS_URL,
   user: config.NATS_USER,

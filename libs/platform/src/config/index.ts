@@ -275,6 +275,14 @@ export const natsBucketEnv = {
 
 export const natsBucketSchema = z.object(natsBucketEnv);
 
+/** What `tools/nats-buckets.mjs` (and the chart's job running it) reads. */
+export const natsBucketProvisioningSchema = z.object({
+  IM_NAME_PREFIX: baseEnv.IM_NAME_PREFIX,
+  ...natsEnv,
+  ...natsBucketEnv,
+  NATS_BUCKET_REPLICAS: env.int('copies of each bucket on a NATS cluster (1, 3 or 5)', 1, 1, 5),
+});
+
 export const searchEnv = {
   OPENSEARCH_URL: env.url('OpenSearch (message search)', ['http', 'https']),
   OPENSEARCH_USERNAME: env.optionalString('OpenSearch user (basic auth)'),

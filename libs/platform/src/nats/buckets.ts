@@ -1,15 +1,14 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm, type KvOptions, type KvStatus } from '@nats-io/kv';
 import { nanos, type NatsConnection } from '@nats-io/nats-core';
+import type { z } from 'zod';
+import type { natsBucketSchema } from '../config/index.js';
 import type { Registry } from '../registry/index.js';
 
 type BucketName = keyof Registry['buckets'];
 
 /** The settings bucket limits follow: `natsBucketEnv` in the config library, same names. */
-export interface BucketSettings {
-  ACCESS_TOKEN_TTL_SEC: number;
-  GATEWAY_LEASE_TTL_MS: number;
-}
+export type BucketSettings = z.output<typeof natsBucketSchema>;
 
 /** How long a revoked session stays listed: its longest-lived access token, plus a margin. */
 export function revocationTtlSec(s: Pick<BucketSettings, 'ACCESS_TOKEN_TTL_SEC'>): number {

@@ -125,7 +125,7 @@ export async function openKv(
   return kv;
 }
 
-/** Binds to a KV bucket that another service creates; fails while it does not exist. */
+/** Binds to a KV bucket that another service uses (an operator makes it); fails while it does not exist. */
 export async function bindKv(nc: NatsConnection, bucket: string): Promise<KV> {
   const kv = await new Kvm(nc).open(bucket);
   await kv.status();
@@ -133,7 +133,7 @@ export async function bindKv(nc: NatsConnection, bucket: string): Promise<KV> {
 }
 export { RevocationWatch, type ReadBack } from './revocation-watch.js';
 export { isPlainPublish } from './plain-publish.js';
-export type { MembersDelta } from './members-delta.js';
+export { subscribeMembersDeltas, type MembersDelta } from './members-delta.js';
 export {
   NATS_BUCKETS,
   bucketDrift,

@@ -58,9 +58,10 @@ export interface Registry {
     /** A conversation's members changed: message replicas drop their cached membership. */
     readonly membershipChanged: string;
     /**
-     * Who joined and left a conversation (JSON {conversationId, added, removed} or {conversationId,
-     * reset}), published by its sequencer before anything that follows: gateways patch the member
-     * sets of large conversations.
+     * Who joined and left a conversation (MembersDelta: {conversationId, added, removed} or
+     * {conversationId, reset}), published by its sequencer before anything that follows, and on
+     * creation: gateways patch the member sets of large conversations, message replicas drop those
+     * users' conversation sets.
      */
     readonly conversationMembersChanged: string;
     /** A user's messaging settings changed: message replicas drop their cached copy. */

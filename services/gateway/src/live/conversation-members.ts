@@ -1,5 +1,10 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { isPlainPublish, type MembersDelta, type NatsConnection, type Subscription } from '@im/platform/nats';
+import {
+  subscribeMembersDeltas,
+  type MembersDelta,
+  type NatsConnection,
+  type Subscription,
+} from '@im/platform/nats';
 import { NATS, REGISTRY } from '@im/platform/nest';
 import type { Registry } from '@im/platform/registry';
 import { Downstream } from '../clients/downstream.js';
@@ -37,17 +42,9 @@ export class ConversationMembers implements OnModuleInit, OnApplicationShutdown 
   ) {}
 
   onModuleInit(): void {
-    this.sub = this.nats.subscribe(this.registry.subjects.conversationMembersChanged, {
-      callback: (_err, msg) => {
-        // only the message service publishes member changes; what JetStream sends here is forged
-        if (!isPlainPublish(msg)) return;
-        try {
-          this.apply(JSON.parse(msg.string()) as MembersDelta);
-        } catch {
-          /* not ours */
-        }
-      },
-    });
+    this.sub = subscribeMembersDeltas(this.nats, this.registry.subjects.conversationMembersChanged, (d) =>
+      this.apply(d),
+    );
     void (async () => {
       for await (const s of this.nats.status()) if (s.type === 'reconnect') this.clear();
     })().catch(() => undefined);

@@ -73,4 +73,19 @@ describe('conversation sets: a quick "no" for conversations a user is not in', (
     await sets.idsOf('b');
     assert.equal(members.reads(), 3, 'a read twice, b once');
   });
+
+  it('a read begun before the user joined is not kept', async () => {
+    const members = fakeMembers(['c1']);
+    const sets = new ConversationSets(members.table);
+    const early = sets.idsOf('u');
+    await new Promise((resolve) => setImmediate(resolve));
+    sets.forget(['u']); // the join lands while the read is out
+    members.answer();
+    await early;
+    const next = sets.idsOf('u');
+    await new Promise((resolve) => setImmediate(resolve));
+    members.answer();
+    await next;
+    assert.equal(members.reads(), 2, 'read again after the join');
+  });
 });

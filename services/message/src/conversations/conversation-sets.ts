@@ -50,9 +50,13 @@ export class ConversationSets {
     return (await this.read(userId)).ids;
   }
 
-  /** Those users joined or left somewhere: their sets are read again when next needed. */
+  /**
+   * Those users joined or left somewhere: their sets are read again when next needed, and a read
+   * already under way (begun before the change) is not kept.
+   */
   forget(userIds: Iterable<string>): void {
     for (const userId of userIds) {
+      this.reading.delete(userId);
       const known = this.sets.get(userId);
       if (!known) continue;
       this.sets.delete(userId);
@@ -61,6 +65,7 @@ export class ConversationSets {
   }
 
   clear(): void {
+    this.reading.clear();
     this.sets.clear();
     this.held = 0;
   }
@@ -70,10 +75,16 @@ export class ConversationSets {
     if (inFlight) return inFlight;
     const readAt = performance.now();
     membershipReads.add(1, { kind: 'conversation_set' });
-    const read = this.members
+    const read: Promise<ConversationSet> = this.members
       .conversationIdsOf(userId)
-      .then((ids) => this.keep(userId, { ids: new Set(ids), readAt }))
-      .finally(() => this.reading.delete(userId));
+      .then((ids) => {
+        const entry = { ids: new Set(ids), readAt };
+        // forgotten meanwhile: answers this caller, is not kept for the next
+        return this.reading.get(userId) === read ? this.keep(userId, entry) : entry;
+      })
+      .finally(() => {
+        if (this.reading.get(userId) === read) this.reading.delete(userId);
+      });
     this.reading.set(userId, read);
     return read;
   }

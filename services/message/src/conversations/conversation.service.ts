@@ -187,7 +187,7 @@ export class ConversationService {
     };
     const everyone = [caller.userId, ...others];
     // nothing is cached for a new conversation, but its members' conversation sets are
-    this.membership.announceChange(id, { added: everyone, removed: [] });
+    this.membership.announceMembers(id, { added: everyone, removed: [] });
     await this.announce(stored, everyone, []);
     const event: ConversationEvent = {
       eventId: uuidv7(),

@@ -1,5 +1,10 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import type { MembersDelta, NatsConnection, Subscription } from '@im/platform/nats';
+import {
+  subscribeMembersDeltas,
+  type MembersDelta,
+  type NatsConnection,
+  type Subscription,
+} from '@im/platform/nats';
 import { NATS, REGISTRY } from '@im/platform/nest';
 import type { Registry } from '@im/platform/registry';
 import { ConversationsTable } from '../storage/conversations.table.js';
@@ -8,7 +13,7 @@ import { ConversationSets, membershipReads } from './conversation-sets.js';
 
 const TTL_MS = 30_000;
 const MAX_ENTRIES = 200_000;
-/** Beyond this many ids in one change, gateways reload the member set instead of patching it. */
+/** Beyond this many ids in one change, gateways reload the member set instead of patching it (and replicas keep their conversation sets for their 5 s). */
 const DELTA_MAX_IDS = 10_000;
 
 interface Entry<T> {
@@ -44,18 +49,11 @@ export class MembershipCache implements OnModuleInit, OnApplicationShutdown {
       this.nats.subscribe(this.registry.subjects.membershipChanged, {
         callback: (_err, msg) => this.forget(msg.string()),
       }),
-      // who joined or left: their conversation sets are read again
-      this.nats.subscribe(this.registry.subjects.conversationMembersChanged, {
-        callback: (_err, msg) => {
-          try {
-            const delta = JSON.parse(msg.string()) as MembersDelta;
-            if (delta.reset) this.sets.clear();
-            else this.sets.forget([...(delta.added ?? []), ...(delta.removed ?? [])]);
-          } catch {
-            this.sets.clear();
-          }
-        },
-      }),
+      // who joined or left: their conversation sets are read again (a reset, too many to list,
+      // leaves them to their 5 s reuse rather than dropping every user's set)
+      subscribeMembersDeltas(this.nats, this.registry.subjects.conversationMembersChanged, (delta) =>
+        this.sets.forget([...(delta.added ?? []), ...(delta.removed ?? [])]),
+      ),
     );
     // announcements sent while disconnected are lost: after a reconnect, trust nothing cached
     void (async () => {
@@ -115,13 +113,20 @@ export class MembershipCache implements OnModuleInit, OnApplicationShutdown {
 
   /**
    * Drops cached entries here and tells the other replicas to do the same; with who joined and
-   * left (the sequencer knows), tells the gateways too, which patch their member sets.
+   * left (the sequencer knows), tells the gateways too, which patch their member sets, and every
+   * replica, which drops those users' conversation sets.
    */
   announceChange(conversationId: string, delta?: { added: string[]; removed: string[] }): void {
     this.forget(conversationId);
     this.nats.publish(this.registry.subjects.membershipChanged, conversationId);
-    if (!delta) return;
-    // this replica at once; the others when the announcement reaches them
+    if (delta) this.announceMembers(conversationId, delta);
+  }
+
+  /**
+   * Who joined and left, alone: for a conversation just made, of which nothing is cached yet. This
+   * replica's sets go at once, the others' when the announcement reaches them.
+   */
+  announceMembers(conversationId: string, delta: { added: string[]; removed: string[] }): void {
     this.sets.forget([...delta.added, ...delta.removed]);
     const body: MembersDelta =
       delta.added.length + delta.removed.length > DELTA_MAX_IDS
