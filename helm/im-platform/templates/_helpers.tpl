@@ -234,3 +234,25 @@ context. Secrets the chart makes itself (cert-manager's) are not here: hooks run
 {{- end }}
 {{- end }}
 {{- end -}}
+
+{{/* What every hook Job's pod spec shares: (list $ nodeSelector tolerations). */}}
+{{- define "im.jobPodSettings" -}}
+{{- $root := index . 0 -}}
+restartPolicy: Never
+{{- with $root.Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with index . 1 }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with index . 2 }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+securityContext:
+  runAsNonRoot: true
+  runAsUser: 10001
+  seccompProfile: { type: RuntimeDefault }
+{{- end -}}

@@ -47,7 +47,7 @@ export class MembershipCache implements OnModuleInit, OnApplicationShutdown {
   onModuleInit(): void {
     this.subs.push(
       this.nats.subscribe(this.registry.subjects.membershipChanged, {
-        callback: (_err, msg) => this.forget(msg.string()),
+        callback: (_err, msg) => this.forgetConversation(msg.string()),
       }),
       // who joined or left: their conversation sets are read again (a reset, too many to list,
       // leaves them to their 5 s reuse rather than dropping every user's set)
@@ -117,7 +117,7 @@ export class MembershipCache implements OnModuleInit, OnApplicationShutdown {
    * replica, which drops those users' conversation sets.
    */
   announceChange(conversationId: string, delta?: { added: string[]; removed: string[] }): void {
-    this.forget(conversationId);
+    this.forgetConversation(conversationId);
     this.nats.publish(this.registry.subjects.membershipChanged, conversationId);
     if (delta) this.announceMembers(conversationId, delta);
   }
@@ -135,7 +135,7 @@ export class MembershipCache implements OnModuleInit, OnApplicationShutdown {
     this.nats.publish(this.registry.subjects.conversationMembersChanged, JSON.stringify(body));
   }
 
-  private forget(conversationId: string): void {
+  private forgetConversation(conversationId: string): void {
     this.members.delete(conversationId);
     this.settings.delete(conversationId);
     const prefix = `${conversationId}/`;
