@@ -49,7 +49,7 @@ describe('sequencer (real Kafka, Cassandra, NATS)', () => {
       lastSeq: 0,
       lastActivityAt: now,
     });
-    for (const m of members) await new MembersTable(h.db).add(conv, m, 'member', 0, now);
+    for (const m of members) await new MembersTable(h.db).add(conv, m, 'member', 0, now, true);
     return conv;
   }
 

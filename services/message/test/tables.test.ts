@@ -121,8 +121,8 @@ describe('message service tables (real Cassandra)', () => {
     const t = new MembersTable(h.db);
     const conv = id();
     const at = new Date();
-    await t.add(conv, 'alice', 'owner', 0, at);
-    await t.add(conv, 'bob', 'member', 0, at);
+    await t.add(conv, 'alice', 'owner', 0, at, true);
+    await t.add(conv, 'bob', 'member', 0, at, true);
     const mark = async (user: string, seq: number) => {
       const s = t.readSeqStatement(user, conv, seq);
       await h.db.execute(s.query, s.params);
@@ -143,7 +143,7 @@ describe('message service tables (real Cassandra)', () => {
       ['alice'],
     );
 
-    await run(t.addStatements(conv, 'bob', 'member', 2, new Date(), membershipTimestamp(2)));
+    await run(t.addStatements(conv, 'bob', 'member', 2, new Date(), membershipTimestamp(2), true));
     const back = (await t.membership('bob', conv))!;
     assert.equal(back.role, 'member');
     assert.equal(back.readSeq, 7, 'a re-added member keeps the larger marker');
@@ -153,7 +153,7 @@ describe('message service tables (real Cassandra)', () => {
       [
         ...t.updateStatements(conv, 'bob', 'admin', true, membershipTimestamp(3)),
         ...t.removeStatements(conv, 'bob', membershipTimestamp(4)),
-        ...t.addStatements(conv, 'bob', 'member', 0, new Date(), membershipTimestamp(5)),
+        ...t.addStatements(conv, 'bob', 'member', 0, new Date(), membershipTimestamp(5), true),
       ].reverse(),
     );
     const again = (await t.membership('bob', conv))!;
@@ -166,6 +166,36 @@ describe('message service tables (real Cassandra)', () => {
       ...t.updateStatements(conv, 'bob', 'admin', false, membershipTimestamp(8) - 10),
     ]);
     assert.equal(await t.membership('bob', conv), undefined, 'a late update never brings a member back');
+  });
+
+  it('members: the activity copy starts at the join, only moves forward, and channels have none', async () => {
+    const t = new MembersTable(h.db);
+    const conv = id();
+    const channel = id();
+    const joined = new Date(Date.UTC(2026, 0, 1));
+    await t.add(conv, 'carol', 'owner', 0, joined, true);
+    await t.add(channel, 'carol', 'owner', 0, joined, false);
+    const copyOf = async (c: string) => {
+      const m = (await t.membership('carol', c))!;
+      return [m.activitySeq, m.activityAt?.toISOString()];
+    };
+    assert.deepEqual(await copyOf(conv), [0, joined.toISOString()]);
+    assert.deepEqual(await copyOf(channel), [undefined, undefined], 'a channel membership has no copy');
+
+    const run = (st: Statement) => h.db.execute(st.query, st.params);
+    const at = (seq: number) => new Date(joined.getTime() + seq * 1000);
+    await run(t.activityStatement('carol', conv, 9, at(9)));
+    await run(t.activityStatement('carol', conv, 5, at(5))); // a stalled sequencer's late write
+    assert.deepEqual(await copyOf(conv), [9, at(9).toISOString()]);
+    const listed = (await t.conversationsOf('carol')).find((m) => m.conversationId === conv)!;
+    assert.deepEqual([listed.activitySeq, listed.activityAt?.getTime()], [9, at(9).getTime()]);
+
+    // removed and re-added later: the copy moves to the join
+    await Promise.all(t.removeStatements(conv, 'carol', membershipTimestamp(1)).map(run));
+    await Promise.all(
+      t.addStatements(conv, 'carol', 'member', 12, at(12), membershipTimestamp(2), true).map(run),
+    );
+    assert.deepEqual(await copyOf(conv), [12, at(12).toISOString()]);
   });
 
   it('direct_conversations: the first claim of a pair wins, later ones get it back', async () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Conversation, Message } from '@im/proto/client/v1';
-import { ConversationLog } from '@im/sdk';
+import { ConversationLog, type ImClient } from '@im/sdk';
 import { eventually, Platform } from '@im/testing';
 import { conversationEvents } from './support/events.js';
 import { outcome } from './support/outcome.js';
@@ -325,5 +325,100 @@ describe('messaging through the gateway', () => {
     );
     assert.equal(all[0]!.lastMessage!.text, 'latest');
     assert.equal(all[0]!.members.length, 2, 'direct conversations list their two members');
+  });
+
+  /** Conversation rows the message service read in bulk so far, by purpose (its /metrics). */
+  async function rowsRead(): Promise<{ list: number; sync: number }> {
+    const port = platform.services.get('message')!.ports.httpPort!;
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const count = (purpose: string) =>
+      [...text.matchAll(/^im_conversation_rows_read_total\{([^}]*)\} (\d+)/gm)]
+        .filter((m) => m[1]!.includes(`purpose="${purpose}"`))
+        .reduce((n, m) => n + Number(m[2]), 0);
+    return { list: count('list'), sync: count('sync') };
+  }
+
+  it('the list and a sync without cursors read the rows they show and channels, not one per membership (ADR 0032)', async () => {
+    const [me, a, b] = await registerUsers(platform, 3, 'listreads');
+    const creator = new Map<string, ImClient>();
+    const create = async (by: ImClient, type: 'direct' | 'group' | 'channel', title?: string) => {
+      const c = await by.createConversation(type, [me!.user.id], title);
+      creator.set(c.id, by);
+      return c;
+    };
+    const groups: Conversation[] = [];
+    for (let i = 0; i < 10; i++) groups.push(await create(i % 2 ? a! : b!, 'group', `reads ${i}`));
+    const direct = await create(a!, 'direct');
+    const channels = [await create(a!, 'channel', 'reads ch0'), await create(b!, 'channel', 'reads ch1')];
+    // messages in some, in this order; one group the user is added to later, after its messages
+    const talked = [groups[3]!, channels[0]!, direct, groups[7]!, groups[0]!];
+    for (const c of talked) await creator.get(c.id)!.sendMessage(c.id, randomUUID(), 'hi');
+    const older = await a!.createConversation('group', [b!.user.id], 'reads older');
+    await a!.sendMessage(older.id, randomUUID(), 'before you came');
+    await a!.addMembers(older.id, [me!.user.id]);
+    const count = groups.length + channels.length + 2;
+
+    const before = await rowsRead();
+    const first = await me!.listConversations({ limit: 3 });
+    const read = (await rowsRead()).list - before.list;
+    assert.ok(read <= 3 + channels.length, `one page of 3 read ${read} rows (not ${count})`);
+    assert.deepEqual(
+      first.conversations.map((c) => c.id),
+      [older.id, groups[0]!.id, groups[7]!.id],
+      'latest activity first: the join to a quiet group, then the latest messages',
+    );
+    assert.ok(first.conversations[0]!.lastActivityAt! >= older.createdAt!, 'ordered by the join');
+
+    // every page together is the whole list, ordered as each conversation's own activity says
+    const all = [...first.conversations];
+    for (let cursor = first.nextCursor; cursor;) {
+      const page = await me!.listConversations({ limit: 3, cursor });
+      all.push(...page.conversations);
+      cursor = page.nextCursor;
+    }
+    assert.equal(all.length, count);
+    const rest = all.slice(1);
+    const exact = await Promise.all(rest.map((c) => me!.getConversation(c.id)));
+    assert.deepEqual(
+      rest.map((c) => c.lastActivityAt),
+      exact.map((c) => c.lastActivityAt),
+      'the copies agree with the conversations',
+    );
+    assert.deepEqual(
+      rest.map((c) => c.id),
+      [...exact]
+        .sort((x, y) =>
+          y.lastActivityAt! > x.lastActivityAt!
+            ? 1
+            : y.lastActivityAt! < x.lastActivityAt!
+              ? -1
+              : x.id < y.id
+                ? -1
+                : 1,
+        )
+        .map((c) => c.id),
+    );
+
+    // a sync without cursors reads the conversations with unread messages and the channels
+    const s = await me!.connect();
+    try {
+      const unread = [...talked.filter((c) => c.type !== 'channel')];
+      const beforeSync = (await rowsRead()).sync;
+      const synced = await s.sync();
+      const syncRead = (await rowsRead()).sync - beforeSync;
+      assert.equal(syncRead, unread.length + channels.length, 'rows read by the sync');
+      assert.deepEqual(
+        synced.conversations.map((c) => c.conversationId).sort(),
+        [...unread, channels[0]!].map((c) => c.id).sort(),
+        'and it returns every conversation with unread messages',
+      );
+      await me!.markRead(groups[3]!.id, 1);
+      await me!.markRead(direct.id, 1);
+      const again = (await rowsRead()).sync;
+      assert.equal((await s.sync()).conversations.length, unread.length - 1);
+      assert.equal((await rowsRead()).sync - again, unread.length - 2 + channels.length);
+    } finally {
+      await s.close();
+    }
   });
 });

@@ -8,7 +8,8 @@ import type { Caller } from '@im/proto/common/v1';
 import type { ConversationEvent } from '@im/proto/events/v1';
 import { AuthClient } from '../clients/auth.client.js';
 import type { MessageConfig } from '../config.js';
-import { compareByActivity, decodeCursor, encodeCursor } from '../domain/conversation-cursor.js';
+import { decodeCursor, encodeCursor } from '../domain/conversation-cursor.js';
+import { copiesActivity, listPage, withoutCopy } from '../domain/membership-activity.js';
 import {
   assertMayWrite,
   directPairKey,
@@ -173,9 +174,10 @@ export class ConversationService {
     };
     await this.conversations.insert(row);
     const creatorRole: Role = type === 'direct' ? 'member' : 'owner';
+    const copy = copiesActivity(row.type);
     await Promise.all([
-      this.members.add(id, caller.userId, creatorRole, 0, now),
-      ...others.map((u) => this.members.add(id, u, 'member', 0, now)),
+      this.members.add(id, caller.userId, creatorRole, 0, now, copy),
+      ...others.map((u) => this.members.add(id, u, 'member', 0, now, copy)),
     ]);
     const stored = {
       ...row,
@@ -253,31 +255,42 @@ export class ConversationService {
     if (limit < 0 || limit > LIST_MAX) throw new AppError('invalid_argument', `limit: 1-${LIST_MAX}`);
     const size = limit || LIST_DEFAULT;
     const after = cursor ? decodeCursor(cursor) : undefined;
+    // one partition of memberships with their activity copies, then only the rows shown (and
+    // those of memberships without a copy: channels), not one row per membership (ADR 0032)
     const memberships = await this.members.conversationsOf(caller.userId);
     const readSeq = new Map(memberships.map((m) => [m.conversationId, m.readSeq]));
-    const rows = (await this.conversations.getMany(memberships.map((m) => m.conversationId))).filter(
-      (r) => r.tenantId === caller.tenantId,
+    const placed = new Map(
+      (await this.conversations.getMany(withoutCopy(memberships), 'list')).map((r) => [r.conversationId, r]),
     );
-    const position = (r: ConversationRow) => ({
-      activityMs: r.lastActivityAt.getTime(),
-      id: r.conversationId,
+    const { page, hasMore } = listPage(
+      memberships,
+      new Map([...placed.values()].map((r) => [r.conversationId, r.lastActivityAt])),
+      after,
+      size,
+    );
+    const fetched = await this.conversations.getMany(
+      page.filter((p) => !placed.has(p.id)).map((p) => p.id),
+      'list',
+    );
+    for (const r of fetched) placed.set(r.conversationId, r);
+    const shown = page.flatMap((p) => {
+      const r = placed.get(p.id);
+      return r && r.tenantId === caller.tenantId ? [{ r, p }] : [];
     });
-    const ordered = rows.sort((a, b) => compareByActivity(position(a), position(b)));
-    const start = after ? ordered.findIndex((r) => compareByActivity(position(r), after) > 0) : 0;
-    const page = start < 0 ? [] : ordered.slice(start, start + size);
-    const hasMore = start >= 0 && start + size < ordered.length;
     const conversations = await Promise.all(
-      page.map(async (r) => {
+      shown.map(async ({ r, p }) => {
         const read = readSeq.get(r.conversationId) ?? 0;
-        return conversationView(
+        const view = conversationView(
           r,
           read,
           r.type === 'direct' ? await this.members.members(r.conversationId, 2) : undefined,
           await this.mentionCount(caller.userId, r, read),
         );
+        // what the list is ordered by: for one who joined later, the join (ADR 0032)
+        return { ...view, lastActivityAt: new Date(p.activityMs).toISOString() };
       }),
     );
-    return { conversations, nextCursor: hasMore ? encodeCursor(position(page[page.length - 1]!)) : '' };
+    return { conversations, nextCursor: hasMore ? encodeCursor(page[page.length - 1]!) : '' };
   }
 
   /**

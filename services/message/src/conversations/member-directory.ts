@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AppError } from '@im/platform/errors';
 import type { Member } from '@im/proto/client/v1';
+import { copiedUnread, withoutCopy } from '../domain/membership-activity.js';
 import { ConversationsTable } from '../storage/conversations.table.js';
 import { MembersTable } from '../storage/members.table.js';
 
@@ -52,10 +53,13 @@ export class MemberDirectory {
       [...new Set(userIds)].map(async (userId) => {
         const memberships = (await this.members.conversationsOf(userId)).slice(0, UNREAD_CONVERSATIONS_MAX);
         const readSeq = new Map(memberships.map((m) => [m.conversationId, m.readSeq]));
-        const rows = await this.conversations.getMany([...readSeq.keys()]);
-        totals[userId] = rows
-          .filter((r) => r.tenantId === tenantId)
-          .reduce((sum, r) => sum + Math.max(0, r.lastSeq - (readSeq.get(r.conversationId) ?? 0)), 0);
+        // counted from the activity copies where there are some (ADR 0032), from rows elsewhere
+        const rows = await this.conversations.getMany(withoutCopy(memberships), 'unread_totals');
+        totals[userId] =
+          memberships.reduce((sum, m) => sum + copiedUnread(m), 0) +
+          rows
+            .filter((r) => r.tenantId === tenantId)
+            .reduce((sum, r) => sum + Math.max(0, r.lastSeq - (readSeq.get(r.conversationId) ?? 0)), 0);
       }),
     );
     return totals;

@@ -5,6 +5,7 @@ import type { Caller } from '@im/proto/common/v1';
 import { ConversationService } from '../conversations/conversation.service.js';
 import { ConversationsTable } from '../storage/conversations.table.js';
 import { MembersTable } from '../storage/members.table.js';
+import { maybeUnread } from '../domain/membership-activity.js';
 import { asSeenBy, CONVERSATION_CHANGE } from '../domain/message-updates.js';
 import { conversationView, VIEW_MEMBERS } from '../conversations/conversation-view.js';
 import { MessageChangesTable } from '../storage/message-changes.table.js';
@@ -201,8 +202,11 @@ export class HistoryService {
           ).filter((m) => m !== undefined)
         : await this.members.conversationsOf(caller.userId);
     const memberships = new Map(mine.map((m) => [m.conversationId, m]));
+    // without cursors, only conversations whose activity copy is past the read marker (or that
+    // have no copy: channels) need their row (ADR 0032)
+    const needed = cursors.length > 0 ? [...memberships.keys()] : maybeUnread(mine);
     const rows = new Map(
-      (await this.conversationsTable.getMany([...memberships.keys()]))
+      (await this.conversationsTable.getMany(needed, 'sync'))
         .filter((r) => r.tenantId === caller.tenantId)
         .map((r) => [r.conversationId, r]),
     );

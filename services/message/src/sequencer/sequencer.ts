@@ -5,7 +5,7 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import type { Kafka, KafkaMessage } from 'kafkajs';
-import { GroupedWrites, type CassandraClient } from '@im/platform/cassandra';
+import { GroupedWrites, type CassandraClient, type Statement } from '@im/platform/cassandra';
 import { nameUuid } from '@im/platform/ids';
 import { BatchConsumer, type ConsumedBatch, SKIP_BATCH } from '@im/platform/kafka';
 import type { Logger } from '@im/platform/logging';
@@ -18,6 +18,7 @@ import { CommandResult, ConversationCommand, type ConversationEvent } from '@im/
 import type { MessageConfig } from '../config.js';
 import { MembershipCache } from '../conversations/membership-cache.js';
 import { UserSettingsCache } from '../conversations/user-settings-cache.js';
+import { copiesActivity } from '../domain/membership-activity.js';
 import type { MessageState } from '../domain/message-updates.js';
 import { rootSeqsOf } from '../domain/threads.js';
 import type { Roster } from '../domain/membership-changes.js';
@@ -289,8 +290,10 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     });
     for (const [userId, seq] of sequencing.readSeqsMoved)
       batch.statements.push(this.members.readSeqStatement(userId, conversationId, seq));
-    const [, ...wrote] = await Promise.all([this.writes.write(batch.statements), ...batch.writes]);
     const newest = newestStored(batch, lastSeq);
+    if (newest)
+      batch.statements.push(...(await this.activityCopies(conversation, sequencing.lastSeq, newest)));
+    const [, ...wrote] = await Promise.all([this.writes.write(batch.statements), ...batch.writes]);
     const recoveryPoint = [
       ...(sequencing.lastSeq > lastSeq || newest
         ? [this.conversations.lastStatement(conversationId, sequencing.lastSeq, newest)]
@@ -351,6 +354,23 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     });
     this.sequenced.add(decisions.filter((d) => d.kind === 'new').length);
     return events;
+  }
+
+  /**
+   * The conversation's new activity, copied into each member's row (ADR 0032) with the rows: a
+   * copy ahead of last_seq after a crash only makes a reader look at the row. Not for channels.
+   */
+  private async activityCopies(
+    conversation: ConversationRow,
+    lastSeq: number,
+    newest: Message,
+  ): Promise<Statement[]> {
+    if (!copiesActivity(conversation.type)) return [];
+    const id = conversation.conversationId;
+    const at = new Date(newest.createdAt!);
+    return (await this.membership.membersOf(id)).map((m) =>
+      this.members.activityStatement(m.userId, id, lastSeq, at),
+    );
   }
 
   private outbox(conversation: ConversationRow, events: ConversationEvent[]): Outbox {

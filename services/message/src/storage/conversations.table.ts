@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { CassandraClient, Statement } from '@im/platform/cassandra';
 import { CASSANDRA } from '@im/platform/nest';
+import { meter } from '@im/platform/telemetry';
 import { Message } from '@im/proto/client/v1';
 import type { ConversationType } from '../domain/conversation-rules.js';
 import { monotonicTimestamp } from './monotonic-timestamp.js';
@@ -30,6 +31,13 @@ export interface ConversationSettings {
   archived?: boolean | undefined;
   announcement?: boolean | undefined;
 }
+
+/** What many conversation rows are read for; the count shows what a list or a sync costs. */
+export type RowsReadFor = 'list' | 'sync' | 'unread_totals';
+
+const rowsRead = meter().createCounter('im_conversation_rows_read_total', {
+  description: 'conversation rows read in bulk, by what they were read for',
+});
 
 const COLUMNS =
   'conversation_id, tenant_id, type, title, created_by, created_at, member_count, last_seq, last_activity_at, last_message, last_version, topic, archived, announcement';
@@ -66,7 +74,9 @@ export class ConversationsTable {
     return row ? toRow(row) : undefined;
   }
 
-  async getMany(ids: readonly string[]): Promise<ConversationRow[]> {
+  /** Rows by id (missing ones left out), counted by what they are read for. */
+  async getMany(ids: readonly string[], purpose: RowsReadFor): Promise<ConversationRow[]> {
+    if (ids.length > 0) rowsRead.add(ids.length, { purpose });
     const out: ConversationRow[] = [];
     // Token-aware single-partition reads in parallel beat one multi-partition IN query.
     for (let i = 0; i < ids.length; i += 64) {

@@ -10,6 +10,9 @@ export interface MembershipRow {
   joinedAt: Date;
   readSeq: number;
   muted: boolean;
+  /** The copy of the conversation's activity (ADR 0032); absent in channels and older rows. */
+  activitySeq?: number | undefined;
+  activityAt?: Date | undefined;
 }
 
 export interface MemberRow {
@@ -19,13 +22,24 @@ export interface MemberRow {
   muted: boolean;
 }
 
+const MEMBERSHIP_COLUMNS = 'conversation_id, role, joined_at, read_seq, muted, activity_seq, activity_at';
+
 /** Both sides of membership: members_by_conversation and conversations_by_user (with the read marker). */
 @Injectable()
 export class MembersTable {
   constructor(@Inject(CASSANDRA) private readonly db: CassandraClient) {}
 
-  async add(conversationId: string, userId: string, role: Role, readSeq: number, at: Date): Promise<void> {
+  /** A member of a conversation being created; `copyActivity` for all but channels (ADR 0032). */
+  async add(
+    conversationId: string,
+    userId: string,
+    role: Role,
+    readSeq: number,
+    at: Date,
+    copyActivity: boolean,
+  ): Promise<void> {
     const marker = this.readSeqStatement(userId, conversationId, readSeq);
+    const activity = copyActivity ? [this.activityStatement(userId, conversationId, readSeq, at)] : [];
     await Promise.all([
       this.db.execute(
         'INSERT INTO members_by_conversation (conversation_id, user_id, role, joined_at) VALUES (?, ?, ?, ?)',
@@ -35,14 +49,15 @@ export class MembersTable {
         'INSERT INTO conversations_by_user (user_id, conversation_id, role, joined_at) VALUES (?, ?, ?, ?)',
         [userId, conversationId, role, at],
       ),
-      this.db.execute(marker.query, marker.params),
+      ...[marker, ...activity].map((st) => this.db.execute(st.query, st.params)),
     ]);
   }
 
   /**
    * The sequencer's membership writes (ADR 0013), each at its change's membershipTimestamp():
    * applied in the order decided whenever they land, so a removal and a re-add end as decided.
-   * The read marker keeps its own, higher timestamps (see readSeqStatement).
+   * The read marker and the activity copy keep their own, higher timestamps (see
+   * readSeqStatement); the copy starts at the join (ADR 0032).
    */
   addStatements(
     conversationId: string,
@@ -51,6 +66,7 @@ export class MembersTable {
     readSeq: number,
     at: Date,
     ts: number,
+    copyActivity: boolean,
   ): Statement[] {
     return [
       {
@@ -64,6 +80,7 @@ export class MembersTable {
         params: [userId, conversationId, role, at, ts],
       },
       this.readSeqStatement(userId, conversationId, readSeq),
+      ...(copyActivity ? [this.activityStatement(userId, conversationId, readSeq, at)] : []),
     ];
   }
 
@@ -107,7 +124,7 @@ export class MembersTable {
   async membership(userId: string, conversationId: string): Promise<MembershipRow | undefined> {
     const row = (
       await this.db.execute(
-        'SELECT conversation_id, role, joined_at, read_seq, muted FROM conversations_by_user WHERE user_id = ? AND conversation_id = ?',
+        `SELECT ${MEMBERSHIP_COLUMNS} FROM conversations_by_user WHERE user_id = ? AND conversation_id = ?`,
         [userId, conversationId],
       )
     ).first();
@@ -139,7 +156,7 @@ export class MembersTable {
     const out: MembershipRow[] = [];
     for await (const row of allRows(
       this.db,
-      'SELECT conversation_id, role, joined_at, read_seq, muted FROM conversations_by_user WHERE user_id = ?',
+      `SELECT ${MEMBERSHIP_COLUMNS} FROM conversations_by_user WHERE user_id = ?`,
       [userId],
     )) {
       if (row.get('role')) out.push(toMembership(row));
@@ -201,6 +218,19 @@ export class MembersTable {
       params: [monotonicTimestamp(readSeq), readSeq, userId, conversationId],
     };
   }
+
+  /**
+   * The member's copy of the conversation's activity (ADR 0032), with the seq as write timestamp
+   * like the read marker: a late write from a stalled sequencer never moves it back, and a
+   * removal's DELETE leaves it (a row without a role is no membership).
+   */
+  activityStatement(userId: string, conversationId: string, seq: number, at: Date): Statement {
+    return {
+      query:
+        'UPDATE conversations_by_user USING TIMESTAMP ? SET activity_seq = ?, activity_at = ? WHERE user_id = ? AND conversation_id = ?',
+      params: [monotonicTimestamp(seq), seq, at, userId, conversationId],
+    };
+  }
 }
 
 function toMembership(row: { get(n: string): unknown }): MembershipRow {
@@ -210,5 +240,7 @@ function toMembership(row: { get(n: string): unknown }): MembershipRow {
     joinedAt: row.get('joined_at') as Date,
     readSeq: Number(row.get('read_seq') ?? 0),
     muted: row.get('muted') === true,
+    activitySeq: row.get('activity_seq') == null ? undefined : Number(row.get('activity_seq')),
+    activityAt: (row.get('activity_at') as Date | null) ?? undefined,
   };
 }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Role } from '../../domain/conversation-rules.js';
+import { copiesActivity } from '../../domain/membership-activity.js';
 import { CONVERSATION_CHANGE } from '../../domain/message-updates.js';
 import type { MembershipChange } from '../../domain/membership-changes.js';
 import { usersOf } from '../../domain/membership-changes.js';
@@ -41,8 +42,11 @@ export class ChangeMembersHandler implements CommandHandler<'changeMembers'> {
     if (d.kind !== 'membersChanged') return;
     const id = batch.conversation.conversationId;
     const ts = membershipTimestamp(d.version);
+    const copy = copiesActivity(batch.conversation.type);
     for (const u of d.added)
-      batch.statements.push(...this.members.addStatements(id, u, d.addedRole, batch.lastSeq, batch.now, ts));
+      batch.statements.push(
+        ...this.members.addStatements(id, u, d.addedRole, batch.lastSeq, batch.now, ts, copy),
+      );
     for (const m of d.updated)
       batch.statements.push(...this.members.updateStatements(id, m.userId, m.role, m.muted, ts));
     for (const u of d.removed) batch.statements.push(...this.members.removeStatements(id, u, ts));

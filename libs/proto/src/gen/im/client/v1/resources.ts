@@ -178,7 +178,10 @@ export interface Conversation {
   createdAt:
     | string
     | undefined;
-  /** Time of the latest message (or of creation): the conversation list is sorted by it. */
+  /**
+   * Time of the latest message (or of creation): the conversation list is sorted by it. In the
+   * list of a member added after that, the time they were added, if later.
+   */
   lastActivityAt: string | undefined;
   memberCount: number;
   /** The conversation's latest update version (see Message.version). */
