@@ -12,6 +12,9 @@
 //       the password variables deploy/local/infra.sh makes
 //   node tools/kafka-access.mjs --server-properties
 //       deploy/local's SASL users, as server.properties lines, passwords from the environment
+//   node tools/kafka-access.mjs --scram
+//       the same users' SCRAM-SHA-512 credentials (all but the broker's), one per line, in the
+//       form kafka-storage format --add-scram takes
 //   node tools/kafka-access.mjs --local
 //       what deploy/local/infra.sh runs once Kafka is up: the ACLs of the services' users for the
 //       quick start (no prefix) and the own-credentials suites (prefix ownroles), as im-infra-admin
@@ -85,11 +88,14 @@ if (process.argv.includes('--print') && process.argv.includes('--strimzi')) {
       `listener.name.controller.plain.sasl.jaas.config=${plain} ${self} ${users([BROKER])};`,
     ].join('\n'),
   );
+} else if (process.argv.includes('--scram')) {
+  for (const u of localUsers().filter((u) => u !== BROKER))
+    console.log(`SCRAM-SHA-512=[name=${u.user},password=${password(u.variable)}]`);
 } else if (process.argv.includes('--local')) {
   await makeLocalAcls();
 } else {
   console.error(
-    'usage: node tools/kafka-access.mjs --print [--prefix X] [--strimzi --cluster C [--secret S]] | --variables | --server-properties | --local',
+    'usage: node tools/kafka-access.mjs --print [--prefix X] [--strimzi --cluster C [--secret S]] | --variables | --server-properties | --scram | --local',
   );
   process.exit(64);
 }

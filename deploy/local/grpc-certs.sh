@@ -2,6 +2,7 @@
 # Makes a private CA and one mTLS certificate per name for the internal gRPC plane:
 #   <dir>/<name>/{ca.crt,tls.crt,tls.key}  (the layout of a cert-manager Secret)
 # CN and DNS SAN are the name (the service); usable as server and client certificate.
+# CERTS_EXTRA_SAN (e.g. IP:127.0.0.1) is added to the SAN of certificates made by this call.
 # Idempotent: the CA and certificates are kept while they verify against the CA for 30 more days;
 # others are made again.
 # usage: grpc-certs.sh <dir> <name>...
@@ -28,7 +29,7 @@ for name in "$@"; do
   mkdir -p "$out"
   openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$out/tls.key"
   openssl req -new -key "$out/tls.key" -subj "/CN=$name" -out "$out/tls.csr"
-  printf 'subjectAltName=DNS:%s\nextendedKeyUsage=serverAuth,clientAuth\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n' "$name" >"$out/ext.cnf"
+  printf 'subjectAltName=DNS:%s%s\nextendedKeyUsage=serverAuth,clientAuth\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n' "$name" "${CERTS_EXTRA_SAN:+,$CERTS_EXTRA_SAN}" >"$out/ext.cnf"
   openssl x509 -req -in "$out/tls.csr" -CA "$ca" -CAkey "$dir/ca/ca.key" -CAcreateserial \
     -days 825 -extfile "$out/ext.cnf" -out "$out/tls.crt.tmp" 2>/dev/null
   cp "$ca" "$out/ca.crt"

@@ -14,6 +14,7 @@
 # Downloads live in .cache/ (Maven Central jars, nats-server and versitygw built from the Go module proxy),
 # data, logs and pids in .run/infra/. Both are git-ignored. Ports and heaps are overridable:
 #   IM_NATS_PORT=4222 IM_NATS_MONITOR_PORT=8222 IM_KAFKA_PORT=9092 IM_KAFKA_CONTROLLER_PORT=9093
+#   IM_KAFKA_TLS_PORT=9094 (SCRAM-SHA-512 over TLS, the chart's default shape)
 #   IM_CASSANDRA_PORT=9042 IM_CASSANDRA_STORAGE_PORT=7000 IM_CASSANDRA_JMX_PORT=7199
 #   IM_OPENSEARCH_PORT=9200 IM_OPENSEARCH_TRANSPORT_PORT=9300 IM_OPENSEARCH_USER=im-opensearch (as root)
 #   IM_S3_PORT=7070 (versitygw; its keys are generated on first start into .run/infra/s3/credentials)
@@ -38,6 +39,7 @@ NATS_PORT=${IM_NATS_PORT:-4222}
 NATS_MONITOR_PORT=${IM_NATS_MONITOR_PORT:-8222}
 KAFKA_PORT=${IM_KAFKA_PORT:-9092}
 KAFKA_CONTROLLER_PORT=${IM_KAFKA_CONTROLLER_PORT:-9093}
+KAFKA_TLS_PORT=${IM_KAFKA_TLS_PORT:-9094}
 CASSANDRA_PORT=${IM_CASSANDRA_PORT:-9042}
 CASSANDRA_STORAGE_PORT=${IM_CASSANDRA_STORAGE_PORT:-7000}
 CASSANDRA_JMX_PORT=${IM_CASSANDRA_JMX_PORT:-7199}
@@ -173,7 +175,7 @@ await() { # name timeout-seconds check-command...
 ports_of() { # the ports a component listens on
   case $1 in
     nats) echo "$NATS_PORT $NATS_MONITOR_PORT" ;;
-    kafka) echo "$KAFKA_PORT $KAFKA_CONTROLLER_PORT" ;;
+    kafka) echo "$KAFKA_PORT $KAFKA_CONTROLLER_PORT $KAFKA_TLS_PORT" ;;
     cassandra) echo "$CASSANDRA_PORT $CASSANDRA_STORAGE_PORT $CASSANDRA_JMX_PORT" ;;
     opensearch) echo "$OPENSEARCH_PORT $OPENSEARCH_TRANSPORT_PORT" ;;
     s3) echo "$S3_PORT" ;;
@@ -279,6 +281,7 @@ start_kafka() {
   # without the build, a running broker is left as it is (its users and ACLs were made at its start)
   [ -f "$ROOT/libs/platform/dist/src/kafka/access.js" ] || ! running kafka || return 0
   mkdir -p "$dir/data" "$dir/logs"
+  kafka_tls
   install -m 600 /dev/null "$dir/server.properties.next"
   kafka_properties >"$dir/server.properties.next"
   # a broker started with other users or settings (or none, before ADR 0028) is not what the env file says
@@ -295,9 +298,16 @@ start_kafka() {
   claim_ports kafka $(ports_of kafka)
   mv "$dir/server.properties.next" "$dir/server.properties"
   local logopt="-Dlog4j.configuration=file:$HERE/kafka/log4j.properties"
+  # a new log gets every user's SCRAM credentials with it; an older one gets them once it runs
+  local scram=() fresh=""
+  [ -f "$dir/data/kraft-logs/meta.properties" ] || fresh=1
+  if [ -n "$fresh" ]; then
+    while read -r cred; do scram+=(--add-scram "$cred"); done < <(kafka_scram)
+  fi
   java "$logopt" -cp "$lib/*" kafka.tools.StorageTool format -t "im-local-kafka-cluster1" \
-    -c "$dir/server.properties" --ignore-formatted >"$dir/format.log" 2>&1 ||
+    -c "$dir/server.properties" --ignore-formatted "${scram[@]}" >"$dir/format.log" 2>&1 ||
     { cat "$dir/format.log" >&2; die "formatting Kafka storage failed"; }
+  [ -z "$fresh" ] || kafka_scram | sha256sum >"$dir/data/scram.sha256"
   : >"$dir/out.log"
   setsid nohup java -Dim-local-kafka -Xms"$KAFKA_HEAP" -Xmx"$KAFKA_HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
     -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -XX:TieredStopAtLevel=1 \
@@ -306,15 +316,66 @@ start_kafka() {
   echo $! >"$dir/pid"
   kafka_ready() { grep -q 'Kafka Server started' "$dir/out.log" && port_open "$KAFKA_PORT"; }
   await kafka 120 kafka_ready
+  kafka_scram_users
   kafka_acls
-  log "kafka ready on 127.0.0.1:$KAFKA_PORT"
+  log "kafka ready on 127.0.0.1:$KAFKA_PORT (SCRAM over TLS on $KAFKA_TLS_PORT)"
+}
+
+# The TLS listener's certificate (for 127.0.0.1, from a CA of its own) as a PKCS12 keystore, with
+# a password made once per machine; kept while the certificate is.
+kafka_tls() {
+  local tls="$RUN/kafka/tls"
+  CERTS_EXTRA_SAN=IP:127.0.0.1 bash "$HERE/grpc-certs.sh" "$tls" broker
+  passwords "$tls/password" IM_KAFKA_KEYSTORE_PASS >/dev/null
+  if [ ! -s "$tls/broker.p12" ] || [ "$tls/broker/tls.crt" -nt "$tls/broker.p12" ]; then
+    (umask 077 && openssl pkcs12 -export -name broker -inkey "$tls/broker/tls.key" -in "$tls/broker/tls.crt" \
+      -passout "pass:$(kafka_keystore_password)" -out "$tls/broker.p12.tmp") &&
+      mv "$tls/broker.p12.tmp" "$tls/broker.p12"
+  fi
+}
+kafka_keystore_password() { sed -n 's/^IM_KAFKA_KEYSTORE_PASS=//p' "$RUN/kafka/tls/password"; }
+
+# Every local user's SCRAM-SHA-512 credentials (for the TLS listener), one per line.
+kafka_scram() {
+  (
+    set -a
+    # shellcheck disable=SC1090
+    source <(kafka_credentials)
+    node "$ROOT/tools/kafka-access.mjs" --scram
+  ) || die "rendering Kafka's SCRAM credentials failed"
+}
+
+# A log formatted before the TLS listener existed (or with other users) gets the SCRAM credentials
+# from the running broker, once: one JVM per user, as im-infra-admin.
+kafka_scram_users() {
+  local dir="$RUN/kafka" lib="$CACHE/kafka/lib" sum
+  sum=$(kafka_scram | sha256sum)
+  [ "$sum" = "$(cat "$dir/data/scram.sha256" 2>/dev/null)" ] && return 0
+  log "kafka: adding the users' SCRAM credentials"
+  local admin="$dir/admin-client.properties" cred name pass
+  install -m 600 /dev/null "$admin"
+  printf 'security.protocol=SASL_PLAINTEXT\nsasl.mechanism=PLAIN\nsasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="im-infra-admin" password="%s";\n' \
+    "$(kafka_credentials | sed -n 's/^IM_KAFKA_ADMIN_PASS=//p')" >"$admin"
+  while read -r cred; do
+    name=$(sed -E 's/.*name=([^,]+),.*/\1/' <<<"$cred")
+    pass=$(sed -E 's/.*password=([^]]+)].*/\1/' <<<"$cred")
+    java -Dlog4j.configuration="file:$HERE/kafka/log4j.properties" -cp "$lib/*" kafka.admin.ConfigCommand \
+      --bootstrap-server "127.0.0.1:$KAFKA_PORT" --command-config "$admin" --alter --entity-type users \
+      --entity-name "$name" --add-config "SCRAM-SHA-512=[password=$pass]" >>"$dir/scram.log" 2>&1 ||
+      { tail -5 "$dir/scram.log" >&2; rm -f "$admin"; die "adding Kafka's SCRAM credentials failed"; }
+  done < <(kafka_scram)
+  rm -f "$admin"
+  echo "$sum" >"$dir/data/scram.sha256"
 }
 
 # The broker's settings with its SASL users (ADR 0028); the users' lines need the build, and are
 # rendered into a file only readable by us.
 kafka_properties() {
   render "$HERE/kafka/server.properties.tmpl" - \
-    PORT="$KAFKA_PORT" CONTROLLER_PORT="$KAFKA_CONTROLLER_PORT" DATA="$RUN/kafka/data"
+    PORT="$KAFKA_PORT" CONTROLLER_PORT="$KAFKA_CONTROLLER_PORT" TLS_PORT="$KAFKA_TLS_PORT" \
+    DATA="$RUN/kafka/data" TLS_DIR="$RUN/kafka/tls"
+  echo "listener.name.sasl_ssl.ssl.keystore.password=$(kafka_keystore_password)"
+  echo "listener.name.sasl_ssl.ssl.key.password=$(kafka_keystore_password)"
   need_build "Kafka's users"
   (
     set -a
@@ -466,6 +527,8 @@ write_env() {
   install -m 600 /dev/null "$RUN/env"
   cat >"$RUN/env" <<EOF
 export KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
+export IM_KAFKA_TLS_BROKERS=127.0.0.1:$KAFKA_TLS_PORT
+export IM_KAFKA_TLS_CA_FILE=$RUN/kafka/tls/ca/ca.crt
 $(kafka_credentials | sed -n -e 's/^IM_KAFKA_ADMIN_PASS=/export KAFKA_SASL_MECHANISM=plain\nexport KAFKA_USERNAME=im-infra-admin\nexport KAFKA_PASSWORD=/p' -e '/^IM_KAFKA_PASS_/s/^/export /p')
 export CASSANDRA_CONTACT_POINTS=127.0.0.1:$CASSANDRA_PORT
 export CASSANDRA_LOCAL_DC=datacenter1

@@ -20,6 +20,8 @@ export interface InfraEndpoints {
   natsUser?: string | undefined;
   natsPass?: string | undefined;
   opensearchUrl: string;
+  /** deploy/local's second Kafka listener, SCRAM-SHA-512 over TLS (the chart's default shape). */
+  kafkaTls?: { brokers: string; caFile: string } | undefined;
   /** S3 object storage (media): endpoint, region and keys. */
   s3: { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string };
   stop(): Promise<void>;
@@ -65,6 +67,10 @@ export async function resolveInfra(env: NodeJS.ProcessEnv = process.env): Promis
       natsUser: env.NATS_USER,
       natsPass: env.NATS_PASS,
       opensearchUrl: env.OPENSEARCH_URL,
+      kafkaTls:
+        env.IM_KAFKA_TLS_BROKERS && env.IM_KAFKA_TLS_CA_FILE
+          ? { brokers: env.IM_KAFKA_TLS_BROKERS, caFile: env.IM_KAFKA_TLS_CA_FILE }
+          : undefined,
       s3: {
         endpoint: env.S3_ENDPOINT,
         region: env.S3_REGION ?? 'us-east-1',
@@ -107,6 +113,10 @@ export function infraEnv(infra: InfraEndpoints): Record<string, string> {
   if (infra.cassandraPassword) out.CASSANDRA_PASSWORD = infra.cassandraPassword;
   if (infra.natsUser) out.NATS_USER = infra.natsUser;
   if (infra.natsPass) out.NATS_PASS = infra.natsPass;
+  if (infra.kafkaTls) {
+    out.IM_KAFKA_TLS_BROKERS = infra.kafkaTls.brokers;
+    out.IM_KAFKA_TLS_CA_FILE = infra.kafkaTls.caFile;
+  }
   return out;
 }
 

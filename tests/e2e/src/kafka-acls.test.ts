@@ -39,6 +39,16 @@ const DENIED = (err: unknown): boolean => {
   );
 };
 
+/** The chart's default: SCRAM-SHA-512 over TLS (deploy/local's second listener, its own CA). */
+const TLS_BROKERS = process.env.IM_KAFKA_TLS_BROKERS ?? '';
+const TLS_CA_FILE = process.env.IM_KAFKA_TLS_CA_FILE ?? '';
+const CHART_SHAPE = {
+  KAFKA_BROKERS: TLS_BROKERS,
+  KAFKA_SASL_MECHANISM: 'scram-sha-512',
+  KAFKA_TLS: 'true',
+  KAFKA_TLS_CA_FILE: TLS_CA_FILE,
+};
+
 describe(
   'Kafka: every service logs in as its own user, with ACLs on its own topics and groups only (ADR 0028)',
   { skip: !local && 'needs the Kafka of deploy/local (its users and ACLs)' },
@@ -108,12 +118,18 @@ describe(
     ] as const;
 
     before(async () => {
+      assert.ok(TLS_BROKERS && TLS_CA_FILE, 'deploy/local/infra.sh env names its SCRAM-over-TLS listener');
       logStart = statSync(KAFKA_LOG).size;
       users = await localServiceCredentials(PREFIX);
       platform = await Platform.start({
         prefix: PREFIX,
-        // the sequencer's offsets are committed at once, so that one message moves its group
-        env: { ...users, message: { ...users.message, SEQUENCER_COMMIT_DELAY_MS: '0' } },
+        env: {
+          ...users,
+          // the sequencer's offsets are committed at once, so that one message moves its group
+          message: { ...users.message, ...CHART_SHAPE, SEQUENCER_COMMIT_DELAY_MS: '0' },
+          media: { ...users.media, ...CHART_SHAPE },
+          notification: { ...users.notification, ...CHART_SHAPE },
+        },
       });
     });
     after(async () => {
@@ -186,6 +202,55 @@ describe(
       const wrong = client(loginOf('message', 'not-the-password'), 'e2e-acl-wrong').admin();
       await assert.rejects(wrong.connect(), /SASL|authenticat/i);
       await wrong.disconnect();
+    });
+
+    it('the services speak SCRAM-SHA-512 over TLS, as the chart configures them; PLAIN, a wrong password, no TLS and an untrusted CA are refused there', async () => {
+      for (const s of ['message', 'media', 'notification'] as const)
+        assert.deepEqual(
+          [platform.serviceEnv(s).KAFKA_BROKERS, platform.serviceEnv(s).KAFKA_SASL_MECHANISM],
+          [TLS_BROKERS, 'scram-sha-512'],
+          `${s} runs over the TLS listener`,
+        );
+      const ca = readFileSync(TLS_CA_FILE, 'utf8');
+      const own = { username: users.message.KAFKA_USERNAME!, password: users.message.KAFKA_PASSWORD! };
+      const listTopics = async (sasl: SASLOptions, ssl: { ca: string[] } | boolean) => {
+        const admin = new Kafka({
+          clientId: 'e2e-acl-tls',
+          brokers: [TLS_BROKERS],
+          sasl,
+          ssl,
+          connectionTimeout: 3_000,
+          authenticationTimeout: 3_000,
+          requestTimeout: 3_000,
+          retry: { retries: 0 },
+          logLevel: logLevel.NOTHING,
+        }).admin();
+        try {
+          await admin.connect();
+          return await admin.listTopics();
+        } finally {
+          await admin.disconnect();
+        }
+      };
+      // a fresh options object each time: kafkajs keeps its SASL provider, bound to the first
+      // password, on the object it was given, so a spread copy would log in with that password
+      const scram = (password = own.password): SASLOptions => ({
+        mechanism: 'scram-sha-512',
+        username: own.username,
+        password,
+      });
+      assert.ok((await listTopics(scram(), { ca: [ca] })).includes(names.topics.conversationCommands));
+      await assert.rejects(listTopics(scram('not-the-password'), { ca: [ca] }), /authentication failed/i);
+      await assert.rejects(
+        listTopics({ mechanism: 'plain', username: own.username, password: own.password }, { ca: [ca] }),
+        /mechanism|SASL/i,
+      );
+      await assert.rejects(
+        listTopics(scram(), true),
+        /certificate|self.signed|verify/i,
+        'the system CAs do not vouch for it',
+      );
+      await assert.rejects(listTopics(scram(), false), 'no TLS, no answer');
     });
 
     it('only the message service writes commands and events: a forged send from notification or media is refused', async () => {
