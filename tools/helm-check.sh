@@ -30,8 +30,12 @@ fi
 
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-# the one value without a default: the Secret with the key that encrypts signing keys at rest
-KEK=(--set auth.keyEncryptionKey.secretName=im-auth-kek)
+# the values without a default: the Secret with the key that encrypts signing keys at rest, and the
+# services' logins to NATS (with the operator's, for the buckets), Cassandra and Kafka
+LOGINS=(--set infrastructure.nats.existingSecret=nats-credentials --set infrastructure.nats.operatorSecret=nats-operator
+  --set infrastructure.cassandra.existingSecret=cassandra-credentials
+  --set infrastructure.kafka.existingSecret=kafka-credentials)
+KEK=(--set auth.keyEncryptionKey.secretName=im-auth-kek "${LOGINS[@]}")
 "$HELM" lint "$CHART" --strict --kube-version "$KUBE" "${KEK[@]}"
 "$HELM" lint "$CHART" --strict --kube-version "$KUBE" -f "$CHART/ci/full-values.yaml"
 "$HELM" template im "$CHART" --kube-version "$KUBE" "${KEK[@]}" >"$out/default.yaml"
@@ -47,12 +51,21 @@ done
   node "$ROOT/tools/helm-grpc-tls-check.mjs" --own-secrets
 "$HELM" template im "$CHART" "${KEK[@]}" --set networkPolicy.enabled=false | node "$ROOT/tools/helm-netpol-check.mjs" --none
 # signing keys are never kept in clear by accident
-if "$HELM" template im "$CHART" >/dev/null 2>&1; then
+if "$HELM" template im "$CHART" "${LOGINS[@]}" >/dev/null 2>&1; then
   echo "[helm-check] rendered without auth.keyEncryptionKey.secretName" >&2
   exit 1
 fi
+# nor does a service connect without its own login by accident
+for c in nats cassandra kafka; do
+  if "$HELM" template im "$CHART" "${KEK[@]}" --set "infrastructure.$c.existingSecret=" >/dev/null 2>&1; then
+    echo "[helm-check] rendered without infrastructure.$c.existingSecret" >&2
+    exit 1
+  fi
+done
+"$HELM" template im "$CHART" --set auth.keyEncryptionKey.secretName=im-auth-kek \
+  --set infrastructure.allowUnauthenticated=true >/dev/null
 # services on their own NATS users need an operator's user to provision the buckets (ADR 0023)
-if "$HELM" template im "$CHART" "${KEK[@]}" --set infrastructure.nats.existingSecret=nats >/dev/null 2>&1; then
+if "$HELM" template im "$CHART" "${KEK[@]}" --set infrastructure.nats.operatorSecret= >/dev/null 2>&1; then
   echo "[helm-check] rendered NATS users without infrastructure.nats.operatorSecret" >&2
   exit 1
 fi

@@ -256,3 +256,17 @@ securityContext:
   runAsUser: 10001
   seccompProfile: { type: RuntimeDefault }
 {{- end -}}
+
+{{/*
+Every service logs in to NATS, Cassandra and Kafka as its own user (ADRs 0023, 0024, 0028): no
+render without their Secrets, unless infrastructure.allowUnauthenticated says a throwaway cluster.
+*/}}
+{{- define "im.requireInfraLogins" -}}
+{{- if not .Values.infrastructure.allowUnauthenticated }}
+{{- range $c := list "nats" "cassandra" "kafka" }}
+{{- if not (index $.Values.infrastructure $c).existingSecret }}
+{{- fail (printf "infrastructure.%s.existingSecret is required: a Secret with each service's password, so that every service logs in as its own user (docs/operations.md); a throwaway cluster may set infrastructure.allowUnauthenticated: true" $c) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end -}}
