@@ -81,16 +81,16 @@ export const authConfigSchema = z
       1_000_000,
     ),
     REGISTER_MAX_PER_IP_PER_MIN: env.int(
-      'registrations per client IP per minute (token bucket, per auth replica)',
+      'registrations per client IP per minute (any minute; counted in Cassandra, so across every auth replica; 0: no limit)',
       30,
-      1,
-      1_000_000,
+      0,
+      10_000,
     ),
     REGISTER_MAX_PER_TENANT_PER_MIN: env.int(
-      'registrations into one tenant per minute (token bucket, per auth replica)',
+      'registrations into one tenant per minute (any minute; counted in Cassandra, so across every auth replica; 0: no limit)',
       300,
-      1,
-      1_000_000,
+      0,
+      10_000,
     ),
     MFA_ISSUER: z
       .string()

@@ -81,7 +81,7 @@ export class AuthService {
       password: req.password,
       displayName: req.displayName,
     });
-    this.registrations.take(clientKey(req.client?.ip), reg.tenant);
+    await this.registrations.take(clientKey(req.client?.ip), reg.tenant);
     let tenant = await this.tenants.findByName(reg.tenant);
     let founder = false;
     if (!tenant) {

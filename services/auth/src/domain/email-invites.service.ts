@@ -47,7 +47,7 @@ export class EmailInvites implements BeforeApplicationShutdown {
     const name = normalizeTenant(req.tenant, this.config.DEFAULT_TENANT);
     if (!this.mailer.configured)
       throw new AppError('unavailable', 'this server sends no mail, so nobody joins by email here');
-    this.registrations.take(clientKey(req.client?.ip), name);
+    await this.registrations.take(clientKey(req.client?.ip), name);
     const tenant = await this.tenants.findByName(name);
     // an unknown tenant reads the same as a domain it does not take
     if (!tenant?.emailDomains.includes(domain))

@@ -2,8 +2,12 @@ import { Inject, Injectable } from '@nestjs/common';
 import { cql, type CassandraClient } from '@im/platform/cassandra';
 import { CASSANDRA } from '@im/platform/nest';
 
-/** A client IP; an account (tenant:username); an account from one client IP; a user's second-factor codes. */
-export type FailureScope = 'account' | 'ip' | 'account-ip' | 'mfa' | 'mfa-day';
+/**
+ * A client IP; an account (tenant:username); an account from one client IP; a user's second-factor
+ * codes; registrations (attempts, failed or not) from a client IP and into a tenant.
+ */
+export type FailureScope =
+  'account' | 'ip' | 'account-ip' | 'mfa' | 'mfa-day' | 'register-ip' | 'register-tenant';
 
 @Injectable()
 export class LoginFailuresTable {
