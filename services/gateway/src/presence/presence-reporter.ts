@@ -18,6 +18,8 @@ import type { Connection } from '../ws/connection.js';
 const FLUSH_MS = 100;
 /** Devices per ReportDevices call: well inside its deadline and message size. */
 const REPORT_MAX = 500;
+const RETRY_MIN_MS = 200;
+const RETRY_MAX_MS = 5_000;
 
 /**
  * Tells the presence service which devices (sockets) are here: connects and disconnects are
@@ -32,6 +34,9 @@ export class PresenceReporter implements OnModuleInit, BeforeApplicationShutdown
   private connected: DeviceRef[] = [];
   private disconnected: DeviceRef[] = [];
   private flushing: Promise<void> | undefined;
+  /** After a failed report: the next waits this long (doubling, up to RETRY_MAX_MS), from `retryAt`. */
+  private retryDelayMs = 0;
+  private retryAt = 0;
   private timer: NodeJS.Timeout | undefined;
   private lease: KV | undefined;
   private renewed = false;
@@ -83,7 +88,7 @@ export class PresenceReporter implements OnModuleInit, BeforeApplicationShutdown
     this.stopRenewing();
     // in slices of REPORT_MAX; a presence service that keeps failing gets a bounded number of tries
     for (let i = 0; i < 50 && (this.connected.length > 0 || this.disconnected.length > 0); i++)
-      await this.flush();
+      await this.flush(true);
     await this.lease?.purge(this.gatewayId).catch(() => undefined);
   }
 
@@ -113,9 +118,12 @@ export class PresenceReporter implements OnModuleInit, BeforeApplicationShutdown
     }
   }
 
-  private flush(): Promise<void> {
+  /** `now`: at shutdown, without waiting out the back-off of a failed report. */
+  private flush(now = false): Promise<void> {
     if (this.flushing || (this.connected.length === 0 && this.disconnected.length === 0))
       return this.flushing ?? Promise.resolve();
+    // a presence service that timed out is busy: retrying every tick would only add to it
+    if (!now && Date.now() < this.retryAt) return Promise.resolve();
     // at most REPORT_MAX devices per call (a re-report of every socket, a storm), connects first:
     // a disconnect never goes before the connect of its device
     const connected = this.connected.splice(0, REPORT_MAX);
@@ -124,11 +132,15 @@ export class PresenceReporter implements OnModuleInit, BeforeApplicationShutdown
     this.flushing = this.downstream.presence
       .reportDevices({ gatewayId: this.gatewayId, connected, disconnected })
       .then(
-        () => undefined,
+        () => {
+          this.retryDelayMs = 0;
+        },
         (err) => {
           // keep them for the next flush; order within the gateway stays connect-before-disconnect
           this.connected = [...connected, ...this.connected];
           this.disconnected = [...disconnected, ...this.disconnected];
+          this.retryDelayMs = Math.min(RETRY_MAX_MS, Math.max(RETRY_MIN_MS, this.retryDelayMs * 2));
+          this.retryAt = Date.now() + this.retryDelayMs;
           this.logger.warn({ err: String(err) }, 'reporting devices to presence failed; will retry');
         },
       )

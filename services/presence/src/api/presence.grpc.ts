@@ -19,9 +19,15 @@ export class PresenceGrpcApi {
       setStatus: async (r) => ({
         presence: await this.presence.setStatus(caller(r.caller), r.status, r.statusText),
       }),
-      reportDevices: async (r) => {
+      reportDevices: async (r, call) => {
         if (!r.gatewayId) throw new AppError('invalid_argument', 'gatewayId: required');
-        await this.presence.devicesChanged(r.gatewayId, r.connected, r.disconnected);
+        const deadline = Number(call.getDeadline()); // ms since the epoch; Infinity without one
+        await this.presence.devicesChanged(
+          r.gatewayId,
+          r.connected,
+          r.disconnected,
+          () => Date.now() >= deadline,
+        );
         return {};
       },
       typing: async (r) => ({ sent: await this.typing.typing(caller(r.caller), r.conversationId) }),

@@ -4,6 +4,7 @@ import {
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
+import { AppError } from '@im/platform/errors';
 import type { Logger } from '@im/platform/logging';
 import { CONFIG, LOGGER } from '@im/platform/nest';
 import type { Presence } from '@im/proto/client/v1';
@@ -63,16 +64,25 @@ export class PresenceService implements OnApplicationBootstrap, BeforeApplicatio
     for (const t of this.pendingOffline.values()) clearTimeout(t);
   }
 
+  /**
+   * `abandoned`: the gateway stopped waiting for this report (its deadline passed). It then sends
+   * the report again, with what happened since, so this one must change nothing more: a connect
+   * applied after the resent report's disconnect would leave a closed socket online for as long as
+   * the gateway lives.
+   */
   async devicesChanged(
     gatewayId: string,
     connected: readonly DeviceRef[],
     disconnected: readonly DeviceRef[],
+    abandoned: () => boolean = () => false,
   ): Promise<void> {
     const gw = keyToken(gatewayId);
     // Index first, then queue every change at once in the report's order (connects before
     // disconnects): the per-user queue keeps that order, so a socket that came and went within one
     // report ends up gone, never connected after its disconnect.
     await Promise.all(connected.map((d) => this.store.indexDevice(gw, d.userId, d.sessionId)));
+    if (abandoned())
+      throw new AppError('unavailable', 'the report came too late; the gateway sends it again');
     await Promise.all([
       ...connected.map((d) =>
         this.changeDevices(d.userId, d.tenantId, (p) => {
