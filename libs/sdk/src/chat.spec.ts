@@ -30,7 +30,7 @@ const conversation = {
   lastMessage: msg(2),
 } as unknown as Conversation;
 
-function setup(listFailures = 0) {
+function setup(listFailures = 0, own: Record<string, Conversation> = {}) {
   const { factory, sockets } = fakeSockets();
   const client = {
     wsUrl: 'ws://x/v1/ws',
@@ -41,6 +41,7 @@ function setup(listFailures = 0) {
       if (listFailures-- > 0) throw new Error('offline');
       return { conversations: [conversation] };
     },
+    getConversation: async (id: string) => own[id],
   } as unknown as ImClient;
   const chat = new ImChat(client, { socketFactory: factory, typingTtlMs: 5_000 });
   const seen: number[] = [];
@@ -116,6 +117,32 @@ describe('ImChat', () => {
     assert.equal(state.unreadCount, 7);
     sockets[0]!.push({ type: 'message.new', message: msg(10, 'me') });
     assert.deepEqual([state.readSeq, state.unreadCount, state.mentionCount], [10, 0, 0]);
+  });
+
+  it('a shared conversation.updated (a large conversation) changes the settings, not the read marker or counts; one not held is fetched as the user sees it', async () => {
+    const other = { ...conversation, id: 'big', lastSeq: 9, readSeq: 5, unreadCount: 4 } as Conversation;
+    const { chat, sockets } = setup(0, { big: other });
+    await chat.start();
+    await settle();
+    sockets[0]!.ready();
+    await settle();
+    const shared = { readSeq: 0, unreadCount: 0, mentionCount: 0, shared: true };
+    sockets[0]!.push({
+      type: 'conversation.updated',
+      conversation: { ...conversation, ...shared, lastVersion: 1, topic: 'new topic' },
+    });
+    await settle();
+    const state = chat.conversation('c')!;
+    assert.equal(state.conversation.topic, 'new topic');
+    assert.deepEqual(
+      [state.readSeq, state.unreadCount, state.conversation.readSeq, state.conversation.shared],
+      [2, 0, 2, false],
+    );
+    sockets[0]!.push({ type: 'conversation.updated', conversation: { ...other, ...shared } });
+    await settle();
+    await settle();
+    const fetched = chat.conversation('big')!;
+    assert.deepEqual([fetched.readSeq, fetched.unreadCount], [5, 4], 'its own view, fetched');
   });
 
   it('a conversation list that cannot be loaded at start is loaded once connected', async () => {

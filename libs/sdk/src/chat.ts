@@ -508,6 +508,12 @@ export class ImChat extends Emitter<ChatEvents> {
       if (c.lastVersion < held.conversation.lastVersion) return;
       // a settings or membership change takes the next version too
       if (c.lastVersion === (this.versions.get(c.id) ?? 0) + 1) this.versions.set(c.id, c.lastVersion);
+      if (c.shared) {
+        // sent alike to every member of a large conversation: the read marker and counts stay ours
+        const { readSeq, unreadCount, mentionCount } = held.conversation;
+        held.conversation = { ...c, readSeq, unreadCount, mentionCount, shared: false };
+        return;
+      }
       held.conversation = c;
       if (c.lastSeq > held.lastSeq) {
         held.lastSeq = c.lastSeq;
@@ -520,6 +526,17 @@ export class ImChat extends Emitter<ChatEvents> {
       held.unreadCount = Math.max(0, held.lastSeq - held.readSeq);
       if (c.lastMessage && (!held.lastMessage || c.lastMessage.seq > held.lastMessage.seq))
         held.lastMessage = c.lastMessage;
+      return;
+    }
+    if (c.shared) {
+      // a large conversation this device does not hold yet: its own view has its read marker
+      void this.client
+        .getConversation(c.id)
+        .then((own) => {
+          this.upsert(own);
+          this.emit('change');
+        })
+        .catch(() => undefined);
       return;
     }
     this.states.set(c.id, {

@@ -99,6 +99,53 @@ describe('large-conversation fan-out: one publish per message, every gateway del
     }
   });
 
+  it('settings and membership changes reach every member on both gateways with one publish, as a shared view; a removed member gets its own last view', async () => {
+    const [owner, a, b, gone] = await registerUsers(platform, 4, 'bigset');
+    const [c, d] = await registerUsers(platform, 2, 'bigset', undefined, 1);
+    const everyone = [a, b, c, d, gone];
+    const channel = await owner!.createConversation(
+      'channel',
+      everyone.map((u) => u!.user.id),
+      'settings',
+    );
+    const sockets = await Promise.all(everyone.map((u) => u!.connect()));
+    try {
+      const before = { ...published };
+      await owner!.updateConversation(channel.id, { topic: 'read this' });
+      for (const s of sockets) {
+        const f = await s.waitFor('conversation.updated', (x) => x.conversation?.topic === 'read this');
+        assert.deepEqual(
+          [f.conversation!.shared, f.conversation!.readSeq, f.conversation!.memberCount],
+          [true, 0, 6],
+          'one view for everyone, with nobody’s read marker',
+        );
+      }
+      await eventually(() => assert.equal(published.conversation - before.conversation, 1));
+      assert.equal(published.user - before.user, 0, 'no per-member publish');
+
+      const removal = { ...published };
+      await owner!.removeMember(channel.id, gone!.user.id);
+      const last = await sockets[4]!.waitFor(
+        'conversation.updated',
+        (x) => x.conversation?.memberCount === 5 && !x.conversation.shared,
+      );
+      assert.equal(
+        last.conversation!.readSeq,
+        last.conversation!.lastSeq,
+        'the removed member’s own last view',
+      );
+      for (const s of sockets.slice(0, 4))
+        await s.waitFor(
+          'conversation.updated',
+          (x) => x.conversation?.memberCount === 5 && x.conversation.shared,
+        );
+      await eventually(() => assert.equal(published.conversation - removal.conversation, 1));
+      assert.ok(published.user - removal.user <= 1, 'a per-member publish only to the removed member');
+    } finally {
+      await closeAll(sockets);
+    }
+  });
+
   it('small conversations keep the per-member path', async () => {
     const [x, y] = await registerUsers(platform, 2, 'smallch');
     const conv = await x!.createConversation('group', [y!.user.id], 'two');

@@ -35,5 +35,14 @@ export function conversationView(
     topic: row.topic,
     archived: row.archived,
     announcement: row.announcement,
+    shared: false,
   };
+}
+
+/**
+ * The view sent once to every member of a large conversation (ADR 0007): settings, counts and
+ * members, without anyone's read marker, unread or mention count.
+ */
+export function sharedConversationView(row: ConversationRow, members: readonly MemberRow[]): Conversation {
+  return { ...conversationView(row, 0, members), readSeq: 0, unreadCount: 0, mentionCount: 0, shared: true };
 }

@@ -26,7 +26,7 @@ import { UserSettingsCache } from './user-settings-cache.js';
 import { MentionsTable } from '../storage/mentions.table.js';
 import { MediaUsesTable } from '../storage/media-uses.table.js';
 import { MembersTable, type MembershipRow } from '../storage/members.table.js';
-import { conversationView, VIEW_MEMBERS } from './conversation-view.js';
+import { conversationView, sharedConversationView, VIEW_MEMBERS } from './conversation-view.js';
 import { ConversationSets } from './conversation-sets.js';
 import { MembershipCache } from './membership-cache.js';
 
@@ -107,6 +107,13 @@ export class ConversationService {
   async announceSettings(caller: Caller, conversationId: string): Promise<Conversation> {
     this.membership.announceChange(conversationId);
     const row = (await this.conversations.get(conversationId))!;
+    if (this.live.isLarge(row.memberCount)) {
+      const members = await this.members.members(conversationId, VIEW_MEMBERS);
+      this.live.publishToConversation(row, {
+        event: { $case: 'conversationUpdated', value: sharedConversationView(row, members) },
+      });
+      return this.view(row, caller.userId);
+    }
     const everyone = await this.members.members(conversationId, 1_000);
     const members = everyone.slice(0, VIEW_MEMBERS);
     let mine: Conversation | undefined;
@@ -398,10 +405,16 @@ export class ConversationService {
     removed: readonly string[],
   ): Promise<void> {
     this.membership.announceChange(row.conversationId);
-    if (audience.length > 1_000) return;
     const members = await this.members.members(row.conversationId, VIEW_MEMBERS);
+    // a large conversation's members get one shared view; those removed, their own last one
+    const large = this.live.isLarge(row.memberCount);
+    if (large)
+      this.live.publishToConversation(row, {
+        event: { $case: 'conversationUpdated', value: sharedConversationView(row, members) },
+      });
+    else if (audience.length > 1_000) return;
     await Promise.all(
-      [...new Set(audience)].map(async (userId) => {
+      [...new Set(large ? removed : audience)].map(async (userId) => {
         const readSeq = removed.includes(userId)
           ? row.lastSeq
           : ((await this.members.membership(userId, row.conversationId))?.readSeq ?? 0);

@@ -28,8 +28,18 @@ export class LivePublisher {
     memberIds: readonly string[],
     event: LiveEvent,
   ): void {
+    if (!this.isLarge(memberIds.length)) return this.publish(memberIds, event);
+    this.publishToConversation(conversation, event);
+  }
+
+  /** Whether a conversation of this many members gets its events once, on its own subject. */
+  isLarge(memberCount: number): boolean {
     const min = this.config.LIVE_CONVERSATION_FANOUT_MIN_MEMBERS;
-    if (min === 0 || memberIds.length < min) return this.publish(memberIds, event);
+    return min > 0 && memberCount >= min;
+  }
+
+  /** One publish for every member of the conversation; each gateway writes it to its own. */
+  publishToConversation(conversation: { conversationId: string; tenantId: string }, event: LiveEvent): void {
     const headers = traceHeaders();
     this.nats.publish(
       this.registry.subjects.liveConversation(conversation.tenantId, conversation.conversationId),

@@ -193,6 +193,12 @@ export interface Conversation {
   archived: boolean;
   /** Only admins and the owner send (announcement channels and groups). */
   announcement: boolean;
+  /**
+   * Set on a conversation.updated sent once to every member of a large conversation (from the
+   * message service's LIVE_CONVERSATION_FANOUT_MIN_MEMBERS on): read_seq, unread_count and
+   * mention_count are then not the recipient's (zero); keep your own.
+   */
+  shared: boolean;
 }
 
 export interface Presence {
@@ -1530,6 +1536,7 @@ function createBaseConversation(): Conversation {
     topic: "",
     archived: false,
     announcement: false,
+    shared: false,
   };
 }
 
@@ -1582,6 +1589,9 @@ export const Conversation: MessageFns<Conversation> = {
     }
     if (message.announcement !== false) {
       writer.uint32(128).bool(message.announcement);
+    }
+    if (message.shared !== false) {
+      writer.uint32(136).bool(message.shared);
     }
     return writer;
   },
@@ -1725,6 +1735,14 @@ export const Conversation: MessageFns<Conversation> = {
             }
 
             message.announcement = reader.bool();
+            continue;
+          }
+          case 17: {
+            if (tag !== 136) {
+              break;
+            }
+
+            message.shared = reader.bool();
             continue;
           }
         }
