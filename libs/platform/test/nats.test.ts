@@ -8,6 +8,7 @@ import {
   jetStreamManager,
   openKv,
   provisionKv,
+  RevocationWatch,
   traceContextOf,
   traceHeaders,
   type NatsConnection,
@@ -116,6 +117,38 @@ describe('nats (real server, JetStream)', () => {
     await jsm.streams.add({ name: `KV_${rogue}`, subjects: [`$KV.${rogue}.>`, `${prefix}.live.>`] });
     await assert.rejects(provisionKv(nc, rogue, want), /not a bucket this platform made.*live/);
     await assert.rejects(openKv(nc, rogue, want), /not a bucket this platform made/);
+  });
+
+  it('revocation watch: the kept revocations are read back at start and again after every reconnect', async () => {
+    const own = await connectNats({
+      servers: infra().natsUrl,
+      user: infra().natsUser,
+      pass: infra().natsPass,
+      name: 'platform-test-watch',
+      logger: quietLogger,
+    });
+    await openKv(own, `${prefix}_revoked`, { ttl: 60_000 });
+    const watch = new RevocationWatch(own, `${prefix}_revoked`, quietLogger);
+    let readBacks = 0;
+    const revoked: string[] = [];
+    watch.start(
+      (ev) => revoked.push(ev.sessionId),
+      async (apply) => {
+        readBacks++;
+        apply([{ sessionId: `kept-${readBacks}`, userId: 'u', expiresAt: '', reason: 'logout' }]);
+      },
+    );
+    try {
+      await waitFor(() => assert.ok(watch.watching));
+      assert.equal(readBacks, 1);
+      // an outage the watch may ride through: what auth kept meanwhile is read back all the same
+      await own.reconnect();
+      await waitFor(() => assert.equal(readBacks, 2));
+      assert.deepEqual(revoked, ['kept-1', 'kept-2']);
+    } finally {
+      watch.stop();
+      await own.close();
+    }
   });
 
   it('carries the trace context in message headers', async () => {

@@ -856,6 +856,26 @@ describe('rich messaging: edits, deletes, reactions, pins, mentions, threads, mo
     }
   });
 
+  it('announcement channels: only admins and the owner post; a member who joined by themselves reads and reacts, a promoted one posts', async () => {
+    const [owner, admin, reader] = await registerUsers(platform, 3, 'announce');
+    const channel = await owner!.createConversation('channel', [admin!.user.id], 'news');
+    await owner!.updateMember(channel.id, admin!.user.id, { role: 'admin' });
+    await owner!.updateConversation(channel.id, { announcement: true });
+    await reader!.join(channel.id);
+    const before = (await owner!.getConversation(channel.id)).lastSeq;
+    assert.equal(await outcome(reader!.sendMessage(channel.id, 'r1', 'me too')), '403 forbidden');
+    const posted = await admin!.sendMessage(channel.id, 'a1', 'from an admin');
+    assert.equal((await owner!.sendMessage(channel.id, 'o1', 'from the owner')).seq, posted.seq + 1);
+    assert.equal((await reader!.react(channel.id, posted.seq, '👍')).reactions?.length, 1);
+    assert.equal(
+      (await reader!.listMessages(channel.id)).messages.length,
+      before + 2,
+      'the refused post was never stored',
+    );
+    await owner!.updateMember(channel.id, reader!.user.id, { role: 'admin' });
+    assert.equal((await reader!.sendMessage(channel.id, 'r2', 'now I may')).seq, posted.seq + 2);
+  });
+
   it('bad input: malformed emoji, over-long text, seqs out of range; nothing changes', async () => {
     const [ana, bo] = await registerUsers(platform, 2, 'badupd');
     const conv = await ana!.createConversation('group', [bo!.user.id], 'bad');

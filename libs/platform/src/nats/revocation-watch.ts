@@ -11,10 +11,12 @@ export type ReadBack = (apply: (page: readonly SessionRevoked[]) => void) => Pro
  * outage, it keeps trying. One undecodable entry is skipped and logged (restarting the watch at it
  * would loop forever).
  *
- * With `reconcile` (the revocations auth kept in Cassandra), each time the watch starts it also
- * reads those back, retrying until they come: a revocation lands even when the bucket lost it (NATS
- * storage gone) or it expired from the watch's view while the watch was down. `watching` turns true
- * once the first read-back is done, so a new gateway takes no traffic before it knows them.
+ * With `reconcile` (the revocations auth kept in Cassandra), each time the watch starts, and each
+ * time the connection comes back after an outage (the watch itself may carry on across it), it
+ * also reads those back, retrying until they come: a revocation lands even when the bucket lost it
+ * (NATS storage gone) or it expired from the watch's view while the watch was down. `watching`
+ * turns true once the first read-back is done, so a new gateway takes no traffic before it knows
+ * them.
  */
 export class RevocationWatch {
   private stopped = false;
@@ -36,6 +38,15 @@ export class RevocationWatch {
   start(onRevoked: (ev: SessionRevoked) => void, reconcile?: ReadBack): void {
     this.reconciled = !reconcile;
     void this.loop(onRevoked, reconcile);
+    if (reconcile) void this.readBackOnReconnect(onRevoked, reconcile);
+  }
+
+  /** Ends with the connection (or at the first status after stop()). */
+  private async readBackOnReconnect(onRevoked: (ev: SessionRevoked) => void, reconcile: ReadBack) {
+    for await (const status of this.nats.status()) {
+      if (this.stopped) return;
+      if (status.type === 'reconnect') this.reconciling ??= this.readBack(onRevoked, reconcile);
+    }
   }
 
   stop(): void {
