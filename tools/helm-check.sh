@@ -57,13 +57,17 @@ if "$HELM" template im "$CHART" "${LOGINS[@]}" >/dev/null 2>&1; then
 fi
 # nor does a service connect without its own login by accident
 for c in nats cassandra kafka; do
-  if "$HELM" template im "$CHART" "${KEK[@]}" --set "infrastructure.$c.existingSecret=" >/dev/null 2>&1; then
+  refusal=$("$HELM" template im "$CHART" "${KEK[@]}" --set "infrastructure.$c.existingSecret=" 2>&1 || true)
+  if ! grep -q "infrastructure.$c.existingSecret is required" <<<"$refusal"; then
     echo "[helm-check] rendered without infrastructure.$c.existingSecret" >&2
     exit 1
   fi
 done
+# a throwaway cluster's render without any login is still a valid one
 "$HELM" template im "$CHART" --set auth.keyEncryptionKey.secretName=im-auth-kek \
-  --set infrastructure.allowUnauthenticated=true >/dev/null
+  --set infrastructure.allowUnauthenticated=true >"$out/anonymous.yaml"
+"$VENV/bin/kubernetes-validate" --strict --quiet -k "$KUBE" "$out/anonymous.yaml"
+node "$ROOT/tools/helm-env-check.mjs" <"$out/anonymous.yaml"
 # services on their own NATS users need an operator's user to provision the buckets (ADR 0023)
 if "$HELM" template im "$CHART" "${KEK[@]}" --set infrastructure.nats.operatorSecret= >/dev/null 2>&1; then
   echo "[helm-check] rendered NATS users without infrastructure.nats.operatorSecret" >&2

@@ -291,6 +291,7 @@ start_kafka() {
   fi
   if running kafka; then
     rm -f "$dir/server.properties.next"
+    kafka_scram_users
     kafka_acls
     return 0
   fi
@@ -299,15 +300,16 @@ start_kafka() {
   mv "$dir/server.properties.next" "$dir/server.properties"
   local logopt="-Dlog4j.configuration=file:$HERE/kafka/log4j.properties"
   # a new log gets every user's SCRAM credentials with it; an older one gets them once it runs
-  local scram=() fresh=""
+  local scram=() fresh="" creds cred
   [ -f "$dir/data/kraft-logs/meta.properties" ] || fresh=1
   if [ -n "$fresh" ]; then
-    while read -r cred; do scram+=(--add-scram "$cred"); done < <(kafka_scram)
+    creds=$(kafka_scram) || die "rendering Kafka's SCRAM credentials failed"
+    while read -r cred; do scram+=(--add-scram "$cred"); done <<<"$creds"
   fi
   java "$logopt" -cp "$lib/*" kafka.tools.StorageTool format -t "im-local-kafka-cluster1" \
     -c "$dir/server.properties" --ignore-formatted "${scram[@]}" >"$dir/format.log" 2>&1 ||
     { cat "$dir/format.log" >&2; die "formatting Kafka storage failed"; }
-  [ -z "$fresh" ] || kafka_scram | sha256sum >"$dir/data/scram.sha256"
+  [ -z "$fresh" ] || sha256sum <<<"$creds" >"$dir/data/scram.sha256"
   : >"$dir/out.log"
   setsid nohup java -Dim-local-kafka -Xms"$KAFKA_HEAP" -Xmx"$KAFKA_HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
     -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -XX:TieredStopAtLevel=1 \
@@ -327,10 +329,11 @@ kafka_tls() {
   local tls="$RUN/kafka/tls"
   CERTS_EXTRA_SAN=IP:127.0.0.1 bash "$HERE/grpc-certs.sh" "$tls" broker
   passwords "$tls/password" IM_KAFKA_KEYSTORE_PASS >/dev/null
-  if [ ! -s "$tls/broker.p12" ] || [ "$tls/broker/tls.crt" -nt "$tls/broker.p12" ]; then
-    (umask 077 && openssl pkcs12 -export -name broker -inkey "$tls/broker/tls.key" -in "$tls/broker/tls.crt" \
-      -passout "pass:$(kafka_keystore_password)" -out "$tls/broker.p12.tmp") &&
-      mv "$tls/broker.p12.tmp" "$tls/broker.p12"
+  if [ ! -s "$tls/broker.p12" ] || [ "$tls/broker/tls.crt" -nt "$tls/broker.p12" ] ||
+    [ "$tls/password" -nt "$tls/broker.p12" ]; then
+    (umask 077 && IM_KAFKA_KEYSTORE_PASS=$(kafka_keystore_password) openssl pkcs12 -export -name broker \
+      -inkey "$tls/broker/tls.key" -in "$tls/broker/tls.crt" -passout env:IM_KAFKA_KEYSTORE_PASS \
+      -out "$tls/broker.p12.tmp") && mv "$tls/broker.p12.tmp" "$tls/broker.p12"
   fi
 }
 kafka_keystore_password() { sed -n 's/^IM_KAFKA_KEYSTORE_PASS=//p' "$RUN/kafka/tls/password"; }
@@ -348,8 +351,9 @@ kafka_scram() {
 # A log formatted before the TLS listener existed (or with other users) gets the SCRAM credentials
 # from the running broker, once: one JVM per user, as im-infra-admin.
 kafka_scram_users() {
-  local dir="$RUN/kafka" lib="$CACHE/kafka/lib" sum
-  sum=$(kafka_scram | sha256sum)
+  local dir="$RUN/kafka" lib="$CACHE/kafka/lib" sum creds
+  creds=$(kafka_scram) || die "rendering Kafka's SCRAM credentials failed"
+  sum=$(sha256sum <<<"$creds")
   [ "$sum" = "$(cat "$dir/data/scram.sha256" 2>/dev/null)" ] && return 0
   log "kafka: adding the users' SCRAM credentials"
   local admin="$dir/admin-client.properties" cred name pass
@@ -363,7 +367,7 @@ kafka_scram_users() {
       --bootstrap-server "127.0.0.1:$KAFKA_PORT" --command-config "$admin" --alter --entity-type users \
       --entity-name "$name" --add-config "SCRAM-SHA-512=[password=$pass]" >>"$dir/scram.log" 2>&1 ||
       { tail -5 "$dir/scram.log" >&2; rm -f "$admin"; die "adding Kafka's SCRAM credentials failed"; }
-  done < <(kafka_scram)
+  done <<<"$creds"
   rm -f "$admin"
   echo "$sum" >"$dir/data/scram.sha256"
 }
@@ -376,6 +380,8 @@ kafka_properties() {
     DATA="$RUN/kafka/data" TLS_DIR="$RUN/kafka/tls"
   echo "listener.name.sasl_ssl.ssl.keystore.password=$(kafka_keystore_password)"
   echo "listener.name.sasl_ssl.ssl.key.password=$(kafka_keystore_password)"
+  # a new certificate (or keystore) restarts a running broker: it reads the keystore at start only
+  echo "# keystore $(sha256sum <"$RUN/kafka/tls/broker.p12" | cut -c1-16)"
   need_build "Kafka's users"
   (
     set -a

@@ -182,8 +182,12 @@ export class ImChat extends Emitter<ChatEvents> {
 
   /** Conversations, the most recently active first. */
   conversations(): ConversationState[] {
-    const at = (s: ConversationState) =>
-      s.lastMessage?.createdAt ?? s.conversation.lastActivityAt ?? s.conversation.createdAt ?? '';
+    // the later of the last message and the conversation's activity (for one added later: the add)
+    const at = (s: ConversationState) => {
+      const message = s.lastMessage?.createdAt ?? '';
+      const activity = s.conversation.lastActivityAt ?? s.conversation.createdAt ?? '';
+      return message > activity ? message : activity;
+    };
     return [...this.states.values()].sort((a, b) => at(b).localeCompare(at(a)));
   }
 

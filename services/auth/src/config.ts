@@ -81,16 +81,16 @@ export const authConfigSchema = z
       1_000_000,
     ),
     REGISTER_MAX_PER_IP_PER_MIN: env.int(
-      'registrations per client IP per minute (any minute; counted in Cassandra, so across every auth replica; 0: no limit)',
+      'registration attempts per client IP in any minute (counted in Cassandra, so across every auth replica; 0: no limit)',
       30,
       0,
-      10_000,
+      1_000_000,
     ),
     REGISTER_MAX_PER_TENANT_PER_MIN: env.int(
-      'registrations into one tenant per minute (any minute; counted in Cassandra, so across every auth replica; 0: no limit)',
+      'registration attempts into one tenant in any minute (counted in Cassandra, so across every auth replica; 0: no limit)',
       300,
       0,
-      10_000,
+      1_000_000,
     ),
     MFA_ISSUER: z
       .string()

@@ -24,6 +24,7 @@ export class RevocationWatch {
   private isWatching = false;
   private reconciled = false;
   private reconciling: Promise<void> | undefined;
+  private readBackAgain = false;
 
   constructor(
     private readonly nats: NatsConnection,
@@ -45,7 +46,10 @@ export class RevocationWatch {
   private async readBackOnReconnect(onRevoked: (ev: SessionRevoked) => void, reconcile: ReadBack) {
     for await (const status of this.nats.status()) {
       if (this.stopped) return;
-      if (status.type === 'reconnect') this.reconciling ??= this.readBack(onRevoked, reconcile);
+      if (status.type !== 'reconnect') continue;
+      // a read-back under way may have read before the outage's revocations: one more after it
+      if (this.reconciling) this.readBackAgain = true;
+      else this.reconciling = this.readBack(onRevoked, reconcile);
     }
   }
 
@@ -82,6 +86,14 @@ export class RevocationWatch {
 
   /** Reads the kept revocations back, retrying (1 s, doubling to 30 s) until they come or the watch stops. */
   private async readBack(onRevoked: (ev: SessionRevoked) => void, reconcile: ReadBack): Promise<void> {
+    do {
+      this.readBackAgain = false;
+      await this.readBackOnce(onRevoked, reconcile);
+    } while (this.readBackAgain && !this.stopped);
+    this.reconciling = undefined;
+  }
+
+  private async readBackOnce(onRevoked: (ev: SessionRevoked) => void, reconcile: ReadBack): Promise<void> {
     for (let wait = 1_000; !this.stopped; wait = Math.min(wait * 2, 30_000)) {
       try {
         let count = 0;
@@ -98,7 +110,6 @@ export class RevocationWatch {
         await new Promise((r) => setTimeout(r, wait).unref());
       }
     }
-    this.reconciling = undefined;
   }
 }
 

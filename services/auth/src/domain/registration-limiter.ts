@@ -8,11 +8,12 @@ import { retryAfterMs } from './login-throttle.js';
 const WINDOW_MS = 60_000;
 
 /**
- * Registrations (and email sign-ups) per client IP and per tenant per minute: a script cannot
- * mint accounts by the thousand, from one address or into one tenant. Attempts are kept in
- * Cassandra (login_failures, with a TTL of the window), so every auth replica counts the same
- * ones and a restart forgets none; each attempt is checked before it is written and again after,
- * so parallel attempts cannot all pass one check together.
+ * Registration attempts (and email sign-ups) per client IP and per tenant in any minute: a script
+ * cannot mint accounts by the thousand, from one address or into one tenant. Attempts are kept in
+ * Cassandra (login_failures, with a TTL of the window), so every auth replica counts the same ones
+ * and a restart forgets none. An attempt is written, then admitted only if fewer than the limit
+ * came before it within the window (time-ordered ids): parallel attempts are admitted in the order
+ * they were written, never all together and never none of them; a refused one is forgotten.
  */
 @Injectable()
 export class RegistrationLimiter {
@@ -37,26 +38,21 @@ export class RegistrationLimiter {
         refusal: 'too many registrations into this tenant; retry later',
       },
     ];
-    // each check reads up to max + 1 attempts; 0 is no limit (nothing read or kept)
-    const scopes = limits.filter((s) => s.max > 0);
+    const scopes = limits.filter((s) => s.max > 0); // 0: no limit, nothing kept
     if (scopes.length === 0) return;
-    const check = async (own: readonly string[] = []) => {
-      const rows = await Promise.all(scopes.map((s) => this.attempts.recent(s.scope, s.subject, s.max + 1)));
-      const now = Date.now();
-      scopes.forEach((s, i) => {
-        const times = rows[i]!.filter((r) => r.id !== own[i]).map((r) => r.at);
-        const wait = retryAfterMs(times, s.max, WINDOW_MS, now);
-        if (wait > 0) throw new AppError('rate_limited', s.refusal, wait);
-      });
-    };
-    await check();
     const ttlSec = WINDOW_MS / 1000;
     const ids = await Promise.all(scopes.map((s) => this.attempts.record(s.scope, s.subject, ttlSec)));
-    try {
-      await check(ids);
-    } catch (err) {
-      await Promise.all(scopes.map((s, i) => this.attempts.forget(s.scope, s.subject, ids[i]!)));
-      throw err;
-    }
+    const since = Date.now() - WINDOW_MS;
+    const before = await Promise.all(
+      scopes.map((s, i) => this.attempts.countBefore(s.scope, s.subject, ids[i]!, since, s.max)),
+    );
+    const over = scopes.findIndex((s, i) => before[i]! >= s.max);
+    if (over < 0) return;
+    await Promise.all(
+      scopes.map((s, i) => this.attempts.forget(s.scope, s.subject, ids[i]!).catch(() => undefined)),
+    );
+    const s = scopes[over]!;
+    const times = (await this.attempts.recent(s.scope, s.subject, s.max)).map((r) => r.at);
+    throw new AppError('rate_limited', s.refusal, retryAfterMs(times, s.max, WINDOW_MS, Date.now()) || 1_000);
   }
 }

@@ -34,6 +34,24 @@ export class LoginFailuresTable {
     ]);
   }
 
+  /**
+   * How many attempts came before the one `id` names and after `sinceMs`, counting up to `limit`:
+   * a range of the partition, so expired rows older than the window are never scanned.
+   */
+  async countBefore(
+    scope: FailureScope,
+    subject: string,
+    id: string,
+    sinceMs: number,
+    limit: number,
+  ): Promise<number> {
+    const rs = await this.db.execute(
+      'SELECT at FROM login_failures WHERE scope = ? AND subject = ? AND at < ? AND at > maxTimeuuid(?) LIMIT ?',
+      [scope, subject, cql.TimeUuid.fromString(id), new Date(sinceMs), limit],
+    );
+    return rs.rows.length;
+  }
+
   /** The most recent attempts, newest first, at most `limit`: their ids and times (ms). */
   async recent(
     scope: FailureScope,

@@ -33,6 +33,9 @@ import { MembershipCache } from './membership-cache.js';
 const LIST_DEFAULT = 50;
 const LIST_MAX = 200;
 
+/** Conversations up to this many members get conversation.updated one member at a time. */
+const PER_MEMBER_VIEWS_MAX = 1_000;
+
 @Injectable()
 export class ConversationService {
   constructor(
@@ -107,14 +110,11 @@ export class ConversationService {
   async announceSettings(caller: Caller, conversationId: string): Promise<Conversation> {
     this.membership.announceChange(conversationId);
     const row = (await this.conversations.get(conversationId))!;
-    if (this.live.isLarge(row.memberCount)) {
-      const members = await this.members.members(conversationId, VIEW_MEMBERS);
-      this.live.publishToConversation(row, {
-        event: { $case: 'conversationUpdated', value: sharedConversationView(row, members) },
-      });
+    if (this.sharesViews(row)) {
+      await this.publishSharedView(row);
       return this.view(row, caller.userId);
     }
-    const everyone = await this.members.members(conversationId, 1_000);
+    const everyone = await this.members.members(conversationId, PER_MEMBER_VIEWS_MAX);
     const members = everyone.slice(0, VIEW_MEMBERS);
     let mine: Conversation | undefined;
     await Promise.all(
@@ -266,22 +266,22 @@ export class ConversationService {
     // those of memberships without a copy: channels), not one row per membership (ADR 0032)
     const memberships = await this.members.conversationsOf(caller.userId);
     const readSeq = new Map(memberships.map((m) => [m.conversationId, m.readSeq]));
-    const placed = new Map(
+    const rows = new Map(
       (await this.conversations.getMany(withoutCopy(memberships), 'list')).map((r) => [r.conversationId, r]),
     );
     const { page, hasMore } = listPage(
       memberships,
-      new Map([...placed.values()].map((r) => [r.conversationId, r.lastActivityAt])),
+      new Map([...rows.values()].map((r) => [r.conversationId, r.lastActivityAt])),
       after,
       size,
     );
     const fetched = await this.conversations.getMany(
-      page.filter((p) => !placed.has(p.id)).map((p) => p.id),
+      page.filter((p) => !rows.has(p.id)).map((p) => p.id),
       'list',
     );
-    for (const r of fetched) placed.set(r.conversationId, r);
+    for (const r of fetched) rows.set(r.conversationId, r);
     const shown = page.flatMap((p) => {
-      const r = placed.get(p.id);
+      const r = rows.get(p.id);
       return r && r.tenantId === caller.tenantId ? [{ r, p }] : [];
     });
     const conversations = await Promise.all(
@@ -391,6 +391,19 @@ export class ConversationService {
     return row.lastSeq > readSeq ? this.mentions.unreadCount(userId, row.conversationId, readSeq) : 0;
   }
 
+  /** Past the fan-out threshold (ADR 0007), or past what is announced one member at a time. */
+  private sharesViews(row: ConversationRow): boolean {
+    return this.live.isLarge(row.memberCount) || row.memberCount > PER_MEMBER_VIEWS_MAX;
+  }
+
+  /** conversation.updated once for every member: settings and counts, nobody's read marker. */
+  private async publishSharedView(row: ConversationRow): Promise<void> {
+    const members = await this.members.members(row.conversationId, VIEW_MEMBERS);
+    this.live.publishToConversation(row, {
+      event: { $case: 'conversationUpdated', value: sharedConversationView(row, members) },
+    });
+  }
+
   async requireUsers(caller: Caller, userIds: readonly string[]): Promise<void> {
     const found = await this.auth.existingInTenant(caller, userIds);
     const missing = userIds.filter((u) => !found.has(u));
@@ -405,16 +418,12 @@ export class ConversationService {
     removed: readonly string[],
   ): Promise<void> {
     this.membership.announceChange(row.conversationId);
-    const members = await this.members.members(row.conversationId, VIEW_MEMBERS);
     // a large conversation's members get one shared view; those removed, their own last one
-    const large = this.live.isLarge(row.memberCount);
-    if (large)
-      this.live.publishToConversation(row, {
-        event: { $case: 'conversationUpdated', value: sharedConversationView(row, members) },
-      });
-    else if (audience.length > 1_000) return;
+    const shared = this.sharesViews(row) || audience.length > PER_MEMBER_VIEWS_MAX;
+    if (shared) await this.publishSharedView(row);
+    const members = await this.members.members(row.conversationId, VIEW_MEMBERS);
     await Promise.all(
-      [...new Set(large ? removed : audience)].map(async (userId) => {
+      [...new Set(shared ? removed : audience)].map(async (userId) => {
         const readSeq = removed.includes(userId)
           ? row.lastSeq
           : ((await this.members.membership(userId, row.conversationId))?.readSeq ?? 0);

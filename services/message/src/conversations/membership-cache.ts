@@ -67,6 +67,14 @@ export class MembershipCache implements OnModuleInit, OnApplicationShutdown {
     })().catch(() => undefined);
   }
 
+  /**
+   * Every cached member list: a sequencer that takes over partitions copies each conversation's
+   * activity to its members (ADR 0032), and a list older than another owner's changes would miss some.
+   */
+  forgetMemberLists(): void {
+    this.members.clear();
+  }
+
   onApplicationShutdown(): void {
     for (const sub of this.subs) sub.unsubscribe();
   }

@@ -106,7 +106,10 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
       sessionTimeoutMs: this.config.SEQUENCER_SESSION_TIMEOUT_MS,
       partitionsConsumedConcurrently: this.config.KAFKA_TOPIC_PARTITIONS,
       // Another member may have written these conversations since we last owned them.
-      onAssignment: () => this.state.clear(),
+      onAssignment: () => {
+        this.state.clear();
+        this.membership.forgetMemberLists();
+      },
       handle: (batch) => this.handle(batch),
       commitDelayMs: this.config.SEQUENCER_COMMIT_DELAY_MS,
     });
@@ -283,6 +286,7 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     };
 
     // 3. store: the handlers' writes and the moved read markers, then last_seq (the recovery point)
+    // with the members' copies of the conversation's activity (ADR 0032)
     if (generation !== this.state.generation) return undefined;
     const writesStartedAt = this.consumer!.storeClock();
     items.forEach((i, index) => {
@@ -290,10 +294,9 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     });
     for (const [userId, seq] of sequencing.readSeqsMoved)
       batch.statements.push(this.members.readSeqStatement(userId, conversationId, seq));
-    const newest = newestStored(batch, lastSeq);
-    if (newest)
-      batch.statements.push(...(await this.activityCopies(conversation, sequencing.lastSeq, newest)));
     const [, ...wrote] = await Promise.all([this.writes.write(batch.statements), ...batch.writes]);
+    // only now: a replayed send's stored message is read back by its write
+    const newest = newestStored(batch, lastSeq);
     const recoveryPoint = [
       ...(sequencing.lastSeq > lastSeq || newest
         ? [this.conversations.lastStatement(conversationId, sequencing.lastSeq, newest)]
@@ -301,6 +304,7 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
       ...(sequencing.lastVersion > lastVersion
         ? [this.conversations.lastVersionStatement(conversationId, sequencing.lastVersion)]
         : []),
+      ...(newest ? await this.activityCopies(conversation, sequencing.lastSeq, newest) : []),
     ];
     // a replay began (or became due) while the rows were queued or stored: it recomputes last_seq
     // from what is stored
@@ -357,8 +361,9 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
   }
 
   /**
-   * The conversation's new activity, copied into each member's row (ADR 0032) with the rows: a
-   * copy ahead of last_seq after a crash only makes a reader look at the row. Not for channels.
+   * The conversation's new activity, copied into each member's row (ADR 0032) with last_seq: a
+   * copy written without it (a crash between the two) only makes a reader look at the row, and
+   * the replay writes both. Not for channels.
    */
   private async activityCopies(
     conversation: ConversationRow,

@@ -208,8 +208,9 @@ export class MembersTable {
   /**
    * The read marker, with the seq as write timestamp: it never moves back, whoever writes last
    * (the partition's sequencer; and at join, the conversation's last seq). Removing a member
-   * deletes the row at the current time, which leaves this cell: a row without a role is no
-   * membership (see membership()), and a re-added member's marker is the larger of the two.
+   * deletes the row at its change's membershipTimestamp(), below this cell's, which leaves it: a
+   * row without a role is no membership (see membership()), and a re-added member's marker is
+   * the larger of the two.
    */
   readSeqStatement(userId: string, conversationId: string, readSeq: number): Statement {
     return {

@@ -86,6 +86,8 @@ export class PresenceService implements OnApplicationBootstrap, BeforeApplicatio
     await Promise.all([
       ...connected.map((d) =>
         this.changeDevices(d.userId, d.tenantId, (p) => {
+          // and again when the user's queued write runs: it may run after the deadline too
+          if (abandoned()) return;
           p.devices[`${gw}/${keyToken(d.sessionId)}`] = d.at ? Date.parse(d.at) : Date.now();
         }),
       ),
