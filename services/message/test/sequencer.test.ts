@@ -5,7 +5,9 @@ import type { Subscription } from '@im/platform/nats';
 import { CommandResult, ConversationCommand, ConversationEvent } from '@im/proto/events/v1';
 import { ConversationsTable } from '../src/storage/conversations.table.js';
 import { MembersTable } from '../src/storage/members.table.js';
+import { MessageClaimsTable } from '../src/storage/message-claims.table.js';
 import { MessagesTable } from '../src/storage/messages.table.js';
+import { messageFixture } from '../src/domain/message.fixture.js';
 import { id, MessageServiceHarness } from './harness.js';
 
 // The sequencer against real Kafka, Cassandra and NATS: commands go onto im.messages.v1 as the
@@ -140,6 +142,32 @@ describe('sequencer (real Kafka, Cassandra, NATS)', () => {
     assert.equal(created.length, 2, 'emitted twice');
     assert.equal(created[0]!.eventId, created[1]!.eventId, 'with one eventId');
     assert.equal(created[0]!.occurredAt, created[1]!.occurredAt);
+  });
+
+  it('a send stored up to its row but not last_seq (a crash between them): the replay writes last_seq, the last message and the members’ activity copies', async () => {
+    const conv = await conversation(['alice', 'bob']);
+    const messageId = id();
+    const before = messageFixture(1, {
+      id: messageId,
+      conversationId: conv,
+      senderId: 'alice',
+      clientMsgId: 'crash-1',
+      text: 'stored before the crash',
+      createdAt: new Date(Date.now() - 1_000).toISOString(),
+    });
+    const claims = new MessageClaimsTable(h.db);
+    await claims.write(
+      claims.claimStatement(conv, { senderId: 'alice', clientMsgId: 'crash-1' }, { seq: 1, messageId }),
+    );
+    const row = new MessagesTable(h.db).insertStatement(before);
+    await h.db.execute(row.query, row.params);
+
+    const replayed = stored((await submit(send(conv, 'alice', 'crash-1', 'stored before the crash')))[0]!);
+    assert.deepEqual([replayed.created, replayed.message!.seq], [false, 1]);
+    const c = (await new ConversationsTable(h.db).get(conv))!;
+    assert.deepEqual([c.lastSeq, c.lastMessage?.text], [1, 'stored before the crash']);
+    const bob = (await new MembersTable(h.db).membership('bob', conv))!;
+    assert.deepEqual([bob.activitySeq, bob.activityAt?.toISOString()], [1, before.createdAt]);
   });
 
   it('read markers: forward only, clamped to the last message; a non-member is refused and gets no row', async () => {
