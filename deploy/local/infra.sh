@@ -238,7 +238,9 @@ passwords() { # file variables...
   local file=$1 var
   shift
   mkdir -p "$(dirname "$file")"
-  touch "$file" && chmod 600 "$file"
+  # made once, never touched again: its mtime tells what was made from it before (kafka_tls)
+  [ -e "$file" ] || install -m 600 /dev/null "$file"
+  chmod 600 "$file"
   for var in "$@"; do
     grep -q "^$var=" "$file" || printf '%s=im%s\n' "$var" "$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')" >>"$file"
   done
@@ -333,7 +335,8 @@ kafka_tls() {
     [ "$tls/password" -nt "$tls/broker.p12" ]; then
     (umask 077 && IM_KAFKA_KEYSTORE_PASS=$(kafka_keystore_password) openssl pkcs12 -export -name broker \
       -inkey "$tls/broker/tls.key" -in "$tls/broker/tls.crt" -passout env:IM_KAFKA_KEYSTORE_PASS \
-      -out "$tls/broker.p12.tmp") && mv "$tls/broker.p12.tmp" "$tls/broker.p12"
+      -out "$tls/broker.p12.tmp") || die "making Kafka's TLS keystore failed"
+    mv "$tls/broker.p12.tmp" "$tls/broker.p12"
   fi
 }
 kafka_keystore_password() { sed -n 's/^IM_KAFKA_KEYSTORE_PASS=//p' "$RUN/kafka/tls/password"; }
@@ -380,8 +383,9 @@ kafka_properties() {
     DATA="$RUN/kafka/data" TLS_DIR="$RUN/kafka/tls"
   echo "listener.name.sasl_ssl.ssl.keystore.password=$(kafka_keystore_password)"
   echo "listener.name.sasl_ssl.ssl.key.password=$(kafka_keystore_password)"
-  # a new certificate (or keystore) restarts a running broker: it reads the keystore at start only
-  echo "# keystore $(sha256sum <"$RUN/kafka/tls/broker.p12" | cut -c1-16)"
+  # a new certificate (or keystore password) restarts a running broker: it reads the keystore at
+  # start only (the keystore's own bytes differ at every export: random salts)
+  echo "# keystore $(cat "$RUN/kafka/tls/broker/tls.crt" "$RUN/kafka/tls/password" | sha256sum | cut -c1-16)"
   need_build "Kafka's users"
   (
     set -a

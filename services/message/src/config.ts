@@ -44,7 +44,7 @@ export const messageConfigSchema = z.object({
   ),
   CHANNEL_MAX_MEMBERS: env.int('members of a channel at most', 100_000, 2, 10_000_000),
   LIVE_CONVERSATION_FANOUT_MIN_MEMBERS: env.int(
-    'from this many members on, a new message and conversation.updated (a shared view) are published once for the whole conversation (every gateway filters its own connected members) instead of once per member; 0 = always per member',
+    'from this many members on, a new message and conversation.updated (a shared view) are published once for the whole conversation (every gateway filters its own connected members) instead of once per member; 0 = always per member (conversation.updated past 1,000 members is always shared)',
     1_000,
     0,
     10_000_000,

@@ -11,9 +11,10 @@ const WINDOW_MS = 60_000;
  * Registration attempts (and email sign-ups) per client IP and per tenant in any minute: a script
  * cannot mint accounts by the thousand, from one address or into one tenant. Attempts are kept in
  * Cassandra (login_failures, with a TTL of the window), so every auth replica counts the same ones
- * and a restart forgets none. An attempt is written, then admitted only if fewer than the limit
- * came before it within the window (time-ordered ids): parallel attempts are admitted in the order
- * they were written, never all together and never none of them; a refused one is forgotten.
+ * and a restart forgets none. An attempt is written first and admitted only if fewer than the
+ * limit others are in the window, so parallel attempts never pass together beyond the limit (a
+ * burst may be refused whole); a refused one is forgotten. The address is counted before the
+ * tenant, so one address over its limit spends nothing of its tenant's.
  */
 @Injectable()
 export class RegistrationLimiter {
@@ -24,35 +25,47 @@ export class RegistrationLimiter {
 
   /** Spends one registration of the IP and of the tenant, or throws rate_limited with the wait. */
   async take(ip: string, tenant: string): Promise<void> {
-    const limits: ReadonlyArray<{ scope: FailureScope; subject: string; max: number; refusal: string }> = [
-      {
-        scope: 'register-ip',
-        subject: ip,
-        max: this.config.REGISTER_MAX_PER_IP_PER_MIN,
-        refusal: 'too many registrations from this address; retry later',
-      },
-      {
-        scope: 'register-tenant',
-        subject: tenant,
-        max: this.config.REGISTER_MAX_PER_TENANT_PER_MIN,
-        refusal: 'too many registrations into this tenant; retry later',
-      },
-    ];
-    const scopes = limits.filter((s) => s.max > 0); // 0: no limit, nothing kept
-    if (scopes.length === 0) return;
-    const ttlSec = WINDOW_MS / 1000;
-    const ids = await Promise.all(scopes.map((s) => this.attempts.record(s.scope, s.subject, ttlSec)));
-    const since = Date.now() - WINDOW_MS;
-    const before = await Promise.all(
-      scopes.map((s, i) => this.attempts.countBefore(s.scope, s.subject, ids[i]!, since, s.max)),
+    const perIp = await this.takeOne(
+      'register-ip',
+      ip,
+      this.config.REGISTER_MAX_PER_IP_PER_MIN,
+      'too many registrations from this address; retry later',
     );
-    const over = scopes.findIndex((s, i) => before[i]! >= s.max);
-    if (over < 0) return;
-    await Promise.all(
-      scopes.map((s, i) => this.attempts.forget(s.scope, s.subject, ids[i]!).catch(() => undefined)),
+    try {
+      await this.takeOne(
+        'register-tenant',
+        tenant,
+        this.config.REGISTER_MAX_PER_TENANT_PER_MIN,
+        'too many registrations into this tenant; retry later',
+      );
+    } catch (err) {
+      await perIp?.();
+      throw err;
+    }
+  }
+
+  /** One scope: admitted (with a way to forget it again), or rate_limited. 0 is no limit. */
+  private async takeOne(
+    scope: FailureScope,
+    subject: string,
+    max: number,
+    refusal: string,
+  ): Promise<(() => Promise<void>) | undefined> {
+    if (max <= 0) return undefined;
+    const id = await this.attempts.record(scope, subject, WINDOW_MS / 1000);
+    const forget = () => this.attempts.forget(scope, subject, id).catch(() => undefined);
+    const now = Date.now();
+    const others = (await this.attempts.since(scope, subject, now - WINDOW_MS, max + 1)).filter(
+      (a) => a.id !== id,
     );
-    const s = scopes[over]!;
-    const times = (await this.attempts.recent(s.scope, s.subject, s.max)).map((r) => r.at);
-    throw new AppError('rate_limited', s.refusal, retryAfterMs(times, s.max, WINDOW_MS, Date.now()) || 1_000);
+    if (others.length < max) return forget;
+    await forget();
+    const wait = retryAfterMs(
+      others.map((a) => a.at),
+      max,
+      WINDOW_MS,
+      now,
+    );
+    throw new AppError('rate_limited', refusal, wait || 1_000);
   }
 }

@@ -35,21 +35,24 @@ export class LoginFailuresTable {
   }
 
   /**
-   * How many attempts came before the one `id` names and after `sinceMs`, counting up to `limit`:
-   * a range of the partition, so expired rows older than the window are never scanned.
+   * The attempts after `sinceMs`, newest first, at most `limit`: a range of the partition, so
+   * expired rows older than the window are never scanned.
    */
-  async countBefore(
+  async since(
     scope: FailureScope,
     subject: string,
-    id: string,
     sinceMs: number,
     limit: number,
-  ): Promise<number> {
+  ): Promise<Array<{ id: string; at: number }>> {
     const rs = await this.db.execute(
-      'SELECT at FROM login_failures WHERE scope = ? AND subject = ? AND at < ? AND at > maxTimeuuid(?) LIMIT ?',
-      [scope, subject, cql.TimeUuid.fromString(id), new Date(sinceMs), limit],
+      'SELECT at FROM login_failures WHERE scope = ? AND subject = ? AND at > maxTimeuuid(?) LIMIT ?',
+      [scope, subject, new Date(sinceMs), limit],
+      { fetchSize: limit },
     );
-    return rs.rows.length;
+    return rs.rows.map((r) => {
+      const at = r.get('at') as InstanceType<typeof cql.TimeUuid>;
+      return { id: at.toString(), at: at.getDate().getTime() };
+    });
   }
 
   /** The most recent attempts, newest first, at most `limit`: their ids and times (ms). */

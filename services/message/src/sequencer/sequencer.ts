@@ -285,8 +285,8 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
       receiptsSharing: new Map(),
     };
 
-    // 3. store: the handlers' writes and the moved read markers, then last_seq (the recovery point)
-    // with the members' copies of the conversation's activity (ADR 0032)
+    // 3. store: the handlers' writes, the moved read markers and the members' copies of the
+    // conversation's activity (ADR 0032), then last_seq (the recovery point)
     if (generation !== this.state.generation) return undefined;
     const writesStartedAt = this.consumer!.storeClock();
     items.forEach((i, index) => {
@@ -294,9 +294,16 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     });
     for (const [userId, seq] of sequencing.readSeqsMoved)
       batch.statements.push(this.members.readSeqStatement(userId, conversationId, seq));
+    // the members' copies of the activity go before last_seq, like the rows, so a replay from a
+    // stored last_seq never has to write them: with the rows when the batch's newest message is a
+    // new one (known now), in a write of their own when it is a replayed one (known once read back)
+    const newestNew = newestStored(batch, lastSeq);
+    if (newestNew)
+      batch.statements.push(...(await this.activityCopies(conversation, sequencing.lastSeq, newestNew)));
     const [, ...wrote] = await Promise.all([this.writes.write(batch.statements), ...batch.writes]);
-    // only now: a replayed send's stored message is read back by its write
     const newest = newestStored(batch, lastSeq);
+    if (newest && !newestNew)
+      await this.writes.write(await this.activityCopies(conversation, sequencing.lastSeq, newest));
     const recoveryPoint = [
       ...(sequencing.lastSeq > lastSeq || newest
         ? [this.conversations.lastStatement(conversationId, sequencing.lastSeq, newest)]
@@ -304,7 +311,6 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
       ...(sequencing.lastVersion > lastVersion
         ? [this.conversations.lastVersionStatement(conversationId, sequencing.lastVersion)]
         : []),
-      ...(newest ? await this.activityCopies(conversation, sequencing.lastSeq, newest) : []),
     ];
     // a replay began (or became due) while the rows were queued or stored: it recomputes last_seq
     // from what is stored
@@ -361,7 +367,7 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
   }
 
   /**
-   * The conversation's new activity, copied into each member's row (ADR 0032) with last_seq: a
+   * The conversation's new activity, copied into each member's row (ADR 0032) before last_seq: a
    * copy written without it (a crash between the two) only makes a reader look at the row, and
    * the replay writes both. Not for channels.
    */
