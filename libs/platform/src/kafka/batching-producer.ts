@@ -52,7 +52,9 @@ interface Pending {
  * send() resolves only when the broker has the record on all in-sync replicas.
  */
 export class BatchingProducer {
-  private readonly producer: Producer;
+  private producer: Producer;
+  /** A new producer (new id, sequences from zero) connects before its first request. */
+  private connectFirst = false;
   private queue: Pending[] = [];
   private inFlight = false;
   private closed = false;
@@ -69,8 +71,20 @@ export class BatchingProducer {
   /** Callers of sendMany({ waitForRoom }) waiting for the queue to shrink. */
   private roomWaiters: Array<() => void> = [];
 
-  constructor(kafka: Kafka, options: BatchingProducerOptions = {}) {
-    this.producer = kafka.producer({
+  constructor(
+    private readonly kafka: Kafka,
+    options: BatchingProducerOptions = {},
+  ) {
+    this.producer = this.newProducer();
+    this.maxRecords = options.maxBatchRecords ?? 1_000;
+    this.maxBytes = options.maxBatchBytes ?? 900 * 1024;
+    this.stallAfterMs = options.stallAfterMs ?? 2_000;
+    this.maxQueued = options.maxQueuedRecords ?? 20_000;
+    this.lingerMs = options.lingerMs ?? 0;
+  }
+
+  private newProducer(): Producer {
+    return this.kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
@@ -80,11 +94,20 @@ export class BatchingProducer {
       // numbers); callers bound their own wait (SEND_TIMEOUT_MS) and tell the client to retry
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 5_000 },
     });
-    this.maxRecords = options.maxBatchRecords ?? 1_000;
-    this.maxBytes = options.maxBatchBytes ?? 900 * 1024;
-    this.stallAfterMs = options.stallAfterMs ?? 2_000;
-    this.maxQueued = options.maxQueuedRecords ?? 20_000;
-    this.lingerMs = options.lingerMs ?? 0;
+  }
+
+  /**
+   * The broker no longer takes this producer's sequence numbers (seen after a broker's kill -9:
+   * a batch it wrote without answering, retried once it was back, is neither the next sequence
+   * nor one it remembers). kafkajs never resets them, so every later batch would be refused the
+   * same way: a new producer gets a new id. The refused records were answered with an error;
+   * their senders retry, and the sequencer's claims keep a retry from being stored twice.
+   */
+  private async renewProducer(): Promise<void> {
+    const old = this.producer;
+    this.producer = this.newProducer();
+    this.connectFirst = true;
+    await old.disconnect().catch(() => undefined);
   }
 
   /** True while a produce request has been unanswered for longer than stallAfterMs. */
@@ -161,10 +184,15 @@ export class BatchingProducer {
         this.requests++;
         const batch = this.takeBatch();
         try {
+          if (this.connectFirst) {
+            await this.producer.connect();
+            this.connectFirst = false;
+          }
           await this.producer.sendBatch({ acks: -1, topicMessages: groupByTopic(batch) });
           for (const p of batch) p.resolve();
         } catch (err) {
           for (const p of batch) p.reject(err);
+          if (sequenceRefused(err)) await this.renewProducer();
         }
         const waiters = this.roomWaiters;
         this.roomWaiters = [];
@@ -197,6 +225,21 @@ export class BatchingProducer {
     while (this.inFlight || this.queue.length > 0) await new Promise((r) => setTimeout(r, 10));
     await this.producer.disconnect();
   }
+}
+
+const SEQUENCE_REFUSALS = new Set([
+  'OUT_OF_ORDER_SEQUENCE_NUMBER',
+  'UNKNOWN_PRODUCER_ID',
+  'INVALID_PRODUCER_EPOCH',
+]);
+
+/** Whether kafkajs failed a send because the broker refused the producer's sequence or id. */
+export function sequenceRefused(err: unknown, depth = 0): boolean {
+  if (!err || typeof err !== 'object' || depth > 5) return false;
+  const e = err as { type?: unknown; errors?: unknown; cause?: unknown; originalError?: unknown };
+  if (typeof e.type === 'string' && SEQUENCE_REFUSALS.has(e.type)) return true;
+  const inner = [...(Array.isArray(e.errors) ? e.errors : []), e.cause, e.originalError];
+  return inner.some((x) => sequenceRefused(x, depth + 1));
 }
 
 function groupByTopic(batch: readonly Pending[]): TopicMessages[] {
