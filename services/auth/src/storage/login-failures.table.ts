@@ -49,10 +49,7 @@ export class LoginFailuresTable {
       [scope, subject, new Date(sinceMs), limit],
       { fetchSize: limit },
     );
-    return rs.rows.map((r) => {
-      const at = r.get('at') as InstanceType<typeof cql.TimeUuid>;
-      return { id: at.toString(), at: at.getDate().getTime() };
-    });
+    return rs.rows.map(toAttempt);
   }
 
   /** The most recent attempts, newest first, at most `limit`: their ids and times (ms). */
@@ -65,9 +62,12 @@ export class LoginFailuresTable {
       'SELECT at FROM login_failures WHERE scope = ? AND subject = ? LIMIT ?',
       [scope, subject, limit],
     );
-    return rs.rows.map((r) => {
-      const at = r.get('at') as InstanceType<typeof cql.TimeUuid>;
-      return { id: at.toString(), at: at.getDate().getTime() };
-    });
+    return rs.rows.map(toAttempt);
   }
+}
+
+/** A row's attempt: its id and time (ms). */
+function toAttempt(row: { get(name: string): unknown }): { id: string; at: number } {
+  const at = row.get('at') as InstanceType<typeof cql.TimeUuid>;
+  return { id: at.toString(), at: at.getDate().getTime() };
 }
