@@ -495,7 +495,7 @@ export class ImChat extends Emitter<ChatEvents> {
       if (advance && m.version === (this.versions.get(conversationId) ?? 0) + 1)
         this.versions.set(conversationId, m.version);
       const state = this.states.get(conversationId);
-      if (state?.lastMessage?.seq === m.seq) state.lastMessage = m;
+      if (state?.lastMessage?.seq === m.seq) state.lastMessage = this.log.get(conversationId, m.seq) ?? m;
     }
   }
 

@@ -51,4 +51,21 @@ describe('ConversationLog', () => {
     assert.equal(log.hasGap('c'), true);
     assert.deepEqual(log.gaps(), [{ conversationId: 'c', afterSeq: 9, missingFrom: 10, missingTo: 11 }]);
   });
+
+  it('a shared update (large conversations) keeps this user’s own `me`; their own view of that version still lands', () => {
+    const log = new ConversationLog();
+    const r = (emoji: string, count: number, me: boolean) => ({ emoji, count, me, userIds: [] });
+    log.add({ ...msg(1), reactions: [r('👍', 1, true)], version: 1 });
+    const shared = { ...msg(1), reactions: [r('👍', 2, false), r('🎉', 1, false)], version: 2, shared: true };
+    assert.equal(log.update(shared), true);
+    assert.deepEqual(log.get('c', 1)!.reactions, [r('👍', 2, true), r('🎉', 1, false)]);
+    assert.equal(log.get('c', 1)!.shared, false);
+    assert.equal(log.update(shared), false, 'the same shared view again changes nothing');
+    const own = { ...msg(1), reactions: [r('👍', 2, true), r('🎉', 1, true)], version: 2 };
+    assert.equal(log.update(own), true, 'our own reaction, from another device: our `me`');
+    assert.deepEqual(log.get('c', 1)!.reactions, own.reactions);
+    assert.equal(log.update(shared), false, 'a shared view arriving late does not undo it');
+    assert.equal(log.update(own), false);
+    assert.deepEqual(log.get('c', 1)!.reactions, own.reactions);
+  });
 });

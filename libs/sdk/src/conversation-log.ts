@@ -44,13 +44,22 @@ export class ConversationLog {
   update(message: Message): boolean {
     const held = this.conversations.get(message.conversationId);
     const current = held?.bySeq.get(message.seq);
+    const incoming = message.shared ? withOwnReactions(message, current) : message;
     if (!current) {
       if (held && message.seq <= held.contiguous) return false;
-      return this.add(message);
+      return this.add(incoming);
     }
-    if (current.version >= message.version) return false;
-    held!.bySeq.set(message.seq, message);
+    if (current.version > message.version) return false;
+    // the same version again: only one's own view after the shared one can say more (its `me`)
+    if (current.version === message.version && (message.shared || sameReactions(current, message)))
+      return false;
+    held!.bySeq.set(message.seq, incoming);
     return true;
+  }
+
+  /** The message as held (a shared update merged with this user's own reactions). */
+  get(conversationId: string, seq: number): Message | undefined {
+    return this.conversations.get(conversationId)?.bySeq.get(seq);
   }
 
   /**
@@ -114,4 +123,25 @@ export class ConversationLog {
       );
     return held;
   }
+}
+
+/** A shared update (large conversations) carries nobody's `me`: this user's stays as it was. */
+function withOwnReactions(shared: Message, current: Message | undefined): Message {
+  const mine = new Set((current?.reactions ?? []).filter((r) => r.me).map((r) => r.emoji));
+  return {
+    ...shared,
+    shared: false,
+    reactions: (shared.reactions ?? []).map((r) => ({ ...r, me: mine.has(r.emoji) })),
+  };
+}
+
+function sameReactions(a: Message, b: Message): boolean {
+  const [x, y] = [a.reactions ?? [], b.reactions ?? []];
+  return (
+    x.length === y.length &&
+    x.every((r, i) => {
+      const o = y[i]!;
+      return r.emoji === o.emoji && r.count === o.count && r.me === o.me;
+    })
+  );
 }

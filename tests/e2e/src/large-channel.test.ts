@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { NatsConnection } from '@im/platform/nats';
 import { createRegistry } from '@im/platform/registry';
-import type { ImSocket } from '@im/sdk';
+import { ImClient, type ImSocket } from '@im/sdk';
 import { eventually, Platform } from '@im/testing';
-import { closeAll, registerUsers } from './support/users.js';
+import { closeAll, PASSWORD, registerUsers } from './support/users.js';
 import { runnerNats } from './support/nats.js';
 
 const THRESHOLD = 4;
@@ -141,6 +141,66 @@ describe('large-conversation fan-out: one publish per message, every gateway del
         );
       await eventually(() => assert.equal(published.conversation - removal.conversation, 1));
       assert.ok(published.user - removal.user <= 1, 'a per-member publish only to the removed member');
+    } finally {
+      await closeAll(sockets);
+    }
+  });
+
+  it('edits and reactions reach every member with one publish, as a shared view; the reactor’s devices also get their own', async () => {
+    const [owner, a, b] = await registerUsers(platform, 3, 'bigupd');
+    const [c] = await registerUsers(platform, 1, 'bigupd', undefined, 1);
+    const channel = await owner!.createConversation(
+      'channel',
+      [a, b, c].map((u) => u!.user.id),
+      'updates',
+    );
+    const secondDevice = new ImClient(platform.gatewayUrl(1));
+    await secondDevice.login(a!.user.username, PASSWORD);
+    const sockets = await Promise.all([...[a, b, c].map((u) => u!.connect()), secondDevice.connect()]);
+    const [, sb, sc, sa2] = sockets;
+    try {
+      const m = await owner!.sendMessage(channel.id, 'u1', 'react to me');
+      const seq = Number(m.seq);
+      await b!.react(channel.id, seq, '👍');
+      await sc!.waitFor('message.updated', (x) => x.message?.reactions[0]?.count === 1);
+      await new Promise((r) => setTimeout(r, 300)); // b's own view, published after the shared one
+      const before = { ...published };
+      await a!.react(channel.id, seq, '👍');
+      for (const s of sockets) {
+        const f = await s.waitFor(
+          'message.updated',
+          (x) => x.message?.reactions[0]?.count === 2 && x.message.shared === true,
+        );
+        assert.deepEqual(
+          [f.message!.shared, f.message!.reactions[0]!.me],
+          [true, false],
+          'one view for everyone, with nobody’s `me`',
+        );
+      }
+      const own = await sa2!.waitFor(
+        'message.updated',
+        (x) => x.message?.reactions[0]?.count === 2 && !x.message.shared,
+      );
+      assert.equal(own.message!.reactions[0]!.me, true, 'the reactor’s other device: its own view');
+      await eventually(() => {
+        assert.equal(published.conversation - before.conversation, 1);
+        assert.equal(published.user - before.user, 1, 'one per-member publish: to the reactor');
+      });
+      for (const s of [sb, sc])
+        assert.equal(
+          s!.events.filter(
+            (f) => f.type === 'message.updated' && f.message?.reactions[0]?.count === 2 && !f.message.shared,
+          ).length,
+          0,
+          'nobody else gets a view of their own',
+        );
+
+      const edits = { ...published };
+      await owner!.editMessage(channel.id, seq, 'edited');
+      for (const s of sockets)
+        await s.waitFor('message.updated', (x) => x.message?.text === 'edited' && x.message.shared === true);
+      await eventually(() => assert.equal(published.conversation - edits.conversation, 1));
+      assert.equal(published.user - edits.user, 0, 'an edit changes nobody’s `me`: no per-member publish');
     } finally {
       await closeAll(sockets);
     }

@@ -5,6 +5,17 @@ import type { Registry } from '@im/platform/registry';
 import { LiveEvent } from '@im/proto/events/v1';
 import type { MessageConfig } from '../config.js';
 
+/** An event whose content differs per recipient (reactions' `me`), and its one shared form. */
+export interface MemberViews {
+  /** Recipients of the same variant get the same bytes. */
+  variantOf(userId: string): string;
+  build(variant: string): LiveEvent;
+  /** What every member of a large conversation gets instead, on its subject. */
+  shared(): LiveEvent;
+  /** Members whose own view differs from the shared one: they get theirs as well. */
+  alsoOwnTo: readonly string[];
+}
+
 /**
  * Live events to users over core NATS (im.live.user.<id>): at most once per publish, which is
  * fine because clients detect gaps in seq and heal with sync. The event is encoded once and the
@@ -54,6 +65,21 @@ export class LivePublisher {
       () => '',
       () => event,
     );
+  }
+
+  /**
+   * An event for all of a conversation's members that differs per recipient: per member below
+   * LIVE_CONVERSATION_FANOUT_MIN_MEMBERS, else the shared view once on the conversation subject and
+   * their own view to the few whose view it does not give.
+   */
+  publishViewsToMembers(
+    conversation: { conversationId: string; tenantId: string },
+    memberIds: readonly string[],
+    views: MemberViews,
+  ): void {
+    if (!this.isLarge(memberIds.length)) return this.publishEach(memberIds, views.variantOf, views.build);
+    this.publishToConversation(conversation, views.shared());
+    this.publishEach(views.alsoOwnTo, views.variantOf, views.build);
   }
 
   /**

@@ -2,6 +2,7 @@ import type { Statement } from '@im/platform/cassandra';
 import type { Message } from '@im/proto/client/v1';
 import type { CommandResult, ConversationCommand, ConversationEvent, LiveEvent } from '@im/proto/events/v1';
 import type { MessageState } from '../domain/message-updates.js';
+import type { MemberViews } from '../producers/live-publisher.js';
 import type { Claim, ClaimKey, Decision, SequencingState } from '../domain/sequencing.js';
 import type { ConversationRow } from '../storage/conversations.table.js';
 
@@ -63,12 +64,11 @@ export interface Outbox {
   live(userIds: Iterable<string>, event: LiveEvent): void;
   /** A live event for every member of the conversation (batch.memberIds): the large-channel path. */
   liveToMembers(memberIds: readonly string[], event: LiveEvent): void;
-  /** A live event that differs per recipient: `build` runs once per distinct variantOf(userId). */
-  liveEach(
-    userIds: Iterable<string>,
-    variantOf: (userId: string) => string,
-    build: (variant: string) => LiveEvent,
-  ): void;
+  /**
+   * A live event for every member that differs per recipient (`build` runs once per distinct
+   * variant); in a large conversation the shared view instead, plus `alsoOwnTo`'s own.
+   */
+  liveViewsToMembers(memberIds: readonly string[], views: MemberViews): void;
   /** A sequenced event for im.events.v1; `name` makes its id (kind and position in the conversation). */
   event(name: string, at: Date, event: ConversationEvent['event']): void;
 }

@@ -389,7 +389,8 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
       reply: (command, result) => this.reply(command, result),
       live: (userIds, event) => this.live.publish(userIds, event),
       liveToMembers: (memberIds, event) => this.live.publishToMembers(conversation, memberIds, event),
-      liveEach: (userIds, variantOf, build) => this.live.publishEach(userIds, variantOf, build),
+      liveViewsToMembers: (memberIds, views) =>
+        this.live.publishViewsToMembers(conversation, memberIds, views),
       event: (name, at, event) => events.push(sequencedEvent(conversation, name, at, event)),
     };
   }

@@ -39,7 +39,8 @@ export function storeUpdate(
 
 /**
  * The reply (as the caller sees it), `message.updated` to every member (reactions' `me` per
- * recipient) and the sequenced MessageUpdated event, whose id is its version.
+ * recipient; one shared view in large conversations) and the sequenced MessageUpdated event,
+ * whose id is its version.
  */
 export function publishUpdate(batch: ConversationBatch, index: number, out: Outbox, emoji = ''): void {
   const d = batch.decisions[index]!;
@@ -64,13 +65,17 @@ export function publishChange(
       $case: 'messageChanged',
       value: { message: asSeenBy(message, reactionsOf(reactors, changedBy)) },
     });
-  out.liveEach(
-    batch.memberIds,
-    (userId) => [...reactionsOf(reactors, userId)].sort().join('\n'),
-    (variant) => ({
+  out.liveViewsToMembers(batch.memberIds, {
+    variantOf: (userId) => [...reactionsOf(reactors, userId)].sort().join('\n'),
+    build: (variant) => ({
       event: { $case: 'messageUpdated', value: asSeenBy(message, new Set(variant.split('\n'))) },
     }),
-  );
+    shared: () => ({
+      event: { $case: 'messageUpdated', value: { ...asSeenBy(message, new Set()), shared: true } },
+    }),
+    // only a reaction changes someone's `me`: the reactor's
+    alsoOwnTo: emoji ? [changedBy] : [],
+  });
   out.event(`updated/${d.version}`, batch.now, {
     $case: 'messageUpdated',
     value: { message, change: d.change, changedBy, emoji },

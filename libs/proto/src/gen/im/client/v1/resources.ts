@@ -127,6 +127,12 @@ export interface Message {
   replyCount: number;
   lastReplyAt?: string | undefined;
   lastReplySeq: number;
+  /**
+   * Set on a message.updated sent once to every member of a large conversation (from the message
+   * service's LIVE_CONVERSATION_FANOUT_MIN_MEMBERS on): reactions' `me` is then nobody's (false);
+   * keep your own. The member whose reaction changed also gets their own view.
+   */
+  shared?: boolean | undefined;
 }
 
 /**
@@ -1003,6 +1009,7 @@ function createBaseMessage(): Message {
     replyCount: 0,
     lastReplyAt: undefined,
     lastReplySeq: 0,
+    shared: undefined,
   };
 }
 
@@ -1061,6 +1068,9 @@ export const Message: MessageFns<Message> = {
     }
     if (message.lastReplySeq !== 0) {
       writer.uint32(152).int64(message.lastReplySeq);
+    }
+    if (message.shared !== undefined) {
+      writer.uint32(160).bool(message.shared);
     }
     return writer;
   },
@@ -1220,6 +1230,14 @@ export const Message: MessageFns<Message> = {
             }
 
             message.lastReplySeq = longToNumber(reader.int64());
+            continue;
+          }
+          case 20: {
+            if (tag !== 160) {
+              break;
+            }
+
+            message.shared = reader.bool();
             continue;
           }
         }
