@@ -18,6 +18,36 @@ export interface UserPresence {
   lastSeenAt?: string | undefined;
   /** The status last announced to watchers. */
   announced?: Status | undefined;
+  /** Devices whose socket closed lately: "<gatewayId>/<deviceId>" → closed at (ms), oldest first. */
+  closed?: Record<string, number> | undefined;
+}
+
+/**
+ * How long a closed socket's device is remembered. A device key names one socket and is never
+ * reused, so a connect for a remembered one is a report that arrived after the disconnect (it
+ * outlived the gateway's deadline on another replica, ADR 0009) and must not bring it back.
+ */
+export const CLOSED_KEPT_MS = 60_000;
+/** Closed devices remembered per user at most (a reconnect storm), oldest forgotten first. */
+export const CLOSED_KEPT_MAX = 256;
+
+/** A socket connected, unless it already closed. */
+export function connectDevice(p: UserPresence, key: string, connectedAt: number): void {
+  if (p.closed?.[key] !== undefined) return;
+  p.devices[key] = connectedAt;
+}
+
+/** A socket closed: its device is gone and remembered as closed for CLOSED_KEPT_MS. */
+export function disconnectDevice(p: UserPresence, key: string, now: number): void {
+  delete p.devices[key];
+  const closed = p.closed ?? {};
+  delete closed[key];
+  closed[key] = now;
+  const keys = Object.keys(closed);
+  keys.forEach((k, i) => {
+    if (now - closed[k]! > CLOSED_KEPT_MS || i < keys.length - CLOSED_KEPT_MAX) delete closed[k];
+  });
+  p.closed = closed;
 }
 
 /** Online while any device is; an explicit away/busy/offline (invisible) wins over automatic online. */

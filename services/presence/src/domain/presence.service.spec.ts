@@ -59,6 +59,17 @@ describe('PresenceService.devicesChanged', () => {
     assert.deepEqual(users.get('u1')?.devices, {}, 'the closed socket is not online');
   });
 
+  it('a connect that lands after its socket’s disconnect (its report passed the deadline check just in time, on another replica) leaves it closed', async () => {
+    const { store, users, release } = memoryStore();
+    const presence = service(store);
+    const first = presence.devicesChanged('gw', [device], [], () => false);
+    await presence.devicesChanged('gw', [device], [device]);
+    release();
+    await first;
+    assert.deepEqual(users.get('u1')?.devices, {}, 'the closed socket is not online');
+    assert.deepEqual(Object.keys(users.get('u1')?.closed ?? {}), ['gw/s1']);
+  });
+
   it('a report in time is applied', async () => {
     const { store, users, release } = memoryStore();
     release();

@@ -15,7 +15,14 @@ import { PresencePublisher } from '../producers/presence-publisher.js';
 import { GatewayLeases } from '../storage/gateway-leases.js';
 import { PresenceKv } from '../storage/presence-kv.js';
 import { CoalescedUpdates } from './coalesced-updates.js';
-import { effectiveStatus, keyToken, validateStatus, type UserPresence } from './presence-rules.js';
+import {
+  connectDevice,
+  disconnectDevice,
+  effectiveStatus,
+  keyToken,
+  validateStatus,
+  type UserPresence,
+} from './presence-rules.js';
 
 /**
  * Presence from device reports and gateway leases:
@@ -68,7 +75,8 @@ export class PresenceService implements OnApplicationBootstrap, BeforeApplicatio
    * `abandoned`: the gateway stopped waiting for this report (its deadline passed). It then sends
    * the report again, with what happened since, so this one must change nothing more: a connect
    * applied after the resent report's disconnect would leave a closed socket online for as long as
-   * the gateway lives.
+   * the gateway lives. Checked here to stop early; what guarantees it, also when the check passed
+   * just before the deadline, is that a closed device is remembered and never connects again.
    */
   async devicesChanged(
     gatewayId: string,
@@ -88,13 +96,13 @@ export class PresenceService implements OnApplicationBootstrap, BeforeApplicatio
         this.changeDevices(d.userId, d.tenantId, (p) => {
           // and again when the user's queued write runs: it may run after the deadline too
           if (abandoned()) return;
-          p.devices[`${gw}/${keyToken(d.sessionId)}`] = d.at ? Date.parse(d.at) : Date.now();
+          connectDevice(p, `${gw}/${keyToken(d.sessionId)}`, d.at ? Date.parse(d.at) : Date.now());
         }),
       ),
       ...disconnected.map((d) =>
-        this.changeDevices(d.userId, d.tenantId, (p) => {
-          delete p.devices[`${gw}/${keyToken(d.sessionId)}`];
-        }),
+        this.changeDevices(d.userId, d.tenantId, (p) =>
+          disconnectDevice(p, `${gw}/${keyToken(d.sessionId)}`, Date.now()),
+        ),
       ),
     ]);
     await Promise.all(disconnected.map((d) => this.store.unindexDevice(gw, d.userId, d.sessionId)));
