@@ -78,6 +78,15 @@ describe('authorization matrix: every route and frame × every kind of caller', 
     return target.user.id;
   }
 
+  /** A new admin of the conversation, for rows that only the owner may apply to an admin. */
+  async function adminToChange(): Promise<string> {
+    const userId = await memberToChange();
+    await clients
+      .get('owner')!
+      .call('PATCH', `/v1/conversations/${group}/members/${userId}`, { role: 'admin' });
+    return userId;
+  }
+
   /** A message by the member, for rows that use one up (delete). */
   async function freshMessage(): Promise<number> {
     const m = await clients.get('member')!.sendMessage(group, `m-${randomBytes(4).toString('hex')}`, 'x');
@@ -139,6 +148,8 @@ describe('authorization matrix: every route and frame × every kind of caller', 
     allowed: readonly Actor[];
     prepare?: () => Promise<string>;
     run: (actor: Actor, prepared: string) => Promise<string>;
+    /** After the row: undoes what `prepare` set for every actor. */
+    finish?: () => Promise<void>;
   }> = [
     { what: 'GET conversation', allowed: MEMBERS, run: (a) => rest(a, 'GET', conv()) },
     {
@@ -164,12 +175,49 @@ describe('authorization matrix: every route and frame × every kind of caller', 
       prepare: memberToChange,
       run: (a, userId) => rest(a, 'PATCH', `${conv()}/members/${userId}`, { muted: true }),
     },
+    {
+      what: 'POST members as admins (the owner only)',
+      allowed: ['owner'],
+      prepare: async () => (await spare()).user.id,
+      run: (a, userId) => rest(a, 'POST', `${conv()}/members`, { userIds: [userId], role: 'admin' }),
+    },
+    {
+      what: "PATCH a member's role (the owner only)",
+      allowed: ['owner'],
+      prepare: memberToChange,
+      run: (a, userId) => rest(a, 'PATCH', `${conv()}/members/${userId}`, { role: 'admin' }),
+    },
+    {
+      what: 'DELETE an admin (the owner only)',
+      allowed: ['owner'],
+      prepare: adminToChange,
+      run: (a, userId) => rest(a, 'DELETE', `${conv()}/members/${userId}`),
+    },
+    {
+      what: 'PATCH an admin (mute; the owner only)',
+      allowed: ['owner'],
+      prepare: adminToChange,
+      run: (a, userId) => rest(a, 'PATCH', `${conv()}/members/${userId}`, { muted: true }),
+    },
     { what: 'GET messages', allowed: MEMBERS, run: (a) => rest(a, 'GET', `${conv()}/messages`) },
     {
       what: 'POST a message',
       allowed: MEMBERS,
       run: (a) =>
         rest(a, 'POST', `${conv()}/messages`, { clientMsgId: `c-${a}-${Date.now()}`, text: `from ${a}` }),
+    },
+    {
+      what: 'POST a message in announcement mode (admins and the owner)',
+      allowed: ROLE_HOLDERS,
+      prepare: async () => {
+        await rest('owner', 'PATCH', conv(), { announcement: true });
+        return '';
+      },
+      run: (a) =>
+        rest(a, 'POST', `${conv()}/messages`, { clientMsgId: `a-${a}-${Date.now()}`, text: `from ${a}` }),
+      finish: async () => {
+        assert.equal(await rest('owner', 'PATCH', conv(), { announcement: false }), 'ok');
+      },
     },
     {
       what: "PATCH the member's message (edit: the sender only)",
@@ -240,9 +288,55 @@ describe('authorization matrix: every route and frame × every kind of caller', 
         if (got[actor] !== 'ok')
           assert.deepEqual(await snapshot(), before, `${row.what}: refused for ${actor}, yet changed`);
       }
+      await row.finish?.();
       assert.deepEqual(got, want);
     });
   }
+
+  it('a bot that is a member follows the member rules: it reads and writes, and changes nothing that needs a role', async () => {
+    const owner = clients.get('owner')!;
+    const made = await owner.call<{ bot: { id: string }; apiKey: string }>('POST', '/v1/bots', {
+      username: username('memberbot'),
+    });
+    await owner.call('POST', `${conv()}/members`, { userIds: [made.bot.id] });
+    const asBot = async (method: string, path: string, body?: unknown) => {
+      const before = await snapshot();
+      const res = await fetch(`${platform.gatewayUrl()}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${made.apiKey}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      const json = (await res.json().catch(() => ({}))) as { error?: { code?: string } };
+      const got = res.ok ? 'ok' : `${res.status} ${json.error?.code ?? ''}`;
+      if (!res.ok)
+        assert.deepEqual(await snapshot(), before, `${method} ${path}: refused for the bot, yet changed`);
+      return got;
+    };
+    assert.deepEqual(
+      {
+        read: await asBot('GET', `${conv()}/messages`),
+        send: await asBot('POST', `${conv()}/messages`, { clientMsgId: 'bot-member-1', text: 'beep' }),
+        react: await asBot(
+          'PUT',
+          `${conv()}/messages/${memberMessage}/reactions/${encodeURIComponent('🤖')}`,
+        ),
+        topic: await asBot('PATCH', conv(), { topic: 'set by a bot' }),
+        add: await asBot('POST', `${conv()}/members`, { userIds: [(await spare()).user.id] }),
+        edit: await asBot('PATCH', `${conv()}/messages/${memberMessage}`, { text: 'edited by a bot' }),
+      },
+      {
+        read: 'ok',
+        send: 'ok',
+        react: 'ok',
+        topic: '403 forbidden',
+        add: '403 forbidden',
+        edit: '403 forbidden',
+      },
+    );
+  });
 
   it('WebSocket frames: the same rules, as error frames', async () => {
     const sockets = new Map<Actor, ImSocket>();
@@ -356,6 +450,15 @@ describe('authorization matrix: every route and frame × every kind of caller', 
         JSON.stringify(set),
       );
       await eventually(async () => assert.equal(await statusOf(memberId), 'busy', 'the member’s own choice'));
+      // auth.refresh: a token of the socket's own session only (the owner's token, tried by all)
+      const ownerToken = (await clients.get('owner')!.refresh()).accessToken;
+      const renewed: Record<string, string> = {};
+      for (const [actor, socket] of sockets)
+        renewed[actor] = await outcome(socket.request('auth.refresh', { token: ownerToken }));
+      assert.deepEqual(
+        renewed,
+        Object.fromEntries([...sockets.keys()].map((a) => [a, a === 'owner' ? 'ok' : 'ws invalid_argument'])),
+      );
     } finally {
       await closeAll(sockets.values());
     }

@@ -53,6 +53,16 @@ describe('fuzz: random frames and bodies change nothing they should not, and nev
   });
   after(() => platform?.stop());
 
+  /** A crashed service would only answer `unavailable`, a stable code: the processes are checked too. */
+  function assertEveryProcessLives(): void {
+    const processes = [...platform.gateways, ...platform.services.values(), ...platform.replicas];
+    assert.deepEqual(
+      processes.filter((p) => !p.running).map((p) => `${p.name}: ${p.tail()}`),
+      [],
+      'every service process lives',
+    );
+  }
+
   /** A field: most often a valid value (so frames get past validation into the services), else junk. */
   const field = (good: fc.Arbitrary<unknown>): fc.Arbitrary<unknown> =>
     fc.oneof(
@@ -170,7 +180,7 @@ describe('fuzz: random frames and bodies change nothing they should not, and nev
     } finally {
       await socket.close();
     }
-    assert.ok(platform.gateways[0]!.running, 'the gateway lives');
+    assertEveryProcessLives();
     // the run went deep, not only into validation: valid frames of each kind were carried out
     const seen = JSON.stringify({ acked: [...acked], refused: [...codes] });
     for (const type of ['message.send', 'message.delete', 'sync', 'read', 'typing'])
@@ -303,5 +313,6 @@ describe('fuzz: random frames and bodies change nothing they should not, and nev
       { numRuns: Math.ceil(RUNS / 4) },
     );
     assert.ok(refused > RUNS / 20, `refusals checked: ${refused}`);
+    assertEveryProcessLives();
   });
 });

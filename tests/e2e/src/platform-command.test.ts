@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, it } from 'node:test';
+import { ApiError, ImClient } from '@im/sdk';
 import { freePort, infraEnvFromProcess, newRunPrefix, repoRoot } from '@im/testing';
 
 // The README's first command, as a newcomer runs it (here on spare ports, against the run's infrastructure).
@@ -59,6 +60,16 @@ describe('deploy/local/platform.sh', () => {
       const app = await fetch(`http://127.0.0.1:${ports.IM_GATEWAY_PORT}/`);
       assert.equal(app.status, 200, 'the web client is served');
       assert.match(await app.text(), /<div id="app">/);
+      // a newcomer registers into the default tenant; naming another tenant creates nothing
+      const gateway = `http://127.0.0.1:${ports.IM_GATEWAY_PORT}`;
+      const name = `newcomer-${Date.now().toString(36)}`;
+      const newcomer = await new ImClient(gateway).register(name, 'correct horse battery');
+      assert.equal(newcomer.user.username, name, 'the default tenant is open');
+      await assert.rejects(
+        new ImClient(gateway, `elsewhere-${Date.now().toString(36)}`).register(name, 'correct horse battery'),
+        (err: ApiError) => err.code === 'invite_required',
+        'no tenant is made by registering into it',
+      );
       for (const port of healthPorts) {
         const res = await fetch(`http://127.0.0.1:${port}/readyz`);
         const body = (await res.json()) as { status: string; checks: Array<{ name: string; ok: boolean }> };

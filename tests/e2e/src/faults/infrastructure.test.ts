@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { ImClient, ImSocket } from '@im/sdk';
+import { ApiError, ImClient, ImSocket } from '@im/sdk';
 import { eventually, Platform, repoRoot, sleep, TcpFailover } from '@im/testing';
 import { SteadyLoad } from '../support/load.js';
 import { registerUsers } from '../support/users.js';
@@ -130,10 +130,31 @@ describe('infrastructure faults under load', { skip: !local && 'needs deploy/loc
         intervalMs: 1_000,
       },
     );
+    await revokedWhileNatsDown(user, () => user.logout()); // 204: the revocation is in the outbox
+  });
+
+  it("a refresh token replayed while NATS is down is refused, and the family's revocation lands once NATS is back: the session's sockets close", async () => {
+    const user = new ImClient(platform.gatewayUrl());
+    await eventually(() => user.register(`natsreuse-${Date.now().toString(36)}`, 'correct horse battery'), {
+      timeoutMs: 60_000,
+      intervalMs: 1_000,
+    });
+    const first = { ...user.session! };
+    await user.refresh();
+    await user.refresh(); // the first token's successor is used: presenting the first is a replay
+    const thief = new ImClient(platform.gatewayUrl());
+    thief.session = first;
+    await revokedWhileNatsDown(user, () =>
+      assert.rejects(thief.refresh(), (err: ApiError) => err.code === 'refresh_reused'),
+    );
+  });
+
+  /** `revoke` runs while NATS is stopped; once it is back, the user's open socket must close. */
+  async function revokedWhileNatsDown(user: ImClient, revoke: () => Promise<unknown>): Promise<void> {
     const socket = await eventually(() => user.connect(), { timeoutMs: 30_000, intervalMs: 1_000 });
     await infra('stop', 'nats');
     try {
-      await user.logout(); // 204: the revocation is in the outbox
+      await revoke();
     } finally {
       await infra('start', 'nats');
     }
@@ -142,7 +163,7 @@ describe('infrastructure faults under load', { skip: !local && 'needs deploy/loc
       new Promise<undefined>((r) => setTimeout(() => r(undefined), 30_000)),
     ]);
     assert.equal(closed?.code, 4401, 'the revocation reached the gateway after the outage');
-  });
+  }
 
   it('a gateway cut off from NATS for longer than its lease: once it is back, users whose sockets stayed open are online again, and stay so', async () => {
     const nats = new URL(process.env.NATS_URL!).host;
