@@ -244,4 +244,48 @@ describe('kafka (real broker)', () => {
       await producer.close();
     }
   });
+
+  it('delayed commits once the traffic stops: a probe write of the store lets the last batches be committed', async () => {
+    const idleTopic = `${prefix}.idle.v1`;
+    await ensureTopics(kafka, [{ topic: idleTopic, numPartitions: 1, replicationFactor: 1 }]);
+    const producer = new BatchingProducer(kafka);
+    await producer.connect();
+    let probes = 0;
+    let seen = 0;
+    const consumer = new BatchConsumer(kafka, {
+      groupId: `${prefix}.idle`,
+      topics: [idleTopic],
+      logger: quietLogger,
+      commitDelayMs: 200,
+      handle: async (batch) => {
+        seen += batch.messages.length; // nothing written: only a probe can confirm the store
+      },
+      probeStore: async () => {
+        probes++;
+      },
+    });
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await consumer.start();
+      await Promise.all(
+        Array.from({ length: 5 }, (_, i) =>
+          producer.send({ topic: idleTopic, key: 'k', value: Buffer.from(String(i)) }),
+        ),
+      );
+      await waitFor(() => assert.equal(seen, 5));
+      await waitFor(async () =>
+        assert.equal(
+          (await admin.fetchOffsets({ groupId: `${prefix}.idle`, topics: [idleTopic] }))[0]!.partitions[0]!
+            .offset,
+          '5',
+        ),
+      );
+      assert.ok(probes >= 1 && probes <= 3, `${probes} probes for one idle stretch`);
+    } finally {
+      await admin.disconnect();
+      await consumer.stop();
+      await producer.close();
+    }
+  });
 });

@@ -34,6 +34,7 @@ import { DirectConversationsTable } from './storage/direct-conversations.table.j
 import { MembersTable } from './storage/members.table.js';
 import { MessageChangesTable } from './storage/message-changes.table.js';
 import { MessageClaimsTable } from './storage/message-claims.table.js';
+import { StoreProbesTable } from './storage/store-probes.table.js';
 import { MessageEditsTable } from './storage/message-edits.table.js';
 import { MessagesTable } from './storage/messages.table.js';
 import { MentionsTable } from './storage/mentions.table.js';
@@ -81,6 +82,7 @@ export class MessageModule {
         MembersTable,
         MessagesTable,
         MessageClaimsTable,
+        StoreProbesTable,
         MessageChangesTable,
         MessageEditsTable,
         ReactionsTable,

@@ -43,6 +43,8 @@ export class MessageServiceHarness {
         AUTH_GRPC_ADDR: '127.0.0.1:9',
         MEDIA_GRPC_ADDR: '127.0.0.1:9',
         SHUTDOWN_TIMEOUT_MS: '5000',
+        // the window after which a write confirms the store (ADR 0006): short, so tests see commits
+        SEQUENCER_COMMIT_DELAY_MS: '1000',
       },
     });
     const registry = createRegistry(prefix);

@@ -200,4 +200,35 @@ describe('sequencer (real Kafka, Cassandra, NATS)', () => {
     });
     assert.equal(missing!.result?.$case === 'error' && missing!.result.value.code, 'not_found');
   });
+
+  it('once the traffic stops, the offsets of the last commands are committed after a probe write (a restart replays none of them)', async () => {
+    const conv = await conversation(['alice', 'bob']);
+    await submit(send(conv, 'alice', 'idle-1', 'the last message before a quiet spell'));
+    const admin = h.kafka.admin();
+    await admin.connect();
+    try {
+      const topic = h.registry.topics.conversationCommands;
+      const ends = await admin.fetchTopicOffsets(topic);
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        const [committed] = await admin.fetchOffsets({
+          groupId: h.registry.groups.messageSequencer,
+          topics: [topic],
+        });
+        const behind = ends.filter(
+          (e) =>
+            committed!.partitions.find((p) => p.partition === e.partition)?.offset !== e.offset &&
+            e.offset !== '0',
+        );
+        if (behind.length === 0) break;
+        if (Date.now() > deadline)
+          assert.fail(`partitions still behind after the quiet spell: ${JSON.stringify(behind)}`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    } finally {
+      await admin.disconnect();
+    }
+    const probes = await h.db.execute('SELECT writer FROM store_probes');
+    assert.ok(probes.rowLength >= 1, 'the sequencer wrote a probe');
+  });
 });

@@ -45,6 +45,11 @@ export interface BatchConsumerOptions {
    * store that loses its last moments of writes in a crash is covered by a replay (rewind()).
    */
   commitDelayMs?: number;
+  /**
+   * With commitDelayMs: a write the store acknowledges, made when handled batches wait for one
+   * because nothing else is written (the traffic stopped), so that their offsets get committed.
+   */
+  probeStore?: () => Promise<void>;
 }
 
 /**
@@ -61,6 +66,7 @@ export class BatchConsumer {
   private readonly delayed: DelayedCommits | undefined;
   private commitTimer: NodeJS.Timeout | undefined;
   private committing = false;
+  private probing = false;
   /**
    * Bumped when a rewind starts and again once its seeks are set: a batch handled across either
    * must not resolve its offsets.
@@ -204,6 +210,8 @@ export class BatchConsumer {
   }
 
   private async commitDue(delayed: DelayedCommits): Promise<void> {
+    if (this.options.probeStore && !this.probing && delayed.awaitsWrite())
+      void this.probe(delayed, this.options.probeStore);
     if (this.committing) return;
     const due = delayed.takeDue();
     if (due.length === 0) return;
@@ -215,6 +223,20 @@ export class BatchConsumer {
       this.options.logger.warn({ err: String(err), group: this.options.groupId }, 'delayed commit failed');
     } finally {
       this.committing = false;
+    }
+  }
+
+  /** Nothing was written since the last batches: a write of our own confirms the store (next tick commits). */
+  private async probe(delayed: DelayedCommits, probeStore: () => Promise<void>): Promise<void> {
+    this.probing = true;
+    const startedAt = delayed.time();
+    try {
+      await probeStore();
+      delayed.confirmWrite(startedAt);
+    } catch (err) {
+      this.options.logger.warn({ err: String(err), group: this.options.groupId }, 'store probe failed');
+    } finally {
+      this.probing = false;
     }
   }
 

@@ -69,4 +69,22 @@ describe('DelayedCommits', () => {
     d.release(d.releaseToken());
     assert.equal(d.held, false);
   });
+
+  it('awaits a write when a batch handled a window ago has no acknowledged write after it: not before, not while held', () => {
+    const c = clock();
+    const d = new DelayedCommits(20_000, c.now);
+    assert.equal(d.awaitsWrite(), false, 'nothing pending');
+    d.handled('cmds', 0, '9');
+    c.t += 19_999;
+    assert.equal(d.awaitsWrite(), false, 'a write now would start too soon to prove anything');
+    c.t += 1;
+    assert.equal(d.awaitsWrite(), true);
+    d.confirmWrite(c.t);
+    assert.equal(d.awaitsWrite(), false, 'the write it waited for came');
+    assert.deepEqual(d.takeDue(), [{ topic: 'cmds', partition: 0, offset: '10' }]);
+    d.handled('cmds', 0, '19');
+    c.t += 20_000;
+    d.hold();
+    assert.equal(d.awaitsWrite(), false, 'held: the batches are replayed, not confirmed');
+  });
 });

@@ -80,6 +80,20 @@ export class DelayedCommits {
     if (this.holds === token) this.isHeld = false;
   }
 
+  /**
+   * Whether an offset waits for nothing but a write: its batch was handled a window ago or more,
+   * and no acknowledged write started since then. A store that is written no more (the traffic
+   * stopped) would keep it pending for ever, and a restart would replay it.
+   */
+  awaitsWrite(): boolean {
+    if (this.held) return false;
+    const now = this.now();
+    for (const [oldest] of this.pending.values())
+      if (oldest && oldest.at + this.windowMs <= now && this.confirmedAt < oldest.at + this.windowMs)
+        return true;
+    return false;
+  }
+
   /** Takes the offsets that may be committed now, per partition the newest due one. */
   takeDue(): TopicPartitionOffset[] {
     if (this.held) return [];

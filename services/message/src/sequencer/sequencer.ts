@@ -28,6 +28,7 @@ import { LivePublisher } from '../producers/live-publisher.js';
 import { ConversationsTable, type ConversationRow } from '../storage/conversations.table.js';
 import { MembersTable } from '../storage/members.table.js';
 import { MessageClaimsTable } from '../storage/message-claims.table.js';
+import { StoreProbesTable } from '../storage/store-probes.table.js';
 import { MessagesTable } from '../storage/messages.table.js';
 import { PinsTable } from '../storage/pins.table.js';
 import { ReactionsTable } from '../storage/reactions.table.js';
@@ -76,6 +77,7 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     private readonly state: SequencerState,
     private readonly conversations: ConversationsTable,
     private readonly claims: MessageClaimsTable,
+    private readonly probes: StoreProbesTable,
     private readonly members: MembersTable,
     private readonly messages: MessagesTable,
     private readonly reactions: ReactionsTable,
@@ -112,6 +114,8 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
       },
       handle: (batch) => this.handle(batch),
       commitDelayMs: this.config.SEQUENCER_COMMIT_DELAY_MS,
+      // once the traffic stops, the last batches' offsets still get committed (a restart replays less)
+      probeStore: () => this.probes.write(),
     });
     if (this.config.SEQUENCER_COMMIT_DELAY_MS > 0)
       this.db.on('hostDown', () => {
