@@ -30,7 +30,7 @@ const conversation = {
   lastMessage: msg(2),
 } as unknown as Conversation;
 
-function setup(listFailures = 0, own: Record<string, Conversation> = {}) {
+function setup(listFailures = 0, own: Record<string, Conversation> = {}, listed = conversation) {
   const { factory, sockets } = fakeSockets();
   const client = {
     wsUrl: 'ws://x/v1/ws',
@@ -39,7 +39,7 @@ function setup(listFailures = 0, own: Record<string, Conversation> = {}) {
     refresh: async () => ({ accessToken: 'tok2' }),
     listConversations: async () => {
       if (listFailures-- > 0) throw new Error('offline');
-      return { conversations: [conversation] };
+      return { conversations: [listed] };
     },
     getConversation: async (id: string) => own[id],
   } as unknown as ImClient;
@@ -58,6 +58,33 @@ function answer(socket: FakeSocket, type: string, fields: Record<string, unknown
 }
 
 describe('ImChat', () => {
+  it('a shared update of the conversation’s last message (large conversations) keeps our own `me` in the list’s preview', async () => {
+    const r = (emoji: string, count: number, me: boolean) => ({ emoji, count, me, userIds: [] });
+    const { chat, sockets } = setup(
+      0,
+      {},
+      {
+        ...conversation,
+        lastMessage: msg(2, 'bob', { reactions: [r('👍', 1, true)] }),
+      },
+    );
+    await chat.start();
+    await settle();
+    sockets[0]!.ready();
+    await settle();
+    sockets[0]!.push({
+      type: 'message.updated',
+      message: msg(2, 'bob', { reactions: [r('👍', 2, false)], version: 1, shared: true }),
+    });
+    await settle();
+    const preview = chat.conversation('c')!.lastMessage!;
+    assert.deepEqual(preview.reactions, [r('👍', 2, true)]);
+    assert.equal(preview.shared, false);
+    sockets[0]!.push({ type: 'message.updated', message: msg(2, 'bob', { text: 'stale', version: 0 }) });
+    await settle();
+    assert.equal(chat.conversation('c')!.lastMessage!.version, 1, 'an older view does not replace it');
+  });
+
   beforeEach(() => mock.timers.enable({ apis: ['setTimeout', 'setInterval'] }));
   afterEach(() => mock.timers.reset());
 

@@ -2,7 +2,7 @@ import type { AnyServerFrame, Conversation, Invitation, Message, Presence } from
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import type { ImClient } from './client.js';
 import { ImConnection, type ConnectionState, type SocketFactory } from './connection.js';
-import { ConversationLog } from './conversation-log.js';
+import { ConversationLog, withOwnReactions } from './conversation-log.js';
 import { Emitter } from './emitter.js';
 import { ApiError } from './errors.js';
 import { Outbox, type OutboxEntry, type OutboxStorage } from './outbox.js';
@@ -495,7 +495,10 @@ export class ImChat extends Emitter<ChatEvents> {
       if (advance && m.version === (this.versions.get(conversationId) ?? 0) + 1)
         this.versions.set(conversationId, m.version);
       const state = this.states.get(conversationId);
-      if (state?.lastMessage?.seq === m.seq) state.lastMessage = this.log.get(conversationId, m.seq) ?? m;
+      const preview = state?.lastMessage;
+      if (state && preview?.seq === m.seq && (preview.version ?? 0) <= m.version)
+        state.lastMessage =
+          this.log.get(conversationId, m.seq) ?? (m.shared ? withOwnReactions(m, preview) : m);
     }
   }
 

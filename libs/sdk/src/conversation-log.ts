@@ -126,7 +126,7 @@ export class ConversationLog {
 }
 
 /** A shared update (large conversations) carries nobody's `me`: this user's stays as it was. */
-function withOwnReactions(shared: Message, current: Message | undefined): Message {
+export function withOwnReactions(shared: Message, current: Message | undefined): Message {
   const mine = new Set((current?.reactions ?? []).filter((r) => r.me).map((r) => r.emoji));
   return {
     ...shared,

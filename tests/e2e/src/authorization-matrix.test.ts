@@ -280,15 +280,18 @@ describe('authorization matrix: every route and frame × every kind of caller', 
     it(`REST ${row.what}`, async () => {
       const got: Record<string, string> = {};
       const want: Record<string, string> = {};
-      for (const actor of ACTORS) {
-        const prepared = (await row.prepare?.()) ?? '';
-        const before = await snapshot();
-        got[actor] = await row.run(actor, prepared);
-        want[actor] = expected(actor, row.allowed);
-        if (got[actor] !== 'ok')
-          assert.deepEqual(await snapshot(), before, `${row.what}: refused for ${actor}, yet changed`);
+      try {
+        for (const actor of ACTORS) {
+          const prepared = (await row.prepare?.()) ?? '';
+          const before = await snapshot();
+          got[actor] = await row.run(actor, prepared);
+          want[actor] = expected(actor, row.allowed);
+          if (got[actor] !== 'ok')
+            assert.deepEqual(await snapshot(), before, `${row.what}: refused for ${actor}, yet changed`);
+        }
+      } finally {
+        await row.finish?.(); // also after a failure: the rows after it start from the usual state
       }
-      await row.finish?.();
       assert.deepEqual(got, want);
     });
   }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { NatsConnection } from '@im/platform/nats';
 import { createRegistry } from '@im/platform/registry';
+import { LiveEvent } from '@im/proto/events/v1';
 import { ImClient, type ImSocket } from '@im/sdk';
 import { eventually, Platform } from '@im/testing';
 import { closeAll, PASSWORD, registerUsers } from './support/users.js';
@@ -16,7 +17,7 @@ const THRESHOLD = 4;
 describe('large-conversation fan-out: one publish per message, every gateway delivers to its members only', () => {
   let platform: Platform;
   let nats: NatsConnection;
-  const published = { conversation: 0, user: 0 };
+  const published = { conversation: 0, user: 0, userUpdates: 0 };
 
   before(async () => {
     platform = await Platform.start({
@@ -31,8 +32,9 @@ describe('large-conversation fan-out: one publish per message, every gateway del
       },
     });
     nats.subscribe(subjects.liveUser('*'), {
-      callback: () => {
+      callback: (_err, msg) => {
         published.user++;
+        if (LiveEvent.decode(msg.data).event?.$case === 'messageUpdated') published.userUpdates++;
       },
     });
   });
@@ -184,7 +186,7 @@ describe('large-conversation fan-out: one publish per message, every gateway del
       assert.equal(own.message!.reactions[0]!.me, true, 'the reactor’s other device: its own view');
       await eventually(() => {
         assert.equal(published.conversation - before.conversation, 1);
-        assert.equal(published.user - before.user, 1, 'one per-member publish: to the reactor');
+        assert.equal(published.userUpdates - before.userUpdates, 1, 'one per-member publish: to the reactor');
       });
       for (const s of [sb, sc])
         assert.equal(
@@ -200,7 +202,11 @@ describe('large-conversation fan-out: one publish per message, every gateway del
       for (const s of sockets)
         await s.waitFor('message.updated', (x) => x.message?.text === 'edited' && x.message.shared === true);
       await eventually(() => assert.equal(published.conversation - edits.conversation, 1));
-      assert.equal(published.user - edits.user, 0, 'an edit changes nobody’s `me`: no per-member publish');
+      assert.equal(
+        published.userUpdates - edits.userUpdates,
+        0,
+        'an edit changes nobody’s `me`: no per-member publish',
+      );
     } finally {
       await closeAll(sockets);
     }

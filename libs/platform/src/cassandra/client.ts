@@ -77,7 +77,10 @@ export async function connectCassandra(options: CassandraOptions): Promise<Cassa
           cassandra.types.consistencies[toDriverConsistency(options.consistency ?? 'LOCAL_QUORUM')],
       },
       socketOptions: { connectTimeout: 3_000, readTimeout: 12_000 },
-      pooling: { coreConnectionsPerHost: { [cassandra.types.distance.local]: 2 } },
+      // an idle connection is checked every 5 s (the driver's default is 30 s): a node that vanished
+      // without a reset (power loss) is noticed within about 5 s + readTimeout, inside the window
+      // after which the sequencer counts a write as confirming older ones (ADR 0006)
+      pooling: { coreConnectionsPerHost: { [cassandra.types.distance.local]: 2 }, heartBeatInterval: 5_000 },
       protocolOptions: { maxSchemaAgreementWaitSeconds: 20 },
       // the driver's default backs off to 10 minutes between attempts: a node restarted after a
       // minute down would stay unused for minutes more (every request NoHostAvailable meanwhile)

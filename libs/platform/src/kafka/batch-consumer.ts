@@ -58,6 +58,8 @@ export interface BatchConsumerOptions {
  */
 export const BACKGROUND_FETCH = { minBytes: 64 * 1024, maxWaitMs: 250 } as const;
 
+const PROBE_RETRY_MS = 5_000;
+
 /** A consumer-group member that hands whole batches to a handler and commits after it. */
 export class BatchConsumer {
   private readonly consumer: Consumer;
@@ -66,7 +68,9 @@ export class BatchConsumer {
   private readonly delayed: DelayedCommits | undefined;
   private commitTimer: NodeJS.Timeout | undefined;
   private committing = false;
-  private probing = false;
+  private probing: Promise<void> | undefined;
+  /** After a failed probe, the next waits until then (the store is struggling; no need to add to it). */
+  private probeAfter = 0;
   /**
    * Bumped when a rewind starts and again once its seeks are set: a batch handled across either
    * must not resolve its offsets.
@@ -210,8 +214,8 @@ export class BatchConsumer {
   }
 
   private async commitDue(delayed: DelayedCommits): Promise<void> {
-    if (this.options.probeStore && !this.probing && delayed.awaitsWrite())
-      void this.probe(delayed, this.options.probeStore);
+    if (this.options.probeStore && !this.probing && Date.now() >= this.probeAfter && delayed.awaitsWrite())
+      this.probing = this.probe(delayed, this.options.probeStore).finally(() => (this.probing = undefined));
     if (this.committing) return;
     const due = delayed.takeDue();
     if (due.length === 0) return;
@@ -228,21 +232,20 @@ export class BatchConsumer {
 
   /** Nothing was written since the last batches: a write of our own confirms the store (next tick commits). */
   private async probe(delayed: DelayedCommits, probeStore: () => Promise<void>): Promise<void> {
-    this.probing = true;
     const startedAt = delayed.time();
     try {
       await probeStore();
       delayed.confirmWrite(startedAt);
     } catch (err) {
+      this.probeAfter = Date.now() + PROBE_RETRY_MS;
       this.options.logger.warn({ err: String(err), group: this.options.groupId }, 'store probe failed');
-    } finally {
-      this.probing = false;
     }
   }
 
   async stop(): Promise<void> {
     this.running = false;
     clearInterval(this.commitTimer);
+    await this.probing;
     await this.consumer.disconnect();
   }
 }

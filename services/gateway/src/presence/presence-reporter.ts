@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import {
   Inject,
   Injectable,
@@ -53,7 +54,9 @@ export class PresenceReporter implements OnModuleInit, BeforeApplicationShutdown
     @Inject(INSTANCE_ID) instanceId: string,
     readiness: Readiness,
   ) {
-    this.gatewayId = instanceId.replace(/[^A-Za-z0-9_=-]/g, '_');
+    // per boot, not per pod name: a restarted container under the same name is another gateway,
+    // so the old one's lease lapses (its devices are swept) and no device key is ever used twice
+    this.gatewayId = `${instanceId.replace(/[^A-Za-z0-9_=-]/g, '_')}-${randomBytes(4).toString('hex')}`;
     connections.onConnection({
       added: (c) => this.connected.push(device(c)),
       removed: (c) => this.disconnected.push(device(c)),

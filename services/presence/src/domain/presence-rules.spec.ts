@@ -44,11 +44,11 @@ describe('presence rules', () => {
 
   it('a closed device never connects again while remembered; the oldest are forgotten by age and count', () => {
     const p: UserPresence = { tenantId: 't', devices: {} };
-    connectDevice(p, 'gw/a', 1);
+    connectDevice(p, 'gw/a', 1, 1);
     disconnectDevice(p, 'gw/a', 1_000);
-    connectDevice(p, 'gw/a', 1);
+    connectDevice(p, 'gw/a', 1, 1_001);
     assert.deepEqual(p.devices, {}, 'a late connect of a closed socket');
-    connectDevice(p, 'gw/b', 2_000);
+    connectDevice(p, 'gw/b', 2_000, 2_000);
     assert.deepEqual(p.devices, { 'gw/b': 2_000 });
     disconnectDevice(p, 'gw/b', 1_000 + CLOSED_KEPT_MS + 1);
     assert.deepEqual(Object.keys(p.closed!), ['gw/b'], 'forgotten after CLOSED_KEPT_MS');
@@ -57,5 +57,7 @@ describe('presence rules', () => {
     assert.equal(kept.length, CLOSED_KEPT_MAX);
     assert.equal(kept.at(-1), `gw/s${CLOSED_KEPT_MAX + 4}`, 'the newest kept');
     assert.ok(!kept.includes('gw/b') && !kept.includes('gw/s0'), 'the oldest forgotten');
+    connectDevice(p, 'gw/c', 200_000, 200_000);
+    assert.equal(p.closed, undefined, 'forgotten by any later change, not only a disconnect');
   });
 });

@@ -24,7 +24,7 @@ export interface UserPresence {
 
 /**
  * How long a closed socket's device is remembered. A device key names one socket and is never
- * reused, so a connect for a remembered one is a report that arrived after the disconnect (it
+ * reused (a gateway's id is new at every boot; its socket ids count up within it), so a connect for a remembered one is a report that arrived after the disconnect (it
  * outlived the gateway's deadline on another replica, ADR 0009) and must not bring it back.
  */
 export const CLOSED_KEPT_MS = 60_000;
@@ -32,7 +32,8 @@ export const CLOSED_KEPT_MS = 60_000;
 export const CLOSED_KEPT_MAX = 256;
 
 /** A socket connected, unless it already closed. */
-export function connectDevice(p: UserPresence, key: string, connectedAt: number): void {
+export function connectDevice(p: UserPresence, key: string, connectedAt: number, now: number): void {
+  forgetClosed(p, now);
   if (p.closed?.[key] !== undefined) return;
   p.devices[key] = connectedAt;
 }
@@ -43,11 +44,19 @@ export function disconnectDevice(p: UserPresence, key: string, now: number): voi
   const closed = p.closed ?? {};
   delete closed[key];
   closed[key] = now;
+  p.closed = closed;
+  forgetClosed(p, now);
+}
+
+/** Forgets closed devices past CLOSED_KEPT_MS or beyond CLOSED_KEPT_MAX (oldest first). */
+function forgetClosed(p: UserPresence, now: number): void {
+  const closed = p.closed;
+  if (!closed) return;
   const keys = Object.keys(closed);
   keys.forEach((k, i) => {
     if (now - closed[k]! > CLOSED_KEPT_MS || i < keys.length - CLOSED_KEPT_MAX) delete closed[k];
   });
-  p.closed = closed;
+  if (Object.keys(closed).length === 0) delete p.closed;
 }
 
 /** Online while any device is; an explicit away/busy/offline (invisible) wins over automatic online. */

@@ -96,7 +96,12 @@ export class PresenceService implements OnApplicationBootstrap, BeforeApplicatio
         this.changeDevices(d.userId, d.tenantId, (p) => {
           // and again when the user's queued write runs: it may run after the deadline too
           if (abandoned()) return;
-          connectDevice(p, `${gw}/${keyToken(d.sessionId)}`, d.at ? Date.parse(d.at) : Date.now());
+          connectDevice(
+            p,
+            `${gw}/${keyToken(d.sessionId)}`,
+            d.at ? Date.parse(d.at) : Date.now(),
+            Date.now(),
+          );
         }),
       ),
       ...disconnected.map((d) =>
