@@ -101,7 +101,7 @@ describe('large-conversation fan-out: one publish per message, every gateway del
     }
   });
 
-  it('settings and membership changes reach every member on both gateways with one publish, as a shared view; a removed member gets its own last view', async () => {
+  it('settings and membership changes reach every member on both gateways with one publish, as a shared view; a removed member gets its own last view, an added one its own first', async () => {
     const [owner, a, b, gone] = await registerUsers(platform, 4, 'bigset');
     const [c, d] = await registerUsers(platform, 2, 'bigset', undefined, 1);
     const everyone = [a, b, c, d, gone];
@@ -143,6 +143,20 @@ describe('large-conversation fan-out: one publish per message, every gateway del
         );
       await eventually(() => assert.equal(published.conversation - removal.conversation, 1));
       assert.ok(published.user - removal.user <= 1, 'a per-member publish only to the removed member');
+
+      // an added member gets its own first view, whether or not its gateway knows it as a member yet
+      const [late] = await registerUsers(platform, 1, 'bigset', undefined, 1);
+      const lateSocket = await late!.connect();
+      sockets.push(lateSocket);
+      const addition = { ...published };
+      await owner!.addMembers(channel.id, [late!.user.id]);
+      const first = await lateSocket.waitFor(
+        'conversation.updated',
+        (x) => x.conversation?.memberCount === 6 && !x.conversation.shared,
+      );
+      assert.equal(first.conversation!.id, channel.id, 'the added member’s own view');
+      await eventually(() => assert.equal(published.conversation - addition.conversation, 1));
+      assert.ok(published.user - addition.user <= 1, 'a per-member publish only to the added member');
     } finally {
       await closeAll(sockets);
     }

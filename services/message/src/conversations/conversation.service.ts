@@ -309,11 +309,12 @@ export class ConversationService {
     caller: Caller,
     conversationId: string,
     removed: readonly string[],
+    added: readonly string[] = [],
   ): Promise<Conversation> {
     this.membership.announceChange(conversationId);
     const row = (await this.conversations.get(conversationId))!;
     const everyone = (await this.members.members(conversationId, 1_000)).map((m) => m.userId);
-    await this.announce(row, [...everyone, ...removed], removed);
+    await this.announce(row, [...everyone, ...removed], removed, added);
     return everyone.includes(caller.userId)
       ? this.view(row, caller.userId)
       : conversationView(row, row.lastSeq);
@@ -416,14 +417,16 @@ export class ConversationService {
     row: ConversationRow,
     audience: readonly string[],
     removed: readonly string[],
+    added: readonly string[] = [],
   ): Promise<void> {
     this.membership.announceChange(row.conversationId);
-    // a large conversation's members get one shared view; those removed, their own last one
+    // a large conversation's members get one shared view; those removed, their own last one, and
+    // those added their own first one (a gateway may not know them as members of it yet)
     const shared = this.sharesViews(row) || audience.length > PER_MEMBER_VIEWS_MAX;
     if (shared) await this.publishSharedView(row);
     const members = await this.members.members(row.conversationId, VIEW_MEMBERS);
     await Promise.all(
-      [...new Set(shared ? removed : audience)].map(async (userId) => {
+      [...new Set(shared ? [...removed, ...added] : audience)].map(async (userId) => {
         const readSeq = removed.includes(userId)
           ? row.lastSeq
           : ((await this.members.membership(userId, row.conversationId))?.readSeq ?? 0);

@@ -75,7 +75,7 @@ export class MembershipCommands {
       value: { userIds: adding, role: wanted, maxMembers },
     });
     return {
-      conversation: await this.conversations.announceMembership(caller, conversationId, []),
+      conversation: await this.conversations.announceMembership(caller, conversationId, [], adding),
       invitedUserIds,
     };
   }
