@@ -31,11 +31,12 @@ export const CLOSED_KEPT_MS = 60_000;
 /** Closed devices remembered per user at most (a reconnect storm), oldest forgotten first. */
 export const CLOSED_KEPT_MAX = 256;
 
-/** A socket connected, unless it already closed. */
-export function connectDevice(p: UserPresence, key: string, connectedAt: number, now: number): void {
+/** A socket connected, unless it already closed (then false). */
+export function connectDevice(p: UserPresence, key: string, connectedAt: number, now: number): boolean {
   forgetClosed(p, now);
-  if (p.closed?.[key] !== undefined) return;
+  if (p.closed?.[key] !== undefined) return false;
   p.devices[key] = connectedAt;
+  return true;
 }
 
 /** A socket closed: its device is gone and remembered as closed for CLOSED_KEPT_MS. */

@@ -11,6 +11,7 @@ import type { UserPresence } from './presence-rules.js';
 /** An in-memory presence bucket whose first device indexing waits until released. */
 function memoryStore() {
   const users = new Map<string, UserPresence>();
+  const unindexed: string[] = [];
   let release!: () => void;
   const indexing = new Promise<void>((r) => (release = r));
   let calls = 0;
@@ -19,7 +20,9 @@ function memoryStore() {
       if (calls++ === 0) await indexing;
       return 1;
     },
-    unindexDevice: async () => undefined,
+    unindexDevice: async (gw: string, userId: string, deviceId: string) => {
+      unindexed.push(`${gw}/${userId}/${deviceId}`);
+    },
     get: async (userId: string) => users.get(userId),
     update: async (
       userId: string,
@@ -32,7 +35,7 @@ function memoryStore() {
       return { before, after: next ?? before ?? init() };
     },
   };
-  return { store: store as unknown as PresenceKv, users, release };
+  return { store: store as unknown as PresenceKv, users, release, unindexed };
 }
 
 const device = { userId: 'u1', tenantId: 't', sessionId: 's1', at: '2026-12-05T00:00:00Z' };
@@ -60,7 +63,7 @@ describe('PresenceService.devicesChanged', () => {
   });
 
   it('a connect that lands after its socket’s disconnect (its report passed the deadline check just in time, on another replica) leaves it closed', async () => {
-    const { store, users, release } = memoryStore();
+    const { store, users, release, unindexed } = memoryStore();
     const presence = service(store);
     const first = presence.devicesChanged('gw', [device], [], () => false);
     await presence.devicesChanged('gw', [device], [device]);
@@ -68,6 +71,11 @@ describe('PresenceService.devicesChanged', () => {
     await first;
     assert.deepEqual(users.get('u1')?.devices, {}, 'the closed socket is not online');
     assert.deepEqual(Object.keys(users.get('u1')?.closed ?? {}), ['gw/s1']);
+    assert.deepEqual(
+      unindexed,
+      ['gw/u1/s1', 'gw/u1/s1'],
+      'its index entry, made again by the late report, is gone too',
+    );
   });
 
   it('a report in time is applied', async () => {

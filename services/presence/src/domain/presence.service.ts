@@ -91,17 +91,16 @@ export class PresenceService implements OnApplicationBootstrap, BeforeApplicatio
     await Promise.all(connected.map((d) => this.store.indexDevice(gw, d.userId, d.sessionId)));
     if (abandoned())
       throw new AppError('unavailable', 'the report came too late; the gateway sends it again');
+    // connects of sockets that had already closed: indexed above, to be unindexed again below
+    const closed = new Set<DeviceRef>();
     await Promise.all([
       ...connected.map((d) =>
         this.changeDevices(d.userId, d.tenantId, (p) => {
           // and again when the user's queued write runs: it may run after the deadline too
           if (abandoned()) return;
-          connectDevice(
-            p,
-            `${gw}/${keyToken(d.sessionId)}`,
-            d.at ? Date.parse(d.at) : Date.now(),
-            Date.now(),
-          );
+          const key = `${gw}/${keyToken(d.sessionId)}`;
+          if (connectDevice(p, key, d.at ? Date.parse(d.at) : Date.now(), Date.now())) closed.delete(d);
+          else closed.add(d);
         }),
       ),
       ...disconnected.map((d) =>
@@ -110,7 +109,9 @@ export class PresenceService implements OnApplicationBootstrap, BeforeApplicatio
         ),
       ),
     ]);
-    await Promise.all(disconnected.map((d) => this.store.unindexDevice(gw, d.userId, d.sessionId)));
+    await Promise.all(
+      [...disconnected, ...closed].map((d) => this.store.unindexDevice(gw, d.userId, d.sessionId)),
+    );
   }
 
   async setStatus(caller: Caller, status: string, statusText: string | undefined): Promise<Presence> {
