@@ -24,12 +24,18 @@ export interface UserPresence {
 
 /**
  * How long a closed socket's device is remembered. A device key names one socket and is never
- * reused (a gateway's id is new at every boot; its socket ids count up within it), so a connect for a remembered one is a report that arrived after the disconnect (it
- * outlived the gateway's deadline on another replica, ADR 0009) and must not bring it back.
+ * reused (a gateway's id is new at every boot; its socket ids count up within it), so a connect
+ * for a remembered one is a report that arrived after the disconnect (it outlived the gateway's
+ * deadline on another replica, ADR 0009) and must not bring it back.
  */
 export const CLOSED_KEPT_MS = 60_000;
 /** Closed devices remembered per user at most (a reconnect storm), oldest forgotten first. */
 export const CLOSED_KEPT_MAX = 256;
+
+/** The key of one socket in a user's devices: "<gatewayId>/<deviceId>", both as key tokens. */
+export function deviceKey(gatewayId: string, deviceId: string): string {
+  return `${keyToken(gatewayId)}/${keyToken(deviceId)}`;
+}
 
 /** A socket connected, unless it already closed (then false). */
 export function connectDevice(p: UserPresence, key: string, connectedAt: number, now: number): boolean {

@@ -17,6 +17,7 @@ import { PresenceKv } from '../storage/presence-kv.js';
 import { CoalescedUpdates } from './coalesced-updates.js';
 import {
   connectDevice,
+  deviceKey,
   disconnectDevice,
   effectiveStatus,
   keyToken,
@@ -98,14 +99,14 @@ export class PresenceService implements OnApplicationBootstrap, BeforeApplicatio
         this.changeDevices(d.userId, d.tenantId, (p) => {
           // and again when the user's queued write runs: it may run after the deadline too
           if (abandoned()) return;
-          const key = `${gw}/${keyToken(d.sessionId)}`;
+          const key = deviceKey(gw, d.sessionId);
           if (connectDevice(p, key, d.at ? Date.parse(d.at) : Date.now(), Date.now())) closed.delete(d);
           else closed.add(d);
         }),
       ),
       ...disconnected.map((d) =>
         this.changeDevices(d.userId, d.tenantId, (p) =>
-          disconnectDevice(p, `${gw}/${keyToken(d.sessionId)}`, Date.now()),
+          disconnectDevice(p, deviceKey(gw, d.sessionId), Date.now()),
         ),
       ),
     ]);
@@ -148,7 +149,7 @@ export class PresenceService implements OnApplicationBootstrap, BeforeApplicatio
       await Promise.all(
         devices.slice(at, at + GONE_SLICE).map(async ([userId, deviceId]) => {
           await this.changeDevices(userId, undefined, (p) => {
-            delete p.devices[`${gatewayId}/${deviceId}`];
+            delete p.devices[deviceKey(gatewayId, deviceId)];
           });
           await this.store.unindexDevice(gatewayId, userId, deviceId);
         }),
