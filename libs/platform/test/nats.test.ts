@@ -6,11 +6,13 @@ import {
   connectNats,
   ensureStream,
   jetStreamManager,
+  kvValues,
   openKv,
   provisionKv,
   RevocationWatch,
   traceContextOf,
   traceHeaders,
+  type KV,
   type NatsConnection,
 } from '../src/nats/index.js';
 import { startTelemetry } from '../src/telemetry/index.js';
@@ -92,6 +94,24 @@ describe('nats (real server, JetStream)', () => {
     const t0 = Date.now();
     await waitFor(async () => assert.equal(await kv.get('user.u1'), null, 'entry gone after its TTL'));
     assert.ok(Date.now() - t0 >= 900, 'the entry lived for its TTL first');
+  });
+
+  it('KV: many values in one batched read; missing, deleted and purged keys are absent', async () => {
+    const bucket = `${prefix}_many`;
+    const kv = await openKv(nc, bucket);
+    assert.deepEqual(await kvValues(nc, kv, bucket, ['u.none']), new Map(), 'no key has a value');
+    const keys = Array.from({ length: 1_205 }, (_, i) => `u.k${i}`);
+    await Promise.all(keys.map((k) => kv.put(k, k)));
+    await kv.put('u.k1', 'second');
+    await kv.delete('u.k2');
+    await kv.purge('u.k3');
+    // this server batches (2.11+): the bucket is never asked key by key
+    const noGets = { get: () => assert.fail('asked key by key') } as unknown as KV;
+    const values = await kvValues(nc, noGets, bucket, [...keys, 'u.none', 'u.k0']);
+    assert.equal(values.size, 1_203, 'across two requests (a thousand keys each)');
+    assert.equal(new TextDecoder().decode(values.get('u.k1')), 'second', 'the latest value');
+    assert.equal(new TextDecoder().decode(values.get('u.k1204')), 'u.k1204');
+    for (const gone of ['u.k2', 'u.k3', 'u.none']) assert.equal(values.has(gone), false, gone);
   });
 
   it('KV provisioning: made, left alone, limits brought to the settings; a stream that is no bucket refused', async () => {

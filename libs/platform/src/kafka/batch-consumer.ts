@@ -40,7 +40,7 @@ export interface BatchConsumerOptions {
    */
   fetch?: { minBytes: number; maxWaitMs: number };
   /**
-   * 0: commit right after each batch. Otherwise commit a batch's offsets only once the store has
+   * 0: commit what was handled, once a second (a crash or a rebalance replays up to that). Otherwise commit a batch's offsets only once the store has
    * acknowledged a write started at least this long after the batch (confirmStoreWrite), so a
    * store that loses its last moments of writes in a crash is covered by a replay (rewind()).
    */
@@ -58,16 +58,29 @@ export interface BatchConsumerOptions {
  */
 export const BACKGROUND_FETCH = { minBytes: 64 * 1024, maxWaitMs: 250 } as const;
 
+/**
+ * The fetch of consumers of rare records (media jobs): a record is fetched the moment it is there
+ * (1 byte), and the broker holds an empty fetch for 5 s instead of answering ten times a second.
+ */
+export const RARE_RECORDS_FETCH = { minBytes: 1, maxWaitMs: 5_000 } as const;
+
 const PROBE_RETRY_MS = 5_000;
+/**
+ * Handled offsets are committed this often, every partition in one request (kafkajs's autoCommit
+ * sends one after every partition's batch: tens of requests a second for a busy topic).
+ */
+const COMMIT_INTERVAL_MS = 1_000;
 
 /** A consumer-group member that hands whole batches to a handler and commits after it. */
 export class BatchConsumer {
   private readonly consumer: Consumer;
   private assigned: Record<string, readonly number[]> = {};
   private running = false;
-  private readonly delayed: DelayedCommits | undefined;
+  /** Offsets handled and not yet committed (with commitDelayMs, due once the store confirms). */
+  private readonly commits: DelayedCommits;
+  private readonly delaysCommits: boolean;
   private commitTimer: NodeJS.Timeout | undefined;
-  private committing = false;
+  private committing: Promise<void> | undefined;
   private probing: Promise<void> | undefined;
   /** After a failed probe, the next waits until then (the store is struggling; no need to add to it). */
   private probeAfter = 0;
@@ -82,7 +95,8 @@ export class BatchConsumer {
     private readonly options: BatchConsumerOptions,
   ) {
     const delay = options.commitDelayMs ?? 0;
-    this.delayed = delay > 0 ? new DelayedCommits(delay) : undefined;
+    this.delaysCommits = delay > 0;
+    this.commits = new DelayedCommits(delay);
     this.consumer = kafka.consumer({
       groupId: options.groupId,
       sessionTimeout: options.sessionTimeoutMs ?? 30_000,
@@ -97,7 +111,7 @@ export class BatchConsumer {
     this.consumer.on(this.consumer.events.GROUP_JOIN, (event) => {
       this.assigned = event.payload.memberAssignment as Record<string, readonly number[]>;
       // offsets of partitions handed to someone else must not be committed by this member
-      this.delayed?.forget();
+      this.commits.forget();
       options.logger.info({ group: options.groupId, assignment: this.assigned }, 'partitions assigned');
       options.onAssignment?.(this.assigned);
     });
@@ -123,20 +137,11 @@ export class BatchConsumer {
       topics: [...this.options.topics],
       fromBeginning: this.options.fromBeginning ?? true,
     });
-    const delayed = this.delayed;
     await this.consumer.run({
-      autoCommit: !delayed,
-      autoCommitInterval: 1_000,
+      autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
-      eachBatch: async ({
-        batch,
-        resolveOffset,
-        heartbeat,
-        commitOffsetsIfNecessary,
-        isStale,
-        isRunning,
-      }) => {
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isStale, isRunning }) => {
         if (!isRunning() || isStale() || batch.messages.length === 0) return;
         const rewindsBefore = this.rewinds;
         const result = await this.options.handle({
@@ -149,26 +154,23 @@ export class BatchConsumer {
         // isStale() alone is not enough: it turns false again once a fetch has applied the seek
         if (result === SKIP_BATCH || isStale() || this.rewinds !== rewindsBefore) return;
         resolveOffset(batch.lastOffset());
-        if (delayed) delayed.handled(batch.topic, batch.partition, batch.lastOffset());
-        else await commitOffsetsIfNecessary();
+        this.commits.handled(batch.topic, batch.partition, batch.lastOffset());
         await heartbeat();
       },
     });
-    if (delayed) {
-      this.commitTimer = setInterval(() => void this.commitDue(delayed), 1_000);
-      this.commitTimer.unref();
-    }
+    this.commitTimer = setInterval(() => void this.commitDue(), COMMIT_INTERVAL_MS);
+    this.commitTimer.unref();
     this.running = true;
   }
 
   /** The time confirmStoreWrite() expects for a write about to start. */
   storeClock(): number {
-    return this.delayed?.time() ?? 0;
+    return this.delaysCommits ? this.commits.time() : 0;
   }
 
   /** The store acknowledged a write started at `startedAt` (storeClock()). */
   confirmStoreWrite(startedAt: number): void {
-    this.delayed?.confirmWrite(startedAt);
+    if (this.delaysCommits) this.commits.confirmWrite(startedAt);
   }
 
   /**
@@ -176,22 +178,22 @@ export class BatchConsumer {
    * rewind() has replayed what was handled meanwhile.
    */
   holdCommits(): void {
-    if (!this.delayed) return;
-    if (!this.delayed.held)
+    if (!this.delaysCommits) return;
+    if (!this.commits.held)
       this.options.logger.warn({ group: this.options.groupId }, 'commits held until a rewind');
-    this.delayed.hold();
+    this.commits.hold();
   }
 
   /**
    * Moves every owned partition back to its committed offset: what was handled since is handled
    * again (the handler must be idempotent). Releases the commits held before it started. Only with
-   * delayed commits: with auto-commit, kafkajs would commit the seek itself.
+   * delayed commits, the recovery of a store that lost writes (holdCommits).
    */
   async rewind(): Promise<void> {
-    const delayed = this.delayed;
-    if (!delayed) throw new Error('rewind() needs commitDelayMs > 0');
+    const commits = this.commits;
+    if (!this.delaysCommits) throw new Error('rewind() needs commitDelayMs > 0');
     this.rewinds++;
-    const token = delayed.releaseToken();
+    const token = commits.releaseToken();
     const admin = this.kafka.admin();
     try {
       await admin.connect();
@@ -207,35 +209,37 @@ export class BatchConsumer {
         }
       }
       this.rewinds++;
-      delayed.release(token);
+      commits.release(token);
     } finally {
       await admin.disconnect().catch(() => undefined);
     }
   }
 
-  private async commitDue(delayed: DelayedCommits): Promise<void> {
-    if (this.options.probeStore && !this.probing && Date.now() >= this.probeAfter && delayed.awaitsWrite())
-      this.probing = this.probe(delayed, this.options.probeStore).finally(() => (this.probing = undefined));
+  private async commitDue(): Promise<void> {
+    const commits = this.commits;
+    // without a store to wait for, whatever was handled is due
+    if (!this.delaysCommits) commits.confirmWrite(commits.time());
+    if (this.options.probeStore && !this.probing && Date.now() >= this.probeAfter && commits.awaitsWrite())
+      this.probing = this.probe(commits, this.options.probeStore).finally(() => (this.probing = undefined));
     if (this.committing) return;
-    const due = delayed.takeDue();
+    const due = commits.takeDue();
     if (due.length === 0) return;
-    this.committing = true;
-    try {
-      await this.consumer.commitOffsets(due);
-    } catch (err) {
-      // a rebalance took the partitions (their new owner replays from the last commit): harmless
-      this.options.logger.warn({ err: String(err), group: this.options.groupId }, 'delayed commit failed');
-    } finally {
-      this.committing = false;
-    }
+    this.committing = this.consumer
+      .commitOffsets(due)
+      .catch((err: unknown) =>
+        // a rebalance took the partitions (their new owner replays from the last commit): harmless
+        this.options.logger.warn({ err: String(err), group: this.options.groupId }, 'offset commit failed'),
+      )
+      .finally(() => (this.committing = undefined));
+    await this.committing;
   }
 
   /** Nothing was written since the last batches: a write of our own confirms the store (next tick commits). */
-  private async probe(delayed: DelayedCommits, probeStore: () => Promise<void>): Promise<void> {
-    const startedAt = delayed.time();
+  private async probe(commits: DelayedCommits, probeStore: () => Promise<void>): Promise<void> {
+    const startedAt = commits.time();
     try {
       await probeStore();
-      delayed.confirmWrite(startedAt);
+      commits.confirmWrite(startedAt);
     } catch (err) {
       this.probeAfter = Date.now() + PROBE_RETRY_MS;
       this.options.logger.warn({ err: String(err), group: this.options.groupId }, 'store probe failed');
@@ -246,6 +250,9 @@ export class BatchConsumer {
     this.running = false;
     clearInterval(this.commitTimer);
     await this.probing;
+    // what was handled since the last tick (a batch still being handled is replayed by the next owner)
+    await this.committing;
+    await this.commitDue();
     await this.consumer.disconnect();
   }
 }

@@ -132,6 +132,7 @@ export async function bindKv(nc: NatsConnection, bucket: string): Promise<KV> {
   return kv;
 }
 export { RevocationWatch, type ReadBack } from './revocation-watch.js';
+export { kvValues } from './kv-values.js';
 export { isPlainPublish } from './plain-publish.js';
 export { subscribeMembersDeltas, type MembersDelta } from './members-delta.js';
 export {

@@ -5,7 +5,7 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import type { Kafka } from 'kafkajs';
-import { BatchConsumer, decodeRecords, type ConsumedBatch } from '@im/platform/kafka';
+import { BatchConsumer, decodeRecords, RARE_RECORDS_FETCH, type ConsumedBatch } from '@im/platform/kafka';
 import type { Logger } from '@im/platform/logging';
 import { CONFIG, KAFKA, LOGGER, REGISTRY } from '@im/platform/nest';
 import type { Registry } from '@im/platform/registry';
@@ -62,6 +62,7 @@ export class MediaProcessor implements OnApplicationBootstrap, BeforeApplication
       topics: [this.registry.topics.mediaJobs],
       logger: this.logger,
       fromBeginning: true,
+      fetch: RARE_RECORDS_FETCH,
       handle: (batch) => this.handle(batch),
     });
     await this.consumer.start();

@@ -7,6 +7,8 @@ import type { Registry } from '@im/platform/registry';
 import type { MessageConfig } from '../config.js';
 import { MESSAGES_MAPPING, type IndexOperation } from '../domain/search-documents.js';
 
+const BULK_ANSWER_FIELDS = ['errors', 'items.*.status', 'items.*.error.type', 'items.*.error.reason'];
+
 export interface Hit {
   conversationId: string;
   seq: number;
@@ -80,7 +82,8 @@ export class MessagesIndex implements OnApplicationShutdown {
       },
       op.doc,
     ]);
-    const res = await this.client.bulk({ body });
+    // per document only what is read below: the full answer repeats index, id, version and shards
+    const res = await this.client.bulk({ body, filter_path: BULK_ANSWER_FIELDS });
     if (!res.body.errors) return;
     const items = res.body.items as Array<{ index?: { status: number; error?: { type?: string } } }>;
     let retry = 0;

@@ -23,7 +23,8 @@ function memoryStore() {
     unindexDevice: async (gw: string, userId: string, deviceId: string) => {
       unindexed.push(`${gw}/${userId}/${deviceId}`);
     },
-    get: async (userId: string) => users.get(userId),
+    getMany: async (userIds: string[]) =>
+      new Map(userIds.flatMap((u) => (users.has(u) ? [[u, users.get(u)!]] : []))),
     update: async (
       userId: string,
       init: () => UserPresence,

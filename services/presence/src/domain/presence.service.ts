@@ -128,13 +128,12 @@ export class PresenceService implements OnApplicationBootstrap, BeforeApplicatio
   /** Presence of users of the caller's tenant; anyone else (or unknown) reads as offline. */
   async getPresence(caller: Caller, userIds: readonly string[]): Promise<Presence[]> {
     const unique = [...new Set(userIds)].slice(0, 1_000);
-    return Promise.all(
-      unique.map(async (userId) => {
-        const p = await this.store.get(userId);
-        if (!p || p.tenantId !== caller.tenantId) return { userId, status: 'offline' };
-        return view(userId, p, p.announced ?? effectiveStatus(p));
-      }),
-    );
+    const stored = await this.store.getMany(unique);
+    return unique.map((userId) => {
+      const p = stored.get(userId);
+      if (!p || p.tenantId !== caller.tenantId) return { userId, status: 'offline' };
+      return view(userId, p, p.announced ?? effectiveStatus(p));
+    });
   }
 
   /** A gateway's lease ended (crash, network partition, or clean shutdown): its devices are gone. */

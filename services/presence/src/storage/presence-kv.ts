@@ -2,12 +2,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import type { Logger } from '@im/platform/logging';
 import { LOGGER, NATS, REGISTRY } from '@im/platform/nest';
-import { NATS_BUCKETS, openKv, type KV, type NatsConnection } from '@im/platform/nats';
+import { NATS_BUCKETS, kvValues, openKv, type KV, type NatsConnection } from '@im/platform/nats';
 import type { Registry } from '@im/platform/registry';
 import { keyToken, type UserPresence } from '../domain/presence-rules.js';
 
 const CAS_ATTEMPTS = 20;
 const MAX_BACKOFF_MS = 50;
+const decoder = new TextDecoder();
 
 /**
  * The presence bucket: u.<userId> holds a user's presence (devices, chosen status, last seen),
@@ -29,9 +30,16 @@ export class PresenceKv implements OnModuleInit {
     this.kv = await openKv(this.nats, this.registry.buckets.presence, NATS_BUCKETS.presence(), this.logger);
   }
 
-  async get(userId: string): Promise<UserPresence | undefined> {
-    const e = await this.kv.get(`u.${keyToken(userId)}`);
-    return e && e.operation === 'PUT' && e.length > 0 ? (e.json() as UserPresence) : undefined;
+  /** The presence of many users in one read of the bucket; users never seen are absent. */
+  async getMany(userIds: readonly string[]): Promise<Map<string, UserPresence>> {
+    const keyOf = (userId: string) => `u.${keyToken(userId)}`;
+    const values = await kvValues(this.nats, this.kv, this.registry.buckets.presence, userIds.map(keyOf));
+    const out = new Map<string, UserPresence>();
+    for (const userId of userIds) {
+      const value = values.get(keyOf(userId));
+      if (value) out.set(userId, JSON.parse(decoder.decode(value)) as UserPresence);
+    }
+    return out;
   }
 
   /**
