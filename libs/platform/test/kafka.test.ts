@@ -105,23 +105,26 @@ describe('kafka (real broker)', () => {
   });
 
   it('produces with the idempotent batching producer, consumes in a group and commits offsets', async () => {
-    const producer = new BatchingProducer(kafka);
-    await producer.connect();
     const keys = ['a', 'b', 'c', 'd'];
-    const total = 400;
-    // all at once: the producer has to batch them into few requests
-    await Promise.all(
-      Array.from({ length: total }, (_, i) =>
-        producer.send({ topic, key: keys[i % keys.length]!, value: Buffer.from(String(i)) }),
-      ),
-    );
-    await producer.close();
+    const produce = async (from: number, to: number) => {
+      const producer = new BatchingProducer(kafka);
+      await producer.connect();
+      // all at once: the producer has to batch them into few requests
+      await Promise.all(
+        Array.from({ length: to - from }, (_, n) => from + n).map((i) =>
+          producer.send({ topic, key: keys[i % keys.length]!, value: Buffer.from(String(i)) }),
+        ),
+      );
+      await producer.close();
+    };
+    const total = 440;
+    await produce(0, 400);
 
     const group = `${prefix}.group`;
     const seen = new Map<string, number[]>();
     let count = 0;
-    let done!: () => void;
-    const allSeen = new Promise<void>((r) => (done = r));
+    const reached: Array<[number, () => void]> = [];
+    const seenUpTo = (n: number) => new Promise<void>((r) => reached.push([n, r]));
     const consumer = new BatchConsumer(kafka, {
       groupId: group,
       topics: [topic],
@@ -132,18 +135,12 @@ describe('kafka (real broker)', () => {
           seen.set(key, [...(seen.get(key) ?? []), Number(m.value!.toString())]);
           count++;
         }
-        if (count >= total) done();
+        for (const [n, r] of reached) if (count >= n) r();
       },
     });
-    await consumer.start();
-    await allSeen;
-    await new Promise((r) => setImmediate(r)); // the handler's batch is recorded as handled
-    // commits go once a second for every partition; stopping commits what was handled since
-    await consumer.stop();
-
     const admin = kafka.admin();
     await admin.connect();
-    try {
+    const committedToTheEnd = async () => {
       const ends = await admin.fetchTopicOffsets(topic);
       const committed = await admin.fetchOffsets({ groupId: group, topics: [topic] });
       for (const p of committed[0]!.partitions) {
@@ -152,8 +149,22 @@ describe('kafka (real broker)', () => {
         const expected = end.offset === '0' ? '-1' : end.offset;
         assert.equal(p.offset, expected, `partition ${p.partition} committed up to its end`);
       }
+    };
+    try {
+      const first = seenUpTo(400);
+      await consumer.start();
+      await first;
+      // a running consumer commits what it handled once a second, every partition at once
+      await waitFor(committedToTheEnd);
+      // stopping commits what was handled since the last commit, at once
+      const rest = seenUpTo(total);
+      await produce(400, total);
+      await rest;
+      await consumer.stop();
+      await committedToTheEnd();
     } finally {
       await admin.disconnect();
+      await consumer.stop();
     }
     // checked once the offsets are committed, so a late redelivery would be counted too
     // every record exactly once by identity: a loss plus a duplicate must not pass as "400"

@@ -72,7 +72,7 @@ export const messageConfigSchema = z.object({
     200,
   ),
   SEQUENCER_COMMIT_DELAY_MS: env.int(
-    "the longest Cassandra may lose acknowledged writes in a crash: a batch's command offsets are committed only once Cassandra has acknowledged a write started this long after it, and after an outage the sequencer replays from them, so what was lost is written again. Keep above 1.5 × commitlog_sync_period (a node blocks writes past that lag; 10 s by default). 0: commit at once, for storage that never loses an acknowledged write",
+    "the longest Cassandra may lose acknowledged writes in a crash: a batch's command offsets are committed only once Cassandra has acknowledged a write started this long after it, and after an outage the sequencer replays from them, so what was lost is written again. Keep above 1.5 × commitlog_sync_period (a node blocks writes past that lag; 10 s by default). 0: commit what was handled within a second, for storage that never loses an acknowledged write",
     20_000,
     0,
     600_000,

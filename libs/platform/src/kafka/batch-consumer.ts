@@ -76,6 +76,9 @@ export class BatchConsumer {
   private readonly consumer: Consumer;
   private assigned: Record<string, readonly number[]> = {};
   private running = false;
+  private stopping = false;
+  /** Batches being handled: a stop lets them finish and commits them. */
+  private readonly handling = new Set<Promise<unknown>>();
   /** Offsets handled and not yet committed (with commitDelayMs, due once the store confirms). */
   private readonly commits: DelayedCommits;
   private readonly delaysCommits: boolean;
@@ -142,15 +145,18 @@ export class BatchConsumer {
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isStale, isRunning }) => {
-        if (!isRunning() || isStale() || batch.messages.length === 0) return;
+        // a batch fetched as the consumer stops is left to the next owner (nothing resolved)
+        if (this.stopping || !isRunning() || isStale() || batch.messages.length === 0) return;
         const rewindsBefore = this.rewinds;
-        const result = await this.options.handle({
+        const handled = this.options.handle({
           topic: batch.topic,
           partition: batch.partition,
           messages: batch.messages,
           isStale,
           heartbeat,
         });
+        this.handling.add(handled);
+        const result = await handled.finally(() => this.handling.delete(handled));
         // isStale() alone is not enough: it turns false again once a fetch has applied the seek
         if (result === SKIP_BATCH || isStale() || this.rewinds !== rewindsBefore) return;
         resolveOffset(batch.lastOffset());
@@ -215,11 +221,17 @@ export class BatchConsumer {
     }
   }
 
-  private async commitDue(): Promise<void> {
+  private async commitDue({ probe } = { probe: true }): Promise<void> {
     const commits = this.commits;
     // without a store to wait for, whatever was handled is due
     if (!this.delaysCommits) commits.confirmWrite(commits.time());
-    if (this.options.probeStore && !this.probing && Date.now() >= this.probeAfter && commits.awaitsWrite())
+    if (
+      probe &&
+      this.options.probeStore &&
+      !this.probing &&
+      Date.now() >= this.probeAfter &&
+      commits.awaitsWrite()
+    )
       this.probing = this.probe(commits, this.options.probeStore).finally(() => (this.probing = undefined));
     if (this.committing) return;
     const due = commits.takeDue();
@@ -248,11 +260,14 @@ export class BatchConsumer {
 
   async stop(): Promise<void> {
     this.running = false;
+    this.stopping = true;
     clearInterval(this.commitTimer);
+    // batches being handled finish and are committed with what was handled since the last tick
+    await Promise.allSettled([...this.handling]);
+    await new Promise((r) => setImmediate(r)); // their offsets are recorded after the handler
     await this.probing;
-    // what was handled since the last tick (a batch still being handled is replayed by the next owner)
     await this.committing;
-    await this.commitDue();
+    await this.commitDue({ probe: false });
     await this.consumer.disconnect();
   }
 }

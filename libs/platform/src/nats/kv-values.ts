@@ -1,4 +1,4 @@
-import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { jetstreamManager, type JetStreamManager, type StoredMsg } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
 
@@ -12,7 +12,7 @@ const managers = new WeakMap<NatsConnection, JetStreamManager>();
  * The current values of many keys of a bucket, in one request per thousand keys: a batched direct
  * get of the last message of each key's subject (NATS server 2.11+), instead of a request per key.
  * Keys missing, deleted or purged are absent from the map. A server without batched direct gets
- * is asked key by key.
+ * (or a stream without direct gets) is asked key by key.
  */
 export async function kvValues(
   nc: NatsConnection,
@@ -38,24 +38,31 @@ async function lastValuesBatched(
   let jsm = managers.get(nc);
   if (!jsm) managers.set(nc, (jsm = await jetstreamManager(nc, { checkAPI: false })));
   const prefix = `$KV.${bucket}.`;
-  let messages;
+  const messages: StoredMsg[] = [];
   try {
-    messages = await jsm.direct.getLastMessagesFor(`KV_${bucket}`, {
-      multi_last: keys.map((k) => prefix + k),
+    // with a callback, the reply subscription ends with the answer (as an iterator, it would wait
+    // for its 5 s timeout)
+    await new Promise<void>((resolve, reject) => {
+      jsm.direct
+        .getLastMessagesFor(`KV_${bucket}`, {
+          multi_last: keys.map((k) => prefix + k),
+          callback: (done, m) => {
+            if (!done) messages.push(m);
+            else if (done.err) reject(done.err);
+            else resolve();
+          },
+        })
+        .catch(reject);
     });
   } catch (err) {
-    if (/batch direct require server/i.test((err as Error).message)) return false;
+    // a server before 2.11, or a stream made without direct gets (allow_direct): key by key
+    if (/batch direct require server|no responders/i.test((err as Error).message)) return false;
     throw err;
   }
-  try {
-    for await (const m of messages) {
-      const operation = m.header.get('KV-Operation');
-      if (operation === 'DEL' || operation === 'PURGE' || m.data.length === 0) continue;
-      out.set(m.subject.slice(prefix.length), m.data);
-    }
-  } catch (err) {
-    // none of the keys has a value: the server answers "no results" instead of an empty batch
-    if (!/no (results|message found)/i.test((err as Error).message)) throw err;
+  for (const m of messages) {
+    const operation = m.header.get('KV-Operation');
+    if (operation === 'DEL' || operation === 'PURGE' || m.data.length === 0) continue;
+    out.set(m.subject.slice(prefix.length), m.data);
   }
   return true;
 }
