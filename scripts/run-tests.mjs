@@ -335,7 +335,10 @@ async function main() {
           env: { ...infraEnvVars, [testing.SHARED_PREFIX_VAR]: shared },
         });
       } finally {
-        await testing.dropPrefixKeyspaces(infraEnvVars, shared).catch(() => undefined);
+        await Promise.all([
+          testing.dropPrefixKeyspaces(infraEnvVars, shared).catch(() => undefined),
+          testing.dropPrefixIndices(infraEnvVars, shared).catch(() => undefined),
+        ]);
       }
     }
     if (phases.includes('faults')) {

@@ -9,7 +9,12 @@
 //       drops the service keyspaces (<prefix>_im_<service>) of every prefix the REGEX matches
 //       (default: all) but ownroles (the roles suite's, made by infra.sh) and those kept; the
 //       quick start's im_* stay
-import { connectAdminCassandra, dropPrefixKeyspaces } from '../libs/testing/dist/src/keyspaces.js';
+// Dropping a prefix's keyspaces drops its search index too (OPENSEARCH_URL, when set).
+import {
+  connectAdminCassandra,
+  dropPrefixIndices,
+  dropPrefixKeyspaces,
+} from '../libs/testing/dist/src/keyspaces.js';
 
 const arg = (name) => {
   const i = process.argv.indexOf(name);
@@ -37,6 +42,7 @@ if (process.argv.includes('--count')) {
   });
 } else if (arg('--drop-prefix')) {
   await dropPrefixKeyspaces(env, arg('--drop-prefix'));
+  await dropPrefixIndices(env, arg('--drop-prefix'));
 } else if (process.argv.includes('--drop-prefixed')) {
   const keep = new Set(['ownroles', ...(arg('--keep') ?? '').split(',').filter(Boolean)]);
   const matching = new RegExp(arg('--matching') ?? '.');
@@ -51,7 +57,9 @@ if (process.argv.includes('--count')) {
       return prefix !== undefined && matching.test(prefix) && !keep.has(prefix);
     });
     for (const k of prefixed) await c.execute(`DROP KEYSPACE IF EXISTS ${k}`, [], { prepare: false });
-    console.log(`dropped ${prefixed.length} keyspaces`);
+    const prefixes = new Set(prefixed.map((k) => k.slice(0, k.indexOf('_im_'))));
+    for (const p of prefixes) await dropPrefixIndices(env, p);
+    console.log(`dropped ${prefixed.length} keyspaces and the search indices of ${prefixes.size} prefixes`);
   });
 } else {
   console.error(

@@ -39,3 +39,22 @@ export async function dropPrefixKeyspaces(
     await client.shutdown();
   }
 }
+
+/**
+ * Deletes the search index of a name prefix (OpenSearch keeps a shard, its heap and its refresh
+ * schedule for each index an earlier suite left behind). Missing is fine.
+ */
+export async function dropPrefixIndices(
+  env: Record<string, string | undefined>,
+  prefix: string,
+): Promise<void> {
+  if (!env.OPENSEARCH_URL) return;
+  const auth = env.OPENSEARCH_USERNAME
+    ? {
+        authorization: `Basic ${Buffer.from(`${env.OPENSEARCH_USERNAME}:${env.OPENSEARCH_PASSWORD ?? ''}`).toString('base64')}`,
+      }
+    : undefined;
+  const url = new URL(encodeURIComponent(createRegistry(prefix).indices.messages), env.OPENSEARCH_URL);
+  const res = await fetch(url, { method: 'DELETE', headers: auth });
+  if (!res.ok && res.status !== 404) throw new Error(`deleting ${url.pathname}: HTTP ${res.status}`);
+}

@@ -6,7 +6,7 @@ import { connectNats, provisionNatsBuckets } from '@im/platform/nats';
 import { createRegistry } from '@im/platform/registry';
 import { repoRoot } from './paths.js';
 import { newRunPrefix } from './isolation.js';
-import { dropPrefixKeyspaces } from './keyspaces.js';
+import { dropPrefixIndices, dropPrefixKeyspaces } from './keyspaces.js';
 import { freePort } from './ports.js';
 import { ServiceProcess, type ServiceName } from './service-process.js';
 
@@ -324,6 +324,10 @@ export class Platform {
     await Promise.all(this.gateways.map((g) => g.stop()));
     await Promise.all([...this.services.values(), ...this.replicas].map((s) => s.stop()));
     // best effort: a suite that stopped Cassandra still passes
-    if (this.ownsPrefix) await dropPrefixKeyspaces(this.baseEnv, this.prefix).catch(() => undefined);
+    if (this.ownsPrefix)
+      await Promise.all([
+        dropPrefixKeyspaces(this.baseEnv, this.prefix).catch(() => undefined),
+        dropPrefixIndices(this.baseEnv, this.prefix).catch(() => undefined),
+      ]);
   }
 }

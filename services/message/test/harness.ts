@@ -5,6 +5,7 @@ import { connectNats, type NatsConnection } from '@im/platform/nats';
 import { createRegistry, type Registry } from '@im/platform/registry';
 import {
   connectAdminCassandra,
+  dropPrefixIndices,
   dropPrefixKeyspaces,
   infraEnvFromProcess,
   newRunPrefix,
@@ -63,7 +64,7 @@ export class MessageServiceHarness {
       logger: quiet,
     });
     return new MessageServiceHarness(service, registry, db, kafka, nats, () =>
-      dropPrefixKeyspaces(env, prefix),
+      Promise.all([dropPrefixKeyspaces(env, prefix), dropPrefixIndices(env, prefix)]).then(() => undefined),
     );
   }
 
