@@ -5,7 +5,7 @@ import { CONFIG, LOGGER, Readiness } from '@im/platform/nest';
 import type { GatewayConfig } from '../config.js';
 import { Downstream } from '../clients/downstream.js';
 
-type VerifyKey = Awaited<ReturnType<typeof importJWK>>;
+export type VerifyKey = Awaited<ReturnType<typeof importJWK>>;
 
 const MIN_REFETCH_MS = 5_000;
 
@@ -47,6 +47,11 @@ export class JwksCache implements OnModuleInit, OnApplicationShutdown {
 
   onApplicationShutdown(): void {
     clearInterval(this.timer);
+  }
+
+  /** The key of `kid` as last fetched, without fetching (a refresh imports every key anew). */
+  current(kid: string): VerifyKey | undefined {
+    return this.keys.get(kid);
   }
 
   async key(kid: string): Promise<VerifyKey | undefined> {

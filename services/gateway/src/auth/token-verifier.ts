@@ -5,7 +5,7 @@ import { CONFIG } from '@im/platform/nest';
 import type { Caller } from '@im/proto/common/v1';
 import type { GatewayConfig } from '../config.js';
 import { ApiKeys, isApiKey } from './api-keys.js';
-import { JwksCache } from './jwks-cache.js';
+import { JwksCache, type VerifyKey } from './jwks-cache.js';
 import { RevokedSessions } from './revoked-sessions.js';
 
 export interface Principal extends Caller {
@@ -14,10 +14,23 @@ export interface Principal extends Caller {
   apiKey?: string;
 }
 
+const CLOCK_TOLERANCE_SEC = 5;
+/** Tokens whose verification is remembered (a few hundred bytes each). */
+const VERIFIED_MAX = 10_000;
+
+interface Verified {
+  principal: Principal;
+  kid: string;
+  key: VerifyKey;
+}
+
 /**
  * Verifies access tokens locally (bots' API keys through the auth service, cached): EdDSA only (no "none", no HMAC, no key confusion), a key from
  * the auth service's JWKS, issuer, audience, expiry (5 s leeway), required claims, and a session
- * that is not revoked.
+ * that is not revoked. A client sends the same token with every request until it refreshes it, and
+ * each verification is an Ed25519 check on libuv's thread pool, so a verified token is remembered
+ * (by its text) while its key is the one the JWKS holds; expiry and revocation are checked at
+ * every use.
  */
 @Injectable()
 export class TokenVerifier {
@@ -28,6 +41,8 @@ export class TokenVerifier {
     private readonly apiKeys: ApiKeys,
   ) {}
 
+  private readonly verified = new Map<string, Verified>();
+
   async verify(token: string): Promise<Principal> {
     if (isApiKey(token)) {
       const principal = await this.apiKeys.verify(token);
@@ -35,6 +50,9 @@ export class TokenVerifier {
         throw new AppError('invalid_token', 'API key was revoked');
       return principal;
     }
+    const known = this.verified.get(token);
+    if (known && this.jwks.current(known.kid) === known.key) return this.admit(known.principal);
+    if (known) this.verified.delete(token);
     let kid: string | undefined;
     try {
       const header = decodeProtectedHeader(token);
@@ -53,7 +71,7 @@ export class TokenVerifier {
         algorithms: ['EdDSA'],
         issuer: this.config.JWT_ISSUER,
         audience: this.config.JWT_AUDIENCE,
-        clockTolerance: 5,
+        clockTolerance: CLOCK_TOLERANCE_SEC,
         requiredClaims: ['sub', 'exp', 'iat'],
       }));
     } catch (err) {
@@ -70,9 +88,19 @@ export class TokenVerifier {
     ) {
       throw new AppError('invalid_token', 'token lacks required claims');
     }
-    if (this.revoked.isRevoked(sid))
+    const principal = { userId: sub, tenantId: tid, sessionId: sid, expiresAt: exp * 1000 };
+    if (this.verified.size >= VERIFIED_MAX) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(token, { principal, kid: kid!, key });
+    return this.admit(principal);
+  }
+
+  /** What is checked at every use of a verified token: its expiry and its session. */
+  private admit(principal: Principal): Principal {
+    if (Date.now() >= principal.expiresAt + CLOCK_TOLERANCE_SEC * 1000)
+      throw new AppError('token_expired', 'access token expired: refresh it');
+    if (this.revoked.isRevoked(principal.sessionId))
       throw new AppError('session_revoked', 'session was revoked: log in again');
-    return { userId: sub, tenantId: tid, sessionId: sid, expiresAt: exp * 1000 };
+    return { ...principal };
   }
 
   /** The token of an "Authorization: Bearer <token>" header, if that is what the header holds. */
