@@ -14,6 +14,7 @@ import {
   connectAdminCassandra,
   dropPrefixIndices,
   dropPrefixKeyspaces,
+  prefixesWithSearchIndex,
 } from '../libs/testing/dist/src/keyspaces.js';
 
 const arg = (name) => {
@@ -57,7 +58,10 @@ if (process.argv.includes('--count')) {
       return prefix !== undefined && matching.test(prefix) && !keep.has(prefix);
     });
     for (const k of prefixed) await c.execute(`DROP KEYSPACE IF EXISTS ${k}`, [], { prepare: false });
+    // the search indices of those prefixes, and of prefixes whose keyspaces went before
     const prefixes = new Set(prefixed.map((k) => k.slice(0, k.indexOf('_im_'))));
+    for (const p of await prefixesWithSearchIndex(env).catch(() => []))
+      if (matching.test(p) && !keep.has(p)) prefixes.add(p);
     for (const p of prefixes) await dropPrefixIndices(env, p);
     console.log(`dropped ${prefixed.length} keyspaces and the search indices of ${prefixes.size} prefixes`);
   });

@@ -40,6 +40,20 @@ export async function dropPrefixKeyspaces(
   }
 }
 
+/** What follows a prefix in its search index's name (the quick start's index is this without the dot). */
+const SEARCH_INDEX_SUFFIX = `.${createRegistry('').indices.messages}`;
+
+/** The base URL (with a trailing slash) and login of the infrastructure's OpenSearch, if any. */
+function openSearch(env: Record<string, string | undefined>) {
+  if (!env.OPENSEARCH_URL) return undefined;
+  const headers: Record<string, string> = env.OPENSEARCH_USERNAME
+    ? {
+        authorization: `Basic ${Buffer.from(`${env.OPENSEARCH_USERNAME}:${env.OPENSEARCH_PASSWORD ?? ''}`).toString('base64')}`,
+      }
+    : {};
+  return { base: env.OPENSEARCH_URL.replace(/\/?$/, '/'), headers };
+}
+
 /**
  * Deletes the search index of a name prefix (OpenSearch keeps a shard, its heap and its refresh
  * schedule for each index an earlier suite left behind). Missing is fine.
@@ -48,13 +62,31 @@ export async function dropPrefixIndices(
   env: Record<string, string | undefined>,
   prefix: string,
 ): Promise<void> {
-  if (!env.OPENSEARCH_URL) return;
-  const auth = env.OPENSEARCH_USERNAME
-    ? {
-        authorization: `Basic ${Buffer.from(`${env.OPENSEARCH_USERNAME}:${env.OPENSEARCH_PASSWORD ?? ''}`).toString('base64')}`,
-      }
-    : undefined;
-  const url = new URL(encodeURIComponent(createRegistry(prefix).indices.messages), env.OPENSEARCH_URL);
-  const res = await fetch(url, { method: 'DELETE', headers: auth });
+  if (!prefix) throw new Error('dropPrefixIndices needs a prefix (the quick start has none)');
+  const os = openSearch(env);
+  if (!os) return;
+  const url = new URL(encodeURIComponent(createRegistry(prefix).indices.messages), os.base);
+  const res = await fetch(url, {
+    method: 'DELETE',
+    headers: os.headers,
+    signal: AbortSignal.timeout(10_000),
+  });
   if (!res.ok && res.status !== 404) throw new Error(`deleting ${url.pathname}: HTTP ${res.status}`);
+}
+
+/** The name prefixes that have a search index in the infrastructure's OpenSearch. */
+export async function prefixesWithSearchIndex(env: Record<string, string | undefined>): Promise<string[]> {
+  const os = openSearch(env);
+  if (!os) return [];
+  const res = await fetch(new URL(`_cat/indices/*${SEARCH_INDEX_SUFFIX}?h=index`, os.base), {
+    headers: os.headers,
+    signal: AbortSignal.timeout(10_000),
+  });
+  if (!res.ok) throw new Error(`listing search indices: HTTP ${res.status}`);
+  return (await res.text())
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((name) => name.endsWith(SEARCH_INDEX_SUFFIX))
+    .map((name) => name.slice(0, -SEARCH_INDEX_SUFFIX.length))
+    .filter((prefix) => /^[a-z0-9]+$/.test(prefix));
 }

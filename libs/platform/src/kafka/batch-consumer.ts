@@ -77,6 +77,7 @@ export class BatchConsumer {
   private assigned: Record<string, readonly number[]> = {};
   private running = false;
   private stopping = false;
+  private stopped: Promise<void> | undefined;
   /** Batches being handled: a stop lets them finish and commits them. */
   private readonly handling = new Set<Promise<unknown>>();
   /** Offsets handled and not yet committed (with commitDelayMs, due once the store confirms). */
@@ -258,10 +259,22 @@ export class BatchConsumer {
     }
   }
 
-  async stop(): Promise<void> {
+  /** Stops consuming (once: a second call waits for the first). */
+  stop(): Promise<void> {
+    this.stopped ??= this.stopOnce();
+    return this.stopped;
+  }
+
+  private async stopOnce(): Promise<void> {
     this.running = false;
     this.stopping = true;
     clearInterval(this.commitTimer);
+    // no more fetches meanwhile (they would come back unhandled, again and again)
+    try {
+      this.consumer.pause(this.options.topics.map((topic) => ({ topic })));
+    } catch {
+      // never started (kafkajs pauses only a running consumer)
+    }
     // batches being handled finish and are committed with what was handled since the last tick
     await Promise.allSettled([...this.handling]);
     await new Promise((r) => setImmediate(r)); // their offsets are recorded after the handler

@@ -4,6 +4,8 @@ import type { NatsConnection } from '@nats-io/nats-core';
 
 /** Subjects one batched direct get asks for (the server answers at most 1 024 last messages). */
 const MAX_SUBJECTS_PER_REQUEST = 1_000;
+/** How long one batched read may take (the library's own timeout ends at the first reply). */
+const READ_TIMEOUT_MS = 5_000;
 
 /** A JetStream manager per connection, made without the account-info request (checkAPI). */
 const managers = new WeakMap<NatsConnection, JetStreamManager>();
@@ -43,16 +45,24 @@ async function lastValuesBatched(
     // with a callback, the reply subscription ends with the answer (as an iterator, it would wait
     // for its 5 s timeout)
     await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`batched read of bucket ${bucket} timed out`)),
+        READ_TIMEOUT_MS,
+      );
+      const settle = (err?: Error) => {
+        clearTimeout(timer);
+        if (err) reject(err);
+        else resolve();
+      };
       jsm.direct
         .getLastMessagesFor(`KV_${bucket}`, {
           multi_last: keys.map((k) => prefix + k),
           callback: (done, m) => {
             if (!done) messages.push(m);
-            else if (done.err) reject(done.err);
-            else resolve();
+            else settle(done.err);
           },
         })
-        .catch(reject);
+        .catch(settle);
     });
   } catch (err) {
     // a server before 2.11, or a stream made without direct gets (allow_direct): key by key

@@ -17,6 +17,8 @@ const MIN_REFETCH_MS = 5_000;
 @Injectable()
 export class JwksCache implements OnModuleInit, OnApplicationShutdown {
   private keys = new Map<string, VerifyKey>();
+  /** The public key (x) each kid had when imported. */
+  private xOf = new Map<string, string>();
   private lastFetch = 0;
   private inflight: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -67,11 +69,16 @@ export class JwksCache implements OnModuleInit, OnApplicationShutdown {
         this.lastFetch = Date.now();
         const { keys } = await this.downstream.auth.getJwks({});
         const next = new Map<string, VerifyKey>();
+        const nextX = new Map<string, string>();
         for (const k of keys) {
           if (k.alg !== 'EdDSA' || k.kty !== 'OKP') continue;
-          next.set(k.kid, await importJWK({ kty: k.kty, crv: k.crv, x: k.x } as JWK, 'EdDSA'));
+          // an unchanged key stays the same object: tokens verified with it stay remembered
+          const same = this.xOf.get(k.kid) === k.x ? this.keys.get(k.kid) : undefined;
+          next.set(k.kid, same ?? (await importJWK({ kty: k.kty, crv: k.crv, x: k.x } as JWK, 'EdDSA')));
+          nextX.set(k.kid, k.x);
         }
         this.keys = next;
+        this.xOf = nextX;
       } finally {
         this.inflight = undefined;
       }

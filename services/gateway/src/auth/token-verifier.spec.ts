@@ -44,7 +44,8 @@ describe('TokenVerifier', () => {
       { userId: first.userId, tenantId: first.tenantId, sessionId: first.sessionId },
       { userId: 'u1', tenantId: 't1', sessionId: 's1' },
     );
-    assert.deepEqual(await verifier.verify(token), first);
+    first.userId = 'changed by a caller';
+    assert.equal((await verifier.verify(token)).userId, 'u1', 'each caller gets a copy');
     assert.equal(lookups(), 1, 'the signature was checked once');
   });
 
@@ -56,16 +57,23 @@ describe('TokenVerifier', () => {
     await assert.rejects(verifier.verify(token), { code: 'session_revoked' });
     revoked.delete('s1');
 
-    const removed = keys.get('k1')!;
+    const original = keys.get('k1')!;
     keys.delete('k1');
     await assert.rejects(verifier.verify(token), { code: 'invalid_token' }, 'its key is gone');
-    keys.set('k1', removed);
+    keys.set('k1', original);
+    assert.ok(await verifier.verify(token), 'verified again with its key back');
+    // the same kid now names another key (a rotation reusing the kid): the token is checked against it
+    keys.set('k1', (await generateKeyPair('EdDSA')).publicKey);
+    await assert.rejects(verifier.verify(token), { code: 'invalid_token' }, 'its key was replaced');
+    keys.set('k1', original);
 
+    const now = Math.floor(Date.now() / 1000) * 1000;
+    t.mock.timers.enable({ apis: ['Date'], now });
     const shortLived = await sign(60);
     await verifier.verify(shortLived);
-    t.mock.timers.enable({ apis: ['Date'], now: Date.now() + 64_000 });
+    t.mock.timers.setTime(now + 60_000 + 4_999);
     assert.ok(await verifier.verify(shortLived), 'within the 5 s clock tolerance');
-    t.mock.timers.setTime(Date.now() + 2_000);
+    t.mock.timers.setTime(now + 65_000);
     await assert.rejects(verifier.verify(shortLived), { code: 'token_expired' });
   });
 

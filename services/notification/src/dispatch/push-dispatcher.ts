@@ -6,7 +6,13 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import type { Kafka } from 'kafkajs';
-import { BACKGROUND_FETCH, BatchConsumer, type ConsumedBatch, decodeRecords } from '@im/platform/kafka';
+import {
+  BACKGROUND_FETCH,
+  BatchConsumer,
+  type ConsumedBatch,
+  decodeRecords,
+  SKIP_BATCH,
+} from '@im/platform/kafka';
 import type { Logger } from '@im/platform/logging';
 import { CONFIG, KAFKA, LOGGER, REGISTRY } from '@im/platform/nest';
 import type { Registry } from '@im/platform/registry';
@@ -42,6 +48,7 @@ export class PushDispatcher implements OnApplicationBootstrap, BeforeApplication
   private readonly batches: PushBatches;
   private readonly policy: RulesPolicy;
   private ticker: NodeJS.Timeout | undefined;
+  private closing = false;
 
   constructor(
     @Inject(KAFKA) private readonly kafka: Kafka,
@@ -76,8 +83,10 @@ export class PushDispatcher implements OnApplicationBootstrap, BeforeApplication
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    clearInterval(this.ticker);
+    // a batch waiting for room is left to the next owner; the ticker sends until the consumer stopped
+    this.closing = true;
     await this.consumer?.stop();
+    clearInterval(this.ticker);
   }
 
   private tick(): void {
@@ -108,10 +117,11 @@ export class PushDispatcher implements OnApplicationBootstrap, BeforeApplication
     if (dropped > 0) this.logger.info({ dropped }, 'waiting pushes of partitions handed away dropped');
   }
 
-  private async handle(batch: ConsumedBatch): Promise<void> {
+  private async handle(batch: ConsumedBatch): Promise<void | typeof SKIP_BATCH> {
     // bounded memory: a slow provider stops consumption instead of piling up pushes
     // (batches being sent are bounded per provider in Delivery: one provider's outage holds no other)
     while (this.batches.waitingCount >= this.config.NOTIFICATION_MAX_PENDING) {
+      if (this.closing) return SKIP_BATCH;
       await new Promise((r) => setTimeout(r, 200));
       await batch.heartbeat();
     }

@@ -7,7 +7,13 @@ import {
 } from '@nestjs/common';
 import { DelegateBackoff, handleWhen, retry } from 'cockatiel';
 import type { Kafka } from 'kafkajs';
-import { BACKGROUND_FETCH, BatchConsumer, type ConsumedBatch, decodeRecords } from '@im/platform/kafka';
+import {
+  BACKGROUND_FETCH,
+  BatchConsumer,
+  type ConsumedBatch,
+  decodeRecords,
+  SKIP_BATCH,
+} from '@im/platform/kafka';
 import type { Logger } from '@im/platform/logging';
 import { CONFIG, KAFKA, LOGGER, REGISTRY } from '@im/platform/nest';
 import type { Registry } from '@im/platform/registry';
@@ -38,6 +44,7 @@ const MAX_PENDING_PER_WEBHOOK = 1_000;
 export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private consumer: BatchConsumer | undefined;
   private ticker: NodeJS.Timeout | undefined;
+  private closing = false;
   private readonly chains = new Map<string, Promise<void>>();
   private readonly pending = new Map<number, number>();
   private readonly perWebhook = new Map<string, number>();
@@ -77,12 +84,15 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    clearInterval(this.ticker);
+    // a batch waiting for room is left to the next owner; the ticker confirms until the consumer stopped
+    this.closing = true;
     await this.consumer?.stop();
+    clearInterval(this.ticker);
   }
 
-  private async handle(batch: ConsumedBatch): Promise<void> {
+  private async handle(batch: ConsumedBatch): Promise<void | typeof SKIP_BATCH> {
     while (this.pending.size >= MAX_PENDING) {
+      if (this.closing) return SKIP_BATCH;
       await new Promise((r) => setTimeout(r, 200));
       await batch.heartbeat();
     }
