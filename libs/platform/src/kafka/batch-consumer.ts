@@ -76,7 +76,7 @@ export class BatchConsumer {
   private readonly consumer: Consumer;
   private assigned: Record<string, readonly number[]> = {};
   private running = false;
-  private stopping = false;
+  /** Set by the first stop(): no batch is handled after it. */
   private stopped: Promise<void> | undefined;
   /** Batches being handled: a stop lets them finish and commits them. */
   private readonly handling = new Set<Promise<unknown>>();
@@ -147,7 +147,7 @@ export class BatchConsumer {
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isStale, isRunning }) => {
         // a batch fetched as the consumer stops is left to the next owner (nothing resolved)
-        if (this.stopping || !isRunning() || isStale() || batch.messages.length === 0) return;
+        if (this.stopped || !isRunning() || isStale() || batch.messages.length === 0) return;
         const rewindsBefore = this.rewinds;
         const handled = this.options.handle({
           topic: batch.topic,
@@ -267,7 +267,6 @@ export class BatchConsumer {
 
   private async stopOnce(): Promise<void> {
     this.running = false;
-    this.stopping = true;
     clearInterval(this.commitTimer);
     // no more fetches meanwhile (they would come back unhandled, again and again)
     try {

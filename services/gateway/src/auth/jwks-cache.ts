@@ -16,9 +16,8 @@ const MIN_REFETCH_MS = 5_000;
  */
 @Injectable()
 export class JwksCache implements OnModuleInit, OnApplicationShutdown {
-  private keys = new Map<string, VerifyKey>();
-  /** The public key (x) each kid had when imported. */
-  private xOf = new Map<string, string>();
+  /** Imported keys by kid, with the public key (x) each was imported from. */
+  private keys = new Map<string, { x: string; key: VerifyKey }>();
   private lastFetch = 0;
   private inflight: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -51,16 +50,16 @@ export class JwksCache implements OnModuleInit, OnApplicationShutdown {
     clearInterval(this.timer);
   }
 
-  /** The key of `kid` as last fetched, without fetching (a refresh imports every key anew). */
+  /** The key of `kid` as last fetched, without fetching (the same object while it is unchanged). */
   current(kid: string): VerifyKey | undefined {
-    return this.keys.get(kid);
+    return this.keys.get(kid)?.key;
   }
 
   async key(kid: string): Promise<VerifyKey | undefined> {
-    const known = this.keys.get(kid);
+    const known = this.current(kid);
     if (known) return known;
     if (Date.now() - this.lastFetch >= MIN_REFETCH_MS) await this.refresh().catch(() => undefined);
-    return this.keys.get(kid);
+    return this.current(kid);
   }
 
   refresh(): Promise<void> {
@@ -68,17 +67,18 @@ export class JwksCache implements OnModuleInit, OnApplicationShutdown {
       try {
         this.lastFetch = Date.now();
         const { keys } = await this.downstream.auth.getJwks({});
-        const next = new Map<string, VerifyKey>();
-        const nextX = new Map<string, string>();
+        const next = new Map<string, { x: string; key: VerifyKey }>();
         for (const k of keys) {
           if (k.alg !== 'EdDSA' || k.kty !== 'OKP') continue;
           // an unchanged key stays the same object: tokens verified with it stay remembered
-          const same = this.xOf.get(k.kid) === k.x ? this.keys.get(k.kid) : undefined;
-          next.set(k.kid, same ?? (await importJWK({ kty: k.kty, crv: k.crv, x: k.x } as JWK, 'EdDSA')));
-          nextX.set(k.kid, k.x);
+          const known = this.keys.get(k.kid);
+          const key =
+            known?.x === k.x
+              ? known.key
+              : await importJWK({ kty: k.kty, crv: k.crv, x: k.x } as JWK, 'EdDSA');
+          next.set(k.kid, { x: k.x, key });
         }
         this.keys = next;
-        this.xOf = nextX;
       } finally {
         this.inflight = undefined;
       }
