@@ -6,7 +6,8 @@
 #   bash load-tests/warm-runs.sh 500 500 1000
 #
 # 50 pairs, 100-byte messages; settings of lib/bench-platform.sh; CPU per message from /proc, all
-# processes of the platform. Results: load-tests/results/.
+# processes of the platform, and the sequencer's time per stage (sequencerStagesMs, from the message
+# service's im_message_sequencer_stage_ms). Results: load-tests/results/.
 # PROFILE_DIR=/tmp/prof: every service writes a CPU profile there when the platform stops
 # (node --cpu-prof); `node tools/cpuprofile-top.mjs /tmp/prof --match message` reads them.
 set -euo pipefail
@@ -22,7 +23,8 @@ fi
 bench_platform_up
 direct() {
   node --max-old-space-size=4096 load-tests/dist/src/cli.js direct --pairs 50 --rate "$1" --duration "$2" \
-    --bytes 100 --gateway "http://127.0.0.1:$IM_GATEWAY_PORT"
+    --bytes 100 --gateway "http://127.0.0.1:$IM_GATEWAY_PORT" \
+    --message-metrics "http://127.0.0.1:${IM_MESSAGE_HTTP_PORT:-9102}/metrics"
 }
 echo "== warm-up: 400 msg/s for 15 s"
 direct 400 15 >/dev/null

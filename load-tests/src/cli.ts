@@ -30,6 +30,7 @@ import { runReactionStorm } from './scenarios/reaction-storm.js';
 import { runSearchLoad, seedSearch } from './scenarios/search.js';
 import { runUploads } from './scenarios/uploads.js';
 import { channel, directPairs, group, idleSockets, type Env } from './scenarios/setup.js';
+import { readStageBuckets, stageTimesBetween } from './stage-times.js';
 import { runTraffic, type TrafficResult } from './traffic.js';
 
 const args = process.argv.slice(2);
@@ -67,7 +68,10 @@ function passes(r: TrafficResult, maxP99Ms: number): boolean {
   );
 }
 
-/** Traffic at --rate for --duration (defaults given), with the platform's CPU per message. */
+/**
+ * Traffic at --rate for --duration (defaults given), with the platform's CPU per message and, given
+ * --message-metrics (the message service's /metrics), the sequencer's time per stage meanwhile.
+ */
 async function measuredTraffic(
   s: Awaited<ReturnType<typeof directPairs>>,
   defaultRate: number,
@@ -75,6 +79,8 @@ async function measuredTraffic(
 ) {
   const processes = platformPids();
   const cpu = new CpuMeter([...processes.keys()]);
+  const metricsUrl = optString('message-metrics', process.env.IM_MESSAGE_METRICS_URL ?? '') || undefined;
+  const stagesBefore = await readStageBuckets(metricsUrl);
   cpu.start();
   const result = await runTraffic({
     runId: env.runId,
@@ -85,8 +91,9 @@ async function measuredTraffic(
     textBytes: opt('bytes', 64),
   });
   const cpuMsPerMessage = cpu.stop(result.acked, (p) => processes.get(p) ?? String(p));
+  const sequencerStagesMs = stageTimesBetween(stagesBefore, await readStageBuckets(metricsUrl));
   s.sockets.forEach((x) => x.close());
-  return { result, cpuMsPerMessage };
+  return { result, cpuMsPerMessage, ...(metricsUrl ? { sequencerStagesMs } : {}) };
 }
 
 async function main(): Promise<Record<string, unknown>> {

@@ -37,6 +37,25 @@ import type { BatchItem, ConversationBatch, Outbox } from './command-handler.js'
 import { SequencerState } from './sequencer-state.js';
 
 const CONVERSATIONS_IN_PARALLEL = 64;
+/** Fine enough to tell a stage of a few milliseconds from one of tens (the default buckets start at 5 ms). */
+const STAGE_BUCKETS_MS = [
+  0.5, 1, 2, 3, 5, 7.5, 10, 15, 20, 30, 50, 75, 100, 150, 250, 500, 1_000, 2_500, 5_000, 10_000,
+];
+/** The stages of im_message_sequencer_stage_ms (one attributes object each: recorded per command). */
+const STAGE = {
+  /** a command, from the replica that took it (issuedAt) to the sequencer's batch: produce, log, fetch */
+  waited: { stage: 'waited' },
+  /** a conversation's reads: claims, read markers, messages, roster */
+  read: { stage: 'read' },
+  /** a conversation's claims, rows and read markers, written */
+  store: { stage: 'store' },
+  /** a conversation's last_seq, written */
+  recoveryPoint: { stage: 'recovery_point' },
+  /** a conversation's commands, from the first read to the answers */
+  conversation: { stage: 'conversation' },
+  /** a batch's sequenced events, produced */
+  events: { stage: 'events' },
+} as const;
 
 /**
  * The single writer of each conversation: the im.messages.v1 consumer-group member that owns the
@@ -64,6 +83,12 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
   });
   private readonly batchLatency = meter().createHistogram('im_message_sequencer_batch_ms', {
     description: 'time to sequence one batch',
+    advice: { explicitBucketBoundaries: STAGE_BUCKETS_MS },
+  });
+  private readonly stageLatency = meter().createHistogram('im_message_sequencer_stage_ms', {
+    description:
+      'time in each stage of sequencing: waited (a command, from the replica that took it to the sequencer), read, store, recovery_point (last_seq), conversation (read to answers), events',
+    advice: { explicitBucketBoundaries: STAGE_BUCKETS_MS },
   });
 
   constructor(
@@ -168,10 +193,13 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     }
     const generation = this.state.generation;
     const t0 = performance.now();
+    const fetchedAt = Date.now();
     const byConversation = new Map<string, BatchItem[]>();
     for (const record of batch.messages) {
       const item = this.decode(record);
       if (!item) continue;
+      if (item.command.issuedAt)
+        this.stageLatency.record(fetchedAt - Date.parse(item.command.issuedAt), STAGE.waited);
       let list = byConversation.get(item.command.conversationId);
       if (!list) byConversation.set(item.command.conversationId, (list = []));
       list.push(item);
@@ -191,7 +219,11 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
       // think this member dead, move its partitions and make it redo the batch
       await batch.heartbeat();
     }
-    if (events.length > 0) await this.events.publish(events);
+    if (events.length > 0) {
+      const publishedFrom = performance.now();
+      await this.events.publish(events);
+      this.stageLatency.record(performance.now() - publishedFrom, STAGE.events);
+    }
     this.batchLatency.record(performance.now() - t0);
   }
 
@@ -240,6 +272,7 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     }
 
     // 1. read what the commands need, 2. decide in partition order
+    const startedAt = performance.now();
     const needs = items.map((i) => i.handler.needs(i as never));
     const [claims, readSeqs, lastSeq, lastVersion] = await Promise.all([
       this.lookupClaims(
@@ -264,6 +297,7 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
         needs.flatMap((n) => n.roster ?? []),
       ),
     ]);
+    this.stageLatency.record(performance.now() - startedAt, STAGE.read);
     const sequencing = new SequencingState(
       lastSeq,
       claims,
@@ -304,7 +338,9 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     const newestNew = newestStored(batch, lastSeq);
     if (newestNew)
       batch.statements.push(...(await this.activityCopies(conversation, sequencing.lastSeq, newestNew)));
+    const storedFrom = performance.now();
     const [, ...wrote] = await Promise.all([this.writes.write(batch.statements), ...batch.writes]);
+    this.stageLatency.record(performance.now() - storedFrom, STAGE.store);
     const newest = newestStored(batch, lastSeq);
     if (newest && !newestNew)
       await this.writes.write(await this.activityCopies(conversation, sequencing.lastSeq, newest));
@@ -319,7 +355,10 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     // a replay began (or became due) while the rows were queued or stored: it recomputes last_seq
     // from what is stored
     if (generation !== this.state.generation || this.replayNeeded) return undefined;
+    const recoveryPointFrom = performance.now();
     await this.writes.write(recoveryPoint);
+    if (recoveryPoint.length > 0)
+      this.stageLatency.record(performance.now() - recoveryPointFrom, STAGE.recoveryPoint);
     // neither time nor a read confirms the store (ADR 0006): only a write that went out
     if (batch.statements.length + recoveryPoint.length > 0 || wrote.includes(true))
       this.consumer!.confirmStoreWrite(writesStartedAt);
@@ -367,6 +406,7 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
       else i.handler.publish(batch, index, out);
     });
     this.sequenced.add(decisions.filter((d) => d.kind === 'new').length);
+    this.stageLatency.record(performance.now() - startedAt, STAGE.conversation);
     return events;
   }
 
