@@ -226,7 +226,7 @@ export const kafkaEnv = {
   KAFKA_TOPIC_REPLICATION: env.int('replication factor of topics this service creates', 1, 1, 15),
   KAFKA_PRODUCER_LINGER_MS: env.int(
     'while records keep coming, a produce request leaves at most this often (linger.ms; after a quiet spell a record leaves at once)',
-    5,
+    8,
     0,
     1_000,
   ),
