@@ -79,8 +79,8 @@ async function measuredTraffic(
 ) {
   const processes = platformPids();
   const cpu = new CpuMeter([...processes.keys()]);
-  const metricsUrl = optString('message-metrics', process.env.IM_MESSAGE_METRICS_URL ?? '') || undefined;
-  const stagesBefore = await readStageBuckets(metricsUrl);
+  const metricsUrl = optString('message-metrics', process.env.IM_MESSAGE_METRICS_URL ?? '');
+  const stagesBefore = metricsUrl ? await readStageBuckets(metricsUrl) : undefined;
   cpu.start();
   const result = await runTraffic({
     runId: env.runId,
@@ -91,9 +91,10 @@ async function measuredTraffic(
     textBytes: opt('bytes', 64),
   });
   const cpuMsPerMessage = cpu.stop(result.acked, (p) => processes.get(p) ?? String(p));
-  const sequencerStagesMs = stageTimesBetween(stagesBefore, await readStageBuckets(metricsUrl));
+  const stagesAfter = stagesBefore ? await readStageBuckets(metricsUrl) : undefined;
+  const sequencerStagesMs = stagesAfter && stageTimesBetween(stagesBefore!, stagesAfter);
   s.sockets.forEach((x) => x.close());
-  return { result, cpuMsPerMessage, ...(metricsUrl ? { sequencerStagesMs } : {}) };
+  return { result, cpuMsPerMessage, ...(sequencerStagesMs ? { sequencerStagesMs } : {}) };
 }
 
 async function main(): Promise<Record<string, unknown>> {

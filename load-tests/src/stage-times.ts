@@ -14,6 +14,7 @@ export interface StageTimes {
   count: number;
   p50: number;
   p90: number;
+  p95: number;
   p99: number;
 }
 
@@ -57,24 +58,29 @@ export function stageTimesBetween(before: Buckets, after: Buckets): Record<strin
     const bounds = [...buckets.keys()].sort((a, b) => a - b);
     const counts = bounds.map((b) => buckets.get(b)! - (before.get(stage)?.get(b) ?? 0));
     const count = counts.at(-1) ?? 0;
-    if (count === 0) continue;
+    if (count <= 0) continue; // nothing observed, or the process restarted in between
     out[stage] = {
       count,
       p50: percentile(bounds, counts, 0.5),
       p90: percentile(bounds, counts, 0.9),
+      p95: percentile(bounds, counts, 0.95),
       p99: percentile(bounds, counts, 0.99),
     };
   }
   return out;
 }
 
-/** Reads the stage histogram of a message service; an unreachable one reads as empty. */
-export async function readStageBuckets(metricsUrl: string | undefined): Promise<Buckets> {
-  if (!metricsUrl) return new Map();
+/**
+ * Reads the stage histogram of a message service; undefined (and a warning) when it cannot be
+ * read: a run must not report the totals since the process started as its own.
+ */
+export async function readStageBuckets(metricsUrl: string): Promise<Buckets | undefined> {
   try {
-    const res = await fetch(metricsUrl);
-    return res.ok ? parseStageBuckets(await res.text()) : new Map();
-  } catch {
-    return new Map();
+    const res = await fetch(metricsUrl, { signal: AbortSignal.timeout(5_000) });
+    if (res.ok) return parseStageBuckets(await res.text());
+    process.stderr.write(`[load] ${metricsUrl}: HTTP ${res.status}; no stage times for this run\n`);
+  } catch (err) {
+    process.stderr.write(`[load] ${metricsUrl}: ${String(err)}; no stage times for this run\n`);
   }
+  return undefined;
 }

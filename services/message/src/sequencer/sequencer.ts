@@ -38,14 +38,17 @@ import { SequencerState } from './sequencer-state.js';
 
 const CONVERSATIONS_IN_PARALLEL = 64;
 /** Fine enough to tell a stage of a few milliseconds from one of tens (the default buckets start at 5 ms). */
-const STAGE_BUCKETS_MS = [
+const LATENCY_BUCKETS_MS = [
   0.5, 1, 2, 3, 5, 7.5, 10, 15, 20, 30, 50, 75, 100, 150, 250, 500, 1_000, 2_500, 5_000, 10_000,
 ];
-/** The stages of im_message_sequencer_stage_ms (one attributes object each: recorded per command). */
+/** The stages of im_message_sequencer_stage_ms. */
 const STAGE = {
-  /** a command, from the replica that took it (issuedAt) to the sequencer's batch: produce, log, fetch */
+  /**
+   * a command, from the replica that took it (issuedAt, that host's clock) to the sequencer's
+   * batch: produce, log, fetch; a batch handled again (a replay) counts its commands again
+   */
   waited: { stage: 'waited' },
-  /** a conversation's reads: claims, read markers, messages, roster */
+  /** a conversation's reads: its row, claims, read markers, last_seq and versions, messages, pins, roster */
   read: { stage: 'read' },
   /** a conversation's claims, rows and read markers, written */
   store: { stage: 'store' },
@@ -83,12 +86,12 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
   });
   private readonly batchLatency = meter().createHistogram('im_message_sequencer_batch_ms', {
     description: 'time to sequence one batch',
-    advice: { explicitBucketBoundaries: STAGE_BUCKETS_MS },
+    advice: { explicitBucketBoundaries: LATENCY_BUCKETS_MS },
   });
   private readonly stageLatency = meter().createHistogram('im_message_sequencer_stage_ms', {
     description:
       'time in each stage of sequencing: waited (a command, from the replica that took it to the sequencer), read, store, recovery_point (last_seq), conversation (read to answers), events',
-    advice: { explicitBucketBoundaries: STAGE_BUCKETS_MS },
+    advice: { explicitBucketBoundaries: LATENCY_BUCKETS_MS },
   });
 
   constructor(
@@ -199,7 +202,8 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
       const item = this.decode(record);
       if (!item) continue;
       if (item.command.issuedAt)
-        this.stageLatency.record(fetchedAt - Date.parse(item.command.issuedAt), STAGE.waited);
+        // two hosts' clocks: a skewed one must not make it negative (the SDK drops those)
+        this.stageLatency.record(Math.max(0, fetchedAt - Date.parse(item.command.issuedAt)), STAGE.waited);
       let list = byConversation.get(item.command.conversationId);
       if (!list) byConversation.set(item.command.conversationId, (list = []));
       list.push(item);
@@ -261,6 +265,7 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     conversationId: string,
     items: readonly BatchItem[],
   ): Promise<ConversationEvent[] | undefined> {
+    const startedAt = performance.now();
     const conversation = await this.state.conversation(conversationId);
     if (!conversation) {
       for (const { command } of items)
@@ -272,7 +277,6 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     }
 
     // 1. read what the commands need, 2. decide in partition order
-    const startedAt = performance.now();
     const needs = items.map((i) => i.handler.needs(i as never));
     const [claims, readSeqs, lastSeq, lastVersion] = await Promise.all([
       this.lookupClaims(
@@ -340,7 +344,8 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
       batch.statements.push(...(await this.activityCopies(conversation, sequencing.lastSeq, newestNew)));
     const storedFrom = performance.now();
     const [, ...wrote] = await Promise.all([this.writes.write(batch.statements), ...batch.writes]);
-    this.stageLatency.record(performance.now() - storedFrom, STAGE.store);
+    if (batch.statements.length + batch.writes.length > 0)
+      this.stageLatency.record(performance.now() - storedFrom, STAGE.store);
     const newest = newestStored(batch, lastSeq);
     if (newest && !newestNew)
       await this.writes.write(await this.activityCopies(conversation, sequencing.lastSeq, newest));
