@@ -14,6 +14,11 @@ export interface ConsumedBatch {
    * another member; what a stale member writes late is made harmless instead (ADR 0006).
    */
   isStale(): boolean;
+  /**
+   * stop() was called: a handler that waits (for room, say) should give the batch back
+   * (SKIP_BATCH) rather than hold up the stop; the next owner handles it.
+   */
+  isStopping(): boolean;
   heartbeat(): Promise<void>;
 }
 
@@ -154,6 +159,7 @@ export class BatchConsumer {
           partition: batch.partition,
           messages: batch.messages,
           isStale,
+          isStopping: () => this.stopped !== undefined,
           heartbeat,
         });
         this.handling.add(handled);

@@ -48,7 +48,6 @@ export class PushDispatcher implements OnApplicationBootstrap, BeforeApplication
   private readonly batches: PushBatches;
   private readonly policy: RulesPolicy;
   private ticker: NodeJS.Timeout | undefined;
-  private closing = false;
 
   constructor(
     @Inject(KAFKA) private readonly kafka: Kafka,
@@ -84,7 +83,6 @@ export class PushDispatcher implements OnApplicationBootstrap, BeforeApplication
 
   async beforeApplicationShutdown(): Promise<void> {
     // a batch waiting for room is left to the next owner; the ticker sends until the consumer stopped
-    this.closing = true;
     await this.consumer?.stop();
     clearInterval(this.ticker);
   }
@@ -121,7 +119,7 @@ export class PushDispatcher implements OnApplicationBootstrap, BeforeApplication
     // bounded memory: a slow provider stops consumption instead of piling up pushes
     // (batches being sent are bounded per provider in Delivery: one provider's outage holds no other)
     while (this.batches.waitingCount >= this.config.NOTIFICATION_MAX_PENDING) {
-      if (this.closing) return SKIP_BATCH;
+      if (batch.isStopping()) return SKIP_BATCH;
       await new Promise((r) => setTimeout(r, 200));
       await batch.heartbeat();
     }

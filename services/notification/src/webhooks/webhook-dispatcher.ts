@@ -44,7 +44,6 @@ const MAX_PENDING_PER_WEBHOOK = 1_000;
 export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private consumer: BatchConsumer | undefined;
   private ticker: NodeJS.Timeout | undefined;
-  private closing = false;
   private readonly chains = new Map<string, Promise<void>>();
   private readonly pending = new Map<number, number>();
   private readonly perWebhook = new Map<string, number>();
@@ -85,14 +84,13 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
 
   async beforeApplicationShutdown(): Promise<void> {
     // a batch waiting for room is left to the next owner; the ticker confirms until the consumer stopped
-    this.closing = true;
     await this.consumer?.stop();
     clearInterval(this.ticker);
   }
 
   private async handle(batch: ConsumedBatch): Promise<void | typeof SKIP_BATCH> {
     while (this.pending.size >= MAX_PENDING) {
-      if (this.closing) return SKIP_BATCH;
+      if (batch.isStopping()) return SKIP_BATCH;
       await new Promise((r) => setTimeout(r, 200));
       await batch.heartbeat();
     }
