@@ -1,17 +1,18 @@
 #!/usr/bin/env node
-// Side-by-side report of a load-tests/peers/compare.sh run: reads <dir>/{platform,ejabberd}-<rate>.json,
-// prints a Markdown table and writes <dir>.md and <dir>.html (p50 and p99 per rate, log scale).
+// Side-by-side report of a load-tests/peers/compare.sh run: reads <dir>/{platform,ejabberd}-<rate>-<round>.json,
+// takes the median of the rounds of each rate, prints a Markdown table and writes <dir>.md and <dir>.html (p50 and p99 per rate, log scale).
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const dir = process.argv[2];
 if (!dir) throw new Error('usage: compare-report.mjs <results dir>');
+/** runs[rate][system]: one entry per repeat (files <system>-<rate>-<round>.json; older runs: <system>-<rate>.json) */
 const runs = {};
 for (const f of readdirSync(dir)) {
-  const m = /^(platform|ejabberd)-(\d+)\.json$/.exec(f);
+  const m = /^(platform|ejabberd)-(\d+)(?:-\d+)?\.json$/.exec(f);
   if (!m) continue;
   const data = JSON.parse(readFileSync(join(dir, f), 'utf8'));
-  (runs[m[2]] ??= {})[m[1]] = {
+  ((runs[m[2]] ??= {})[m[1]] ??= []).push({
     p50: data.result.receiveLatencyMs.p50,
     p99: data.result.receiveLatencyMs.p99,
     delivered: data.result.delivered,
@@ -19,27 +20,65 @@ for (const f of readdirSync(dir)) {
     deliveredPerSec: data.result.deliveredPerSec,
     cpu: data.cpuMsPerMessage?.totalMsPerMessage,
     cpuBy: data.cpuMsPerMessage?.byProcess,
-  };
+  });
 }
+const median = (values) => {
+  const v = values.filter((x) => typeof x === 'number').sort((a, b) => a - b);
+  if (v.length === 0) return undefined;
+  const mid = Math.floor(v.length / 2);
+  return v.length % 2 ? v[mid] : Number(((v[mid - 1] + v[mid]) / 2).toFixed(3));
+};
+/** The median of each figure over the repeats, and the range when there are several. */
+const summary = (list) => {
+  if (!list?.length) return undefined;
+  const of = (k) => list.map((r) => r[k]);
+  const range = (k) => (list.length > 1 ? ` (${Math.min(...of(k))}–${Math.max(...of(k))})` : '');
+  const cpuBy = {};
+  for (const name of Object.keys(list[0].cpuBy ?? {})) cpuBy[name] = median(list.map((r) => r.cpuBy?.[name]));
+  return {
+    n: list.length,
+    p50: median(of('p50')),
+    p99: median(of('p99')),
+    cpu: median(of('cpu')),
+    deliveredPerSec: median(of('deliveredPerSec')),
+    lost: of('lost').reduce((a, b) => a + b, 0),
+    ranges: { p50: range('p50'), p99: range('p99'), cpu: range('cpu') },
+    cpuBy: list[0].cpuBy ? cpuBy : undefined,
+  };
+};
 const rates = Object.keys(runs)
   .map(Number)
   .sort((a, b) => a - b);
+const summaries = Object.fromEntries(
+  rates.map((rate) => [
+    rate,
+    { platform: summary(runs[rate].platform), ejabberd: summary(runs[rate].ejabberd) },
+  ]),
+);
 const cell = (r) =>
-  r ? `${r.p50} / ${r.p99} ms · ${r.deliveredPerSec}/s · lost ${r.lost} · ${r.cpu ?? '?'} ms CPU` : 'not run';
+  r
+    ? `${r.p50}${r.ranges.p50} / ${r.p99}${r.ranges.p99} ms · ${r.deliveredPerSec}/s · lost ${r.lost} · ${r.cpu ?? '?'}${r.ranges.cpu} ms CPU`
+    : 'not run';
 const ratio = (a, b) => (a && b && b > 0 ? `${(a / b).toFixed(1)}×` : '–');
+const repeats = Math.max(...rates.flatMap((rate) => Object.values(summaries[rate]).map((s) => s?.n ?? 0)));
 const lines = [
+  ...(repeats > 1
+    ? [`Median of ${repeats} runs per rate and system, range in brackets; ratios of the medians.`, '']
+    : []),
   '| offered msg/s | this platform p50 / p99 · delivered · lost · CPU per msg | ejabberd + MAM p50 / p99 · delivered · lost · CPU per msg | p50 ratio | p99 ratio |',
   '|---|---|---|---|---|',
   ...rates.map((rate) => {
-    const { platform: p, ejabberd: e } = runs[rate];
+    const { platform: p, ejabberd: e } = summaries[rate];
     return `| ${rate} | ${cell(p)} | ${cell(e)} | ${ratio(p?.p50, e?.p50)} | ${ratio(p?.p99, e?.p99)} |`;
   }),
 ];
 const cpuLines = rates
-  .filter((rate) => runs[rate].platform?.cpuBy)
+  .filter((rate) => summaries[rate].platform?.cpuBy)
   .map(
     (rate) =>
-      `- ${rate} msg/s, platform CPU per message by process (ms): ${Object.entries(runs[rate].platform.cpuBy)
+      `- ${rate} msg/s, platform CPU per message by process (ms${repeats > 1 ? ', medians' : ''}): ${Object.entries(
+        summaries[rate].platform.cpuBy,
+      )
         .sort((a, b) => b[1] - a[1])
         .map(([k, v]) => `${k} ${v}`)
         .join(', ')}`,
@@ -64,7 +103,7 @@ for (const ms of [0.1, 1, 10, 100, 1000, 10000]) {
 }
 rates.forEach((rate, i) => {
   series.forEach(([sys, q, color], j) => {
-    const v = runs[rate][sys]?.[q];
+    const v = summaries[rate][sys]?.[q];
     if (v === undefined) return;
     const x = 80 + i * 160 + j * 32;
     svg += `<rect x="${x}" y="${y(v)}" width="28" height="${H - 40 - y(v)}" fill="${color}"><title>${sys} ${q} ${v} ms</title></rect>`;

@@ -4,24 +4,46 @@
 # send → receive at the other user's connection, plus the CPU every process of each system spent.
 #
 #   bash load-tests/peers/compare.sh [--rates 200,500,1000] [--duration 10] [--pairs 50] [--bytes 100]
+#                                    [--repeat 1] [--warmup 15]
 #
+# Each system first takes a discarded warm-up (--warmup seconds at 400 msg/s, or the lowest rate if
+# lower), then every rate in turn, --repeat times over (rounds, so the repeats of a rate are spread
+# over the run). One run of a system spreads more than many a change does (docs/benchmarks.md): the
+# report gives the median of the repeats with their range, and the ratios of the medians.
 # Prints the table and writes load-tests/results/compare-<time>.{md,html} (the HTML plots p50/p99).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
-RATES=200,500,1000 DURATION=10 PAIRS=50 BYTES=100
+RATES=200,500,1000 DURATION=10 PAIRS=50 BYTES=100 REPEAT=1 WARMUP=15
 while [ $# -gt 0 ]; do
   case "$1" in
     --rates) RATES=$2; shift 2 ;;
     --duration) DURATION=$2; shift 2 ;;
     --pairs) PAIRS=$2; shift 2 ;;
     --bytes) BYTES=$2; shift 2 ;;
+    --repeat) REPEAT=$2; shift 2 ;;
+    --warmup) WARMUP=$2; shift 2 ;;
     *) echo "unknown option $1"; exit 2 ;;
   esac
 done
 OUT="$ROOT/load-tests/results/compare-$(date -u +%Y%m%dT%H%M%S)"
 mkdir -p "$OUT"
 load() { node --max-old-space-size=4096 load-tests/dist/src/cli.js "$@"; }
+LOWEST=${RATES%%,*}
+WARMUP_RATE=$((LOWEST < 400 ? LOWEST : 400))
+# the warm-up, then every rate once per round, REPEAT rounds; $1: the system, $2: its scenario,
+# then the scenario's own options
+rounds() {
+  local system=$1 scenario=$2
+  shift 2
+  load "$scenario" --pairs "$PAIRS" --rate "$WARMUP_RATE" --duration "$WARMUP" --bytes "$BYTES" "$@" >/dev/null
+  for round in $(seq 1 "$REPEAT"); do
+    for rate in ${RATES//,/ }; do
+      load "$scenario" --pairs "$PAIRS" --rate "$rate" --duration "$DURATION" --bytes "$BYTES" "$@" \
+        | sed -n '/^{/,/^}/p' >"$OUT/$system-$rate-$round.json"
+    done
+  done
+}
 
 # shellcheck source=../lib/bench-platform.sh
 source load-tests/lib/bench-platform.sh
@@ -31,21 +53,11 @@ im_bootstrap
 
 echo "== ejabberd + MAM"
 bash load-tests/peers/ejabberd.sh up
-# a discarded warm-up at the lowest rate, for both systems
-load xmpp-direct --pairs "$PAIRS" --rate "${RATES%%,*}" --duration 5 --bytes "$BYTES" >/dev/null
-for rate in ${RATES//,/ }; do
-  load xmpp-direct --pairs "$PAIRS" --rate "$rate" --duration "$DURATION" --bytes "$BYTES" \
-    | sed -n '/^{/,/^}/p' >"$OUT/ejabberd-$rate.json"
-done
+rounds ejabberd xmpp-direct
 bash load-tests/peers/ejabberd.sh down
 
 echo "== this platform"
 bench_platform_up
-load direct --pairs "$PAIRS" --rate "${RATES%%,*}" --duration 5 --bytes "$BYTES" \
-  --gateway "http://127.0.0.1:$IM_GATEWAY_PORT" >/dev/null
-for rate in ${RATES//,/ }; do
-  load direct --pairs "$PAIRS" --rate "$rate" --duration "$DURATION" --bytes "$BYTES" \
-    --gateway "http://127.0.0.1:$IM_GATEWAY_PORT" | sed -n '/^{/,/^}/p' >"$OUT/platform-$rate.json"
-done
+rounds platform direct --gateway "http://127.0.0.1:$IM_GATEWAY_PORT"
 
 node load-tests/peers/compare-report.mjs "$OUT"
