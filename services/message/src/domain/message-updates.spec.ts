@@ -186,6 +186,15 @@ describe('pins', () => {
       'not_found',
     );
   });
+  it('SequencingState holds the cap against the stored pins and those pinned earlier in the batch', () => {
+    const messages = new Map([1, 2, 3].map((seq) => [seq, state(seq)]));
+    const seq = new SequencingState(3, new Map(), new Map(), 0, messages, { pinned: 1 });
+    const decisions = [1, 2, 3].map((n) => seq.update({ ...pin(true), seq: n }));
+    assert.deepEqual(
+      decisions.map((d) => (d.kind === 'refused' ? d.code : d.kind)),
+      ['updated', 'limit_exceeded', 'limit_exceeded'],
+    );
+  });
 });
 
 describe('validateEmoji', () => {

@@ -155,6 +155,7 @@ export class SequencingState {
       cmd.seq <= this.seq ? this.messages.get(cmd.seq) : undefined,
       cmd,
       this.version + 1,
+      this.updates,
     );
     if (outcome.kind === 'updated') this.version = outcome.version;
     return outcome;

@@ -104,13 +104,19 @@ export class CommandBus implements OnModuleInit, OnApplicationShutdown {
       }, this.config.SEND_TIMEOUT_MS);
       this.waiting.set(command.commandId, { resolve, reject, timer });
     });
+    const produced = this.producer.send({
+      topic: this.registry.topics.conversationCommands,
+      key: command.conversationId,
+      value: Buffer.from(ConversationCommand.encode(command).finish()),
+    });
+    // the timeout runs from here, also while the produce waits for a Kafka that is away; whichever
+    // loses the race below must not end as an unhandled rejection
+    result.catch(() => undefined);
+    produced.catch(() => undefined);
     try {
-      await this.producer.send({
-        topic: this.registry.topics.conversationCommands,
-        key: command.conversationId,
-        value: Buffer.from(ConversationCommand.encode(command).finish()),
-      });
+      await Promise.race([produced, result]);
     } catch (err) {
+      if (err instanceof AppError) throw err; // timed out (already out of `waiting`) or shutting down
       const waiter = this.waiting.get(command.commandId);
       if (waiter) clearTimeout(waiter.timer);
       this.waiting.delete(command.commandId);

@@ -90,9 +90,11 @@ export class SequencerState {
     messages: ReadonlyMap<number, MessageState>,
   ): void {
     if (generation !== this.gen) return;
-    this.lastVersions.set(conversationId, lastVersion);
+    // never backwards: a late batch of the same generation must not undo a newer one
+    this.lastVersions.set(conversationId, Math.max(this.lastVersions.get(conversationId) ?? 0, lastVersion));
     for (const [seq, state] of messages) {
       const key = `${conversationId}/${seq}`;
+      if ((this.messages.get(key)?.message.version ?? 0) > (state.message.version ?? 0)) continue;
       this.messages.delete(key); // re-inserted as the newest
       bounded(this.messages, MAX_MESSAGES).set(key, state);
     }
@@ -138,7 +140,7 @@ export class SequencerState {
     claims: ReadonlyMap<string, Claim>,
   ): void {
     if (generation !== this.gen) return;
-    this.lastSeqs.set(conversationId, lastSeq);
+    this.lastSeqs.set(conversationId, Math.max(this.lastSeqs.get(conversationId) ?? 0, lastSeq));
     for (const [user, seq] of reads) bounded(this.reads, MAX_READS).set(`${conversationId}/${user}`, seq);
     for (const [id, claim] of claims) bounded(this.claims, MAX_CLAIMS).set(`${conversationId}/${id}`, claim);
   }

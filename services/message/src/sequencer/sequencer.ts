@@ -212,10 +212,14 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     const events: ConversationEvent[] = [];
     for (let i = 0; i < entries.length; i += CONVERSATIONS_IN_PARALLEL) {
       const chunk = entries.slice(i, i + CONVERSATIONS_IN_PARALLEL);
-      const results = await Promise.all(
+      // every conversation settles before the batch fails: one left running would finish after
+      // kafkajs handed the batch out again, and write behind the retry
+      const settled = await Promise.allSettled(
         chunk.map(([id, items]) => this.sequenceConversation(generation, id, items)),
       );
-      for (const r of results) {
+      const failed = settled.find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
+      for (const { value: r } of settled as PromiseFulfilledResult<ConversationEvent[] | undefined>[]) {
         if (!r) return SKIP_BATCH; // replayed from the committed offsets with fresh state
         events.push(...r);
       }
