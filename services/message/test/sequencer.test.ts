@@ -170,6 +170,39 @@ describe('sequencer (real Kafka, Cassandra, NATS)', () => {
     assert.deepEqual([bob.activitySeq, bob.activityAt?.toISOString()], [1, before.createdAt]);
   });
 
+  it('a reply to and an edit of a message sent earlier in the same batch (a replay after lost writes) are decided as the first time', async () => {
+    const conv = await conversation(['alice', 'bob']);
+    const root = send(conv, 'alice', 'root', 'the root');
+    const reply = command(conv, 'bob', {
+      $case: 'sendMessage',
+      value: {
+        clientMsgId: 'reply',
+        text: 'a reply',
+        attachments: [],
+        messageId: id(),
+        mentions: [],
+        replyTo: 1,
+      },
+    });
+    const edit = command(conv, 'alice', {
+      $case: 'editMessage',
+      value: { seq: 1, text: 'the root, edited', editWindowSeconds: 0 },
+    });
+    const [r, re, ed, after] = await submit(root, reply, edit, send(conv, 'alice', 'after', 'after'));
+    assert.deepEqual(
+      [stored(r!).message!.seq, stored(re!).message!.seq, stored(after!).message!.seq],
+      [1, 2, 3],
+    );
+    assert.equal(stored(re!).message!.replyTo?.seq, 1);
+    assert.equal(ed!.result?.$case, 'messageChanged', JSON.stringify(ed!.result));
+    const rows = await new MessagesTable(h.db).after(conv, 0, 10, 10);
+    assert.deepEqual(
+      rows.map((m) => `${m.seq}:${m.text}:${m.replyCount}`),
+      ['1:the root, edited:1', '2:a reply:0', '3:after:0'],
+    );
+    assert.equal((await new ConversationsTable(h.db).get(conv))!.lastSeq, 3);
+  });
+
   it('read markers: forward only, clamped to the last message; a non-member is refused and gets no row', async () => {
     const conv = await conversation(['alice', 'bob']);
     await submit(send(conv, 'alice', 'a1', 'one'), send(conv, 'alice', 'a2', 'two'));

@@ -282,6 +282,18 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
 
     // 1. read what the commands need, 2. decide in partition order
     const needs = items.map((i) => i.handler.needs(i as never));
+    // A command about a seq that an earlier command of this batch creates (a replay after
+    // Cassandra lost its last writes brings a message and a reply to it in one batch): the
+    // commands before it are stored first, so it is decided as it was the first time, whatever
+    // the batch boundaries.
+    const storedUpTo = await this.state.lastSeq(conversationId);
+    const ahead = needs.findIndex((n) => n.message !== undefined && n.message > storedUpTo);
+    if (ahead > 0) {
+      const before = await this.sequenceConversation(generation, conversationId, items.slice(0, ahead));
+      if (!before) return undefined;
+      const after = await this.sequenceConversation(generation, conversationId, items.slice(ahead));
+      return after && [...before, ...after];
+    }
     const [claims, readSeqs, lastSeq, lastVersion] = await Promise.all([
       this.lookupClaims(
         conversationId,
