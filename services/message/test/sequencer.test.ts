@@ -203,6 +203,30 @@ describe('sequencer (real Kafka, Cassandra, NATS)', () => {
     assert.equal((await new ConversationsTable(h.db).get(conv))!.lastSeq, 3);
   });
 
+  it('the conversation’s last message follows its edits and deletes until a newer message comes', async () => {
+    const conv = await conversation(['alice', 'bob']);
+    const last = async () => (await new ConversationsTable(h.db).get(conv))!.lastMessage!;
+    const change = (body: ConversationCommand['command']) => submit(command(conv, 'alice', body));
+    await submit(send(conv, 'alice', 'l1', 'secret'));
+    await change({ $case: 'editMessage', value: { seq: 1, text: 'not so secret', editWindowSeconds: 0 } });
+    assert.deepEqual([(await last()).seq, (await last()).text], [1, 'not so secret']);
+    await change({ $case: 'deleteMessage', value: { seq: 1, asModerator: false } });
+    assert.deepEqual([(await last()).text, (await last()).deleted], ['', true]);
+    await submit(send(conv, 'alice', 'l2', 'newer'));
+    assert.deepEqual([(await last()).seq, (await last()).text], [2, 'newer']);
+    await submit(
+      command(conv, 'bob', { $case: 'react', value: { seq: 2, emoji: '👍', add: true, maxDistinct: 20 } }),
+    );
+    assert.deepEqual(
+      (await last()).reactions.map((r) => `${r.emoji}:${r.count}`),
+      ['👍:1'],
+    );
+    // once a newer message is the last, a change of an older one leaves it as it is
+    await submit(send(conv, 'alice', 'l3', 'newest'));
+    await change({ $case: 'editMessage', value: { seq: 2, text: 'newer, edited', editWindowSeconds: 0 } });
+    assert.deepEqual([(await last()).seq, (await last()).text], [3, 'newest']);
+  });
+
   it('read markers: forward only, clamped to the last message; a non-member is refused and gets no row', async () => {
     const conv = await conversation(['alice', 'bob']);
     await submit(send(conv, 'alice', 'a1', 'one'), send(conv, 'alice', 'a2', 'two'));

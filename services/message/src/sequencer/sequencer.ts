@@ -352,6 +352,15 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     });
     for (const [userId, seq] of sequencing.readSeqsMoved)
       batch.statements.push(this.members.readSeqStatement(userId, conversationId, seq));
+    const lastChanged = decisions.findLast((d) => d.kind === 'updated' && d.seq === sequencing.lastSeq);
+    if (lastChanged?.kind === 'updated')
+      batch.statements.push(
+        this.conversations.lastMessageChangeStatement(
+          conversationId,
+          lastChanged.message,
+          lastChanged.version,
+        ),
+      );
     // the members' copies of the activity go before last_seq, like the rows, so a replay from a
     // stored last_seq never has to write them: with the rows when the batch's newest message is a
     // new one (known now), in a write of their own when it is a replayed one (known once read back)

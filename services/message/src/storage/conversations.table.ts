@@ -40,7 +40,7 @@ const rowsRead = meter().createCounter('im_conversation_rows_read_total', {
 });
 
 const COLUMNS =
-  'conversation_id, tenant_id, type, title, created_by, created_at, member_count, last_seq, last_activity_at, last_message, last_version, topic, archived, announcement';
+  'conversation_id, tenant_id, type, title, created_by, created_at, member_count, last_seq, last_activity_at, last_message, last_message_change, last_version, topic, archived, announcement';
 
 @Injectable()
 export class ConversationsTable {
@@ -110,6 +110,17 @@ export class ConversationsTable {
     };
   }
 
+  /**
+   * The last message as a change left it, at the change's version: the latest change wins, and
+   * the view uses it while that message is still the last (toRow).
+   */
+  lastMessageChangeStatement(conversationId: string, message: Message, version: number): Statement {
+    return {
+      query: 'UPDATE conversations USING TIMESTAMP ? SET last_message_change = ? WHERE conversation_id = ?',
+      params: [monotonicTimestamp(version), Buffer.from(Message.encode(message).finish()), conversationId],
+    };
+  }
+
   /** Written by the partition's sequencer after an update's rows; never moves back (like last_seq). */
   lastVersionStatement(conversationId: string, version: number): Statement {
     return {
@@ -143,8 +154,17 @@ export class ConversationsTable {
   }
 }
 
+/** The last message, as its latest change left it when that change is about it. */
+function lastMessageOf(row: { get(name: string): unknown }): Message | undefined {
+  const stored = row.get('last_message') as Buffer | null;
+  if (!stored) return undefined;
+  const last = Message.decode(stored);
+  const changed = row.get('last_message_change') as Buffer | null;
+  const change = changed ? Message.decode(changed) : undefined;
+  return change && change.seq === last.seq && change.version > last.version ? change : last;
+}
+
 function toRow(row: { get(name: string): unknown }): ConversationRow {
-  const last = row.get('last_message') as Buffer | null;
   return {
     conversationId: row.get('conversation_id') as string,
     tenantId: row.get('tenant_id') as string,
@@ -155,7 +175,7 @@ function toRow(row: { get(name: string): unknown }): ConversationRow {
     memberCount: (row.get('member_count') as number | null) ?? 0,
     lastSeq: Number(row.get('last_seq') ?? 0),
     lastActivityAt: (row.get('last_activity_at') as Date | null) ?? (row.get('created_at') as Date),
-    lastMessage: last ? Message.decode(last) : undefined,
+    lastMessage: lastMessageOf(row),
     lastVersion: Number(row.get('last_version') ?? 0),
     topic: (row.get('topic') as string | null) ?? '',
     archived: (row.get('archived') as boolean | null) ?? false,
