@@ -2,13 +2,20 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Producer } from 'kafkajs';
 import type { Subscription } from '@im/platform/nats';
-import { CommandResult, ConversationCommand, ConversationEvent } from '@im/proto/events/v1';
+import {
+  CommandResult,
+  ConversationCommand,
+  ConversationEvent,
+  type ChangeMembersCommand,
+} from '@im/proto/events/v1';
 import { ConversationsTable } from '../src/storage/conversations.table.js';
 import { MembersTable } from '../src/storage/members.table.js';
 import { MessageClaimsTable } from '../src/storage/message-claims.table.js';
 import { MessagesTable } from '../src/storage/messages.table.js';
 import { messageFixture } from '../src/domain/message.fixture.js';
 import { id, MessageServiceHarness } from './harness.js';
+
+type ChangeMembers = ChangeMembersCommand['change'];
 
 // The sequencer against real Kafka, Cassandra and NATS: commands go onto im.messages.v1 as the
 // accepting replica would put them, results come back on a NATS reply subject.
@@ -37,13 +44,13 @@ describe('sequencer (real Kafka, Cassandra, NATS)', () => {
   });
 
   /** A group conversation with these members, written as the conversation service would. */
-  async function conversation(members: string[]): Promise<string> {
+  async function conversation(members: string[], type: 'group' | 'channel' = 'group'): Promise<string> {
     const conv = id();
     const now = new Date();
     await new ConversationsTable(h.db).insert({
       conversationId: conv,
       tenantId: 'default',
-      type: 'group',
+      type,
       title: 'it',
       createdBy: members[0]!,
       createdAt: now,
@@ -51,7 +58,15 @@ describe('sequencer (real Kafka, Cassandra, NATS)', () => {
       lastSeq: 0,
       lastActivityAt: now,
     });
-    for (const m of members) await new MembersTable(h.db).add(conv, m, 'member', 0, now, true);
+    for (const [i, m] of members.entries())
+      await new MembersTable(h.db).add(
+        conv,
+        m,
+        i === 0 && type === 'channel' ? 'owner' : 'member',
+        0,
+        now,
+        true,
+      );
     return conv;
   }
 
@@ -225,6 +240,33 @@ describe('sequencer (real Kafka, Cassandra, NATS)', () => {
     await submit(send(conv, 'alice', 'l3', 'newest'));
     await change({ $case: 'editMessage', value: { seq: 2, text: 'newer, edited', editWindowSeconds: 0 } });
     assert.deepEqual([(await last()).seq, (await last()).text], [3, 'newest']);
+  });
+
+  it('a muted channel member who leaves and joins again is still muted; an unmuted one is not', async () => {
+    const conv = await conversation(['owner', 'mo', 'ann'], 'channel');
+    const members = new MembersTable(h.db);
+    const change = (userId: string, body: ChangeMembers) =>
+      submit(command(conv, userId, { $case: 'changeMembers', value: { change: body } }));
+    const [muted] = await change('owner', { $case: 'update', value: { userId: 'mo', muted: true } });
+    assert.equal(muted!.result?.$case, 'conversationChanged', JSON.stringify(muted!.result));
+    for (const u of ['mo', 'ann']) {
+      await change(u, { $case: 'remove', value: { userId: u, handOverTo: '' } });
+      assert.equal(await members.membership(u, conv), undefined, `${u} left`);
+    }
+    for (const u of ['mo', 'ann'])
+      await change(u, { $case: 'add', value: { userIds: [u], role: 'member', maxMembers: 100 } });
+    assert.deepEqual(
+      [(await members.membership('mo', conv))?.muted, (await members.membership('ann', conv))?.muted],
+      [true, false],
+    );
+    const listed = await members.members(conv);
+    assert.deepEqual(
+      listed
+        .filter((m) => m.userId !== 'owner')
+        .map((m) => `${m.userId}:${m.muted}`)
+        .sort(),
+      ['ann:false', 'mo:true'],
+    );
   });
 
   it('read markers: forward only, clamped to the last message; a non-member is refused and gets no row', async () => {

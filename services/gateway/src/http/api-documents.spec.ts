@@ -20,6 +20,14 @@ describe('API documents', () => {
     assert.equal(documented, routes.length, 'and nothing else');
   });
 
+  it('a body is required unless its schema takes none (leaving needs no body)', () => {
+    const doc = openApiDocument(routes) as {
+      paths: Record<string, Record<string, { requestBody?: { required: boolean } }>>;
+    };
+    assert.equal(doc.paths['/v1/conversations/{id}/leave']!.post!.requestBody!.required, false);
+    assert.equal(doc.paths['/v1/conversations/{id}/messages']!.post!.requestBody!.required, true);
+  });
+
   it('the gateway validates exactly the client frames of the proto catalogue', () => {
     assert.ok(authFrame);
     assert.deepEqual(

@@ -131,7 +131,12 @@ export function openApiDocument(routes: readonly Route[]): Record<string, unknow
       ...(r.auth ? { security: [{ bearer: [] }] } : { security: [] }),
       ...(parameters.length ? { parameters } : {}),
       ...(r.body
-        ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(r.body) } } } }
+        ? {
+            requestBody: {
+              required: !r.body.safeParse(undefined).success,
+              content: { 'application/json': { schema: jsonSchema(r.body) } },
+            },
+          }
         : {}),
       responses,
     };

@@ -79,11 +79,14 @@ export const updateMemberBody = z.object({
   muted: z.boolean().optional().describe('a muted member reads but cannot send or change messages'),
 });
 
-export const leaveBody = z.object({
-  handOverTo: id
-    .optional()
-    .describe('the owner leaving: who becomes owner (default: the longest-standing admin, else member)'),
-});
+/** The body is optional: a member who is not the owner has nothing to say. */
+export const leaveBody = z
+  .object({
+    handOverTo: id
+      .optional()
+      .describe('the owner leaving: who becomes owner (default: the longest-standing admin, else member)'),
+  })
+  .default({});
 
 export const addMembersBody = z.object({
   userIds: z.array(id).min(1).max(1000),

@@ -35,6 +35,11 @@ export class MembershipCache implements OnModuleInit, OnApplicationShutdown {
   /** What decides whether members may write (archived, announcement), forgotten on every change. */
   private readonly settings = new Map<string, Entry<{ archived: boolean; announcement: boolean } | null>>();
   private subs: Subscription[] = [];
+  /**
+   * Bumped whenever entries are dropped: a read that was in flight across a drop may hold what the
+   * change replaced, so it answers its caller but is not kept.
+   */
+  private epoch = 0;
 
   constructor(
     private readonly table: MembersTable,
@@ -59,6 +64,7 @@ export class MembershipCache implements OnModuleInit, OnApplicationShutdown {
     void (async () => {
       for await (const s of this.nats.status())
         if (s.type === 'reconnect') {
+          this.epoch++;
           this.members.clear();
           this.memberships.clear();
           this.settings.clear();
@@ -72,6 +78,7 @@ export class MembershipCache implements OnModuleInit, OnApplicationShutdown {
    * activity to its members (ADR 0032), and a list older than another owner's changes would miss some.
    */
   forgetMemberLists(): void {
+    this.epoch++;
     this.members.clear();
   }
 
@@ -84,16 +91,18 @@ export class MembershipCache implements OnModuleInit, OnApplicationShutdown {
     const hit = this.memberships.get(key);
     if (hit && hit.until > Date.now()) return hit.value ?? undefined;
     membershipReads.add(1, { kind: 'membership' });
+    const epoch = this.epoch;
     const value = (await this.table.membership(userId, conversationId)) ?? null;
-    this.put(this.memberships, key, value);
+    this.put(this.memberships, key, value, epoch);
     return value ?? undefined;
   }
 
   async membersOf(conversationId: string): Promise<MemberRow[]> {
     const hit = this.members.get(conversationId);
     if (hit && hit.until > Date.now()) return hit.value;
+    const epoch = this.epoch;
     const value = await this.table.members(conversationId);
-    this.put(this.members, conversationId, value);
+    this.put(this.members, conversationId, value, epoch);
     return value;
   }
 
@@ -113,9 +122,10 @@ export class MembershipCache implements OnModuleInit, OnApplicationShutdown {
   ): Promise<{ archived: boolean; announcement: boolean } | undefined> {
     const hit = this.settings.get(conversationId);
     if (hit && hit.until > Date.now()) return hit.value ?? undefined;
+    const epoch = this.epoch;
     const row = await this.conversations.get(conversationId);
     const value = row ? { archived: row.archived, announcement: row.announcement } : null;
-    this.put(this.settings, conversationId, value);
+    this.put(this.settings, conversationId, value, epoch);
     return value ?? undefined;
   }
 
@@ -144,13 +154,16 @@ export class MembershipCache implements OnModuleInit, OnApplicationShutdown {
   }
 
   private forgetConversation(conversationId: string): void {
+    this.epoch++;
     this.members.delete(conversationId);
     this.settings.delete(conversationId);
     const prefix = `${conversationId}/`;
     for (const key of this.memberships.keys()) if (key.startsWith(prefix)) this.memberships.delete(key);
   }
 
-  private put<T>(map: Map<string, Entry<T>>, key: string, value: T): void {
+  /** Keeps what a read that began at `epoch` found, unless entries were dropped meanwhile. */
+  private put<T>(map: Map<string, Entry<T>>, key: string, value: T, epoch: number): void {
+    if (epoch !== this.epoch) return;
     if (map.size >= MAX_ENTRIES) map.delete(map.keys().next().value!);
     map.set(key, { value, until: Date.now() + TTL_MS });
   }

@@ -95,6 +95,27 @@ describe('membership changes', () => {
       6,
     );
     assert.ok(closed.kind === 'membersChanged' && closed.closed && closed.count === 0);
+    // a closed channel stays closed: joining it is refused
+    const gone = roster({}, 'channel');
+    assert.equal(
+      outcomeOf(gone, { kind: 'add', actorId: 'x', userIds: ['x'], role: 'member', maxMembers: 10 }),
+      'forbidden',
+    );
+  });
+
+  it('a mute outlives leaving: the removed member’s mute is on record, and joining again is muted', () => {
+    const r = roster({ o: 'owner', m: ['member', true], n: 'member' }, 'channel');
+    const left = applyMembershipChange(r, { kind: 'remove', actorId: 'm', userId: 'm', handOverTo: '' }, 2);
+    assert.deepEqual(left.kind === 'membersChanged' && left.removedMuted, ['m']);
+    const back = applyMembershipChange(
+      r,
+      { kind: 'add', actorId: 'm', userIds: ['m'], role: 'member', maxMembers: 10 },
+      3,
+    );
+    assert.deepEqual(back.kind === 'membersChanged' && [back.added, back.addedMuted], [['m'], ['m']]);
+    assert.equal(r.members.get('m')?.muted, true);
+    const other = applyMembershipChange(r, { kind: 'remove', actorId: 'n', userId: 'n', handOverTo: '' }, 4);
+    assert.deepEqual(other.kind === 'membersChanged' && other.removedMuted, []);
   });
 
   it('two admins removing and promoting one member at once: whichever comes second is decided on the first', () => {

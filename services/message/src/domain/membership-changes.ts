@@ -42,6 +42,10 @@ export type MembershipOutcome =
       /** The role the added members got. */
       addedRole: Role;
       removed: string[];
+      /** Of the added, those muted when they left or were removed (a mute outlives a leave). */
+      addedMuted: string[];
+      /** Of the removed, those muted: their mute stays on record. */
+      removedMuted: string[];
       /** Members whose role or mute changed, as they are now. */
       updated: MemberUpdate[];
       /** The last member left. */
@@ -59,6 +63,8 @@ export interface Roster {
   type: ConversationType;
   members: Map<string, MemberState>;
   count: number;
+  /** Non-members of those touched who left or were removed while muted. */
+  mutedOnRecord?: Set<string>;
 }
 
 /** The users a change needs to know about (the actor, its targets, who takes over). */
@@ -87,6 +93,8 @@ export function applyMembershipChange(
     added: [] as string[],
     addedRole: 'member' as Role,
     removed: [] as string[],
+    addedMuted: [] as string[],
+    removedMuted: [] as string[],
     updated: [] as MemberUpdate[],
     closed: false,
     count: 0,
@@ -94,13 +102,17 @@ export function applyMembershipChange(
   const refusal = check(() => {
     switch (change.kind) {
       case 'add': {
+        // the last member left and closed it (archived for good): a channel's self-join included
+        if (roster.count === 0) throw new AppError('forbidden', 'this conversation is closed');
         assertMayAdd(type, change.actorId, actor?.role, change.userIds, change.role);
         const added = [...new Set(change.userIds)].filter((u) => !roster.members.has(u));
         if (roster.count + added.length > change.maxMembers)
           throw new AppError('invalid_argument', `a ${type} has at most ${change.maxMembers} members`);
-        for (const u of added) roster.members.set(u, { role: change.role, muted: false });
+        // leaving and joining again (a channel's members may) does not lift a mute
+        const addedMuted = added.filter((u) => roster.mutedOnRecord?.has(u));
+        for (const u of added) roster.members.set(u, { role: change.role, muted: addedMuted.includes(u) });
         roster.count += added.length;
-        Object.assign(outcome, { added, addedRole: change.role });
+        Object.assign(outcome, { added, addedRole: change.role, addedMuted });
         return;
       }
       case 'remove': {
@@ -112,6 +124,10 @@ export function applyMembershipChange(
         roster.members.delete(change.userId);
         roster.count = Math.max(0, roster.count - 1);
         outcome.removed.push(change.userId);
+        if (target?.muted) {
+          outcome.removedMuted.push(change.userId);
+          (roster.mutedOnRecord ??= new Set()).add(change.userId);
+        }
         return;
       }
       case 'update': {

@@ -54,23 +54,25 @@ export function mayMentionAll(type: string, role: string): boolean {
 }
 
 const SHORTCODE = /^:[a-z0-9_+-]{1,48}:$/;
-const PICTOGRAPH = /\p{Extended_Pictographic}|\p{Regional_Indicator}|\p{Emoji_Presentation}/u;
-const EMOJI_MAX_CODE_UNITS = 32;
-const graphemes = new Intl.Segmenter('en', { granularity: 'grapheme' });
+/** One emoji of Unicode's recommended set: ZWJ sequences, skin tones, flags, keycaps included. */
+// built at run time: the `v` flag (Node 20+) is newer than the compile target (es2023)
+const RGI_EMOJI = new RegExp('^\\p{RGI_Emoji}$', 'v');
+const EMOJI_PRESENTATION = '\u{FE0F}';
 
-/** A reaction: one emoji grapheme (ZWJ sequences, skin tones and flags included) or a :shortcode:. */
-export function validateEmoji(emoji: string): void {
-  if (SHORTCODE.test(emoji)) return;
-  const ok =
-    emoji.length > 0 &&
-    emoji.length <= EMOJI_MAX_CODE_UNITS &&
-    [...graphemes.segment(emoji)].length === 1 &&
-    PICTOGRAPH.test(emoji);
-  if (!ok)
-    throw new AppError(
-      'invalid_argument',
-      'emoji: one emoji (a single grapheme) or a :shortcode: of a-z 0-9 _ + - (at most 48)',
-    );
+/**
+ * A reaction as stored: one emoji of Unicode's recommended set or a :shortcode:. A pictograph sent
+ * without its emoji presentation selector ("❤") is the same reaction as with it ("❤️"). Anything
+ * else (text, two emojis, an emoji with invisible characters or combining marks after it, which
+ * would look like the plain one and count as another) is refused.
+ */
+export function canonicalEmoji(emoji: string): string {
+  if (SHORTCODE.test(emoji) || RGI_EMOJI.test(emoji)) return emoji;
+  if ([...emoji].length === 1 && RGI_EMOJI.test(emoji + EMOJI_PRESENTATION))
+    return emoji + EMOJI_PRESENTATION;
+  throw new AppError(
+    'invalid_argument',
+    'emoji: one emoji (a single grapheme) or a :shortcode: of a-z 0-9 _ + - (at most 48)',
+  );
 }
 
 /** The new text of an edit (blank is decided by the sequencer: allowed when there are attachments). */

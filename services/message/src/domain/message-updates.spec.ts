@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { Message } from '@im/proto/client/v1';
 import { AppError } from '@im/platform/errors';
 import { applyUpdate, asSeenBy, type MessageState, type UpdateCommand } from './message-updates.js';
-import { validateEmoji } from './message-rules.js';
+import { canonicalEmoji } from './message-rules.js';
 import { messageFixture } from './message.fixture.js';
 import { SequencingState } from './sequencing.js';
 
@@ -197,17 +197,35 @@ describe('pins', () => {
   });
 });
 
-describe('validateEmoji', () => {
-  it('accepts one emoji grapheme (ZWJ, skin tone, flag, keycap) or a :shortcode:', () => {
-    for (const e of ['👍', '👍🏽', '👩‍👩‍👧‍👦', '🇫🇷', '❤️', ':party_parrot:', ':+1:']) validateEmoji(e);
+describe('canonicalEmoji', () => {
+  it('takes one emoji (ZWJ, skin tone, flag, keycap) or a :shortcode: as it is', () => {
+    for (const e of ['👍', '👍🏽', '👩‍👩‍👧‍👦', '🇫🇷', '❤️', '1️⃣', '#️⃣', '🫠', ':party_parrot:', ':+1:'])
+      assert.equal(canonicalEmoji(e), e);
   });
 
-  it('refuses text, two emojis, an over-long shortcode and empty input with invalid_argument', () => {
-    for (const e of ['', 'a', 'ok', '👍👍', ':no spaces:', `:${'x'.repeat(49)}:`, '<script>', '1']) {
+  it('takes a pictograph without its presentation selector as the same reaction', () => {
+    assert.equal(canonicalEmoji('❤'), '❤️');
+    assert.equal(canonicalEmoji('☺'), '☺️');
+  });
+
+  it('refuses text, two emojis, look-alikes with invisible or combining characters, an over-long shortcode and empty input', () => {
+    for (const e of [
+      '',
+      'a',
+      'ok',
+      '👍👍',
+      '👍\u200c',
+      '👍\u0301',
+      '👍\u200d',
+      ':no spaces:',
+      `:${'x'.repeat(49)}:`,
+      '<script>',
+      '1',
+    ]) {
       assert.throws(
-        () => validateEmoji(e),
+        () => canonicalEmoji(e),
         (err: unknown) => err instanceof AppError && err.code === 'invalid_argument',
-        e,
+        JSON.stringify(e),
       );
     }
   });

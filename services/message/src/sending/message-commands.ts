@@ -20,7 +20,7 @@ import {
   MENTION_ALL,
   mayMentionAll,
   validateEditText,
-  validateEmoji,
+  canonicalEmoji,
   validateSend,
   validateSeq,
 } from '../domain/message-rules.js';
@@ -115,13 +115,13 @@ export class MessageCommands {
 
   async react(caller: Caller, r: ReactRequest): Promise<Message> {
     validateSeq(r.seq);
-    validateEmoji(r.emoji);
+    const emoji = canonicalEmoji(r.emoji);
     await this.conversations.authorizeWrite(caller, r.conversationId, 'change');
     return this.change(caller, r.conversationId, {
       $case: 'react',
       value: {
         seq: r.seq,
-        emoji: r.emoji,
+        emoji,
         add: r.add,
         maxDistinct: this.config.MESSAGE_MAX_DISTINCT_REACTIONS,
       },

@@ -521,10 +521,14 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     if (users.length === 0) return roster;
     const id = conversation.conversationId;
     const [rows, count] = await Promise.all([
-      Promise.all([...new Set(users)].map(async (u) => [u, await this.members.membership(u, id)] as const)),
+      Promise.all(
+        [...new Set(users)].map(async (u) => [u, await this.members.membershipOrMute(u, id)] as const),
+      ),
       this.members.count(id),
     ]);
-    for (const [u, m] of rows) if (m) roster.members.set(u, { role: m.role, muted: m.muted });
+    for (const [u, { membership: m, mutedOnRecord }] of rows)
+      if (m) roster.members.set(u, { role: m.role, muted: m.muted });
+      else if (mutedOnRecord) (roster.mutedOnRecord ??= new Set()).add(u);
     roster.count = count;
     return roster;
   }

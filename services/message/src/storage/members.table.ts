@@ -67,24 +67,29 @@ export class MembersTable {
     at: Date,
     ts: number,
     copyActivity: boolean,
+    muted = false,
   ): Statement[] {
     return [
       {
         query:
-          'INSERT INTO members_by_conversation (conversation_id, user_id, role, joined_at, muted) VALUES (?, ?, ?, ?, false) USING TIMESTAMP ?',
-        params: [conversationId, userId, role, at, ts],
+          'INSERT INTO members_by_conversation (conversation_id, user_id, role, joined_at, muted) VALUES (?, ?, ?, ?, ?) USING TIMESTAMP ?',
+        params: [conversationId, userId, role, at, muted, ts],
       },
       {
         query:
-          'INSERT INTO conversations_by_user (user_id, conversation_id, role, joined_at, muted) VALUES (?, ?, ?, ?, false) USING TIMESTAMP ?',
-        params: [userId, conversationId, role, at, ts],
+          'INSERT INTO conversations_by_user (user_id, conversation_id, role, joined_at, muted) VALUES (?, ?, ?, ?, ?) USING TIMESTAMP ?',
+        params: [userId, conversationId, role, at, muted, ts],
       },
       this.readSeqStatement(userId, conversationId, readSeq),
       ...(copyActivity ? [this.activityStatement(userId, conversationId, readSeq, at)] : []),
     ];
   }
 
-  removeStatements(conversationId: string, userId: string, ts: number): Statement[] {
+  /**
+   * The user is no member any more; a muted member's mute stays on the user's row (without a role,
+   * which is no membership) until they are a member again.
+   */
+  removeStatements(conversationId: string, userId: string, ts: number, keepMute = false): Statement[] {
     return [
       {
         query:
@@ -92,8 +97,7 @@ export class MembersTable {
         params: [ts, conversationId, userId],
       },
       {
-        query:
-          'DELETE FROM conversations_by_user USING TIMESTAMP ? WHERE user_id = ? AND conversation_id = ?',
+        query: `DELETE ${keepMute ? 'role, joined_at ' : ''}FROM conversations_by_user USING TIMESTAMP ? WHERE user_id = ? AND conversation_id = ?`,
         params: [ts, userId, conversationId],
       },
     ];
@@ -122,13 +126,22 @@ export class MembersTable {
   }
 
   async membership(userId: string, conversationId: string): Promise<MembershipRow | undefined> {
+    return (await this.membershipOrMute(userId, conversationId)).membership;
+  }
+
+  /** The user's membership, or, when the user left or was removed while muted, that mute. */
+  async membershipOrMute(
+    userId: string,
+    conversationId: string,
+  ): Promise<{ membership?: MembershipRow; mutedOnRecord: boolean }> {
     const row = (
       await this.db.execute(
         `SELECT ${MEMBERSHIP_COLUMNS} FROM conversations_by_user WHERE user_id = ? AND conversation_id = ?`,
         [userId, conversationId],
       )
     ).first();
-    return row && row.get('role') ? toMembership(row) : undefined;
+    if (row?.get('role')) return { membership: toMembership(row), mutedOnRecord: false };
+    return { mutedOnRecord: row?.get('muted') === true };
   }
 
   /** How many conversations the user belongs to (rows of left ones have no role and do not count). */

@@ -45,11 +45,21 @@ export class ChangeMembersHandler implements CommandHandler<'changeMembers'> {
     const copy = copiesActivity(batch.conversation.type);
     for (const u of d.added)
       batch.statements.push(
-        ...this.members.addStatements(id, u, d.addedRole, batch.lastSeq, batch.now, ts, copy),
+        ...this.members.addStatements(
+          id,
+          u,
+          d.addedRole,
+          batch.lastSeq,
+          batch.now,
+          ts,
+          copy,
+          d.addedMuted.includes(u),
+        ),
       );
     for (const m of d.updated)
       batch.statements.push(...this.members.updateStatements(id, m.userId, m.role, m.muted, ts));
-    for (const u of d.removed) batch.statements.push(...this.members.removeStatements(id, u, ts));
+    for (const u of d.removed)
+      batch.statements.push(...this.members.removeStatements(id, u, ts, d.removedMuted.includes(u)));
     if (d.closed)
       batch.statements.push(this.conversations.settingsStatement(id, { archived: true }, d.version));
     batch.statements.push(
