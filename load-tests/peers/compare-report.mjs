@@ -32,7 +32,10 @@ const median = (values) => {
 const summary = (list) => {
   if (!list?.length) return undefined;
   const of = (k) => list.map((r) => r[k]);
-  const range = (k) => (list.length > 1 ? ` (${Math.min(...of(k))}–${Math.max(...of(k))})` : '');
+  const range = (k) => {
+    const v = of(k).filter((x) => typeof x === 'number');
+    return v.length > 1 ? ` (${Math.min(...v)}–${Math.max(...v)})` : '';
+  };
   const cpuBy = {};
   for (const name of Object.keys(list[0].cpuBy ?? {})) cpuBy[name] = median(list.map((r) => r.cpuBy?.[name]));
   return {
@@ -63,7 +66,10 @@ const ratio = (a, b) => (a && b && b > 0 ? `${(a / b).toFixed(1)}×` : '–');
 const repeats = Math.max(...rates.flatMap((rate) => Object.values(summaries[rate]).map((s) => s?.n ?? 0)));
 const lines = [
   ...(repeats > 1
-    ? [`Median of ${repeats} runs per rate and system, range in brackets; ratios of the medians.`, '']
+    ? [
+        `Median of ${repeats} runs per rate and system, range in brackets; ratios of the medians; lost: over all runs.`,
+        '',
+      ]
     : []),
   '| offered msg/s | this platform p50 / p99 · delivered · lost · CPU per msg | ejabberd + MAM p50 / p99 · delivered · lost · CPU per msg | p50 ratio | p99 ratio |',
   '|---|---|---|---|---|',

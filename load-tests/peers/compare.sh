@@ -6,8 +6,8 @@
 #   bash load-tests/peers/compare.sh [--rates 200,500,1000] [--duration 10] [--pairs 50] [--bytes 100]
 #                                    [--repeat 1] [--warmup 15]
 #
-# Each system first takes a discarded warm-up (--warmup seconds at 400 msg/s, or the lowest rate if
-# lower), then every rate in turn, --repeat times over (rounds, so the repeats of a rate are spread
+# Each system first takes a discarded warm-up (--warmup seconds at 400 msg/s, or at the first rate
+# listed if that is lower), then every rate in turn, --repeat times over (rounds, so the repeats of a rate are spread
 # over the run). One run of a system spreads more than many a change does (docs/benchmarks.md): the
 # report gives the median of the repeats with their range, and the ratios of the medians.
 # Prints the table and writes load-tests/results/compare-<time>.{md,html} (the HTML plots p50/p99).
@@ -29,8 +29,8 @@ done
 OUT="$ROOT/load-tests/results/compare-$(date -u +%Y%m%dT%H%M%S)"
 mkdir -p "$OUT"
 load() { node --max-old-space-size=4096 load-tests/dist/src/cli.js "$@"; }
-LOWEST=${RATES%%,*}
-WARMUP_RATE=$((LOWEST < 400 ? LOWEST : 400))
+FIRST_RATE=${RATES%%,*}
+WARMUP_RATE=$((FIRST_RATE < 400 ? FIRST_RATE : 400))
 # the warm-up, then every rate once per round, REPEAT rounds; $1: the system, $2: its scenario,
 # then the scenario's own options
 rounds() {

@@ -203,7 +203,19 @@ describe('sequencer (real Kafka, Cassandra, NATS)', () => {
       $case: 'editMessage',
       value: { seq: 1, text: 'the root, edited', editWindowSeconds: 0 },
     });
-    const [r, re, ed, after] = await submit(root, reply, edit, send(conv, 'alice', 'after', 'after'));
+    // first, a command about a seq nothing in the batch creates: refused, and it splits nothing
+    const bogus = command(conv, 'bob', {
+      $case: 'react',
+      value: { seq: 99, emoji: '👍', add: true, maxDistinct: 20 },
+    });
+    const [no, r, re, ed, after] = await submit(
+      bogus,
+      root,
+      reply,
+      edit,
+      send(conv, 'alice', 'after', 'after'),
+    );
+    assert.equal(no!.result?.$case === 'error' && no!.result.value.code, 'not_found');
     assert.deepEqual(
       [stored(r!).message!.seq, stored(re!).message!.seq, stored(after!).message!.seq],
       [1, 2, 3],

@@ -44,4 +44,14 @@ describe('MembershipCache', () => {
     reads.shift()!(undefined);
     assert.equal(await again, undefined);
   });
+
+  it('keeps a read in flight while another conversation changed', async () => {
+    const { cache, reads } = cacheOverSlowTable();
+    const read = cache.membership('u', 'c');
+    cache.announceChange('other');
+    reads.shift()!(member);
+    assert.equal(await read, member);
+    assert.equal(await cache.membership('u', 'c'), member);
+    assert.equal(reads.length, 0, 'answered from the cache');
+  });
 });

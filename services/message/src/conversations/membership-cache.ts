@@ -13,6 +13,8 @@ import { ConversationSets, membershipReads } from './conversation-sets.js';
 
 const TTL_MS = 30_000;
 const MAX_ENTRIES = 200_000;
+/** Conversations whose last drop is remembered: far more drops than happen while one read is in flight. */
+const MAX_DROPS = 10_000;
 /** Beyond this many ids in one change, gateways reload the member set instead of patching it (and replicas keep their conversation sets for their 5 s). */
 const DELTA_MAX_IDS = 10_000;
 
@@ -36,10 +38,16 @@ export class MembershipCache implements OnModuleInit, OnApplicationShutdown {
   private readonly settings = new Map<string, Entry<{ archived: boolean; announcement: boolean } | null>>();
   private subs: Subscription[] = [];
   /**
-   * Bumped whenever entries are dropped: a read that was in flight across a drop may hold what the
-   * change replaced, so it answers its caller but is not kept.
+   * Counts drops. A read that was in flight across a drop of its conversation (or of everything)
+   * may hold what the change replaced: it answers its caller but is not kept.
    */
   private epoch = 0;
+  /** The epoch of each conversation's last drop (the latest MAX_DROPS). */
+  private readonly droppedAt = new Map<string, number>();
+  /** The epoch of the last drop of everything. */
+  private clearedAt = 0;
+  /** The latest epoch no longer in droppedAt: a conversation not listed may have been dropped then. */
+  private forgottenUpTo = 0;
 
   constructor(
     private readonly table: MembersTable,
@@ -64,7 +72,7 @@ export class MembershipCache implements OnModuleInit, OnApplicationShutdown {
     void (async () => {
       for await (const s of this.nats.status())
         if (s.type === 'reconnect') {
-          this.epoch++;
+          this.clearedAt = ++this.epoch;
           this.members.clear();
           this.memberships.clear();
           this.settings.clear();
@@ -78,7 +86,7 @@ export class MembershipCache implements OnModuleInit, OnApplicationShutdown {
    * activity to its members (ADR 0032), and a list older than another owner's changes would miss some.
    */
   forgetMemberLists(): void {
-    this.epoch++;
+    this.clearedAt = ++this.epoch;
     this.members.clear();
   }
 
@@ -93,7 +101,7 @@ export class MembershipCache implements OnModuleInit, OnApplicationShutdown {
     membershipReads.add(1, { kind: 'membership' });
     const epoch = this.epoch;
     const value = (await this.table.membership(userId, conversationId)) ?? null;
-    this.put(this.memberships, key, value, epoch);
+    this.put(this.memberships, key, value, conversationId, epoch);
     return value ?? undefined;
   }
 
@@ -102,7 +110,7 @@ export class MembershipCache implements OnModuleInit, OnApplicationShutdown {
     if (hit && hit.until > Date.now()) return hit.value;
     const epoch = this.epoch;
     const value = await this.table.members(conversationId);
-    this.put(this.members, conversationId, value, epoch);
+    this.put(this.members, conversationId, value, conversationId, epoch);
     return value;
   }
 
@@ -125,7 +133,7 @@ export class MembershipCache implements OnModuleInit, OnApplicationShutdown {
     const epoch = this.epoch;
     const row = await this.conversations.get(conversationId);
     const value = row ? { archived: row.archived, announcement: row.announcement } : null;
-    this.put(this.settings, conversationId, value, epoch);
+    this.put(this.settings, conversationId, value, conversationId, epoch);
     return value ?? undefined;
   }
 
@@ -154,16 +162,28 @@ export class MembershipCache implements OnModuleInit, OnApplicationShutdown {
   }
 
   private forgetConversation(conversationId: string): void {
-    this.epoch++;
+    this.droppedAt.delete(conversationId); // re-inserted as the newest
+    if (this.droppedAt.size >= MAX_DROPS) {
+      const [oldest, at] = this.droppedAt.entries().next().value!;
+      this.droppedAt.delete(oldest);
+      this.forgottenUpTo = at;
+    }
+    this.droppedAt.set(conversationId, ++this.epoch);
     this.members.delete(conversationId);
     this.settings.delete(conversationId);
     const prefix = `${conversationId}/`;
     for (const key of this.memberships.keys()) if (key.startsWith(prefix)) this.memberships.delete(key);
   }
 
-  /** Keeps what a read that began at `epoch` found, unless entries were dropped meanwhile. */
-  private put<T>(map: Map<string, Entry<T>>, key: string, value: T, epoch: number): void {
-    if (epoch !== this.epoch) return;
+  /** Keeps what a read of `conversationId` that began at `epoch` found, unless it was dropped since. */
+  private put<T>(
+    map: Map<string, Entry<T>>,
+    key: string,
+    value: T,
+    conversationId: string,
+    epoch: number,
+  ): void {
+    if (this.clearedAt > epoch || (this.droppedAt.get(conversationId) ?? this.forgottenUpTo) > epoch) return;
     if (map.size >= MAX_ENTRIES) map.delete(map.keys().next().value!);
     map.set(key, { value, until: Date.now() + TTL_MS });
   }

@@ -54,25 +54,48 @@ export function mayMentionAll(type: string, role: string): boolean {
 }
 
 const SHORTCODE = /^:[a-z0-9_+-]{1,48}:$/;
-/** One emoji of Unicode's recommended set: ZWJ sequences, skin tones, flags, keycaps included. */
-// built at run time: the `v` flag (Node 20+) is newer than the compile target (es2023)
-const RGI_EMOJI = new RegExp('^\\p{RGI_Emoji}$', 'v');
-const EMOJI_PRESENTATION = '\u{FE0F}';
-
+const EMOJI_MAX_CODE_UNITS = 32;
+const graphemes = new Intl.Segmenter('en', { granularity: 'grapheme' });
 /**
- * A reaction as stored: one emoji of Unicode's recommended set or a :shortcode:. A pictograph sent
- * without its emoji presentation selector ("❤") is the same reaction as with it ("❤️"). Anything
- * else (text, two emojis, an emoji with invisible characters or combining marks after it, which
- * would look like the plain one and count as another) is refused.
+ * One element of an emoji (UTS #51's "possible emoji"; pictographs Unicode reserves for emojis
+ * to come count): a flag, or an emoji with a skin tone, a
+ * keycap, a presentation selector or a tag sequence; ZWJ joins elements. Anything else after it
+ * (an invisible or combining character, a dangling ZWJ) is not part of an emoji.
  */
-export function canonicalEmoji(emoji: string): string {
-  if (SHORTCODE.test(emoji) || RGI_EMOJI.test(emoji)) return emoji;
-  if ([...emoji].length === 1 && RGI_EMOJI.test(emoji + EMOJI_PRESENTATION))
-    return emoji + EMOJI_PRESENTATION;
+const EMOJI_ELEMENT = String.raw`(?:\p{RI}\p{RI}|[\p{Emoji}\p{Extended_Pictographic}](?:\p{EMod}|\uFE0F?\u20E3|\uFE0F|[\u{E0020}-\u{E007E}]+\u{E007F})?)`;
+const POSSIBLE_EMOJI = new RegExp(`^${EMOJI_ELEMENT}(?:\u200D${EMOJI_ELEMENT})*$`, 'u');
+/** What makes it one: a pictograph, a flag's regional indicators or a keycap. */
+const EMOJI_BASE = /\p{Extended_Pictographic}|\p{Regional_Indicator}|\u20E3/u;
+
+function isOneGrapheme(text: string): boolean {
+  return text.length > 0 && text.length <= EMOJI_MAX_CODE_UNITS && [...graphemes.segment(text)].length === 1;
+}
+
+function refuseEmoji(): never {
   throw new AppError(
     'invalid_argument',
     'emoji: one emoji (a single grapheme) or a :shortcode: of a-z 0-9 _ + - (at most 48)',
   );
+}
+
+/**
+ * A reaction to add: a :shortcode:, or one emoji grapheme (ZWJ sequences, skin tones, flags,
+ * keycaps; emojis Unicode has yet to assign too). Text, two emojis, and an emoji followed by an
+ * invisible or combining character (which would look like the plain one and count as another)
+ * are refused.
+ */
+export function validateEmoji(emoji: string): void {
+  if (SHORTCODE.test(emoji)) return;
+  if (!isOneGrapheme(emoji) || !POSSIBLE_EMOJI.test(emoji) || !EMOJI_BASE.test(emoji)) refuseEmoji();
+}
+
+/**
+ * A reaction to remove: what validateEmoji accepts, and what it once accepted too (one grapheme
+ * with a pictograph in it), so a reaction stored before it was stricter can still be taken back.
+ */
+export function validateEmojiToRemove(emoji: string): void {
+  if (SHORTCODE.test(emoji)) return;
+  if (!isOneGrapheme(emoji) || !EMOJI_BASE.test(emoji)) refuseEmoji();
 }
 
 /** The new text of an edit (blank is decided by the sequencer: allowed when there are attachments). */

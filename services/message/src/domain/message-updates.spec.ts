@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { Message } from '@im/proto/client/v1';
 import { AppError } from '@im/platform/errors';
 import { applyUpdate, asSeenBy, type MessageState, type UpdateCommand } from './message-updates.js';
-import { canonicalEmoji } from './message-rules.js';
+import { validateEmoji, validateEmojiToRemove } from './message-rules.js';
 import { messageFixture } from './message.fixture.js';
 import { SequencingState } from './sequencing.js';
 
@@ -197,18 +197,27 @@ describe('pins', () => {
   });
 });
 
-describe('canonicalEmoji', () => {
-  it('takes one emoji (ZWJ, skin tone, flag, keycap) or a :shortcode: as it is', () => {
-    for (const e of ['👍', '👍🏽', '👩‍👩‍👧‍👦', '🇫🇷', '❤️', '1️⃣', '#️⃣', '🫠', ':party_parrot:', ':+1:'])
-      assert.equal(canonicalEmoji(e), e);
+describe('validateEmoji', () => {
+  it('accepts one emoji grapheme (ZWJ, skin tone, flag, keycap, with or without VS16) or a :shortcode:', () => {
+    for (const e of [
+      '👍',
+      '👍🏽',
+      '👩‍👩‍👧‍👦',
+      '🇫🇷',
+      '❤️',
+      '❤',
+      '1️⃣',
+      '1⃣',
+      '#️⃣',
+      '🏳️‍🌈',
+      '🫠',
+      ':party_parrot:',
+      ':+1:',
+    ])
+      validateEmoji(e);
   });
 
-  it('takes a pictograph without its presentation selector as the same reaction', () => {
-    assert.equal(canonicalEmoji('❤'), '❤️');
-    assert.equal(canonicalEmoji('☺'), '☺️');
-  });
-
-  it('refuses text, two emojis, look-alikes with invisible or combining characters, an over-long shortcode and empty input', () => {
+  it('refuses text, two emojis, look-alikes with invisible or combining characters, a lone skin tone, an over-long shortcode and empty input', () => {
     for (const e of [
       '',
       'a',
@@ -216,17 +225,25 @@ describe('canonicalEmoji', () => {
       '👍👍',
       '👍\u200c',
       '👍\u0301',
+      '👍\u200b',
       '👍\u200d',
+      '🏻',
       ':no spaces:',
       `:${'x'.repeat(49)}:`,
       '<script>',
       '1',
     ]) {
       assert.throws(
-        () => canonicalEmoji(e),
+        () => validateEmoji(e),
         (err: unknown) => err instanceof AppError && err.code === 'invalid_argument',
         JSON.stringify(e),
       );
     }
+  });
+
+  it('lets a reaction stored under the older, looser rule be removed', () => {
+    validateEmojiToRemove('👍\u200c');
+    assert.throws(() => validateEmojiToRemove('👍👍'), AppError);
+    assert.throws(() => validateEmojiToRemove('a'), AppError);
   });
 });

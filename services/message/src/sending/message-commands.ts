@@ -20,7 +20,8 @@ import {
   MENTION_ALL,
   mayMentionAll,
   validateEditText,
-  canonicalEmoji,
+  validateEmoji,
+  validateEmojiToRemove,
   validateSend,
   validateSeq,
 } from '../domain/message-rules.js';
@@ -115,13 +116,14 @@ export class MessageCommands {
 
   async react(caller: Caller, r: ReactRequest): Promise<Message> {
     validateSeq(r.seq);
-    const emoji = canonicalEmoji(r.emoji);
+    if (r.add) validateEmoji(r.emoji);
+    else validateEmojiToRemove(r.emoji);
     await this.conversations.authorizeWrite(caller, r.conversationId, 'change');
     return this.change(caller, r.conversationId, {
       $case: 'react',
       value: {
         seq: r.seq,
-        emoji,
+        emoji: r.emoji,
         add: r.add,
         maxDistinct: this.config.MESSAGE_MAX_DISTINCT_REACTIONS,
       },

@@ -33,7 +33,7 @@ import { MessagesTable } from '../storage/messages.table.js';
 import { PinsTable } from '../storage/pins.table.js';
 import { ReactionsTable } from '../storage/reactions.table.js';
 import { CommandHandlers } from './command-handlers.js';
-import type { BatchItem, ConversationBatch, Outbox } from './command-handler.js';
+import type { BatchItem, ConversationBatch, Needs, Outbox } from './command-handler.js';
 import { SequencerState } from './sequencer-state.js';
 
 const CONVERSATIONS_IN_PARALLEL = 64;
@@ -286,15 +286,15 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     // Cassandra lost its last writes brings a message and a reply to it in one batch): the
     // commands before it are stored first, so it is decided as it was the first time, whatever
     // the batch boundaries.
-    const storedUpTo = await this.state.lastSeq(conversationId);
-    const ahead = needs.findIndex((n) => n.message !== undefined && n.message > storedUpTo);
+    const lastSeq = await this.state.lastSeq(conversationId);
+    const ahead = firstAboutAnEarlierSend(needs, lastSeq);
     if (ahead > 0) {
       const before = await this.sequenceConversation(generation, conversationId, items.slice(0, ahead));
       if (!before) return undefined;
       const after = await this.sequenceConversation(generation, conversationId, items.slice(ahead));
       return after && [...before, ...after];
     }
-    const [claims, readSeqs, lastSeq, lastVersion] = await Promise.all([
+    const [claims, readSeqs, lastVersion] = await Promise.all([
       this.lookupClaims(
         conversationId,
         needs.flatMap((n) => (n.claim ? [n.claim] : [])),
@@ -303,7 +303,6 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
         conversationId,
         needs.flatMap((n) => n.readers),
       ),
-      this.state.lastSeq(conversationId),
       this.state.lastVersion(conversationId),
     ]);
     const [messages, pinned, roster] = await Promise.all([
@@ -554,6 +553,20 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
       CommandResult.encode({ commandId: command.commandId, result }).finish(),
     );
   }
+}
+
+/**
+ * The first command (not the first of the slice) about a seq above the stored last seq that the
+ * sends before it may create; -1 when none. A command about a seq no earlier send can create is
+ * refused as it is, without a split.
+ */
+function firstAboutAnEarlierSend(needs: readonly Needs[], storedUpTo: number): number {
+  let sends = 0;
+  return needs.findIndex((n, i) => {
+    const creatable = storedUpTo + sends;
+    if (n.claim) sends++;
+    return i > 0 && n.message !== undefined && n.message > storedUpTo && n.message <= creatable;
+  });
 }
 
 /**
