@@ -30,7 +30,11 @@ const conversation = {
   lastMessage: msg(2),
 } as unknown as Conversation;
 
-function setup(listFailures = 0, own: Record<string, Conversation> = {}, listed = conversation) {
+function setup(
+  listFailures = 0,
+  own: Record<string, Conversation> = {},
+  listed: Conversation | Conversation[] = conversation,
+) {
   const { factory, sockets } = fakeSockets();
   const client = {
     wsUrl: 'ws://x/v1/ws',
@@ -39,7 +43,7 @@ function setup(listFailures = 0, own: Record<string, Conversation> = {}, listed 
     refresh: async () => ({ accessToken: 'tok2' }),
     listConversations: async () => {
       if (listFailures-- > 0) throw new Error('offline');
-      return { conversations: [listed] };
+      return { conversations: Array.isArray(listed) ? listed : [listed] };
     },
     getConversation: async (id: string) => own[id],
   } as unknown as ImClient;
@@ -144,6 +148,43 @@ describe('ImChat', () => {
     assert.equal(state.unreadCount, 7);
     sockets[0]!.push({ type: 'message.new', message: msg(10, 'me') });
     assert.deepEqual([state.readSeq, state.unreadCount, state.mentionCount], [10, 0, 0]);
+  });
+
+  it('heals every conversation of a reconnect, also those the server had no room for in one answer', async () => {
+    const other = { ...conversation, id: 'd', lastMessage: msg(2, 'bob', { conversationId: 'd' }) };
+    const { chat, sockets } = setup(0, {}, [conversation, other]);
+    await chat.start();
+    await settle();
+    sockets[0]!.ready();
+    await settle();
+    const page = (id: string, seqs: number[], hasMore: boolean, version = 0) => ({
+      conversationId: id,
+      messages: seqs.map((seq) => msg(seq, 'bob', { conversationId: id })),
+      lastSeq: 9,
+      readSeq: 2,
+      version,
+      hasMore,
+    });
+    // the budget went to c; d comes back unchanged, with more to fetch
+    answer(sockets[0]!, 'sync', { conversations: [page('c', [3, 4], true), page('d', [], true)] });
+    await settle();
+    const second = answer(sockets[0]!, 'sync', {
+      conversations: [page('c', [5, 6, 7, 8, 9], false), page('d', [3], true)],
+    });
+    assert.deepEqual(
+      (second.conversations as Array<{ conversationId: string }>).map((c) => c.conversationId),
+      ['c', 'd'],
+    );
+    await settle();
+    // only d is left
+    answer(sockets[0]!, 'sync', { conversations: [page('d', [4, 5, 6, 7, 8, 9], false)] });
+    await settle();
+    assert.deepEqual(
+      chat.timeline('d').map((i) => i.message.seq),
+      [2, 3, 4, 5, 6, 7, 8, 9],
+    );
+    const syncs = sockets[0]!.sent.filter((f) => f.type === 'sync').length;
+    assert.equal(syncs, 3);
   });
 
   it('a shared conversation.updated (a large conversation) changes the settings, not the read marker or counts; one not held is fetched as the user sees it', async () => {

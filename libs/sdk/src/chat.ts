@@ -425,9 +425,10 @@ export class ImChat extends Emitter<ChatEvents> {
           afterSeq: this.log.contiguousUpTo(conversationId),
           afterVersion: this.versions.get(conversationId) ?? 0,
         }));
-        const before = new Map(cursors.map((c) => [c.conversationId, c.afterSeq]));
+        const before = new Map(cursors.map((c) => [c.conversationId, c]));
         const ack = await this.connection.request('sync', { conversations: cursors, limit: 200 });
         const more: string[] = [];
+        let progressed = false;
         for (const synced of ack.conversations ?? []) {
           this.addMessages(synced.messages ?? []);
           // held ones come back in their current state (an edit made while we were away)
@@ -443,11 +444,18 @@ export class ImChat extends Emitter<ChatEvents> {
             state.lastSeq = Math.max(state.lastSeq, synced.lastSeq);
             this.applyRead(state, synced.readSeq);
           }
-          const progressed =
-            this.log.contiguousUpTo(synced.conversationId) > (before.get(synced.conversationId) ?? 0);
-          if (synced.hasMore && progressed) more.push(synced.conversationId);
+          const cursor = before.get(synced.conversationId);
+          if (
+            this.log.contiguousUpTo(synced.conversationId) > (cursor?.afterSeq ?? 0) ||
+            (this.versions.get(synced.conversationId) ?? 0) > (cursor?.afterVersion ?? 0)
+          )
+            progressed = true;
+          if (synced.hasMore) more.push(synced.conversationId);
         }
-        ids = more;
+        // the server shares one budget among the cursors in order (a conversation it had no room
+        // for comes back unchanged, with hasMore) and always lets the first move: ask again while
+        // any moved, and stop when none did
+        ids = progressed ? more : [];
       }
     }
     this.emit('change');

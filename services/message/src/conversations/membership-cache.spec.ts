@@ -54,4 +54,26 @@ describe('MembershipCache', () => {
     assert.equal(await cache.membership('u', 'c'), member);
     assert.equal(reads.length, 0, 'answered from the cache');
   });
+
+  it('a change drops its own conversation’s memberships, and only those', async () => {
+    const { cache, reads } = cacheOverSlowTable();
+    const look = async (u: string, c: string) => {
+      const answer = cache.membership(u, c);
+      reads.shift()?.(member);
+      return answer;
+    };
+    for (const [u, c] of [
+      ['u1', 'c1'],
+      ['u2', 'c1'],
+      ['u1', 'c2'],
+    ] as const)
+      await look(u, c);
+    cache.announceChange('c1');
+    const again = cache.membership('u2', 'c1');
+    assert.equal(reads.length, 1, 'c1 is read again');
+    reads.shift()!(undefined);
+    assert.equal(await again, undefined);
+    assert.equal(await cache.membership('u1', 'c2'), member);
+    assert.equal(reads.length, 0, 'c2 answered from the cache');
+  });
 });

@@ -30,7 +30,9 @@ interface Entry<T> {
  */
 @Injectable()
 export class MembershipCache implements OnModuleInit, OnApplicationShutdown {
-  private readonly memberships = new Map<string, Entry<MembershipRow | null>>();
+  /** By conversation, then user: a change drops its conversation's at once. MAX_ENTRIES in all. */
+  private readonly memberships = new Map<string, Map<string, Entry<MembershipRow | null>>>();
+  private membershipEntries = 0;
   private readonly members = new Map<string, Entry<MemberRow[]>>();
   /** A conversation's tenant never changes: cached without expiry (bounded). */
   private readonly tenants = new Map<string, string>();
@@ -75,6 +77,7 @@ export class MembershipCache implements OnModuleInit, OnApplicationShutdown {
           this.clearedAt = ++this.epoch;
           this.members.clear();
           this.memberships.clear();
+          this.membershipEntries = 0;
           this.settings.clear();
           this.sets.clear();
         }
@@ -95,13 +98,12 @@ export class MembershipCache implements OnModuleInit, OnApplicationShutdown {
   }
 
   async membership(userId: string, conversationId: string): Promise<MembershipRow | undefined> {
-    const key = `${conversationId}/${userId}`;
-    const hit = this.memberships.get(key);
+    const hit = this.memberships.get(conversationId)?.get(userId);
     if (hit && hit.until > Date.now()) return hit.value ?? undefined;
     membershipReads.add(1, { kind: 'membership' });
     const epoch = this.epoch;
     const value = (await this.table.membership(userId, conversationId)) ?? null;
-    this.put(this.memberships, key, value, conversationId, epoch);
+    if (this.mayKeep(conversationId, epoch)) this.keepMembership(conversationId, userId, value);
     return value ?? undefined;
   }
 
@@ -110,7 +112,7 @@ export class MembershipCache implements OnModuleInit, OnApplicationShutdown {
     if (hit && hit.until > Date.now()) return hit.value;
     const epoch = this.epoch;
     const value = await this.table.members(conversationId);
-    this.put(this.members, conversationId, value, conversationId, epoch);
+    this.put(this.members, conversationId, value, epoch);
     return value;
   }
 
@@ -133,7 +135,7 @@ export class MembershipCache implements OnModuleInit, OnApplicationShutdown {
     const epoch = this.epoch;
     const row = await this.conversations.get(conversationId);
     const value = row ? { archived: row.archived, announcement: row.announcement } : null;
-    this.put(this.settings, conversationId, value, conversationId, epoch);
+    this.put(this.settings, conversationId, value, epoch);
     return value ?? undefined;
   }
 
@@ -171,19 +173,32 @@ export class MembershipCache implements OnModuleInit, OnApplicationShutdown {
     this.droppedAt.set(conversationId, ++this.epoch);
     this.members.delete(conversationId);
     this.settings.delete(conversationId);
-    const prefix = `${conversationId}/`;
-    for (const key of this.memberships.keys()) if (key.startsWith(prefix)) this.memberships.delete(key);
+    this.dropMemberships(conversationId);
   }
 
-  /** Keeps what a read of `conversationId` that began at `epoch` found, unless it was dropped since. */
-  private put<T>(
-    map: Map<string, Entry<T>>,
-    key: string,
-    value: T,
-    conversationId: string,
-    epoch: number,
-  ): void {
-    if (this.clearedAt > epoch || (this.droppedAt.get(conversationId) ?? this.forgottenUpTo) > epoch) return;
+  private keepMembership(conversationId: string, userId: string, value: MembershipRow | null): void {
+    let users = this.memberships.get(conversationId);
+    if (!users) this.memberships.set(conversationId, (users = new Map()));
+    if (!users.has(userId)) this.membershipEntries++;
+    users.set(userId, { value, until: Date.now() + TTL_MS });
+    while (this.membershipEntries > MAX_ENTRIES) this.dropMemberships(this.memberships.keys().next().value!);
+  }
+
+  private dropMemberships(conversationId: string): void {
+    const users = this.memberships.get(conversationId);
+    if (!users) return;
+    this.membershipEntries -= users.size;
+    this.memberships.delete(conversationId);
+  }
+
+  /** Whether what a read of `conversationId` that began at `epoch` found may be kept: not dropped since. */
+  private mayKeep(conversationId: string, epoch: number): boolean {
+    return this.clearedAt <= epoch && (this.droppedAt.get(conversationId) ?? this.forgottenUpTo) <= epoch;
+  }
+
+  /** For the maps keyed by conversation: keeps what a read that began at `epoch` found, if it may. */
+  private put<T>(map: Map<string, Entry<T>>, key: string, value: T, epoch: number): void {
+    if (!this.mayKeep(key, epoch)) return;
     if (map.size >= MAX_ENTRIES) map.delete(map.keys().next().value!);
     map.set(key, { value, until: Date.now() + TTL_MS });
   }

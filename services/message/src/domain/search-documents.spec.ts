@@ -74,6 +74,11 @@ describe('search documents', () => {
       'x',
       Buffer.from('[1,2]').toString('base64url'),
       Buffer.from('{"a":1}').toString('base64url'),
+      encodeCursor([1, 1e20, 'c1', 4]),
+      encodeCursor([1, 1700, 'c1', 1.5]),
+      encodeCursor([1, 1700, 'c1', 0]),
+      encodeCursor([1, 1700, 'x'.repeat(129), 4]),
+      Buffer.from('[null,1700,"c1",4]').toString('base64url'),
     ])
       assert.throws(() => decodeCursor(bad), invalid, bad);
   });

@@ -92,13 +92,16 @@ export function decodeCursor(cursor: string): SearchCursor | undefined {
   if (cursor === '') return undefined;
   try {
     const c: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString());
+    // what OpenSearch would refuse (a 503 to retry forever) is refused here as the bad input it is
     if (
       Array.isArray(c) &&
       c.length === 4 &&
-      typeof c[0] === 'number' &&
-      typeof c[1] === 'number' &&
+      Number.isFinite(c[0]) &&
+      Number.isSafeInteger(c[1]) &&
       typeof c[2] === 'string' &&
-      typeof c[3] === 'number'
+      c[2].length <= 128 &&
+      Number.isSafeInteger(c[3]) &&
+      (c[3] as number) >= 1
     )
       return c as SearchCursor;
   } catch {

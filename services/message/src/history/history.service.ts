@@ -15,6 +15,7 @@ import { ReactionsTable } from '../storage/reactions.table.js';
 import { ThreadRepliesTable } from '../storage/thread-replies.table.js';
 import { rootSeqsOf, withReplyRefs } from '../domain/threads.js';
 import { validateSeq } from '../domain/message-rules.js';
+import { updatesWithin } from '../domain/sync-updates.js';
 
 const PAGE_DEFAULT = 50;
 const PAGE_MAX = 200;
@@ -244,6 +245,7 @@ export class HistoryService {
         cursor,
         row.lastVersion,
         bytes >= RESPONSE_MAX_BYTES ? 0 : budget,
+        RESPONSE_MAX_BYTES - bytes,
       );
       budget -= updates.read;
       bytes += updates.messages.reduce((n, m) => n + approximateSize(m), 0);
@@ -274,12 +276,14 @@ export class HistoryService {
 
   /**
    * The messages a device holds (seq <= afterSeq) that changed after afterVersion, reading at most
-   * `room` entries of the change log; `version` is how far they go.
+   * `room` entries of the change log and returning at most `roomBytes` of messages (at least one);
+   * `version` is how far they go.
    */
   private async updatesSince(
     cursor: { conversationId: string; afterSeq: number; afterVersion: number },
     lastVersion: number,
     room: number,
+    roomBytes: number,
   ): Promise<{ messages: Message[]; version: number; read: number; settingsChanged: boolean }> {
     if (cursor.afterSeq === 0 || cursor.afterVersion >= lastVersion)
       return { messages: [], version: lastVersion, read: 0, settingsChanged: false };
@@ -290,11 +294,15 @@ export class HistoryService {
         changes.filter((c) => c.seq > CONVERSATION_CHANGE && c.seq <= cursor.afterSeq).map((c) => c.seq),
       ),
     ].sort((a, b) => a - b);
+    const stored = new Map(
+      (await this.messages.getMany(cursor.conversationId, seqs)).map((m) => [m.seq, m] as const),
+    );
+    const page = updatesWithin(changes, stored, cursor.afterSeq, roomBytes, approximateSize);
     return {
-      messages: await this.messages.getMany(cursor.conversationId, seqs),
-      version: changes.length < room ? lastVersion : changes.at(-1)!.version,
-      read: changes.length,
-      settingsChanged: changes.some((c) => c.seq === CONVERSATION_CHANGE),
+      messages: page.messages,
+      version: !page.cut && changes.length < room ? lastVersion : page.upTo,
+      read: page.taken,
+      settingsChanged: page.settingsChanged,
     };
   }
 }

@@ -29,9 +29,13 @@ const RETRY_BATCH_MS = 2_000;
 /** A push about a message older than this is noise: the app shows it when it syncs. */
 const MAX_EVENT_AGE_MS = 3_600_000;
 
-/** The new message an event carries, unless it is too old to be worth a push. */
-function pushableMessage(ev: ConversationEvent) {
-  if (ev.event?.$case !== 'messageCreated' || !ev.event.value.message) return undefined;
+/**
+ * The new message an event carries, unless it is too old to be worth a push or deleted since (a
+ * retried send re-emits its event with the message as it is now).
+ */
+export function pushableMessage(ev: ConversationEvent) {
+  if (ev.event?.$case !== 'messageCreated' || !ev.event.value.message || ev.event.value.message.deleted)
+    return undefined;
   const occurred = ev.occurredAt ? Date.parse(ev.occurredAt) : Date.now();
   return Date.now() - occurred > MAX_EVENT_AGE_MS ? undefined : ev.event.value.message;
 }

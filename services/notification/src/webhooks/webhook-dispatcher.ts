@@ -32,6 +32,8 @@ const BACKOFF_BASE_MS = 500;
 const BACKOFF_MAX_MS = 60_000;
 const MAX_PENDING = 10_000;
 const MAX_PENDING_PER_WEBHOOK = 1_000;
+/** Deliveries remembered so a replayed event is not queued again (a retried batch, a rebalance). */
+const MAX_RECENT = 100_000;
 
 /**
  * Delivers the tenant's events to its webhooks, from its own consumer group on im.events.v1.
@@ -48,6 +50,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
   private readonly pending = new Map<number, number>();
   private readonly perWebhook = new Map<string, number>();
   private nextId = 0;
+  /** `webhookId|eventId` of the deliveries queued here lately, oldest first. */
+  private readonly recent = new Set<string>();
   private readonly lookup: ReturnType<typeof guardedLookup>;
   private readonly delivered = meter().createCounter('im_webhook_deliveries_total', {
     description: 'webhook deliveries by outcome (delivered, dead_lettered)',
@@ -107,11 +111,17 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
       let hooks = hooksOf.get(ev.tenantId);
       if (!hooks) hooksOf.set(ev.tenantId, (hooks = await this.webhooks.ofTenant(ev.tenantId)));
       for (const event of events)
-        for (const hook of hooks) if (hook.events.includes(event.type)) this.enqueue(hook, event);
+        for (const hook of hooks)
+          if (hook.events.includes(event.type)) this.enqueue(hook, event, batch.partition);
     }
   }
 
-  private enqueue(hook: WebhookRow, event: WebhookEvent): void {
+  private enqueue(hook: WebhookRow, event: WebhookEvent, partition: number): void {
+    // queued here already: a batch handled again (a retry, a replay after a rebalance)
+    const delivery = `${hook.webhookId}|${event.id}`;
+    if (this.recent.has(delivery)) return;
+    this.recent.add(delivery);
+    if (this.recent.size > MAX_RECENT) this.recent.delete(this.recent.values().next().value!);
     // one receiver down must not hold every tenant: past its share, its deliveries go straight
     // to its dead letters (where its admins see them)
     const held = this.perWebhook.get(hook.webhookId) ?? 0;
@@ -124,7 +134,11 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
     const id = ++this.nextId;
     this.pending.set(id, performance.now());
     const next = (this.chains.get(key) ?? Promise.resolve())
-      .then(() => this.deliver(hook, event))
+      .then(() => this.deliver(hook, event, () => this.owns(partition)))
+      .then((handedOver) => {
+        // its partition's new owner delivers it (in order); were it to come back here, so do we
+        if (handedOver) this.recent.delete(delivery);
+      })
       .catch((err: unknown) =>
         this.logger.error({ err, webhookId: hook.webhookId }, 'webhook delivery failed'),
       )
@@ -153,7 +167,18 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
     this.delivered.add(1, { outcome: 'dead_lettered' });
   }
 
-  private async deliver(hook: WebhookRow, event: WebhookEvent): Promise<void> {
+  /** Whether this member still owns the partition (a stopped consumer owns none). */
+  private owns(partition: number): boolean {
+    return this.consumer?.assignment[this.registry.topics.conversationEvents]?.includes(partition) ?? false;
+  }
+
+  /**
+   * Delivers with retries, or dead-letters once the retry budget is spent. Returns true when it
+   * stopped because this member no longer owns the event's partition (`owned` is asked before
+   * every attempt): the new owner replays it from the committed offsets, in order with the
+   * conversation's later events, which a delivery still retrying here would overtake.
+   */
+  private async deliver(hook: WebhookRow, event: WebhookEvent, owned: () => boolean): Promise<boolean> {
     const body = JSON.stringify(event);
     const giveUpAt = Date.now() + this.config.WEBHOOK_RETRY_FOR_SECONDS * 1_000;
     let attempts = 0;
@@ -169,11 +194,12 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
       return Math.max(0, Math.min(wait, giveUpAt - Date.now()));
     });
     const policy = retry(
-      handleWhen((err) => !(err instanceof GaveUp)),
+      handleWhen((err) => !(err instanceof GaveUp) && !(err instanceof HandedOver)),
       { maxAttempts: Number.MAX_SAFE_INTEGER, backoff },
     );
     try {
       await policy.execute(async () => {
+        if (!owned()) throw new HandedOver();
         if (attempts > 0 && Date.now() >= giveUpAt) throw new GaveUp(lastError);
         attempts++;
         const res = await guardedPost(
@@ -198,6 +224,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
       });
       this.delivered.add(1, { outcome: 'delivered' });
     } catch (err) {
+      if (err instanceof HandedOver) return true;
       if (!(err instanceof GaveUp)) throw err;
       await this.deadLetter(hook, event, attempts, lastError);
       this.logger.warn(
@@ -205,8 +232,12 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
         'webhook delivery dead-lettered',
       );
     }
+    return false;
   }
 }
 
 /** The retry budget is spent: the delivery goes to the dead letters. */
 class GaveUp extends Error {}
+
+/** The event's partition went to another member, which delivers it. */
+class HandedOver extends Error {}
