@@ -167,7 +167,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
     this.delivered.add(1, { outcome: 'dead_lettered' });
   }
 
-  /** Whether this member still owns the partition (a stopped consumer owns none). */
+  /** Whether this member still owns the partition, as of the last rebalance it took part in. */
   private owns(partition: number): boolean {
     return this.consumer?.assignment[this.registry.topics.conversationEvents]?.includes(partition) ?? false;
   }
