@@ -191,6 +191,35 @@ describe('kafka (real broker)', () => {
     await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
     await admin.disconnect();
   });
+  it('a consumer kafkajs gives up on (a bug in a handler) is replaced, and its batch comes again', async () => {
+    const crashTopic = `${prefix}.crash.v1`;
+    await ensureTopics(kafka, [{ topic: crashTopic, numPartitions: 1, replicationFactor: 1 }]);
+    const producer = new BatchingProducer(kafka);
+    await producer.connect();
+    await producer.send({ topic: crashTopic, key: 'k', value: Buffer.from('x') });
+    await producer.close();
+    let calls = 0;
+    let handled = false;
+    const consumer = new BatchConsumer(kafka, {
+      groupId: `${prefix}.crash`,
+      topics: [crashTopic],
+      logger: quietLogger,
+      handle: async () => {
+        // a TypeError is one kafkajs neither retries nor restarts the consumer for
+        if (++calls === 1) throw new TypeError('a bug');
+        handled = true;
+      },
+    });
+    try {
+      await consumer.start();
+      await waitFor(() => assert.equal(calls >= 1 && !consumer.isRunning, true, 'not ready while replaced'));
+      await waitFor(() => assert.ok(handled && consumer.isRunning, 'handled by the replacement'), 30_000);
+      assert.equal(calls, 2);
+    } finally {
+      await consumer.stop();
+    }
+  });
+
   it('delayed commits: a skipped batch comes again, nothing is committed before the store confirms, rewind replays', async () => {
     const delayedTopic = `${prefix}.delayed.v1`;
     await ensureTopics(kafka, [{ topic: delayedTopic, numPartitions: 1, replicationFactor: 1 }]);

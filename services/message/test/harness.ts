@@ -31,7 +31,8 @@ export class MessageServiceHarness {
     private readonly dropKeyspaces: () => Promise<void>,
   ) {}
 
-  static async start(): Promise<MessageServiceHarness> {
+  /** `overrides`: environment of the service process on top of the run's infrastructure. */
+  static async start(overrides: Record<string, string> = {}): Promise<MessageServiceHarness> {
     const env = infraEnvFromProcess();
     const prefix = newRunPrefix('msgit');
     const service = await ServiceProcess.start('message', {
@@ -46,6 +47,7 @@ export class MessageServiceHarness {
         SHUTDOWN_TIMEOUT_MS: '5000',
         // the window after which a write confirms the store (ADR 0006): short, so tests see commits
         SEQUENCER_COMMIT_DELAY_MS: '1000',
+        ...overrides,
       },
     });
     const registry = createRegistry(prefix);

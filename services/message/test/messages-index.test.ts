@@ -5,7 +5,12 @@ import type { Logger } from '@im/platform/logging';
 import { createRegistry } from '@im/platform/registry';
 import { infraEnvFromProcess, newRunPrefix } from '@im/testing';
 import type { MessageConfig } from '../src/config.js';
-import { documentId, searchRequest, type IndexOperation } from '../src/domain/search-documents.js';
+import {
+  documentId,
+  searchRequest,
+  type IndexOperation,
+  type SearchCursor,
+} from '../src/domain/search-documents.js';
 import { MessagesIndex } from '../src/search/messages-index.js';
 
 const tenantId = 't1';
@@ -48,6 +53,7 @@ describe('messages index (real OpenSearch)', () => {
 
   after(async () => {
     await admin.indices.delete({ index: index.name }).catch(() => undefined);
+    await admin.indices.deleteIndexTemplate({ name: index.name }).catch(() => undefined);
     await admin.close();
     await index.onApplicationShutdown();
   });
@@ -85,6 +91,55 @@ describe('messages index (real OpenSearch)', () => {
     assert.deepEqual(
       (await find('edited')).map((h) => h.highlights),
       [['<em>edited</em> harbour']],
+    );
+  });
+
+  it('pages newest first, each hit once, while writes elsewhere change the shard', async () => {
+    const lanterns = Array.from({ length: 25 }, (_, i) => operation(101 + i, 1, `lantern ${i}`));
+    await index.apply(lanterns);
+    const page = async (after: SearchCursor | undefined) => {
+      await admin.indices.refresh({ index: index.name });
+      const hits = await index.search(
+        searchRequest({ tenantId, conversationIds: [conversationId], query: 'lantern', limit: 10, after }),
+        tenantId,
+      );
+      return { seqs: hits.slice(0, 10).map((h) => h.seq), after: hits[9]?.sort as SearchCursor | undefined };
+    };
+    const first = await page(undefined);
+    // another conversation's writes change the statistics a relevance score is computed from
+    await index.apply(
+      Array.from({ length: 200 }, (_, i) => ({
+        ...operation(1_000 + i, 1, `harbour crane ${i}`),
+        id: documentId('c2', 1_000 + i),
+        doc: { ...operation(1_000 + i, 1, `harbour crane ${i}`).doc, conversationId: 'c2' },
+      })),
+    );
+    const second = await page(first.after);
+    const third = await page(second.after);
+    assert.deepEqual(
+      [...first.seqs, ...second.seqs, ...third.seqs.slice(0, 5)],
+      lanterns.map((op) => op.doc.seq).reverse(),
+    );
+  });
+
+  it('an index deleted under the indexer comes back with its strict mapping', async () => {
+    await admin.indices.delete({ index: index.name });
+    const ops = [operation(1, 1, 'restored harbour')];
+    // where the cluster creates no index on write (as here), the bulk fails, and the consumer
+    // retries it once the index is back; elsewhere its template gives the new index the mapping
+    await index.apply(ops).catch(() => index.apply(ops));
+    const mapping = await admin.indices.getMapping({ index: index.name });
+    const mappings = (
+      mapping.body as Record<
+        string,
+        { mappings: { dynamic?: string; properties: Record<string, { type: string }> } }
+      >
+    )[index.name]!.mappings;
+    assert.equal(mappings.dynamic, 'strict');
+    assert.equal(mappings.properties.conversationId?.type, 'keyword');
+    assert.deepEqual(
+      (await find('restored')).map((h) => h.seq),
+      [1],
     );
   });
 });

@@ -388,6 +388,24 @@ describe('rich messaging: edits, deletes, reactions, pins, mentions, threads, mo
         created.map((m) => m.mentions),
         [[ana!.user.id, cy!.user.id], ['all'], []],
       );
+
+      // a membership change tells every member their own view, unread mentions included
+      const c1 = await cy!.connect();
+      try {
+        await ana!.updateMember(group.id, bo!.user.id, { role: 'admin' });
+        const updated = await c1.waitFor(
+          'conversation.updated',
+          (f) => f.conversation?.members.some((m) => m.userId === bo!.user.id && m.role === 'admin') ?? false,
+        );
+        assert.equal(updated.conversation!.mentionCount, 2);
+      } finally {
+        await c1.close();
+      }
+      // a deleted message mentions nobody any more
+      const deleted = await bo!.deleteMessage(group.id, first.seq);
+      assert.deepEqual(deleted.mentions, []);
+      assert.equal(await mentionCount(cy!, group.id), 1);
+      assert.deepEqual((await cy!.allMessages(group.id)).find((m) => m.seq === first.seq)?.mentions, []);
     } finally {
       await b1.close();
     }

@@ -70,6 +70,8 @@ export const BACKGROUND_FETCH = { minBytes: 64 * 1024, maxWaitMs: 250 } as const
 export const RARE_RECORDS_FETCH = { minBytes: 1, maxWaitMs: 5_000 } as const;
 
 const PROBE_RETRY_MS = 5_000;
+const RESTART_FIRST_MS = 1_000;
+const RESTART_MAX_MS = 30_000;
 /**
  * Handled offsets are committed this often, every partition in one request (kafkajs's autoCommit
  * sends one after every partition's batch: tens of requests a second for a busy topic).
@@ -78,7 +80,7 @@ const COMMIT_INTERVAL_MS = 1_000;
 
 /** A consumer-group member that hands whole batches to a handler and commits after it. */
 export class BatchConsumer {
-  private readonly consumer: Consumer;
+  private consumer: Consumer;
   private assigned: Record<string, readonly number[]> = {};
   private running = false;
   /** Set by the first stop(): no batch is handled after it. */
@@ -98,6 +100,10 @@ export class BatchConsumer {
    * must not resolve its offsets.
    */
   private rewinds = 0;
+  /** Set while a consumer that kafkajs gave up on waits to be replaced. */
+  private replaceTimer: NodeJS.Timeout | undefined;
+  /** Replacements since the last join: the backoff. */
+  private crashes = 0;
 
   constructor(
     private readonly kafka: Kafka,
@@ -106,7 +112,12 @@ export class BatchConsumer {
     const delay = options.commitDelayMs ?? 0;
     this.delaysCommits = delay > 0;
     this.commits = new DelayedCommits(delay);
-    this.consumer = kafka.consumer({
+    this.consumer = this.createConsumer();
+  }
+
+  private createConsumer(): Consumer {
+    const { options } = this;
+    const consumer = this.kafka.consumer({
       groupId: options.groupId,
       sessionTimeout: options.sessionTimeoutMs ?? 30_000,
       heartbeatInterval: 3_000,
@@ -117,19 +128,51 @@ export class BatchConsumer {
       allowAutoTopicCreation: false,
       retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5_000 },
     });
-    this.consumer.on(this.consumer.events.GROUP_JOIN, (event) => {
+    consumer.on(consumer.events.GROUP_JOIN, (event) => {
+      this.crashes = 0;
       this.assigned = event.payload.memberAssignment as Record<string, readonly number[]>;
       // offsets of partitions handed to someone else must not be committed by this member
       this.commits.forget();
       options.logger.info({ group: options.groupId, assignment: this.assigned }, 'partitions assigned');
       options.onAssignment?.(this.assigned);
     });
-    this.consumer.on(this.consumer.events.CRASH, (event) => {
+    consumer.on(consumer.events.CRASH, (event) => {
       options.logger.error(
         { group: options.groupId, err: event.payload.error, restart: event.payload.restart },
         'consumer crashed',
       );
+      // kafkajs gives up for good on an error it deems not retriable (a coordinator it could not
+      // find while a restarted broker loads its offsets, say, or a bug in a handler)
+      if (!event.payload.restart && consumer === this.consumer) this.scheduleReplace();
     });
+    return consumer;
+  }
+
+  /** A new kafkajs consumer in place of one that gave up: after 1 s, then 2, 4… up to 30 s. */
+  private scheduleReplace(): void {
+    if (this.replaceTimer || this.stopped) return;
+    this.running = false;
+    const delay = Math.min(RESTART_MAX_MS, RESTART_FIRST_MS * 2 ** this.crashes++);
+    this.replaceTimer = setTimeout(() => void this.replace(), delay);
+  }
+
+  private async replace(): Promise<void> {
+    this.replaceTimer = undefined;
+    if (this.stopped) return;
+    const old = this.consumer;
+    this.assigned = {};
+    this.commits.forget();
+    await old.disconnect().catch(() => undefined);
+    const consumer = (this.consumer = this.createConsumer());
+    try {
+      await this.run();
+      // unless it crashed again meanwhile
+      if (this.consumer === consumer && !this.replaceTimer && !this.stopped) this.running = true;
+      this.options.logger.warn({ group: this.options.groupId }, 'consumer replaced after a crash');
+    } catch (err) {
+      this.options.logger.warn({ err: String(err), group: this.options.groupId }, 'consumer restart failed');
+      this.scheduleReplace();
+    }
   }
 
   get assignment(): Readonly<Record<string, readonly number[]>> {
@@ -141,6 +184,13 @@ export class BatchConsumer {
   }
 
   async start(): Promise<void> {
+    await this.run();
+    this.commitTimer = setInterval(() => void this.commitDue(), COMMIT_INTERVAL_MS);
+    this.commitTimer.unref();
+    this.running = true;
+  }
+
+  private async run(): Promise<void> {
     await this.consumer.connect();
     await this.consumer.subscribe({
       topics: [...this.options.topics],
@@ -171,9 +221,6 @@ export class BatchConsumer {
         await heartbeat();
       },
     });
-    this.commitTimer = setInterval(() => void this.commitDue(), COMMIT_INTERVAL_MS);
-    this.commitTimer.unref();
-    this.running = true;
   }
 
   /** The time confirmStoreWrite() expects for a write about to start. */
@@ -274,6 +321,7 @@ export class BatchConsumer {
   private async stopOnce(): Promise<void> {
     this.running = false;
     clearInterval(this.commitTimer);
+    clearTimeout(this.replaceTimer);
     // no more fetches meanwhile (they would come back unhandled, again and again)
     try {
       this.consumer.pause(this.options.topics.map((topic) => ({ topic })));

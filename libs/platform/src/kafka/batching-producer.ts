@@ -62,7 +62,11 @@ export class BatchingProducer {
   private readonly maxBytes: number;
   private readonly stallAfterMs: number;
   private readonly maxQueued: number;
-  private requestStartedAt = 0;
+  /**
+   * When the first request since the last answered one started: during an outage each request
+   * fails after kafkajs's connection retries, and the next must not count as fresh.
+   */
+  private unansweredSince: number | undefined;
   private readonly lingerMs: number;
   /** performance.now() when the last produce request left. */
   private lastRequestAt = -Infinity;
@@ -97,11 +101,13 @@ export class BatchingProducer {
   }
 
   /**
-   * The broker no longer takes this producer's sequence numbers (seen after a broker's kill -9:
-   * a batch it wrote without answering, retried once it was back, is neither the next sequence
-   * nor one it remembers). kafkajs never resets them, so every later batch would be refused the
-   * same way: a new producer gets a new id. The refused records were answered with an error;
-   * their senders retry, and the sequencer's claims keep a retry from being stored twice.
+   * After a failed batch, a new producer id. The broker may no longer take this producer's
+   * sequence numbers (seen after a broker's kill -9: a batch it wrote without answering, retried
+   * once it was back, is neither the next sequence nor one it remembers), and kafkajs never resets
+   * them, so every later batch would be refused the same way; or, worse, kafkajs took back the
+   * failed batch's sequence numbers although the broker had written it, and would drop the next
+   * batch of as many records as its duplicate. The failed records were answered with an error;
+   * their senders retry, and the sequencer's claims (and event ids) make a copy harmless.
    */
   private async renewProducer(): Promise<void> {
     const old = this.producer;
@@ -110,9 +116,13 @@ export class BatchingProducer {
     await old.disconnect().catch(() => undefined);
   }
 
-  /** True while a produce request has been unanswered for longer than stallAfterMs. */
+  /** True while produce requests have gone unanswered for longer than stallAfterMs. */
   get stalled(): boolean {
-    return this.inFlight && Date.now() - this.requestStartedAt > this.stallAfterMs;
+    return (
+      this.inFlight &&
+      this.unansweredSince !== undefined &&
+      Date.now() - this.unansweredSince > this.stallAfterMs
+    );
   }
 
   connect(): Promise<void> {
@@ -179,7 +189,7 @@ export class BatchingProducer {
         // within lingerMs of the last request: wait, and take whatever arrives meanwhile along
         const wait = this.lastRequestAt + this.lingerMs - performance.now();
         if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-        this.requestStartedAt = Date.now();
+        this.unansweredSince ??= Date.now();
         this.lastRequestAt = performance.now();
         this.requests++;
         const batch = this.takeBatch();
@@ -189,10 +199,13 @@ export class BatchingProducer {
             this.connectFirst = false;
           }
           await this.producer.sendBatch({ acks: -1, topicMessages: groupByTopic(batch) });
+          this.unansweredSince = undefined;
           for (const p of batch) p.resolve();
         } catch (err) {
           for (const p of batch) p.reject(err);
-          if (sequenceRefused(err)) await this.renewProducer();
+          // kafkajs took back the batch's sequence numbers: a batch the broker wrote without
+          // answering would make it drop the next one of as many records as a duplicate
+          await this.renewProducer();
         }
         const waiters = this.roomWaiters;
         this.roomWaiters = [];
@@ -225,21 +238,6 @@ export class BatchingProducer {
     while (this.inFlight || this.queue.length > 0) await new Promise((r) => setTimeout(r, 10));
     await this.producer.disconnect();
   }
-}
-
-const SEQUENCE_REFUSALS = new Set([
-  'OUT_OF_ORDER_SEQUENCE_NUMBER',
-  'UNKNOWN_PRODUCER_ID',
-  'INVALID_PRODUCER_EPOCH',
-]);
-
-/** Whether kafkajs failed a send because the broker refused the producer's sequence or id. */
-export function sequenceRefused(err: unknown, depth = 0): boolean {
-  if (!err || typeof err !== 'object' || depth > 5) return false;
-  const e = err as { type?: unknown; errors?: unknown; cause?: unknown; originalError?: unknown };
-  if (typeof e.type === 'string' && SEQUENCE_REFUSALS.has(e.type)) return true;
-  const inner = [...(Array.isArray(e.errors) ? e.errors : []), e.cause, e.originalError];
-  return inner.some((x) => sequenceRefused(x, depth + 1));
 }
 
 function groupByTopic(batch: readonly Pending[]): TopicMessages[] {

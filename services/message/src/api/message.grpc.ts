@@ -73,13 +73,9 @@ export class MessageGrpcApi {
         receipts: await this.conversations.receipts(caller(r.caller), r.conversationId),
       }),
       getUserSettings: async (r) => ({ settings: await this.settings.get(caller(r.caller).userId) }),
-      updateUserSettings: async (r) => {
-        const { userId } = caller(r.caller);
-        const current = await this.settings.get(userId);
-        const settings = { readReceipts: r.readReceipts ?? current.readReceipts };
-        await this.settings.put(userId, settings);
-        return { settings };
-      },
+      updateUserSettings: async (r) => ({
+        settings: await this.settings.update(caller(r.caller).userId, { readReceipts: r.readReceipts }),
+      }),
       searchMessages: (r) =>
         this.searching.search(caller(r.caller), r.query, r.conversationId, r.cursor, r.limit),
       checkMembership: (r) =>

@@ -25,7 +25,7 @@ import { DirectConversationsTable } from '../storage/direct-conversations.table.
 import { UserSettingsCache } from './user-settings-cache.js';
 import { MentionsTable } from '../storage/mentions.table.js';
 import { MediaUsesTable } from '../storage/media-uses.table.js';
-import { MembersTable, type MembershipRow } from '../storage/members.table.js';
+import { MembersTable, type MemberRow, type MembershipRow } from '../storage/members.table.js';
 import { conversationView, sharedConversationView, VIEW_MEMBERS } from './conversation-view.js';
 import { ConversationSets } from './conversation-sets.js';
 import { MembershipCache } from './membership-cache.js';
@@ -120,7 +120,7 @@ export class ConversationService {
     await Promise.all(
       everyone.map(async ({ userId }) => {
         const readSeq = (await this.members.membership(userId, conversationId))?.readSeq ?? 0;
-        const view = conversationView(row, readSeq, members, await this.mentionCount(userId, row, readSeq));
+        const view = await this.memberView(row, userId, readSeq, members);
         if (userId === caller.userId) mine = view;
         this.live.publish([userId], { event: { $case: 'conversationUpdated', value: view } });
       }),
@@ -228,11 +228,11 @@ export class ConversationService {
     const { row } = await this.requireMember(caller, conversationId);
     // the cached membership authorizes; the read marker moves with every read, so read it fresh
     const fresh = await this.members.membership(caller.userId, conversationId);
-    return conversationView(
+    return this.memberView(
       row,
+      caller.userId,
       fresh?.readSeq ?? 0,
       await this.members.members(conversationId, VIEW_MEMBERS),
-      await this.mentionCount(caller.userId, row, fresh?.readSeq ?? 0),
     );
   }
 
@@ -287,11 +287,11 @@ export class ConversationService {
     const conversations = await Promise.all(
       shown.map(async ({ r, p }) => {
         const read = readSeq.get(r.conversationId) ?? 0;
-        const view = conversationView(
+        const view = await this.memberView(
           r,
+          caller.userId,
           read,
           r.type === 'direct' ? await this.members.members(r.conversationId, 2) : undefined,
-          await this.mentionCount(caller.userId, r, read),
         );
         // what the list is ordered by: for one who joined later, the join (ADR 0032)
         return { ...view, lastActivityAt: new Date(p.activityMs).toISOString() };
@@ -379,17 +379,23 @@ export class ConversationService {
 
   private async view(row: ConversationRow, userId: string): Promise<Conversation> {
     const m = await this.members.membership(userId, row.conversationId);
-    return conversationView(
+    return this.memberView(
       row,
+      userId,
       m?.readSeq ?? 0,
       await this.members.members(row.conversationId, VIEW_MEMBERS),
-      await this.mentionCount(userId, row, m?.readSeq ?? 0),
     );
   }
 
-  /** Unread mentions: read only for conversations with unread messages. */
-  private async mentionCount(userId: string, row: ConversationRow, readSeq: number): Promise<number> {
-    return row.lastSeq > readSeq ? this.mentions.unreadCount(userId, row.conversationId, readSeq) : 0;
+  /** A member's own view: their read marker, unread count and unread mentions (read only if any unread). */
+  async memberView(
+    row: ConversationRow,
+    userId: string,
+    readSeq: number,
+    members?: readonly MemberRow[],
+  ): Promise<Conversation> {
+    const mentions = await this.mentions.unreadCount(userId, row.conversationId, readSeq, row.lastSeq);
+    return conversationView(row, readSeq, members, mentions);
   }
 
   /** Past the fan-out threshold (ADR 0007), or past what is announced one member at a time. */
@@ -430,9 +436,9 @@ export class ConversationService {
         const readSeq = removed.includes(userId)
           ? row.lastSeq
           : ((await this.members.membership(userId, row.conversationId))?.readSeq ?? 0);
-        this.live.publish([userId], {
-          event: { $case: 'conversationUpdated', value: conversationView(row, readSeq, members) },
-        });
+        // one removed reads it to the end: no unread mention is left to count
+        const view = await this.memberView(row, userId, readSeq, members);
+        this.live.publish([userId], { event: { $case: 'conversationUpdated', value: view } });
       }),
     );
   }

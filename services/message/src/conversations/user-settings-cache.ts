@@ -16,6 +16,8 @@ const MAX_ENTRIES = 200_000;
 export class UserSettingsCache implements OnModuleInit, OnApplicationShutdown {
   private readonly entries = new Map<string, { value: UserSettings; until: number }>();
   private sub: Subscription | undefined;
+  /** Changes heard of so far. */
+  private forgotten = 0;
 
   constructor(
     private readonly table: UserSettingsTable,
@@ -25,8 +27,13 @@ export class UserSettingsCache implements OnModuleInit, OnApplicationShutdown {
 
   onModuleInit(): void {
     this.sub = this.nats.subscribe(this.registry.subjects.userSettingsChanged, {
-      callback: (_err, msg) => void this.entries.delete(msg.string()),
+      callback: (_err, msg) => this.forget(msg.string()),
     });
+  }
+
+  private forget(userId: string): void {
+    this.entries.delete(userId);
+    this.forgotten++;
   }
 
   onApplicationShutdown(): void {
@@ -36,7 +43,10 @@ export class UserSettingsCache implements OnModuleInit, OnApplicationShutdown {
   async get(userId: string): Promise<UserSettings> {
     const hit = this.entries.get(userId);
     if (hit && hit.until > Date.now()) return hit.value;
+    const forgotten = this.forgotten;
     const value = await this.table.get(userId);
+    // a change announced while this read was on its way may not be in it: not kept (changes are rare)
+    if (forgotten !== this.forgotten) return value;
     if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
     this.entries.set(userId, { value, until: Date.now() + TTL_MS });
     return value;
@@ -48,9 +58,17 @@ export class UserSettingsCache implements OnModuleInit, OnApplicationShutdown {
     return new Map(userIds.map((u, i) => [u, values[i]!.readReceipts]));
   }
 
-  async put(userId: string, settings: UserSettings): Promise<void> {
+  /**
+   * Applies the settings given; those left out stay as stored (read from the table, not from a
+   * cache that may not have heard of a change yet). Returns the settings now.
+   */
+  async update(userId: string, change: Partial<UserSettings>): Promise<UserSettings> {
+    const stored = await this.table.get(userId);
+    if (change.readReceipts === undefined) return stored;
+    const settings = { ...stored, readReceipts: change.readReceipts };
     await this.table.put(userId, settings);
-    this.entries.delete(userId);
+    this.forget(userId);
     this.nats.publish(this.registry.subjects.userSettingsChanged, userId);
+    return settings;
   }
 }

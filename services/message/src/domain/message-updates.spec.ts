@@ -51,6 +51,22 @@ describe('message updates', () => {
     assert.equal(s.message.text, 'fixed');
   });
 
+  it('each edit is later than the one before, also within one millisecond', () => {
+    const s = state(1);
+    applyUpdate(s, edit('five'), 2);
+    const out = applyUpdate(s, edit('six'), 3);
+    assert.equal(
+      out.kind === 'updated' && out.message.editedAt,
+      new Date(at(10).getTime() + 1).toISOString(),
+    );
+    // a clock that went back on another replica still moves editedAt on
+    const back = applyUpdate(s, edit('seven', 'ana', 5), 4);
+    assert.equal(
+      back.kind === 'updated' && back.message.editedAt,
+      new Date(at(10).getTime() + 2).toISOString(),
+    );
+  });
+
   it('refuses an edit by another member, after the window, or to blank text; nothing changes', () => {
     const s = state(1);
     for (const [cmd, code] of [

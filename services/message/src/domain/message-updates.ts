@@ -61,6 +61,8 @@ export type UpdateOutcome =
       reactedAt?: number;
       /** Deletes: the media the message carried (now detached from it). */
       detached?: string[];
+      /** Deletes: whom the message mentioned (it counts as their mention no longer). */
+      unmentioned?: string[];
     }
   | UpdateRefusal;
 
@@ -103,7 +105,10 @@ export function applyUpdate(
       if (cmd.text.trim() === '' && current.attachments.length === 0)
         return refused('invalid_argument', 'text: required (the message has no attachment)');
       const previousText = current.text;
-      state.message = { ...current, text: cmd.text, editedAt: cmd.at.toISOString(), version };
+      // later than the edit before, even within one millisecond: editedAt tells a text from the
+      // one before it (search drops a hit whose indexed editedAt is not the stored one)
+      const editedAt = Math.max(cmd.at.getTime(), current.editedAt ? Date.parse(current.editedAt) + 1 : 0);
+      state.message = { ...current, text: cmd.text, editedAt: new Date(editedAt).toISOString(), version };
       return {
         kind: 'updated',
         seq: cmd.seq,
@@ -121,10 +126,25 @@ export function applyUpdate(
         );
       if (current.pin) conversation.pinned--;
       const { pin: _unpinned, ...rest } = current;
-      state.message = { ...rest, text: '', attachments: [], reactions: [], deleted: true, version };
+      state.message = {
+        ...rest,
+        text: '',
+        attachments: [],
+        reactions: [],
+        mentions: [],
+        deleted: true,
+        version,
+      };
       state.reactors = new Map();
-      const detached = current.attachments.map((a) => a.mediaId);
-      return { kind: 'updated', seq: cmd.seq, version, change: 'deleted', message: state.message, detached };
+      return {
+        kind: 'updated',
+        seq: cmd.seq,
+        version,
+        change: 'deleted',
+        message: state.message,
+        detached: current.attachments.map((a) => a.mediaId),
+        unmentioned: current.mentions,
+      };
     }
     case 'pin': {
       if (!cmd.allowed) return refused('forbidden', 'in channels only admins pin messages');

@@ -68,17 +68,20 @@ describe('search documents', () => {
   });
 
   it('cursors round-trip; anything else is invalid_argument', () => {
-    assert.deepEqual(decodeCursor(encodeCursor([1.5, 1700, 'c1', 4])), [1.5, 1700, 'c1', 4]);
+    assert.deepEqual(decodeCursor(encodeCursor([1700, 'c1', 4])), [1700, 'c1', 4]);
     assert.equal(decodeCursor(''), undefined);
+    // a cursor of the former relevance order goes on by time
+    assert.deepEqual(decodeCursor(Buffer.from('[1.5,1700,"c1",4]').toString('base64url')), [1700, 'c1', 4]);
     for (const bad of [
       'x',
       Buffer.from('[1,2]').toString('base64url'),
       Buffer.from('{"a":1}').toString('base64url'),
-      encodeCursor([1, 1e20, 'c1', 4]),
-      encodeCursor([1, 1700, 'c1', 1.5]),
-      encodeCursor([1, 1700, 'c1', 0]),
-      encodeCursor([1, 1700, 'x'.repeat(129), 4]),
+      encodeCursor([1e20, 'c1', 4]),
+      encodeCursor([1700, 'c1', 1.5]),
+      encodeCursor([1700, 'c1', 0]),
+      encodeCursor([1700, 'x'.repeat(129), 4]),
       Buffer.from('[null,1700,"c1",4]').toString('base64url'),
+      Buffer.from('[1,1700.5,"c1",4]').toString('base64url'),
     ])
       assert.throws(() => decodeCursor(bad), invalid, bad);
   });
@@ -105,8 +108,11 @@ describe('search documents', () => {
     }) as {
       size: number;
       query: { bool: { filter: unknown[] } };
+      sort: unknown[];
     };
     assert.equal(req.size, 11);
+    // newest first, never by score: a score moves with every write to the shard
+    assert.deepEqual(req.sort, [{ createdAt: 'desc' }, { conversationId: 'asc' }, { seq: 'desc' }]);
     assert.deepEqual(req.query.bool.filter, [
       { term: { tenantId: 't1' } },
       { terms: { conversationId: ['c1', 'c2'] } },

@@ -82,7 +82,7 @@ function operation(tenantId: string, m: Message): IndexOperation {
 }
 
 /** Where a page ends: the sort values of its last hit. */
-export type SearchCursor = [score: number, createdAt: number, conversationId: string, seq: number];
+export type SearchCursor = [createdAt: number, conversationId: string, seq: number];
 
 export function encodeCursor(c: SearchCursor): string {
   return Buffer.from(JSON.stringify(c)).toString('base64url');
@@ -91,17 +91,19 @@ export function encodeCursor(c: SearchCursor): string {
 export function decodeCursor(cursor: string): SearchCursor | undefined {
   if (cursor === '') return undefined;
   try {
-    const c: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString());
+    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString());
+    // a cursor of the relevance order (before 2026-12-05) led with a score: paging goes on by time
+    const c =
+      Array.isArray(parsed) && parsed.length === 4 && Number.isFinite(parsed[0]) ? parsed.slice(1) : parsed;
     // what OpenSearch would refuse (a 503 to retry forever) is refused here as the bad input it is
     if (
       Array.isArray(c) &&
-      c.length === 4 &&
-      Number.isFinite(c[0]) &&
-      Number.isSafeInteger(c[1]) &&
-      typeof c[2] === 'string' &&
-      c[2].length <= 128 &&
-      Number.isSafeInteger(c[3]) &&
-      (c[3] as number) >= 1
+      c.length === 3 &&
+      Number.isSafeInteger(c[0]) &&
+      typeof c[1] === 'string' &&
+      c[1].length <= 128 &&
+      Number.isSafeInteger(c[2]) &&
+      (c[2] as number) >= 1
     )
       return c as SearchCursor;
   } catch {
@@ -130,7 +132,9 @@ export function validateSearch(query: string, limit: number): { query: string; l
 
 /**
  * The OpenSearch request: every word must match, only the tenant's given conversations, never a
- * deleted message; best matches first, newer first among equals; HTML-escaped highlights.
+ * deleted message; newest first; HTML-escaped highlights. Not by relevance: a score depends on the
+ * whole shard's statistics, which every write anywhere changes, so pages cut at a score would skip
+ * or repeat hits (and a cursor carrying it would tell other tenants' word frequencies).
  */
 export function searchRequest(input: SearchInput): Record<string, unknown> {
   return {
@@ -147,7 +151,7 @@ export function searchRequest(input: SearchInput): Record<string, unknown> {
         ],
       },
     },
-    sort: [{ _score: 'desc' }, { createdAt: 'desc' }, { conversationId: 'asc' }, { seq: 'desc' }],
+    sort: [{ createdAt: 'desc' }, { conversationId: 'asc' }, { seq: 'desc' }],
     ...(input.after ? { search_after: input.after } : {}),
     highlight: {
       encoder: 'html',

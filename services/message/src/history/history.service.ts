@@ -7,7 +7,7 @@ import { ConversationsTable } from '../storage/conversations.table.js';
 import { MembersTable } from '../storage/members.table.js';
 import { maybeUnread } from '../domain/membership-activity.js';
 import { asSeenBy, CONVERSATION_CHANGE } from '../domain/message-updates.js';
-import { conversationView, VIEW_MEMBERS } from '../conversations/conversation-view.js';
+import { VIEW_MEMBERS } from '../conversations/conversation-view.js';
 import { MessageChangesTable } from '../storage/message-changes.table.js';
 import { PinsTable } from '../storage/pins.table.js';
 import { approximateSize, MessagesTable } from '../storage/messages.table.js';
@@ -262,8 +262,9 @@ export class HistoryService {
         version: updates.version,
         ...(updates.settingsChanged
           ? {
-              conversation: conversationView(
+              conversation: await this.conversations.memberView(
                 row,
+                caller.userId,
                 readSeq,
                 await this.members.members(cursor.conversationId, VIEW_MEMBERS),
               ),

@@ -8,6 +8,11 @@ import type { MessageConfig } from '../config.js';
 import { MESSAGES_MAPPING, type IndexOperation } from '../domain/search-documents.js';
 
 const BULK_ANSWER_FIELDS = ['errors', 'items.*.status', 'items.*.error.type', 'items.*.error.reason'];
+/**
+ * Refusals that pass: the index deleted where the cluster creates none on write (it is created
+ * again), writes blocked while a disk is full (403, not 429).
+ */
+const RETRIED_ERRORS = new Set(['index_not_found_exception', 'cluster_block_exception']);
 
 export interface Hit {
   conversationId: string;
@@ -46,18 +51,24 @@ export class MessagesIndex implements OnApplicationShutdown {
     await this.client.close();
   }
 
-  /** Creates the index when missing (several replicas may race: the loser finds it created). */
+  /**
+   * Puts the index's template, then creates the index when missing (several replicas may race: the
+   * loser finds it created). The template gives an index that a bulk request auto-creates (after
+   * someone deleted it) the strict mapping, not one guessed from the first document.
+   */
   async ensure(): Promise<void> {
+    const template = {
+      settings: { number_of_shards: 1, number_of_replicas: this.config.OPENSEARCH_INDEX_REPLICAS },
+      mappings: MESSAGES_MAPPING,
+    };
+    await this.client.indices.putIndexTemplate({
+      name: this.name,
+      body: { index_patterns: [this.name], template },
+    });
     const exists = await this.client.indices.exists({ index: this.name });
     if (exists.body) return;
     try {
-      await this.client.indices.create({
-        index: this.name,
-        body: {
-          settings: { number_of_shards: 1, number_of_replicas: this.config.OPENSEARCH_INDEX_REPLICAS },
-          mappings: MESSAGES_MAPPING,
-        },
-      });
+      await this.client.indices.create({ index: this.name, body: template });
       this.logger.info({ index: this.name }, 'search index created');
     } catch (err) {
       if (errorType(err) !== 'resource_already_exists_exception') throw err;
@@ -87,12 +98,15 @@ export class MessagesIndex implements OnApplicationShutdown {
     if (!res.body.errors) return;
     const items = res.body.items as Array<{ index?: { status: number; error?: { type?: string } } }>;
     let retry = 0;
+    let missing = false;
     items.forEach((item, i) => {
       const r = item.index;
       if (!r || r.status < 300 || r.status === 409) return; // 409: a newer version is already there
-      if (r.status === 429 || r.status >= 500) retry++;
+      missing ||= r.error?.type === 'index_not_found_exception';
+      if (r.status === 429 || r.status >= 500 || RETRIED_ERRORS.has(r.error?.type ?? '')) retry++;
       else this.logger.error({ id: ops[i]!.id, error: r.error }, 'search document refused; skipped');
     });
+    if (missing) await this.ensure();
     if (retry > 0) throw new Error(`${retry} search documents not indexed (OpenSearch busy); retrying`);
   }
 

@@ -23,6 +23,7 @@ import { MessagesIndex } from './messages-index.js';
 @Injectable()
 export class SearchIndexer implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private consumer: BatchConsumer | undefined;
+  private ensured: Promise<void> | undefined;
   private readonly indexed = meter().createCounter('im_search_documents_indexed_total', {
     description: 'message documents written to the search index',
   });
@@ -35,7 +36,6 @@ export class SearchIndexer implements OnApplicationBootstrap, BeforeApplicationS
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.index.ensure();
     this.consumer = new BatchConsumer(this.kafka, {
       groupId: this.registry.groups.searchIndexer,
       topics: [this.registry.topics.conversationEvents],
@@ -59,6 +59,12 @@ export class SearchIndexer implements OnApplicationBootstrap, BeforeApplicationS
       'event (search indexer)',
     );
     const ops = events.map(indexOperationOf).filter((op): op is IndexOperation => op !== undefined);
+    // here, not at start: an OpenSearch that is down must not keep the message service from starting
+    this.ensured ??= this.index.ensure().catch((err: unknown) => {
+      this.ensured = undefined;
+      throw err;
+    });
+    await this.ensured;
     await batch.heartbeat();
     await this.index.apply(ops);
     this.indexed.add(ops.length);

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { CassandraClient, Statement } from '@im/platform/cassandra';
 import { CASSANDRA } from '@im/platform/nest';
 import { MENTION_ALL } from '../domain/message-rules.js';
+import { monotonicTimestamp } from './monotonic-timestamp.js';
 
 /**
  * mentions_by_user ((user_id, conversation_id), seq) and mentions_of_all ((conversation_id), seq):
@@ -36,6 +37,37 @@ export class MentionsTable {
     });
   }
 
+  /**
+   * Removes a deleted message's mention rows, at its delete's version: a replay of the send, which
+   * writes them at the clock's time, never brings them back.
+   */
+  deleteStatements(
+    conversationId: string,
+    seq: number,
+    senderId: string,
+    mentions: readonly string[],
+    version: number,
+  ): Statement[] {
+    const ts = monotonicTimestamp(version);
+    return mentions.flatMap((m): Statement[] => {
+      if (m === MENTION_ALL)
+        return [
+          {
+            query: 'DELETE FROM mentions_of_all USING TIMESTAMP ? WHERE conversation_id = ? AND seq = ?',
+            params: [ts, conversationId, seq],
+          },
+        ];
+      if (m === senderId) return [];
+      return [
+        {
+          query:
+            'DELETE FROM mentions_by_user USING TIMESTAMP ? WHERE user_id = ? AND conversation_id = ? AND seq = ?',
+          params: [ts, m, conversationId, seq],
+        },
+      ];
+    });
+  }
+
   /** Writes a message's mention rows (the replay of a send whose rows may be lost). */
   async insert(
     conversationId: string,
@@ -48,17 +80,26 @@ export class MentionsTable {
     );
   }
 
-  /** Messages after readSeq that mention the user, or everyone (not counting the user's own). */
-  async unreadCount(userId: string, conversationId: string, readSeq: number): Promise<number> {
+  /**
+   * Messages after readSeq up to lastSeq that mention the user, or everyone (not counting the
+   * user's own). Up to lastSeq: a message's mention rows are written before lastSeq moves to it.
+   */
+  async unreadCount(
+    userId: string,
+    conversationId: string,
+    readSeq: number,
+    lastSeq: number,
+  ): Promise<number> {
+    if (lastSeq <= readSeq) return 0;
     const [own, all] = await Promise.all([
       this.db.execute(
-        'SELECT seq FROM mentions_by_user WHERE user_id = ? AND conversation_id = ? AND seq > ?',
-        [userId, conversationId, readSeq],
+        'SELECT seq FROM mentions_by_user WHERE user_id = ? AND conversation_id = ? AND seq > ? AND seq <= ?',
+        [userId, conversationId, readSeq, lastSeq],
       ),
-      this.db.execute('SELECT seq, sender_id FROM mentions_of_all WHERE conversation_id = ? AND seq > ?', [
-        conversationId,
-        readSeq,
-      ]),
+      this.db.execute(
+        'SELECT seq, sender_id FROM mentions_of_all WHERE conversation_id = ? AND seq > ? AND seq <= ?',
+        [conversationId, readSeq, lastSeq],
+      ),
     ]);
     const seqs = new Set(own.rows.map((r) => Number(r.get('seq'))));
     for (const r of all.rows) if (r.get('sender_id') !== userId) seqs.add(Number(r.get('seq')));

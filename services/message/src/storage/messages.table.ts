@@ -55,7 +55,7 @@ export class MessagesTable {
       case 'deleted':
         return {
           query:
-            'UPDATE messages USING TIMESTAMP ? SET text = null, attachments = null, reactions = null, pinned_by = null, pinned_at = null, deleted = true, version = ? WHERE conversation_id = ? AND bucket = ? AND seq = ?',
+            'UPDATE messages USING TIMESTAMP ? SET text = null, attachments = null, reactions = null, pinned_by = null, pinned_at = null, mentions = null, deleted = true, version = ? WHERE conversation_id = ? AND bucket = ? AND seq = ?',
           params: [ts, m.version, ...key],
         };
       case 'reactions':

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Decision, SequencingState } from '../../domain/sequencing.js';
 import { MediaUsesTable } from '../../storage/media-uses.table.js';
+import { MentionsTable } from '../../storage/mentions.table.js';
 import { MessageChangesTable } from '../../storage/message-changes.table.js';
 import { MessageEditsTable } from '../../storage/message-edits.table.js';
 import { MessagesTable } from '../../storage/messages.table.js';
@@ -9,8 +10,8 @@ import type { BatchItem, CommandHandler, ConversationBatch, Needs, Outbox } from
 import { decideUpdate, publishUpdate, storeUpdate, updateNeeds } from './message-update.js';
 
 /**
- * deleteMessage: soft. The text, attachments (and the members' access to them), reactions, pin and
- * earlier texts are removed from storage;
+ * deleteMessage: soft. The text, attachments (and the members' access to them), reactions, pin,
+ * mentions and earlier texts are removed from storage;
  * the row stays as a tombstone (deleted: true) so seqs stay dense.
  */
 @Injectable()
@@ -23,6 +24,7 @@ export class DeleteMessageHandler implements CommandHandler<'deleteMessage'> {
     private readonly pins: PinsTable,
     private readonly changes: MessageChangesTable,
     private readonly mediaUses: MediaUsesTable,
+    private readonly mentions: MentionsTable,
   ) {}
 
   needs(item: BatchItem<'deleteMessage'>): Needs {
@@ -42,6 +44,14 @@ export class DeleteMessageHandler implements CommandHandler<'deleteMessage'> {
       this.pins.unpinStatement(d.message.conversationId, d.seq, d.version),
       // its files are no longer shared there: members lose access to them
       ...this.mediaUses.removeStatements(d.message.conversationId, d.seq, d.detached ?? [], d.version),
+      // nor does it count as anyone's unread mention
+      ...this.mentions.deleteStatements(
+        d.message.conversationId,
+        d.seq,
+        d.message.senderId,
+        d.unmentioned ?? [],
+        d.version,
+      ),
     ]);
   }
 
