@@ -85,6 +85,7 @@ export class ImChat extends Emitter<ChatEvents> {
   private listed = false;
   private stopped = true;
   private healRetry: ReturnType<typeof setTimeout> | undefined;
+  private resyncTimer: ReturnType<typeof setTimeout> | undefined;
   private presenceRetry: ReturnType<typeof setTimeout> | undefined;
   private healAttempt = 0;
 
@@ -148,6 +149,7 @@ export class ImChat extends Emitter<ChatEvents> {
   stop(): void {
     this.stopped = true;
     clearTimeout(this.healRetry);
+    clearTimeout(this.resyncTimer);
     clearTimeout(this.presenceRetry);
     this.connection.stop();
     for (const t of this.typingTimers.values()) clearTimeout(t);
@@ -392,6 +394,11 @@ export class ImChat extends Emitter<ChatEvents> {
       case 'conversation.invited':
         if (frame.invitation) this.emit('invited', frame.invitation);
         break;
+      case 'resync':
+        // live events may have been lost on the server's side: heal everything, as after a reconnect
+        clearTimeout(this.resyncTimer);
+        this.resyncTimer = setTimeout(() => void this.healAll(), frame.afterMs);
+        return;
       default:
         return;
     }

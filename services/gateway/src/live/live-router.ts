@@ -13,6 +13,8 @@ type LiveEventKind = NonNullable<LiveEvent['event']>['$case'];
 
 /** Events of one large conversation waiting for its member set, beyond which they are dropped. */
 const MAX_WAITING_PER_CONVERSATION = 1_000;
+/** After a reconnect to NATS, the sockets' syncs are spread over this long. */
+const RESYNC_SPREAD_MS = 5_000;
 
 /**
  * Interest-based routing: this gateway subscribes to im.live.user.<id> (events from the message
@@ -55,6 +57,22 @@ export class LiveRouter implements OnApplicationShutdown {
         this.enqueue(tenantId!, conversationId!, msg.data);
       },
     });
+    void (async () => {
+      for await (const s of nats.status()) if (s.type === 'reconnect') this.resyncAll();
+    })().catch(() => undefined);
+  }
+
+  /**
+   * NATS drops what was published while this gateway was cut off from it, and a client that gets
+   * no later event of a conversation would never see a gap: every socket here is told to sync.
+   */
+  private resyncAll(): void {
+    let sockets = 0;
+    for (const conn of this.connections.all()) {
+      conn.sendFrame({ type: 'resync', afterMs: Math.floor(Math.random() * RESYNC_SPREAD_MS) });
+      sockets++;
+    }
+    this.logger.warn({ sockets }, 'reconnected to NATS: sockets told to sync');
   }
 
   onApplicationShutdown(): void {

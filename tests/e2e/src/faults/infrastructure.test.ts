@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { ApiError, ImClient, ImSocket } from '@im/sdk';
+import { ApiError, headerSocketFactory, ImChat, ImClient, ImSocket } from '@im/sdk';
 import { eventually, Platform, repoRoot, sleep, TcpFailover } from '@im/testing';
 import { SteadyLoad } from '../support/load.js';
 import { registerUsers } from '../support/users.js';
@@ -197,6 +197,47 @@ describe('infrastructure faults under load', { skip: !local && 'needs deploy/loc
       assert.ok(socket.isOpen, 'the socket stayed open through the partition');
       await socket.close();
     } finally {
+      await gw.stop();
+      await link.stop();
+    }
+  });
+
+  it('a gateway cut off from NATS: once it is back, its clients are told to sync and get what they missed live', async () => {
+    const nats = new URL(process.env.NATS_URL!).host;
+    let link = await TcpFailover.start([nats]);
+    const port = link.port;
+    const gw = await platform.startGateway({ NATS_URL: `nats://127.0.0.1:${port}` });
+    let chat: ImChat | undefined;
+    try {
+      const [ana, bo] = await eventually(() => registerUsers(platform, 2, 'resync'), {
+        timeoutMs: 60_000,
+        intervalMs: 1_000,
+      });
+      const conv = await ana!.createConversation('direct', [bo!.user.id]);
+      await ana!.sendMessage(conv.id, 'resync-0', 'before');
+      // Bo's app is on the gateway whose link to NATS is cut
+      const client = new ImClient(`http://${gw.address('publicPort')}`);
+      client.session = bo!.session;
+      chat = new ImChat(client, { socketFactory: headerSocketFactory });
+      const texts = () => chat!.timeline(conv.id).map((t) => t.message.text);
+      await chat.start();
+      await eventually(() => assert.deepEqual(texts(), ['before']));
+      await eventually(() => assert.equal(chat!.state, 'open'));
+      await sleep(2_000); // the sync that follows the socket's ready is done
+      await link.stop();
+      // sent through the platform's own gateway: stored, its live event never reaches Bo's gateway
+      await ana!.sendMessage(conv.id, 'resync-1', 'while cut off');
+      await sleep(1_000);
+      assert.deepEqual(texts(), ['before'], 'not delivered live while cut off');
+      link = await TcpFailover.start([nats], port);
+      // nothing else is sent: only the gateway's resync frame can bring it
+      await eventually(() => assert.deepEqual(texts(), ['before', 'while cut off']), {
+        timeoutMs: 30_000,
+        intervalMs: 250,
+      });
+      assert.equal(chat.state, 'open', 'the socket stayed open');
+    } finally {
+      chat?.stop();
       await gw.stop();
       await link.stop();
     }

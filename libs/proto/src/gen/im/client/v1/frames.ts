@@ -251,6 +251,16 @@ export interface ReconnectFrame {
 }
 
 /**
+ * type "resync": live events of this socket may have been lost (the gateway's link to the event
+ * bus was interrupted and is back); the socket stays open. Sync every conversation after
+ * after_ms (a random delay, so that the gateway's clients do not all ask at once).
+ */
+export interface ResyncFrame {
+  type: string;
+  afterMs: number;
+}
+
+/**
  * Every frame a client may send, one field per frame type: a field's name is the frame's "type"
  * with "_" read as "." (message_send is "message.send"). The gateway's documents and the tests
  * derive their lists of frames from here.
@@ -287,6 +297,7 @@ export interface ServerFrame {
     | { $case: "conversationUpdated"; value: ConversationUpdatedEvent }
     | { $case: "reconnect"; value: ReconnectFrame }
     | { $case: "conversationInvited"; value: ConversationInvitedEvent }
+    | { $case: "resync"; value: ResyncFrame }
     | undefined;
 }
 
@@ -2349,6 +2360,63 @@ export const ReconnectFrame: MessageFns<ReconnectFrame> = {
   },
 };
 
+function createBaseResyncFrame(): ResyncFrame {
+  return { type: "", afterMs: 0 };
+}
+
+export const ResyncFrame: MessageFns<ResyncFrame> = {
+  encode(message: ResyncFrame, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.type !== "") {
+      writer.uint32(10).string(message.type);
+    }
+    if (message.afterMs !== 0) {
+      writer.uint32(16).int32(message.afterMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResyncFrame {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResyncFrame();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.afterMs = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 function createBaseClientFrame(): ClientFrame {
   return { frame: undefined };
 }
@@ -2572,6 +2640,9 @@ export const ServerFrame: MessageFns<ServerFrame> = {
       case "conversationInvited":
         ConversationInvitedEvent.encode(message.frame.value, writer.uint32(90).fork()).join();
         break;
+      case "resync":
+        ResyncFrame.encode(message.frame.value, writer.uint32(98).fork()).join();
+        break;
     }
     return writer;
   },
@@ -2681,6 +2752,14 @@ export const ServerFrame: MessageFns<ServerFrame> = {
               $case: "conversationInvited",
               value: ConversationInvitedEvent.decode(reader, reader.uint32()),
             };
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.frame = { $case: "resync", value: ResyncFrame.decode(reader, reader.uint32()) };
             continue;
           }
         }
