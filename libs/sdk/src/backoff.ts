@@ -16,3 +16,18 @@ export function backoffDelay(attempt: number, options: BackoffOptions = {}, rand
   const ceiling = Math.min(max, base * 2 ** Math.min(attempt, 30));
   return Math.floor(random() * ceiling);
 }
+
+/**
+ * The wait after a refusal that came with the server's `retryAfterMs`: at least the hint, plus up to
+ * half of it at random (clients refused at one moment must not all come back at the next), and no
+ * less than the backoff of `attempt` when the hints keep coming.
+ */
+export function hintedDelay(
+  retryAfterMs: number,
+  attempt: number,
+  options: BackoffOptions = {},
+  random = Math.random,
+): number {
+  const jittered = retryAfterMs + Math.floor(random() * (retryAfterMs / 2));
+  return Math.max(jittered, backoffDelay(attempt, options, random));
+}

@@ -44,9 +44,9 @@ describe('Outbox', () => {
     assert.deepEqual(outbox.pending(), []);
   });
 
-  it('rate_limited: waits retryAfterMs, then sends again with the same clientMsgId', async () => {
+  it('rate_limited: waits retryAfterMs (plus up to half of it at random), then sends again with the same clientMsgId', async () => {
     const { calls, send } = scriptedSend([new ApiError('rate_limited', 'slow down', 0, 700)]);
-    const outbox = new Outbox(send);
+    const outbox = new Outbox(send, { random: () => 0 });
     outbox.resume();
     await outbox.enqueue(entry(1));
     await settle();

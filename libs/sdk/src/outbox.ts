@@ -1,5 +1,5 @@
 import type { Message } from '@im/proto/client/v1';
-import { backoffDelay, type BackoffOptions } from './backoff.js';
+import { backoffDelay, hintedDelay, type BackoffOptions } from './backoff.js';
 import { Emitter } from './emitter.js';
 import { ApiError } from './errors.js';
 
@@ -149,8 +149,11 @@ export class Outbox extends Emitter<OutboxEvents> {
           const error = err instanceof ApiError ? err : new ApiError('internal', String(err));
           if (DISCONNECTED.has(error.code) && !this.connected) return; // resume() sends it again
           if (RETRYABLE.has(error.code) || DISCONNECTED.has(error.code) || error.status >= 500) {
+            const { backoff, random } = this.options;
             const wait =
-              error.retryAfterMs ?? backoffDelay(this.attempt++, this.options.backoff, this.options.random);
+              error.retryAfterMs !== undefined
+                ? hintedDelay(error.retryAfterMs, this.attempt++, backoff, random)
+                : backoffDelay(this.attempt++, backoff, random);
             this.timer = setTimeout(() => {
               this.timer = undefined;
               this.kick();

@@ -64,7 +64,7 @@ export const gatewayConfigSchema = z.object({
     10_000,
   ),
   MAX_IN_FLIGHT: env.int(
-    'requests (all sockets) this gateway works on at once; more get unavailable at once, before they queue (load shedding)',
+    'requests (REST and every socket together) this gateway works on at once; more get unavailable at once, before they queue (load shedding)',
     2_000,
     10,
     1_000_000,

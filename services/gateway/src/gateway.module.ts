@@ -17,6 +17,7 @@ import { ConversationMembers } from './live/conversation-members.js';
 import { PresenceReporter } from './presence/presence-reporter.js';
 import { PresenceRouter } from './presence/presence-router.js';
 import { FrameRouter } from './ws/frame-router.js';
+import { InFlightRequests } from './domain/in-flight-requests.js';
 import { WsEndpoint } from './ws/ws-endpoint.js';
 
 /** The gateway is ready when NATS and every service it routes to answer their health checks. */
@@ -52,6 +53,7 @@ export class GatewayModule {
         PresenceRouter,
         PresenceReporter,
         FrameRouter,
+        InFlightRequests,
         WsEndpoint,
         PublicServer,
       ],

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Message } from '@im/proto/client/v1';
-import { ApiError, ImSocket } from '@im/sdk';
+import { ApiError, ImClient, ImSocket } from '@im/sdk';
 import { eventually, Platform, sleep, type ServiceProcess } from '@im/testing';
 import { outcome } from './support/outcome.js';
 import { retrying } from './support/retry.js';
@@ -147,6 +147,43 @@ describe('limits and drains', () => {
         assert.match(e.message, /gateway overloaded/);
         assert.ok(e.retryAfterMs! > 0);
       }
+    } finally {
+      await gw.stop();
+    }
+  });
+
+  it('MAX_IN_FLIGHT counts REST requests too: past it, REST sends get unavailable at once', async () => {
+    const gw = await platform.startGateway({ MAX_IN_FLIGHT: '10' });
+    try {
+      const users = await registerUsers(platform, 4, 'restburst');
+      const conv = await users[0]!.createConversation(
+        'group',
+        users.slice(1).map((u) => u.user.id),
+        'rest burst',
+      );
+      const outcomes = await settle(
+        users.flatMap((u, i) => {
+          const client = new ImClient(`http://${gw.address('publicPort')}`);
+          client.session = u.session;
+          return Array.from({ length: 12 }, (_, n) =>
+            client.sendMessage(conv.id, `r-${i}-${n}`, `r${i} #${n}`),
+          );
+        }),
+      );
+      const refused = refusals(outcomes);
+      assert.ok(refused.length > 0, 'some were refused');
+      assert.ok(outcomes.filter((o) => o.ok).length >= 10, 'up to the limit went through');
+      for (const e of refused) {
+        assert.equal(e.code, 'unavailable', e.message);
+        assert.match(e.message, /gateway overloaded/);
+        assert.ok(e.retryAfterMs! > 0);
+      }
+      const history = await users[0]!.allMessages(conv.id);
+      assert.deepEqual(
+        history.map((m) => m.id).sort(),
+        outcomes.flatMap((o) => (o.ok ? [o.m.id] : [])).sort(),
+        'exactly the acknowledged sends are stored',
+      );
     } finally {
       await gw.stop();
     }

@@ -20,6 +20,7 @@ import { asyncApiDocument, openApiDocument } from './api-documents.js';
 import { parse } from './request-schemas.js';
 import { buildRoutes, type Route } from './routes.js';
 import { sendAppShell, serveWebClient } from './web-client.js';
+import { InFlightRequests } from '../domain/in-flight-requests.js';
 
 /** The public port: REST under /v1, the JWKS, the API documents and the WebSocket upgrade. */
 @Injectable()
@@ -34,6 +35,7 @@ export class PublicServer implements EdgeServer {
     private readonly downstream: Downstream,
     private readonly messaging: Messaging,
     private readonly jwks: JwksCache,
+    private readonly inFlight: InFlightRequests,
     @Inject(CONFIG) private readonly config: GatewayConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -101,13 +103,15 @@ export class PublicServer implements EdgeServer {
       method: r.method,
       url: r.path,
       handler: async (req, reply) => {
-        const principal = r.auth ? await this.authenticate(req) : (undefined as unknown as Principal);
-        const result = await r.handler({
-          principal,
-          body: (r.body ? parse(r.body, req.body, 'body') : undefined) as never,
-          query: (r.query ? parse(r.query, req.query, 'query') : undefined) as never,
-          params: (r.params ? parse(r.params, req.params, 'path') : undefined) as never,
-          request: req,
+        const result = await this.inFlight.run(async () => {
+          const principal = r.auth ? await this.authenticate(req) : (undefined as unknown as Principal);
+          return r.handler({
+            principal,
+            body: (r.body ? parse(r.body, req.body, 'body') : undefined) as never,
+            query: (r.query ? parse(r.query, req.query, 'query') : undefined) as never,
+            params: (r.params ? parse(r.params, req.params, 'path') : undefined) as never,
+            request: req,
+          });
         });
         reply.code(result.status);
         return result.status === 204 ? reply.send() : reply.send(result.body);

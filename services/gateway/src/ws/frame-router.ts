@@ -8,6 +8,7 @@ import { TokenBucket } from '@im/platform/rate-limit';
 import { meter } from '@im/platform/telemetry';
 import { Downstream } from '../clients/downstream.js';
 import type { GatewayConfig } from '../config.js';
+import { InFlightRequests } from '../domain/in-flight-requests.js';
 import { Messaging } from '../domain/messaging.js';
 import { parse, wsFrames, type WsFrame, type WsFrameType } from '../http/request-schemas.js';
 import { isApiKey } from '../auth/api-keys.js';
@@ -35,8 +36,6 @@ type Handler<T extends WsFrameType> = (conn: Connection, frame: WsFrame<T>) => P
 @Injectable()
 export class FrameRouter {
   private draining = false;
-  /** Requests of every socket in progress: past MAX_IN_FLIGHT the gateway sheds load. */
-  private inFlight = 0;
   private readonly frames = meter().createCounter('im_gateway_ws_frames_total', {
     description: 'client frames by type and outcome',
   });
@@ -47,6 +46,7 @@ export class FrameRouter {
     private readonly downstream: Downstream,
     private readonly presence: PresenceRouter,
     private readonly verifier: TokenVerifier,
+    private readonly inFlight: InFlightRequests,
     @Inject(CONFIG) private readonly config: GatewayConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
@@ -174,13 +174,6 @@ export class FrameRouter {
     const frameType = type as WsFrameType;
     if (this.draining)
       return this.reject(conn, requestId, new AppError('unavailable', 'gateway is restarting: reconnect'));
-    if (this.inFlight >= this.config.MAX_IN_FLIGHT && frameType !== 'ping') {
-      return this.reject(
-        conn,
-        requestId,
-        new AppError('unavailable', 'gateway overloaded; retry shortly', 250),
-      );
-    }
     if (conn.pending >= this.config.WS_MAX_PENDING_REQUESTS) {
       const limit = this.config.WS_MAX_PENDING_REQUESTS;
       return this.reject(
@@ -191,20 +184,22 @@ export class FrameRouter {
     }
 
     conn.pending++;
-    this.inFlight++;
     try {
-      const valid = parse(wsFrames[frameType], frame, 'frame');
-      const result = await (this.handlers[frameType] as Handler<WsFrameType>)(
-        conn,
-        valid as WsFrame<WsFrameType>,
-      );
-      conn.sendFrame({ type: 'ack', id: valid.id, ...result });
-      this.frames.add(1, { type: frameType, outcome: 'ack' });
+      const work = async () => {
+        const valid = parse(wsFrames[frameType], frame, 'frame');
+        const result = await (this.handlers[frameType] as Handler<WsFrameType>)(
+          conn,
+          valid as WsFrame<WsFrameType>,
+        );
+        conn.sendFrame({ type: 'ack', id: valid.id, ...result });
+        this.frames.add(1, { type: frameType, outcome: 'ack' });
+      };
+      // a ping is answered however busy the gateway is: it tells the client the socket is alive
+      await (frameType === 'ping' ? work() : this.inFlight.run(work));
     } catch (err) {
       this.reject(conn, requestId, err, frameType);
     } finally {
       conn.pending--;
-      this.inFlight--;
     }
   }
 
