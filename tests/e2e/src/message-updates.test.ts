@@ -406,6 +406,16 @@ describe('rich messaging: edits, deletes, reactions, pins, mentions, threads, mo
       assert.deepEqual(deleted.mentions, []);
       assert.equal(await mentionCount(cy!, group.id), 1);
       assert.deepEqual((await cy!.allMessages(group.id)).find((m) => m.seq === first.seq)?.mentions, []);
+
+      // a retry of a message whose mention turned invalid since (Cy left) still gets the original
+      const asked = await bo!.sendMessage(group.id, 'm-6', 'cy, one more thing', { mentions: [cy!.user.id] });
+      await cy!.leave(group.id);
+      const again = await bo!.sendMessage(group.id, 'm-6', 'cy, one more thing', { mentions: [cy!.user.id] });
+      assert.equal(again.id, asked.id);
+      assert.equal(
+        await outcome(bo!.sendMessage(group.id, 'm-7', 'cy?', { mentions: [cy!.user.id] })),
+        '400 invalid_argument',
+      );
     } finally {
       await b1.close();
     }
@@ -415,7 +425,7 @@ describe('rich messaging: edits, deletes, reactions, pins, mentions, threads, mo
     const [ana, bo, cy] = await registerUsers(platform, 3, 'thread');
     const group = await ana!.createConversation('group', [bo!.user.id, cy!.user.id], 'threads');
     const root = await ana!.sendMessage(group.id, 't-1', 'what shall we build next?');
-    await ana!.sendMessage(group.id, 't-2', 'not a thread');
+    const plain = await ana!.sendMessage(group.id, 't-2', 'not a thread');
     // cy synced up to here, then went offline
     const before = await cy!.connect();
     const start = (await before.sync([{ conversationId: group.id, afterSeq: 0 }])).conversations[0]!;
@@ -441,6 +451,12 @@ describe('rich messaging: edits, deletes, reactions, pins, mentions, threads, mo
       const third = await ana!.sendMessage(group.id, 'r-3', 'agreed', { replyTo: root.seq });
       // a retry of a reply is the same message and is not counted again
       assert.equal((await ana!.sendMessage(group.id, 'r-3', 'agreed', { replyTo: root.seq })).seq, third.seq);
+      // also one naming another message: the original, quoting its own root
+      const retried = await ana!.sendMessage(group.id, 'r-3', 'agreed', { replyTo: plain.seq });
+      assert.deepEqual(
+        [retried.seq, retried.replyTo],
+        [third.seq, { seq: root.seq, senderId: ana!.user.id, preview: 'what shall we build next?' }],
+      );
 
       const counted = (m: Message | undefined) => [m?.replyCount ?? 0, m?.lastReplySeq ?? 0];
       for (const socket of [a1, a2, b1])
@@ -455,6 +471,12 @@ describe('rich messaging: edits, deletes, reactions, pins, mentions, threads, mo
       const rest = await restState(ana!, group.id, root.seq);
       assert.deepEqual(counted(rest), [3, third.seq]);
       assert.ok(rest.lastReplyAt, 'the root carries the time of its last reply');
+      // the conversation's last message, a reply, quotes its root too
+      assert.deepEqual((await cy!.getConversation(group.id)).lastMessage?.replyTo, {
+        seq: root.seq,
+        senderId: ana!.user.id,
+        preview: 'what shall we build next?',
+      });
 
       // the thread view pages the replies, oldest first
       const page1 = await cy!.replies(group.id, root.seq, { limit: 2 });

@@ -29,6 +29,8 @@ import { MembersTable, type MemberRow, type MembershipRow } from '../storage/mem
 import { conversationView, sharedConversationView, VIEW_MEMBERS } from './conversation-view.js';
 import { ConversationSets } from './conversation-sets.js';
 import { MembershipCache } from './membership-cache.js';
+import { replyRefOf } from '../domain/threads.js';
+import { MessagesTable } from '../storage/messages.table.js';
 
 const LIST_DEFAULT = 50;
 const LIST_MAX = 200;
@@ -49,6 +51,7 @@ export class ConversationService {
     private readonly live: LivePublisher,
     private readonly events: ConversationEvents,
     private readonly mentions: MentionsTable,
+    private readonly messages: MessagesTable,
     private readonly settings: UserSettingsCache,
     private readonly invitations: InvitationsService,
     @Inject(CONFIG) private readonly config: MessageConfig,
@@ -317,7 +320,7 @@ export class ConversationService {
     await this.announce(row, [...everyone, ...removed], removed, added);
     return everyone.includes(caller.userId)
       ? this.view(row, caller.userId)
-      : conversationView(row, row.lastSeq);
+      : conversationView(await this.withLastReply(row), row.lastSeq);
   }
 
   /** The conversation in the caller's tenant (members or not: channels are joined by non-members). */
@@ -394,8 +397,19 @@ export class ConversationService {
     readSeq: number,
     members?: readonly MemberRow[],
   ): Promise<Conversation> {
-    const mentions = await this.mentions.unreadCount(userId, row.conversationId, readSeq, row.lastSeq);
-    return conversationView(row, readSeq, members, mentions);
+    const [mentions, shown] = await Promise.all([
+      this.mentions.unreadCount(userId, row.conversationId, readSeq, row.lastSeq),
+      this.withLastReply(row),
+    ]);
+    return conversationView(shown, readSeq, members, mentions);
+  }
+
+  /** The row with its last message's reply quote filled in from the root as it is now. */
+  private async withLastReply(row: ConversationRow): Promise<ConversationRow> {
+    const last = row.lastMessage;
+    if (!last?.replyTo) return row;
+    const root = await this.messages.get(row.conversationId, last.replyTo.seq);
+    return { ...row, lastMessage: { ...last, replyTo: replyRefOf(last.replyTo.seq, root) } };
   }
 
   /** Past the fan-out threshold (ADR 0007), or past what is announced one member at a time. */
@@ -407,7 +421,10 @@ export class ConversationService {
   private async publishSharedView(row: ConversationRow): Promise<void> {
     const members = await this.members.members(row.conversationId, VIEW_MEMBERS);
     this.live.publishToConversation(row, {
-      event: { $case: 'conversationUpdated', value: sharedConversationView(row, members) },
+      event: {
+        $case: 'conversationUpdated',
+        value: sharedConversationView(await this.withLastReply(row), members),
+      },
     });
   }
 

@@ -27,6 +27,7 @@ import {
 } from '../domain/message-rules.js';
 import { threadRootOf } from '../domain/threads.js';
 import { MediaClient } from '../clients/media.client.js';
+import { MessageClaimsTable } from '../storage/message-claims.table.js';
 import { MessagesTable } from '../storage/messages.table.js';
 import { CommandBus } from './command-bus.js';
 
@@ -37,6 +38,7 @@ export class MessageCommands {
     private readonly conversations: ConversationService,
     private readonly bus: CommandBus,
     private readonly messages: MessagesTable,
+    private readonly claims: MessageClaimsTable,
     private readonly media: MediaClient,
     @Inject(CONFIG) private readonly config: MessageConfig,
   ) {}
@@ -45,7 +47,16 @@ export class MessageCommands {
     validateSend(r, this.config.MESSAGE_MAX_TEXT_CHARS);
     const mentions = [...new Set(r.mentions)];
     await this.conversations.authorizeWrite(caller, r.conversationId, 'send');
-    if (mentions.length > 0) await this.checkMentions(caller, r.conversationId, mentions);
+    if (mentions.length > 0) {
+      const refusal = await this.checkMentions(caller, r.conversationId, mentions).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      // a retry of a message stored before a mention turned invalid (the member left) gets the
+      // original from the sequencer, as every retry does
+      const key = { senderId: caller.userId, clientMsgId: r.clientMsgId };
+      if (refusal && !(await this.claims.get(r.conversationId, key))) throw refusal;
+    }
     const { clientMsgId, text } = r;
     // what the media service says about each file, not what the client claimed
     const attachments = await this.media.attachments(

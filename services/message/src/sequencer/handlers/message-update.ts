@@ -84,5 +84,9 @@ export function publishChange(
 
 /** A message as it leaves the sequencer: a reply shows its root as the batch leaves it. */
 export function outgoing(batch: ConversationBatch, m: Message): Message {
-  return m.replyTo ? withReplyRefs([m], (seq) => batch.messages.get(seq)?.message)[0]! : m;
+  if (!m.replyTo) return m;
+  const root = batch.messages.get(m.replyTo.seq)?.message;
+  // a stored message found for a retry that named another root: its quote was read with it
+  if (!root && m.replyTo.senderId) return m;
+  return withReplyRefs([m], () => root)[0]!;
 }

@@ -10,6 +10,7 @@ import { MessagesTable } from '../../storage/messages.table.js';
 import { ThreadRepliesTable } from '../../storage/thread-replies.table.js';
 import type { BatchItem, CommandHandler, ConversationBatch, Needs, Outbox } from '../command-handler.js';
 import { acceptedAt, outgoing, publishChange } from './message-update.js';
+import { replyRefOf } from '../../domain/threads.js';
 
 /**
  * sendMessage: a new message gets the next seq; a known (sender, clientMsgId) gets its original.
@@ -83,6 +84,13 @@ export class SendMessageHandler implements CommandHandler<'sendMessage'> {
             this.mediaUses.insert(msg.conversationId, msg.seq, mediaIdsOf(msg)),
           ]);
         }
+        // a retry may name another root than the original did: quote the original's, as it is now
+        const rootSeq = msg.replyTo?.seq;
+        if (rootSeq !== undefined && !batch.messages.has(rootSeq))
+          msg = {
+            ...msg,
+            replyTo: replyRefOf(rootSeq, await this.messages.get(msg.conversationId, rootSeq)),
+          };
         batch.stored[index] = msg;
         return wrote;
       })(),
