@@ -226,6 +226,40 @@ describe('ImChat', () => {
     assert.ok(sockets[0]!.lastSent('sync'), 'and heals it');
   });
 
+  it('a deleted message that mentioned the user no longer counts; a resync frame lists and heals everything', async () => {
+    const { chat, sockets } = setup();
+    await chat.start();
+    await settle();
+    sockets[0]!.ready();
+    await settle();
+    answer(sockets[0]!, 'sync', {
+      conversations: [{ conversationId: 'c', messages: [], lastSeq: 2, readSeq: 2, version: 0 }],
+      hasMore: false,
+    });
+    await settle();
+    sockets[0]!.push({ type: 'message.new', message: msg(3, 'bob', { mentions: ['me'] }) });
+    sockets[0]!.push({ type: 'message.new', message: msg(4, 'bob', { mentions: ['all'] }) });
+    await settle();
+    const state = chat.conversation('c')!;
+    assert.equal(state.mentionCount, 2);
+    sockets[0]!.push({
+      type: 'message.updated',
+      message: msg(3, 'bob', { text: '', deleted: true, version: 1 }),
+    });
+    await settle();
+    assert.equal(state.mentionCount, 1, 'the deleted one is not counted');
+
+    const syncs = () => sockets[0]!.sent.filter((f) => f.type === 'sync').length;
+    const before = syncs();
+    sockets[0]!.push({ type: 'resync', afterMs: 1_000 });
+    await settle();
+    assert.equal(syncs(), before, 'not before afterMs');
+    mock.timers.tick(1_000);
+    await settle();
+    await settle();
+    assert.equal(syncs(), before + 1, 'every conversation synced');
+  });
+
   it('edits arrive by version; a jump in versions is a missed update, healed by sync from the last one held', async () => {
     const { chat, sockets } = setup();
     await chat.start();

@@ -395,9 +395,16 @@ export class ImChat extends Emitter<ChatEvents> {
         if (frame.invitation) this.emit('invited', frame.invitation);
         break;
       case 'resync':
-        // live events may have been lost on the server's side: heal everything, as after a reconnect
+        // live events may have been lost on the server's side (conversations joined meanwhile
+        // too): list and heal everything, as after a reconnect
         clearTimeout(this.resyncTimer);
-        this.resyncTimer = setTimeout(() => void this.healAll(), frame.afterMs);
+        this.resyncTimer = setTimeout(
+          () =>
+            void this.refreshConversations()
+              .catch(() => undefined)
+              .then(() => this.healAll()),
+          frame.afterMs,
+        );
         return;
       default:
         return;
@@ -506,7 +513,9 @@ export class ImChat extends Emitter<ChatEvents> {
   /** `advance`: the updates are known complete up to these versions (not after a gap). */
   private applyUpdates(conversationId: string, messages: Message[], advance = true): void {
     for (const m of messages) {
+      const before = this.log.get(conversationId, m.seq);
       this.log.update(m);
+      if (m.deleted && before && !before.deleted) this.forgetMention(conversationId, before);
       if (advance && m.version === (this.versions.get(conversationId) ?? 0) + 1)
         this.versions.set(conversationId, m.version);
       const state = this.states.get(conversationId);
@@ -515,6 +524,15 @@ export class ImChat extends Emitter<ChatEvents> {
         state.lastMessage =
           this.log.get(conversationId, m.seq) ?? (m.shared ? withOwnReactions(m, preview) : m);
     }
+  }
+
+  /** A message deleted here that mentioned the user no longer counts as an unread mention. */
+  private forgetMention(conversationId: string, m: Message): void {
+    const state = this.states.get(conversationId);
+    if (!state || m.senderId === this.userId || !mentions(m, this.userId) || m.seq <= state.readSeq) return;
+    if (state.mentionSeqs.includes(m.seq)) state.mentionSeqs = state.mentionSeqs.filter((s) => s !== m.seq);
+    else if (m.seq <= state.countedUpTo) state.serverMentions = Math.max(0, state.serverMentions - 1);
+    recountMentions(state);
   }
 
   private applyRead(state: ConversationState, seq: number): void {

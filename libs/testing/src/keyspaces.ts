@@ -65,13 +65,17 @@ export async function dropPrefixIndices(
   if (!prefix) throw new Error('dropPrefixIndices needs a prefix (the quick start has none)');
   const os = openSearch(env);
   if (!os) return;
-  const url = new URL(encodeURIComponent(createRegistry(prefix).indices.messages), os.base);
-  const res = await fetch(url, {
-    method: 'DELETE',
-    headers: os.headers,
-    signal: AbortSignal.timeout(10_000),
-  });
-  if (!res.ok && res.status !== 404) throw new Error(`deleting ${url.pathname}: HTTP ${res.status}`);
+  const name = encodeURIComponent(createRegistry(prefix).indices.messages);
+  // the index, and the template the message service puts under its name
+  for (const path of [name, `_index_template/${name}`]) {
+    const url = new URL(path, os.base);
+    const res = await fetch(url, {
+      method: 'DELETE',
+      headers: os.headers,
+      signal: AbortSignal.timeout(10_000),
+    });
+    if (!res.ok && res.status !== 404) throw new Error(`deleting ${url.pathname}: HTTP ${res.status}`);
+  }
 }
 
 /** The name prefixes that have a search index in the infrastructure's OpenSearch. */

@@ -11,6 +11,7 @@ import {
 import { ConversationsTable } from '../src/storage/conversations.table.js';
 import { MembersTable } from '../src/storage/members.table.js';
 import { MessageClaimsTable } from '../src/storage/message-claims.table.js';
+import { MessageChangesTable } from '../src/storage/message-changes.table.js';
 import { MessagesTable } from '../src/storage/messages.table.js';
 import { messageFixture } from '../src/domain/message.fixture.js';
 import { id, MessageServiceHarness } from './harness.js';
@@ -108,6 +109,49 @@ describe('sequencer (real Kafka, Cassandra, NATS)', () => {
     assert.equal(r.result?.$case, 'messageStored', JSON.stringify(r.result));
     return r.result.value;
   };
+
+  it('announces a settings change itself: every replica forgets the conversation even if nobody waited for the answer', async () => {
+    const conv = await conversation(['alice', 'bob'], 'channel'); // alice owns it
+    const heard: string[] = [];
+    const sub = h.nats.subscribe(h.registry.subjects.membershipChanged, {
+      callback: (_err, msg) => void heard.push(msg.string()),
+    });
+    try {
+      const [r] = await submit(
+        command(conv, 'alice', { $case: 'updateConversation', value: { archived: true, allowed: true } }),
+      );
+      assert.equal(r!.result?.$case, 'conversationChanged', JSON.stringify(r!.result));
+      const deadline = Date.now() + 10_000;
+      while (!heard.includes(conv) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
+      assert.ok(heard.includes(conv), 'the archive was announced to the replicas');
+      // decided against the roles as they are: bob, a member, may not
+      const [refused] = await submit(
+        command(conv, 'bob', { $case: 'updateConversation', value: { archived: false, allowed: true } }),
+      );
+      assert.equal(refused!.result?.$case === 'error' && refused!.result.value.code, 'forbidden');
+    } finally {
+      sub.unsubscribe();
+    }
+  });
+
+  it('numbers changes on from those a stopped run logged beyond last_version', async () => {
+    const conv = await conversation(['alice', 'bob']);
+    // the change log holds version 1, last_version says 0: a run stored a change and stopped
+    // before its recovery point (the rows of a member's removal, say)
+    const logged = new MessageChangesTable(h.db).insertStatement(conv, 1, 0);
+    await h.db.execute(logged.query, logged.params);
+    const [sent, edited] = await submit(
+      send(conv, 'alice', 'v1', 'to edit'),
+      command(conv, 'alice', {
+        $case: 'editMessage',
+        value: { seq: 1, text: 'edited', editWindowSeconds: 0 },
+      }),
+    );
+    assert.equal(stored(sent!).message!.seq, 1);
+    assert.equal(edited!.result?.$case, 'messageChanged', JSON.stringify(edited!.result));
+    assert.equal(edited!.result.$case === 'messageChanged' && edited!.result.value.message?.version, 2);
+    assert.equal((await new ConversationsTable(h.db).get(conv))!.lastVersion, 2);
+  });
 
   it('two senders with one clientMsgId both get their message; a retry gets its own original back', async () => {
     const conv = await conversation(['alice', 'bob']);

@@ -839,6 +839,9 @@ describe('rich messaging: edits, deletes, reactions, pins, mentions, threads, mo
     const [ana, bo, cy] = await registerUsers(platform, 3, 'settings');
     const group = await ana!.createConversation('group', [bo!.user.id, cy!.user.id], 'before');
     const direct = await ana!.createConversation('direct', [bo!.user.id]);
+    // a group without messages yet, as a device of Cy's last saw it
+    const quiet = await ana!.createConversation('group', [cy!.user.id], 'quiet before');
+    const quietCursor = { conversationId: quiet.id, afterSeq: 0, afterVersion: quiet.lastVersion };
     const m = await bo!.sendMessage(group.id, 's1', 'hello');
     const offline = await (async () => {
       const s = await cy!.connect();
@@ -880,6 +883,12 @@ describe('rich messaging: edits, deletes, reactions, pins, mentions, threads, mo
         [synced.conversation?.title, synced.conversation?.topic, synced.conversation?.announcement],
         ['after', 'weekly sync', true],
       );
+      // also in a conversation of which the device holds no message
+      await ana!.updateConversation(quiet.id, { title: 'quiet after' });
+      const s2 = await cy!.connect();
+      const quietSynced = (await s2.sync([quietCursor])).conversations[0]!;
+      await s2.close();
+      assert.equal(quietSynced.conversation?.title, 'quiet after');
       // bad input changes nothing
       assert.equal(await outcome(ana!.updateConversation(group.id, {})), '400 invalid_argument');
       assert.equal(

@@ -1,5 +1,5 @@
 import type { Message } from '@im/sdk';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { AppSession } from '../app.js';
 
 export type ComposerMode =
@@ -26,7 +26,9 @@ export function Composer({
   const input = useRef<HTMLInputElement>(null);
   const file = useRef<HTMLInputElement>(null);
 
-  useEffect(() => {
+  // a layout effect: it runs before the browser takes the next input, so what the user types
+  // right after choosing reply or edit is never overwritten by the reset
+  useLayoutEffect(() => {
     setText(mode.kind === 'edit' ? mode.message.text : '');
     input.current?.focus();
   }, [mode]);

@@ -102,8 +102,9 @@ export class BatchConsumer {
   private rewinds = 0;
   /** Set while a consumer that kafkajs gave up on waits to be replaced. */
   private replaceTimer: NodeJS.Timeout | undefined;
-  /** Replacements since the last join: the backoff. */
+  /** Replacements since a batch was last handled: the backoff. */
   private crashes = 0;
+  private replacing: Promise<void> | undefined;
 
   constructor(
     private readonly kafka: Kafka,
@@ -129,7 +130,6 @@ export class BatchConsumer {
       retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5_000 },
     });
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
-      this.crashes = 0;
       this.assigned = event.payload.memberAssignment as Record<string, readonly number[]>;
       // offsets of partitions handed to someone else must not be committed by this member
       this.commits.forget();
@@ -156,23 +156,34 @@ export class BatchConsumer {
     this.replaceTimer = setTimeout(() => void this.replace(), delay);
   }
 
-  private async replace(): Promise<void> {
+  private replace(): Promise<void> {
     this.replaceTimer = undefined;
+    // stop() waits for it, and then disconnects whichever consumer it left
+    this.replacing = this.replaceOnce().finally(() => (this.replacing = undefined));
+    return this.replacing;
+  }
+
+  private async replaceOnce(): Promise<void> {
     if (this.stopped) return;
     const old = this.consumer;
     this.assigned = {};
     this.commits.forget();
     await old.disconnect().catch(() => undefined);
+    if (this.stopped) return;
     const consumer = (this.consumer = this.createConsumer());
     try {
       await this.run();
-      // unless it crashed again meanwhile
-      if (this.consumer === consumer && !this.replaceTimer && !this.stopped) this.running = true;
       this.options.logger.warn({ group: this.options.groupId }, 'consumer replaced after a crash');
     } catch (err) {
       this.options.logger.warn({ err: String(err), group: this.options.groupId }, 'consumer restart failed');
       this.scheduleReplace();
     }
+    this.markRunning(consumer);
+  }
+
+  /** Ready: unless the consumer crashed again meanwhile (kafkajs reports a failed join by a crash). */
+  private markRunning(consumer: Consumer): void {
+    if (this.consumer === consumer && !this.replaceTimer && !this.stopped) this.running = true;
   }
 
   get assignment(): Readonly<Record<string, readonly number[]>> {
@@ -187,7 +198,7 @@ export class BatchConsumer {
     await this.run();
     this.commitTimer = setInterval(() => void this.commitDue(), COMMIT_INTERVAL_MS);
     this.commitTimer.unref();
-    this.running = true;
+    this.markRunning(this.consumer);
   }
 
   private async run(): Promise<void> {
@@ -217,6 +228,7 @@ export class BatchConsumer {
         // isStale() alone is not enough: it turns false again once a fetch has applied the seek
         if (result === SKIP_BATCH || isStale() || this.rewinds !== rewindsBefore) return;
         resolveOffset(batch.lastOffset());
+        this.crashes = 0; // a replacement that handles batches is a healthy one: the backoff starts over
         this.commits.handled(batch.topic, batch.partition, batch.lastOffset());
         await heartbeat();
       },
@@ -322,6 +334,7 @@ export class BatchConsumer {
     this.running = false;
     clearInterval(this.commitTimer);
     clearTimeout(this.replaceTimer);
+    await this.replacing;
     // no more fetches meanwhile (they would come back unhandled, again and again)
     try {
       this.consumer.pause(this.options.topics.map((topic) => ({ topic })));

@@ -50,24 +50,25 @@ describe('BatchingProducer', () => {
   });
 
   it('stays stalled across failed requests until one is answered: sends are refused at once', async () => {
-    // each request of an outage fails after kafkajs' connection retries (here 150 ms)
+    // each request of an outage fails after kafkajs' connection retries (here 300 ms)
     const { kafka } = scriptedKafka([
-      { ms: 150, fail: true },
-      { ms: 150, fail: true },
+      { ms: 300, fail: true },
+      { ms: 300, fail: true },
       { ms: 0, fail: false },
     ]);
-    const producer = new BatchingProducer(kafka, { stallAfterMs: 50 });
+    const producer = new BatchingProducer(kafka, { stallAfterMs: 100 });
     await producer.connect();
     const first = assert.rejects(producer.send(record), /Connection error/);
-    await new Promise((r) => setTimeout(r, 80));
-    await assert.rejects(producer.send(record), LogUnavailableError, 'unanswered for 80 ms');
+    await new Promise((r) => setTimeout(r, 150));
+    await assert.rejects(producer.send(record), LogUnavailableError, 'unanswered for 150 ms');
     await first;
-    await new Promise((r) => setTimeout(r, 20)); // the failed request's loop has ended
+    await new Promise((r) => setImmediate(r)); // the failed request's loop has ended
     // the next request starts the moment a record comes; the outage did not end with the last one
     const second = assert.rejects(producer.send(record), /Connection error/);
     await assert.rejects(producer.send(record), LogUnavailableError, 'still unanswered since the first');
     await second;
-    await new Promise((r) => setTimeout(r, 20));
+    // after a quiet spell longer than stallAfterMs, a request starts afresh (and is answered)
+    await new Promise((r) => setTimeout(r, 150));
     await producer.send(record);
     await producer.send(record); // answered: no longer stalled
     await producer.close();

@@ -64,9 +64,10 @@ export class BatchingProducer {
   private readonly maxQueued: number;
   /**
    * When the first request since the last answered one started: during an outage each request
-   * fails after kafkajs's connection retries, and the next must not count as fresh.
+   * fails after kafkajs's connection retries, and the next, sent at once, must not count as fresh.
    */
   private unansweredSince: number | undefined;
+  private failedAt = 0;
   private readonly lingerMs: number;
   /** performance.now() when the last produce request left. */
   private lastRequestAt = -Infinity;
@@ -189,7 +190,10 @@ export class BatchingProducer {
         // within lingerMs of the last request: wait, and take whatever arrives meanwhile along
         const wait = this.lastRequestAt + this.lingerMs - performance.now();
         if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-        this.unansweredSince ??= Date.now();
+        // a request sent within stallAfterMs of a failed one carries on its wait; after a quiet
+        // spell (or a refusal long ago) it starts afresh
+        if (this.unansweredSince === undefined || Date.now() - this.failedAt > this.stallAfterMs)
+          this.unansweredSince = Date.now();
         this.lastRequestAt = performance.now();
         this.requests++;
         const batch = this.takeBatch();
@@ -203,6 +207,7 @@ export class BatchingProducer {
           for (const p of batch) p.resolve();
         } catch (err) {
           for (const p of batch) p.reject(err);
+          this.failedAt = Date.now();
           // kafkajs took back the batch's sequence numbers: a batch the broker wrote without
           // answering would make it drop the next one of as many records as a duplicate
           await this.renewProducer();

@@ -788,7 +788,7 @@ export function buildRoutes(d: RouteDeps): Route[] {
       method: 'GET',
       path: '/v1/search/messages',
       summary:
-        'Full-text search in the caller’s conversations: every word must match; best matches first; highlights are HTML-escaped with <em> around matches',
+        'Full-text search in the caller’s conversations: every word must match; newest first; highlights are HTML-escaped with <em> around matches',
       tag: 'messages',
       auth: true,
       query: searchQuery,

@@ -13,7 +13,7 @@ type LiveEventKind = NonNullable<LiveEvent['event']>['$case'];
 
 /** Events of one large conversation waiting for its member set, beyond which they are dropped. */
 const MAX_WAITING_PER_CONVERSATION = 1_000;
-/** After a reconnect to NATS, the sockets' syncs are spread over this long. */
+/** After a reconnect to NATS, the sockets' syncs are spread over this long, or 1 ms per socket. */
 const RESYNC_SPREAD_MS = 5_000;
 
 /**
@@ -67,12 +67,14 @@ export class LiveRouter implements OnApplicationShutdown {
    * no later event of a conversation would never see a gap: every socket here is told to sync.
    */
   private resyncAll(): void {
-    let sockets = 0;
-    for (const conn of this.connections.all()) {
-      conn.sendFrame({ type: 'resync', afterMs: Math.floor(Math.random() * RESYNC_SPREAD_MS) });
-      sockets++;
-    }
-    this.logger.warn({ sockets }, 'reconnected to NATS: sockets told to sync');
+    const sockets = [...this.connections.all()];
+    const spread = Math.max(RESYNC_SPREAD_MS, sockets.length);
+    for (const conn of sockets)
+      conn.sendFrame({ type: 'resync', afterMs: Math.floor(Math.random() * spread) });
+    this.logger.warn(
+      { sockets: sockets.length, spreadMs: spread },
+      'reconnected to NATS: sockets told to sync',
+    );
   }
 
   onApplicationShutdown(): void {

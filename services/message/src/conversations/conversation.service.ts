@@ -118,17 +118,17 @@ export class ConversationService {
       return this.view(row, caller.userId);
     }
     const everyone = await this.members.members(conversationId, PER_MEMBER_VIEWS_MAX);
-    const members = everyone.slice(0, VIEW_MEMBERS);
-    let mine: Conversation | undefined;
-    await Promise.all(
-      everyone.map(async ({ userId }) => {
-        const readSeq = (await this.members.membership(userId, conversationId))?.readSeq ?? 0;
-        const view = await this.memberView(row, userId, readSeq, members);
-        if (userId === caller.userId) mine = view;
-        this.live.publish([userId], { event: { $case: 'conversationUpdated', value: view } });
-      }),
+    const readers = await this.readersOf(
+      conversationId,
+      everyone.map((m) => m.userId),
     );
-    return mine ?? (await this.view(row, caller.userId));
+    const views = await this.memberViews(row, readers, everyone.slice(0, VIEW_MEMBERS));
+    readers.forEach(({ userId }, i) =>
+      this.live.publish([userId], { event: { $case: 'conversationUpdated', value: views[i]! } }),
+    );
+    return (
+      views[readers.findIndex((r) => r.userId === caller.userId)] ?? (await this.view(row, caller.userId))
+    );
   }
 
   /** The check on every send and read marker: a member of the caller's tenant, answered from caches. */
@@ -318,7 +318,8 @@ export class ConversationService {
     const row = (await this.conversations.get(conversationId))!;
     const everyone = (await this.members.members(conversationId, 1_000)).map((m) => m.userId);
     await this.announce(row, [...everyone, ...removed], removed, added);
-    return everyone.includes(caller.userId)
+    // asked, not looked up among the first 1 000 (by user id) of a large conversation
+    return (await this.members.membership(caller.userId, conversationId))
       ? this.view(row, caller.userId)
       : conversationView(await this.withLastReply(row), row.lastSeq);
   }
@@ -390,18 +391,27 @@ export class ConversationService {
     );
   }
 
-  /** A member's own view: their read marker, unread count and unread mentions (read only if any unread). */
+  /** A member's own view: their read marker, unread count and unread mentions. */
   async memberView(
     row: ConversationRow,
     userId: string,
     readSeq: number,
     members?: readonly MemberRow[],
   ): Promise<Conversation> {
+    return (await this.memberViews(row, [{ userId, readSeq }], members))[0]!;
+  }
+
+  /** The views of several members of one conversation, its shared reads made once. */
+  private async memberViews(
+    row: ConversationRow,
+    readers: ReadonlyArray<{ userId: string; readSeq: number }>,
+    members?: readonly MemberRow[],
+  ): Promise<Conversation[]> {
     const [mentions, shown] = await Promise.all([
-      this.mentions.unreadCount(userId, row.conversationId, readSeq, row.lastSeq),
+      this.mentions.unreadCounts(row.conversationId, row.lastSeq, readers),
       this.withLastReply(row),
     ]);
-    return conversationView(shown, readSeq, members, mentions);
+    return readers.map((r) => conversationView(shown, r.readSeq, members, mentions.get(r.userId) ?? 0));
   }
 
   /** The row with its last message's reply quote filled in from the root as it is now. */
@@ -448,15 +458,27 @@ export class ConversationService {
     const shared = this.sharesViews(row) || audience.length > PER_MEMBER_VIEWS_MAX;
     if (shared) await this.publishSharedView(row);
     const members = await this.members.members(row.conversationId, VIEW_MEMBERS);
-    await Promise.all(
-      [...new Set(shared ? [...removed, ...added] : audience)].map(async (userId) => {
-        const readSeq = removed.includes(userId)
-          ? row.lastSeq
-          : ((await this.members.membership(userId, row.conversationId))?.readSeq ?? 0);
-        // one removed reads it to the end: no unread mention is left to count
-        const view = await this.memberView(row, userId, readSeq, members);
-        this.live.publish([userId], { event: { $case: 'conversationUpdated', value: view } });
-      }),
+    const told = [...new Set(shared ? [...removed, ...added] : audience)];
+    // one removed reads it to the end: nothing unread is left to count
+    const readers = [
+      ...(await this.readersOf(
+        row.conversationId,
+        told.filter((u) => !removed.includes(u)),
+      )),
+      ...told.filter((u) => removed.includes(u)).map((userId) => ({ userId, readSeq: row.lastSeq })),
+    ];
+    const views = await this.memberViews(row, readers, members);
+    readers.forEach(({ userId }, i) =>
+      this.live.publish([userId], { event: { $case: 'conversationUpdated', value: views[i]! } }),
     );
+  }
+
+  /** The members' read markers, one read each. */
+  private async readersOf(
+    conversationId: string,
+    userIds: readonly string[],
+  ): Promise<Array<{ userId: string; readSeq: number }>> {
+    const markers = await Promise.all(userIds.map((u) => this.members.membership(u, conversationId)));
+    return userIds.map((userId, i) => ({ userId, readSeq: markers[i]?.readSeq ?? 0 }));
   }
 }

@@ -52,6 +52,11 @@ export type MembershipOutcome =
       closed: boolean;
       /** Members after the change. */
       count: number;
+      /**
+       * The conversation's last seq when the change was decided (set by SequencingState): what
+       * those added have read, not a message of the batch that comes after their joining.
+       */
+      readSeq?: number;
     }
   | MembershipRefusal;
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { claimId, planConversation, type Claim, type PlannedCommand } from './sequencing.js';
+import type { Roster } from './membership-changes.js';
+import { claimId, planConversation, SequencingState, type Claim, type PlannedCommand } from './sequencing.js';
 
 const send = (clientMsgId: string, messageId = `m-${clientMsgId}`, senderId = 's'): PlannedCommand => ({
   kind: 'send',
@@ -138,5 +139,56 @@ describe('planConversation', () => {
       message: 'no such conversation',
     });
     assert.deepEqual([...plan.readSeqs], []);
+  });
+});
+
+describe('SequencingState.changeMembers', () => {
+  it('those added have read up to the seq of their joining, not the messages after it in the batch', () => {
+    const roster: Roster = {
+      type: 'group',
+      members: new Map([['a', { role: 'owner', muted: false }]]),
+      count: 1,
+    };
+    const state = new SequencingState(5, new Map(), new Map(), 0, new Map(), { pinned: 0 }, roster);
+    state.send({ kind: 'send', senderId: 'a', clientMsgId: 'c1', messageId: 'm1' }, 0);
+    const joined = state.changeMembers({
+      kind: 'add',
+      actorId: 'a',
+      userIds: ['x'],
+      role: 'member',
+      maxMembers: 10,
+    });
+    state.send({ kind: 'send', senderId: 'a', clientMsgId: 'c2', messageId: 'm2' }, 2);
+    assert.equal(joined.kind === 'membersChanged' && joined.readSeq, 6);
+    assert.equal(state.lastSeq, 7, 'the message after the join is unread to x');
+  });
+});
+
+describe('SequencingState.updateSettings', () => {
+  const roster = (): Roster => ({
+    type: 'group',
+    members: new Map([
+      ['o', { role: 'owner', muted: false }],
+      ['ad', { role: 'admin', muted: false }],
+    ]),
+    count: 2,
+  });
+  const stateOf = (r: Roster) => new SequencingState(0, new Map(), new Map(), 0, new Map(), { pinned: 0 }, r);
+
+  it('an admin may; one demoted earlier in the batch, or once the conversation closed, may not', () => {
+    assert.equal(stateOf(roster()).updateSettings(true, 'ad').kind, 'conversationChanged');
+    const demoted = stateOf(roster());
+    demoted.changeMembers({ kind: 'update', actorId: 'o', userId: 'ad', role: 'member' });
+    assert.equal(
+      demoted.updateSettings(true, 'ad').kind,
+      'refused',
+      'accepted while admin, decided as member',
+    );
+    const closed = stateOf(roster());
+    closed.changeMembers({ kind: 'remove', actorId: 'ad', userId: 'ad', handOverTo: '' });
+    closed.changeMembers({ kind: 'remove', actorId: 'o', userId: 'o', handOverTo: '' });
+    assert.equal(closed.memberCount, 0);
+    assert.equal(closed.updateSettings(true, 'o').kind, 'refused');
+    assert.equal(stateOf(roster()).updateSettings(false, 'o').kind, 'refused', 'refused when accepted');
   });
 });

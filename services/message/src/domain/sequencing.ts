@@ -21,6 +21,7 @@ import {
   type UpdateCommand,
   type UpdateOutcome,
 } from './message-updates.js';
+import { mayChangeSettings } from './conversation-rules.js';
 
 export interface Claim {
   seq: number;
@@ -121,9 +122,14 @@ export class SequencingState {
     return this.messages;
   }
 
-  /** A change of the conversation's settings: the next version, when the caller may. */
-  updateSettings(allowed: boolean): Decision {
-    if (!allowed)
+  /**
+   * A change of the conversation's settings: the next version, when the caller may, both when it
+   * was accepted and now (an admin demoted or removed by an earlier command may not; nobody may
+   * once the last member left and closed it).
+   */
+  updateSettings(allowed: boolean, callerId: string): Decision {
+    const member = this.roster.members.get(callerId);
+    if (!allowed || !member || !mayChangeSettings(this.roster.type, member.role) || this.roster.count === 0)
       return {
         kind: 'refused',
         code: 'forbidden',
@@ -138,6 +144,7 @@ export class SequencingState {
     const outcome = applyMembershipChange(this.roster, change, this.version + 1);
     if (outcome.kind === 'membersChanged') {
       this.version = outcome.version;
+      outcome.readSeq = this.seq;
       // a removed member's marker no longer counts; an added one starts with everything read
       for (const u of outcome.removed) this.moved.delete(u);
     }

@@ -286,8 +286,11 @@ export class HistoryService {
     room: number,
     roomBytes: number,
   ): Promise<{ messages: Message[]; version: number; read: number; settingsChanged: boolean }> {
-    if (cursor.afterSeq === 0 || cursor.afterVersion >= lastVersion)
+    if (cursor.afterVersion >= lastVersion)
       return { messages: [], version: lastVersion, read: 0, settingsChanged: false };
+    // a device that holds none of its messages has none to update, but needs what changed of the
+    // conversation itself (settings, members), messages or not
+    if (cursor.afterSeq === 0) return { messages: [], version: lastVersion, read: 0, settingsChanged: true };
     if (room <= 0) return { messages: [], version: cursor.afterVersion, read: 0, settingsChanged: false };
     const changes = await this.changes.after(cursor.conversationId, cursor.afterVersion, lastVersion, room);
     const seqs = [

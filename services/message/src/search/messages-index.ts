@@ -61,10 +61,18 @@ export class MessagesIndex implements OnApplicationShutdown {
       settings: { number_of_shards: 1, number_of_replicas: this.config.OPENSEARCH_INDEX_REPLICAS },
       mappings: MESSAGES_MAPPING,
     };
-    await this.client.indices.putIndexTemplate({
-      name: this.name,
-      body: { index_patterns: [this.name], template },
-    });
+    try {
+      await this.client.indices.putIndexTemplate({
+        name: this.name,
+        body: { index_patterns: [this.name], template },
+      });
+    } catch (err) {
+      // a cluster-wide permission (cluster_manage_index_templates) a secured cluster may withhold:
+      // the service then creates the index itself, which is enough unless someone deletes it
+      // where indices are created on write
+      if (statusOf(err) !== 403) throw err;
+      this.logger.warn({ index: this.name }, 'no permission to put the index template; going on without it');
+    }
     const exists = await this.client.indices.exists({ index: this.name });
     if (exists.body) return;
     try {
@@ -131,6 +139,10 @@ export class MessagesIndex implements OnApplicationShutdown {
       throw new AppError('unavailable', 'search is unavailable; retry shortly', 1_000);
     }
   }
+}
+
+function statusOf(err: unknown): number | undefined {
+  return (err as { meta?: { statusCode?: number } }).meta?.statusCode;
 }
 
 function errorType(err: unknown): string | undefined {

@@ -6,7 +6,8 @@ import { SequencerState } from './sequencer-state.js';
 /** A state over a conversations table that counts its reads (and finds nothing). */
 function fresh() {
   const table = { reads: 0, get: async () => void table.reads++ };
-  return { state: new SequencerState(table as never, {} as never), table };
+  const changes = { latestFrom: async (_id: string, version: number) => version };
+  return { state: new SequencerState(table as never, {} as never, changes as never), table };
 }
 
 describe('SequencerState', () => {

@@ -3,6 +3,7 @@ import type { MessageState } from '../domain/message-updates.js';
 import type { Claim } from '../domain/sequencing.js';
 import { ConversationsTable, type ConversationRow } from '../storage/conversations.table.js';
 import { MembersTable } from '../storage/members.table.js';
+import { MessageChangesTable } from '../storage/message-changes.table.js';
 
 const MAX_CONVERSATIONS = 100_000;
 const MAX_CLAIMS = 200_000;
@@ -27,6 +28,7 @@ export class SequencerState {
   constructor(
     private readonly conversationsTable: ConversationsTable,
     private readonly membersTable: MembersTable,
+    private readonly changesTable: MessageChangesTable,
   ) {}
 
   /** Bumped by clear(): a batch that began before a clear must not put its results back. */
@@ -64,10 +66,19 @@ export class SequencerState {
     return seq;
   }
 
+  /**
+   * The conversation's last version: as stored, or past it the newest logged change. A run that
+   * stored a batch's changes and stopped before their last_version (a replay came due, a crash)
+   * numbered them already; numbering on from last_version would give a later change the same
+   * version, and its writes would tie with theirs (a removal's tombstone wins a tie: a member added
+   * again would stay out).
+   */
   async lastVersion(id: string): Promise<number> {
     const known = this.lastVersions.get(id);
     if (known !== undefined) return known;
-    const version = (await this.conversationsTable.get(id))?.lastVersion ?? 0;
+    const stored =
+      this.conversations.get(id)?.lastVersion ?? (await this.conversationsTable.get(id))?.lastVersion ?? 0;
+    const version = await this.changesTable.latestFrom(id, stored);
     bounded(this.lastVersions, MAX_CONVERSATIONS).set(id, version);
     return version;
   }

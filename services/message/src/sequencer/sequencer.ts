@@ -412,7 +412,13 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     const isMember = new Map<string, boolean>();
     for (const d of decisions)
       if (d.kind === 'membersChanged') {
-        this.state.membersChanged(generation, conversationId, d.added, d.removed, sequencing.lastSeq);
+        this.state.membersChanged(
+          generation,
+          conversationId,
+          d.added,
+          d.removed,
+          d.readSeq ?? sequencing.lastSeq,
+        );
         for (const u of d.added) isMember.set(u, true);
         for (const u of d.removed) isMember.set(u, false);
       }
@@ -421,6 +427,10 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
         added: [...isMember].filter(([, m]) => m).map(([u]) => u),
         removed: [...isMember].filter(([, m]) => !m).map(([u]) => u),
       });
+    // here, not only by the replica that waits for the answer: one that timed out would leave every
+    // replica deciding writes on the settings before (an archive letting sends in for 30 s)
+    else if (decisions.some((d) => d.kind === 'conversationChanged'))
+      this.membership.announceChange(conversationId);
 
     // 4. answer, fan out, emit
     batch.memberIds = (await this.membership.membersOf(conversationId)).map((m) => m.userId);

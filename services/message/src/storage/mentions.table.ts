@@ -81,28 +81,40 @@ export class MentionsTable {
   }
 
   /**
-   * Messages after readSeq up to lastSeq that mention the user, or everyone (not counting the
-   * user's own). Up to lastSeq: a message's mention rows are written before lastSeq moves to it.
+   * Messages after each reader's readSeq up to lastSeq that mention the reader, or everyone (not
+   * counting the reader's own): `mentions_of_all` read once for all of them, and nothing for a
+   * reader with nothing unread. Up to lastSeq: a message's mention rows are written before lastSeq
+   * moves to it.
    */
-  async unreadCount(
-    userId: string,
+  async unreadCounts(
     conversationId: string,
-    readSeq: number,
     lastSeq: number,
-  ): Promise<number> {
-    if (lastSeq <= readSeq) return 0;
-    const [own, all] = await Promise.all([
-      this.db.execute(
-        'SELECT seq FROM mentions_by_user WHERE user_id = ? AND conversation_id = ? AND seq > ? AND seq <= ?',
-        [userId, conversationId, readSeq, lastSeq],
-      ),
+    readers: ReadonlyArray<{ userId: string; readSeq: number }>,
+  ): Promise<Map<string, number>> {
+    const unread = readers.filter((r) => r.readSeq < lastSeq);
+    if (unread.length === 0) return new Map();
+    const from = Math.min(...unread.map((r) => r.readSeq));
+    const [all, own] = await Promise.all([
       this.db.execute(
         'SELECT seq, sender_id FROM mentions_of_all WHERE conversation_id = ? AND seq > ? AND seq <= ?',
-        [conversationId, readSeq, lastSeq],
+        [conversationId, from, lastSeq],
+      ),
+      Promise.all(
+        unread.map((r) =>
+          this.db.execute(
+            'SELECT seq FROM mentions_by_user WHERE user_id = ? AND conversation_id = ? AND seq > ? AND seq <= ?',
+            [r.userId, conversationId, r.readSeq, lastSeq],
+          ),
+        ),
       ),
     ]);
-    const seqs = new Set(own.rows.map((r) => Number(r.get('seq'))));
-    for (const r of all.rows) if (r.get('sender_id') !== userId) seqs.add(Number(r.get('seq')));
-    return seqs.size;
+    const everyone = all.rows.map((row) => ({ seq: Number(row.get('seq')), senderId: row.get('sender_id') }));
+    return new Map(
+      unread.map((r, i) => {
+        const seqs = new Set(own[i]!.rows.map((row) => Number(row.get('seq'))));
+        for (const m of everyone) if (m.seq > r.readSeq && m.senderId !== r.userId) seqs.add(m.seq);
+        return [r.userId, seqs.size];
+      }),
+    );
   }
 }

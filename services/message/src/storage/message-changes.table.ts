@@ -15,6 +15,21 @@ export class MessageChangesTable {
     };
   }
 
+  /** The newest version logged above `version`, or `version` when there is none. */
+  async latestFrom(conversationId: string, version: number): Promise<number> {
+    let latest = version;
+    for (let b = bucketOf(version + 1); ; b++) {
+      const row = (
+        await this.db.execute(
+          'SELECT version FROM message_changes WHERE conversation_id = ? AND bucket = ? AND version > ? ORDER BY version DESC LIMIT 1',
+          [conversationId, b, latest],
+        )
+      ).first();
+      if (!row) return latest;
+      latest = Number(row.get('version'));
+    }
+  }
+
   /** Up to `limit` changes with afterVersion < version <= upToVersion, oldest first. */
   async after(
     conversationId: string,

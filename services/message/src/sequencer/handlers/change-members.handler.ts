@@ -49,7 +49,7 @@ export class ChangeMembersHandler implements CommandHandler<'changeMembers'> {
           id,
           u,
           d.addedRole,
-          batch.lastSeq,
+          d.readSeq ?? batch.lastSeq,
           batch.now,
           ts,
           copy,

@@ -18,12 +18,13 @@ export class UpdateConversationHandler implements CommandHandler<'updateConversa
     private readonly changes: MessageChangesTable,
   ) {}
 
-  needs(): Needs {
-    return { readers: [] };
+  needs(item: BatchItem<'updateConversation'>): Needs {
+    // the caller's role as it is when the change comes up, not when it was accepted
+    return { readers: [], roster: [item.callerId] };
   }
 
   decide(state: SequencingState, item: BatchItem<'updateConversation'>): Decision {
-    return state.updateSettings(item.body.allowed);
+    return state.updateSettings(item.body.allowed, item.callerId);
   }
 
   store(batch: ConversationBatch, index: number): void {
