@@ -53,6 +53,21 @@ function setup(
   return { chat, sockets, seen };
 }
 
+/** A chat connected, its first sync answered (the conversation held up to seq 2, version 0). */
+async function started() {
+  const { chat, sockets } = setup();
+  await chat.start();
+  await settle();
+  sockets[0]!.ready();
+  await settle();
+  answer(sockets[0]!, 'sync', {
+    conversations: [{ conversationId: 'c', messages: [], lastSeq: 2, readSeq: 2, version: 0 }],
+    hasMore: false,
+  });
+  await settle();
+  return { chat, sockets };
+}
+
 /** Answers the last request of a type with an ack carrying `fields`. */
 function answer(socket: FakeSocket, type: string, fields: Record<string, unknown>): Record<string, unknown> {
   const req = socket.lastSent(type);
@@ -227,16 +242,7 @@ describe('ImChat', () => {
   });
 
   it('a deleted message that mentioned the user no longer counts; a resync frame lists and heals everything', async () => {
-    const { chat, sockets } = setup();
-    await chat.start();
-    await settle();
-    sockets[0]!.ready();
-    await settle();
-    answer(sockets[0]!, 'sync', {
-      conversations: [{ conversationId: 'c', messages: [], lastSeq: 2, readSeq: 2, version: 0 }],
-      hasMore: false,
-    });
-    await settle();
+    const { chat, sockets } = await started();
     sockets[0]!.push({ type: 'message.new', message: msg(3, 'bob', { mentions: ['me'] }) });
     sockets[0]!.push({ type: 'message.new', message: msg(4, 'bob', { mentions: ['all'] }) });
     await settle();
@@ -261,16 +267,7 @@ describe('ImChat', () => {
   });
 
   it('edits arrive by version; a jump in versions is a missed update, healed by sync from the last one held', async () => {
-    const { chat, sockets } = setup();
-    await chat.start();
-    await settle();
-    sockets[0]!.ready();
-    await settle();
-    answer(sockets[0]!, 'sync', {
-      conversations: [{ conversationId: 'c', messages: [], lastSeq: 2, readSeq: 2, version: 0 }],
-      hasMore: false,
-    });
-    await settle();
+    const { chat, sockets } = await started();
     const syncs = () => sockets[0]!.sent.filter((f) => f.type === 'sync').length;
     sockets[0]!.push({
       type: 'message.updated',

@@ -86,6 +86,18 @@ describe('limits and drains', () => {
 
   const refusals = (outcomes: Outcome[]) => outcomes.flatMap((o) => (o.ok ? [] : [o.e]));
 
+  /** Up to MAX_IN_FLIGHT (10) went through; the rest got unavailable at once, with a retry hint. */
+  function shedByGateway(outcomes: Outcome[]): void {
+    const refused = refusals(outcomes);
+    assert.ok(refused.length > 0, 'some were refused');
+    assert.ok(outcomes.filter((o) => o.ok).length >= 10, 'up to the limit went through');
+    for (const e of refused) {
+      assert.equal(e.code, 'unavailable', e.message);
+      assert.match(e.message, /gateway overloaded/);
+      assert.ok(e.retryAfterMs! > 0);
+    }
+  }
+
   it('WS_MAX_PENDING_REQUESTS: past it, a socket’s requests get rate_limited at once, with a retry hint', async () => {
     const gw = await platform.startGateway({ WS_MAX_PENDING_REQUESTS: '2' });
     try {
@@ -139,14 +151,7 @@ describe('limits and drains', () => {
     const gw = await platform.startGateway({ MAX_IN_FLIGHT: '10' });
     try {
       const { outcomes } = await burst(gw, 4, 20);
-      const refused = refusals(outcomes);
-      assert.ok(refused.length > 0, 'some were refused');
-      assert.ok(outcomes.filter((o) => o.ok).length >= 10, 'up to the limit went through');
-      for (const e of refused) {
-        assert.equal(e.code, 'unavailable', e.message);
-        assert.match(e.message, /gateway overloaded/);
-        assert.ok(e.retryAfterMs! > 0);
-      }
+      shedByGateway(outcomes);
     } finally {
       await gw.stop();
     }
@@ -170,14 +175,7 @@ describe('limits and drains', () => {
           );
         }),
       );
-      const refused = refusals(outcomes);
-      assert.ok(refused.length > 0, 'some were refused');
-      assert.ok(outcomes.filter((o) => o.ok).length >= 10, 'up to the limit went through');
-      for (const e of refused) {
-        assert.equal(e.code, 'unavailable', e.message);
-        assert.match(e.message, /gateway overloaded/);
-        assert.ok(e.retryAfterMs! > 0);
-      }
+      shedByGateway(outcomes);
       const history = await users[0]!.allMessages(conv.id);
       assert.deepEqual(
         history.map((m) => m.id).sort(),
