@@ -515,7 +515,7 @@ export class ImChat extends Emitter<ChatEvents> {
     for (const m of messages) {
       const before = this.log.get(conversationId, m.seq);
       this.log.update(m);
-      if (m.deleted && before && !before.deleted) this.forgetMention(conversationId, before);
+      if (m.deleted && before && !before.deleted) this.forgetMention(conversationId, before, m.version);
       if (advance && m.version === (this.versions.get(conversationId) ?? 0) + 1)
         this.versions.set(conversationId, m.version);
       const state = this.states.get(conversationId);
@@ -526,12 +526,16 @@ export class ImChat extends Emitter<ChatEvents> {
     }
   }
 
-  /** A message deleted here that mentioned the user no longer counts as an unread mention. */
-  private forgetMention(conversationId: string, m: Message): void {
+  /**
+   * A message that mentioned the user, deleted at `version`, no longer counts as an unread mention
+   * (the server's count of a view at that version or later already leaves it out).
+   */
+  private forgetMention(conversationId: string, m: Message, version: number): void {
     const state = this.states.get(conversationId);
     if (!state || m.senderId === this.userId || !mentions(m, this.userId) || m.seq <= state.readSeq) return;
     if (state.mentionSeqs.includes(m.seq)) state.mentionSeqs = state.mentionSeqs.filter((s) => s !== m.seq);
-    else if (m.seq <= state.countedUpTo) state.serverMentions = Math.max(0, state.serverMentions - 1);
+    else if (m.seq <= state.countedUpTo && state.conversation.lastVersion < version)
+      state.serverMentions = Math.max(0, state.serverMentions - 1);
     recountMentions(state);
   }
 

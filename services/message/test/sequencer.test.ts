@@ -116,6 +116,7 @@ describe('sequencer (real Kafka, Cassandra, NATS)', () => {
     const sub = h.nats.subscribe(h.registry.subjects.membershipChanged, {
       callback: (_err, msg) => void heard.push(msg.string()),
     });
+    await h.nats.flush();
     try {
       const [r] = await submit(
         command(conv, 'alice', { $case: 'updateConversation', value: { archived: true, allowed: true } }),

@@ -143,7 +143,17 @@ describe('message service tables (real Cassandra)', () => {
       ['alice'],
     );
 
-    await run(t.addStatements(conv, 'bob', 'member', 2, new Date(), membershipTimestamp(2), true));
+    await run(
+      t.addStatements(
+        conv,
+        'bob',
+        'member',
+        { readSeq: 2, lastSeq: 2 },
+        new Date(),
+        membershipTimestamp(2),
+        true,
+      ),
+    );
     const back = (await t.membership('bob', conv))!;
     assert.equal(back.role, 'member');
     assert.equal(back.readSeq, 7, 'a re-added member keeps the larger marker');
@@ -153,7 +163,15 @@ describe('message service tables (real Cassandra)', () => {
       [
         ...t.updateStatements(conv, 'bob', 'admin', true, membershipTimestamp(3)),
         ...t.removeStatements(conv, 'bob', membershipTimestamp(4)),
-        ...t.addStatements(conv, 'bob', 'member', 0, new Date(), membershipTimestamp(5), true),
+        ...t.addStatements(
+          conv,
+          'bob',
+          'member',
+          { readSeq: 0, lastSeq: 0 },
+          new Date(),
+          membershipTimestamp(5),
+          true,
+        ),
       ].reverse(),
     );
     const again = (await t.membership('bob', conv))!;
@@ -193,7 +211,17 @@ describe('message service tables (real Cassandra)', () => {
     // removed and re-added later: the copy moves to the join
     await Promise.all(t.removeStatements(conv, 'carol', membershipTimestamp(1)).map(run));
     await Promise.all(
-      t.addStatements(conv, 'carol', 'member', 12, at(12), membershipTimestamp(2), true).map(run),
+      t
+        .addStatements(
+          conv,
+          'carol',
+          'member',
+          { readSeq: 12, lastSeq: 12 },
+          at(12),
+          membershipTimestamp(2),
+          true,
+        )
+        .map(run),
     );
     assert.deepEqual(await copyOf(conv), [12, at(12).toISOString()]);
   });

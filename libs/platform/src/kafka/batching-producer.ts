@@ -207,10 +207,10 @@ export class BatchingProducer {
           for (const p of batch) p.resolve();
         } catch (err) {
           for (const p of batch) p.reject(err);
-          this.failedAt = Date.now();
           // kafkajs took back the batch's sequence numbers: a batch the broker wrote without
           // answering would make it drop the next one of as many records as a duplicate
           await this.renewProducer();
+          this.failedAt = Date.now();
         }
         const waiters = this.roomWaiters;
         this.roomWaiters = [];

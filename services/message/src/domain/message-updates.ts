@@ -81,8 +81,9 @@ const refused = (code: UpdateRefusal['code'], message: string): UpdateRefusal =>
 /**
  * Applies one update to `state` (mutating it) at `version`; returns the outcome, or a refusal that
  * changes nothing. Repeating an update (the same reaction again, a second delete, the same text)
- * is accepted and still takes a version: a replay after a crash must number the updates exactly
- * as the first run did, and a redundant version only makes clients re-apply the same state.
+ * is accepted and still takes a version: a replay after a crash decides it as the first run did
+ * (numbered after whatever that run logged, ADR 0010), and a redundant version only makes clients
+ * re-apply the same state.
  */
 export function applyUpdate(
   state: MessageState | undefined,

@@ -124,12 +124,12 @@ export class SequencingState {
 
   /**
    * A change of the conversation's settings: the next version, when the caller may, both when it
-   * was accepted and now (an admin demoted or removed by an earlier command may not; nobody may
-   * once the last member left and closed it).
+   * was accepted and now (an admin demoted or removed by an earlier command may not; nor anyone
+   * once the last member left and closed it: they are no member then).
    */
   updateSettings(allowed: boolean, callerId: string): Decision {
     const member = this.roster.members.get(callerId);
-    if (!allowed || !member || !mayChangeSettings(this.roster.type, member.role) || this.roster.count === 0)
+    if (!allowed || !member || !mayChangeSettings(this.roster.type, member.role))
       return {
         kind: 'refused',
         code: 'forbidden',

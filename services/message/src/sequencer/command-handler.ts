@@ -32,6 +32,8 @@ export interface Needs {
   receipts?: boolean;
   /** Users whose membership (role, mute) a membership change decides on; also loads the count. */
   roster?: string[];
+  /** Users whose role a decision checks (without the member count). */
+  roles?: string[];
 }
 
 /** One conversation's part of a batch while the sequencer works on it. */

@@ -313,7 +313,8 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
       needs.some((n) => n.pins) ? this.pins.count(conversationId) : 0,
       this.lookupRoster(
         conversation,
-        needs.flatMap((n) => n.roster ?? []),
+        needs.flatMap((n) => [...(n.roster ?? []), ...(n.roles ?? [])]),
+        needs.some((n) => n.roster),
       ),
     ]);
     this.stageLatency.record(performance.now() - startedAt, STAGE.read);
@@ -524,8 +525,15 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     );
   }
 
-  /** The roles and mutes of the users membership changes touch (fresh), and the member count. */
-  private async lookupRoster(conversation: ConversationRow, users: readonly string[]): Promise<Roster> {
+  /**
+   * The roles and mutes of the users the commands touch (fresh), and, for membership changes, the
+   * member count (a COUNT over the conversation's members: not read for a role check alone).
+   */
+  private async lookupRoster(
+    conversation: ConversationRow,
+    users: readonly string[],
+    withCount: boolean,
+  ): Promise<Roster> {
     const roster: Roster = { type: conversation.type, members: new Map(), count: 0 };
     if (users.length === 0) return roster;
     const id = conversation.conversationId;
@@ -533,7 +541,7 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
       Promise.all(
         [...new Set(users)].map(async (u) => [u, await this.members.membershipOrMute(u, id)] as const),
       ),
-      this.members.count(id),
+      withCount ? this.members.count(id) : 0,
     ]);
     for (const [u, { membership: m, mutedOnRecord }] of rows)
       if (m) roster.members.set(u, { role: m.role, muted: m.muted });

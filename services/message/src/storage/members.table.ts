@@ -59,11 +59,15 @@ export class MembersTable {
    * The read marker and the activity copy keep their own, higher timestamps (see
    * readSeqStatement); the copy starts at the join (ADR 0032).
    */
+  /**
+   * A member added: `readSeq` is what they have read (the seq when they joined), `lastSeq` the
+   * conversation's last seq once the batch is stored (their copy of its activity).
+   */
   addStatements(
     conversationId: string,
     userId: string,
     role: Role,
-    readSeq: number,
+    seqs: { readSeq: number; lastSeq: number },
     at: Date,
     ts: number,
     copyActivity: boolean,
@@ -80,8 +84,8 @@ export class MembersTable {
           'INSERT INTO conversations_by_user (user_id, conversation_id, role, joined_at, muted) VALUES (?, ?, ?, ?, ?) USING TIMESTAMP ?',
         params: [userId, conversationId, role, at, muted, ts],
       },
-      this.readSeqStatement(userId, conversationId, readSeq),
-      ...(copyActivity ? [this.activityStatement(userId, conversationId, readSeq, at)] : []),
+      this.readSeqStatement(userId, conversationId, seqs.readSeq),
+      ...(copyActivity ? [this.activityStatement(userId, conversationId, seqs.lastSeq, at)] : []),
     ];
   }
 

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { CassandraClient, Statement } from '@im/platform/cassandra';
+import { allRows, type CassandraClient, type Statement } from '@im/platform/cassandra';
 import { CASSANDRA } from '@im/platform/nest';
 import { MENTION_ALL } from '../domain/message-rules.js';
 import { monotonicTimestamp } from './monotonic-timestamp.js';
@@ -80,6 +80,22 @@ export class MentionsTable {
     );
   }
 
+  /** The messages after `afterSeq` up to `lastSeq` that mention everyone, every page of them. */
+  private async everyoneMentioned(
+    conversationId: string,
+    afterSeq: number,
+    lastSeq: number,
+  ): Promise<Array<{ seq: number; senderId: string }>> {
+    const out: Array<{ seq: number; senderId: string }> = [];
+    for await (const row of allRows(
+      this.db,
+      'SELECT seq, sender_id FROM mentions_of_all WHERE conversation_id = ? AND seq > ? AND seq <= ?',
+      [conversationId, afterSeq, lastSeq],
+    ))
+      out.push({ seq: Number(row.get('seq')), senderId: row.get('sender_id') as string });
+    return out;
+  }
+
   /**
    * Messages after each reader's readSeq up to lastSeq that mention the reader, or everyone (not
    * counting the reader's own): `mentions_of_all` read once for all of them, and nothing for a
@@ -94,11 +110,8 @@ export class MentionsTable {
     const unread = readers.filter((r) => r.readSeq < lastSeq);
     if (unread.length === 0) return new Map();
     const from = Math.min(...unread.map((r) => r.readSeq));
-    const [all, own] = await Promise.all([
-      this.db.execute(
-        'SELECT seq, sender_id FROM mentions_of_all WHERE conversation_id = ? AND seq > ? AND seq <= ?',
-        [conversationId, from, lastSeq],
-      ),
+    const [everyone, own] = await Promise.all([
+      this.everyoneMentioned(conversationId, from, lastSeq),
       Promise.all(
         unread.map((r) =>
           this.db.execute(
@@ -108,7 +121,6 @@ export class MentionsTable {
         ),
       ),
     ]);
-    const everyone = all.rows.map((row) => ({ seq: Number(row.get('seq')), senderId: row.get('sender_id') }));
     return new Map(
       unread.map((r, i) => {
         const seqs = new Set(own[i]!.rows.map((row) => Number(row.get('seq'))));

@@ -49,7 +49,7 @@ export class ChangeMembersHandler implements CommandHandler<'changeMembers'> {
           id,
           u,
           d.addedRole,
-          d.readSeq ?? batch.lastSeq,
+          { readSeq: d.readSeq ?? batch.lastSeq, lastSeq: batch.lastSeq },
           batch.now,
           ts,
           copy,

@@ -20,7 +20,7 @@ export class UpdateConversationHandler implements CommandHandler<'updateConversa
 
   needs(item: BatchItem<'updateConversation'>): Needs {
     // the caller's role as it is when the change comes up, not when it was accepted
-    return { readers: [], roster: [item.callerId] };
+    return { readers: [], roles: [item.callerId] };
   }
 
   decide(state: SequencingState, item: BatchItem<'updateConversation'>): Decision {
